@@ -1,0 +1,206 @@
+/* Run-time choice of the kernel table (SIMD width) and of the thread count.
+ *
+ * The table is picked once from the CPU's features (overridable with the
+ * environment variable FASTDNN_SIMD or fdnn_set_simd). Large element-wise
+ * calls are split into contiguous chunks over OpenMP threads; below a per-op
+ * size threshold the call runs on the caller's thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdnn_kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static fdnn_kernel_table g_tables[3];
+static int g_have[3];
+static const fdnn_kernel_table *g_cur = NULL;
+static int g_user_threads = 0;
+
+static const char *const g_names[3] = {"portable", "avx2", "avx512"};
+
+static int cpu_supports(int level)
+{
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (level == 1)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (level == 2)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#endif
+    return level == 0;
+}
+
+static int level_of(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, g_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int best_level(void)
+{
+    for (int i = 2; i > 0; i--)
+        if (g_have[i])
+            return i;
+    return 0;
+}
+
+void fdnn_init(void)
+{
+    if (g_cur != NULL)
+        return;
+    g_have[0] = fdnn_fill_table_portable(&g_tables[0]);
+    /* the fill functions are compiled for their own instruction set: ask the CPU first */
+    g_have[1] = cpu_supports(1) && fdnn_fill_table_avx2(&g_tables[1]);
+    g_have[2] = cpu_supports(2) && fdnn_fill_table_avx512(&g_tables[2]);
+    int level = best_level();
+    const char *env = getenv("FASTDNN_SIMD");
+    if (env != NULL && env[0] != '\0' && strcmp(env, "auto") != 0) {
+        int want = level_of(env);
+        /* an unavailable request falls back to the best available level */
+        if (want >= 0 && g_have[want])
+            level = want;
+    }
+    g_cur = &g_tables[level];
+}
+
+const char *fdnn_simd_name(void) { return g_cur->name; }
+
+int fdnn_simd_available(const char *name)
+{
+    int level = level_of(name);
+    return level >= 0 && g_have[level];
+}
+
+int fdnn_set_simd(const char *name)
+{
+    if (strcmp(name, "auto") == 0) {
+        g_cur = &g_tables[best_level()];
+        return 0;
+    }
+    int level = level_of(name);
+    if (level < 0)
+        return -1;
+    if (!g_have[level])
+        return -2;
+    g_cur = &g_tables[level];
+    return 0;
+}
+
+int fdnn_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int fdnn_get_num_threads(void)
+{
+#ifdef _OPENMP
+    return g_user_threads > 0 ? g_user_threads : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+void fdnn_set_num_threads(int n) { g_user_threads = n > 0 ? n : 0; }
+
+/* Elements per thread below which another thread costs more than it saves. */
+static ptrdiff_t unary_grain(int op)
+{
+    switch (op) {
+    case FDNN_SIGMOID:
+    case FDNN_TANH:
+    case FDNN_D_SIGMOID_Z:
+    case FDNN_D_TANH_Z:
+        return 1 << 15;
+    default:
+        return 1 << 17;
+    }
+}
+
+static int threads_for(ptrdiff_t n, ptrdiff_t grain)
+{
+#ifdef _OPENMP
+    if (n < 2 * grain)
+        return 1;
+    int nt = fdnn_get_num_threads();
+    ptrdiff_t most = n / grain;
+    if (most < nt)
+        nt = (int)most;
+    return nt < 1 ? 1 : nt;
+#else
+    (void)n;
+    (void)grain;
+    return 1;
+#endif
+}
+
+/* Chunk boundaries rounded to 64 elements so threads do not share cache lines. */
+#define FDNN_CHUNK(n, nt, t) ((((n) / 64) * (t) / (nt)) * 64)
+#define FDNN_CHUNK_END(n, nt, t) ((t) + 1 == (nt) ? (n) : FDNN_CHUNK(n, nt, (t) + 1))
+
+#ifdef _OPENMP
+#define FDNN_PARALLEL_CHUNKS(nt, n, body)                                       \
+    _Pragma("omp parallel num_threads(nt)")                                     \
+    {                                                                           \
+        int t_ = omp_get_thread_num();                                          \
+        int nt_ = omp_get_num_threads();                                        \
+        ptrdiff_t lo = FDNN_CHUNK(n, nt_, t_), hi = FDNN_CHUNK_END(n, nt_, t_); \
+        body;                                                                   \
+    }
+#else
+#define FDNN_PARALLEL_CHUNKS(nt, n, body) { ptrdiff_t lo = 0, hi = n; body; }
+#endif
+
+#define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
+    void fdnn_unary_##TS(int op, const T *x, T *y, ptrdiff_t n, T alpha)               \
+    {                                                                                  \
+        fdnn_unary_##TS##_t f = g_cur->unary_##TS[op];                                 \
+        int nt = threads_for(n, unary_grain(op));                                      \
+        if (nt <= 1) {                                                                 \
+            f(x, y, n, alpha);                                                         \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, n, f(x + lo, y + lo, hi - lo, alpha))                 \
+    }                                                                                  \
+    void fdnn_binary_##TS(int op, const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
+    {                                                                                  \
+        fdnn_binary_##TS##_t f = g_cur->binary_##TS[op];                               \
+        int nt = threads_for(n, 1 << 17);                                              \
+        if (nt <= 1) {                                                                 \
+            f(dA, a, y, n, alpha);                                                     \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, n, f(dA + lo, a + lo, y + lo, hi - lo, alpha))        \
+    }                                                                                  \
+    int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
+    {                                                                                  \
+        T *work = NULL;                                                                \
+        if (inner > 1 && (work = (T *)malloc(2 * (size_t)inner * sizeof(T))) == NULL)   \
+            return -1;                                                                 \
+        g_cur->softmax_##TS(x, y, outer, n, inner, work);                              \
+        free(work);                                                                    \
+        return 0;                                                                      \
+    }                                                                                  \
+    int fdnn_softmax_bw_##TS(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n, \
+                             ptrdiff_t inner)                                          \
+    {                                                                                  \
+        T *work = NULL;                                                                \
+        if (inner > 1 && (work = (T *)malloc((size_t)inner * sizeof(T))) == NULL)       \
+            return -1;                                                                 \
+        g_cur->softmax_bw_##TS(dA, a, y, outer, n, inner, work);                       \
+        free(work);                                                                    \
+        return 0;                                                                      \
+    }
+
+FDNN_DEF_UNARY_DISPATCH(f32, float)
+FDNN_DEF_UNARY_DISPATCH(f64, double)

@@ -1,0 +1,272 @@
+/* Kernels for one floating type. Included by fdnn_ew_impl.h with
+ *   T   the C type (float or double)
+ *   TS  its suffix (f32 or f64)
+ * once per type; no include guard on purpose.
+ *
+ * Each scalar op is an always-inline function; the loops around them are
+ * plain counted loops the compiler vectorizes for the instruction set of the
+ * including translation unit. NaN in gives the same NaN out.
+ */
+
+#define OP(name) FDNN_CAT(op_##name##_, TS)
+#define KFN(name) FDNN_CAT(k_##name##_, TS)
+#define EXPNEG FDNN_CAT(fdnn_expneg_, TS)
+#define EXPM1NEG FDNN_CAT(fdnn_expm1neg_, TS)
+#define NAN_OR(x, value) ((x) != (x) ? (x) : (value))
+
+/* ---- activations ---- */
+
+FDNN_INLINE T OP(sigmoid)(T z, T alpha)
+{
+    (void)alpha;
+    T e = EXPNEG(-FDNN_ABS(z)); /* sigma(-|z|) = e / (1 + e), sigma(|z|) = 1 / (1 + e) */
+    T num = z >= 0 ? (T)1 : e;
+    return NAN_OR(z, num / ((T)1 + e));
+}
+
+FDNN_INLINE T OP(tanh)(T z, T alpha)
+{
+    (void)alpha;
+    T em = EXPM1NEG((T)-2 * FDNN_ABS(z)); /* tanh|z| = -expm1(-2|z|) / (2 + expm1(-2|z|)) */
+    T t = -em / ((T)2 + em);
+    return NAN_OR(z, FDNN_COPYSIGN(t, z));
+}
+
+FDNN_INLINE T OP(relu)(T z, T alpha)
+{
+    (void)alpha;
+    return z <= 0 ? (T)0 : z;
+}
+
+FDNN_INLINE T OP(leaky_relu)(T z, T alpha)
+{
+    T neg = alpha * z;
+    return z >= 0 ? z : neg;
+}
+
+FDNN_INLINE T OP(linear)(T z, T alpha)
+{
+    (void)alpha;
+    return z;
+}
+
+/* ---- derivatives on z ---- */
+
+FDNN_INLINE T OP(d_sigmoid_z)(T z, T alpha)
+{
+    (void)alpha;
+    T e = EXPNEG(-FDNN_ABS(z)); /* sigma(z) sigma(-z) = e / (1 + e)^2 */
+    T d = (T)1 + e;
+    return NAN_OR(z, e / (d * d));
+}
+
+FDNN_INLINE T OP(d_tanh_z)(T z, T alpha)
+{
+    (void)alpha;
+    T e = EXPNEG((T)-2 * FDNN_ABS(z)); /* sech^2 z = 4e / (1 + e)^2 */
+    T d = (T)1 + e;
+    return NAN_OR(z, ((T)4 * e) / (d * d));
+}
+
+FDNN_INLINE T OP(d_relu_z)(T z, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(z, z < 0 ? (T)0 : (T)1); /* the lecture's convention: 1 at z = 0 */
+}
+
+FDNN_INLINE T OP(d_leaky_relu_z)(T z, T alpha)
+{
+    return NAN_OR(z, z < 0 ? alpha : (T)1);
+}
+
+FDNN_INLINE T OP(d_linear)(T z, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(z, (T)1);
+}
+
+/* ---- derivatives on the activation a = f(z) ---- */
+
+FDNN_INLINE T OP(d_sigmoid_a)(T a, T alpha)
+{
+    (void)alpha;
+    return a * ((T)1 - a);
+}
+
+FDNN_INLINE T OP(d_tanh_a)(T a, T alpha)
+{
+    (void)alpha;
+    return ((T)1 - a) * ((T)1 + a); /* 1 - a^2 without cancellation near |a| = 1 */
+}
+
+FDNN_INLINE T OP(d_relu_a)(T a, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(a, a > 0 ? (T)1 : (T)0); /* a = 0 stands for every z <= 0 */
+}
+
+FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
+{
+    /* alpha > 0: a = 0 only at z = 0, slope 1; alpha = 0: it is ReLU, slope 0. */
+    T at_zero = alpha > 0 ? (T)1 : (T)0;
+    T slope = a > 0 ? (T)1 : (a < 0 ? alpha : at_zero);
+    return NAN_OR(a, slope);
+}
+
+/* ---- loops ---- */
+
+#define FDNN_DEF_UNARY(name)                                                    \
+    static void KFN(name)(const T *x, T *y, ptrdiff_t n, T alpha)               \
+    {                                                                           \
+        FDNN_IVDEP                                                              \
+        for (ptrdiff_t i = 0; i < n; i++)                                       \
+            y[i] = OP(name)(x[i], alpha);                                       \
+    }
+
+#define FDNN_DEF_BACKWARD(name, deriv)                                          \
+    static void KFN(bw_##name)(const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
+    {                                                                           \
+        FDNN_IVDEP                                                              \
+        for (ptrdiff_t i = 0; i < n; i++)                                       \
+            y[i] = dA[i] * OP(deriv)(a[i], alpha);                              \
+    }
+
+FDNN_DEF_UNARY(sigmoid)
+FDNN_DEF_UNARY(tanh)
+FDNN_DEF_UNARY(relu)
+FDNN_DEF_UNARY(leaky_relu)
+FDNN_DEF_UNARY(linear)
+FDNN_DEF_UNARY(d_sigmoid_z)
+FDNN_DEF_UNARY(d_tanh_z)
+FDNN_DEF_UNARY(d_relu_z)
+FDNN_DEF_UNARY(d_leaky_relu_z)
+FDNN_DEF_UNARY(d_linear)
+FDNN_DEF_UNARY(d_sigmoid_a)
+FDNN_DEF_UNARY(d_tanh_a)
+FDNN_DEF_UNARY(d_relu_a)
+FDNN_DEF_UNARY(d_leaky_relu_a)
+
+FDNN_DEF_BACKWARD(sigmoid, d_sigmoid_a)
+FDNN_DEF_BACKWARD(tanh, d_tanh_a)
+FDNN_DEF_BACKWARD(relu, d_relu_a)
+FDNN_DEF_BACKWARD(leaky_relu, d_leaky_relu_a)
+FDNN_DEF_BACKWARD(linear, d_linear)
+
+/* ---- softmax over the middle axis of a C-contiguous (outer, n, inner) block ---- */
+
+FDNN_INLINE T OP(nanmax)(T v, T m)
+{
+    return (v > m || v != v) ? v : m; /* a NaN anywhere in the slice wins */
+}
+
+static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner, T *work)
+{
+    for (ptrdiff_t o = 0; o < outer; o++) {
+        const T *xo = x + o * n * inner;
+        T *yo = y + o * n * inner;
+        if (inner == 1) {
+            T m = xo[0], s = 0;
+            for (ptrdiff_t i = 1; i < n; i++)
+                m = OP(nanmax)(xo[i], m);
+            FDNN_IVDEP
+            for (ptrdiff_t i = 0; i < n; i++)
+                yo[i] = EXPNEG(xo[i] - m);
+            for (ptrdiff_t i = 0; i < n; i++)
+                s += yo[i];
+            FDNN_IVDEP
+            for (ptrdiff_t i = 0; i < n; i++)
+                yo[i] = yo[i] / s;
+            continue;
+        }
+        T *m = work, *s = work + inner;
+        for (ptrdiff_t j = 0; j < inner; j++) {
+            m[j] = xo[j];
+            s[j] = 0;
+        }
+        for (ptrdiff_t i = 1; i < n; i++) {
+            const T *xr = xo + i * inner;
+            for (ptrdiff_t j = 0; j < inner; j++)
+                m[j] = OP(nanmax)(xr[j], m[j]);
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const T *xr = xo + i * inner;
+            T *yr = yo + i * inner;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < inner; j++) {
+                T e = EXPNEG(xr[j] - m[j]);
+                yr[j] = e;
+                s[j] += e;
+            }
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T *yr = yo + i * inner;
+            for (ptrdiff_t j = 0; j < inner; j++)
+                yr[j] = yr[j] / s[j];
+        }
+    }
+}
+
+/* dZ = a * (dA - sum(dA * a)) over the softmax axis. */
+static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n,
+                            ptrdiff_t inner, T *work)
+{
+    for (ptrdiff_t o = 0; o < outer; o++) {
+        const T *go = dA + o * n * inner, *ao = a + o * n * inner;
+        T *yo = y + o * n * inner;
+        if (inner == 1) {
+            T s = 0;
+            for (ptrdiff_t i = 0; i < n; i++)
+                s += go[i] * ao[i];
+            FDNN_IVDEP
+            for (ptrdiff_t i = 0; i < n; i++)
+                yo[i] = ao[i] * (go[i] - s);
+            continue;
+        }
+        T *s = work;
+        for (ptrdiff_t j = 0; j < inner; j++)
+            s[j] = 0;
+        for (ptrdiff_t i = 0; i < n; i++)
+            for (ptrdiff_t j = 0; j < inner; j++)
+                s[j] += go[i * inner + j] * ao[i * inner + j];
+        for (ptrdiff_t i = 0; i < n; i++) {
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < inner; j++)
+                yo[i * inner + j] = ao[i * inner + j] * (go[i * inner + j] - s[j]);
+        }
+    }
+}
+
+static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
+{
+    FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
+    FDNN_CAT(fdnn_binary_, FDNN_CAT(TS, _t)) *b = t->FDNN_CAT(binary_, TS);
+    u[FDNN_SIGMOID] = KFN(sigmoid);
+    u[FDNN_TANH] = KFN(tanh);
+    u[FDNN_RELU] = KFN(relu);
+    u[FDNN_LEAKY_RELU] = KFN(leaky_relu);
+    u[FDNN_LINEAR] = KFN(linear);
+    u[FDNN_D_SIGMOID_Z] = KFN(d_sigmoid_z);
+    u[FDNN_D_TANH_Z] = KFN(d_tanh_z);
+    u[FDNN_D_RELU_Z] = KFN(d_relu_z);
+    u[FDNN_D_LEAKY_RELU_Z] = KFN(d_leaky_relu_z);
+    u[FDNN_D_LINEAR] = KFN(d_linear);
+    u[FDNN_D_SIGMOID_A] = KFN(d_sigmoid_a);
+    u[FDNN_D_TANH_A] = KFN(d_tanh_a);
+    u[FDNN_D_RELU_A] = KFN(d_relu_a);
+    u[FDNN_D_LEAKY_RELU_A] = KFN(d_leaky_relu_a);
+    b[FDNN_BW_SIGMOID] = KFN(bw_sigmoid);
+    b[FDNN_BW_TANH] = KFN(bw_tanh);
+    b[FDNN_BW_RELU] = KFN(bw_relu);
+    b[FDNN_BW_LEAKY_RELU] = KFN(bw_leaky_relu);
+    b[FDNN_BW_LINEAR] = KFN(bw_linear);
+    t->FDNN_CAT(softmax_, TS) = KFN(softmax);
+    t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
+}
+
+#undef FDNN_DEF_UNARY
+#undef FDNN_DEF_BACKWARD
+#undef NAN_OR
+#undef EXPM1NEG
+#undef EXPNEG
+#undef KFN
+#undef OP

@@ -1,0 +1,98 @@
+/* Element-wise and softmax kernels: operation codes, kernel tables, dispatch API. */
+#ifndef FDNN_KERNELS_H
+#define FDNN_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y = f(x): activations, derivatives on z, derivatives on the activation a. */
+enum {
+    FDNN_SIGMOID = 0,
+    FDNN_TANH,
+    FDNN_RELU,
+    FDNN_LEAKY_RELU,
+    FDNN_LINEAR,
+    FDNN_D_SIGMOID_Z,
+    FDNN_D_TANH_Z,
+    FDNN_D_RELU_Z,
+    FDNN_D_LEAKY_RELU_Z,
+    FDNN_D_LINEAR,
+    FDNN_D_SIGMOID_A,
+    FDNN_D_TANH_A,
+    FDNN_D_RELU_A,
+    FDNN_D_LEAKY_RELU_A,
+    FDNN_N_UNARY
+};
+
+/* y = dA * f'(a), f' taken from the activation a. */
+enum {
+    FDNN_BW_SIGMOID = 0,
+    FDNN_BW_TANH,
+    FDNN_BW_RELU,
+    FDNN_BW_LEAKY_RELU,
+    FDNN_BW_LINEAR,
+    FDNN_N_BINARY
+};
+
+typedef void (*fdnn_unary_f32_t)(const float *x, float *y, ptrdiff_t n, float alpha);
+typedef void (*fdnn_unary_f64_t)(const double *x, double *y, ptrdiff_t n, double alpha);
+typedef void (*fdnn_binary_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t n, float alpha);
+typedef void (*fdnn_binary_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t n, double alpha);
+/* Arrays seen as C-contiguous (outer, n, inner); the reduction runs over n.
+   work holds 2 * inner elements. */
+typedef void (*fdnn_softmax_f32_t)(const float *x, float *y, ptrdiff_t outer, ptrdiff_t n,
+                                   ptrdiff_t inner, float *work);
+typedef void (*fdnn_softmax_f64_t)(const double *x, double *y, ptrdiff_t outer, ptrdiff_t n,
+                                   ptrdiff_t inner, double *work);
+typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t outer,
+                                      ptrdiff_t n, ptrdiff_t inner, float *work);
+typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
+                                      ptrdiff_t n, ptrdiff_t inner, double *work);
+
+typedef struct {
+    const char *name;
+    fdnn_unary_f32_t unary_f32[FDNN_N_UNARY];
+    fdnn_unary_f64_t unary_f64[FDNN_N_UNARY];
+    fdnn_binary_f32_t binary_f32[FDNN_N_BINARY];
+    fdnn_binary_f64_t binary_f64[FDNN_N_BINARY];
+    fdnn_softmax_f32_t softmax_f32;
+    fdnn_softmax_f64_t softmax_f64;
+    fdnn_softmax_bw_f32_t softmax_bw_f32;
+    fdnn_softmax_bw_f64_t softmax_bw_f64;
+} fdnn_kernel_table;
+
+/* One per instruction set; return 0 when that variant was not compiled. */
+int fdnn_fill_table_portable(fdnn_kernel_table *t);
+int fdnn_fill_table_avx2(fdnn_kernel_table *t);
+int fdnn_fill_table_avx512(fdnn_kernel_table *t);
+
+/* ---- dispatch (fdnn_dispatch.c) ---- */
+void fdnn_init(void);
+const char *fdnn_simd_name(void);
+/* Select "portable", "avx2", "avx512" or "auto"; returns 0 on success, -1 if the
+   name is unknown, -2 if this CPU or build cannot run it. */
+int fdnn_set_simd(const char *name);
+int fdnn_simd_available(const char *name);
+int fdnn_openmp_enabled(void);
+int fdnn_get_num_threads(void);
+void fdnn_set_num_threads(int n); /* n <= 0: follow OMP_NUM_THREADS / threadpoolctl */
+
+void fdnn_unary_f32(int op, const float *x, float *y, ptrdiff_t n, float alpha);
+void fdnn_unary_f64(int op, const double *x, double *y, ptrdiff_t n, double alpha);
+void fdnn_binary_f32(int op, const float *dA, const float *a, float *y, ptrdiff_t n, float alpha);
+void fdnn_binary_f64(int op, const double *dA, const double *a, double *y, ptrdiff_t n, double alpha);
+/* Return -1 if the workspace could not be allocated, else 0. */
+int fdnn_softmax_f32(const float *x, float *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner);
+int fdnn_softmax_f64(const double *x, double *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner);
+int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, ptrdiff_t outer, ptrdiff_t n,
+                        ptrdiff_t inner);
+int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, ptrdiff_t outer, ptrdiff_t n,
+                        ptrdiff_t inner);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+"""fastdnn: fully connected deep neural networks with compiled hot paths.
+
+Examples
+--------
+>>> import fastdnn
+>>> float(fastdnn.sigmoid(0.0))
+0.5
+"""
+__version__ = "0.1.0"
+
+try:
+    from ._kernels import _elementwise  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only on a broken or unbuilt tree
+    raise ImportError(
+        "fastdnn's compiled kernels are not available "
+        f"({exc}). If you are in the source tree, build them with "
+        "`pip install -e .`, or run from another directory after `pip install .`."
+    ) from exc
+
+from . import activations, functional, reference  # noqa: E402
+from ._config import get_num_threads, info, set_num_threads  # noqa: E402
+from .functional import (  # noqa: E402
+    leaky_relu, leaky_relu_backward, leaky_relu_derivative,
+    linear, linear_backward, linear_derivative,
+    relu, relu_backward, relu_derivative,
+    sigmoid, sigmoid_backward, sigmoid_derivative,
+    softmax, softmax_backward,
+    tanh, tanh_backward, tanh_derivative,
+)
+
+__all__ = [
+    "__version__", "activations", "functional", "reference",
+    "get_num_threads", "set_num_threads", "info",
+    "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
+    "sigmoid_derivative", "tanh_derivative", "relu_derivative",
+    "leaky_relu_derivative", "linear_derivative",
+    "sigmoid_backward", "tanh_backward", "relu_backward",
+    "leaky_relu_backward", "linear_backward", "softmax_backward",
+]

@@ -1,0 +1,95 @@
+"""Threads and build information."""
+from __future__ import annotations
+
+import platform
+import sys
+
+from ._kernels import _elementwise as _ew
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set how many threads fastdnn's kernels use for large arrays.
+
+    Parameters
+    ----------
+    n : int or None
+        A count ``>= 1``, or ``None`` to follow ``OMP_NUM_THREADS`` and
+        ``threadpoolctl`` again (the default).
+
+    Examples
+    --------
+    >>> import fastdnn
+    >>> fastdnn.set_num_threads(1); fastdnn.get_num_threads()
+    1
+    >>> fastdnn.set_num_threads(None)
+    """
+    if n is None:
+        _ew.set_num_threads(0)
+        return
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int >= 1 or None, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1 (or None for the default), got {n}")
+    _ew.set_num_threads(min(n, 1 << 16))
+
+
+def get_num_threads() -> int:
+    """Threads the kernels use for large arrays (1 when built without OpenMP).
+
+    Examples
+    --------
+    >>> import fastdnn
+    >>> fastdnn.get_num_threads() >= 1
+    True
+    """
+    return _ew.get_num_threads()
+
+
+def _blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
+
+        libs = [f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)"
+                for i in threadpool_info() if i["user_api"] == "blas"]
+        if libs:
+            return "; ".join(s.replace(" (", " (", 1) for s in libs)
+    except Exception:  # threadpoolctl is optional
+        pass
+    try:
+        import scipy
+
+        cfg = scipy.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version', '')} (scipy build)"
+    except Exception:
+        return "scipy.linalg.cython_blas (details unknown)"
+
+
+def info() -> dict:
+    """Version, SIMD path, threads and BLAS of this installation.
+
+    Examples
+    --------
+    >>> import fastdnn
+    >>> sorted(fastdnn.info())[:3]
+    ['blas', 'numpy', 'openmp']
+    """
+    import numpy
+    import scipy
+
+    from . import __version__
+
+    paths = [p for p in ("avx512", "avx2", "portable") if _ew.simd_available(p)]
+    return {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "platform": f"{platform.system()} {platform.machine()}",
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "simd": _ew.simd_path(),
+        "simd_available": ", ".join(paths),
+        "openmp": _ew.openmp_enabled(),
+        "threads": get_num_threads(),
+        "blas": _blas_info(),
+    }

@@ -1,0 +1,406 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Element-wise activation kernels and softmax: argument checks, output
+allocation and the call into the C kernels of ``csrc/`` with the GIL released.
+
+Arrays that are contiguous (C or F order), aligned and laid out alike go
+straight to the kernel, in place when ``out`` is the input. Anything else
+(strided views, broadcasting, partial overlap with ``out``) is first made
+contiguous, which costs a copy but never changes the result.
+"""
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewLikeArray(cnp.ndarray prototype, cnp.NPY_ORDER order,
+                                cnp.PyArray_Descr *descr, int subok)
+
+cdef extern from "fdnn_kernels.h" nogil:
+    enum:
+        FDNN_SIGMOID
+        FDNN_TANH
+        FDNN_RELU
+        FDNN_LEAKY_RELU
+        FDNN_LINEAR
+        FDNN_D_SIGMOID_Z
+        FDNN_D_TANH_Z
+        FDNN_D_RELU_Z
+        FDNN_D_LEAKY_RELU_Z
+        FDNN_D_LINEAR
+        FDNN_D_SIGMOID_A
+        FDNN_D_TANH_A
+        FDNN_D_RELU_A
+        FDNN_D_LEAKY_RELU_A
+        FDNN_BW_SIGMOID
+        FDNN_BW_TANH
+        FDNN_BW_RELU
+        FDNN_BW_LEAKY_RELU
+        FDNN_BW_LINEAR
+    void fdnn_init()
+    const char *fdnn_simd_name()
+    int fdnn_set_simd(const char *name)
+    int fdnn_simd_available(const char *name)
+    int fdnn_openmp_enabled()
+    int fdnn_get_num_threads()
+    void fdnn_set_num_threads(int n)
+    void fdnn_unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha)
+    void fdnn_unary_f64(int op, const double *x, double *y, Py_ssize_t n, double alpha)
+    void fdnn_binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n, float alpha)
+    void fdnn_binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n, double alpha)
+    int fdnn_softmax_f32(const float *x, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+    int fdnn_softmax_f64(const double *x, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+    int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+    int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+
+fdnn_init()
+
+SIGMOID = FDNN_SIGMOID
+TANH = FDNN_TANH
+RELU = FDNN_RELU
+LEAKY_RELU = FDNN_LEAKY_RELU
+LINEAR = FDNN_LINEAR
+D_SIGMOID_Z = FDNN_D_SIGMOID_Z
+D_TANH_Z = FDNN_D_TANH_Z
+D_RELU_Z = FDNN_D_RELU_Z
+D_LEAKY_RELU_Z = FDNN_D_LEAKY_RELU_Z
+D_LINEAR = FDNN_D_LINEAR
+D_SIGMOID_A = FDNN_D_SIGMOID_A
+D_TANH_A = FDNN_D_TANH_A
+D_RELU_A = FDNN_D_RELU_A
+D_LEAKY_RELU_A = FDNN_D_LEAKY_RELU_A
+BW_SIGMOID = FDNN_BW_SIGMOID
+BW_TANH = FDNN_BW_TANH
+BW_RELU = FDNN_BW_RELU
+BW_LEAKY_RELU = FDNN_BW_LEAKY_RELU
+BW_LINEAR = FDNN_BW_LINEAR
+
+
+# ------------------------------------------------------------------ checks
+
+cdef inline cnp.ndarray _new_like(cnp.ndarray a, cnp.NPY_ORDER order, void *descr, int subok):
+    return <cnp.ndarray>PyArray_NewLikeArray(a, order, NULL, 0)
+
+
+cdef inline tuple _shape(cnp.ndarray a):
+    return (<object>a).shape
+
+
+cdef inline bint _is_float(cnp.ndarray a):
+    cdef int t = cnp.PyArray_TYPE(a)
+    return t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64
+
+
+cpdef cnp.ndarray as_float_array(object x, str name):
+    """Return ``x`` as a native-endian float32/float64 ndarray, or raise TypeError.
+
+    ndarrays and NumPy scalars must already be float32 or float64. Python
+    scalars, lists and tuples are converted like NumPy converts them, with
+    integers and booleans becoming float64.
+    """
+    cdef cnp.ndarray arr
+    if cnp.PyArray_CheckExact(x):
+        arr = <cnp.ndarray>x
+    elif isinstance(x, (float, int, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+    else:
+        arr = np.asarray(x)
+    if not _is_float(arr):
+        raise TypeError(
+            f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+cdef inline bint _direct(cnp.ndarray a):
+    """True when the kernel can read ``a`` as one flat aligned block."""
+    return cnp.PyArray_ISALIGNED(a) and (
+        cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a))
+
+
+cdef inline bint _same_layout(cnp.ndarray a, cnp.ndarray b):
+    """True when flat index i names the same element of a and of b."""
+    return ((cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(b))
+            or (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_IS_F_CONTIGUOUS(b)))
+
+
+cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b, bint allow_identical):
+    """Whether two contiguous arrays share memory (same start allowed if asked)."""
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    if allow_identical and pa == pb:
+        return False
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+cdef cnp.ndarray _check_out(object out, tuple shape, object dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    cdef cnp.ndarray y = <cnp.ndarray>out
+    if y.dtype != dtype:
+        raise TypeError(f"out must have dtype {np.dtype(dtype)}, got {y.dtype}")
+    if _shape(y) != shape:
+        raise ValueError(f"out must have shape {shape}, got {_shape(y)}")
+    if not cnp.PyArray_ISWRITEABLE(y):
+        raise ValueError("out must be writeable, got a read-only array")
+    return y
+
+
+cdef inline object _result(cnp.ndarray y, object out):
+    """NumPy's convention: a 0-d result without ``out`` comes back as a scalar."""
+    if out is None and cnp.PyArray_NDIM(y) == 0:
+        return y[()]
+    return y
+
+
+cdef inline cnp.ndarray _contiguous(cnp.ndarray a):
+    return a if _direct(a) else np.array(a, order="C", copy=True)
+
+
+# ------------------------------------------------------------- kernel calls
+
+cdef void _call_unary(int op, cnp.ndarray x, cnp.ndarray y, double alpha) noexcept:
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+        with nogil:
+            fdnn_unary_f32(op, <const float *>px, <float *>py, n, <float>alpha)
+    else:
+        with nogil:
+            fdnn_unary_f64(op, <const double *>px, <double *>py, n, alpha)
+
+
+cdef void _call_binary(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, double alpha) noexcept:
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef void *pg = cnp.PyArray_DATA(g)
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+        with nogil:
+            fdnn_binary_f32(op, <const float *>pg, <const float *>px, <float *>py, n, <float>alpha)
+    else:
+        with nogil:
+            fdnn_binary_f64(op, <const double *>pg, <const double *>px, <double *>py, n, alpha)
+
+
+cdef inline bint _fits(cnp.ndarray src, cnp.ndarray y):
+    """Whether a kernel may write straight from the direct array src into y."""
+    return _direct(y) and _same_layout(src, y) and not _overlap(src, y, False)
+
+
+def unary(int op, z, out=None, double alpha=0.0, str name="z"):
+    """y = f(z) element-wise for kernel ``op``; see fastdnn.functional."""
+    cdef cnp.ndarray x = as_float_array(z, name)
+    cdef cnp.ndarray y, xs, tmp
+    if out is None:
+        y = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
+    else:
+        y = _check_out(out, _shape(x), x.dtype)
+    if cnp.PyArray_SIZE(x) == 0:
+        return _result(y, out)
+    if _direct(x) and _direct(y) and _same_layout(x, y) and not _overlap(x, y, True):
+        _call_unary(op, x, y, alpha)
+        return _result(y, out)
+    xs = _contiguous(x)
+    if _fits(xs, y):
+        _call_unary(op, xs, y, alpha)
+    else:
+        tmp = _new_like(xs, cnp.NPY_KEEPORDER, NULL, 0)
+        _call_unary(op, xs, tmp, alpha)
+        np.copyto(y, tmp)
+    return _result(y, out)
+
+
+cdef tuple _broadcast(cnp.ndarray g, cnp.ndarray x, str gname, str xname):
+    if _shape(g) == _shape(x):
+        return _shape(x)
+    try:
+        return np.broadcast_shapes(_shape(g), _shape(x))
+    except ValueError:
+        raise ValueError(
+            f"{gname} with shape {_shape(g)} and {xname} with shape {_shape(x)} "
+            "cannot be broadcast together") from None
+
+
+cdef tuple _promote(cnp.ndarray g, cnp.ndarray x):
+    """Mixed float32/float64 inputs compute in float64, as NumPy would."""
+    if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(x):
+        return g.astype(np.float64), x.astype(np.float64)
+    return g, x
+
+
+cdef cnp.ndarray _materialize(cnp.ndarray a, tuple shape):
+    if _shape(a) != shape:
+        a = np.broadcast_to(a, shape)
+    return _contiguous(a)
+
+
+def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname="a"):
+    """y = dA * f'(a) element-wise with NumPy broadcasting; see fastdnn.functional."""
+    cdef cnp.ndarray g = as_float_array(dA, gname)
+    cdef cnp.ndarray x = as_float_array(a, xname)
+    cdef cnp.ndarray y, gs, xs, tmp
+    g, x = _promote(g, x)
+    cdef tuple shape = _broadcast(g, x, gname, xname)
+    if out is None:
+        if _shape(x) == shape:
+            y = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
+        else:
+            y = np.empty(shape, dtype=x.dtype)
+    else:
+        y = _check_out(out, shape, x.dtype)
+    if cnp.PyArray_SIZE(y) == 0:
+        return _result(y, out)
+    if (_shape(g) == shape and _shape(x) == shape and _direct(g) and _direct(x) and _direct(y)
+            and _same_layout(g, y) and _same_layout(x, y)
+            and not _overlap(g, y, True) and not _overlap(x, y, True)):
+        _call_binary(op, g, x, y, alpha)
+        return _result(y, out)
+    gs = _materialize(g, shape)
+    xs = _materialize(x, shape)
+    if not _same_layout(gs, xs):
+        gs = np.ascontiguousarray(gs)
+        xs = np.ascontiguousarray(xs)
+    if _fits(xs, y) and _same_layout(gs, y) and not _overlap(gs, y, False):
+        _call_binary(op, gs, xs, y, alpha)
+    else:
+        tmp = _new_like(xs, cnp.NPY_KEEPORDER, NULL, 0)
+        _call_binary(op, gs, xs, tmp, alpha)
+        np.copyto(y, tmp)
+    return _result(y, out)
+
+
+# ------------------------------------------------------------------ softmax
+
+cdef tuple _axis_blocks(tuple shape, object axis, bint c_order):
+    """(outer, n, inner) of a C- or F-contiguous array reduced over ``axis``."""
+    cdef Py_ssize_t ndim = len(shape), ax, outer = 1, inner = 1, i
+    if axis is None:
+        return 1, int(np.prod(shape, dtype=np.intp)), 1
+    ax = axis
+    if not c_order:
+        ax = ndim - 1 - ax
+        shape = shape[::-1]
+    for i in range(ax):
+        outer *= shape[i]
+    for i in range(ax + 1, ndim):
+        inner *= shape[i]
+    return outer, shape[ax], inner
+
+
+cdef object _normalize_axis(object axis, int ndim):
+    if axis is None:
+        return None
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(int(axis), ndim, "axis")
+    return int(axis) % ndim
+
+
+cdef int _call_softmax(cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, tuple blocks) except -1:
+    cdef Py_ssize_t outer = blocks[0], n = blocks[1], inner = blocks[2]
+    cdef void *pg = cnp.PyArray_DATA(g) if g is not None else NULL
+    cdef void *px = cnp.PyArray_DATA(x)
+    cdef void *py = cnp.PyArray_DATA(y)
+    cdef int rc
+    cdef bint f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    with nogil:
+        if pg == NULL and f32:
+            rc = fdnn_softmax_f32(<const float *>px, <float *>py, outer, n, inner)
+        elif pg == NULL:
+            rc = fdnn_softmax_f64(<const double *>px, <double *>py, outer, n, inner)
+        elif f32:
+            rc = fdnn_softmax_bw_f32(<const float *>pg, <const float *>px, <float *>py, outer, n, inner)
+        else:
+            rc = fdnn_softmax_bw_f64(<const double *>pg, <const double *>px, <double *>py, outer, n, inner)
+    if rc != 0:
+        raise MemoryError("softmax: could not allocate its workspace")
+    return 0
+
+
+cdef object _softmax_common(cnp.ndarray g, cnp.ndarray x, object axis, object out):
+    """softmax(x) when g is None, else its backward a * (g - sum(g * a))."""
+    cdef cnp.ndarray y, tmp
+    axis = _normalize_axis(axis, cnp.PyArray_NDIM(x))
+    if out is None:
+        y = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
+    else:
+        y = _check_out(out, _shape(x), x.dtype)
+    if cnp.PyArray_SIZE(y) == 0:
+        return _result(y, out)
+    if g is not None and not _same_layout(g, x):
+        g = np.ascontiguousarray(g)
+        x = np.ascontiguousarray(x)
+    cdef bint c_order = cnp.PyArray_IS_C_CONTIGUOUS(x)
+    cdef tuple blocks = _axis_blocks(_shape(x), axis, c_order)
+    # the kernels read every element of a slice before writing it: in place is fine
+    if (_direct(y) and _same_layout(x, y) and not _overlap(x, y, True)
+            and (g is None or not _overlap(g, y, True))):
+        _call_softmax(g, x, y, blocks)
+    else:
+        tmp = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
+        _call_softmax(g, x, tmp, blocks)
+        np.copyto(y, tmp)
+    return _result(y, out)
+
+
+def softmax(z, axis=0, out=None):
+    """Numerically stable softmax along ``axis``; see fastdnn.functional."""
+    cdef cnp.ndarray x = as_float_array(z, "z")
+    if not _direct(x):
+        x = _contiguous(x)
+    return _softmax_common(None, x, axis, out)
+
+
+def softmax_backward(dA, a, axis=0, out=None):
+    """dZ = a * (dA - sum(dA * a, axis)); see fastdnn.functional."""
+    cdef cnp.ndarray g = as_float_array(dA, "dA")
+    cdef cnp.ndarray x = as_float_array(a, "a")
+    g, x = _promote(g, x)
+    cdef tuple shape = _broadcast(g, x, "dA", "a")
+    g = _materialize(g, shape)
+    x = _materialize(x, shape)
+    return _softmax_common(g, x, axis, out)
+
+
+# ------------------------------------------------------------ configuration
+
+def simd_path():
+    """Name of the kernel variant in use: 'avx512', 'avx2' or 'portable'."""
+    return fdnn_simd_name().decode()
+
+
+def simd_available(str name):
+    """Whether this build and CPU can run the kernel variant ``name``."""
+    return bool(fdnn_simd_available(name.encode()))
+
+
+def set_simd_path(str name):
+    """Switch the kernel variant ('auto', 'portable', 'avx2', 'avx512')."""
+    cdef int rc = fdnn_set_simd(name.encode())
+    if rc == -1:
+        raise ValueError(
+            f"simd path must be one of 'auto', 'portable', 'avx2', 'avx512', got {name!r}")
+    if rc == -2:
+        raise ValueError(f"simd path {name!r} is not supported by this CPU or build")
+
+
+def openmp_enabled():
+    """Whether the kernels were compiled with OpenMP."""
+    return bool(fdnn_openmp_enabled())
+
+
+def get_num_threads():
+    """Threads the kernels use for large arrays."""
+    return fdnn_get_num_threads()
+
+
+def set_num_threads(int n):
+    """Fix the thread count (n >= 1), or follow OMP_NUM_THREADS/threadpoolctl (n = 0)."""
+    fdnn_set_num_threads(n)

@@ -1,0 +1,321 @@
+"""Public array API: activations, their derivatives and backward steps.
+
+Layout follows the lecture: arrays are ``(n_l, m)`` with one column per
+example, but every element-wise function takes any shape, any strides and
+either memory order. float32 and float64 are computed in their own precision
+(result dtype = input dtype); other array dtypes raise ``TypeError``. Python
+scalars and lists are accepted as NumPy accepts them. Each function takes
+``out=`` (in-place allowed) and, like a NumPy ufunc, returns a scalar for a
+0-d input when ``out`` is not given. NaN propagates; no warnings are emitted.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn import functional as F
+>>> z = np.array([[-1.0, 0.0, 2.0]], dtype=np.float32)
+>>> F.relu(z)
+array([[0., 0., 2.]], dtype=float32)
+>>> F.sigmoid_backward(np.ones_like(z), F.sigmoid(z)).dtype
+dtype('float32')
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._kernels import _elementwise as _ew
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
+    "sigmoid_derivative", "tanh_derivative", "relu_derivative",
+    "leaky_relu_derivative", "linear_derivative",
+    "sigmoid_backward", "tanh_backward", "relu_backward",
+    "leaky_relu_backward", "linear_backward", "softmax_backward",
+]
+
+ArrayLike = Any
+
+
+def _check_alpha(alpha: float) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
+    return alpha
+
+
+def _check_flag(from_output: bool) -> bool:
+    if not isinstance(from_output, (bool, np.bool_)):
+        raise TypeError(f"from_output must be a bool, got {type(from_output).__name__}")
+    return bool(from_output)
+
+
+# ---------------------------------------------------------------- forward
+
+def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic sigmoid ``1 / (1 + exp(-z))``, overflow-free for any ``z``.
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+        Pre-activations.
+    out : ndarray, optional
+        Where to write the result (same shape and dtype as ``z``; may be ``z``).
+
+    Returns
+    -------
+    ndarray
+        ``sigmoid(z)`` in the dtype of ``z``; ``sigmoid(-inf) = 0``, ``sigmoid(inf) = 1``.
+
+    Examples
+    --------
+    >>> float(sigmoid(0.0))
+    0.5
+    """
+    return _ew.unary(_ew.SIGMOID, z, out)
+
+
+def tanh(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Hyperbolic tangent, the zero-centred hidden activation.
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+    out : ndarray, optional
+        Same shape and dtype as ``z``; may be ``z``.
+
+    Examples
+    --------
+    >>> float(tanh(0.0)), float(tanh(float("inf")))
+    (0.0, 1.0)
+    """
+    return _ew.unary(_ew.TANH, z, out)
+
+
+def relu(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Rectified linear unit ``max(0, z)`` (NaN propagates).
+
+    Examples
+    --------
+    >>> relu([-2.0, 3.0])
+    array([0., 3.])
+    """
+    return _ew.unary(_ew.RELU, z, out)
+
+
+def leaky_relu(z: ArrayLike, alpha: float = 0.01, out: np.ndarray | None = None) -> np.ndarray:
+    """Leaky ReLU: ``z`` for ``z >= 0``, ``alpha * z`` otherwise.
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+    alpha : float, default 0.01
+        Slope for negative ``z``; finite and ``>= 0``.
+    out : ndarray, optional
+
+    Examples
+    --------
+    >>> leaky_relu([-100.0, 2.0])
+    array([-1.,  2.])
+    """
+    return _ew.unary(_ew.LEAKY_RELU, z, out, _check_alpha(alpha))
+
+
+def linear(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Identity ``g(z) = z`` (the regression output); returns a new array unless ``out``.
+
+    Examples
+    --------
+    >>> linear([1.5, -2.0])
+    array([ 1.5, -2. ])
+    """
+    return _ew.unary(_ew.LINEAR, z, out)
+
+
+def softmax(z: ArrayLike, axis: int | None = 0, out: np.ndarray | None = None) -> np.ndarray:
+    """Numerically stable softmax ``exp(z - max) / sum(exp(z - max))`` along ``axis``.
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+    axis : int or None, default 0
+        The class axis. Columns are examples in the lecture layout ``(n_L, m)``,
+        so the default normalizes each column. ``None`` normalizes over all elements.
+    out : ndarray, optional
+
+    Examples
+    --------
+    >>> softmax([[1.0, 0.0], [1.0, 0.0]])
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
+    return _ew.softmax(z, axis, out)
+
+
+# ------------------------------------------------------------ derivatives
+
+def sigmoid_derivative(x: ArrayLike, from_output: bool = False,
+                       out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of the sigmoid, ``s (1 - s)``.
+
+    Parameters
+    ----------
+    x : array_like of float32 or float64
+        ``z``, or the activation ``a = sigmoid(z)`` when ``from_output`` is True.
+    from_output : bool, default False
+        Take the derivative from the cached activation: ``a (1 - a)``.
+    out : ndarray, optional
+
+    Examples
+    --------
+    >>> float(sigmoid_derivative(0.0))
+    0.25
+    >>> float(sigmoid_derivative(0.5, from_output=True))
+    0.25
+    """
+    op = _ew.D_SIGMOID_A if _check_flag(from_output) else _ew.D_SIGMOID_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def tanh_derivative(x: ArrayLike, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of tanh, ``1 - tanh(z)**2`` (from ``a``: ``1 - a**2``).
+
+    Examples
+    --------
+    >>> float(tanh_derivative(0.0))
+    1.0
+    """
+    op = _ew.D_TANH_A if _check_flag(from_output) else _ew.D_TANH_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def relu_derivative(x: ArrayLike, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of ReLU: 0 for ``z < 0``, 1 for ``z >= 0`` (the lecture's convention).
+
+    From the activation (``from_output=True``) it is 1 where ``a > 0`` and 0
+    where ``a == 0``: ``a = 0`` stands for every ``z <= 0``.
+
+    Examples
+    --------
+    >>> relu_derivative([-1.0, 0.0, 2.0])
+    array([0., 1., 1.])
+    """
+    op = _ew.D_RELU_A if _check_flag(from_output) else _ew.D_RELU_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def leaky_relu_derivative(x: ArrayLike, alpha: float = 0.01, from_output: bool = False,
+                          out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of leaky ReLU: ``alpha`` for ``z < 0``, 1 for ``z >= 0``.
+
+    From the activation the sign of ``a`` is the sign of ``z`` (``alpha > 0``).
+
+    Examples
+    --------
+    >>> leaky_relu_derivative([-1.0, 0.0, 2.0])
+    array([0.01, 1.  , 1.  ])
+    """
+    op = _ew.D_LEAKY_RELU_A if _check_flag(from_output) else _ew.D_LEAKY_RELU_Z
+    return _ew.unary(op, x, out, _check_alpha(alpha), "a" if from_output else "z")
+
+
+def linear_derivative(x: ArrayLike, from_output: bool = False,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of the identity: ones (NaN where the input is NaN).
+
+    Examples
+    --------
+    >>> linear_derivative([3.0, -1.0])
+    array([1., 1.])
+    """
+    return _ew.unary(_ew.D_LINEAR, x, out, 0.0, "a" if _check_flag(from_output) else "z")
+
+
+# --------------------------------------------------------------- backward
+
+def sigmoid_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """The lecture's ``dZ = dA * g'(Z)`` for a sigmoid layer, from its output ``a``.
+
+    One fused pass ``dA * a * (1 - a)``; ``dA`` and ``a`` broadcast like NumPy.
+
+    Parameters
+    ----------
+    dA : array_like
+        Gradient of the cost with respect to the activation.
+    a : array_like
+        The activation cached by the forward pass.
+    out : ndarray, optional
+        Same shape as the broadcast result; may be ``dA`` or ``a``.
+
+    Examples
+    --------
+    >>> float(sigmoid_backward(2.0, 0.5))
+    0.5
+    """
+    return _ew.binary(_ew.BW_SIGMOID, dA, a, out)
+
+
+def tanh_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * (1 - a**2)`` for a tanh layer, from its output ``a``.
+
+    Examples
+    --------
+    >>> float(tanh_backward(1.0, 0.0))
+    1.0
+    """
+    return _ew.binary(_ew.BW_TANH, dA, a, out)
+
+
+def relu_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * (a > 0)`` for a ReLU layer, from its output ``a``.
+
+    Examples
+    --------
+    >>> relu_backward([1.0, 1.0], [0.0, 3.0])
+    array([0., 1.])
+    """
+    return _ew.binary(_ew.BW_RELU, dA, a, out)
+
+
+def leaky_relu_backward(dA: ArrayLike, a: ArrayLike, alpha: float = 0.01,
+                        out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'(a)`` for a leaky-ReLU layer: slope 1 where ``a >= 0``, ``alpha`` below.
+
+    Examples
+    --------
+    >>> leaky_relu_backward([1.0, 1.0], [-0.5, 3.0])
+    array([0.01, 1.  ])
+    """
+    return _ew.binary(_ew.BW_LEAKY_RELU, dA, a, out, _check_alpha(alpha))
+
+
+def linear_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA`` for a linear layer (broadcast to the shape of ``a``; NaN in ``a`` propagates).
+
+    Examples
+    --------
+    >>> linear_backward(2.0, [0.0, 5.0])
+    array([2., 2.])
+    """
+    return _ew.binary(_ew.BW_LINEAR, dA, a, out)
+
+
+def softmax_backward(dA: ArrayLike, a: ArrayLike, axis: int | None = 0,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """Vector-Jacobian product of softmax: ``dZ = a * (dA - sum(dA * a, axis))``.
+
+    With a categorical cross-entropy loss prefer the fused ``dZ = A - Y``.
+
+    Examples
+    --------
+    >>> a = softmax([[0.0], [0.0]])
+    >>> softmax_backward([[1.0], [1.0]], a)
+    array([[0.],
+           [0.]])
+    """
+    return _ew.softmax_backward(dA, a, axis, out)

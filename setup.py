@@ -1,0 +1,70 @@
+"""Build the Cython/C kernels.
+
+Flags: -O3 and -fno-trapping-math (lets the vectorizer turn the kernels'
+branch-free selects into blends; results and NaN propagation are unchanged).
+Never -march=native or -ffast-math: wider SIMD variants are compiled per
+translation unit with target pragmas and chosen at run time. OpenMP is used
+when the compiler supports it, otherwise the build is single-threaded.
+"""
+import os
+import sys
+import tempfile
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+CSRC = "csrc"
+KERNEL_SOURCES = [
+    os.path.join(CSRC, name)
+    for name in ("fdnn_dispatch.c", "fdnn_ew_portable.c", "fdnn_ew_avx2.c", "fdnn_ew_avx512.c")
+]
+
+
+def _compiler_has_openmp(compiler, flag):
+    """Compile and link a tiny OpenMP program; True if that works."""
+    code = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "omp_check.c")
+        with open(src, "w") as f:
+            f.write(code)
+        try:
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=[flag])
+            compiler.link_executable(objs, os.path.join(tmp, "omp_check"), extra_postargs=[flag])
+        except Exception:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        msvc = self.compiler.compiler_type == "msvc"
+        omp_flag = "/openmp" if msvc else "-fopenmp"
+        use_omp = os.environ.get("FASTDNN_NO_OPENMP", "") == "" and _compiler_has_openmp(
+            self.compiler, omp_flag)
+        if not use_omp:
+            print("fastdnn: building without OpenMP (kernels will run single-threaded)")
+        cflags = ["/O2"] if msvc else ["-O3", "-fno-trapping-math"]
+        for ext in self.extensions:
+            ext.extra_compile_args = cflags + ([omp_flag] if use_omp else [])
+            ext.extra_link_args = [omp_flag] if use_omp and not msvc else []
+        super().build_extensions()
+
+
+extensions = [
+    Extension(
+        "fastdnn._kernels._elementwise",
+        sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES,
+        include_dirs=[CSRC, np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    ),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False},
+    ),
+    cmdclass={"build_ext": BuildExt},
+)
