@@ -52,20 +52,29 @@ FDNN_INLINE T OP(linear)(T z, T alpha)
 
 /* ---- derivatives on z ---- */
 
+/* e / (1 + e)^2 for e in [0, 1]. d = 1 + e is rounded; its exact error
+   d_err = (1 - d) + e (Fast2Sum) corrects the quotient to first order,
+   which removes about one ULP from the result. */
+FDNN_INLINE T OP(e_over_1pe_sq)(T e)
+{
+    T d = (T)1 + e;
+    T d_err = ((T)1 - d) + e;
+    T q = e / (d * d);
+    return q - q * (((T)2 * d_err) / d);
+}
+
 FDNN_INLINE T OP(d_sigmoid_z)(T z, T alpha)
 {
     (void)alpha;
     T e = EXPNEG(-FDNN_ABS(z)); /* sigma(z) sigma(-z) = e / (1 + e)^2 */
-    T d = (T)1 + e;
-    return NAN_OR(z, e / (d * d));
+    return NAN_OR(z, OP(e_over_1pe_sq)(e));
 }
 
 FDNN_INLINE T OP(d_tanh_z)(T z, T alpha)
 {
     (void)alpha;
     T e = EXPNEG((T)-2 * FDNN_ABS(z)); /* sech^2 z = 4e / (1 + e)^2 */
-    T d = (T)1 + e;
-    return NAN_OR(z, ((T)4 * e) / (d * d));
+    return NAN_OR(z, (T)4 * OP(e_over_1pe_sq)(e));
 }
 
 FDNN_INLINE T OP(d_relu_z)(T z, T alpha)

@@ -1,0 +1,101 @@
+"""Threads, SIMD selection and the `python -m fastdnn info` command."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastdnn
+from fastdnn._kernels import _elementwise as _ew
+
+
+@pytest.fixture
+def restore_threads():
+    yield
+    fastdnn.set_num_threads(None)
+
+
+def test_set_and_get_num_threads(restore_threads):
+    fastdnn.set_num_threads(1)
+    assert fastdnn.get_num_threads() == 1
+    if _ew.openmp_enabled():
+        fastdnn.set_num_threads(3)
+        assert fastdnn.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                      ("2", TypeError), (True, TypeError)])
+def test_set_num_threads_rejects(bad, exc, restore_threads):
+    fastdnn.set_num_threads(2)
+    with pytest.raises(exc, match="n must be"):
+        fastdnn.set_num_threads(bad)
+    assert fastdnn.get_num_threads() == (2 if _ew.openmp_enabled() else 1)
+
+
+def test_default_threads_follow_threadpoolctl(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not _ew.openmp_enabled():
+        pytest.skip("built without OpenMP")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert fastdnn.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("nthreads", [1, 2, 3])
+def test_results_do_not_depend_on_threads(nthreads, restore_threads):
+    z = np.random.default_rng(0).normal(0, 5, 1_000_003).astype(np.float32)
+    fastdnn.set_num_threads(1)
+    want = [fastdnn.sigmoid(z), fastdnn.relu(z), fastdnn.tanh_backward(z, fastdnn.tanh(z))]
+    fastdnn.set_num_threads(nthreads)
+    got = [fastdnn.sigmoid(z), fastdnn.relu(z), fastdnn.tanh_backward(z, fastdnn.tanh(z))]
+    for w, g in zip(want, got):
+        assert np.array_equal(w, g)
+
+
+def test_simd_paths_agree_and_switch(simd):
+    assert _ew.simd_path() == simd
+    z = np.linspace(-30, 30, 4099)
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(fastdnn.sigmoid(z), 1 / (1 + np.exp(-z)), rtol=1e-15)
+
+
+def test_set_simd_path_rejects_unknown():
+    with pytest.raises(ValueError, match="simd path"):
+        _ew.set_simd_path("sse9")
+    assert _ew.simd_available("portable")
+
+
+def _run(args, env=None):
+    return subprocess.run([sys.executable, "-m", "fastdnn", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_info_command_prints_configuration():
+    res = _run(["info"])
+    assert res.returncode == 0, res.stderr
+    fields = dict(line.split(None, 1) for line in res.stdout.strip().splitlines())
+    assert fields["version"] == fastdnn.__version__
+    assert fields["simd"] in ("avx512", "avx2", "portable")
+    assert int(fields["threads"]) >= 1
+    assert fields["blas"]
+
+
+def test_environment_selects_simd_path():
+    env = dict(os.environ, FASTDNN_SIMD="portable")
+    res = _run(["info"], env)
+    assert res.returncode == 0, res.stderr
+    assert "simd           portable" in res.stdout
+
+
+def test_omp_num_threads_is_followed():
+    if not _ew.openmp_enabled():
+        pytest.skip("built without OpenMP")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = _run(["info"], env)
+    assert "threads        1" in res.stdout
+
+
+def test_unknown_command_fails_cleanly():
+    res = _run(["frobnicate"])
+    assert res.returncode == 2
+    assert "invalid choice" in res.stderr
