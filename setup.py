@@ -52,13 +52,16 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+COMMON = dict(
+    include_dirs=[CSRC, np.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+)
 extensions = [
-    Extension(
-        "fastdnn._kernels._elementwise",
-        sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES,
-        include_dirs=[CSRC, np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-    ),
+    # The C kernels and their dispatch state (SIMD path, threads) live in this one
+    # module; the others cimport its entry points.
+    Extension("fastdnn._kernels._elementwise",
+              sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES, **COMMON),
+    Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"], **COMMON),
 ]
 
 setup(

@@ -121,16 +121,16 @@ static ptrdiff_t unary_grain(int op)
     case FDNN_TANH:
     case FDNN_D_SIGMOID_Z:
     case FDNN_D_TANH_Z:
-        return 1 << 15;
+        return 1 << 14;
     default:
-        return 1 << 17;
+        return 1 << 16;
     }
 }
 
 static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 {
 #ifdef _OPENMP
-    if (n < 2 * grain)
+    if (n < 4 * grain)
         return 1;
     int nt = fdnn_get_num_threads();
     ptrdiff_t most = n / grain;
@@ -144,43 +144,47 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 #endif
 }
 
-/* Chunk boundaries rounded to 64 elements so threads do not share cache lines. */
-#define FDNN_CHUNK(n, nt, t) ((((n) / 64) * (t) / (nt)) * 64)
-#define FDNN_CHUNK_END(n, nt, t) ((t) + 1 == (nt) ? (n) : FDNN_CHUNK(n, nt, (t) + 1))
-
+/* Large calls are cut into chunks of `grain` elements (a multiple of 64, so
+   threads never share a cache line) handed out dynamically: if one core is
+   busy with another process, the threads that do run take the remaining
+   chunks instead of waiting for a fixed half of the work. */
 #ifdef _OPENMP
-#define FDNN_PARALLEL_CHUNKS(nt, n, body)                                       \
-    _Pragma("omp parallel num_threads(nt)")                                     \
+#define FDNN_PARALLEL_CHUNKS(nt, n, grain, body)                                \
     {                                                                           \
-        int t_ = omp_get_thread_num();                                          \
-        int nt_ = omp_get_num_threads();                                        \
-        ptrdiff_t lo = FDNN_CHUNK(n, nt_, t_), hi = FDNN_CHUNK_END(n, nt_, t_); \
-        body;                                                                   \
+        ptrdiff_t nchunks_ = ((n) + (grain)-1) / (grain);                       \
+        _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 1)")        \
+        for (ptrdiff_t c_ = 0; c_ < nchunks_; c_++) {                           \
+            ptrdiff_t lo = c_ * (grain);                                        \
+            ptrdiff_t hi = lo + (grain) < (n) ? lo + (grain) : (n);             \
+            body;                                                               \
+        }                                                                       \
     }
 #else
-#define FDNN_PARALLEL_CHUNKS(nt, n, body) { ptrdiff_t lo = 0, hi = n; body; }
+#define FDNN_PARALLEL_CHUNKS(nt, n, grain, body) { ptrdiff_t lo = 0, hi = n; body; }
 #endif
 
 #define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
     void fdnn_unary_##TS(int op, const T *x, T *y, ptrdiff_t n, T alpha)               \
     {                                                                                  \
         fdnn_unary_##TS##_t f = g_cur->unary_##TS[op];                                 \
-        int nt = threads_for(n, unary_grain(op));                                      \
+        ptrdiff_t grain = unary_grain(op);                                             \
+        int nt = threads_for(n, grain);                                                \
         if (nt <= 1) {                                                                 \
             f(x, y, n, alpha);                                                         \
             return;                                                                    \
         }                                                                              \
-        FDNN_PARALLEL_CHUNKS(nt, n, f(x + lo, y + lo, hi - lo, alpha))                 \
+        FDNN_PARALLEL_CHUNKS(nt, n, grain, f(x + lo, y + lo, hi - lo, alpha))                 \
     }                                                                                  \
     void fdnn_binary_##TS(int op, const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
     {                                                                                  \
         fdnn_binary_##TS##_t f = g_cur->binary_##TS[op];                               \
-        int nt = threads_for(n, 1 << 17);                                              \
+        ptrdiff_t grain = 1 << 16;                                                     \
+        int nt = threads_for(n, grain);                                                \
         if (nt <= 1) {                                                                 \
             f(dA, a, y, n, alpha);                                                     \
             return;                                                                    \
         }                                                                              \
-        FDNN_PARALLEL_CHUNKS(nt, n, f(dA + lo, a + lo, y + lo, hi - lo, alpha))        \
+        FDNN_PARALLEL_CHUNKS(nt, n, grain, f(dA + lo, a + lo, y + lo, hi - lo, alpha))        \
     }                                                                                  \
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \
@@ -204,3 +208,38 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 
 FDNN_DEF_UNARY_DISPATCH(f32, float)
 FDNN_DEF_UNARY_DISPATCH(f64, double)
+
+/* Lines are independent except when db sums across lines (F order): then one thread. */
+#define FDNN_DEF_DENSE_DISPATCH(TS, T)                                                 \
+    void fdnn_bias_act_##TS(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,  \
+                            int bias_per_line, T alpha)                                \
+    {                                                                                  \
+        fdnn_bias_act_##TS##_t f = g_cur->bias_act_##TS;                               \
+        ptrdiff_t per = len > 0 ? (1 << 15) / len + 1 : lines;                         \
+        int nt = threads_for(lines, per);                                              \
+        if (nt <= 1) {                                                                 \
+            f(act, Z, lines, len, b, bias_per_line, alpha);                            \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, lines, per,                                           \
+            f(act, Z + lo * len, hi - lo, len, bias_per_line ? b + lo : b,             \
+              bias_per_line, alpha))                                                   \
+    }                                                                                  \
+    void fdnn_act_backward_##TS(int op, const T *dA, const T *a, T *dZ, ptrdiff_t lines, \
+                                ptrdiff_t len, T *db, int db_per_line, T scale, T alpha) \
+    {                                                                                  \
+        fdnn_act_backward_##TS##_t f = g_cur->act_backward_##TS;                       \
+        ptrdiff_t per = len > 0 ? (1 << 16) / len + 1 : lines;                         \
+        int nt = (db != NULL && !db_per_line) ? 1 : threads_for(lines, per);           \
+        if (nt <= 1) {                                                                 \
+            f(op, dA, a, dZ, lines, len, db, db_per_line, scale, alpha);               \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, lines, per,                                           \
+            f(op, dA + lo * len, a + lo * len, dZ + lo * len, hi - lo, len,            \
+              db ? db + lo : db, db_per_line, scale, alpha))                           \
+    }
+
+FDNN_DEF_DENSE_DISPATCH(f32, float)
+FDNN_DEF_DENSE_DISPATCH(f64, double)
+

@@ -245,6 +245,107 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
     }
 }
 
+/* ---- dense-layer passes over a contiguous block of `lines` x `len` ----
+ * Lecture layout (n_l, m): C order has one line per unit (bias per line),
+ * F order one line per example (bias per element of the line). */
+
+#define FDNN_BIAS_CASE(code, name)                                              \
+    case code:                                                                  \
+        if (bias_per_line) {                                                    \
+            for (ptrdiff_t r = 0; r < lines; r++) {                             \
+                T *zr = Z + r * len;                                            \
+                const T c = b[r];                                               \
+                for (ptrdiff_t i = 0; i < len; i++)                             \
+                    zr[i] = OP(name)(zr[i] + c, alpha);                         \
+            }                                                                   \
+        } else {                                                                \
+            for (ptrdiff_t r = 0; r < lines; r++) {                             \
+                T *zr = Z + r * len;                                            \
+                for (ptrdiff_t i = 0; i < len; i++)                             \
+                    zr[i] = OP(name)(zr[i] + b[i], alpha);                      \
+            }                                                                   \
+        }                                                                       \
+        break;
+
+/* Z = g(Z + b) in place. */
+static void KFN(bias_act)(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,
+                          int bias_per_line, T alpha)
+{
+    switch (act) {
+        FDNN_BIAS_CASE(FDNN_SIGMOID, sigmoid)
+        FDNN_BIAS_CASE(FDNN_TANH, tanh)
+        FDNN_BIAS_CASE(FDNN_RELU, relu)
+        FDNN_BIAS_CASE(FDNN_LEAKY_RELU, leaky_relu)
+    default:
+        FDNN_BIAS_CASE(FDNN_LINEAR, linear)
+    }
+}
+
+FDNN_INLINE T OP(d_output_sub)(T y, T a) { return a - y; }
+
+/* sum of a line, in FDNN_LANES independent partial sums the compiler vectorizes */
+#define FDNN_LANES 16
+
+#define FDNN_BW_CASE(code, expr)                                                \
+    case code:                                                                  \
+        for (ptrdiff_t r = 0; r < lines; r++) {                                 \
+            const T *g = dA + r * len, *x = a + r * len;                        \
+            T *y = dZ + r * len;                                                \
+            if (db == NULL) {                                                   \
+                FDNN_IVDEP                                                      \
+                for (ptrdiff_t i = 0; i < len; i++)                             \
+                    y[i] = expr;                                                \
+            } else if (db_per_line) {                                           \
+                T acc[FDNN_LANES] = {0};                                        \
+                ptrdiff_t i = 0;                                                \
+                for (; i + FDNN_LANES <= len; i += FDNN_LANES)                  \
+                    for (int k_ = 0; k_ < FDNN_LANES; k_++) {                   \
+                        ptrdiff_t j_ = i + k_;                                  \
+                        { ptrdiff_t i = j_; y[i] = expr; acc[k_] += y[i]; }     \
+                    }                                                           \
+                T s = 0;                                                        \
+                for (; i < len; i++) {                                          \
+                    y[i] = expr;                                                \
+                    s += y[i];                                                  \
+                }                                                               \
+                for (int k_ = 0; k_ < FDNN_LANES; k_++)                         \
+                    s += acc[k_];                                               \
+                db[r] = scale * s;                                              \
+            } else {                                                            \
+                FDNN_IVDEP                                                      \
+                for (ptrdiff_t i = 0; i < len; i++) {                           \
+                    y[i] = expr;                                                \
+                    db[i] += y[i];                                              \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+        break;
+
+/* dZ = dA * g'(a) (or a - Y for the loss-fused output: dA holds Y) and,
+   if db is given, db = scale * sum of dZ over examples, in the same pass. */
+static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t lines,
+                              ptrdiff_t len, T *db, int db_per_line, T scale, T alpha)
+{
+    if (db != NULL && !db_per_line)
+        for (ptrdiff_t i = 0; i < len; i++)
+            db[i] = 0;
+    switch (op) {
+        FDNN_BW_CASE(FDNN_BW_SIGMOID, g[i] * OP(d_sigmoid_a)(x[i], alpha))
+        FDNN_BW_CASE(FDNN_BW_TANH, g[i] * OP(d_tanh_a)(x[i], alpha))
+        FDNN_BW_CASE(FDNN_BW_RELU, g[i] * OP(d_relu_a)(x[i], alpha))
+        FDNN_BW_CASE(FDNN_BW_LEAKY_RELU, g[i] * OP(d_leaky_relu_a)(x[i], alpha))
+        FDNN_BW_CASE(FDNN_BW_OUTPUT_SUB, OP(d_output_sub)(g[i], x[i]))
+    default:
+        FDNN_BW_CASE(FDNN_BW_LINEAR, g[i] * OP(d_linear)(x[i], alpha))
+    }
+    if (db != NULL && !db_per_line)
+        for (ptrdiff_t i = 0; i < len; i++)
+            db[i] *= scale;
+}
+
+#undef FDNN_BIAS_CASE
+#undef FDNN_BW_CASE
+
 static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
@@ -270,6 +371,8 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     b[FDNN_BW_LINEAR] = KFN(bw_linear);
     t->FDNN_CAT(softmax_, TS) = KFN(softmax);
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
+    t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);
+    t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
 }
 
 #undef FDNN_DEF_UNARY

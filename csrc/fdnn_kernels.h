@@ -34,6 +34,7 @@ enum {
     FDNN_BW_RELU,
     FDNN_BW_LEAKY_RELU,
     FDNN_BW_LINEAR,
+    FDNN_BW_OUTPUT_SUB, /* loss-fused output layer: dZ = A - Y (only in act_backward) */
     FDNN_N_BINARY
 };
 
@@ -52,6 +53,18 @@ typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y,
 typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
                                       ptrdiff_t n, ptrdiff_t inner, double *work);
 
+/* Dense-layer passes over a contiguous block of `lines` lines of `len` elements. */
+typedef void (*fdnn_bias_act_f32_t)(int act, float *Z, ptrdiff_t lines, ptrdiff_t len,
+                                    const float *b, int bias_per_line, float alpha);
+typedef void (*fdnn_bias_act_f64_t)(int act, double *Z, ptrdiff_t lines, ptrdiff_t len,
+                                    const double *b, int bias_per_line, double alpha);
+typedef void (*fdnn_act_backward_f32_t)(int op, const float *dA, const float *a, float *dZ,
+                                        ptrdiff_t lines, ptrdiff_t len, float *db,
+                                        int db_per_line, float scale, float alpha);
+typedef void (*fdnn_act_backward_f64_t)(int op, const double *dA, const double *a, double *dZ,
+                                        ptrdiff_t lines, ptrdiff_t len, double *db,
+                                        int db_per_line, double scale, double alpha);
+
 typedef struct {
     const char *name;
     fdnn_unary_f32_t unary_f32[FDNN_N_UNARY];
@@ -62,6 +75,10 @@ typedef struct {
     fdnn_softmax_f64_t softmax_f64;
     fdnn_softmax_bw_f32_t softmax_bw_f32;
     fdnn_softmax_bw_f64_t softmax_bw_f64;
+    fdnn_bias_act_f32_t bias_act_f32;
+    fdnn_bias_act_f64_t bias_act_f64;
+    fdnn_act_backward_f32_t act_backward_f32;
+    fdnn_act_backward_f64_t act_backward_f64;
 } fdnn_kernel_table;
 
 /* One per instruction set; return 0 when that variant was not compiled. */
@@ -91,6 +108,18 @@ int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, ptrdiff_t out
                         ptrdiff_t inner);
 int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, ptrdiff_t outer, ptrdiff_t n,
                         ptrdiff_t inner);
+
+/* Z = g(Z + b) in place (act: FDNN_SIGMOID..FDNN_LINEAR). */
+void fdnn_bias_act_f32(int act, float *Z, ptrdiff_t lines, ptrdiff_t len, const float *b,
+                       int bias_per_line, float alpha);
+void fdnn_bias_act_f64(int act, double *Z, ptrdiff_t lines, ptrdiff_t len, const double *b,
+                       int bias_per_line, double alpha);
+/* dZ = dA * g'(a) (op: FDNN_BW_*), db = scale * sum over examples if db != NULL. */
+void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, ptrdiff_t lines,
+                           ptrdiff_t len, float *db, int db_per_line, float scale, float alpha);
+void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ,
+                           ptrdiff_t lines, ptrdiff_t len, double *db, int db_per_line,
+                           double scale, double alpha);
 
 #ifdef __cplusplus
 }

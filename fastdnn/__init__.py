@@ -8,6 +8,16 @@ Examples
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# GNU OpenMP threads spin ~300k iterations after each parallel region. When
+# another process holds a core, a spinning team is descheduled for whole time
+# slices and a 0.2 ms call takes 10 ms. A short spin keeps back-to-back calls
+# fast and degrades gracefully under contention. Set before libgomp loads;
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the user win.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "10000"
+
 try:
     from ._kernels import _elementwise  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only on a broken or unbuilt tree

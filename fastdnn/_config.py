@@ -46,24 +46,25 @@ def get_num_threads() -> int:
 
 
 def _blas_info() -> str:
+    """The BLAS behind scipy.linalg.cython_blas, which the dense kernels call."""
     try:
-        from threadpoolctl import threadpool_info
         import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
+        from threadpoolctl import threadpool_info
 
-        libs = [f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)"
-                for i in threadpool_info() if i["user_api"] == "blas"]
+        libs = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        libs = [i for i in libs if "scipy" in i.get("filepath", "")] or libs
         if libs:
-            return "; ".join(s.replace(" (", " (", 1) for s in libs)
+            i = libs[0]
+            return f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)"
     except Exception:  # threadpoolctl is optional
         pass
     try:
         import scipy
 
-        cfg = scipy.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version', '')} (scipy build)"
+        blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version', '')}"
     except Exception:
-        return "scipy.linalg.cython_blas (details unknown)"
+        return "unknown (scipy.linalg.cython_blas)"
 
 
 def info() -> dict:

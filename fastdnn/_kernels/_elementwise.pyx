@@ -53,6 +53,11 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_softmax_f64(const double *x, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+    int FDNN_BW_OUTPUT_SUB
+    void fdnn_bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b, int bias_per_line, float alpha)
+    void fdnn_bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b, int bias_per_line, double alpha)
+    void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines, Py_ssize_t len, float *db, int db_per_line, float scale, float alpha)
+    void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ, Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line, double scale, double alpha)
 
 fdnn_init()
 
@@ -75,6 +80,31 @@ BW_TANH = FDNN_BW_TANH
 BW_RELU = FDNN_BW_RELU
 BW_LEAKY_RELU = FDNN_BW_LEAKY_RELU
 BW_LINEAR = FDNN_BW_LINEAR
+BW_OUTPUT_SUB = FDNN_BW_OUTPUT_SUB
+
+
+# ------------------------------------------- entry points for other modules
+
+cdef void bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b,
+                       int bias_per_line, float alpha) noexcept nogil:
+    fdnn_bias_act_f32(act, Z, lines, len, b, bias_per_line, alpha)
+
+
+cdef void bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b,
+                       int bias_per_line, double alpha) noexcept nogil:
+    fdnn_bias_act_f64(act, Z, lines, len, b, bias_per_line, alpha)
+
+
+cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,
+                           Py_ssize_t len, float *db, int db_per_line, float scale,
+                           float alpha) noexcept nogil:
+    fdnn_act_backward_f32(op, dA, a, dZ, lines, len, db, db_per_line, scale, alpha)
+
+
+cdef void act_backward_f64(int op, const double *dA, const double *a, double *dZ,
+                           Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line,
+                           double scale, double alpha) noexcept nogil:
+    fdnn_act_backward_f64(op, dA, a, dZ, lines, len, db, db_per_line, scale, alpha)
 
 
 # ------------------------------------------------------------------ checks
@@ -227,11 +257,16 @@ cdef tuple _broadcast(cnp.ndarray g, cnp.ndarray x, str gname, str xname):
             "cannot be broadcast together") from None
 
 
-cdef tuple _promote(cnp.ndarray g, cnp.ndarray x):
-    """Mixed float32/float64 inputs compute in float64, as NumPy would."""
-    if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(x):
-        return g.astype(np.float64), x.astype(np.float64)
-    return g, x
+cdef tuple _promote(cnp.ndarray g, cnp.ndarray x, object g_obj, object x_obj):
+    """Mixed float32/float64 arrays compute in float64, as NumPy would; a Python
+    scalar takes the dtype of the other operand (NumPy's weak scalars)."""
+    if cnp.PyArray_TYPE(g) == cnp.PyArray_TYPE(x):
+        return g, x
+    if isinstance(g_obj, (float, int)):
+        return g.astype(x.dtype), x
+    if isinstance(x_obj, (float, int)):
+        return g, x.astype(g.dtype)
+    return g.astype(np.float64), x.astype(np.float64)
 
 
 cdef cnp.ndarray _materialize(cnp.ndarray a, tuple shape):
@@ -245,7 +280,7 @@ def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname=
     cdef cnp.ndarray g = as_float_array(dA, gname)
     cdef cnp.ndarray x = as_float_array(a, xname)
     cdef cnp.ndarray y, gs, xs, tmp
-    g, x = _promote(g, x)
+    g, x = _promote(g, x, dA, a)
     cdef tuple shape = _broadcast(g, x, gname, xname)
     if out is None:
         if _shape(x) == shape:
@@ -362,7 +397,7 @@ def softmax_backward(dA, a, axis=0, out=None):
     """dZ = a * (dA - sum(dA * a, axis)); see fastdnn.functional."""
     cdef cnp.ndarray g = as_float_array(dA, "dA")
     cdef cnp.ndarray x = as_float_array(a, "a")
-    g, x = _promote(g, x)
+    g, x = _promote(g, x, dA, a)
     cdef tuple shape = _broadcast(g, x, "dA", "a")
     g = _materialize(g, shape)
     x = _materialize(x, shape)

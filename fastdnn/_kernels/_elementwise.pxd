@@ -1,0 +1,15 @@
+# Kernel entry points other extension modules cimport (shared dispatch state).
+cimport numpy as cnp
+
+cpdef cnp.ndarray as_float_array(object x, str name)
+
+cdef void bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b,
+                       int bias_per_line, float alpha) noexcept nogil
+cdef void bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b,
+                       int bias_per_line, double alpha) noexcept nogil
+cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,
+                           Py_ssize_t len, float *db, int db_per_line, float scale,
+                           float alpha) noexcept nogil
+cdef void act_backward_f64(int op, const double *dA, const double *a, double *dZ,
+                           Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line,
+                           double scale, double alpha) noexcept nogil

@@ -1,0 +1,880 @@
+"""Tests of ``fastdnn.functional`` against the plain-NumPy oracle ``fastdnn.reference``.
+
+The oracle is evaluated in float64 (float32 inputs are up-cast first), so that
+it is at least as accurate as the kernels; the kernels' results are then
+compared with ``rtol`` 1e-6 (float32) or 1e-13 (float64). The small ``atol``
+only absorbs the oracle's own cancellation near zero (``1 - a**2``,
+``s * (1 - s)``), scaled by the magnitude of the inputs.
+
+Every warning is an error in this module: the library promises to emit none.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays, mutually_broadcastable_shapes
+
+import fastdnn
+from fastdnn import functional as F
+from fastdnn import reference as R
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+ALPHA = 0.05  # a non-default slope: a kernel that ignores ``alpha`` fails
+DTYPES = [np.float32, np.float64]
+ORDERS = ["C", "F"]
+SIMD_SIZES = (1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 127, 129)
+SHAPES = [(), (0,), (3, 0)] + [(n,) for n in SIMD_SIZES] + [(5, 7), (3, 17)]
+RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}
+ATOL = 1e-14
+HYPOTHESIS = settings(max_examples=50, deadline=None)
+
+
+# name -> (fastdnn function f(x, out=None), oracle on float64 arrays)
+UNARY = {
+    "sigmoid": (F.sigmoid, R.sigmoid),
+    "tanh": (F.tanh, R.tanh),
+    "relu": (F.relu, R.relu),
+    "leaky_relu": (partial(F.leaky_relu, alpha=ALPHA), partial(R.leaky_relu, alpha=ALPHA)),
+    "leaky_relu_default_alpha": (F.leaky_relu, R.leaky_relu),
+    "linear": (F.linear, R.linear),
+    "sigmoid_derivative_z": (partial(F.sigmoid_derivative, from_output=False),
+                             R.sigmoid_derivative),
+    "sigmoid_derivative_a": (partial(F.sigmoid_derivative, from_output=True),
+                             lambda a: R.sigmoid_backward(np.ones_like(a), a)),
+    "tanh_derivative_z": (partial(F.tanh_derivative, from_output=False), R.tanh_derivative),
+    "tanh_derivative_a": (partial(F.tanh_derivative, from_output=True), lambda a: 1 - a ** 2),
+    "relu_derivative_z": (partial(F.relu_derivative, from_output=False), R.relu_derivative),
+    "relu_derivative_a": (partial(F.relu_derivative, from_output=True),
+                          lambda a: (a > 0).astype(a.dtype)),
+    "leaky_relu_derivative_z": (partial(F.leaky_relu_derivative, alpha=ALPHA, from_output=False),
+                                partial(R.leaky_relu_derivative, alpha=ALPHA)),
+    "leaky_relu_derivative_a": (partial(F.leaky_relu_derivative, alpha=ALPHA, from_output=True),
+                                lambda a: np.where(a >= 0, 1.0, ALPHA)),
+    "linear_derivative_z": (partial(F.linear_derivative, from_output=False), np.ones_like),
+    "linear_derivative_a": (partial(F.linear_derivative, from_output=True), np.ones_like),
+}
+
+# name -> (fastdnn backward f(dA, a, out=None), oracle, derivative from the output a)
+BINARY = {
+    "sigmoid_backward": (F.sigmoid_backward, R.sigmoid_backward,
+                         partial(F.sigmoid_derivative, from_output=True)),
+    "tanh_backward": (F.tanh_backward, R.tanh_backward,
+                      partial(F.tanh_derivative, from_output=True)),
+    "relu_backward": (F.relu_backward, R.relu_backward,
+                      partial(F.relu_derivative, from_output=True)),
+    "leaky_relu_backward": (partial(F.leaky_relu_backward, alpha=ALPHA),
+                            partial(R.leaky_relu_backward, alpha=ALPHA),
+                            partial(F.leaky_relu_derivative, alpha=ALPHA, from_output=True)),
+    "linear_backward": (F.linear_backward, R.linear_backward,
+                        partial(F.linear_derivative, from_output=True)),
+}
+
+DERIVATIVES = [F.sigmoid_derivative, F.tanh_derivative, F.relu_derivative,
+               F.leaky_relu_derivative, F.linear_derivative]
+
+
+ALL_OPS = list(UNARY) + list(BINARY)
+# every public function by name, softmax included
+FAST = {name: ops[0] for name, ops in {**UNARY, **BINARY}.items()}
+FAST.update(softmax=F.softmax, softmax_backward=F.softmax_backward)
+DA = 0.75  # the upstream gradient used when a backward op is applied to one array
+
+
+def _args(name, x):
+    """(function, positional args) applying op ``name`` to ``x``; backward ops get dA = DA."""
+    if name in UNARY or name == "softmax":
+        return FAST[name], (x,)
+    return FAST[name], (np.full(np.shape(x), DA, dtype=np.result_type(x)), x)
+
+
+def _call(name, x, out=None):
+    fast, args = _args(name, x)
+    return fast(*args, out=out)
+
+
+def _oracle(name):
+    """The oracle of op ``name`` as a function of the one array ``_call`` varies."""
+    if name in UNARY:
+        return UNARY[name][1]
+    oracle = BINARY[name][1]
+    return lambda x: oracle(np.full(np.shape(x), DA), x)
+
+
+# ----------------------------------------------------------------- helpers
+
+def sample(shape, dtype=np.float64, order="C", lo=-6.0, hi=6.0, seed=0):
+    """Random values in [lo, hi] with exact zeros sprinkled in (the ReLU kink)."""
+    x = np.asarray(np.random.default_rng(seed).uniform(lo, hi, size=shape))
+    x.reshape(-1)[1::4] = 0.0
+    return np.array(x, dtype=dtype, order=order)
+
+
+def expected(oracle, *args):
+    """The oracle on float64 copies of ``args``, without warnings."""
+    with np.errstate(all="ignore"):
+        return np.asarray(oracle(*(np.asarray(a, dtype=np.float64) for a in args)))
+
+
+def _max_abs(x):
+    x = np.asarray(x)
+    return float(np.max(np.abs(x), initial=0, where=np.isfinite(x)))
+
+
+def assert_matches(got, want, dtype, *inputs):
+    """``got`` equals the float64 oracle ``want`` to the precision of ``dtype``.
+
+    ``atol`` covers the oracle's own rounding error near zero, which grows like
+    the square of the inputs' magnitude (``dA * (1 - a**2)``).
+    """
+    scale = max([1.0] + [_max_abs(x) for x in inputs])
+    np.testing.assert_allclose(got, want, rtol=RTOL[np.dtype(dtype)], atol=ATOL * scale ** 2,
+                               equal_nan=True)
+
+
+def assert_softmax_backward_matches(got, dA, a, axis, dtype):
+    """``a * (dA - sum(dA * a))`` cancels: allow a few ulp of ``|a| * |dA|``."""
+    want = expected(partial(R.softmax_backward, axis=axis), dA, a)
+    atol = 8 * RTOL[np.dtype(dtype)] * _max_abs(a) * max(1.0, _max_abs(dA))
+    np.testing.assert_allclose(got, want, rtol=RTOL[np.dtype(dtype)], atol=atol)
+
+
+def backward_checked(name, dA, a, dtype):
+    """Run backward op ``name`` (or softmax_backward on axis 0), check it against its oracle."""
+    if name == "softmax_backward":
+        got = F.softmax_backward(dA, a)
+        assert_softmax_backward_matches(got, *np.broadcast_arrays(dA, a), 0, dtype)
+    else:
+        fast, oracle, _ = BINARY[name]
+        got = fast(dA, a)
+        assert_matches(got, expected(oracle, dA, a), dtype, dA, a)
+    return got
+
+
+def assert_result_like(got, like, shape=None, dtype=None):
+    """Result dtype, shape, scalar-ness and memory order follow the input ``like``."""
+    shape = like.shape if shape is None else shape
+    dtype = like.dtype if dtype is None else np.dtype(dtype)
+    assert got.dtype == dtype
+    assert np.shape(got) == shape
+    if shape == ():
+        assert isinstance(got, np.generic) and not isinstance(got, np.ndarray)
+        return
+    assert isinstance(got, np.ndarray)
+    if like.flags.c_contiguous:
+        assert got.flags.c_contiguous
+    if like.flags.f_contiguous:
+        assert got.flags.f_contiguous
+
+
+def misaligned(values):
+    """A writeable, unaligned copy of the 1-D array ``values``."""
+    values = np.asarray(values)
+    n, size = values.size, values.dtype.itemsize
+    buf = np.frombuffer(bytearray(size * n + 1), dtype=values.dtype, offset=1, count=n)
+    buf[...] = values
+    assert not buf.flags.aligned
+    return buf
+
+
+def dtype_id(dtype):
+    return np.dtype(dtype).name
+
+
+def shape_id(shape):
+    return "x".join(map(str, shape)) or "scalar"
+
+
+# ---------------------------------------------- values, dtype, shape, order
+
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_matches_reference(name, dtype, order, shape):
+    fast, oracle = UNARY[name]
+    z = sample(shape, dtype, order)
+    got = fast(z)
+    assert_result_like(got, z)
+    assert_matches(got, expected(oracle, z), dtype, z)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", BINARY)
+def test_backward_matches_reference(name, dtype, order, shape):
+    fast, oracle, _ = BINARY[name]
+    dA = sample(shape, dtype, order, seed=1)
+    a = sample(shape, dtype, order, lo=-1.5, hi=1.5, seed=2)
+    got = fast(dA, a)
+    assert_result_like(got, a)
+    assert_matches(got, expected(oracle, dA, a), dtype, dA, a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh_derivative_z", "relu_backward",
+                                  "sigmoid_backward"])
+def test_large_array_matches_reference(name, dtype):
+    z = sample((10 ** 6,), dtype, lo=-20, hi=20, seed=3)
+    got = _call(name, z)
+    assert_result_like(got, z)
+    assert_matches(got, expected(_oracle(name), z), dtype, z)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (17,), (5, 7)], ids=shape_id)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", BINARY)
+def test_backward_is_dA_times_derivative_from_output(name, dtype, shape):
+    fast, _, derivative = BINARY[name]
+    dA = sample(shape, dtype, seed=4)
+    a = sample(shape, dtype, lo=-1.5, hi=1.5, seed=5)
+    if a.size:
+        a.reshape(-1)[-1] = np.nan
+    np.testing.assert_array_equal(fast(dA, a), dA * derivative(a))
+
+
+# ------------------------------------------------------------------ scalars
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_numpy_scalar_gives_numpy_scalar(name, dtype):
+    got = _call(name, dtype(0.5))
+    assert type(got) is dtype
+    assert_matches(got, expected(_oracle(name), 0.5), dtype)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_zero_d_with_out_returns_out(name):
+    out = np.empty((), dtype=np.float32)
+    assert _call(name, np.float32(0.5), out=out) is out
+    assert_matches(out, expected(_oracle(name), 0.5), np.float32)
+
+
+def test_python_scalars_and_lists():
+    assert F.sigmoid(0) == 0.5 and type(F.sigmoid(0)) is np.float64
+    assert type(F.tanh(0.5)) is np.float64
+    got = F.relu([1, -2])
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, [1.0, 0.0])
+    np.testing.assert_array_equal(F.leaky_relu((-100, 2), alpha=0.5), [-50.0, 2.0])
+    np.testing.assert_array_equal(F.relu_derivative([[-1, 0, 2]]), [[0.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(F.relu_backward([1, 1], [0, 3]), [0.0, 1.0])
+    assert F.sigmoid_backward(2.0, 0.5) == 0.5
+    np.testing.assert_allclose(F.softmax([[0, 0], [0, 0]]), np.full((2, 2), 0.5))
+
+
+# ---------------------------------------------------------------- dtypes
+
+BAD_DTYPES = ["int32", "int64", "float16", "complex128", "bool", "object"]
+
+
+@pytest.mark.parametrize("bad", BAD_DTYPES)
+@pytest.mark.parametrize("name", list(UNARY) + ["softmax"])
+def test_unary_rejects_dtype_by_name(name, bad):
+    with pytest.raises(TypeError, match=bad):
+        FAST[name](np.zeros(3, dtype=bad))
+
+
+@pytest.mark.parametrize("bad", BAD_DTYPES)
+@pytest.mark.parametrize("which", ["dA", "a"])
+@pytest.mark.parametrize("name", list(BINARY) + ["softmax_backward"])
+def test_backward_rejects_dtype_by_name(name, which, bad):
+    args = {"dA": np.ones(3), "a": np.full(3, 0.5)}
+    args[which] = np.zeros(3, dtype=bad)
+    with pytest.raises(TypeError, match=bad):
+        FAST[name](args["dA"], args["a"])
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f8"])
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_big_endian_input(name, dtype):
+    z = sample((9,), dtype, seed=6)
+    assert not z.dtype.isnative
+    got = _call(name, z)
+    assert got.dtype == z.dtype.newbyteorder("=")
+    assert_matches(got, expected(_oracle(name), z), got.dtype, z)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32)],
+                         ids=["f32_dA", "f32_a"])
+@pytest.mark.parametrize("name", list(BINARY) + ["softmax_backward"])
+def test_backward_mixed_precision_is_float64(name, dtypes):
+    dA = sample((4, 3), dtypes[0], seed=7)
+    a = sample((4, 3), dtypes[1], lo=0.0, hi=1.0, seed=8)
+    got = backward_checked(name, dA, a, np.float64)
+    assert got.dtype == np.float64 == np.result_type(dA, a)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_backward_python_float_dA_keeps_float32(name):
+    a = np.array([0.25, 0.5], dtype=np.float32)
+    assert BINARY[name][0](2.0, a).dtype == (2.0 * a).dtype == np.float32
+
+
+# ------------------------------------------------------------------- out=
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_out_is_filled_and_returned(name, dtype, order):
+    z = sample((5, 7), dtype, order, lo=-1.5, hi=1.5, seed=9)
+    fast, args = _args(name, z)
+    want = fast(*args)
+    out = np.full((5, 7), np.nan, dtype=dtype, order=order)
+    assert fast(*args, out=out) is out
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_out_other_memory_order(name, dtype):
+    z = sample((5, 7), dtype, "C", lo=-1.5, hi=1.5, seed=9)
+    fast, args = _args(name, z)
+    out = np.empty((5, 7), dtype=dtype, order="F")
+    assert fast(*args, out=out) is out
+    np.testing.assert_array_equal(out, fast(*args))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_in_place(name, dtype):
+    z = sample((33,), dtype, lo=-1.5, hi=1.5, seed=10)
+    fast, args = _args(name, z)
+    want = fast(*args)
+    for i in range(len(args)):
+        args_copy = tuple(x.copy() for x in args)
+        assert fast(*args_copy, out=args_copy[i]) is args_copy[i]
+        np.testing.assert_array_equal(args_copy[i], want)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_out_strided_view(name):
+    z = sample((17,), np.float64, lo=-1.5, hi=1.5, seed=11)
+    fast, args = _args(name, z)
+    big = np.full(34, -7.0)
+    assert fast(*args, out=big[::2]).base is big
+    np.testing.assert_array_equal(big[::2], fast(*args))
+    np.testing.assert_array_equal(big[1::2], -7.0)
+
+
+OVERLAPS = {
+    "shift_right": (slice(None, -1), slice(1, None)),
+    "shift_left": (slice(1, None), slice(None, -1)),
+    "reversed": (slice(None), slice(None, None, -1)),
+}
+
+
+OVERLAP_TARGETS = ([(name, "z") for name in list(UNARY) + ["softmax"]]
+                   + [(name, which) for name in list(BINARY) + ["softmax_backward"]
+                      for which in ("a", "dA")])
+
+
+@pytest.mark.parametrize("overlap", OVERLAPS)
+@pytest.mark.parametrize("name, which", OVERLAP_TARGETS, ids="-".join)
+def test_out_partial_overlap(name, which, overlap):
+    """``out`` sharing memory with an input gives the result of the input's copy."""
+    buf = sample((65,), np.float64, lo=-1.5, hi=1.5, seed=12)
+    src, dst = (buf[s] for s in OVERLAPS[overlap])
+    other = sample(src.shape, lo=0.0, hi=1.0, seed=33)
+    fast = FAST[name]
+    args, pos = {"z": ([src], 0), "a": ([other, src], 1), "dA": ([src, other], 0)}[which]
+    copies = list(args)
+    copies[pos] = src.copy()
+    want = fast(*copies)
+    assert fast(*args, out=dst) is dst
+    np.testing.assert_array_equal(dst, want)
+
+
+def _bad_outs():
+    ro = np.empty(4)
+    ro.flags.writeable = False
+    return [
+        pytest.param(np.empty(5), ValueError, id="wrong-shape"),
+        pytest.param(np.empty((4, 1)), ValueError, id="wrong-ndim"),
+        pytest.param(np.empty(4, dtype=np.float32), TypeError, id="wrong-dtype"),
+        pytest.param(np.empty(4, dtype=np.int64), TypeError, id="int-dtype"),
+        pytest.param(ro, ValueError, id="read-only"),
+        pytest.param([0.0] * 4, TypeError, id="list"),
+    ]
+
+
+@pytest.mark.parametrize("out, error", _bad_outs())
+@pytest.mark.parametrize("name", list(FAST))
+def test_bad_out(name, out, error):
+    with pytest.raises(error, match="out"):
+        _call(name, np.linspace(-1, 1, 4), out=out)
+
+
+# --------------------------------------------------- non-contiguous inputs
+
+VIEWS = {
+    "step2": lambda x: x[::2],
+    "cols_step3": lambda x: x[:, ::3],
+    "reversed": lambda x: x[::-1],
+    "reversed_cols": lambda x: x[:, ::-1],
+    "transpose": lambda x: x.T,
+    "reversed_step2_T": lambda x: x[::-2, 1::2].T,
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_non_contiguous_input(name, view, dtype):
+    z = VIEWS[view](sample((9, 11), dtype, lo=-1.5, hi=1.5, seed=13))
+    got = _call(name, z)
+    assert got.dtype == dtype and got.shape == z.shape
+    assert_matches(got, expected(_oracle(name), z), dtype, z)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_misaligned_input(name, dtype):
+    z = misaligned(sample((33,), dtype, lo=-1.5, hi=1.5, seed=14))
+    got = _call(name, z)
+    assert got.dtype == dtype and got.shape == z.shape
+    assert_matches(got, expected(_oracle(name), z), dtype, z)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_misaligned_out_and_in_place(name, dtype):
+    z = sample((33,), dtype, lo=-1.5, hi=1.5, seed=15)
+    want = _call(name, z)
+    buf = misaligned(z)
+    assert _call(name, buf, out=buf) is buf
+    np.testing.assert_array_equal(buf, want)
+
+
+@pytest.mark.parametrize("layout", ["strided_dA", "C_dA_F_a", "F_dA_C_a", "misaligned_a"])
+@pytest.mark.parametrize("name", list(BINARY) + ["softmax_backward"])
+def test_backward_non_contiguous_and_mixed_order(name, layout):
+    dA = sample((6, 8), seed=16)[::2, ::-1]
+    a = sample((3, 8), lo=0.0, hi=1.0, seed=17)
+    if layout == "C_dA_F_a":
+        dA, a = np.ascontiguousarray(dA), np.asfortranarray(a)
+    elif layout == "F_dA_C_a":
+        dA = np.asfortranarray(dA)
+    elif layout == "misaligned_a":
+        a = misaligned(a.ravel()).reshape(3, 8)
+    assert backward_checked(name, dA, a, np.float64).shape == (3, 8)
+
+
+# ------------------------------------------------------------ broadcasting
+
+BROADCASTS = [((3, 1), (3, 4)), ((), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)),
+              ((1, 4), (3, 1)), ((3, 4), ()), ((2, 1, 4), (3, 1))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("shapes", BROADCASTS, ids=lambda s: f"{shape_id(s[0])}-{shape_id(s[1])}")
+@pytest.mark.parametrize("name", list(BINARY) + ["softmax_backward"])
+def test_backward_broadcasting(name, shapes, dtype):
+    dA = sample(shapes[0], dtype, seed=18)
+    a = sample(shapes[1], dtype, lo=0.0, hi=1.0, seed=19)
+    got = backward_checked(name, dA, a, dtype)
+    assert got.dtype == dtype and got.shape == np.broadcast_shapes(*shapes)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_backward_python_float_dA_broadcasts(name):
+    fast, oracle, _ = BINARY[name]
+    a = sample((3, 4), lo=-1.5, hi=1.5, seed=20)
+    got = fast(2.5, a)
+    assert got.shape == (3, 4)
+    assert_matches(got, expected(oracle, np.full((3, 4), 2.5), a), np.float64, a)
+
+
+@pytest.mark.parametrize("name", list(BINARY) + ["softmax_backward"])
+def test_backward_incompatible_shapes(name):
+    with pytest.raises(ValueError, match=r"dA.*\(3, 2\).*a.*\(3, 4\)"):
+        FAST[name](np.ones((3, 2)), np.ones((3, 4)))
+
+
+# ---------------------------------------------------------- special values
+
+NAN_DATA = [0.5, np.nan, -1.0, 0.0, 2.0, -3.0, 1.0, 0.25, -0.5, 4.0, 1e-3, -2.0, 3.0, 0.75,
+            -0.25, 5.0, np.nan]  # a NaN in the scalar tail of 16-wide SIMD loops too
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_nan_propagates_from_input(name, dtype):
+    z = np.array(NAN_DATA, dtype=dtype)
+    got = _call(name, z)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(z))
+    assert np.isnan(_call(name, dtype(np.nan)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", BINARY)
+def test_nan_propagates_from_dA(name, dtype):
+    dA = np.array(NAN_DATA, dtype=dtype)
+    a = np.linspace(-1, 1, dA.size, dtype=dtype)
+    np.testing.assert_array_equal(np.isnan(BINARY[name][0](dA, a)), np.isnan(dA))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("func, z, want", [
+    (F.sigmoid, -np.inf, 0.0), (F.sigmoid, np.inf, 1.0),
+    (F.sigmoid, -1000.0, 0.0), (F.sigmoid, 1000.0, 1.0),
+    (F.tanh, -np.inf, -1.0), (F.tanh, np.inf, 1.0), (F.tanh, -1000.0, -1.0),
+    (F.relu, -np.inf, 0.0), (F.relu, np.inf, np.inf),
+    (F.leaky_relu, np.inf, np.inf), (F.leaky_relu, -np.inf, -np.inf),
+    (F.sigmoid_derivative, np.inf, 0.0), (F.sigmoid_derivative, -np.inf, 0.0),
+    (F.tanh_derivative, np.inf, 0.0), (F.tanh_derivative, -1000.0, 0.0),
+], ids=lambda v: getattr(v, "__name__", str(v)))
+def test_limits(func, z, want, dtype):
+    got = func(dtype(z))
+    assert got == want and got.dtype == dtype
+    got = func(np.full(17, z, dtype=dtype))
+    np.testing.assert_array_equal(got, np.full(17, want, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_tanh_keeps_sign_of_zero(dtype):
+    got = F.tanh(np.array([-0.0, 0.0] * 9, dtype=dtype))
+    np.testing.assert_array_equal(np.signbit(got), [True, False] * 9)
+    assert np.signbit(F.tanh(dtype(-0.0)))
+
+
+def test_sigmoid_float32_underflows_gradually():
+    got = F.sigmoid(np.float32(-100.0))
+    want = np.float32(np.exp(-100.0))
+    tiny = np.finfo(np.float32).smallest_subnormal
+    assert 0 < got < np.finfo(np.float32).tiny
+    assert abs(float(got) - float(want)) <= 4 * float(tiny)
+
+
+@pytest.mark.parametrize("x", [np.float32(1e-40), np.float32(-1e-40),
+                               np.float64(1e-310), np.float64(-1e-310)], ids=str)
+def test_denormal_inputs(x):
+    assert x != 0 and abs(x) < np.finfo(type(x)).tiny
+    for xs in (x, np.full(17, x)):
+        np.testing.assert_array_equal(F.tanh(xs), xs)
+        np.testing.assert_array_equal(F.linear(xs), xs)
+        np.testing.assert_array_equal(F.sigmoid(xs), np.full_like(xs, 0.5))
+        np.testing.assert_array_equal(F.sigmoid_derivative(xs), np.full_like(xs, 0.25))
+        np.testing.assert_array_equal(F.tanh_derivative(xs), np.full_like(xs, 1.0))
+        np.testing.assert_array_equal(F.relu(xs), xs if x > 0 else np.zeros_like(xs))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("func, x, want", [
+    (F.sigmoid_derivative, 0.0, 0.25),
+    (F.tanh_derivative, 0.0, 1.0),
+    (F.relu_derivative, 0.0, 1.0), (F.relu_derivative, -1.0, 0.0), (F.relu_derivative, 2.0, 1.0),
+    (F.leaky_relu_derivative, -1.0, 0.01), (F.leaky_relu_derivative, 0.0, 1.0),
+    (F.leaky_relu_derivative, 3.0, 1.0), (F.linear_derivative, -7.0, 1.0),
+], ids=lambda v: getattr(v, "__name__", str(v)))
+def test_derivative_lecture_points(func, x, want, dtype):
+    assert func(dtype(x)) == dtype(want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_sigmoid_derivative_is_small_in_the_tails(dtype):
+    got = F.sigmoid_derivative(np.array([-10.0, 10.0], dtype=dtype))
+    assert np.all((got > 0) & (got < 5e-5))
+    np.testing.assert_allclose(got, np.exp(-10.0) / (1 + np.exp(-10.0)) ** 2,
+                               rtol=RTOL[np.dtype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("func, a, want", [
+    pytest.param(F.relu_derivative, [0.0, 1e-3, 2.0], [0.0, 1.0, 1.0], id="relu"),
+    pytest.param(F.leaky_relu_derivative, [-0.5, 0.0, 2.0], [0.01, 1.0, 1.0], id="leaky"),
+    pytest.param(F.sigmoid_derivative, [0.5, 0.0, 1.0], [0.25, 0.0, 0.0], id="sigmoid"),
+    pytest.param(F.tanh_derivative, [0.0, 1.0, -1.0], [1.0, 0.0, 0.0], id="tanh"),
+])
+def test_derivative_from_output_points(func, a, want, dtype):
+    got = func(np.array(a, dtype=dtype), from_output=True)
+    np.testing.assert_array_equal(got, np.array(want, dtype=dtype))
+
+
+def test_leaky_relu_with_zero_alpha_is_relu():
+    """alpha = 0: a = 0 stands for every z <= 0, so the slope there is ReLU's 0."""
+    z = sample((17,), seed=34)
+    a = F.leaky_relu(z, alpha=0.0)
+    np.testing.assert_array_equal(a, F.relu(z))
+    np.testing.assert_array_equal(F.leaky_relu_derivative(z, alpha=0.0), F.relu_derivative(z))
+    np.testing.assert_array_equal(F.leaky_relu_derivative(a, alpha=0.0, from_output=True),
+                                  F.relu_derivative(a, from_output=True))
+    dA = sample((17,), seed=35)
+    np.testing.assert_array_equal(F.leaky_relu_backward(dA, a, alpha=0.0), F.relu_backward(dA, a))
+
+
+# ------------------------------------------------------ argument validation
+
+ALPHA_FUNCS = {
+    "leaky_relu": lambda alpha: F.leaky_relu(np.ones(3), alpha=alpha),
+    "leaky_relu_derivative": lambda alpha: F.leaky_relu_derivative(np.ones(3), alpha=alpha),
+    "leaky_relu_derivative_a": lambda alpha: F.leaky_relu_derivative(np.ones(3), alpha,
+                                                                     from_output=True),
+    "leaky_relu_backward": lambda alpha: F.leaky_relu_backward(np.ones(3), np.ones(3),
+                                                               alpha=alpha),
+}
+
+
+@pytest.mark.parametrize("alpha, error", [(-0.1, ValueError), (np.nan, ValueError),
+                                          (np.inf, ValueError), (-np.inf, ValueError),
+                                          ("0.1", TypeError)], ids=str)
+@pytest.mark.parametrize("func", ALPHA_FUNCS)
+def test_alpha_validation(func, alpha, error):
+    with pytest.raises(error, match="alpha"):
+        ALPHA_FUNCS[func](alpha)
+
+
+@pytest.mark.parametrize("func", ALPHA_FUNCS)
+def test_alpha_zero_and_numpy_alpha_accepted(func):
+    assert np.all(np.isfinite(ALPHA_FUNCS[func](0.0)))
+    assert np.all(np.isfinite(ALPHA_FUNCS[func](np.float32(0.2))))
+
+
+@pytest.mark.parametrize("func", DERIVATIVES, ids=lambda f: f.__name__)
+def test_from_output_must_be_bool(func):
+    with pytest.raises(TypeError, match="from_output"):
+        func(np.ones(3), from_output="yes")
+
+
+# ------------------------------------------------------------------ softmax
+
+SOFTMAX_CASES = [((5, 7), 0), ((5, 7), 1), ((5, 7), -1), ((5, 7), None), ((2, 3, 4), 0),
+                 ((2, 3, 4), 1), ((2, 3, 4), 2), ((2, 3, 4), None), ((1,), 0), ((129,), 0),
+                 ((3, 33), -2)]
+
+
+def _softmax_id(case):
+    return f"{shape_id(case[0])}-axis{case[1]}"
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("case", SOFTMAX_CASES, ids=_softmax_id)
+def test_softmax_matches_reference(case, dtype, order):
+    shape, axis = case
+    z = sample(shape, dtype, order, seed=21)
+    got = F.softmax(z, axis=axis)
+    assert_result_like(got, z)
+    assert_matches(got, expected(partial(R.softmax, axis=axis), z), dtype)
+    np.testing.assert_allclose(np.sum(got, axis=axis, dtype=np.float64), 1.0,
+                               rtol=10 * RTOL[np.dtype(dtype)])
+
+
+def test_softmax_default_axis_is_columns():
+    z = sample((4, 6), seed=22)
+    np.testing.assert_array_equal(F.softmax(z), F.softmax(z, axis=0))
+    np.testing.assert_allclose(F.softmax(z).sum(axis=0), np.ones(6), rtol=1e-13)
+
+
+@pytest.mark.parametrize("view", ["transpose", "cols_step3", "reversed"])
+def test_softmax_non_contiguous(view):
+    z = VIEWS[view](sample((9, 11), seed=23))
+    assert_matches(F.softmax(z), expected(R.softmax, z), np.float64)
+    z = misaligned(sample((33,), np.float32, seed=23))
+    assert_matches(F.softmax(z), expected(R.softmax, z), np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_softmax_large_values_are_stable(dtype):
+    z = np.array([[1000.0, -1000.0], [1001.0, -1001.0]], dtype=dtype)
+    lo, hi = np.exp(-1.0) / (1 + np.exp(-1.0)), 1 / (1 + np.exp(-1.0))
+    assert_matches(F.softmax(z), [[lo, hi], [hi, lo]], dtype)
+    assert_matches(F.softmax(z.T, axis=1), [[lo, hi], [hi, lo]], dtype)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("axis", [0, 1])
+def test_softmax_nan_stays_in_its_slice(axis, order):
+    z = np.asarray(sample((4, 5), seed=24), order=order)
+    z[2, 3] = np.nan
+    got = F.softmax(z, axis=axis)
+    in_slice = np.zeros((4, 5), dtype=bool)
+    in_slice[(slice(None), 3) if axis == 0 else (2, slice(None))] = True
+    np.testing.assert_array_equal(np.isnan(got), in_slice)
+    assert_matches(got[~in_slice], expected(partial(R.softmax, axis=axis), z)[~in_slice],
+                   np.float64)
+
+
+@pytest.mark.parametrize("axis", [2, -3, 5])
+@pytest.mark.parametrize("func", [F.softmax, lambda z, axis: F.softmax_backward(z, z, axis)],
+                         ids=["softmax", "softmax_backward"])
+def test_softmax_axis_out_of_range(func, axis):
+    with pytest.raises(np.exceptions.AxisError):
+        func(np.ones((2, 3)), axis=axis)
+    with pytest.raises(ValueError):
+        func(np.ones((2, 3)), axis=axis)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_softmax_out_and_in_place(axis, order):
+    z = np.asarray(sample((5, 7), seed=25), order=order)
+    want = F.softmax(z, axis=axis)
+    out = np.empty_like(z)
+    assert F.softmax(z, axis=axis, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    strided = np.zeros((5, 14))
+    F.softmax(z, axis=axis, out=strided[:, ::2])
+    np.testing.assert_array_equal(strided[:, ::2], want)
+    assert F.softmax(z, axis=axis, out=z) is z
+    np.testing.assert_array_equal(z, want)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("case", SOFTMAX_CASES, ids=_softmax_id)
+def test_softmax_backward_matches_reference(case, dtype, order):
+    shape, axis = case
+    a = F.softmax(sample(shape, dtype, order, seed=26), axis=axis)
+    dA = sample(shape, dtype, order, seed=27)
+    got = F.softmax_backward(dA, a, axis=axis)
+    assert_result_like(got, a)
+    assert_softmax_backward_matches(got, dA, a, axis, dtype)
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_softmax_backward_out_and_in_place(axis):
+    a = F.softmax(sample((4, 6), seed=28), axis=axis)
+    dA = sample((4, 6), seed=29)
+    want = F.softmax_backward(dA, a, axis=axis)
+    for target in ("dA", "a"):
+        args = {"dA": dA.copy(), "a": a.copy()}
+        assert F.softmax_backward(args["dA"], args["a"], axis=axis, out=args[target]) \
+            is args[target]
+        np.testing.assert_array_equal(args[target], want)
+
+
+@pytest.mark.parametrize("case", [((5,), 0), ((4, 3), 0), ((4, 3), 1), ((2, 3, 4), 1),
+                                  ((3, 4), None)], ids=_softmax_id)
+def test_softmax_backward_finite_differences(case):
+    shape, axis = case
+    z = sample(shape, seed=30, lo=-2, hi=2)
+    dA = sample(shape, seed=31)
+    got = F.softmax_backward(dA, F.softmax(z, axis=axis), axis=axis)
+    h = 1e-6
+    numeric = np.empty(shape)
+    for i in np.ndindex(shape):
+        step = np.zeros(shape)
+        step[i] = h
+        loss = [np.sum(dA * F.softmax(z + s * step, axis=axis)) for s in (1, -1)]
+        numeric[i] = (loss[0] - loss[1]) / (2 * h)
+    np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------ threads
+
+@pytest.fixture
+def default_threads():
+    yield
+    fastdnn.set_num_threads(None)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu_backward"])
+def test_thread_count_does_not_change_results(name, default_threads):
+    z = sample((10 ** 6,), np.float32, seed=32)
+    results = []
+    for n in (1, 2):
+        fastdnn.set_num_threads(n)
+        assert fastdnn.get_num_threads() == n
+        results.append(_call(name, z))
+    assert np.array_equal(results[0], results[1])
+    assert_matches(results[1], expected(_oracle(name), z), np.float32, z)
+
+
+@pytest.mark.parametrize("n, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                      ("2", TypeError), (True, TypeError)], ids=str)
+def test_set_num_threads_validation(n, error, default_threads):
+    with pytest.raises(error):
+        fastdnn.set_num_threads(n)
+
+
+def test_set_num_threads_none_restores_default(default_threads):
+    default = fastdnn.get_num_threads()
+    fastdnn.set_num_threads(3)
+    assert fastdnn.get_num_threads() == 3
+    fastdnn.set_num_threads(None)
+    assert fastdnn.get_num_threads() == default >= 1
+
+
+# --------------------------------------------------------------- hypothesis
+
+@st.composite
+def float_arrays(draw, count=1, finite=True, min_side=0):
+    """``count`` arrays of mutually broadcastable shapes and independent float dtypes."""
+    shapes = draw(mutually_broadcastable_shapes(num_shapes=count, max_dims=3, min_side=min_side,
+                                                max_side=6)).input_shapes
+    result = []
+    for shape in shapes:
+        dtype = draw(st.sampled_from(DTYPES))
+        width = np.dtype(dtype).itemsize * 8
+        elements = st.floats(-50, 50, width=width)
+        if not finite:
+            elements = st.one_of(elements, st.sampled_from([np.nan, np.inf, -np.inf]))
+        result.append(draw(arrays(dtype, shape, elements=elements)))
+    return result
+
+
+@pytest.mark.parametrize("name", UNARY)
+@HYPOTHESIS
+@given(data=float_arrays())
+def test_unary_property(name, data):
+    (z,) = data
+    fast, oracle = UNARY[name]
+    got = fast(z)
+    assert got.dtype == z.dtype and np.shape(got) == z.shape
+    assert_matches(got, expected(oracle, z), z.dtype, z)
+
+
+@pytest.mark.parametrize("name", BINARY)
+@HYPOTHESIS
+@given(data=float_arrays(count=2))
+def test_backward_property(name, data):
+    dA, a = data
+    fast, oracle, derivative = BINARY[name]
+    got = fast(dA, a)
+    dtype = np.result_type(dA, a)
+    assert got.dtype == dtype and np.shape(got) == np.broadcast_shapes(dA.shape, a.shape)
+    assert_matches(got, expected(oracle, dA, a), dtype, dA, a)
+    if dA.dtype == a.dtype and dA.shape == a.shape:
+        np.testing.assert_array_equal(got, dA * derivative(a))
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@HYPOTHESIS
+@given(data=float_arrays(count=2, finite=False))
+def test_nan_and_inf_property(name, data):
+    """NaN in gives NaN out; inf behaves like the oracle wherever no NaN is involved."""
+    dA, x = data
+    if name in UNARY:
+        inputs, got = (x,), UNARY[name][0](x)
+    else:
+        inputs, got = (dA, x), BINARY[name][0](dA, x)
+    nan_in = np.zeros(np.shape(got), dtype=bool)
+    for arg in inputs:
+        nan_in |= np.isnan(arg)
+    assert np.all(np.isnan(got)[nan_in])
+    oracle = UNARY[name][1] if name in UNARY else BINARY[name][1]
+    want = np.broadcast_to(expected(oracle, *inputs), np.shape(got))
+    assert_matches(np.asarray(got)[~nan_in], want[~nan_in], np.result_type(*inputs))
+
+
+@HYPOTHESIS
+@given(data=st.data(), axis_seed=st.integers(0, 3))
+def test_softmax_property(data, axis_seed):
+    (z,) = data.draw(float_arrays(finite=False, min_side=1))
+    axis = None if axis_seed >= z.ndim else axis_seed
+    got = F.softmax(z, axis=axis)
+    assert got.dtype == z.dtype and np.shape(got) == z.shape
+    want = expected(partial(R.softmax, axis=axis), z)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert_matches(got, want, z.dtype)
+    if np.isfinite(z).all():
+        dA = data.draw(arrays(z.dtype, z.shape, elements=st.floats(-50, 50, width=z.itemsize * 8)))
+        a = got
+        got = F.softmax_backward(dA, a, axis=axis)
+        assert got.dtype == z.dtype and np.shape(got) == z.shape
+        assert_softmax_backward_matches(got, dA, a, axis, z.dtype)
