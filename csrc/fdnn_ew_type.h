@@ -161,6 +161,13 @@ FDNN_DEF_BACKWARD(relu, d_relu_a)
 FDNN_DEF_BACKWARD(leaky_relu, d_leaky_relu_a)
 FDNN_DEF_BACKWARD(linear, d_linear)
 
+static void KFN(sgd_step)(const T *g, const T *a, T *y, ptrdiff_t n, T alpha)
+{
+    FDNN_IVDEP
+    for (ptrdiff_t i = 0; i < n; i++)
+        y[i] = a[i] - alpha * g[i];
+}
+
 /* ---- softmax over the middle axis of a C-contiguous (outer, n, inner) block ---- */
 
 FDNN_INLINE T OP(nanmax)(T v, T m)
@@ -369,6 +376,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     b[FDNN_BW_RELU] = KFN(bw_relu);
     b[FDNN_BW_LEAKY_RELU] = KFN(bw_leaky_relu);
     b[FDNN_BW_LINEAR] = KFN(bw_linear);
+    b[FDNN_SGD_STEP] = KFN(sgd_step);
     t->FDNN_CAT(softmax_, TS) = KFN(softmax);
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
     t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);

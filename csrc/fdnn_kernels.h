@@ -27,13 +27,14 @@ enum {
     FDNN_N_UNARY
 };
 
-/* y = dA * f'(a), f' taken from the activation a. */
+/* y = dA * f'(a), f' taken from the activation a (and a few other binary passes). */
 enum {
     FDNN_BW_SIGMOID = 0,
     FDNN_BW_TANH,
     FDNN_BW_RELU,
     FDNN_BW_LEAKY_RELU,
     FDNN_BW_LINEAR,
+    FDNN_SGD_STEP,      /* y = a - alpha * dA: a gradient-descent update */
     FDNN_BW_OUTPUT_SUB, /* loss-fused output layer: dZ = A - Y (only in act_backward) */
     FDNN_N_BINARY
 };

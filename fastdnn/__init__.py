@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken or unbuilt tre
         "`pip install -e .`, or run from another directory after `pip install .`."
     ) from exc
 
-from . import activations, functional, reference  # noqa: E402
+from . import activations, course, functional, reference  # noqa: E402
 from ._config import get_num_threads, info, set_num_threads  # noqa: E402
 from .functional import (  # noqa: E402
     leaky_relu, leaky_relu_backward, leaky_relu_derivative,
@@ -39,7 +39,7 @@ from .functional import (  # noqa: E402
 )
 
 __all__ = [
-    "__version__", "activations", "functional", "reference",
+    "__version__", "activations", "course", "functional", "reference",
     "get_num_threads", "set_num_threads", "info",
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
     "sigmoid_derivative", "tanh_derivative", "relu_derivative",

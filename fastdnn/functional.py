@@ -21,10 +21,11 @@ dtype('float32')
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._kernels import _dense
 from ._kernels import _elementwise as _ew
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "leaky_relu_derivative", "linear_derivative",
     "sigmoid_backward", "tanh_backward", "relu_backward",
     "leaky_relu_backward", "linear_backward", "softmax_backward",
+    "DenseCache", "dense_forward", "dense_backward", "dense_output_backward", "sgd_update",
 ]
 
 ArrayLike = Any
@@ -319,3 +321,184 @@ def softmax_backward(dA: ArrayLike, a: ArrayLike, axis: int | None = 0,
            [0.]])
     """
     return _ew.softmax_backward(dA, a, axis, out)
+
+
+# ------------------------------------------------------------ dense layers
+
+class DenseCache(NamedTuple):
+    """What :func:`dense_backward` needs from the forward pass.
+
+    The activation ``A`` is cached rather than ``Z``: every derivative of the
+    lecture can be taken from it (ReLU from ``A > 0``: 0 where ``Z <= 0``).
+    """
+
+    A_prev: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+    A: np.ndarray
+    activation: Any
+
+
+# activation name -> (forward kernel, backward kernel)
+_DENSE_CODES = {
+    "sigmoid": (_ew.SIGMOID, _ew.BW_SIGMOID),
+    "tanh": (_ew.TANH, _ew.BW_TANH),
+    "relu": (_ew.RELU, _ew.BW_RELU),
+    "leaky_relu": (_ew.LEAKY_RELU, _ew.BW_LEAKY_RELU),
+    "linear": (_ew.LINEAR, _ew.BW_LINEAR),
+    "softmax": (_ew.LINEAR, _ew.BW_LINEAR),
+}
+# output activations whose loss makes dZ = A - Y
+_FUSED_LOSS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
+               "linear": "mse (the (1/2)(A - Y)^2 form)"}
+
+
+def _dense_codes(act) -> tuple[int, int, float, bool]:
+    if act.name not in _DENSE_CODES:
+        raise ValueError(f"activation {act.name!r} has no dense kernel; "
+                         f"known: {', '.join(sorted(_DENSE_CODES))}")
+    fwd, bwd = _DENSE_CODES[act.name]
+    return fwd, bwd, float(getattr(act, "alpha", 0.0)), act.name == "softmax"
+
+
+def _where(layer: Any) -> str:
+    return "" if layer is None else f"layer {layer}: "
+
+
+def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any = "relu",
+                  out: np.ndarray | None = None, *, layer: Any = None
+                  ) -> tuple[np.ndarray, DenseCache]:
+    """One fully connected layer: ``A = g(W @ A_prev + b)``.
+
+    One GEMM computes ``W @ A_prev`` into the output, then a single pass adds
+    the bias and applies the activation in place.
+
+    Parameters
+    ----------
+    A_prev : ndarray, shape (n_prev, m)
+        Activations of the previous layer, one column per example (C or F order;
+        the transpose of a C-ordered ``(m, n_prev)`` batch costs no copy).
+    W : ndarray, shape (n_l, n_prev)
+    b : ndarray, shape (n_l, 1) or (n_l,)
+    activation : str or Activation, default "relu"
+        sigmoid, tanh, relu, leaky_relu, linear or softmax (over the units, axis 0).
+    out : ndarray, shape (n_l, m), optional
+        Output buffer (C- or F-contiguous, not overlapping the inputs).
+    layer : int or str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    A : ndarray, shape (n_l, m)
+        F-ordered when ``A_prev`` is F-ordered, else C-ordered (unless ``out``).
+    cache : DenseCache
+        ``(A_prev, W, b, A, activation)`` for :func:`dense_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, cache = dense_forward(np.ones((2, 3)), np.ones((1, 2)), np.zeros((1, 1)), "linear")
+    >>> A
+    array([[2., 2., 2.]])
+    """
+    from . import activations
+
+    act = activations.get(activation)
+    fwd, _, alpha, softmax_ = _dense_codes(act)
+    A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, _where(layer))
+    return A, DenseCache(A_prev, W, b, A, act)
+
+
+def _check_cache(cache: Any) -> DenseCache:
+    if not isinstance(cache, tuple) or len(cache) != 5:
+        raise TypeError("cache must be the DenseCache returned by dense_forward, "
+                        f"got {type(cache).__name__}")
+    return DenseCache(*cache)
+
+
+def dense_backward(dA: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, *,
+                   layer: Any = None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of one dense layer from ``dA``, the cost's gradient w.r.t. its output.
+
+    ``dZ = dA * g'(A)`` is formed in one pass that also sums ``db = (1/m) sum(dZ)``;
+    ``dW = (1/m) dZ A_prev^T`` is one GEMM with alpha = 1/m and
+    ``dA_prev = W^T dZ`` another.
+
+    Parameters
+    ----------
+    dA : ndarray, shape (n_l, m)
+    cache : DenseCache
+        From :func:`dense_forward`.
+    need_dA_prev : bool, default True
+        False skips the second GEMM (the first layer does not need it).
+    layer : int or str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    dA_prev : ndarray (n_prev, m) or None
+    dW : ndarray, shape of W
+    db : ndarray, shape of b
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, cache = dense_forward(np.ones((2, 4)), np.ones((1, 2)), np.zeros((1, 1)), "linear")
+    >>> dA_prev, dW, db = dense_backward(np.ones((1, 4)), cache)
+    >>> dW, db
+    (array([[1., 1.]]), array([[1.]]))
+    """
+    c = _check_cache(cache)
+    _, bwd, alpha, softmax_ = _dense_codes(c.activation)
+    return _dense.backward(dA, c.A_prev, c.W, c.b, c.A, bwd, alpha, softmax_,
+                           bool(need_dA_prev), _where(layer))
+
+
+def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, *,
+                          layer: Any = None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of the output layer with its loss fused: ``dZ = A - Y``.
+
+    Valid for a sigmoid output with binary cross-entropy, a softmax output with
+    categorical cross-entropy and a linear output with the squared error
+    ``(1/2)(A - Y)^2``: the loss's ``dA`` times ``g'`` simplifies to ``A - Y``,
+    which is exact and stable where ``A`` saturates at 0 or 1 (no ``log(0)``,
+    no division by zero).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_L, m)
+        Targets (0/1 labels, one-hot columns or real values).
+    cache : DenseCache
+        From :func:`dense_forward` of the output layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, cache = dense_forward(np.zeros((2, 2)), np.ones((1, 2)), np.zeros((1, 1)), "sigmoid")
+    >>> dense_output_backward(np.array([[1.0, 0.0]]), cache)[2]
+    array([[0.]])
+    """
+    c = _check_cache(cache)
+    if c.activation.name not in _FUSED_LOSS:
+        raise ValueError(f"{_where(layer)}dZ = A - Y needs a sigmoid, softmax or linear output, "
+                         f"got {c.activation.name!r}")
+    _, _, alpha, softmax_ = _dense_codes(c.activation)
+    return _dense.backward(Y, c.A_prev, c.W, c.b, c.A, _ew.BW_OUTPUT_SUB, alpha, softmax_,
+                           bool(need_dA_prev), _where(layer), "Y")
+
+
+def sgd_update(param: np.ndarray, grad: ArrayLike, learning_rate: float,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """``param - learning_rate * grad`` in one pass (``out=param`` updates in place).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sgd_update(np.ones(2), np.ones(2), 0.5)
+    array([0.5, 0.5])
+    """
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
+        raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
+    if not math.isfinite(learning_rate):
+        raise ValueError(f"learning_rate must be finite, got {learning_rate}")
+    return _ew.binary(_ew.SGD_STEP, grad, param, out, float(learning_rate), "grad", "param")

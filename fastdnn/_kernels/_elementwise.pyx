@@ -38,6 +38,8 @@ cdef extern from "fdnn_kernels.h" nogil:
         FDNN_BW_RELU
         FDNN_BW_LEAKY_RELU
         FDNN_BW_LINEAR
+        FDNN_N_UNARY
+        FDNN_N_BINARY
     void fdnn_init()
     const char *fdnn_simd_name()
     int fdnn_set_simd(const char *name)
@@ -54,6 +56,7 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int FDNN_BW_OUTPUT_SUB
+    int FDNN_SGD_STEP
     void fdnn_bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b, int bias_per_line, float alpha)
     void fdnn_bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b, int bias_per_line, double alpha)
     void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines, Py_ssize_t len, float *db, int db_per_line, float scale, float alpha)
@@ -81,6 +84,7 @@ BW_RELU = FDNN_BW_RELU
 BW_LEAKY_RELU = FDNN_BW_LEAKY_RELU
 BW_LINEAR = FDNN_BW_LINEAR
 BW_OUTPUT_SUB = FDNN_BW_OUTPUT_SUB
+SGD_STEP = FDNN_SGD_STEP
 
 
 # ------------------------------------------- entry points for other modules
@@ -225,6 +229,8 @@ cdef inline bint _fits(cnp.ndarray src, cnp.ndarray y):
 
 def unary(int op, z, out=None, double alpha=0.0, str name="z"):
     """y = f(z) element-wise for kernel ``op``; see fastdnn.functional."""
+    if not 0 <= op < FDNN_N_UNARY:
+        raise ValueError(f"unknown element-wise kernel {op}")
     cdef cnp.ndarray x = as_float_array(z, name)
     cdef cnp.ndarray y, xs, tmp
     if out is None:
@@ -277,6 +283,8 @@ cdef cnp.ndarray _materialize(cnp.ndarray a, tuple shape):
 
 def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname="a"):
     """y = dA * f'(a) element-wise with NumPy broadcasting; see fastdnn.functional."""
+    if not 0 <= op < FDNN_N_BINARY or op == FDNN_BW_OUTPUT_SUB:
+        raise ValueError(f"unknown element-wise kernel {op}")
     cdef cnp.ndarray g = as_float_array(dA, gname)
     cdef cnp.ndarray x = as_float_array(a, xname)
     cdef cnp.ndarray y, gs, xs, tmp

@@ -1,0 +1,244 @@
+"""Drop-in replacements for the classic NumPy course functions, compiled underneath.
+
+Same names, arguments, return values and dict keys as the functions a
+"Deep Neural Networks" course has students write (``parameters["W1"]``,
+``grads["dA0"]``, ``caches`` from ``L_model_forward``...), so a notebook can
+switch with one import::
+
+    from fastdnn.course import (initialize_parameters_deep, L_model_forward,
+                                compute_cost, L_model_backward, update_parameters)
+
+Differences, all in the direction of robustness: the activation cache holds
+``A`` instead of ``Z`` (every backward step is taken from it, with the same
+results), and ``L_model_backward`` forms the output layer's ``dZ = AL - Y``
+directly instead of going through ``dAL = -(Y/AL - (1-Y)/(1-AL))``, which is
+the same number but cannot divide by zero when ``AL`` saturates.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn import course
+>>> parameters = course.initialize_parameters_deep([2, 3, 1], seed=1)
+>>> X = np.array([[0.0, 1.0], [1.0, 0.0]]); Y = np.array([[1.0, 0.0]])
+>>> AL, caches = course.L_model_forward(X, parameters)
+>>> grads = course.L_model_backward(AL, Y, caches)
+>>> sorted(grads)
+['dA0', 'dA1', 'dW1', 'dW2', 'db1', 'db2']
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import activations
+from . import functional as F
+
+__all__ = ["initialize_parameters_deep", "linear_forward", "linear_activation_forward",
+           "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward",
+           "L_model_backward", "update_parameters"]
+
+_ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "linear", "softmax")
+
+
+def _n_layers(parameters: dict) -> int:
+    if not isinstance(parameters, dict):
+        raise TypeError(f"parameters must be a dict with keys 'W1', 'b1', ..., "
+                        f"got {type(parameters).__name__}")
+    L = len(parameters) // 2
+    missing = [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}") if k not in parameters]
+    if L == 0 or missing or len(parameters) % 2:
+        raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys {sorted(parameters)}")
+    return L
+
+
+def initialize_parameters_deep(layer_dims: list[int], seed: int | None = None) -> dict:
+    """``W[l] = randn(n_l, n_{l-1}) / sqrt(n_{l-1})``, ``b[l] = zeros((n_l, 1))``.
+
+    Parameters
+    ----------
+    layer_dims : list of int
+        ``[n_x, n_1, ..., n_L]``, e.g. the lecture's ``[2, 3, 5, 4, 2, 1]``.
+    seed : int, optional
+        Seed of a private ``numpy.random.RandomState``. Without it the global
+        ``np.random`` state is used, exactly as the course code does, so
+        ``np.random.seed(1)`` beforehand reproduces the course's numbers.
+
+    Returns
+    -------
+    dict
+        ``{"W1": ..., "b1": ..., ..., "WL": ..., "bL": ...}`` in float64.
+
+    Examples
+    --------
+    >>> p = initialize_parameters_deep([2, 3, 5, 4, 2, 1], seed=3)
+    >>> p["W1"].shape, p["b5"].shape
+    ((3, 2), (1, 1))
+    """
+    dims = list(layer_dims)
+    if len(dims) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1
+                            for n in dims):
+        raise ValueError(f"layer_dims must list at least two positive ints, got {layer_dims!r}")
+    rng = np.random if seed is None else np.random.RandomState(seed)
+    parameters = {}
+    for l in range(1, len(dims)):
+        parameters[f"W{l}"] = rng.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
+        parameters[f"b{l}"] = np.zeros((dims[l], 1))
+    return parameters
+
+
+def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """``Z = W A + b``; returns ``(Z, (A, W, b))``.
+
+    Examples
+    --------
+    >>> Z, cache = linear_forward(np.ones((2, 1)), np.ones((1, 2)), np.ones((1, 1)))
+    >>> Z
+    array([[3.]])
+    """
+    Z, _ = F.dense_forward(A, W, b, "linear")
+    return Z, (A, W, b)
+
+
+def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
+                              activation: str) -> tuple[np.ndarray, tuple]:
+    """``A = g(W A_prev + b)`` fused; returns ``(A, (linear_cache, activation_cache))``.
+
+    ``activation`` is "sigmoid" or "relu" as in the course ("tanh", "leaky_relu",
+    "linear" and "softmax" work too). The activation cache is ``A``.
+
+    Examples
+    --------
+    >>> A, cache = linear_activation_forward(np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)), "relu")
+    >>> A
+    array([[2.]])
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+    A, _ = F.dense_forward(A_prev, W, b, activation)
+    return A, ((A_prev, W, b), A)
+
+
+def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
+    """Forward pass: ReLU for layers 1..L-1, sigmoid for layer L; returns ``(AL, caches)``.
+
+    Examples
+    --------
+    >>> p = initialize_parameters_deep([2, 3, 1], seed=0)
+    >>> AL, caches = L_model_forward(np.zeros((2, 4)), p)
+    >>> AL.shape, len(caches)
+    ((1, 4), 2)
+    """
+    L = _n_layers(parameters)
+    caches = []
+    A = X
+    for l in range(1, L + 1):
+        act = "sigmoid" if l == L else "relu"
+        A, cache = F.dense_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], act, layer=l)
+        caches.append(((cache.A_prev, cache.W, cache.b), A))
+    return A, caches
+
+
+def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
+    """Cross-entropy ``-(1/m) sum(Y log AL + (1 - Y) log(1 - AL))``, a 0-d value like the course.
+
+    Examples
+    --------
+    >>> round(float(compute_cost(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 6)
+    0.693147
+    """
+    AL = np.asarray(AL)
+    Y = np.asarray(Y)
+    if AL.shape != Y.shape and AL.size != Y.size:
+        raise ValueError(f"AL has shape {AL.shape} but Y has shape {Y.shape}")
+    m = Y.shape[1] if Y.ndim == 2 else Y.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = (-1 / m) * np.sum(Y.reshape(AL.shape) * np.log(AL)
+                                 + (1 - Y.reshape(AL.shape)) * np.log(1 - AL))
+    return np.squeeze(cost)
+
+
+def _backward_op(activation: str) -> str:
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+    return activation
+
+
+def linear_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dW = (1/m) dZ A_prev^T``, ``db = (1/m) sum(dZ)``, ``dA_prev = W^T dZ``.
+
+    Examples
+    --------
+    >>> dA_prev, dW, db = linear_backward(np.ones((1, 2)), (np.ones((2, 2)), np.ones((1, 2)), np.zeros((1, 1))))
+    >>> dW, db
+    (array([[1., 1.]]), array([[1.]]))
+    """
+    A_prev, W, b = cache
+    Z = np.zeros(np.shape(dZ), dtype=np.result_type(dZ))
+    return F.dense_backward(dZ, F.DenseCache(A_prev, W, b, Z, activations.get("linear")))
+
+
+def linear_activation_backward(dA: np.ndarray, cache: tuple, activation: str
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dZ = dA * g'`` then :func:`linear_backward`, fused; returns ``(dA_prev, dW, db)``.
+
+    Examples
+    --------
+    >>> A, cache = linear_activation_forward(np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)), "relu")
+    >>> linear_activation_backward(np.ones((1, 1)), cache, "relu")[1]
+    array([[1., 1.]])
+    """
+    (A_prev, W, b), A = cache
+    act = activations.get(_backward_op(activation))
+    return F.dense_backward(dA, F.DenseCache(A_prev, W, b, A, act))
+
+
+def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
+    """Gradients of the whole network; keys ``"dA0".."dA{L-1}"``, ``"dW1"..``, ``"db1"..``.
+
+    Examples
+    --------
+    >>> p = initialize_parameters_deep([2, 3, 1], seed=0)
+    >>> AL, caches = L_model_forward(np.ones((2, 4)), p)
+    >>> L_model_backward(AL, np.ones((1, 4)), caches)["dW1"].shape
+    (3, 2)
+    """
+    L = len(caches)
+    if L == 0:
+        raise ValueError("caches is empty: pass the caches returned by L_model_forward")
+    Y = np.asarray(Y)
+    if Y.size != np.size(AL):
+        raise ValueError(f"Y has shape {Y.shape} but AL has shape {np.shape(AL)}")
+    Y = Y.reshape(np.shape(AL)).astype(np.result_type(AL), copy=False)
+    grads: dict[str, Any] = {}
+    sigmoid = activations.get("sigmoid")
+    relu = activations.get("relu")
+    (A_prev, W, b), A = caches[L - 1]
+    grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = F.dense_output_backward(
+        Y, F.DenseCache(A_prev, W, b, A, sigmoid), layer=L)
+    for l in reversed(range(L - 1)):
+        (A_prev, W, b), A = caches[l]
+        grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = F.dense_backward(
+            grads[f"dA{l + 1}"], F.DenseCache(A_prev, W, b, A, relu), layer=l + 1)
+    return grads
+
+
+def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
+    """``W[l] = W[l] - learning_rate * dW[l]`` (and b), one pass each; returns ``parameters``.
+
+    Like the course, new arrays replace the old ones in the dict (arrays you
+    kept from before the update are not modified).
+
+    Examples
+    --------
+    >>> p = {"W1": np.ones((1, 1)), "b1": np.zeros((1, 1))}
+    >>> update_parameters(p, {"dW1": np.ones((1, 1)), "db1": np.ones((1, 1))}, 0.1)["W1"]
+    array([[0.9]])
+    """
+    L = _n_layers(parameters)
+    for l in range(1, L + 1):
+        for name in (f"W{l}", f"b{l}"):
+            if "d" + name not in grads:
+                raise ValueError(f"grads has no {'d' + name!r}; keys: {sorted(grads)}")
+            parameters[name] = F.sgd_update(parameters[name], grads["d" + name], learning_rate)
+    return parameters
