@@ -29,6 +29,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken or unbuilt tre
 
 from . import activations, course, functional, reference  # noqa: E402
 from ._config import get_num_threads, info, set_num_threads  # noqa: E402
+from .gradcheck import gradient_check  # noqa: E402
 from .functional import (  # noqa: E402
     leaky_relu, leaky_relu_backward, leaky_relu_derivative,
     linear, linear_backward, linear_derivative,
@@ -40,7 +41,7 @@ from .functional import (  # noqa: E402
 
 __all__ = [
     "__version__", "activations", "course", "functional", "reference",
-    "get_num_threads", "set_num_threads", "info",
+    "get_num_threads", "set_num_threads", "info", "gradient_check",
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
     "sigmoid_derivative", "tanh_derivative", "relu_derivative",
     "leaky_relu_derivative", "linear_derivative",

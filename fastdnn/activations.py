@@ -166,7 +166,7 @@ class Linear(Activation):
 
     Examples
     --------
-    >>> Linear().backward(3.0, 1.0)
+    >>> float(Linear().backward(3.0, 1.0))
     3.0
     """
 
