@@ -33,6 +33,7 @@ import numpy as np
 
 from . import activations
 from . import functional as F
+from ._kernels import _dense
 
 __all__ = ["initialize_parameters_deep", "linear_forward", "linear_activation_forward",
            "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward",
@@ -119,8 +120,24 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     return A, ((A_prev, W, b), A)
 
 
+def _layer_lists(parameters: dict) -> tuple[list, list]:
+    L = _n_layers(parameters)
+    return ([parameters[f"W{l}"] for l in range(1, L + 1)],
+            [parameters[f"b{l}"] for l in range(1, L + 1)])
+
+
+def _codes(L: int) -> tuple[list, list, list, list]:
+    """Kernel codes of the course network: ReLU hidden layers, sigmoid output."""
+    relu, sigmoid = F._resolve("relu"), F._resolve("sigmoid")
+    layers = [relu] * (L - 1) + [sigmoid]
+    return ([r[1] for r in layers], [r[2] for r in layers], [r[3] for r in layers],
+            [r[4] for r in layers])
+
+
 def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
     """Forward pass: ReLU for layers 1..L-1, sigmoid for layer L; returns ``(AL, caches)``.
+
+    All layers run in one compiled call.
 
     Examples
     --------
@@ -129,14 +146,12 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
     >>> AL.shape, len(caches)
     ((1, 4), 2)
     """
-    L = _n_layers(parameters)
-    caches = []
-    A = X
-    for l in range(1, L + 1):
-        act = "sigmoid" if l == L else "relu"
-        A, cache = F.dense_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], act, layer=l)
-        caches.append(((cache.A_prev, cache.W, cache.b), A))
-    return A, caches
+    Ws, bs = _layer_lists(parameters)
+    fwd, _, alphas, softmaxes = _codes(len(Ws))
+    As = _dense.network_forward(X, Ws, bs, fwd, alphas, softmaxes)
+    A_prevs = [X] + As[:-1]
+    caches = [((A_prev, W, b), A) for A_prev, W, b, A in zip(A_prevs, Ws, bs, As)]
+    return As[-1], caches
 
 
 def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
@@ -210,16 +225,16 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
     if Y.size != np.size(AL):
         raise ValueError(f"Y has shape {Y.shape} but AL has shape {np.shape(AL)}")
     Y = Y.reshape(np.shape(AL)).astype(np.result_type(AL), copy=False)
+    L = len(caches)
+    A_prevs = [c[0][0] for c in caches]
+    Ws = [c[0][1] for c in caches]
+    bs = [c[0][2] for c in caches]
+    As = [c[1] for c in caches]
+    _, bwd, alphas, softmaxes = _codes(L)
+    dAs, dWs, dbs = _dense.network_backward(Y, A_prevs, Ws, bs, As, bwd, alphas, softmaxes)
     grads: dict[str, Any] = {}
-    sigmoid = activations.get("sigmoid")
-    relu = activations.get("relu")
-    (A_prev, W, b), A = caches[L - 1]
-    grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = F.dense_output_backward(
-        Y, F.DenseCache(A_prev, W, b, A, sigmoid), layer=L)
-    for l in reversed(range(L - 1)):
-        (A_prev, W, b), A = caches[l]
-        grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = F.dense_backward(
-            grads[f"dA{l + 1}"], F.DenseCache(A_prev, W, b, A, relu), layer=l + 1)
+    for l in range(L - 1, -1, -1):
+        grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = dAs[l], dWs[l], dbs[l]
     return grads
 
 
@@ -235,10 +250,14 @@ def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> di
     >>> update_parameters(p, {"dW1": np.ones((1, 1)), "db1": np.ones((1, 1))}, 0.1)["W1"]
     array([[0.9]])
     """
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
+        raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
     L = _n_layers(parameters)
-    for l in range(1, L + 1):
-        for name in (f"W{l}", f"b{l}"):
-            if "d" + name not in grads:
-                raise ValueError(f"grads has no {'d' + name!r}; keys: {sorted(grads)}")
-            parameters[name] = F.sgd_update(parameters[name], grads["d" + name], learning_rate)
+    names = [f"{kind}{l}" for l in range(1, L + 1) for kind in ("W", "b")]
+    missing = [n for n in names if "d" + n not in grads]
+    if missing:
+        raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; keys: {sorted(grads)}")
+    new = _dense.sgd_new([parameters[n] for n in names], [grads["d" + n] for n in names],
+                         float(learning_rate))
+    parameters.update(zip(names, new))
     return parameters

@@ -354,11 +354,28 @@ _FUSED_LOSS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossen
 
 
 def _dense_codes(act) -> tuple[int, int, float, bool]:
+    """Kernel codes of an Activation: (forward, backward, alpha, is_softmax)."""
     if act.name not in _DENSE_CODES:
         raise ValueError(f"activation {act.name!r} has no dense kernel; "
                          f"known: {', '.join(sorted(_DENSE_CODES))}")
     fwd, bwd = _DENSE_CODES[act.name]
     return fwd, bwd, float(getattr(act, "alpha", 0.0)), act.name == "softmax"
+
+
+_RESOLVED: dict[str, tuple] = {}
+
+
+def _resolve(activation: Any) -> tuple:
+    """(Activation, forward code, backward code, alpha, is_softmax), cached for names."""
+    if isinstance(activation, str) and activation in _RESOLVED:
+        return _RESOLVED[activation]
+    from . import activations
+
+    act = activations.get(activation)
+    resolved = (act, *_dense_codes(act))
+    if isinstance(activation, str):
+        _RESOLVED[activation] = resolved
+    return resolved
 
 
 def _where(layer: Any) -> str:
@@ -401,11 +418,8 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
     >>> A
     array([[2., 2., 2.]])
     """
-    from . import activations
-
-    act = activations.get(activation)
-    fwd, _, alpha, softmax_ = _dense_codes(act)
-    A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, _where(layer))
+    act, fwd, _, alpha, softmax_ = _resolve(activation)
+    A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, layer)
     return A, DenseCache(A_prev, W, b, A, act)
 
 
@@ -449,9 +463,9 @@ def dense_backward(dA: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, 
     (array([[1., 1.]]), array([[1.]]))
     """
     c = _check_cache(cache)
-    _, bwd, alpha, softmax_ = _dense_codes(c.activation)
+    _, _, bwd, alpha, softmax_ = _resolve(c.activation)
     return _dense.backward(dA, c.A_prev, c.W, c.b, c.A, bwd, alpha, softmax_,
-                           bool(need_dA_prev), _where(layer))
+                           bool(need_dA_prev), layer)
 
 
 def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, *,
@@ -479,12 +493,12 @@ def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = 
     array([[0.]])
     """
     c = _check_cache(cache)
-    if c.activation.name not in _FUSED_LOSS:
+    act, _, _, alpha, softmax_ = _resolve(c.activation)
+    if act.name not in _FUSED_LOSS:
         raise ValueError(f"{_where(layer)}dZ = A - Y needs a sigmoid, softmax or linear output, "
-                         f"got {c.activation.name!r}")
-    _, _, alpha, softmax_ = _dense_codes(c.activation)
+                         f"got {act.name!r}")
     return _dense.backward(Y, c.A_prev, c.W, c.b, c.A, _ew.BW_OUTPUT_SUB, alpha, softmax_,
-                           bool(need_dA_prev), _where(layer), "Y")
+                           bool(need_dA_prev), layer, "Y")
 
 
 def sgd_update(param: np.ndarray, grad: ArrayLike, learning_rate: float,

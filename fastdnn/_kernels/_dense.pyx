@@ -17,6 +17,11 @@ from fastdnn._kernels import _elementwise as _ew
 
 cnp.import_array()
 
+cdef int LINEAR = _ew.LINEAR
+cdef int BW_LINEAR = _ew.BW_LINEAR
+cdef int BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
+cdef int SGD_STEP = _ew.SGD_STEP
+
 
 cdef inline tuple _shape(cnp.ndarray a):
     return (<object>a).shape
@@ -32,10 +37,27 @@ cdef inline bint _row_major(cnp.ndarray a):
     return cnp.PyArray_IS_C_CONTIGUOUS(a)
 
 
-cdef cnp.ndarray _matrix(object x, str name, str where):
+cdef str _prefix(object layer):
+    """Error-message prefix naming the layer (built only when raising)."""
+    return "" if layer is None else f"layer {layer}: "
+
+
+cdef inline bint _ready(object x):
+    """An aligned, contiguous, native float32/float64 2-D ndarray: nothing to check or copy."""
+    if not cnp.PyArray_CheckExact(x):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int t = cnp.PyArray_TYPE(a)
+    return ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_NDIM(a) == 2
+            and cnp.PyArray_ISNOTSWAPPED(a) and _direct(a))
+
+
+cdef cnp.ndarray _matrix(object x, str name, object layer):
+    if _ready(x):
+        return <cnp.ndarray>x
     cdef cnp.ndarray a = as_float_array(x, name)
     if cnp.PyArray_NDIM(a) != 2:
-        raise ValueError(f"{where}{name} must be 2-D, got shape {_shape(a)}")
+        raise ValueError(f"{_prefix(layer)}{name} must be 2-D, got shape {_shape(a)}")
     if not _direct(a):
         a = np.ascontiguousarray(a)
     return a
@@ -54,65 +76,54 @@ cdef bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
 
 
-cdef cnp.ndarray _out_matrix(object out, tuple shape, object dtype, str name, str where,
+cdef cnp.ndarray _out_matrix(object out, tuple shape, object dtype, str name, object layer,
                              bint fortran):
     cdef cnp.ndarray y
     if out is None:
         return np.empty(shape, dtype=dtype, order="F" if fortran else "C")
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"{where}{name} must be a numpy.ndarray, got {type(out).__name__}")
+        raise TypeError(f"{_prefix(layer)}{name} must be a numpy.ndarray, got {type(out).__name__}")
     y = <cnp.ndarray>out
     if y.dtype != dtype:
-        raise TypeError(f"{where}{name} must have dtype {np.dtype(dtype)}, got {y.dtype}")
+        raise TypeError(f"{_prefix(layer)}{name} must have dtype {np.dtype(dtype)}, got {y.dtype}")
     if _shape(y) != shape:
-        raise ValueError(f"{where}{name} must have shape {shape}, got {_shape(y)}")
+        raise ValueError(f"{_prefix(layer)}{name} must have shape {shape}, got {_shape(y)}")
     if not _direct(y) or not cnp.PyArray_ISWRITEABLE(y):
-        raise ValueError(f"{where}{name} must be a writeable C- or F-contiguous array")
+        raise ValueError(f"{_prefix(layer)}{name} must be a writeable C- or F-contiguous array")
     return y
 
 
-cdef void _check_dtypes(list arrays, str where) except *:
-    cdef cnp.ndarray first = arrays[0][1]
-    for name, a in arrays[1:]:
-        if (<cnp.ndarray>a).dtype != first.dtype:
-            raise TypeError(f"{where}{name} has dtype {a.dtype} but {arrays[0][0]} has "
-                            f"{first.dtype}; use one float dtype for a layer")
+cdef int _same_dtype(cnp.ndarray ref, cnp.ndarray a, str name, str ref_name,
+                     object layer) except -1:
+    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(ref):
+        raise TypeError(f"{_prefix(layer)}{name} has dtype {a.dtype} but {ref_name} has "
+                        f"{ref.dtype}; use one float dtype for a layer")
+    return 0
 
 
-cdef tuple _check_layer(cnp.ndarray A_prev, cnp.ndarray W, cnp.ndarray b, str where):
+cdef tuple _check_layer(cnp.ndarray A_prev, cnp.ndarray W, cnp.ndarray b, object layer):
     cdef Py_ssize_t n_l = cnp.PyArray_DIM(W, 0), n_prev = cnp.PyArray_DIM(W, 1)
     if cnp.PyArray_DIM(A_prev, 0) != n_prev:
         raise ValueError(
-            f"{where}W has shape {_shape(W)} but A_prev has shape {_shape(A_prev)}: "
+            f"{_prefix(layer)}W has shape {_shape(W)} but A_prev has shape {_shape(A_prev)}: "
             f"A_prev needs {n_prev} rows (n_prev), one column per example")
     if not (_shape(b) == (n_l, 1) or _shape(b) == (n_l,)):
-        raise ValueError(f"{where}b must have shape ({n_l}, 1) to match W {_shape(W)}, "
+        raise ValueError(f"{_prefix(layer)}b must have shape ({n_l}, 1) to match W {_shape(W)}, "
                          f"got {_shape(b)}")
     return n_l, n_prev
 
 
-def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, str where=""):
-    """A = g(W @ A_prev + b): one GEMM, then bias and activation in one pass."""
-    cdef cnp.ndarray X = _matrix(A_prev, "A_prev", where)
-    cdef cnp.ndarray Wm = _matrix(W, "W", where)
-    cdef cnp.ndarray bv = as_float_array(b, "b")
-    _check_dtypes([("A_prev", X), ("W", Wm), ("b", bv)], where)
-    n_l, n_prev = _check_layer(X, Wm, bv, where)
-    if not (cnp.PyArray_IS_C_CONTIGUOUS(bv) and cnp.PyArray_ISALIGNED(bv)):
-        bv = np.ascontiguousarray(bv)
-    cdef Py_ssize_t m = cnp.PyArray_DIM(X, 1)
-    # F-ordered inputs (X.T of a C-ordered (m, n) batch) give F-ordered outputs
-    cdef bint fortran = cnp.PyArray_IS_F_CONTIGUOUS(X) and not cnp.PyArray_IS_C_CONTIGUOUS(X)
-    cdef cnp.ndarray A = _out_matrix(out, (n_l, m), X.dtype, "out", where, fortran)
-    if _overlaps(A, X) or _overlaps(A, Wm) or _overlaps(A, bv):
-        raise ValueError(f"{where}out must not share memory with A_prev, W or b")
+cdef int _forward_into(cnp.ndarray X, cnp.ndarray Wm, cnp.ndarray bv, int act, double alpha,
+                       bint softmax, cnp.ndarray A) except -1:
+    """A = g(Wm @ X + bv) for checked arrays (A contiguous, not overlapping)."""
+    cdef Py_ssize_t n_l = cnp.PyArray_DIM(A, 0), m = cnp.PyArray_DIM(A, 1)
     if n_l == 0 or m == 0:
-        return A
+        return 0
     gemm(Wm, X, A, 1.0, 0.0)
     cdef bint rows = _row_major(A)
     cdef Py_ssize_t lines = n_l if rows else m
     cdef Py_ssize_t length = m if rows else n_l
-    cdef int code = _ew.LINEAR if softmax else act
+    cdef int code = LINEAR if softmax else act
     cdef void *pz = cnp.PyArray_DATA(A)
     cdef void *pb = cnp.PyArray_DATA(bv)
     if cnp.PyArray_TYPE(A) == cnp.NPY_FLOAT32:
@@ -123,38 +134,60 @@ def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, str whe
             bias_act_f64(code, <double *>pz, lines, length, <const double *>pb, rows, alpha)
     if softmax:
         _ew.softmax(A, 0, A)
+    return 0
+
+
+cdef tuple _checked_layer(object A_prev, object W, object b, object layer):
+    cdef cnp.ndarray X = _matrix(A_prev, "A_prev", layer)
+    cdef cnp.ndarray Wm = _matrix(W, "W", layer)
+    cdef cnp.ndarray bv = as_float_array(b, "b")
+    _same_dtype(X, Wm, "W", "A_prev", layer)
+    _same_dtype(X, bv, "b", "A_prev", layer)
+    _check_layer(X, Wm, bv, layer)
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(bv) and cnp.PyArray_ISALIGNED(bv)):
+        bv = np.ascontiguousarray(bv)
+    return X, Wm, bv
+
+
+def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, layer=None):
+    """A = g(W @ A_prev + b): one GEMM, then bias and activation in one pass."""
+    cdef cnp.ndarray X, Wm, bv, A
+    X, Wm, bv = _checked_layer(A_prev, W, b, layer)
+    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Wm, 0), m = cnp.PyArray_DIM(X, 1)
+    # F-ordered inputs (X.T of a C-ordered (m, n) batch) give F-ordered outputs
+    cdef bint fortran = cnp.PyArray_IS_F_CONTIGUOUS(X) and not cnp.PyArray_IS_C_CONTIGUOUS(X)
+    A = _out_matrix(out, (n_l, m), X.dtype, "out", layer, fortran)
+    if out is not None and (_overlaps(A, X) or _overlaps(A, Wm) or _overlaps(A, bv)):
+        raise ValueError(f"{_prefix(layer)}out must not share memory with A_prev, W or b")
+    _forward_into(X, Wm, bv, act, alpha, softmax, A)
     return A
 
 
-def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_dA_prev=True,
-             str where="", str dA_name="dA"):
-    """(dA_prev, dW, db) of a dense layer from its cached A_prev, W and activation A.
+def network_forward(X, list Ws, list bs, list acts, list alphas, list softmaxes):
+    """Forward through every layer in one call; returns [A_1, ..., A_L]."""
+    cdef Py_ssize_t L = len(Ws), l
+    cdef list As = []
+    cdef cnp.ndarray Xl, Wm, bv, A
+    cdef object prev = X
+    for l in range(L):
+        Xl, Wm, bv = _checked_layer(prev, Ws[l], bs[l], l + 1)
+        fortran = cnp.PyArray_IS_F_CONTIGUOUS(Xl) and not cnp.PyArray_IS_C_CONTIGUOUS(Xl)
+        A = np.empty((cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1)), dtype=Xl.dtype,
+                     order="F" if fortran else "C")
+        _forward_into(Xl, Wm, bv, acts[l], alphas[l], softmaxes[l], A)
+        As.append(A)
+        prev = A
+    return As
 
-    op is a BW_* code; BW_OUTPUT_SUB makes dZ = A - Y with Y passed as dA.
-    """
-    cdef cnp.ndarray X = _matrix(A_prev, "A_prev", where)
-    cdef cnp.ndarray Wm = _matrix(W, "W", where)
-    cdef cnp.ndarray Am = _matrix(A, "A", where)
-    cdef cnp.ndarray G = _matrix(dA, dA_name, where)
-    _check_dtypes([("A", Am), (dA_name, G), ("A_prev", X), ("W", Wm)], where)
-    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Wm, 0), n_prev = cnp.PyArray_DIM(Wm, 1)
-    cdef Py_ssize_t m = cnp.PyArray_DIM(X, 1)
-    if cnp.PyArray_DIM(X, 0) != n_prev:
-        raise ValueError(f"{where}W has shape {_shape(Wm)} but A_prev has shape {_shape(X)}")
-    if _shape(Am) != (n_l, m):
-        raise ValueError(f"{where}A has shape {_shape(Am)}, expected {(n_l, m)} from W "
-                         f"{_shape(Wm)} and A_prev {_shape(X)}")
-    if _shape(G) != (n_l, m):
-        raise ValueError(f"{where}{dA_name} has shape {_shape(G)} but A has shape {_shape(Am)}")
-    G = _like_layout(G, Am)
-    cdef cnp.ndarray dZ = np.empty_like(Am)
-    cdef cnp.ndarray db = np.zeros((n_l, 1) if b is None else np.shape(b), dtype=Am.dtype)
-    cdef cnp.ndarray dW = np.empty_like(Wm)
-    cdef object dA_prev = None
-    if softmax and op != _ew.BW_OUTPUT_SUB:
+
+cdef int _backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, cnp.ndarray Am, int op,
+                        double alpha, bint softmax, cnp.ndarray dZ, cnp.ndarray dW,
+                        cnp.ndarray db, object dA_prev) except -1:
+    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Am, 0), m = cnp.PyArray_DIM(Am, 1)
+    if softmax and op != BW_OUTPUT_SUB:
         _ew.softmax_backward(G, Am, 0, dZ)
         G = dZ
-        op = _ew.BW_LINEAR
+        op = BW_LINEAR
     cdef bint rows = _row_major(Am)
     cdef Py_ssize_t lines = n_l if rows else m
     cdef Py_ssize_t length = m if rows else n_l
@@ -172,11 +205,105 @@ def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_
             with nogil:
                 act_backward_f64(op, <const double *>pg, <const double *>pa, <double *>pz, lines,
                                  length, <double *>pdb, rows, scale, alpha)
-    gemm(dZ, X.T, dW, scale, 0.0)
     if m == 0:
         dW.fill(0)
+        db.fill(0)
+    else:
+        gemm(dZ, X.T, dW, scale, 0.0)
+    if dA_prev is not None:
+        gemm(Wm.T, dZ, <cnp.ndarray>dA_prev, 1.0, 0.0)
+    return 0
+
+
+cdef tuple _backward_alloc(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, object b,
+                           cnp.ndarray Am, int op, double alpha, bint softmax,
+                           bint need_dA_prev, cnp.ndarray scratch=None):
+    """Allocate dW, db, dA_prev (and dZ unless ``scratch``, a flat buffer, can hold it)."""
+    cdef cnp.ndarray dZ
+    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Am, 0), m = cnp.PyArray_DIM(Am, 1)
+    if scratch is not None and cnp.PyArray_TYPE(scratch) == cnp.PyArray_TYPE(Am) \
+            and cnp.PyArray_SIZE(scratch) >= n_l * m:
+        dZ = scratch[:n_l * m].reshape((n_l, m), order="C" if _row_major(Am) else "F")
+    else:
+        dZ = np.empty_like(Am)
+    cdef cnp.ndarray db = np.empty(_shape(<cnp.ndarray>b) if b is not None
+                                   else (n_l, 1), dtype=Am.dtype)
+    cdef cnp.ndarray dW = np.empty_like(Wm)
+    cdef object dA_prev = None
     if need_dA_prev:
-        dA_prev = np.empty((n_prev, m), dtype=Am.dtype,
+        dA_prev = np.empty((cnp.PyArray_DIM(X, 0), cnp.PyArray_DIM(X, 1)), dtype=Am.dtype,
                            order="C" if _row_major(X) else "F")
-        gemm(Wm.T, dZ, dA_prev, 1.0, 0.0)
+    _backward_into(G, X, Wm, Am, op, alpha, softmax, dZ, dW, db, dA_prev)
     return dA_prev, dW, db
+
+
+cdef tuple _checked_backward(object dA, object A_prev, object W, object b, object A,
+                             object layer, str dA_name):
+    cdef cnp.ndarray X = _matrix(A_prev, "A_prev", layer)
+    cdef cnp.ndarray Wm = _matrix(W, "W", layer)
+    cdef cnp.ndarray Am = _matrix(A, "A", layer)
+    cdef cnp.ndarray G = _matrix(dA, dA_name, layer)
+    _same_dtype(Am, G, dA_name, "A", layer)
+    _same_dtype(Am, X, "A_prev", "A", layer)
+    _same_dtype(Am, Wm, "W", "A", layer)
+    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Wm, 0), n_prev = cnp.PyArray_DIM(Wm, 1)
+    cdef Py_ssize_t m = cnp.PyArray_DIM(X, 1)
+    if cnp.PyArray_DIM(X, 0) != n_prev:
+        raise ValueError(f"{_prefix(layer)}W has shape {_shape(Wm)} but A_prev has shape "
+                         f"{_shape(X)}")
+    if cnp.PyArray_DIM(Am, 0) != n_l or cnp.PyArray_DIM(Am, 1) != m:
+        raise ValueError(f"{_prefix(layer)}A has shape {_shape(Am)}, expected {(n_l, m)} from "
+                         f"W {_shape(Wm)} and A_prev {_shape(X)}")
+    if cnp.PyArray_DIM(G, 0) != n_l or cnp.PyArray_DIM(G, 1) != m:
+        raise ValueError(f"{_prefix(layer)}{dA_name} has shape {_shape(G)} but A has shape "
+                         f"{_shape(Am)}")
+    if b is not None:
+        b = as_float_array(b, "b")
+        if not (_shape(b) == (n_l, 1) or _shape(b) == (n_l,)):
+            raise ValueError(f"{_prefix(layer)}b must have shape ({n_l}, 1), got {_shape(b)}")
+    return _like_layout(G, Am), X, Wm, b, Am
+
+
+def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_dA_prev=True,
+             layer=None, str dA_name="dA"):
+    """(dA_prev, dW, db) of a dense layer from its cached A_prev, W and activation A.
+
+    op is a BW_* code; BW_OUTPUT_SUB makes dZ = A - Y with Y passed as dA.
+    """
+    G, X, Wm, bv, Am = _checked_backward(dA, A_prev, W, b, A, layer, dA_name)
+    return _backward_alloc(G, X, Wm, bv, Am, op, alpha, softmax, need_dA_prev)
+
+
+def network_backward(Y, list A_prevs, list Ws, list bs, list As, list ops, list alphas,
+                     list softmaxes):
+    """Backward through every layer from the loss-fused output dZ_L = A_L - Y.
+
+    Returns lists (dA_prev per layer, dW per layer, db per layer), layer 1 first.
+    """
+    cdef Py_ssize_t L = len(Ws), l
+    cdef list dAs = [None] * L, dWs = [None] * L, dbs = [None] * L
+    cdef object G = Y
+    cdef int op
+    cdef Py_ssize_t biggest = 0, size
+    cdef object dtype = None
+    for A in As:
+        if cnp.PyArray_Check(A):
+            size = cnp.PyArray_SIZE(<cnp.ndarray>A)
+            biggest = size if size > biggest else biggest
+            dtype = (<cnp.ndarray>A).dtype
+    # one dZ buffer serves every layer: each dZ is dead once its layer is done
+    cdef cnp.ndarray scratch = np.empty(biggest, dtype=dtype) if dtype is not None else None
+    for l in range(L - 1, -1, -1):
+        op = BW_OUTPUT_SUB if l == L - 1 else ops[l]
+        g, X, Wm, bv, Am = _checked_backward(G, A_prevs[l], Ws[l], bs[l], As[l], l + 1,
+                                              "Y" if l == L - 1 else "dA")
+        dAs[l], dWs[l], dbs[l] = _backward_alloc(g, X, Wm, bv, Am, op, alphas[l], softmaxes[l],
+                                                 True, scratch)
+        G = dAs[l]
+    return dAs, dWs, dbs
+
+
+def sgd_new(list params, list grads, double learning_rate):
+    """[p - learning_rate * g for each pair], new arrays, one kernel pass each."""
+    return [_ew.binary(SGD_STEP, g, p, None, learning_rate, "grad", "param")
+            for p, g in zip(params, grads)]
