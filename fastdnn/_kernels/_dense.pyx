@@ -11,7 +11,7 @@ cimport numpy as cnp
 
 from fastdnn._kernels._blas cimport gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
-                                            bias_act_f32, bias_act_f64)
+                                            bias_act_f32, bias_act_f64, binary_f32, binary_f64)
 
 from fastdnn._kernels import _elementwise as _ew
 
@@ -21,6 +21,18 @@ cdef int LINEAR = _ew.LINEAR
 cdef int BW_LINEAR = _ew.BW_LINEAR
 cdef int BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
 cdef int SGD_STEP = _ew.SGD_STEP
+
+
+cdef inline cnp.ndarray _empty2(Py_ssize_t n0, Py_ssize_t n1, int typenum, bint fortran):
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n0
+    dims[1] = n1
+    return cnp.PyArray_EMPTY(2, dims, typenum, fortran)
+
+
+cdef inline cnp.ndarray _empty_like(cnp.ndarray a):
+    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a),
+                             not cnp.PyArray_IS_C_CONTIGUOUS(a))
 
 
 cdef inline tuple _shape(cnp.ndarray a):
@@ -172,8 +184,8 @@ def network_forward(X, list Ws, list bs, list acts, list alphas, list softmaxes)
     for l in range(L):
         Xl, Wm, bv = _checked_layer(prev, Ws[l], bs[l], l + 1)
         fortran = cnp.PyArray_IS_F_CONTIGUOUS(Xl) and not cnp.PyArray_IS_C_CONTIGUOUS(Xl)
-        A = np.empty((cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1)), dtype=Xl.dtype,
-                     order="F" if fortran else "C")
+        A = _empty2(cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1), cnp.PyArray_TYPE(Xl),
+                    fortran)
         _forward_into(Xl, Wm, bv, acts[l], alphas[l], softmaxes[l], A)
         As.append(A)
         prev = A
@@ -217,22 +229,17 @@ cdef int _backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, cnp.ndarra
 
 cdef tuple _backward_alloc(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, object b,
                            cnp.ndarray Am, int op, double alpha, bint softmax,
-                           bint need_dA_prev, cnp.ndarray scratch=None):
-    """Allocate dW, db, dA_prev (and dZ unless ``scratch``, a flat buffer, can hold it)."""
-    cdef cnp.ndarray dZ
-    cdef Py_ssize_t n_l = cnp.PyArray_DIM(Am, 0), m = cnp.PyArray_DIM(Am, 1)
-    if scratch is not None and cnp.PyArray_TYPE(scratch) == cnp.PyArray_TYPE(Am) \
-            and cnp.PyArray_SIZE(scratch) >= n_l * m:
-        dZ = scratch[:n_l * m].reshape((n_l, m), order="C" if _row_major(Am) else "F")
-    else:
-        dZ = np.empty_like(Am)
-    cdef cnp.ndarray db = np.empty(_shape(<cnp.ndarray>b) if b is not None
-                                   else (n_l, 1), dtype=Am.dtype)
-    cdef cnp.ndarray dW = np.empty_like(Wm)
+                           bint need_dA_prev):
+    cdef int t = cnp.PyArray_TYPE(Am)
+    cdef cnp.ndarray dZ = _empty_like(Am)
+    # db takes b's shape but A's dtype (the kernel writes A's type into it)
+    cdef cnp.ndarray db = (cnp.PyArray_EMPTY(cnp.PyArray_NDIM(<cnp.ndarray>b),
+                                             cnp.PyArray_DIMS(<cnp.ndarray>b), t, False)
+                           if b is not None else _empty2(cnp.PyArray_DIM(Wm, 0), 1, t, False))
+    cdef cnp.ndarray dW = _empty_like(Wm)
     cdef object dA_prev = None
     if need_dA_prev:
-        dA_prev = np.empty((cnp.PyArray_DIM(X, 0), cnp.PyArray_DIM(X, 1)), dtype=Am.dtype,
-                           order="C" if _row_major(X) else "F")
+        dA_prev = _empty2(cnp.PyArray_DIM(X, 0), cnp.PyArray_DIM(X, 1), t, not _row_major(X))
     _backward_into(G, X, Wm, Am, op, alpha, softmax, dZ, dW, db, dA_prev)
     return dA_prev, dW, db
 
@@ -284,26 +291,42 @@ def network_backward(Y, list A_prevs, list Ws, list bs, list As, list ops, list 
     cdef list dAs = [None] * L, dWs = [None] * L, dbs = [None] * L
     cdef object G = Y
     cdef int op
-    cdef Py_ssize_t biggest = 0, size
-    cdef object dtype = None
-    for A in As:
-        if cnp.PyArray_Check(A):
-            size = cnp.PyArray_SIZE(<cnp.ndarray>A)
-            biggest = size if size > biggest else biggest
-            dtype = (<cnp.ndarray>A).dtype
-    # one dZ buffer serves every layer: each dZ is dead once its layer is done
-    cdef cnp.ndarray scratch = np.empty(biggest, dtype=dtype) if dtype is not None else None
     for l in range(L - 1, -1, -1):
         op = BW_OUTPUT_SUB if l == L - 1 else ops[l]
         g, X, Wm, bv, Am = _checked_backward(G, A_prevs[l], Ws[l], bs[l], As[l], l + 1,
                                               "Y" if l == L - 1 else "dA")
         dAs[l], dWs[l], dbs[l] = _backward_alloc(g, X, Wm, bv, Am, op, alphas[l], softmaxes[l],
-                                                 True, scratch)
+                                                 True)
         G = dAs[l]
     return dAs, dWs, dbs
 
 
 def sgd_new(list params, list grads, double learning_rate):
-    """[p - learning_rate * g for each pair], new arrays, one kernel pass each."""
-    return [_ew.binary(SGD_STEP, g, p, None, learning_rate, "grad", "param")
-            for p, g in zip(params, grads)]
+    """[p - learning_rate * g for each pair]: new arrays, one kernel pass each."""
+    cdef list out = []
+    cdef cnp.ndarray p, g, y
+    cdef Py_ssize_t n
+    for po, go in zip(params, grads):
+        if not (cnp.PyArray_CheckExact(po) and cnp.PyArray_CheckExact(go)):
+            out.append(_ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param"))
+            continue
+        p, g = <cnp.ndarray>po, <cnp.ndarray>go
+        if not (cnp.PyArray_TYPE(p) == cnp.PyArray_TYPE(g)
+                and (cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT64)
+                and _shape(p) == _shape(g) and _direct(p) and _direct(g)
+                and cnp.PyArray_IS_C_CONTIGUOUS(p) == cnp.PyArray_IS_C_CONTIGUOUS(g)
+                and cnp.PyArray_ISNOTSWAPPED(p) and cnp.PyArray_ISNOTSWAPPED(g)):
+            out.append(_ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param"))
+            continue
+        y = _empty_like(p)
+        n = cnp.PyArray_SIZE(p)
+        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+            binary_f32(SGD_STEP, <const float *>cnp.PyArray_DATA(g),
+                       <const float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(y), n,
+                       <float>learning_rate)
+        else:
+            binary_f64(SGD_STEP, <const double *>cnp.PyArray_DATA(g),
+                       <const double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(y), n,
+                       learning_rate)
+        out.append(y)
+    return out

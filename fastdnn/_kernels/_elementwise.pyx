@@ -99,6 +99,16 @@ cdef void bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, con
     fdnn_bias_act_f64(act, Z, lines, len, b, bias_per_line, alpha)
 
 
+cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n,
+                     float alpha) noexcept nogil:
+    fdnn_binary_f32(op, dA, a, y, n, alpha)
+
+
+cdef void binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n,
+                     double alpha) noexcept nogil:
+    fdnn_binary_f64(op, dA, a, y, n, alpha)
+
+
 cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,
                            Py_ssize_t len, float *db, int db_per_line, float scale,
                            float alpha) noexcept nogil:
