@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,7 +41,9 @@ class Case:
 
     ``impls`` maps an implementation name (``"fastdnn"``, ``"numpy"``, ...) to a
     zero-argument callable; its inputs are bound in advance. The output of each
-    implementation is compared with that of ``reference`` before timing.
+    implementation is compared with that of ``reference`` before timing;
+    ``check``, when given, is a further verification run once before timing
+    that returns notes on what it found wrong.
     """
 
     section: str
@@ -53,6 +55,8 @@ class Case:
     params: dict[str, Any] = field(default_factory=dict)
     reference: str = "fastdnn"
     unchecked: frozenset[str] = frozenset()   # impls whose output is not comparable
+    check: Callable[[], list[str]] | None = None   # extra check of the section; returns notes
+    warmup_ns: int = 0   # > 0: time in rounds, each after this much untimed warm-up (_timing)
 
     @property
     def key(self) -> dict[str, Any]:
@@ -68,7 +72,8 @@ def check_outputs(case: Case) -> tuple[dict[str, str | None], list[str]]:
 
     A note is made when a result's dtype differs from the case dtype (for
     example NumPy promoting float32 to float64), or when its values differ from
-    the reference implementation beyond a dtype-dependent tolerance.
+    the reference implementation beyond a dtype-dependent tolerance; then
+    ``case.check`` adds its own notes.
     """
     outputs = {name: fn() for name, fn in case.impls.items()}
     expected = np.asarray(outputs[case.reference])
@@ -86,6 +91,8 @@ def check_outputs(case: Case) -> tuple[dict[str, str | None], list[str]]:
         if not np.allclose(arr, expected, equal_nan=True, **tol):
             worst = float(np.max(np.abs(arr.astype(np.float64) - expected)))
             notes.append(f"{name} differs from {case.reference} (max abs diff {worst:.3g})")
+    if case.check is not None:
+        notes.extend(case.check())
     return dtypes, notes
 
 
@@ -94,7 +101,7 @@ def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list
     dtypes, notes = check_outputs(case)
     for note in notes:
         print(f"  note: {case.name} {case.dtype} n={case.n}: {note}", file=sys.stderr)
-    stats = measure(case.impls, samples, target_ns)
+    stats = measure(case.impls, samples, target_ns, case.warmup_ns)
     results = [_timing_record(case, impl, st, dtypes[impl]) for impl, st in stats.items()]
     ratios = [{**case.key, "label": r.label, "numerator": r.numerator,
                "denominator": r.denominator,
@@ -107,5 +114,6 @@ def _timing_record(case: Case, impl: str, st: Stats, out_dtype: str | None) -> d
     """The JSON record of one implementation of ``case``."""
     return {**case.key, "impl": impl, "median_ns": st.median_ns, "min_ns": st.min_ns,
             "q1_ns": st.q1_ns, "q3_ns": st.q3_ns,
-            "samples": st.samples, "number": st.number, "out_dtype": out_dtype,
+            "samples": st.samples, "number": st.number, "warmup_ns": case.warmup_ns,
+            "out_dtype": out_dtype,
             "sample_ns": [round(t, 1) for t in st.sample_ns], "params": case.params}

@@ -127,13 +127,16 @@ def _row_spread(results: list[dict]) -> dict[tuple, float]:
     return spread
 
 
-def ratio_legend(section: str, ratios: list[dict]) -> str:
+def ratio_legend(section: str, ratios: list[dict], results: list[dict] = ()) -> str:
     """One line defining each ratio column of ``section``, e.g. ``vs numpy = numpy / fastdnn``."""
     defs = _ordered(f"{r['label']} = {r['numerator']} / {r['denominator']}"
                     for r in ratios if r["section"] == section)
+    warm = max((r.get("warmup_ns", 0) for r in results if r["section"] == section), default=0)
+    rounds = (f" Samples in rounds per implementation, each after {warm / 1e9:g} s of untimed"
+              " calls (thread pools of the previous implementation asleep)." if warm else "")
     return ("Ratios of median times: " + "; ".join(defs)
             + " (a 'vs' column > 1: fastdnn faster). IQR: largest (q3 - q1) / median"
-            " of the row's implementations; a large one flags a noisy row.") if defs else ""
+            " of the row's implementations; a large one flags a noisy row." + rounds) if defs else ""
 
 
 def _fmt_ratio(value: float | None) -> str:
@@ -173,7 +176,7 @@ def render(meta: dict, sections: list[str], markdown: bool) -> str:
         header, groups = section_table(section, meta["results"], meta["ratios"])
         if groups:
             parts.append((render_markdown if markdown else render_plain)(header, groups))
-            parts.append(ratio_legend(section, meta["ratios"]))
+            parts.append(ratio_legend(section, meta["ratios"], meta["results"]))
     if meta["notes"]:
         parts.append("Notes:\n" + "\n".join(f"- {n}" for n in _ordered(meta["notes"])))
     return "\n\n".join(parts)

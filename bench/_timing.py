@@ -4,6 +4,14 @@ Every implementation of a case is calibrated once (an inner loop long enough
 for one sample to last ``target_ns``), then samples are taken round-robin
 (A, B, C, A, B, C, ...) so that a burst of load from another process hits all
 implementations alike. Medians and minima are reported per call.
+
+Implementations that run on thread pools which keep spinning after a call
+(OpenBLAS workers busy-wait about 0.1 s for more work; NumPy and SciPy each
+load their own OpenBLAS) slow down whichever implementation runs next. For
+them ``measure`` takes a ``warmup_ns``: samples are then grouped in a few
+rounds (A A A, B B B, C C C, A A A, ...), each run of samples preceded by
+untimed calls of the same implementation lasting ``warmup_ns``, so that the
+previous implementation's threads have gone to sleep before timing starts.
 """
 from __future__ import annotations
 
@@ -57,16 +65,41 @@ def calibrate(fn: Thunk, target_ns: int) -> int:
         number *= 2
 
 
-def measure(impls: Mapping[str, Thunk], samples: int, target_ns: int) -> dict[str, Stats]:
-    """Time every implementation ``samples`` times, interleaved; GC is off meanwhile."""
+def warm_up(fn: Thunk, duration_ns: int) -> None:
+    """Call ``fn`` untimed, at least once, until ``duration_ns`` have passed."""
+    end = time.perf_counter_ns() + duration_ns
+    fn()
+    while time.perf_counter_ns() < end:
+        fn()
+
+
+def _runs(samples: int, warmup_ns: int, rounds: int) -> list[int]:
+    """Samples per turn of an implementation: 1 each (fully interleaved) without warm-up,
+    else ``samples`` split into at most ``rounds`` nearly equal runs."""
+    if warmup_ns <= 0:
+        return [1] * samples
+    k = max(1, min(rounds, samples))
+    return [samples // k + (i < samples % k) for i in range(k)]
+
+
+def measure(impls: Mapping[str, Thunk], samples: int, target_ns: int,
+            warmup_ns: int = 0, rounds: int = 3) -> dict[str, Stats]:
+    """Time every implementation ``samples`` times, interleaved; GC is off meanwhile.
+
+    With ``warmup_ns > 0`` the samples come in at most ``rounds`` runs per
+    implementation, each after ``warmup_ns`` of untimed calls (see the module doc).
+    """
     numbers = {name: calibrate(fn, target_ns) for name, fn in impls.items()}
     per_call: dict[str, list[float]] = {name: [] for name in impls}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(samples):
+        for run in _runs(samples, warmup_ns, rounds):
             for name, fn in impls.items():
-                per_call[name].append(_time_loop(fn, numbers[name]) / numbers[name])
+                if warmup_ns > 0:
+                    warm_up(fn, warmup_ns)
+                for _ in range(run):
+                    per_call[name].append(_time_loop(fn, numbers[name]) / numbers[name])
     finally:
         if gc_was_enabled:
             gc.enable()

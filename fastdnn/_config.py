@@ -1,6 +1,7 @@
 """Threads and build information."""
 from __future__ import annotations
 
+import os
 import platform
 import sys
 
@@ -52,7 +53,10 @@ def _blas_info() -> str:
         from threadpoolctl import threadpool_info
 
         libs = [i for i in threadpool_info() if i["user_api"] == "blas"]
-        libs = [i for i in libs if "scipy" in i.get("filepath", "")] or libs
+        scipy_dir = os.path.dirname(os.path.dirname(scipy.linalg.__file__))
+        libs = [i for i in libs
+                if os.path.basename(os.path.dirname(i.get("filepath", ""))) == "scipy.libs"
+                or i.get("filepath", "").startswith(scipy_dir)] or libs
         if libs:
             i = libs[0]
             return f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)"
