@@ -24,6 +24,9 @@ QUICK_SIZES = (10**4, 10**6)
 DTYPES = ("float32", "float64")
 UNITS = 10   # rows of the (n_l, m) arrays
 SEED = 0
+# Time in rounds after untimed warm-up: a torch or OpenBLAS thread pool still
+# spinning from the previous implementation would otherwise slow the next one.
+WARMUP_NS = 50_000_000
 
 
 def _np_softmax(z: np.ndarray) -> np.ndarray:
@@ -85,7 +88,8 @@ def make_case(spec: Spec, inputs: dict[str, np.ndarray], cfg: Config) -> Case:
         impls["torch"] = partial(getattr(cfg.torch, spec.torch), *tensors)
         ratios.append(Ratio("vs torch", "torch", "fastdnn"))
     return Case(SECTION, spec.name, str(z.dtype), z.size, impls, tuple(ratios),
-                params={"shape": list(z.shape), "order": "C"}, unchecked=frozenset(unchecked))
+                params={"shape": list(z.shape), "order": "C"}, unchecked=frozenset(unchecked),
+                warmup_ns=WARMUP_NS)
 
 
 def cases(cfg: Config) -> Iterator[Case]:
