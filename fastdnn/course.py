@@ -27,6 +27,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -42,13 +43,27 @@ __all__ = ["initialize_parameters_deep", "linear_forward", "linear_activation_fo
 _ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "linear", "softmax")
 
 
+@functools.lru_cache(maxsize=64)
+def _keys(L: int) -> tuple[tuple[str, ...], tuple[str, ...], frozenset]:
+    """("W1".."WL"), ("b1".."bL") and the set of both, built once per depth."""
+    Wk = tuple(f"W{l}" for l in range(1, L + 1))
+    bk = tuple(f"b{l}" for l in range(1, L + 1))
+    return Wk, bk, frozenset(Wk + bk)
+
+
+@functools.lru_cache(maxsize=64)
+def _grad_keys(L: int) -> tuple[str, ...]:
+    """"dA0".."dA{L-1}", "dW1".."dWL", "db1".."dbL"."""
+    return (tuple(f"dA{l}" for l in range(L)) + tuple(f"dW{l}" for l in range(1, L + 1))
+            + tuple(f"db{l}" for l in range(1, L + 1)))
+
+
 def _n_layers(parameters: dict) -> int:
     if not isinstance(parameters, dict):
         raise TypeError(f"parameters must be a dict with keys 'W1', 'b1', ..., "
                         f"got {type(parameters).__name__}")
     L = len(parameters) // 2
-    missing = [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}") if k not in parameters]
-    if L == 0 or missing or len(parameters) % 2:
+    if L == 0 or len(parameters) % 2 or not parameters.keys() >= _keys(L)[2]:
         raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys {sorted(parameters)}")
     return L
 
@@ -121,11 +136,11 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
 
 
 def _layer_lists(parameters: dict) -> tuple[list, list]:
-    L = _n_layers(parameters)
-    return ([parameters[f"W{l}"] for l in range(1, L + 1)],
-            [parameters[f"b{l}"] for l in range(1, L + 1)])
+    Wk, bk, _ = _keys(_n_layers(parameters))
+    return [parameters[k] for k in Wk], [parameters[k] for k in bk]
 
 
+@functools.lru_cache(maxsize=64)
 def _codes(L: int) -> tuple[list, list, list, list]:
     """Kernel codes of the course network: ReLU hidden layers, sigmoid output."""
     relu, sigmoid = F._resolve("relu"), F._resolve("sigmoid")
@@ -221,21 +236,21 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
     L = len(caches)
     if L == 0:
         raise ValueError("caches is empty: pass the caches returned by L_model_forward")
-    Y = np.asarray(Y)
-    if Y.size != np.size(AL):
-        raise ValueError(f"Y has shape {Y.shape} but AL has shape {np.shape(AL)}")
-    Y = Y.reshape(np.shape(AL)).astype(np.result_type(AL), copy=False)
-    L = len(caches)
-    A_prevs = [c[0][0] for c in caches]
-    Ws = [c[0][1] for c in caches]
-    bs = [c[0][2] for c in caches]
-    As = [c[1] for c in caches]
+    if not (type(Y) is np.ndarray and type(AL) is np.ndarray and Y.shape == AL.shape
+            and Y.dtype == AL.dtype):
+        Y = np.asarray(Y)
+        if Y.size != np.size(AL):
+            raise ValueError(f"Y has shape {Y.shape} but AL has shape {np.shape(AL)}")
+        Y = Y.reshape(np.shape(AL)).astype(np.result_type(AL), copy=False)
+    try:
+        (A_prevs, Ws, bs), As = zip(*[c[0] for c in caches]), [c[1] for c in caches]
+    except (TypeError, ValueError, IndexError):
+        raise ValueError("caches must be the list returned by L_model_forward: "
+                         "((A_prev, W, b), A) per layer") from None
     _, bwd, alphas, softmaxes = _codes(L)
-    dAs, dWs, dbs = _dense.network_backward(Y, A_prevs, Ws, bs, As, bwd, alphas, softmaxes)
-    grads: dict[str, Any] = {}
-    for l in range(L - 1, -1, -1):
-        grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = dAs[l], dWs[l], dbs[l]
-    return grads
+    dAs, dWs, dbs = _dense.network_backward(Y, list(A_prevs), list(Ws), list(bs), As, bwd,
+                                            alphas, softmaxes)
+    return dict(zip(_grad_keys(L), (*dAs, *dWs, *dbs)))
 
 
 def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
@@ -252,12 +267,14 @@ def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> di
     """
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
         raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
-    L = _n_layers(parameters)
-    names = [f"{kind}{l}" for l in range(1, L + 1) for kind in ("W", "b")]
-    missing = [n for n in names if "d" + n not in grads]
-    if missing:
-        raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; keys: {sorted(grads)}")
-    new = _dense.sgd_new([parameters[n] for n in names], [grads["d" + n] for n in names],
-                         float(learning_rate))
+    Wk, bk, _ = _keys(_n_layers(parameters))
+    names = Wk + bk
+    try:
+        gs = [grads["d" + n] for n in names]
+    except KeyError:
+        missing = [n for n in names if "d" + n not in grads]
+        raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; "
+                         f"keys: {sorted(grads)}") from None
+    new = _dense.sgd_new([parameters[n] for n in names], gs, float(learning_rate))
     parameters.update(zip(names, new))
     return parameters
