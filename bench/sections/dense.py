@@ -133,8 +133,11 @@ def np_forward(X: np.ndarray, params: dict, output: str) -> tuple[np.ndarray, li
     return A, caches
 
 
-def np_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
-    """``dZ = AL - Y`` at the output, ``dZ = dA * (Z > 0)`` below; ``dW``, ``db``, ``dA_prev``."""
+def np_backward(AL: np.ndarray, Y: np.ndarray, caches: list, dA0: bool = False) -> dict:
+    """``dZ = AL - Y`` at the output, ``dZ = dA * (Z > 0)`` below; ``dW``, ``db``, ``dA_prev``.
+
+    ``dA0=True`` also forms the gradient w.r.t. X, as the course's L_model_backward does.
+    """
     L = len(caches)
     m = AL.shape[1]
     grads = {}
@@ -145,7 +148,7 @@ def np_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
             dZ = dA * (Z > 0)
         grads[f"dW{l}"] = dZ @ A_prev.T / m
         grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
-        if l > 1:
+        if l > 1 or dA0:
             dA = W.T @ dZ
     return grads
 
@@ -186,6 +189,16 @@ class NumpyTrainer(Trainer):
 
     def params(self) -> list[np.ndarray]:
         return list(self.p.values())
+
+
+class NumpyCourseTrainer(NumpyTrainer):
+    """The NumPy course code as written: L_model_backward also returns dA0."""
+
+    def step(self) -> np.ndarray:
+        AL, caches = np_forward(self.X, self.p, self.output)
+        grads = np_backward(AL, self.Y, caches, dA0=True)
+        np_update(self.p, grads, self.lr)
+        return self.p["W1"]
 
 
 class CourseTrainer(NumpyTrainer):
@@ -311,6 +324,7 @@ def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Traine
     """The comparable implementations (all but ``gemm only``) of ``net``."""
     out: dict[str, Trainer] = {"numpy": NumpyTrainer(net, start, lr)}
     if net.output == "sigmoid":
+        out["numpy (course, dA0)"] = NumpyCourseTrainer(net, start, lr)
         out["fastdnn.course"] = CourseTrainer(net, start, lr)
     out["fastdnn.functional"] = FunctionalTrainer(net, start, lr)
     if cfg.torch is not None:
@@ -366,7 +380,8 @@ def make_case(net: Net, cfg: Config) -> Case:
         name: t.step for name, t in trainers(net, start, LR, cfg).items()}
     ratios = [Ratio("vs numpy", "numpy", "fastdnn.functional")]
     if "fastdnn.course" in impls:
-        ratios.append(Ratio("course vs numpy", "numpy", "fastdnn.course"))
+        # like for like: both return dA0, as the course's L_model_backward does
+        ratios.append(Ratio("course vs numpy", "numpy (course, dA0)", "fastdnn.course"))
     if "torch" in impls:
         ratios.append(Ratio("vs torch", "torch", "fastdnn.functional"))
     unchecked = set()
