@@ -19,6 +19,21 @@ def simd(request):
         _ew.set_simd_path("auto")
 
 
+@pytest.fixture(scope="module")
+def one_blas_thread():
+    """Many tiny GEMMs: with numpy's and scipy's OpenBLAS pools spinning against
+    each other on a busy machine they run many times slower; one BLAS thread
+    keeps a module fast. fastdnn's own (OpenMP) kernels are not limited, and
+    results may differ only in the order of sums, which tolerances cover."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def pytest_terminal_summary(terminalreporter):
     if not ULP_REPORT:
         return

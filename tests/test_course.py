@@ -25,7 +25,7 @@ except ImportError:  # --import-mode=importlib: load it from next to this file
     NC = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(NC)
 
-pytestmark = pytest.mark.filterwarnings("error")
+pytestmark = [pytest.mark.filterwarnings("error"), pytest.mark.usefixtures("one_blas_thread")]
 
 LAYER_DIMS = {
     "lecture": [2, 3, 5, 4, 2, 1],  # the lecture's worked example
@@ -36,18 +36,6 @@ LAYER_DIMS = {
 SEEDS = [1, 2, 3]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """Tiny GEMMs: with numpy's and scipy's OpenBLAS pools spinning against
-    each other on a busy machine they run many times slower; one BLAS thread
-    keeps the module fast. Results may differ only in the order of sums."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def make_data(n_x, m, seed, order="C"):

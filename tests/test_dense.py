@@ -25,7 +25,7 @@ import pytest
 from fastdnn import activations
 from fastdnn import functional as F
 
-pytestmark = pytest.mark.filterwarnings("error")
+pytestmark = [pytest.mark.filterwarnings("error"), pytest.mark.usefixtures("one_blas_thread")]
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
@@ -48,19 +48,6 @@ MS = [1, 2, 7, 64, 1000]
 SHAPES = [(1, 1), (3, 5), (64, 30)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """Many tiny GEMMs: with numpy's and scipy's OpenBLAS pools spinning against
-    each other on a busy machine they run many times slower; one BLAS thread
-    keeps the module fast. The library's own (OpenMP) kernels are not limited,
-    and results may differ only in the order of sums, which the tolerances cover."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def dtype_id(dtype):
