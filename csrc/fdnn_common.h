@@ -7,6 +7,7 @@
 #include <string.h>
 
 #if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict
 #define FDNN_INLINE static __forceinline
 #else
 #define FDNN_INLINE static inline __attribute__((always_inline))

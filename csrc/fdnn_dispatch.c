@@ -243,3 +243,29 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
 FDNN_DEF_DENSE_DISPATCH(f32, float)
 FDNN_DEF_DENSE_DISPATCH(f64, double)
 
+
+void fdnn_gemm_nn_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
+                      ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t ldb, float *c,
+                      ptrdiff_t ldc)
+{
+    g_cur->gemm_nn_f32(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+}
+
+void fdnn_gemm_nn_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
+                      ptrdiff_t rs_a, ptrdiff_t cs_a, const double *b, ptrdiff_t ldb, double *c,
+                      ptrdiff_t ldc)
+{
+    g_cur->gemm_nn_f64(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+}
+
+void fdnn_gemm_nt_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
+                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+{
+    g_cur->gemm_nt_f32(M, N, K, alpha, a, lda, b, ldb, c, ldc);
+}
+
+void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
+                      ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc)
+{
+    g_cur->gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc);
+}

@@ -353,6 +353,50 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 #undef FDNN_BIAS_CASE
 #undef FDNN_BW_CASE
 
+/* ---- small matrix products, where a BLAS call costs more than the arithmetic ----
+ * Row-major C (M, N) with row stride ldc; beta = 0. */
+
+/* C = alpha A B; A[i,k] = a[i*rs_a + k*cs_a], B (K, N) rows of stride ldb. */
+static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
+                         ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
+                         ptrdiff_t ldc)
+{
+    for (ptrdiff_t i = 0; i < M; i++) {
+        T *restrict ci = c + i * ldc;
+        for (ptrdiff_t j = 0; j < N; j++)
+            ci[j] = 0;
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const T w = alpha * a[i * rs_a + k * cs_a];
+            const T *restrict bk = b + k * ldb;
+            for (ptrdiff_t j = 0; j < N; j++)
+                ci[j] += w * bk[j];
+        }
+    }
+}
+
+/* C = alpha A B^T; A (M, K) rows of stride lda, B (N, K) rows of stride ldb. */
+static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
+                         ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    for (ptrdiff_t i = 0; i < M; i++) {
+        const T *restrict ai = a + i * lda;
+        for (ptrdiff_t j = 0; j < N; j++) {
+            const T *restrict bj = b + j * ldb;
+            T acc[FDNN_LANES] = {0};
+            ptrdiff_t k = 0;
+            for (; k + FDNN_LANES <= K; k += FDNN_LANES)
+                for (int l = 0; l < FDNN_LANES; l++)
+                    acc[l] += ai[k + l] * bj[k + l];
+            T s = 0;
+            for (; k < K; k++)
+                s += ai[k] * bj[k];
+            for (int l = 0; l < FDNN_LANES; l++)
+                s += acc[l];
+            c[i * ldc + j] = alpha * s;
+        }
+    }
+}
+
 static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
@@ -381,6 +425,8 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
     t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);
     t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
+    t->FDNN_CAT(gemm_nn_, TS) = KFN(gemm_nn);
+    t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
 }
 
 #undef FDNN_DEF_UNARY

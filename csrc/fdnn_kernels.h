@@ -66,6 +66,19 @@ typedef void (*fdnn_act_backward_f64_t)(int op, const double *dA, const double *
                                         ptrdiff_t lines, ptrdiff_t len, double *db,
                                         int db_per_line, double scale, double alpha);
 
+typedef void (*fdnn_gemm_nn_f32_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha,
+                                   const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                   const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
+typedef void (*fdnn_gemm_nn_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha,
+                                   const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                   const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
+typedef void (*fdnn_gemm_nt_f32_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha,
+                                   const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                   float *c, ptrdiff_t ldc);
+typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha,
+                                   const double *a, ptrdiff_t lda, const double *b,
+                                   ptrdiff_t ldb, double *c, ptrdiff_t ldc);
+
 typedef struct {
     const char *name;
     fdnn_unary_f32_t unary_f32[FDNN_N_UNARY];
@@ -80,6 +93,10 @@ typedef struct {
     fdnn_bias_act_f64_t bias_act_f64;
     fdnn_act_backward_f32_t act_backward_f32;
     fdnn_act_backward_f64_t act_backward_f64;
+    fdnn_gemm_nn_f32_t gemm_nn_f32;
+    fdnn_gemm_nn_f64_t gemm_nn_f64;
+    fdnn_gemm_nt_f32_t gemm_nt_f32;
+    fdnn_gemm_nt_f64_t gemm_nt_f64;
 } fdnn_kernel_table;
 
 /* One per instruction set; return 0 when that variant was not compiled. */
@@ -121,6 +138,18 @@ void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, p
 void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ,
                            ptrdiff_t lines, ptrdiff_t len, double *db, int db_per_line,
                            double scale, double alpha);
+
+/* Small row-major products (beta = 0), for sizes where a BLAS call is mostly overhead. */
+void fdnn_gemm_nn_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
+                      ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t ldb, float *c,
+                      ptrdiff_t ldc);
+void fdnn_gemm_nn_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
+                      ptrdiff_t rs_a, ptrdiff_t cs_a, const double *b, ptrdiff_t ldb, double *c,
+                      ptrdiff_t ldc);
+void fdnn_gemm_nt_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
+                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
+void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
+                      ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,12 @@
 cimport numpy as cnp
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
+from fastdnn._kernels._elementwise cimport gemm_nn_f32, gemm_nn_f64, gemm_nt_f32, gemm_nt_f64
+
+cdef enum:
+    # Below this many multiply-adds a BLAS call is mostly overhead: use the direct loops.
+    SMALL_GEMM = 1 << 13
+
 cdef extern from *:
     """
     #define FDNN_INT_MAX 2147483647
@@ -17,6 +23,44 @@ cdef extern from *:
 cdef inline bint _f_order(cnp.ndarray a) noexcept:
     """Treat a as column-major (ties, e.g. vectors, go to F)."""
     return cnp.PyArray_IS_F_CONTIGUOUS(a)
+
+
+cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha) noexcept:
+    """C = alpha A B with the direct loops when C has contiguous rows and B has contiguous
+    rows (A any strides) or contiguous columns (then A needs contiguous rows)."""
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
+    cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
+    cdef Py_ssize_t K = cnp.PyArray_DIM(A, 1)
+    cdef Py_ssize_t ldc = cnp.PyArray_STRIDE(C, 0) // s
+    cdef Py_ssize_t rs_a = cnp.PyArray_STRIDE(A, 0) // s, cs_a = cnp.PyArray_STRIDE(A, 1) // s
+    cdef Py_ssize_t rs_b = cnp.PyArray_STRIDE(B, 0) // s, cs_b = cnp.PyArray_STRIDE(B, 1) // s
+    cdef void *pa = cnp.PyArray_DATA(A)
+    cdef void *pb = cnp.PyArray_DATA(B)
+    cdef void *pc = cnp.PyArray_DATA(C)
+    cdef bint f32 = cnp.PyArray_TYPE(C) == cnp.NPY_FLOAT32
+    if cnp.PyArray_STRIDE(C, 1) != s and N > 1:
+        return False
+    if M == 1:
+        ldc = N
+    if cs_b == 1 or N == 1:
+        with nogil:
+            if f32:
+                gemm_nn_f32(M, N, K, <float>alpha, <const float *>pa, rs_a, cs_a,
+                            <const float *>pb, rs_b, <float *>pc, ldc)
+            else:
+                gemm_nn_f64(M, N, K, alpha, <const double *>pa, rs_a, cs_a,
+                            <const double *>pb, rs_b, <double *>pc, ldc)
+        return True
+    if rs_b == 1 and (cs_a == 1 or K == 1):
+        with nogil:
+            if f32:
+                gemm_nt_f32(M, N, K, <float>alpha, <const float *>pa, rs_a, <const float *>pb,
+                            cs_b, <float *>pc, ldc)
+            else:
+                gemm_nt_f64(M, N, K, alpha, <const double *>pa, rs_a, <const double *>pb,
+                            cs_b, <double *>pc, ldc)
+        return True
+    return False
 
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
@@ -30,6 +74,8 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef int m, n, k, lda, ldb, ldc
     cdef float af = alpha, bf = beta
     if M == 0 or N == 0:
+        return 0
+    if M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
         return 0
     if M >= FDNN_INT_MAX or N >= FDNN_INT_MAX or K >= FDNN_INT_MAX:
         raise ValueError(f"matrix dimensions must be < 2**31 for BLAS, got {M}x{K} @ {K}x{N}")

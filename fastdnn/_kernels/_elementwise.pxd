@@ -17,3 +17,15 @@ cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize
                      float alpha) noexcept nogil
 cdef void binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n,
                      double alpha) noexcept nogil
+cdef void gemm_nn_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
+                      Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t ldb, float *c,
+                      Py_ssize_t ldc) noexcept nogil
+cdef void gemm_nn_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
+                      Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t ldb,
+                      double *c, Py_ssize_t ldc) noexcept nogil
+cdef void gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
+                      Py_ssize_t lda, const float *b, Py_ssize_t ldb, float *c,
+                      Py_ssize_t ldc) noexcept nogil
+cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
+                      Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c,
+                      Py_ssize_t ldc) noexcept nogil

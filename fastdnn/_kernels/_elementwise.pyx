@@ -60,6 +60,10 @@ cdef extern from "fdnn_kernels.h" nogil:
     void fdnn_bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b, int bias_per_line, float alpha)
     void fdnn_bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b, int bias_per_line, double alpha)
     void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines, Py_ssize_t len, float *db, int db_per_line, float scale, float alpha)
+    void fdnn_gemm_nn_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a, Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc)
+    void fdnn_gemm_nn_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a, Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t ldb, double *c, Py_ssize_t ldc)
+    void fdnn_gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc)
+    void fdnn_gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c, Py_ssize_t ldc)
     void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ, Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line, double scale, double alpha)
 
 fdnn_init()
@@ -107,6 +111,30 @@ cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize
 cdef void binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n,
                      double alpha) noexcept nogil:
     fdnn_binary_f64(op, dA, a, y, n, alpha)
+
+
+cdef void gemm_nn_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
+                      Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t ldb, float *c,
+                      Py_ssize_t ldc) noexcept nogil:
+    fdnn_gemm_nn_f32(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc)
+
+
+cdef void gemm_nn_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
+                      Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t ldb,
+                      double *c, Py_ssize_t ldc) noexcept nogil:
+    fdnn_gemm_nn_f64(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc)
+
+
+cdef void gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
+                      Py_ssize_t lda, const float *b, Py_ssize_t ldb, float *c,
+                      Py_ssize_t ldc) noexcept nogil:
+    fdnn_gemm_nt_f32(M, N, K, alpha, a, lda, b, ldb, c, ldc)
+
+
+cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
+                      Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c,
+                      Py_ssize_t ldc) noexcept nogil:
+    fdnn_gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc)
 
 
 cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,
