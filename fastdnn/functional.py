@@ -424,6 +424,8 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
 
 
 def _check_cache(cache: Any) -> DenseCache:
+    if type(cache) is DenseCache:
+        return cache
     if not isinstance(cache, tuple) or len(cache) != 5:
         raise TypeError("cache must be the DenseCache returned by dense_forward, "
                         f"got {type(cache).__name__}")
