@@ -6,8 +6,8 @@ Never -march=native or -ffast-math: wider SIMD variants are compiled per
 translation unit with target pragmas and chosen at run time. OpenMP is used
 when the compiler supports it, otherwise the build is single-threaded.
 """
+import glob
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -60,8 +60,11 @@ extensions = [
     # The C kernels and their dispatch state (SIMD path, threads) live in this one
     # module; the others cimport its entry points.
     Extension("fastdnn._kernels._elementwise",
-              sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES, **COMMON),
-    Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"], **COMMON),
+              sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES,
+              depends=glob.glob(os.path.join(CSRC, "*.h")), **COMMON),
+    Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"],
+              depends=["fastdnn/_kernels/_blas.pxd", "fastdnn/_kernels/_elementwise.pxd"],
+              **COMMON),
 ]
 
 setup(

@@ -40,7 +40,7 @@ FDNN_INLINE T OP(relu)(T z, T alpha)
 
 FDNN_INLINE T OP(leaky_relu)(T z, T alpha)
 {
-    T neg = alpha * z;
+    T neg = alpha == 0 ? (T)0 : alpha * z; /* alpha = 0 is ReLU: no 0 * -inf = NaN */
     return z >= 0 ? z : neg;
 }
 

@@ -27,6 +27,11 @@ except ImportError as exc:  # pragma: no cover - only on a broken or unbuilt tre
         "`pip install -e .`, or run from another directory after `pip install .`."
     ) from exc
 
+# GNU OpenMP cannot run a parallel region in a child forked after the parent used
+# its threads (the child hangs): a forked child runs the kernels single-threaded.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=lambda: _elementwise.set_num_threads(1))
+
 from . import activations, course, functional, reference  # noqa: E402
 from ._config import get_num_threads, info, set_num_threads  # noqa: E402
 from .gradcheck import gradient_check  # noqa: E402

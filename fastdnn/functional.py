@@ -369,12 +369,17 @@ def _resolve(activation: Any) -> tuple:
     """(Activation, forward code, backward code, alpha, is_softmax), cached for names."""
     if isinstance(activation, str) and activation in _RESOLVED:
         return _RESOLVED[activation]
+    cached = getattr(activation, "_fdnn_resolved", None)
+    if cached is not None and cached[3] == getattr(activation, "alpha", 0.0):
+        return cached
     from . import activations
 
     act = activations.get(activation)
     resolved = (act, *_dense_codes(act))
     if isinstance(activation, str):
         _RESOLVED[activation] = resolved
+    else:
+        act._fdnn_resolved = resolved  # the kernel codes ride along with the instance
     return resolved
 
 

@@ -99,3 +99,20 @@ def test_unknown_command_fails_cleanly():
     res = _run(["frobnicate"])
     assert res.returncode == 2
     assert "invalid choice" in res.stderr
+
+
+def test_forked_child_does_not_hang():
+    """GNU OpenMP cannot enter a parallel region in a child forked after the parent
+    used its threads; fastdnn makes forked children single-threaded."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    code = (
+        "import os, numpy as np, fastdnn as fd\n"
+        "x = np.ones(1 << 22, np.float32); fd.set_num_threads(2); y = fd.sigmoid(x)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if np.array_equal(fd.sigmoid(x), y) else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr

@@ -878,3 +878,20 @@ def test_softmax_property(data, axis_seed):
         got = F.softmax_backward(dA, a, axis=axis)
         assert got.dtype == z.dtype and np.shape(got) == z.shape
         assert_softmax_backward_matches(got, dA, a, axis, z.dtype)
+
+
+def test_leaky_relu_zero_alpha_at_minus_inf_is_zero_like_relu():
+    z = np.array([-np.inf, -1.0, 2.0])
+    np.testing.assert_array_equal(F.leaky_relu(z, alpha=0.0), F.relu(z))
+
+
+def test_numpy_float64_scalar_promotes_like_numpy():
+    a = np.ones(3, np.float32)
+    assert F.sigmoid_backward(np.float64(2.0), a).dtype == (np.float64(2.0) * a).dtype
+
+
+def test_permuted_input_gives_c_ordered_result():
+    z = np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1)
+    got = F.tanh(z)
+    assert got.flags.c_contiguous
+    np.testing.assert_allclose(got, np.tanh(z), rtol=1e-15)

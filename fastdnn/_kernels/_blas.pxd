@@ -75,7 +75,7 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef float af = alpha, bf = beta
     if M == 0 or N == 0:
         return 0
-    if M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
+    if beta == 0 and M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
         return 0
     if M >= FDNN_INT_MAX or N >= FDNN_INT_MAX or K >= FDNN_INT_MAX:
         raise ValueError(f"matrix dimensions must be < 2**31 for BLAS, got {M}x{K} @ {K}x{N}")

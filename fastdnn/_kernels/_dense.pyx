@@ -71,15 +71,16 @@ cdef cnp.ndarray _matrix(object x, str name, object layer):
     if cnp.PyArray_NDIM(a) != 2:
         raise ValueError(f"{_prefix(layer)}{name} must be 2-D, got shape {_shape(a)}")
     if not _direct(a):
-        a = np.ascontiguousarray(a)
+        a = np.array(a, order="C", copy=True)  # also realigns a misaligned contiguous array
     return a
 
 
 cdef cnp.ndarray _like_layout(cnp.ndarray a, cnp.ndarray model):
     """a in the memory order of model (copy only if needed)."""
     if _row_major(model):
-        return a if (_row_major(a) and cnp.PyArray_ISALIGNED(a)) else np.ascontiguousarray(a)
-    return a if (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a)) else np.asfortranarray(a)
+        return a if (_row_major(a) and cnp.PyArray_ISALIGNED(a)) else np.array(a, order="C", copy=True)
+    return (a if (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a))
+            else np.array(a, order="F", copy=True))
 
 
 cdef bint _overlaps(cnp.ndarray a, cnp.ndarray b):
@@ -157,7 +158,7 @@ cdef tuple _checked_layer(object A_prev, object W, object b, object layer):
     _same_dtype(X, bv, "b", "A_prev", layer)
     _check_layer(X, Wm, bv, layer)
     if not (cnp.PyArray_IS_C_CONTIGUOUS(bv) and cnp.PyArray_ISALIGNED(bv)):
-        bv = np.ascontiguousarray(bv)
+        bv = np.array(bv, order="C", copy=True)
     return X, Wm, bv
 
 
@@ -306,6 +307,9 @@ def sgd_new(list params, list grads, double learning_rate):
     cdef list out = []
     cdef cnp.ndarray p, g, y
     cdef Py_ssize_t n
+    cdef void *pg
+    cdef void *pp
+    cdef void *py
     for po, go in zip(params, grads):
         if not (cnp.PyArray_CheckExact(po) and cnp.PyArray_CheckExact(go)):
             out.append(_ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param"))
@@ -320,13 +324,14 @@ def sgd_new(list params, list grads, double learning_rate):
             continue
         y = _empty_like(p)
         n = cnp.PyArray_SIZE(p)
+        pg, pp, py = cnp.PyArray_DATA(g), cnp.PyArray_DATA(p), cnp.PyArray_DATA(y)
         if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-            binary_f32(SGD_STEP, <const float *>cnp.PyArray_DATA(g),
-                       <const float *>cnp.PyArray_DATA(p), <float *>cnp.PyArray_DATA(y), n,
-                       <float>learning_rate)
+            with nogil:
+                binary_f32(SGD_STEP, <const float *>pg, <const float *>pp, <float *>py, n,
+                           <float>learning_rate)
         else:
-            binary_f64(SGD_STEP, <const double *>cnp.PyArray_DATA(g),
-                       <const double *>cnp.PyArray_DATA(p), <double *>cnp.PyArray_DATA(y), n,
-                       learning_rate)
+            with nogil:
+                binary_f64(SGD_STEP, <const double *>pg, <const double *>pp, <double *>py, n,
+                           learning_rate)
         out.append(y)
     return out

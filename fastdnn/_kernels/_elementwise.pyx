@@ -272,7 +272,9 @@ def unary(int op, z, out=None, double alpha=0.0, str name="z"):
     cdef cnp.ndarray x = as_float_array(z, name)
     cdef cnp.ndarray y, xs, tmp
     if out is None:
-        y = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
+        # a permuted (neither C nor F) input gets a C result: the kernel writes it directly
+        y = (_new_like(x, cnp.NPY_KEEPORDER, NULL, 0) if _direct(x)
+             else _new_like(x, cnp.NPY_CORDER, NULL, 0))
     else:
         y = _check_out(out, _shape(x), x.dtype)
     if cnp.PyArray_SIZE(x) == 0:
@@ -306,9 +308,9 @@ cdef tuple _promote(cnp.ndarray g, cnp.ndarray x, object g_obj, object x_obj):
     scalar takes the dtype of the other operand (NumPy's weak scalars)."""
     if cnp.PyArray_TYPE(g) == cnp.PyArray_TYPE(x):
         return g, x
-    if isinstance(g_obj, (float, int)):
+    if type(g_obj) in (float, int, bool):
         return g.astype(x.dtype), x
-    if isinstance(x_obj, (float, int)):
+    if type(x_obj) in (float, int, bool):
         return g, x.astype(g.dtype)
     return g.astype(np.float64), x.astype(np.float64)
 
@@ -329,7 +331,7 @@ def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname=
     g, x = _promote(g, x, dA, a)
     cdef tuple shape = _broadcast(g, x, gname, xname)
     if out is None:
-        if _shape(x) == shape:
+        if _shape(x) == shape and _direct(x):
             y = _new_like(x, cnp.NPY_KEEPORDER, NULL, 0)
         else:
             y = np.empty(shape, dtype=x.dtype)
