@@ -2,8 +2,9 @@
 
 Flags: -O3 and -fno-trapping-math (lets the vectorizer turn the kernels'
 branch-free selects into blends; results and NaN propagation are unchanged).
-Never a native-CPU target or fast-math (they break portable wheels and NaN): wider SIMD variants are compiled per
-translation unit with target pragmas and chosen at run time. OpenMP is used
+Never a native-CPU target or fast-math (they break portable wheels and NaN):
+wider SIMD variants are compiled per translation unit with target pragmas and
+chosen at run time. OpenMP is used
 when the compiler supports it, otherwise the build is single-threaded.
 """
 import glob
