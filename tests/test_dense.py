@@ -919,3 +919,17 @@ def test_sgd_update_errors():
         F.sgd_update(np.ones((2, 2)), np.ones((3, 2)), 0.1)
     with pytest.raises((TypeError, ValueError)):
         F.sgd_update(np.ones((2, 2)), np.ones((2, 2)), 0.1, out=np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n_l, n_prev, m", [(4096, 8, 3), (1, 4096, 5), (4096, 1, 1)])
+def test_extreme_layer_widths(n_l, n_prev, m, order):
+    """n_l up to 4096 and one-unit layers, through BLAS and the direct small loops."""
+    A_prev, W, b, dA = make_layer(n_l, n_prev, m, np.float64, a_order=order, seed=5)
+    A, cache = F.dense_forward(A_prev, W, b, "tanh")
+    Z, A_ref = ref_forward(A_prev, W, b, "tanh")
+    np.testing.assert_allclose(A, A_ref, rtol=1e-12, atol=1e-14)
+    got = F.dense_backward(dA, cache)
+    want = ref_linear_backward(ref_dZ(dA, Z, A_ref, "tanh"), A_prev, W, b.shape)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
