@@ -188,8 +188,8 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     }                                                                                  \
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \
-        T *work = NULL;                                                                \
-        if (inner > 1 && (work = (T *)malloc(2 * (size_t)inner * sizeof(T))) == NULL)   \
+        double *work = NULL;                                                           \
+        if (inner > 1 && (work = (double *)malloc(2 * (size_t)inner * sizeof(double))) == NULL) \
             return -1;                                                                 \
         g_cur->softmax_##TS(x, y, outer, n, inner, work);                              \
         free(work);                                                                    \
@@ -198,8 +198,8 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     int fdnn_softmax_bw_##TS(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n, \
                              ptrdiff_t inner)                                          \
     {                                                                                  \
-        T *work = NULL;                                                                \
-        if (inner > 1 && (work = (T *)malloc((size_t)inner * sizeof(T))) == NULL)       \
+        double *work = NULL;                                                           \
+        if (inner > 1 && (work = (double *)malloc((size_t)inner * sizeof(double))) == NULL) \
             return -1;                                                                 \
         g_cur->softmax_bw_##TS(dA, a, y, outer, n, inner, work);                       \
         free(work);                                                                    \

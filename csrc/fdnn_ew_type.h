@@ -175,13 +175,15 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
     return (v > m || v != v) ? v : m; /* a NaN anywhere in the slice wins */
 }
 
-static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner, T *work)
+static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
+                         double *work)
 {
     for (ptrdiff_t o = 0; o < outer; o++) {
         const T *xo = x + o * n * inner;
         T *yo = y + o * n * inner;
         if (inner == 1) {
-            T m = xo[0], s = 0;
+            T m = xo[0];
+            double s = 0;
             for (ptrdiff_t i = 1; i < n; i++)
                 m = OP(nanmax)(xo[i], m);
             FDNN_IVDEP
@@ -191,10 +193,10 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
                 s += yo[i];
             FDNN_IVDEP
             for (ptrdiff_t i = 0; i < n; i++)
-                yo[i] = yo[i] / s;
+                yo[i] = (T)(yo[i] / s);
             continue;
         }
-        T *m = work, *s = work + inner;
+        double *m = work, *s = work + inner; /* m holds T values exactly */
         for (ptrdiff_t j = 0; j < inner; j++) {
             m[j] = xo[j];
             s[j] = 0;
@@ -202,14 +204,14 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
         for (ptrdiff_t i = 1; i < n; i++) {
             const T *xr = xo + i * inner;
             for (ptrdiff_t j = 0; j < inner; j++)
-                m[j] = OP(nanmax)(xr[j], m[j]);
+                m[j] = (T)OP(nanmax)(xr[j], (T)m[j]);
         }
         for (ptrdiff_t i = 0; i < n; i++) {
             const T *xr = xo + i * inner;
             T *yr = yo + i * inner;
             FDNN_IVDEP
             for (ptrdiff_t j = 0; j < inner; j++) {
-                T e = EXPNEG(xr[j] - m[j]);
+                T e = EXPNEG(xr[j] - (T)m[j]);
                 yr[j] = e;
                 s[j] += e;
             }
@@ -217,37 +219,38 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
         for (ptrdiff_t i = 0; i < n; i++) {
             T *yr = yo + i * inner;
             for (ptrdiff_t j = 0; j < inner; j++)
-                yr[j] = yr[j] / s[j];
+                yr[j] = (T)(yr[j] / s[j]);
         }
     }
 }
 
-/* dZ = a * (dA - sum(dA * a)) over the softmax axis. */
+/* dZ = a * (dA - sum(dA * a)) over the softmax axis; the sum accumulates in double. */
 static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n,
-                            ptrdiff_t inner, T *work)
+                            ptrdiff_t inner, double *work)
 {
     for (ptrdiff_t o = 0; o < outer; o++) {
         const T *go = dA + o * n * inner, *ao = a + o * n * inner;
         T *yo = y + o * n * inner;
         if (inner == 1) {
-            T s = 0;
+            double s = 0;
             for (ptrdiff_t i = 0; i < n; i++)
-                s += go[i] * ao[i];
+                s += (double)go[i] * ao[i];
+            const T st = (T)s;
             FDNN_IVDEP
             for (ptrdiff_t i = 0; i < n; i++)
-                yo[i] = ao[i] * (go[i] - s);
+                yo[i] = ao[i] * (go[i] - st);
             continue;
         }
-        T *s = work;
+        double *s = work;
         for (ptrdiff_t j = 0; j < inner; j++)
             s[j] = 0;
         for (ptrdiff_t i = 0; i < n; i++)
             for (ptrdiff_t j = 0; j < inner; j++)
-                s[j] += go[i * inner + j] * ao[i * inner + j];
+                s[j] += (double)go[i * inner + j] * ao[i * inner + j];
         for (ptrdiff_t i = 0; i < n; i++) {
             FDNN_IVDEP
             for (ptrdiff_t j = 0; j < inner; j++)
-                yo[i * inner + j] = ao[i * inner + j] * (go[i * inner + j] - s[j]);
+                yo[i * inner + j] = ao[i * inner + j] * (go[i * inner + j] - (T)s[j]);
         }
     }
 }

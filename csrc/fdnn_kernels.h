@@ -44,13 +44,14 @@ typedef void (*fdnn_unary_f64_t)(const double *x, double *y, ptrdiff_t n, double
 typedef void (*fdnn_binary_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t n, float alpha);
 typedef void (*fdnn_binary_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t n, double alpha);
 /* Arrays seen as C-contiguous (outer, n, inner); the reduction runs over n.
-   work holds 2 * inner elements. */
+   work holds 2 * inner doubles: sums accumulate in double, so a float32 softmax
+   over many classes keeps float32 accuracy. */
 typedef void (*fdnn_softmax_f32_t)(const float *x, float *y, ptrdiff_t outer, ptrdiff_t n,
-                                   ptrdiff_t inner, float *work);
+                                   ptrdiff_t inner, double *work);
 typedef void (*fdnn_softmax_f64_t)(const double *x, double *y, ptrdiff_t outer, ptrdiff_t n,
                                    ptrdiff_t inner, double *work);
 typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t outer,
-                                      ptrdiff_t n, ptrdiff_t inner, float *work);
+                                      ptrdiff_t n, ptrdiff_t inner, double *work);
 typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
                                       ptrdiff_t n, ptrdiff_t inner, double *work);
 

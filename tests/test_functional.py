@@ -895,3 +895,17 @@ def test_permuted_input_gives_c_ordered_result():
     got = F.tanh(z)
     assert got.flags.c_contiguous
     np.testing.assert_allclose(got, np.tanh(z), rtol=1e-15)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 2])
+def test_float32_softmax_sum_keeps_float32_accuracy(axis):
+    """Many small terms added to one large one: the normalizing sum must not lose
+    float32 precision term by term (found by hypothesis: 1.2e-6 relative error)."""
+    z = np.zeros((5, 1, 5), np.float32)
+    z[0, 0, 0] = 7.0
+    big = np.zeros((4000, 3), np.float32)
+    big[0] = 9.0
+    for x, ax in ((z, axis), (big, 0 if axis is not None else None)):
+        got = F.softmax(x, axis=ax)
+        want = R.softmax(x.astype(np.float64), axis=ax)
+        np.testing.assert_allclose(got, want, rtol=4e-7)
