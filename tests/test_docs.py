@@ -4,8 +4,14 @@ import importlib
 
 import pytest
 
-MODULES = ["fastdnn", "fastdnn.functional", "fastdnn.activations", "fastdnn.reference",
-           "fastdnn.course", "fastdnn.gradcheck", "fastdnn._config"]
+import pkgutil
+
+import fastdnn
+
+# every public module of the package (new modules are picked up automatically)
+MODULES = ["fastdnn"] + sorted(
+    f"fastdnn.{m.name}" for m in pkgutil.iter_modules(fastdnn.__path__)
+    if not m.ispkg and m.name not in {"__main__"})
 
 
 @pytest.mark.parametrize("name", MODULES)
