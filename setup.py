@@ -1,7 +1,9 @@
 """Build the Cython/C kernels.
 
-Flags: -O3 and -fno-trapping-math (lets the vectorizer turn the kernels'
-branch-free selects into blends; results and NaN propagation are unchanged).
+Flags: -O3, -fno-trapping-math (lets the vectorizer turn the kernels'
+branch-free selects into blends; results and NaN propagation are unchanged)
+and -fno-math-errno (sqrt need not set errno, so loops that call it, such as
+the optimizer updates, vectorize; results are unchanged).
 Never a native-CPU target or fast-math (they break portable wheels and NaN):
 wider SIMD variants are compiled per translation unit with target pragmas and
 chosen at run time. OpenMP is used
@@ -46,7 +48,7 @@ class BuildExt(build_ext):
             self.compiler, omp_flag)
         if not use_omp:
             print("fastdnn: building without OpenMP (kernels will run single-threaded)")
-        cflags = ["/O2"] if msvc else ["-O3", "-fno-trapping-math"]
+        cflags = ["/O2"] if msvc else ["-O3", "-fno-trapping-math", "-fno-math-errno"]
         for ext in self.extensions:
             ext.extra_compile_args = cflags + ([omp_flag] if use_omp else [])
             ext.extra_link_args = [omp_flag] if use_omp and not msvc else []
@@ -66,6 +68,7 @@ extensions = [
     Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"],
               depends=["fastdnn/_kernels/_blas.pxd", "fastdnn/_kernels/_elementwise.pxd"],
               **COMMON),
+    Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"], **COMMON),
 ]
 
 setup(

@@ -33,6 +33,12 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: _elementwise.set_num_threads(1))
 
 from . import activations, course, functional, reference  # noqa: E402
+from . import (  # noqa: E402
+    callbacks, initializers, layers, losses, metrics, models, optimizers, preprocessing,
+    regularizers, schedules,
+)
+from .models import Sequential  # noqa: E402
+from .saving import load_model  # noqa: E402
 from ._config import get_num_threads, info, set_num_threads  # noqa: E402
 from .gradcheck import gradient_check  # noqa: E402
 from .functional import (  # noqa: E402
@@ -46,6 +52,8 @@ from .functional import (  # noqa: E402
 
 __all__ = [
     "__version__", "activations", "course", "functional", "reference",
+    "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+    "preprocessing", "regularizers", "schedules", "Sequential", "load_model",
     "get_num_threads", "set_num_threads", "info", "gradient_check",
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
     "sigmoid_derivative", "tanh_derivative", "relu_derivative",

@@ -99,3 +99,212 @@ def linear_backward(dA, a):
 def softmax_backward(dA, a, axis=0):
     """``a * (dA - sum(dA * a, axis))``."""
     return a * (dA - np.sum(dA * a, axis=axis, keepdims=True))
+
+
+# ------------------------------------------------------------------ optimizers
+# One step of each optimizer on one parameter array, as the lecture writes it.
+# ``decay`` is an L2 coefficient: the gradient used is ``grad + decay * param``.
+# Each function returns new arrays and leaves its arguments unchanged.
+
+def _l2_gradient(param, grad, decay):
+    """``grad + decay * param`` (just ``grad`` when ``decay`` is 0)."""
+    if decay == 0:
+        return grad
+    return grad + decay * param
+
+
+def gd_step(param, grad, learning_rate, decay=0.0):
+    """Gradient descent: returns ``param - learning_rate * grad``.
+
+    Examples
+    --------
+    >>> gd_step(np.array([1.0]), np.array([2.0]), 0.1)
+    array([0.8])
+    """
+    grad = _l2_gradient(param, grad, decay)
+    return param - learning_rate * grad
+
+
+def momentum_step(param, grad, v, learning_rate, beta=0.9, decay=0.0):
+    """Momentum: ``v = beta v + (1 - beta) grad``, ``param - learning_rate v``.
+
+    Returns ``(param, v)``.
+
+    Examples
+    --------
+    >>> p, v = momentum_step(np.array([1.0]), np.array([2.0]), np.array([0.0]), 0.5, beta=0.5)
+    >>> p, v
+    (array([0.5]), array([1.]))
+    """
+    grad = _l2_gradient(param, grad, decay)
+    v = beta * v + (1 - beta) * grad
+    param = param - learning_rate * v
+    return param, v
+
+
+def rmsprop_step(param, grad, s, learning_rate, beta=0.999, epsilon=1e-8, decay=0.0):
+    """RMSprop: ``s = beta s + (1 - beta) grad**2``, ``param - lr grad / (sqrt(s) + eps)``.
+
+    Returns ``(param, s)``.
+
+    Examples
+    --------
+    >>> p, s = rmsprop_step(np.array([1.0]), np.array([2.0]), np.array([0.0]), 0.1,
+    ...                     beta=0.75, epsilon=0.0)
+    >>> p, s
+    (array([0.8]), array([1.]))
+    """
+    grad = _l2_gradient(param, grad, decay)
+    s = beta * s + (1 - beta) * grad ** 2
+    param = param - learning_rate * grad / (np.sqrt(s) + epsilon)
+    return param, s
+
+
+def adam_step(param, grad, m, v, t, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8,
+              decay=0.0):
+    """Adam step number ``t`` (1 for the first step), with bias correction.
+
+    ``m = beta1 m + (1 - beta1) grad``, ``v = beta2 v + (1 - beta2) grad**2``,
+    ``m_hat = m / (1 - beta1**t)``, ``v_hat = v / (1 - beta2**t)``,
+    ``param - learning_rate m_hat / (sqrt(v_hat) + epsilon)``.
+    Returns ``(param, m, v)``.
+
+    Examples
+    --------
+    >>> p, m, v = adam_step(np.array([1.0]), np.array([2.0]), np.array([0.0]),
+    ...                     np.array([0.0]), 1, 0.1, epsilon=0.0)
+    >>> p
+    array([0.9])
+    """
+    grad = _l2_gradient(param, grad, decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    param = param - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+    return param, m, v
+
+
+# ------------------------------------------------------------ whole networks
+# The course's L-layer network trained by mini-batch gradient descent, in plain
+# NumPy: the oracle of the model tests and the baseline of the demo and of the
+# training benchmark. Arrays are (n_l, m), one column per example.
+
+_FORWARD = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
+            "linear": linear, "softmax": softmax}
+_BACKWARD = {"sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
+             "leaky_relu": leaky_relu_backward, "linear": linear_backward,
+             "softmax": softmax_backward}
+
+
+def binary_crossentropy_cost(A, Y):
+    """``-(1/m) sum(Y log A + (1 - Y) log(1 - A))``."""
+    m = Y.shape[1]
+    return float(-np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m)
+
+
+def categorical_crossentropy_cost(A, Y):
+    """``-(1/m) sum(Y log A)``."""
+    return float(-np.sum(Y * np.log(A)) / Y.shape[1])
+
+
+def mse_cost(A, Y):
+    """``(1/2m) sum((A - Y)**2)``, the half squared error whose ``dZ`` is ``A - Y``."""
+    return float(np.sum((A - Y) ** 2) / (2 * Y.shape[1]))
+
+
+COSTS = {"binary_crossentropy": binary_crossentropy_cost,
+         "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost}
+# the output activation each cost pairs with, making dZ = A - Y
+FUSED_OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
+                "mse": "linear"}
+
+
+def network_forward(X, params, activations):
+    """``[A0 = X, A1, ..., AL]`` with ``A[l] = g[l](W[l] A[l-1] + b[l])``."""
+    As = [X]
+    for (W, b), g in zip(params, activations):
+        As.append(_FORWARD[g](W @ As[-1] + b))
+    return As
+
+
+def network_backward(As, Y, params, activations, loss, lam=0.0):
+    """``[(dW1, db1), ..., (dWL, dbL)]``, L2 term ``(lam/m) W`` included.
+
+    The output's ``dZ`` is ``A - Y`` when ``loss`` pairs with its activation
+    (sigmoid + binary cross-entropy, softmax + categorical, linear + mse);
+    otherwise (mse after another activation) ``dA = A - Y`` goes through ``g'``.
+    """
+    m = Y.shape[1]
+    L = len(params)
+    AL = As[-1]
+    if FUSED_OUTPUT[loss] == activations[-1]:
+        dZ = AL - Y
+    else:
+        dZ = _BACKWARD[activations[-1]](AL - Y, AL)
+    grads = [None] * L
+    for l in range(L - 1, -1, -1):
+        W = params[l][0]
+        dW = dZ @ As[l].T / m + (lam / m) * W
+        db = np.sum(dZ, axis=1, keepdims=True) / m
+        grads[l] = (dW, db)
+        if l > 0:
+            dZ = _BACKWARD[activations[l - 1]](W.T @ dZ, As[l])
+    return grads
+
+
+def network_cost(AL, Y, params, loss, lam=0.0):
+    """``J = cost(AL, Y) + (lam/2m) sum ||W||^2``."""
+    m = Y.shape[1]
+    return COSTS[loss](AL, Y) + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
+
+
+def train(X, Y, params, activations, loss="binary_crossentropy", optimizer="gd",
+          learning_rate=0.01, epochs=1, batch_size=None, permutations=None, lam=0.0,
+          **hyper):
+    """Mini-batch training of ``params = [(W1, b1), ...]`` (copies; not modified).
+
+    ``learning_rate`` is a float or a function of the epoch; ``permutations``
+    is a function of the epoch returning the order of the examples (default:
+    their order); the last partial batch is used. ``optimizer`` is
+    ``"gd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"`` with ``hyper`` its
+    parameters (``beta``, ``beta1``, ``beta2``, ``epsilon``).
+    Returns ``(params, costs)`` with the cost of every mini-batch.
+    """
+    params = [(W.copy(), b.copy()) for W, b in params]
+    flat = [p for pair in params for p in pair]
+    state = [[np.zeros_like(p), np.zeros_like(p)] for p in flat]
+    m = X.shape[1]
+    B = m if batch_size is None else batch_size
+    costs = []
+    t = 0
+    for epoch in range(epochs):
+        lr = learning_rate(epoch) if callable(learning_rate) else learning_rate
+        order = np.arange(m) if permutations is None else permutations(epoch)
+        for s in range(0, m, B):
+            idx = order[s:s + B]
+            Xb, Yb = X[:, idx], Y[:, idx]
+            As = network_forward(Xb, params, activations)
+            costs.append(network_cost(As[-1], Yb, params, loss, lam))
+            grads = network_backward(As, Yb, params, activations, loss, lam)
+            t += 1
+            flat_grads = [g for pair in grads for g in pair]
+            for i, (p, g) in enumerate(zip(flat, flat_grads)):
+                p[...] = _step(optimizer, p, g, state[i], lr, t, hyper)
+    return params, np.array(costs)
+
+
+def _step(optimizer, p, g, state, lr, t, hyper):
+    """One optimizer step on ``p`` (state arrays updated in place); returns the new ``p``."""
+    if optimizer in ("gd", "sgd"):
+        return gd_step(p, g, lr)
+    if optimizer == "momentum":
+        p, state[0][...] = momentum_step(p, g, state[0], lr, **hyper)
+        return p
+    if optimizer == "rmsprop":
+        p, state[0][...] = rmsprop_step(p, g, state[0], lr, **hyper)
+        return p
+    if optimizer == "adam":
+        p, state[0][...], state[1][...] = adam_step(p, g, state[0], state[1], t, lr, **hyper)
+        return p
+    raise ValueError(f"unknown optimizer {optimizer!r}")

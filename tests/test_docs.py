@@ -17,8 +17,9 @@ MODULES = ["fastdnn"] + sorted(
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0, f"{name} has no examples"
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    if not name.rpartition(".")[2].startswith("_"):
+        assert result.attempted > 0, f"{name} has no examples"
     assert result.failed == 0
 
 

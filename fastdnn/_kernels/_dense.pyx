@@ -335,3 +335,23 @@ def sgd_new(list params, list grads, double learning_rate):
                            learning_rate)
         out.append(y)
     return out
+
+
+# ------------------------------------------------ workspace entry points (models)
+# The model layer owns its buffers and has checked shapes and dtypes once per
+# fit; these skip the per-call checks and allocations of forward/backward.
+
+def forward_into(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, int act, double alpha,
+                 bint softmax, cnp.ndarray A):
+    """A = g(W @ X + b) into the preallocated, contiguous A (no checks)."""
+    _forward_into(X, W, b, act, alpha, softmax, A)
+
+
+def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, int op,
+                  double alpha, bint softmax, cnp.ndarray dZ, cnp.ndarray dW, cnp.ndarray db,
+                  object dA_prev):
+    """dZ, dW, db (and dA_prev unless None) of one layer into preallocated arrays.
+
+    G (dA, or Y with op BW_OUTPUT_SUB) must have A's memory order; no checks.
+    """
+    _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)

@@ -1,0 +1,356 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Optimizer updates: one in-place pass over each parameter array, GIL released.
+
+Each entry point takes the whole list of parameter arrays of a model, checks
+every array first (so an error leaves parameters and state untouched), then
+updates each parameter and its state arrays in one flat loop. The L2 penalty
+enters in the same loop: the gradient used is ``g + decay * p`` (the gradient
+array is only read). float32 arrays are updated in float32 arithmetic, with
+every scalar computed once in double and cast.
+
+The flat loops need ``p``, ``g`` and the state arrays to share one memory
+order. State arrays are allocated like the parameters; a gradient in another
+order (or strided, misaligned, byte-swapped, or overlapping its parameter) is
+first copied into the parameter's order, which costs a copy but never changes
+the result.
+"""
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport pow, sqrt, sqrtf
+
+cnp.import_array()
+
+ctypedef fused real:
+    float
+    double
+
+
+# ------------------------------------------------------------------ kernels
+# Flat loops over contiguous arrays with no calls but sqrt: gcc vectorizes
+# them (sqrt with -fno-math-errno); aliasing is checked at run time by the
+# loop versioning the vectorizer adds.
+
+cdef void _gd(real *p, const real *g, Py_ssize_t n, real lr, real decay) noexcept nogil:
+    cdef Py_ssize_t i
+    if decay == 0:
+        for i in range(n):
+            p[i] = p[i] - lr * g[i]
+    else:
+        for i in range(n):
+            p[i] = p[i] - lr * (g[i] + decay * p[i])
+
+
+cdef void _momentum(real *p, const real *g, real *v, Py_ssize_t n, real lr, real decay,
+                    real beta, real one_minus_beta) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef real vi
+    if decay == 0:
+        for i in range(n):
+            vi = beta * v[i] + one_minus_beta * g[i]
+            v[i] = vi
+            p[i] = p[i] - lr * vi
+    else:
+        for i in range(n):
+            vi = beta * v[i] + one_minus_beta * (g[i] + decay * p[i])
+            v[i] = vi
+            p[i] = p[i] - lr * vi
+
+
+cdef inline real _sqrt(real x) noexcept nogil:
+    if real is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
+cdef void _rmsprop(real *p, const real *g, real *s, Py_ssize_t n, real lr, real decay,
+                   real beta, real one_minus_beta, real eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef real gi, si
+    if decay == 0:
+        for i in range(n):
+            gi = g[i]
+            si = beta * s[i] + one_minus_beta * gi * gi
+            s[i] = si
+            p[i] = p[i] - lr * gi / (_sqrt(si) + eps)
+    else:
+        for i in range(n):
+            gi = g[i] + decay * p[i]
+            si = beta * s[i] + one_minus_beta * gi * gi
+            s[i] = si
+            p[i] = p[i] - lr * gi / (_sqrt(si) + eps)
+
+
+cdef void _adam(real *p, const real *g, real *m, real *v, Py_ssize_t n, real lr_t, real decay,
+                real beta1, real one_minus_beta1, real beta2, real one_minus_beta2,
+                real inv_c2, real eps) noexcept nogil:
+    """m, v moving averages; p -= lr_t * m / (sqrt(v * inv_c2) + eps) with
+    lr_t = lr / (1 - beta1**t) and inv_c2 = 1 / (1 - beta2**t)."""
+    cdef Py_ssize_t i
+    cdef real gi, mi, vi
+    if decay == 0:
+        for i in range(n):
+            gi = g[i]
+            mi = beta1 * m[i] + one_minus_beta1 * gi
+            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] - lr_t * mi / (_sqrt(vi * inv_c2) + eps)
+    else:
+        for i in range(n):
+            gi = g[i] + decay * p[i]
+            mi = beta1 * m[i] + one_minus_beta1 * gi
+            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] - lr_t * mi / (_sqrt(vi * inv_c2) + eps)
+
+
+# ------------------------------------------------------------------- checks
+
+cdef inline tuple _shape(cnp.ndarray a):
+    return (<object>a).shape
+
+
+cdef inline bint _is_float(cnp.ndarray a):
+    cdef int t = cnp.PyArray_TYPE(a)
+    return t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int k, nd = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIM(a, k) != cnp.PyArray_DIM(b, k):
+            return False
+    return True
+
+
+cdef inline bint _same_layout(cnp.ndarray a, cnp.ndarray b):
+    """True when flat index i names the same element of a and of b."""
+    return ((cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(b))
+            or (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_IS_F_CONTIGUOUS(b)))
+
+
+cdef inline bint _flat_like(cnp.ndarray a, cnp.ndarray p):
+    """a can be read by the flat loop of p: aligned, native and laid out like p."""
+    return cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISNOTSWAPPED(a) and _same_layout(a, p)
+
+
+cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+cdef inline object _order(cnp.ndarray p):
+    return "C" if cnp.PyArray_IS_C_CONTIGUOUS(p) else "F"
+
+
+cdef double _decay(object decays, Py_ssize_t i) except -1:
+    if decays is None:
+        return 0.0
+    d = decays[i]
+    if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)):
+        raise TypeError(f"decays[{i}] must be a real number >= 0, got {type(d).__name__}")
+    cdef double value = d
+    if not (value >= 0.0 and value <= 1.7976931348623157e308):
+        raise ValueError(f"decays[{i}] must be a finite number >= 0, got {value!r}")
+    return value
+
+
+cdef int _check_param(object po, Py_ssize_t i) except -1:
+    if not isinstance(po, np.ndarray):
+        raise TypeError(f"params[{i}] must be a numpy.ndarray, got {type(po).__name__}")
+    cdef cnp.ndarray p = <cnp.ndarray>po
+    if not _is_float(p) or not cnp.PyArray_ISNOTSWAPPED(p):
+        raise TypeError(f"params[{i}] must be a float32 or float64 array in native byte "
+                        f"order, got dtype {p.dtype}")
+    if not (cnp.PyArray_ISALIGNED(p) and cnp.PyArray_ISWRITEABLE(p)
+            and (cnp.PyArray_IS_C_CONTIGUOUS(p) or cnp.PyArray_IS_F_CONTIGUOUS(p))):
+        raise ValueError(f"params[{i}] must be a writeable, aligned, C- or F-contiguous array "
+                         f"(it is updated in place)")
+    return 0
+
+
+def check_params(params):
+    """Raise TypeError/ValueError unless every item can be updated in place."""
+    cdef Py_ssize_t i
+    for i in range(len(params)):
+        _check_param(params[i], i)
+
+
+cdef bint _check(list params, list grads, tuple slots, tuple names, object decays) except -1:
+    """Check every array before any update; return True when some gradient must
+    be copied or some state array re-laid out before the flat loops."""
+    cdef Py_ssize_t n = len(params), i, k
+    cdef cnp.ndarray p, g, s
+    cdef bint fixes = False
+    if len(grads) != n:
+        raise ValueError(f"grads must have one array per parameter array: got {len(grads)} "
+                         f"grads for {n} params")
+    if decays is not None and len(decays) != n:
+        raise ValueError(f"decays must have one value per parameter array: got {len(decays)} "
+                         f"decays for {n} params")
+    for k in range(len(slots)):
+        if len(<list>slots[k]) != n:
+            raise ValueError(f"the optimizer was built for {len(<list>slots[k])} parameter "
+                             f"arrays, got {n}; use a new optimizer for other parameters")
+    for i in range(n):
+        _check_param(params[i], i)
+        p = <cnp.ndarray>params[i]
+        go = grads[i]
+        if not isinstance(go, np.ndarray):
+            raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(go).__name__}")
+        g = <cnp.ndarray>go
+        if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(p):
+            raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype "
+                            f"{p.dtype}; they must match")
+        if not _same_shape(g, p):
+            raise ValueError(f"grads[{i}] has shape {_shape(g)} but params[{i}] has shape "
+                             f"{_shape(p)}; they must match")
+        if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p) and _overlaps(g, p)):
+            fixes = True
+        for k in range(len(slots)):
+            s = <cnp.ndarray>(<list>slots[k])[i]
+            if cnp.PyArray_TYPE(s) != cnp.PyArray_TYPE(p) or not _same_shape(s, p):
+                raise ValueError(
+                    f"the optimizer state {names[k]}[{i}] has shape {_shape(s)} and dtype "
+                    f"{s.dtype} but params[{i}] has shape {_shape(p)} and dtype {p.dtype}: "
+                    f"the optimizer was built for other parameters; use a new optimizer")
+            if not _flat_like(s, p):
+                fixes = True
+        _decay(decays, i)
+    return fixes
+
+
+cdef list _fix(list params, list grads, tuple slots):
+    """Copy gradients (and re-lay out state arrays) that the flat loops cannot
+    read as they are; return the gradient list to use."""
+    cdef Py_ssize_t i, k
+    cdef cnp.ndarray p, g
+    cdef list out = list(grads)
+    for i in range(len(params)):
+        p = <cnp.ndarray>params[i]
+        g = <cnp.ndarray>grads[i]
+        if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p) and _overlaps(g, p)):
+            out[i] = np.array(g, dtype=p.dtype, order=_order(p), copy=True)
+        for k in range(len(slots)):
+            if not _flat_like(<cnp.ndarray>(<list>slots[k])[i], p):
+                (<list>slots[k])[i] = np.array((<list>slots[k])[i], dtype=p.dtype,
+                                               order=_order(p), copy=True)
+    return out
+
+
+cdef list _checked(list params, list grads, tuple slots, tuple names, object decays):
+    if _check(params, grads, slots, names, decays):
+        return _fix(params, grads, slots)
+    return grads
+
+
+# ------------------------------------------------------------- entry points
+
+def gd_update(list params, list grads, object decays, double learning_rate):
+    """p -= learning_rate * (g + decay * p) for every pair, in place."""
+    grads = _checked(params, grads, (), (), decays)
+    cdef Py_ssize_t i, n
+    cdef cnp.ndarray p, g
+    cdef double d
+    cdef void *pp
+    cdef const void *pg
+    for i in range(len(params)):
+        p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
+        d = _decay(decays, i)
+        n = cnp.PyArray_SIZE(p)
+        pp, pg = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g)
+        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+            with nogil:
+                _gd(<float *>pp, <const float *>pg, n, <float>learning_rate, <float>d)
+        else:
+            with nogil:
+                _gd(<double *>pp, <const double *>pg, n, learning_rate, d)
+
+
+def momentum_update(list params, list grads, list v, object decays, double learning_rate,
+                    double beta):
+    """v = beta v + (1 - beta) g; p -= learning_rate v, in place."""
+    grads = _checked(params, grads, (v,), ("v",), decays)
+    cdef Py_ssize_t i, n
+    cdef cnp.ndarray p, g, vi
+    cdef double d, omb = 1.0 - beta
+    cdef void *pp
+    cdef void *pv
+    cdef const void *pg
+    for i in range(len(params)):
+        p, g, vi = <cnp.ndarray>params[i], <cnp.ndarray>grads[i], <cnp.ndarray>v[i]
+        d = _decay(decays, i)
+        n = cnp.PyArray_SIZE(p)
+        pp, pg, pv = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), cnp.PyArray_DATA(vi)
+        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+            with nogil:
+                _momentum(<float *>pp, <const float *>pg, <float *>pv, n, <float>learning_rate,
+                          <float>d, <float>beta, <float>omb)
+        else:
+            with nogil:
+                _momentum(<double *>pp, <const double *>pg, <double *>pv, n, learning_rate,
+                          d, beta, omb)
+
+
+def rmsprop_update(list params, list grads, list s, object decays, double learning_rate,
+                   double beta, double epsilon):
+    """s = beta s + (1 - beta) g^2; p -= learning_rate g / (sqrt(s) + epsilon), in place."""
+    grads = _checked(params, grads, (s,), ("s",), decays)
+    cdef Py_ssize_t i, n
+    cdef cnp.ndarray p, g, si
+    cdef double d, omb = 1.0 - beta
+    cdef void *pp
+    cdef void *ps
+    cdef const void *pg
+    for i in range(len(params)):
+        p, g, si = <cnp.ndarray>params[i], <cnp.ndarray>grads[i], <cnp.ndarray>s[i]
+        d = _decay(decays, i)
+        n = cnp.PyArray_SIZE(p)
+        pp, pg, ps = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), cnp.PyArray_DATA(si)
+        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+            with nogil:
+                _rmsprop(<float *>pp, <const float *>pg, <float *>ps, n, <float>learning_rate,
+                         <float>d, <float>beta, <float>omb, <float>epsilon)
+        else:
+            with nogil:
+                _rmsprop(<double *>pp, <const double *>pg, <double *>ps, n, learning_rate,
+                         d, beta, omb, epsilon)
+
+
+def adam_update(list params, list grads, list m, list v, object decays, double learning_rate,
+                double beta1, double beta2, double epsilon, long long t):
+    """Adam step number t (>= 1) with bias-corrected moments, in place."""
+    grads = _checked(params, grads, (m, v), ("m", "v"), decays)
+    # bias corrections once per step, in double
+    cdef double lr_t = learning_rate / (1.0 - pow(beta1, t))
+    cdef double inv_c2 = 1.0 / (1.0 - pow(beta2, t))
+    cdef double omb1 = 1.0 - beta1, omb2 = 1.0 - beta2
+    cdef Py_ssize_t i, n
+    cdef cnp.ndarray p, g, mi, vi
+    cdef double d
+    cdef void *pp
+    cdef void *pm
+    cdef void *pv
+    cdef const void *pg
+    for i in range(len(params)):
+        p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
+        mi, vi = <cnp.ndarray>m[i], <cnp.ndarray>v[i]
+        d = _decay(decays, i)
+        n = cnp.PyArray_SIZE(p)
+        pp, pg = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g)
+        pm, pv = cnp.PyArray_DATA(mi), cnp.PyArray_DATA(vi)
+        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+            with nogil:
+                _adam(<float *>pp, <const float *>pg, <float *>pm, <float *>pv, n,
+                      <float>lr_t, <float>d, <float>beta1, <float>omb1, <float>beta2,
+                      <float>omb2, <float>inv_c2, <float>epsilon)
+        else:
+            with nogil:
+                _adam(<double *>pp, <const double *>pg, <double *>pm, <double *>pv, n,
+                      lr_t, d, beta1, omb1, beta2, omb2, inv_c2, epsilon)

@@ -1,0 +1,367 @@
+"""Metrics that accumulate over mini-batches, and their registry ``get("accuracy")``.
+
+A metric reads the lecture layout: output activations ``A`` and prepared
+targets ``Y`` (see :meth:`fastdnn.losses.Loss.prepare_targets`), both
+``(n_L, m)`` with one column per example. ``update_state(A, Y)`` adds one
+batch to running totals kept in float64, ``result()`` reads them and
+``reset_state()`` clears them, so a model can report a metric over an epoch
+without storing its predictions. Calling the metric, ``metric(A, Y)``, is
+stateless: the value on that batch alone.
+
+========================  ===============================================================
+name (aliases)            value
+========================  ===============================================================
+``accuracy`` (``acc``)    one output unit: ``(A > 0.5) == (Y > 0.5)``; several: argmax of
+                          each column of ``A`` == argmax of the column of ``Y``
+``binary_accuracy``       element-wise ``(A > threshold) == (Y > 0.5)`` (multi-label)
+``categorical_accuracy``  argmax over the units, whatever ``n_L``
+``mae``                   mean absolute error over all elements
+``mse``                   mean squared error over all elements
+========================  ===============================================================
+
+.. note::
+   The ``mse`` *metric* is the plain mean of ``(a - y)^2`` over all elements,
+   like ``sklearn.metrics.mean_squared_error``; the ``mse`` *loss*
+   (:class:`fastdnn.losses.MeanSquaredError`) is half the squared error summed
+   over the output units.
+
+A prediction column holding NaN never counts as correct; NaN in an error
+metric makes it NaN.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn import metrics
+>>> acc = metrics.get("accuracy")
+>>> acc.update_state(np.array([[0.9, 0.2]]), np.array([[1.0, 1.0]]))
+>>> acc.update_state(np.array([[0.7, 0.1]]), np.array([[1.0, 0.0]]))
+>>> acc.result()
+0.75
+>>> acc(np.array([[0.7, 0.1]]), np.array([[1.0, 0.0]]))
+1.0
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Union
+
+import numpy as np
+
+from .losses import _float_array, _real_array
+
+__all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+           "MeanAbsoluteError", "MeanSquaredError", "get", "names", "serialize"]
+
+ArrayLike = Any
+
+
+def _check_pair(A: ArrayLike, Y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    A = _float_array(A, "A")
+    if A.ndim != 2:
+        raise ValueError(f"A must be 2-D (n_L, m), one column per example, got shape {A.shape}")
+    Y = _real_array(Y, "Y")
+    if Y.shape != A.shape:
+        raise ValueError(f"Y has shape {Y.shape} but A has shape {A.shape}: Y must be "
+                         "(n_L, m) like A")
+    return A, Y
+
+
+class Metric:
+    """Base class: a running mean ``total / count`` over the batches seen.
+
+    Subclasses set ``name`` and implement ``_batch(A, Y) -> (total, count)``.
+
+    Examples
+    --------
+    >>> m = MeanAbsoluteError()
+    >>> m.result()  # nothing seen yet
+    nan
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.count = 0
+
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
+        raise NotImplementedError
+
+    def update_state(self, A: ArrayLike, Y: ArrayLike) -> None:
+        """Add one batch: ``A`` (n_L, m) float32/float64, ``Y`` of the same shape."""
+        A, Y = _check_pair(A, Y)
+        total, count = self._batch(A, Y)
+        self.total += total
+        self.count += count
+
+    def result(self) -> float:
+        """The metric over every batch since the last reset (NaN before any)."""
+        return self.total / self.count if self.count else math.nan
+
+    def reset_state(self) -> None:
+        """Forget the batches seen."""
+        self.total = 0.0
+        self.count = 0
+
+    def __call__(self, A: ArrayLike, Y: ArrayLike) -> float:
+        """The metric on this batch alone; the running state is untouched."""
+        A, Y = _check_pair(A, Y)
+        total, count = self._batch(A, Y)
+        return total / count if count else math.nan
+
+    def get_config(self) -> dict:
+        """JSON-able description; ``get(config)`` or ``from_config`` rebuilds the metric."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Metric":
+        """Rebuild a metric (without its state) from :meth:`get_config`.
+
+        Examples
+        --------
+        >>> BinaryAccuracy.from_config({"name": "binary_accuracy", "threshold": 0.3}).threshold
+        0.3
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}")
+        config = dict(config)
+        name = config.pop("name", cls.name)
+        if _lookup(name) is not cls:
+            raise ValueError(f"config is for metric {name!r}, not {cls.name!r}")
+        try:
+            return cls(**config)
+        except TypeError:
+            raise ValueError(f"bad config for metric {cls.name!r}: {config!r}") from None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+def _check_threshold(threshold: Any) -> float:
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(
+            threshold, (int, float, np.integer, np.floating)):
+        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
+    threshold = float(threshold)
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    return threshold
+
+
+def _binary_correct(A: np.ndarray, Y: np.ndarray, threshold: float) -> int:
+    """Elements where ``A > threshold`` agrees with ``Y > 0.5`` (NaN in ``A``: wrong)."""
+    positive = Y > 0.5
+    return int(np.count_nonzero((A > threshold) == positive)
+               - np.count_nonzero(np.isnan(A) & ~positive))
+
+
+def _argmax_correct(A: np.ndarray, Y: np.ndarray) -> int:
+    """Columns whose argmax agrees (a column of ``A`` holding NaN: wrong)."""
+    hit = np.argmax(A, axis=0) == np.argmax(Y, axis=0)
+    hit &= ~np.isnan(A).any(axis=0)
+    return int(np.count_nonzero(hit))
+
+
+class BinaryAccuracy(Metric):
+    """Fraction of output elements on the right side of ``threshold``.
+
+    For multi-label outputs (sigmoid units with binary cross-entropy) every
+    unit of every example counts once.
+
+    Parameters
+    ----------
+    threshold : float, default 0.5
+        A prediction ``a > threshold`` is the positive class; a target is
+        positive when ``y > 0.5`` (0/1 labels, or soft labels rounded).
+
+    Examples
+    --------
+    >>> BinaryAccuracy()(np.array([[0.6, 0.4], [0.2, 0.9]]), np.array([[1, 1], [0, 1]]))
+    0.75
+    """
+
+    name = "binary_accuracy"
+
+    def __init__(self, threshold: float = 0.5):
+        super().__init__()
+        self.threshold = _check_threshold(threshold)
+
+    def _batch(self, A, Y):
+        return _binary_correct(A, Y, self.threshold), A.size
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "threshold": self.threshold}
+
+
+class CategoricalAccuracy(Metric):
+    """Fraction of examples whose most probable unit is the target class (argmax per column).
+
+    Examples
+    --------
+    >>> A = np.array([[0.7, 0.2], [0.3, 0.8]]); Y = np.array([[1, 1], [0, 0]])
+    >>> CategoricalAccuracy()(A, Y)
+    0.5
+    """
+
+    name = "categorical_accuracy"
+
+    def _batch(self, A, Y):
+        return _argmax_correct(A, Y), A.shape[1]
+
+
+class Accuracy(Metric):
+    """Classification accuracy, the fraction of examples classified right.
+
+    With one output unit (binary classifier) a prediction is positive when
+    ``a > threshold``; with several, the class is the argmax over the units.
+
+    Parameters
+    ----------
+    threshold : float, default 0.5
+        Used with one output unit only.
+
+    Examples
+    --------
+    >>> Accuracy()(np.array([[0.6, 0.4, 0.5]]), np.array([[1, 1, 0]]))
+    0.6666666666666666
+    """
+
+    name = "accuracy"
+
+    def __init__(self, threshold: float = 0.5):
+        super().__init__()
+        self.threshold = _check_threshold(threshold)
+
+    def _batch(self, A, Y):
+        if A.shape[0] == 1:
+            return _binary_correct(A, Y, self.threshold), A.shape[1]
+        return _argmax_correct(A, Y), A.shape[1]
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "threshold": self.threshold}
+
+
+class MeanAbsoluteError(Metric):
+    """Mean of ``|a - y|`` over all elements (``sklearn.metrics.mean_absolute_error``).
+
+    Examples
+    --------
+    >>> MeanAbsoluteError()(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))
+    1.5
+    """
+
+    name = "mae"
+
+    def _batch(self, A, Y):
+        with np.errstate(all="ignore"):
+            d = A - Y.astype(A.dtype, copy=False)
+            np.abs(d, out=d)
+            return float(np.sum(d, dtype=np.float64)), A.size
+
+
+class MeanSquaredError(Metric):
+    """Mean of ``(a - y)^2`` over all elements (``sklearn.metrics.mean_squared_error``).
+
+    Not halved, unlike the ``mse`` loss.
+
+    Examples
+    --------
+    >>> MeanSquaredError()(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))
+    2.5
+    """
+
+    name = "mse"
+
+    def _batch(self, A, Y):
+        with np.errstate(all="ignore"):
+            d = A - Y.astype(A.dtype, copy=False)
+            np.square(d, out=d)
+            return float(np.sum(d, dtype=np.float64)), A.size
+
+
+_REGISTRY: dict[str, type[Metric]] = {
+    cls.name: cls for cls in (Accuracy, BinaryAccuracy, CategoricalAccuracy,
+                              MeanAbsoluteError, MeanSquaredError)
+}
+_ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse"}
+_CLASS_NAMES = {cls.__name__.lower(): name for name, cls in _REGISTRY.items()}
+
+MetricLike = Union[str, dict, Metric, type[Metric]]
+
+
+def names() -> list[str]:
+    """Names ``get`` accepts (besides the aliases ``acc``, ``mean_absolute_error``,
+    ``mean_squared_error``).
+
+    Examples
+    --------
+    >>> names()
+    ['accuracy', 'binary_accuracy', 'categorical_accuracy', 'mae', 'mse']
+    """
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: Any) -> type[Metric]:
+    if not isinstance(name, str):
+        raise ValueError(f"metric name must be a string, got {name!r}")
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    key = _CLASS_NAMES.get(key, key)  # Keras class names: "BinaryAccuracy"
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(names())} "
+                         f"(aliases: {', '.join(sorted(_ALIASES))})")
+    return _REGISTRY[key]
+
+
+def serialize(metric: Metric) -> dict:
+    """``{"class_name": ..., "config": ...}`` of a metric, without its state; ``get`` reads it.
+
+    Examples
+    --------
+    >>> serialize(BinaryAccuracy(0.7))
+    {'class_name': 'BinaryAccuracy', 'config': {'threshold': 0.7}}
+    """
+    if not isinstance(metric, Metric):
+        raise TypeError(f"metric must be a Metric, got {type(metric).__name__}")
+    config = {k: v for k, v in metric.get_config().items() if k != "name"}
+    return {"class_name": type(metric).__name__, "config": config}
+
+
+def get(identifier: MetricLike) -> Metric:
+    """Look up a metric by name, config dict, class or instance.
+
+    A name or a class gives a new metric with empty state; an instance is
+    returned as is.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the known ones) or bad config.
+    TypeError
+        Anything else.
+
+    Examples
+    --------
+    >>> get("acc")
+    Accuracy(threshold=0.5)
+    >>> get({"name": "mse"}).name
+    'mse'
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        if "class_name" in identifier:
+            config = identifier.get("config") or {}
+            if not isinstance(config, dict):
+                raise ValueError(f"bad metric config {identifier!r}")
+            return _lookup(identifier["class_name"]).from_config(
+                {k: v for k, v in config.items() if k != "name"})
+        if "name" not in identifier:
+            raise ValueError(f"metric config needs a 'name' key, got {identifier!r}")
+        return _lookup(identifier["name"]).from_config(identifier)
+    raise TypeError("metric must be a name, a config dict or a Metric, "
+                    f"got {type(identifier).__name__}")

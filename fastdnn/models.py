@@ -1,0 +1,754 @@
+"""``Sequential``: a stack of layers trained by mini-batch gradient descent.
+
+Data come in the layout NumPy, scikit-learn and Keras users pass:
+``X (m, n_features)``, ``y (m,)``, ``(m, 1)`` or one-hot ``(m, k)``. Inside,
+the lecture's layout is used without copying ``X``: the transpose of a
+C-ordered ``(m, n)`` batch is an F-ordered ``(n, m)`` matrix with one column
+per example, which the compiled dense kernels take as is.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn.layers import Dense
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 2)).astype(np.float32)
+>>> y = (X[:, 0] * X[:, 1] > 0).astype(np.float32)
+>>> model = Sequential([Dense(8, activation="tanh"), Dense(1, activation="sigmoid")], seed=0)
+>>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+>>> history = model.fit(X, y, epochs=5, batch_size=32, verbose=0, seed=0)
+>>> len(history.history["loss"]), model.predict(X).shape
+(5, (200, 1))
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import callbacks as _callbacks
+from . import losses as _losses
+from . import metrics as _metrics
+from . import optimizers as _optimizers
+from .layers import Dense, Input, Layer, get as _get_layer, serialize as _serialize_layer
+
+__all__ = ["Sequential"]
+
+# rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
+_CHECK_ROWS = 65536
+# predict/evaluate chunks hold at most this many activations per layer
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _check_int(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _as_matrix(X: Any, name: str) -> np.ndarray:
+    """X as a 2-D real ndarray (a memmap or view is kept, never copied here)."""
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (m examples, n_features), got shape {X.shape}")
+    return X
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    if X.dtype.kind != "f":
+        return
+    for s in range(0, X.shape[0], _CHECK_ROWS):
+        chunk = X[s:s + _CHECK_ROWS]
+        if not np.isfinite(chunk).all():
+            bad = s + int(np.nonzero(~np.isfinite(chunk).all(axis=1))[0][0])
+            raise ValueError(f"{name} contains NaN or infinity (first in row {bad}); clean it, "
+                             "or pass check_finite=False to train on it anyway")
+
+
+class Sequential:
+    """A linear stack of layers (Keras' ``Sequential``).
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        ``Input(n)`` first (or ``input_dim=`` on the first ``Dense``) fixes the
+        number of features; otherwise it is taken from the first ``fit``.
+    dtype : {"float32", "float64"}, default "float32"
+        Parameters and computations; inputs of other dtypes are cast per batch.
+    seed : int, optional
+        Seeds the weight initialization (and dropout masks): same seed, same
+        weights. Without it ``fit(seed=...)`` seeds them when it builds the model.
+    name : str, optional
+
+    Examples
+    --------
+    >>> from fastdnn.layers import Dense, Input
+    >>> model = Sequential([Input(4), Dense(3, activation="relu"), Dense(2, activation="softmax")])
+    >>> model.count_params()
+    23
+    """
+
+    def __init__(self, layers: Iterable[Layer] | None = None, dtype: Any = "float32",
+                 seed: int | None = None, name: str | None = None):
+        dt = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
+        if dt is None or dt not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+        if seed is not None:
+            _check_int(seed, "seed", 0)
+        self.dtype = dt
+        self.seed = seed
+        self.name = name
+        self.layers: list[Layer] = []
+        self.optimizer: _optimizers.Optimizer | None = None
+        self.loss: Any = None
+        self.metrics: list[Any] = []
+        self.history: _callbacks.History | None = None
+        self.stop_training = False
+        self.n_features: int | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------ structure
+    def add(self, layer: Layer) -> None:
+        """Append a layer (before the model is built).
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential()
+        >>> model.add(Dense(1))
+        >>> len(model.layers)
+        1
+        """
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layers must be fastdnn.layers.Layer instances, got "
+                            f"{type(layer).__name__}")
+        if self.built:
+            raise ValueError("cannot add layers to a built model")
+        if isinstance(layer, Input):
+            if self.layers:
+                raise ValueError("Input must be the first layer")
+            self.n_features = layer.units
+        elif not self.layers and isinstance(layer, Dense) and layer.input_dim is not None:
+            self.n_features = layer.input_dim
+        if any(l is layer for l in self.layers):
+            raise ValueError(f"layer {layer!r} is already in the model")
+        self.layers.append(layer)
+
+    @property
+    def built(self) -> bool:
+        """True once the parameters exist."""
+        return bool(self.layers) and all(l.built for l in self.layers)
+
+    @property
+    def _compute_layers(self) -> list[Layer]:
+        return [l for l in self.layers if not isinstance(l, Input)]
+
+    @property
+    def n_outputs(self) -> int | None:
+        """Units of the last layer (None for a model of only shape-preserving layers)."""
+        for layer in reversed(self._compute_layers):
+            if isinstance(layer, Dense):
+                return layer.units
+        return self.n_features
+
+    def build(self, n_features: int | None = None, rng: Any = None) -> None:
+        """Create every layer's parameters for inputs of ``n_features`` columns.
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(2)], seed=1)
+        >>> model.build(3)
+        >>> model.layers[0].W.shape
+        (2, 3)
+        """
+        if not self._compute_layers:
+            raise ValueError("the model has no layers; add some before building it")
+        if n_features is None:
+            n_features = self.n_features
+        if n_features is None:
+            raise ValueError("the number of input features is unknown: pass n_features, start "
+                             "with Input(n) or call fit")
+        n_features = _check_int(n_features, "n_features", 1)
+        if self.n_features is not None and n_features != self.n_features:
+            raise ValueError(f"the model was declared with {self.n_features} input features, "
+                             f"got {n_features}")
+        if self.seed is not None:
+            rng = np.random.default_rng(self.seed)
+        elif not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng(rng)
+        n = n_features
+        for layer in self._compute_layers:
+            layer.build(n, self.dtype, rng)
+            n = layer.units
+        for layer in self.layers:
+            if isinstance(layer, Input):
+                layer.built = True
+        self.n_features = n_features
+
+    # ------------------------------------------------------------ compile
+    def compile(self, optimizer: Any = "adam", loss: Any = "binary_crossentropy",
+                metrics: Sequence[Any] | None = None) -> None:
+        """Choose the optimizer, the loss and the metrics reported during ``fit``.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default "adam"
+            ``"gd"``/``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"`` or an instance.
+        loss : str or Loss, default "binary_crossentropy"
+            ``"binary_crossentropy"`` (sigmoid output), ``"categorical_crossentropy"``
+            (softmax output; integer or one-hot labels), ``"mse"`` (linear output).
+        metrics : list of str, optional
+            E.g. ``["accuracy"]``.
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(1, activation="sigmoid")])
+        >>> model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        >>> type(model.optimizer).__name__
+        'GD'
+        """
+        opt = _optimizers.get(optimizer)
+        loss_obj = _losses.get(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list, got {type(metrics).__name__}")
+        metric_objs = [_metrics.get(m) for m in metrics]
+        self.optimizer, self.loss, self.metrics = opt, loss_obj, metric_objs
+
+    def _require_compiled(self, what: str) -> None:
+        if self.optimizer is None or self.loss is None:
+            raise RuntimeError(f"call compile(optimizer, loss) before {what}")
+
+    # ------------------------------------------------------------ input checks
+    def _check_X(self, X: Any, name: str = "X") -> np.ndarray:
+        X = _as_matrix(X, name)
+        expected = self.n_features
+        if expected is not None and X.shape[1] != expected:
+            raise ValueError(f"{name} has {X.shape[1]} features per example (shape {X.shape}), "
+                             f"but the model expects {expected}")
+        return X
+
+    def _check_y(self, y: Any, m: int, name: str = "y") -> np.ndarray:
+        """Targets as a C-ordered (m, n_outputs) array of the model's dtype."""
+        if y is None:
+            raise ValueError(f"{name} is required")
+        n_y = len(y) if hasattr(y, "__len__") else None
+        if n_y != m:
+            raise ValueError(f"{name} has {n_y} rows but X has {m}: one target per example")
+        Y = self.loss.prepare_targets(y, self.n_outputs, self.dtype)
+        return np.ascontiguousarray(Y, dtype=self.dtype)
+
+    # ------------------------------------------------------------ training
+    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
+            validation_data: tuple | None = None, validation_split: float = 0.0,
+            shuffle: bool = True, seed: int | None = None,
+            callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
+            initial_epoch: int = 0, check_finite: bool = True) -> _callbacks.History:
+        """Train by mini-batch gradient descent.
+
+        Parameters
+        ----------
+        X : array, shape (m, n_features)
+            May be a ``numpy.memmap``: batches are gathered row by row into one
+            preallocated buffer, ``X`` is never copied as a whole.
+        y : array, shape (m,), (m, 1) or (m, k)
+            0/1 labels, integer class labels or one-hot rows, or real targets.
+        epochs : int, default 1
+        batch_size : int or None, default 32
+            ``None`` is batch gradient descent (one batch of all m examples),
+            1 is stochastic gradient descent. The last partial batch is used.
+        validation_data : (X_val, y_val), optional
+        validation_split : float in [0, 1), default 0
+            Fraction of the last rows of ``X``/``y`` held out (before shuffling).
+        shuffle : bool, default True
+            A new permutation of the examples each epoch.
+        seed : int, optional
+            Seeds the shuffling (and the weights, if the model is built here).
+        callbacks : list of Callback, optional
+        verbose : {0, 1, 2}, default 1
+            0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        initial_epoch : int, default 0
+            Epoch to resume at (Keras' meaning: epochs ``initial_epoch`` to
+            ``epochs - 1`` run; schedules see the true epoch number).
+        check_finite : bool, default True
+            Reject NaN/inf in ``X`` before training.
+
+        Returns
+        -------
+        History
+            ``history.history["loss"]`` per epoch (and metrics, ``val_*``,
+            ``learning_rate``); ``history.batch_loss`` the cost of every mini-batch.
+        """
+        self._require_compiled("fit")
+        epochs = _check_int(epochs, "epochs", 0)
+        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        if initial_epoch > epochs:
+            raise ValueError(f"initial_epoch ({initial_epoch}) must be <= epochs ({epochs}): "
+                             "epochs is the number of the last epoch, as in Keras")
+        verbose = _check_int(verbose, "verbose", 0)
+        if verbose > 2:
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
+        if seed is not None:
+            _check_int(seed, "seed", 0)
+        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+                or not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
+        X = self._check_X(X)
+        m_all = X.shape[0]
+        if m_all == 0:
+            raise ValueError("X has no rows")
+        if check_finite:
+            _check_finite(X, "X")
+        Y = self._check_y(y, m_all)
+        if validation_data is not None:
+            if validation_split:
+                raise ValueError("pass validation_data or validation_split, not both")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (X_val, y_val)")
+            X_val = self._check_X(validation_data[0], "X_val")
+            if check_finite:
+                _check_finite(X_val, "X_val")
+            Y_val = self._check_y(validation_data[1], X_val.shape[0], "y_val")
+        elif validation_split:
+            n_val = int(math.floor(m_all * validation_split))
+            if n_val == 0 or n_val == m_all:
+                raise ValueError(f"validation_split={validation_split} leaves "
+                                 f"{m_all - n_val} training and {n_val} validation examples")
+            X, X_val = X[:m_all - n_val], X[m_all - n_val:]
+            Y, Y_val = Y[:m_all - n_val], Y[m_all - n_val:]
+        else:
+            X_val = Y_val = None
+        m = X.shape[0]
+        if batch_size is None:
+            batch_size = m
+        batch_size = min(_check_int(batch_size, "batch_size", 1), m)
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list, got {type(callbacks).__name__}")
+
+        seq = np.random.SeedSequence(seed)
+        init_seq, shuffle_seq = seq.spawn(2)
+        if not self.built:
+            self.build(X.shape[1], np.random.default_rng(init_seq))
+        rng = np.random.default_rng(shuffle_seq)
+        steps = -(-m // batch_size)
+        cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
+                                      add_progbar=verbose != 0, model=self, verbose=verbose,
+                                      epochs=epochs, steps=steps, samples=m)
+        progbar = cbl.progbar
+        batch_hooks = cbl.needs_batch_hooks
+        self.history = cbl.history
+        trainer = _Trainer(self, X, Y, batch_size, shuffle, rng)
+
+        self.stop_training = False
+        cbl.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self.optimizer.epoch = epoch
+            for metric in self.metrics:
+                metric.reset_state()
+            cbl.on_epoch_begin(epoch)
+            lr = self.optimizer.learning_rate
+            costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
+            logs = {"loss": trainer.epoch_loss(costs)}
+            for metric in self.metrics:
+                logs[metric.name] = float(metric.result())
+            if X_val is not None:
+                for key, value in self._evaluate_arrays(X_val, Y_val, batch_size).items():
+                    logs["val_" + key] = value
+            logs["learning_rate"] = lr
+            cbl.history.add_batch_losses(costs)
+            cbl.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbl.on_train_end()
+        return cbl.history
+
+    # ------------------------------------------------------------ inference
+    def _chunk_rows(self, batch_size: int | None) -> int:
+        if batch_size is not None:
+            return _check_int(batch_size, "batch_size", 1)
+        widest = max([self.n_features or 1] + [l.units or 1 for l in self._compute_layers])
+        return max(1, _CHUNK_ELEMENTS // widest)
+
+    def _forward(self, Xc: np.ndarray) -> np.ndarray:
+        A = np.ascontiguousarray(Xc, dtype=self.dtype).T
+        for layer in self._compute_layers:
+            A = layer.forward(A, training=False)
+        return A
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise RuntimeError(f"the model has no weights yet: call fit (or build) before {what}")
+
+    def predict(self, X: Any, batch_size: int | None = None, verbose: int = 0) -> np.ndarray:
+        """Outputs of the last layer, shape ``(m, n_outputs)``.
+
+        ``batch_size`` rows are pushed through at a time (default: as many as
+        keep each layer's activations near 16 MB).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(1, activation="sigmoid")], seed=0)
+        >>> model.build(2)
+        >>> model.predict(np.zeros((3, 2))).ravel().tolist()
+        [0.5, 0.5, 0.5]
+        """
+        self._require_built("predict")
+        X = self._check_X(X)
+        m = X.shape[0]
+        rows = self._chunk_rows(batch_size)
+        if m <= rows:
+            return self._forward(X).T
+        out = np.empty((m, self.n_outputs), dtype=self.dtype)
+        for s in range(0, m, rows):
+            out[s:s + rows] = self._forward(X[s:s + rows]).T
+        return out
+
+    def _is_classifier(self) -> bool:
+        return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")
+
+    def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities, shape ``(m, n_classes)`` (scikit-learn's convention:
+        a one-unit sigmoid output gives two columns ``[1 - p, p]``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(1, activation="sigmoid")], seed=0)
+        >>> model.compile(loss="binary_crossentropy")
+        >>> model.build(2)
+        >>> model.predict_proba(np.zeros((1, 2))).tolist()
+        [[0.5, 0.5]]
+        """
+        if self.loss is not None and not self._is_classifier():
+            raise ValueError(f"predict_proba needs a classifier loss, the model uses "
+                             f"{self.loss.name!r}")
+        P = self.predict(X, batch_size)
+        if P.shape[1] == 1:
+            return np.hstack([1 - P, P])
+        return P
+
+    def predict_classes(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        """Predicted class labels, shape ``(m,)``: ``p >= 0.5`` for one sigmoid unit,
+        else the unit with the largest output.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(3, activation="softmax")], seed=0)
+        >>> model.build(2)
+        >>> model.predict_classes(np.zeros((2, 2))).shape
+        (2,)
+        """
+        if self.loss is not None and not self._is_classifier():
+            raise ValueError(f"predict_classes needs a classifier loss, the model uses "
+                             f"{self.loss.name!r}")
+        P = self.predict(X, batch_size)
+        if P.shape[1] == 1:
+            return (P[:, 0] >= 0.5).astype(np.int64)
+        return np.argmax(P, axis=1)
+
+    def _regularization_cost(self, m: int) -> float:
+        return sum(layer.regularization_cost(m) for layer in self._compute_layers)
+
+    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None
+                         ) -> dict[str, float]:
+        m = X.shape[0]
+        rows = self._chunk_rows(batch_size)
+        total = 0.0
+        metrics = [type(metric).from_config(metric.get_config()) for metric in self.metrics]
+        for s in range(0, m, rows):
+            A = self._forward(X[s:s + rows])
+            Yc = Y[s:s + rows].T
+            total += self.loss.cost(A, Yc) * A.shape[1]
+            for metric in metrics:
+                metric.update_state(A, Yc)
+        logs = {"loss": total / m + self._regularization_cost(m)}
+        for metric in metrics:
+            logs[metric.name] = float(metric.result())
+        return logs
+
+    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: int = 0,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """Cost (with the L2 penalty) and metrics on ``X, y``.
+
+        Returns the loss alone when no metrics were compiled, else
+        ``[loss, metric, ...]`` (a dict with ``return_dict=True``), as Keras does.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(1, activation="sigmoid")], seed=0)
+        >>> model.compile(loss="binary_crossentropy", metrics=["accuracy"])
+        >>> model.build(1)
+        >>> model.evaluate(np.zeros((4, 1)), np.array([0, 1, 1, 1]), return_dict=True)["loss"]
+        0.693...
+        """
+        self._require_compiled("evaluate")
+        self._require_built("evaluate")
+        X = self._check_X(X)
+        if X.shape[0] == 0:
+            raise ValueError("X has no rows")
+        Y = self._check_y(y, X.shape[0])
+        logs = self._evaluate_arrays(X, Y, batch_size)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------ weights
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every layer's arrays, layer by layer (``W (n_l, n_prev)``, ``b (n_l, 1)``).
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(2)], seed=0)
+        >>> model.build(3)
+        >>> [w.shape for w in model.get_weights()]
+        [(2, 3), (2, 1)]
+        """
+        return [w for layer in self._compute_layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Replace every array (list as from ``get_weights``), in place.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(1)], seed=0)
+        >>> model.build(1)
+        >>> model.set_weights([np.array([[2.0]]), np.array([[1.0]])])
+        >>> model.predict(np.array([[3.0]])).tolist()
+        [[7.0]]
+        """
+        self._require_built("set_weights")
+        weights = list(weights)
+        expected = sum(len(l.weights_names) for l in self._compute_layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights expects {expected} arrays, got {len(weights)}")
+        # check every layer first so a bad array changes nothing
+        i = 0
+        pending = []
+        for layer in self._compute_layers:
+            k = len(layer.weights_names)
+            chunk = weights[i:i + k]
+            for n, w in zip(layer.weights_names, chunk):
+                w = np.asarray(w)
+                if w.shape != getattr(layer, n).shape:
+                    raise ValueError(f"{layer._label()}: {n} must have shape "
+                                     f"{getattr(layer, n).shape}, got {w.shape}")
+            pending.append((layer, chunk))
+            i += k
+        for layer, chunk in pending:
+            layer.set_weights(chunk)
+
+    def count_params(self) -> int:
+        """Number of scalars in all layers."""
+        return sum(layer.count_params() for layer in self._compute_layers) if self.built \
+            else self._count_unbuilt()
+
+    def _count_unbuilt(self) -> int:
+        n, total = self.n_features, 0
+        if n is None:
+            raise ValueError("the number of input features is unknown; build the model first")
+        for layer in self._compute_layers:
+            if isinstance(layer, Dense):
+                total += layer.units * (n + 1)
+                n = layer.units
+            elif type(layer).__name__ == "Normalizer":
+                total += 2 * n
+        return total
+
+    def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
+        """Print the layers, their output shapes and parameter counts.
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense, Input
+        >>> Sequential([Input(3), Dense(2, activation="relu")]).summary()
+        Model: "sequential"
+        ...
+        Total params: 8
+        """
+        print_fn = print_fn or print
+        rows = [("Layer (type)", "Output shape", "Param #")]
+        n = self.n_features
+        for i, layer in enumerate(self._compute_layers):
+            units = layer.units if layer.units is not None else n
+            if isinstance(layer, Dense):
+                count = units * (n + 1) if n is not None else None
+                kind = f"Dense, {layer.activation.name}"
+            elif type(layer).__name__ == "Normalizer":
+                count = 2 * n if n is not None else None
+                kind = "Normalizer"
+            else:
+                count, kind = 0, type(layer).__name__
+            if layer.built:
+                count = layer.count_params()
+            rows.append((f"{layer.name or f'layer_{i + 1}'} ({kind})",
+                         f"(None, {units if units is not None else '?'})",
+                         "?" if count is None else f"{count:,}"))
+            n = units
+        widths = [max(len(r[c]) for r in rows) + 2 for c in range(3)]
+        line = "-" * sum(widths)
+        print_fn(f'Model: "{self.name or "sequential"}"')
+        print_fn(line)
+        for j, row in enumerate(rows):
+            print_fn("".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            if j == 0:
+                print_fn("=" * sum(widths))
+        print_fn(line)
+        counts = [r[2] for r in rows[1:]]
+        total = "?" if "?" in counts else f"{sum(int(c.replace(',', '')) for c in counts):,}"
+        print_fn(f"Total params: {total}")
+
+    # ------------------------------------------------------------ config, saving
+    def get_config(self) -> dict:
+        """JSON-able description of the architecture."""
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "n_features": self.n_features,
+                "layers": [_serialize_layer(l) for l in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Sequential":
+        """A new (unbuilt) model from ``get_config()``'s output."""
+        model = cls([_get_layer(c) for c in config["layers"]], dtype=config.get("dtype", "float32"),
+                    seed=config.get("seed"), name=config.get("name"))
+        if config.get("n_features") is not None and model.n_features is None:
+            model.n_features = int(config["n_features"])
+        return model
+
+    def save(self, path: Any) -> None:
+        """Write the model (architecture, weights, compile settings, optimizer state)
+        to ``path`` as ``.npz``; ``fastdnn.load_model(path)`` reads it back."""
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def __repr__(self) -> str:
+        return f"Sequential({self._compute_layers!r})"
+
+
+class _Trainer:
+    """Epoch loop of ``fit``: gathers batches into preallocated buffers and runs
+    forward, cost, backward and the optimizer's update for each."""
+
+    def __init__(self, model: Sequential, X: np.ndarray, Y: np.ndarray, batch_size: int,
+                 shuffle: bool, rng: np.random.Generator):
+        self.model = model
+        self.X, self.Y = X, Y
+        self.m = X.shape[0]
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = rng
+        self.layers = model._compute_layers
+        last = self.layers[-1]
+        self.fused = isinstance(last, Dense) and \
+            getattr(model.loss, "fused_activation", None) == last.activation.name
+        dt = model.dtype
+        # X rows can be sliced in place (no gather) when they already are the model's
+        # dtype and C-contiguous and the order does not change
+        self.same_dtype = X.dtype == dt
+        self.direct = not shuffle and self.same_dtype and X.flags.c_contiguous
+        if not self.direct:
+            self.Xb = np.empty((batch_size, X.shape[1]), dtype=dt)
+        self.Yb = np.empty((batch_size, Y.shape[1]), dtype=dt)
+        self.params = [p for l in self.layers for p in l.params]
+        self.grads = [g for l in self.layers for g in l.grads]
+        self.steps = -(-self.m // batch_size)
+        self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
+        self.sizes[-1] = self.m - batch_size * (self.steps - 1)
+        self.decays = {k: [d for l in self.layers for d in l.decays(k)]
+                       for k in set(self.sizes.astype(int).tolist())}
+        self.reg = any(getattr(l, "kernel_regularizer", None) is not None for l in self.layers)
+
+    def epoch_loss(self, costs: np.ndarray) -> float:
+        sizes = self.sizes[:len(costs)]
+        return float(np.dot(costs, sizes) / sizes.sum())
+
+    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
+        """One pass over the data; returns the cost of every mini-batch."""
+        perm = self.rng.permutation(self.m) if self.shuffle else None
+        with np.errstate(all="ignore"):   # NaN/inf in training propagate silently
+            return self._run(progbar, hooks, perm)
+
+    def _run(self, progbar: Any, hooks: Any, perm: np.ndarray | None) -> np.ndarray:
+        model, layers, loss, metrics = self.model, self.layers, self.model.loss, self.model.metrics
+        cost_sum = loss._cost_sum
+        costs = np.empty(self.steps)
+        opt = model.optimizer
+        X, Y, B, m = self.X, self.Y, self.batch_size, self.m
+        running = 0.0
+        for step in range(self.steps):
+            s = step * B
+            k = min(B, m - s)
+            if hooks is not None:
+                hooks.on_train_batch_begin(step)
+            if perm is not None:
+                idx = perm[s:s + k]
+                Xb = self.Xb[:k]
+                if self.same_dtype:
+                    np.take(X, idx, axis=0, out=Xb, mode="clip")
+                else:   # a batch-sized temporary, cast into the buffer
+                    Xb[...] = np.take(X, idx, axis=0, mode="clip")
+                Yb = self.Yb[:k]
+                np.take(Y, idx, axis=0, out=Yb, mode="clip")
+            else:
+                if self.direct:
+                    Xb = X[s:s + k]
+                else:
+                    Xb = self.Xb[:k]
+                    Xb[...] = X[s:s + k]
+                Yb = Y[s:s + k]
+            A = Xb.T
+            for layer in layers:
+                A = layer.forward(A, training=True)
+            Yt = Yb.T
+            cost = cost_sum(A, Yt) / k      # inputs are the trainer's own, checked once
+            if self.reg:
+                cost += model._regularization_cost(k)
+            costs[step] = cost
+            for metric in metrics:
+                metric.update_state(A, Yt)
+            if self.fused:
+                G = layers[-1].backward(Yt, len(layers) > 1, fused_output=True)
+                rest = layers[-2::-1]
+            else:
+                G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
+                rest = layers[::-1]
+            for i, layer in enumerate(rest):
+                G = layer.backward(G, i < len(rest) - 1)
+            opt.apply_gradients(self.params, self.grads, self.decays[k])
+            running += cost * k
+            if progbar is not None:
+                progbar.update(step + 1, {"loss": running / (s + k)})
+            if hooks is not None:
+                hooks.on_train_batch_end(step, {"loss": cost})
+                if model.stop_training:
+                    return costs[:step + 1]
+        return costs

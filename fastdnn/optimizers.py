@@ -1,0 +1,655 @@
+"""Optimizers: gradient descent (alias SGD), Momentum, RMSprop and Adam.
+
+An optimizer updates a list of parameter arrays in place from their
+gradients, one compiled pass per array with the GIL released, and keeps its
+own state arrays (moving averages), allocated on first use. Each parameter
+array may carry an L2 coefficient ``decay``: the gradient used is then
+``grad + decay * param`` (the gradient array itself is not modified). A model
+passes ``lambd / m`` for kernel weights, the derivative of the lecture's cost
+term ``(lambd / 2m) * sum(W**2)``, and 0 for biases.
+
+The formulas are the lecture's, where ``beta`` weights the old average::
+
+    GD        p -= lr * g
+    Momentum  v = beta v + (1 - beta) g;            p -= lr * v
+    RMSprop   s = beta s + (1 - beta) g**2;         p -= lr * g / (sqrt(s) + eps)
+    Adam      t += 1; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g**2
+              p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
+
+The learning rate is a number or a :mod:`fastdnn.schedules` schedule, which
+the optimizer evaluates at its ``epoch`` (set by the model at the start of each
+epoch).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn.optimizers import Adam
+>>> W = np.ones((2, 3))
+>>> opt = Adam(learning_rate=0.1)
+>>> opt.apply_gradients([W], [np.full((2, 3), 0.5)])
+>>> round(float(W[0, 0]), 6), opt.iterations  # Adam's first step: about lr * sign(g)
+(0.9, 1)
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import schedules as _schedules
+from ._kernels import _optim
+from .schedules import LearningRateSchedule
+
+__all__ = ["Optimizer", "GD", "SGD", "Momentum", "RMSprop", "Adam", "get", "serialize"]
+
+_STATE_COUNTERS = ("iterations", "epoch")
+
+
+# ------------------------------------------------------------------ checks
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def _learning_rate(value: Any) -> float | LearningRateSchedule:
+    if isinstance(value, LearningRateSchedule):
+        return value
+    if isinstance(value, Mapping):
+        return _schedules.get(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("learning_rate must be a number > 0 or a LearningRateSchedule, got "
+                        f"{type(value).__name__}")
+    lr = float(value)
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
+    return lr
+
+
+def _beta(value: Any, name: str) -> float:
+    b = _real(value, name)
+    if not (0 <= b < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {b!r}")
+    return b
+
+
+def _epsilon(value: Any) -> float:
+    eps = _real(value, "epsilon")
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"epsilon must be a finite number > 0, got {eps!r}")
+    return eps
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 0, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _as_list(items: Any, name: str) -> list:
+    if type(items) is list:
+        return items
+    if not isinstance(items, Sequence):  # a lone ndarray is not a Sequence, nor a generator
+        raise TypeError(f"{name} must be a list or tuple of arrays, got {type(items).__name__}")
+    return list(items)
+
+
+def _state_counter(state: Mapping[str, Any], key: str) -> int:
+    if key not in state:
+        raise ValueError(f"optimizer state is missing {key!r}")
+    a = np.asarray(state[key])
+    if a.ndim != 0 or a.dtype.kind not in "iu" or int(a) < 0:
+        raise ValueError(f"optimizer state {key!r} must be a 0-d integer array >= 0, got "
+                         f"shape {a.shape} dtype {a.dtype}")
+    return int(a)
+
+
+# --------------------------------------------------------------- optimizers
+
+class Optimizer:
+    """Base class of the optimizers: learning rate, counters, state and I/O.
+
+    Subclasses name their state arrays in ``_slot_names`` and implement
+    ``_update`` (one call into the compiled kernels per step).
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+        A finite number > 0, or a schedule evaluated at :attr:`epoch`.
+
+    Attributes
+    ----------
+    learning_rate : float
+        The current rate (a schedule evaluated at :attr:`epoch`). Assigning
+        a number or a schedule replaces the rate or schedule.
+    epoch : int
+        The current epoch (0-based); the model sets it at the start of each epoch.
+    iterations : int
+        Number of :meth:`apply_gradients` steps done (Adam's ``t``).
+    built : bool
+        Whether the state arrays exist.
+
+    Examples
+    --------
+    >>> opt = GD(learning_rate=0.1)
+    >>> opt.learning_rate, opt.epoch, opt.iterations
+    (0.1, 0, 0)
+    """
+
+    _slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
+        self._lr: float | LearningRateSchedule = _learning_rate(learning_rate)
+        self._epoch = 0
+        self._iterations = 0
+        self._slots: tuple[list[np.ndarray], ...] | None = None
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def learning_rate(self) -> float:
+        """The current learning rate (a schedule evaluated at :attr:`epoch`)."""
+        lr = self._lr
+        if isinstance(lr, LearningRateSchedule):
+            value = lr(self._epoch)
+            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                    or not (math.isfinite(value) and value >= 0)):
+                raise ValueError(f"learning-rate schedule {lr!r} gave {value!r} at epoch "
+                                 f"{self._epoch}; expected a finite number >= 0")
+            return float(value)
+        return lr
+
+    @learning_rate.setter
+    def learning_rate(self, value: float | LearningRateSchedule) -> None:
+        self._lr = _learning_rate(value)
+
+    @property
+    def epoch(self) -> int:
+        """The current epoch (0-based), set by the model at the start of each epoch."""
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = _count(value, "epoch")
+
+    @property
+    def iterations(self) -> int:
+        """Number of :meth:`apply_gradients` steps done."""
+        return self._iterations
+
+    @property
+    def built(self) -> bool:
+        """Whether the state arrays exist (after :meth:`build` or the first step)."""
+        return self._slots is not None
+
+    # ----------------------------------------------------------------- steps
+
+    def _new_slots(self, params: list) -> tuple[list[np.ndarray], ...]:
+        _optim.check_params(params)
+        return tuple([np.zeros_like(p, subok=False) for p in params] for _ in self._slot_names)
+
+    def build(self, params: Sequence[np.ndarray]) -> None:
+        """Allocate the state arrays (zeros like each parameter array).
+
+        :meth:`apply_gradients` builds on first use, so calling this is
+        optional. On an optimizer already built for arrays of the same shapes
+        and dtypes it does nothing; for other arrays it raises ``ValueError``
+        (the state belongs to the parameters it was built for: use a new
+        optimizer for new parameters).
+
+        Parameters
+        ----------
+        params : sequence of ndarray
+            Writeable C- or F-contiguous float32/float64 arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> opt = Momentum()
+        >>> opt.build([np.ones((3, 2)), np.zeros((3, 1))])
+        >>> opt.built, sorted(opt.get_state())[:2]
+        (True, ['epoch', 'iterations'])
+        """
+        params = _as_list(params, "params")
+        if self._slots is None:
+            self._slots = self._new_slots(params)
+            return
+        _optim.check_params(params)
+        for name, arrays in zip(self._slot_names, self._slots):
+            if len(arrays) != len(params):
+                raise ValueError(f"the optimizer was built for {len(arrays)} parameter arrays, "
+                                 f"got {len(params)}; use a new optimizer for other parameters")
+            for i, (s, p) in enumerate(zip(arrays, params)):
+                if s.shape != p.shape or s.dtype != p.dtype:
+                    raise ValueError(
+                        f"the optimizer state {name}[{i}] has shape {s.shape} and dtype "
+                        f"{s.dtype} but params[{i}] has shape {p.shape} and dtype {p.dtype}: "
+                        "the optimizer was built for other parameters; use a new optimizer")
+
+    def apply_gradients(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+                        decays: Sequence[float] | None = None) -> None:
+        """One optimization step: update every parameter array in place.
+
+        Everything is checked before anything is updated, so an error leaves
+        parameters, state and :attr:`iterations` unchanged.
+
+        Parameters
+        ----------
+        params : sequence of ndarray
+            Writeable C- or F-contiguous float32/float64 arrays, updated in place.
+        grads : sequence of ndarray
+            One gradient per parameter array, same shape and dtype (any memory
+            order; not modified). A gradient may share memory with its own
+            parameter array, not with another one.
+        decays : sequence of float, optional
+            One L2 coefficient ``>= 0`` per parameter array: the gradient used
+            is ``grad + decay * param``. Default: no penalty.
+
+        Raises
+        ------
+        TypeError
+            A parameter or gradient is not a float32/float64 ndarray, or their dtypes differ.
+        ValueError
+            Counts or shapes differ, a parameter cannot be updated in place,
+            a decay is negative or not finite, or the state was built for other
+            parameters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> W, b = np.ones((2, 2)), np.zeros((2, 1))
+        >>> GD(learning_rate=0.5).apply_gradients([W, b], [np.ones((2, 2)), np.ones((2, 1))],
+        ...                                       decays=[0.5, 0.0])
+        >>> float(W[0, 0]), float(b[0, 0])  # 1 - 0.5 * (1 + 0.5 * 1), 0 - 0.5 * 1
+        (0.25, -0.5)
+        """
+        params = _as_list(params, "params")
+        grads = _as_list(grads, "grads")
+        if decays is not None and not isinstance(decays, (list, tuple, np.ndarray)):
+            decays = _as_list(decays, "decays")
+        lr = self.learning_rate
+        slots = self._slots
+        if slots is None:
+            slots = self._new_slots(params)
+        self._update(params, grads, slots, decays, lr)  # checks everything, then updates
+        self._slots = slots
+        self._iterations += 1
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+    # -------------------------------------------------------------- config
+
+    def get_config(self) -> dict:
+        """The keyword arguments that rebuild this optimizer (JSON-compatible).
+
+        A schedule appears as ``{"class_name": ..., "config": ...}``.
+
+        Examples
+        --------
+        >>> Momentum(learning_rate=0.05, beta=0.8).get_config()
+        {'learning_rate': 0.05, 'beta': 0.8}
+        """
+        lr = self._lr
+        return {"learning_rate": _schedules.serialize(lr)
+                if isinstance(lr, LearningRateSchedule) else lr}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Optimizer":
+        """Rebuild an optimizer from :meth:`get_config`'s dictionary (no state).
+
+        Examples
+        --------
+        >>> Adam.from_config(Adam(beta2=0.99).get_config()).beta2
+        0.99
+        """
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}")
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    # --------------------------------------------------------------- state
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Copies of everything needed to continue training exactly.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``"iterations"`` and ``"epoch"`` as 0-d int64 arrays, and each
+            state array as ``"<slot>/<index>"`` (e.g. ``"m/0"``, ``"v/0"`` for
+            Adam): plain arrays, ready for ``np.savez`` and
+            ``np.load(allow_pickle=False)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> opt = Adam()
+        >>> opt.apply_gradients([np.ones(3)], [np.ones(3)])
+        >>> sorted(opt.get_state())
+        ['epoch', 'iterations', 'm/0', 'v/0']
+        """
+        state = {"iterations": np.array(self._iterations, dtype=np.int64),
+                 "epoch": np.array(self._epoch, dtype=np.int64)}
+        if self._slots is not None:
+            for name, arrays in zip(self._slot_names, self._slots):
+                for i, a in enumerate(arrays):
+                    state[f"{name}/{i}"] = a.copy(order="K")
+        return state
+
+    def set_state(self, state: Mapping[str, np.ndarray], params: Sequence[np.ndarray]) -> None:
+        """Restore :meth:`get_state`'s dictionary for these parameter arrays.
+
+        Everything is checked before anything changes. The state arrays are
+        copied into new arrays laid out like the parameters.
+
+        Parameters
+        ----------
+        state : mapping of str to ndarray
+            As returned by :meth:`get_state` (or loaded from an ``.npz``).
+        params : sequence of ndarray
+            The parameter arrays the state belongs to, in the same order.
+
+        Raises
+        ------
+        ValueError
+            A key is missing or unknown, or an array's shape or dtype does
+            not match its parameter array.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> W = np.ones((2, 2))
+        >>> a = RMSprop()
+        >>> a.apply_gradients([W], [np.ones((2, 2))])
+        >>> b = RMSprop()
+        >>> b.set_state(a.get_state(), [W])
+        >>> b.iterations, bool(np.all(b.get_state()["s/0"] == a.get_state()["s/0"]))
+        (1, True)
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict of arrays, got {type(state).__name__}")
+        params = _as_list(params, "params")
+        _optim.check_params(params)
+        iterations = _state_counter(state, "iterations")
+        epoch = _state_counter(state, "epoch")
+        expected = [f"{name}/{i}" for name in self._slot_names for i in range(len(params))]
+        present = [k for k in state if k not in _STATE_COUNTERS]
+        unknown = sorted(set(present) - set(expected))
+        if unknown:
+            shown = expected if len(expected) <= 4 else expected[:4] + ["..."]
+            raise ValueError(f"optimizer state has unknown keys {unknown[:5]} for "
+                             f"{type(self).__name__} with {len(params)} parameter arrays "
+                             f"(expected {shown} besides 'iterations' and 'epoch')")
+        slots: tuple[list[np.ndarray], ...] | None
+        if expected and not present:  # saved before the first step
+            if iterations > 0:
+                raise ValueError(f"optimizer state has iterations={iterations} but no state "
+                                 f"arrays ({expected[0]!r}, ...)")
+            slots = None
+        else:
+            missing = [k for k in expected if k not in state]
+            if missing:
+                raise ValueError(f"optimizer state is missing {missing[:5]} for "
+                                 f"{len(params)} parameter arrays")
+            slots = tuple([] for _ in self._slot_names)
+            for k, name in enumerate(self._slot_names):
+                for i, p in enumerate(params):
+                    a = np.asarray(state[f"{name}/{i}"])
+                    if a.shape != p.shape or a.dtype.newbyteorder("=") != p.dtype:
+                        raise ValueError(
+                            f"optimizer state {name + '/' + str(i)!r} has shape {a.shape} and "
+                            f"dtype {a.dtype}, expected shape {p.shape} and dtype {p.dtype} "
+                            f"to match params[{i}]")
+                    s = np.zeros_like(p, subok=False)
+                    np.copyto(s, a)
+                    slots[k].append(s)
+        self._slots = slots
+        self._iterations = iterations
+        self._epoch = epoch
+
+
+class GD(Optimizer):
+    """Gradient descent: ``p -= learning_rate * g``. ``SGD`` is the same class.
+
+    With mini-batches this is mini-batch (stochastic) gradient descent.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0, 2.0])
+    >>> GD(learning_rate=0.1).apply_gradients([p], [np.array([1.0, -1.0])])
+    >>> p
+    array([0.9, 2.1])
+    """
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
+        super().__init__(learning_rate)
+
+    def _new_slots(self, params: list) -> tuple:
+        _optim.check_params(params)
+        return ()
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.gd_update(params, grads, decays, lr)
+
+
+SGD = GD
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: ``v = beta v + (1 - beta) g; p -= lr * v``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+    beta : float, default 0.9
+        Weight of the old average, in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0])
+    >>> opt = Momentum(learning_rate=1.0, beta=0.9)
+    >>> opt.apply_gradients([p], [np.array([1.0])])
+    >>> round(float(p[0]), 12)  # v = 0.1
+    0.9
+    """
+
+    _slot_names = ("v",)
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
+                 beta: float = 0.9) -> None:
+        super().__init__(learning_rate)
+        self._beta = _beta(beta, "beta")
+
+    @property
+    def beta(self) -> float:
+        """Weight of the old average."""
+        return self._beta
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.momentum_update(params, grads, slots[0], decays, lr, self._beta)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta": self._beta}
+
+
+class RMSprop(Optimizer):
+    """RMSprop: ``s = beta s + (1 - beta) g**2; p -= lr * g / (sqrt(s) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.001
+    beta : float, default 0.999
+        Weight of the old average of squared gradients, in ``[0, 1)``.
+    epsilon : float, default 1e-8
+        Added to ``sqrt(s)`` (finite, > 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0])
+    >>> RMSprop(learning_rate=0.01, beta=0.75).apply_gradients([p], [np.array([2.0])])
+    >>> round(float(p[0]), 6)  # s = 0.25 * 4 = 1: step 0.01 * 2 / 1
+    0.98
+    """
+
+    _slot_names = ("s",)
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
+                 beta: float = 0.999, epsilon: float = 1e-8) -> None:
+        super().__init__(learning_rate)
+        self._beta = _beta(beta, "beta")
+        self._epsilon = _epsilon(epsilon)
+
+    @property
+    def beta(self) -> float:
+        """Weight of the old average."""
+        return self._beta
+
+    @property
+    def epsilon(self) -> float:
+        """Added to the root of the average of squared gradients."""
+        return self._epsilon
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.rmsprop_update(params, grads, slots[0], decays, lr, self._beta, self._epsilon)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
+
+
+class Adam(Optimizer):
+    """Adam: momentum and RMSprop with bias correction.
+
+    At step ``t = iterations + 1``: ``m = beta1 m + (1 - beta1) g``,
+    ``v = beta2 v + (1 - beta2) g**2`` and
+    ``p -= lr * m_hat / (sqrt(v_hat) + epsilon)`` with
+    ``m_hat = m / (1 - beta1**t)``, ``v_hat = v / (1 - beta2**t)``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.001
+    beta1 : float, default 0.9
+        Weight of the old average of gradients, in ``[0, 1)``.
+    beta2 : float, default 0.999
+        Weight of the old average of squared gradients, in ``[0, 1)``.
+    epsilon : float, default 1e-8
+        Added to ``sqrt(v_hat)`` (finite, > 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.zeros(2)
+    >>> opt = Adam(learning_rate=0.01)
+    >>> opt.apply_gradients([p], [np.array([3.0, -0.5])])
+    >>> p.round(6)  # the first step moves each entry by about lr, sign of g
+    array([-0.01,  0.01])
+    """
+
+    _slot_names = ("m", "v")
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
+                 beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> None:
+        super().__init__(learning_rate)
+        self._beta1 = _beta(beta1, "beta1")
+        self._beta2 = _beta(beta2, "beta2")
+        self._epsilon = _epsilon(epsilon)
+
+    @property
+    def beta1(self) -> float:
+        """Weight of the old average of gradients."""
+        return self._beta1
+
+    @property
+    def beta2(self) -> float:
+        """Weight of the old average of squared gradients."""
+        return self._beta2
+
+    @property
+    def epsilon(self) -> float:
+        """Added to the root of the average of squared gradients."""
+        return self._epsilon
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.adam_update(params, grads, slots[0], slots[1], decays, lr, self._beta1,
+                           self._beta2, self._epsilon, self._iterations + 1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,
+                "epsilon": self._epsilon}
+
+
+# ----------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, type[Optimizer]] = {
+    "gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    """``{"class_name": ..., "config": ...}`` of an optimizer (JSON-compatible, no state).
+
+    Examples
+    --------
+    >>> serialize(Adam())
+    {'class_name': 'Adam',
+     'config': {'learning_rate': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-08}}
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer, got {type(optimizer).__name__}")
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def _lookup(name: Any) -> type[Optimizer]:
+    cls = _REGISTRY.get(name.lower()) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}; known names: {', '.join(_REGISTRY)}")
+    return cls
+
+
+def get(identifier: str | Optimizer | Mapping[str, Any]) -> Optimizer:
+    """An optimizer from a name, an optimizer, or a :func:`serialize` dict.
+
+    Parameters
+    ----------
+    identifier : str, Optimizer or dict
+        ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"``
+        (case-insensitive, default hyperparameters); an :class:`Optimizer`
+        (returned as is); or ``{"class_name": "Adam", "config": {...}}``.
+
+    Examples
+    --------
+    >>> get("Adam")
+    Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-08)
+    >>> get({"class_name": "momentum", "config": {"beta": 0.5}}).beta
+    0.5
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, Mapping):
+        if "class_name" not in identifier:
+            raise ValueError("an optimizer config dict needs a 'class_name' key, got keys "
+                             f"{sorted(identifier)}")
+        return _lookup(identifier["class_name"]).from_config(identifier.get("config", {}))
+    raise TypeError("identifier must be an optimizer name, an Optimizer or a config dict, "
+                    f"got {type(identifier).__name__}")
