@@ -68,7 +68,11 @@ extensions = [
     Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"],
               depends=["fastdnn/_kernels/_blas.pxd", "fastdnn/_kernels/_elementwise.pxd"],
               **COMMON),
-    Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"], **COMMON),
+    Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"],
+              depends=["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
+    Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
+              depends=["fastdnn/_kernels/_optim_kernels.pxi", "fastdnn/_kernels/_elementwise.pxd"],
+              **COMMON),
 ]
 
 setup(

@@ -33,7 +33,10 @@ from . import callbacks as _callbacks
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
-from .layers import Dense, Input, Layer, get as _get_layer, serialize as _serialize_layer
+from . import regularizers as _regularizers
+from ._kernels import _network
+from .layers import Dense, Input, Layer, Normalizer, get as _get_layer
+from .layers import serialize as _serialize_layer
 
 __all__ = ["Sequential"]
 
@@ -115,6 +118,7 @@ class Sequential:
         self.optimizer: _optimizers.Optimizer | None = None
         self.loss: Any = None
         self.metrics: list[Any] = []
+        self.compiled = True
         self.history: _callbacks.History | None = None
         self.stop_training = False
         self.n_features: int | None = None
@@ -202,7 +206,7 @@ class Sequential:
 
     # ------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "adam", loss: Any = "binary_crossentropy",
-                metrics: Sequence[Any] | None = None) -> None:
+                metrics: Sequence[Any] | None = None, compiled: bool = True) -> None:
         """Choose the optimizer, the loss and the metrics reported during ``fit``.
 
         Parameters
@@ -214,6 +218,13 @@ class Sequential:
             (softmax output; integer or one-hot labels), ``"mse"`` (linear output).
         metrics : list of str, optional
             E.g. ``["accuracy"]``.
+        compiled : bool, default True
+            Train with the whole-network compiled loop (one call runs every
+            mini-batch: forward, cost, backward and update without Python) where
+            the model allows it: ``Dense`` layers, optionally after a
+            ``Normalizer``, the losses, optimizers and metrics of fastdnn, no
+            per-batch callbacks. Otherwise, or with ``False``, layer by layer.
+            Both give the same results to rounding.
 
         Examples
         --------
@@ -231,6 +242,7 @@ class Sequential:
             raise TypeError(f"metrics must be a list, got {type(metrics).__name__}")
         metric_objs = [_metrics.get(m) for m in metrics]
         self.optimizer, self.loss, self.metrics = opt, loss_obj, metric_objs
+        self.compiled = bool(compiled)
 
     def _require_compiled(self, what: str) -> None:
         if self.optimizer is None or self.loss is None:
@@ -354,7 +366,8 @@ class Sequential:
         progbar = cbl.progbar
         batch_hooks = cbl.needs_batch_hooks
         self.history = cbl.history
-        trainer = _Trainer(self, X, Y, batch_size, shuffle, rng)
+        trainer = _CompiledTrainer.make(self, X, Y, batch_size, shuffle, rng, batch_hooks) \
+            or _Trainer(self, X, Y, batch_size, shuffle, rng)
 
         self.stop_training = False
         cbl.on_train_begin()
@@ -751,4 +764,127 @@ class _Trainer:
                 hooks.on_train_batch_end(step, {"loss": cost})
                 if model.stop_training:
                     return costs[:step + 1]
+        return costs
+
+
+class _CompiledTrainer(_Trainer):
+    """Epoch loop of ``fit`` in one compiled call (``fastdnn._kernels._network``).
+
+    Python runs once per epoch, or once per slice of the epoch while a progress
+    bar is drawn; the plan's buffers are allocated here, once per ``fit``.
+    """
+
+    _LOSSES = {"binary_crossentropy": _network.LOSS_BCE,
+               "categorical_crossentropy": _network.LOSS_CCE, "mse": _network.LOSS_MSE}
+    _SLICES = 20   # progress-bar updates per epoch
+
+    @classmethod
+    def make(cls, model: Sequential, X: np.ndarray, Y: np.ndarray, batch_size: int,
+             shuffle: bool, rng: np.random.Generator, batch_hooks: bool) -> "_CompiledTrainer | None":
+        """A compiled trainer, or None when the model or data need the layer path."""
+        if not model.compiled or batch_hooks:
+            return None
+        if X.dtype not in (np.float32, np.float64) or not X.flags.aligned:
+            return None
+        layers = model._compute_layers
+        norm = None
+        if isinstance(layers[0], Normalizer):
+            norm, layers = layers[0], layers[1:]
+        if not layers or any(type(l) is not Dense for l in layers):
+            return None
+        if any(l.activation.name == "softmax" for l in layers[:-1]):
+            return None
+        loss = cls._LOSSES.get(getattr(model.loss, "name", None))
+        if loss is None or type(model.loss).__module__ != _losses.__name__:
+            return None
+        fused = model.loss.fused_activation == layers[-1].activation.name
+        if not fused and (loss != _network.LOSS_MSE or layers[-1].activation.name == "softmax"):
+            return None
+        spec = cls._optimizer_spec(model.optimizer)
+        metrics = cls._metric_specs(model.metrics, layers[-1].units)
+        if spec is None or metrics is None:
+            return None
+        for l in layers:
+            reg = l.kernel_regularizer
+            if reg is not None and type(reg) is not _regularizers.L2:
+                return None
+        return cls(model, X, Y, batch_size, shuffle, rng, norm, layers, loss, fused, spec,
+                   metrics)
+
+    @staticmethod
+    def _optimizer_spec(opt: Any) -> tuple | None:
+        kind = type(opt)
+        if kind is _optimizers.GD:
+            return _network.OPT_GD, (0.0, 0.0, 0.0)
+        if kind is _optimizers.Momentum:
+            return _network.OPT_MOMENTUM, (opt.beta, 0.0, 0.0)
+        if kind is _optimizers.RMSprop:
+            return _network.OPT_RMSPROP, (opt.beta, 0.0, opt.epsilon)
+        if kind is _optimizers.Adam:
+            return _network.OPT_ADAM, (opt.beta1, opt.beta2, opt.epsilon)
+        return None
+
+    @staticmethod
+    def _metric_specs(metrics: list, n_out: int) -> list | None:
+        specs = []
+        for metric in metrics:
+            kind = type(metric)
+            if kind in (_metrics.Accuracy, _metrics.BinaryAccuracy) and (
+                    n_out == 1 or kind is _metrics.BinaryAccuracy):
+                specs.append((_network.METRIC_BINARY, metric.threshold, n_out))
+            elif kind in (_metrics.Accuracy, _metrics.CategoricalAccuracy):
+                specs.append((_network.METRIC_ARGMAX, 0.0, 1))
+            elif kind is _metrics.MeanAbsoluteError:
+                specs.append((_network.METRIC_MAE, 0.0, n_out))
+            elif kind is _metrics.MeanSquaredError:
+                specs.append((_network.METRIC_MSE, 0.0, n_out))
+            else:
+                return None
+        return specs
+
+    def __init__(self, model, X, Y, batch_size, shuffle, rng, norm, layers, loss, fused,
+                 spec, metrics):
+        self.model = model
+        self.X, self.Y = X, Y
+        self.m = X.shape[0]
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = rng
+        self.steps = -(-self.m // batch_size)
+        self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
+        self.sizes[-1] = self.m - batch_size * (self.steps - 1)
+        opt = model.optimizer
+        params = [p for l in layers for p in l.params]
+        opt.build(params)
+        slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
+        code, hyper = spec
+        entries, slot_rows = [], []
+        for i, l in enumerate(layers):
+            fwd, bwd, alpha, softmax = l._codes
+            lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
+            entries.append((l.W, l.b, l.dW, l.db, fwd, bwd, alpha, softmax, lam))
+            slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
+                              [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
+        normalizer = None if norm is None else (norm.mean, norm._inv_std)
+        self.metric_counts = [c for _, _, c in metrics]
+        self.plan = _network.Plan(entries, normalizer, loss, fused, code, hyper, slot_rows,
+                                  [(k, t) for k, t, _ in metrics], batch_size, model.dtype)
+
+    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
+        model, opt, m, B = self.model, self.model.optimizer, self.m, self.batch_size
+        perm = self.rng.permutation(m) if self.shuffle else None
+        costs = np.empty(self.steps)
+        sums = np.zeros(len(self.metric_counts))
+        lr = opt.learning_rate
+        chunk = self.steps if progbar is None else max(1, -(-self.steps // self._SLICES))
+        for s0 in range(0, self.steps, chunk):
+            s1 = min(self.steps, s0 + chunk)
+            self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums)
+            opt._iterations += s1 - s0
+            if progbar is not None:
+                progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
+                                    / min(m, s1 * B)})
+        for metric, total, count in zip(model.metrics, sums, self.metric_counts):
+            metric.total += float(total)
+            metric.count += count * m
         return costs

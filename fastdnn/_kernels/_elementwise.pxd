@@ -29,3 +29,6 @@ cdef void gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, con
 cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
                       Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c,
                       Py_ssize_t ldc) noexcept nogil
+# softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))
+cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
+cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil

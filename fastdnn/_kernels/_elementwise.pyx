@@ -93,6 +93,14 @@ SGD_STEP = FDNN_SGD_STEP
 
 # ------------------------------------------- entry points for other modules
 
+cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    fdnn_softmax_f32(A, A, m, n, 1)   # inner == 1: no workspace, cannot fail
+
+
+cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    fdnn_softmax_f64(A, A, m, n, 1)
+
+
 cdef void bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b,
                        int bias_per_line, float alpha) noexcept nogil:
     fdnn_bias_act_f32(act, Z, lines, len, b, bias_per_line, alpha)

@@ -1,0 +1,442 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Whole-network training in one compiled loop.
+
+A ``Plan`` holds raw pointers to every array a ``Sequential`` of ``Dense``
+layers (optionally led by a ``Normalizer``) touches while training: weights,
+gradients, activation buffers for one mini-batch, optimizer state. ``run``
+then trains a range of mini-batches without the GIL and without returning to
+Python: per batch it gathers the examples (normalizing them on the way),
+runs forward (GEMM + bias and activation pass, softmax), the cost and the
+metrics, backward (dZ and db in one pass, two GEMMs) and the optimizer's
+update of every array. Nothing is allocated after the plan is made.
+
+Layouts are the lecture's: activations are F-ordered ``(n_l, B)`` (column j is
+example j), ``W`` is C-ordered ``(n_l, n_prev)``. Products small enough that a
+BLAS call is mostly overhead run as direct loops.
+"""
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport fabs, log, log1p, pow
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
+                                            bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
+                                            gemm_nt_f64, softmax_columns_f32,
+                                            softmax_columns_f64)
+
+from fastdnn._kernels import _elementwise as _ew
+
+include "_optim_kernels.pxi"
+
+cnp.import_array()
+
+cdef enum:
+    SMALL_GEMM = 1 << 13   # multiply-adds below which the direct loops beat a BLAS call
+    MAX_LAYERS = 64
+    MAX_METRICS = 8
+
+# losses, optimizers and metrics the loop knows (codes shared with models.py)
+cpdef enum:
+    LOSS_BCE = 0
+    LOSS_CCE = 1
+    LOSS_MSE = 2
+
+cpdef enum:
+    OPT_GD = 0
+    OPT_MOMENTUM = 1
+    OPT_RMSPROP = 2
+    OPT_ADAM = 3
+
+cpdef enum:
+    METRIC_BINARY = 0
+    METRIC_ARGMAX = 1
+    METRIC_MAE = 2
+    METRIC_MSE = 3
+
+cdef int _LINEAR = _ew.LINEAR
+cdef int _BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
+
+
+cdef struct DenseL:
+    Py_ssize_t n_in, n_out
+    int act, bwd
+    double alpha, lam              # activation parameter; L2 strength (0: none)
+    bint softmax
+    char *W
+    char *b
+    char *dW
+    char *db
+    char *A                        # (n_out, B) F
+    char *dZ                       # (n_out, B) F
+    char *dA_prev                  # (n_in, B) F, NULL for the first layer
+    char *slot[2][2]               # optimizer state [W, b][first, second]
+
+
+cdef struct Net:
+    int L, f32, loss, fused, opt, n_metrics
+    Py_ssize_t n_x, n_y, B
+    char *Xb                       # (n_x, B) F
+    char *Yb                       # (n_y, B) F
+    char *G                        # (n_y, B) F when the output is not fused
+    char *mean                     # normalizer (n_x), or NULL
+    char *inv_std
+    double beta1, beta2, eps
+    int metric[MAX_METRICS]
+    double threshold[MAX_METRICS]
+    DenseL layer[MAX_LAYERS]
+
+
+# ------------------------------------------------------------------ pieces
+
+cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_ssize_t n_in,
+                               Py_ssize_t m) noexcept nogil:
+    """Z (n_out, m) F = W (n_out, n_in) C @ X (n_in, m) F."""
+    cdef int M = <int>n_out, N = <int>m, K = <int>n_in
+    cdef real one = 1, zero = 0
+    if n_out * n_in * m <= SMALL_GEMM:
+        # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
+        if real is float:
+            gemm_nt_f32(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
+        else:
+            gemm_nt_f64(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
+    elif real is float:
+        sgemm(b'T', b'N', &M, &N, &K, &one, W, &K, X, &K, &zero, Z, &M)
+    else:
+        dgemm(b'T', b'N', &M, &N, &K, &one, W, &K, X, &K, &zero, Z, &M)
+
+
+cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssize_t n_in,
+                          Py_ssize_t m, real scale) noexcept nogil:
+    """dW (n_out, n_in) C = scale * dZ (n_out, m) F @ X (n_in, m) F ^T."""
+    cdef int M = <int>n_in, N = <int>n_out, K = <int>m
+    cdef real zero = 0
+    if n_out * n_in * m <= SMALL_GEMM:
+        if real is float:
+            gemm_nn_f32(n_out, n_in, m, scale, dZ, 1, n_out, X, n_in, dW, n_in)
+        else:
+            gemm_nn_f64(n_out, n_in, m, scale, dZ, 1, n_out, X, n_in, dW, n_in)
+    elif real is float:
+        # column-major dW^T (n_in, n_out) = X (n_in, m) @ dZ^T
+        sgemm(b'N', b'T', &M, &N, &K, &scale, X, &M, dZ, &N, &zero, dW, &M)
+    else:
+        dgemm(b'N', b'T', &M, &N, &K, &scale, X, &M, dZ, &N, &zero, dW, &M)
+
+
+cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssize_t n_in,
+                          Py_ssize_t m) noexcept nogil:
+    """dA (n_in, m) F = W (n_out, n_in) C ^T @ dZ (n_out, m) F."""
+    cdef int M = <int>n_in, N = <int>m, K = <int>n_out
+    cdef real one = 1, zero = 0
+    if n_out * n_in * m <= SMALL_GEMM:
+        # row-major: dA^T (m, n_in) = dZ^T (m, n_out) @ W
+        if real is float:
+            gemm_nn_f32(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
+        else:
+            gemm_nn_f64(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
+    elif real is float:
+        sgemm(b'N', b'N', &M, &N, &K, &one, W, &M, dZ, &K, &zero, dA, &M)
+    else:
+        dgemm(b'N', b'N', &M, &N, &K, &one, W, &M, dZ, &K, &zero, dA, &M)
+
+
+cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
+                         const real *Y, const long long *perm, Py_ssize_t start,
+                         Py_ssize_t k) noexcept nogil:
+    """Columns 0..k-1 of Xb and Yb from examples perm[start:start+k] (or start.. in order)."""
+    cdef real *Xb = <real *>net.Xb
+    cdef real *Yb = <real *>net.Yb
+    cdef const real *mean = <const real *>net.mean
+    cdef const real *inv_std = <const real *>net.inv_std
+    cdef Py_ssize_t j, i, row, n_x = net.n_x, n_y = net.n_y
+    cdef const char *xr
+    cdef real v
+    for j in range(k):
+        row = perm[start + j] if perm != NULL else start + j
+        xr = X + row * rs
+        for i in range(n_x):
+            if x_f32:
+                v = <real>(<const float *>(xr + i * cs))[0]
+            else:
+                v = <real>(<const double *>(xr + i * cs))[0]
+            if mean != NULL:
+                v = (v - mean[i]) * inv_std[i]
+            Xb[j * n_x + i] = v
+        for i in range(n_y):
+            Yb[j * n_y + i] = Y[row * n_y + i]
+
+
+cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t n) noexcept nogil:
+    """Sum over the batch of the loss, as fastdnn.losses computes it (sums in double)."""
+    cdef Py_ssize_t i
+    cdef double s = 0, a, y, d
+    cdef double tiny, hi
+    if real is float:
+        tiny, hi = 1.1754943508222875e-38, 1.0 - 5.960464477539063e-08
+    else:
+        tiny, hi = 2.2250738585072014e-308, 1.0 - 1.1102230246251565e-16
+    if loss == LOSS_BCE:
+        for i in range(n):
+            a, y = A[i], Y[i]
+            if a < tiny:
+                a = tiny
+            elif a > hi:
+                a = hi
+            s += y * log(a) + (1 - y) * log1p(-a)
+        return -s
+    if loss == LOSS_CCE:
+        for i in range(n):
+            a = A[i]
+            if a < tiny:
+                a = tiny
+            s += Y[i] * log(a)
+        return -s
+    for i in range(n):
+        d = <double>A[i] - <double>Y[i]
+        s += d * d
+    return 0.5 * s
+
+
+cdef inline double _metric_sum(int kind, double threshold, const real *A, const real *Y,
+                               Py_ssize_t n_y, Py_ssize_t k) noexcept nogil:
+    """Numerator of one metric over a batch (the denominators are counted in Python)."""
+    cdef Py_ssize_t i, j, ia, iy
+    cdef double s = 0, d
+    cdef const real *a
+    cdef const real *y
+    cdef bint nan
+    if kind == METRIC_BINARY:
+        for i in range(n_y * k):
+            if A[i] != A[i]:
+                continue
+            s += (A[i] > threshold) == (Y[i] > 0.5)
+        return s
+    if kind == METRIC_ARGMAX:
+        for j in range(k):
+            a, y = A + j * n_y, Y + j * n_y
+            ia = iy = 0
+            nan = a[0] != a[0]
+            for i in range(1, n_y):
+                if a[i] != a[i]:
+                    nan = True
+                if a[i] > a[ia]:
+                    ia = i
+                if y[i] > y[iy]:
+                    iy = i
+            if not nan and ia == iy:
+                s += 1
+        return s
+    for i in range(n_y * k):
+        d = <double>A[i] - <double>Y[i]
+        s += fabs(d) if kind == METRIC_MAE else d * d
+    return s
+
+
+cdef inline void _sub(const real *A, const real *Y, real *G, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        G[i] = A[i] - Y[i]
+
+
+cdef inline double _sum_squares(const real *W, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double s = 0
+    for i in range(n):
+        s += <double>W[i] * <double>W[i]
+    return s
+
+
+cdef void _update(Net *net, DenseL *d, int which, real lr, real decay, real lr_t,
+                  real inv_c2) noexcept nogil:
+    """The optimizer's step on W (which = 0) or b (which = 1) of layer d."""
+    cdef real *p = <real *>(d.W if which == 0 else d.b)
+    cdef real *g = <real *>(d.dW if which == 0 else d.db)
+    cdef real *s1 = <real *>d.slot[which][0]
+    cdef real *s2 = <real *>d.slot[which][1]
+    cdef Py_ssize_t n = d.n_out * (d.n_in if which == 0 else 1)
+    cdef real b1 = <real>net.beta1, b2 = <real>net.beta2, eps = <real>net.eps
+    if net.opt == OPT_GD:
+        _gd(p, g, n, lr, decay)
+    elif net.opt == OPT_MOMENTUM:
+        _momentum(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1))
+    elif net.opt == OPT_RMSPROP:
+        _rmsprop(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1), eps)
+    else:
+        _adam(p, g, s1, s2, n, lr_t, decay, b1, <real>(1.0 - net.beta1), b2,
+              <real>(1.0 - net.beta2), inv_c2, eps)
+
+
+cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
+                const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
+                double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
+    """One mini-batch of k examples: forward, cost, metrics, backward, update."""
+    cdef int l, L = net.L, q
+    cdef DenseL *d
+    cdef real *X_l
+    cdef real *G
+    cdef Py_ssize_t n_y = net.n_y
+    cdef double reg = 0, lr_t = lr, inv_c2 = 1
+    cdef real scale = <real>(1.0 / k)
+    _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
+    # forward
+    X_l = <real *>net.Xb
+    for l in range(L):
+        d = &net.layer[l]
+        _gemm_forward(<real *>d.W, X_l, <real *>d.A, d.n_out, d.n_in, k)
+        if real is float:
+            bias_act_f32(_LINEAR if d.softmax else d.act, <float *>d.A, k, d.n_out,
+                         <const float *>d.b, False, <float>d.alpha)
+            if d.softmax:
+                softmax_columns_f32(<float *>d.A, d.n_out, k)
+        else:
+            bias_act_f64(_LINEAR if d.softmax else d.act, <double *>d.A, k, d.n_out,
+                         <const double *>d.b, False, d.alpha)
+            if d.softmax:
+                softmax_columns_f64(<double *>d.A, d.n_out, k)
+        X_l = <real *>d.A
+    # cost (with the L2 penalty of the weights before this step's update) and metrics
+    d = &net.layer[L - 1]
+    for l in range(L):
+        if net.layer[l].lam != 0:
+            reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
+                                                                net.layer[l].n_out * net.layer[l].n_in)
+    cost[0] = _cost_sum(net.loss, <real *>d.A, <real *>net.Yb, n_y * k) / k + reg
+    for q in range(net.n_metrics):
+        metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
+                                      <real *>net.Yb, n_y, k)
+    # backward
+    if net.fused:
+        G = <real *>net.Yb
+    else:
+        G = <real *>net.G
+        _sub(<real *>d.A, <real *>net.Yb, G, n_y * k)
+    for l in range(L - 1, -1, -1):
+        d = &net.layer[l]
+        X_l = <real *>(net.Xb if l == 0 else net.layer[l - 1].A)
+        if real is float:
+            act_backward_f32(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+                             <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
+                             <float *>d.db, False, scale, <float>d.alpha)
+        else:
+            act_backward_f64(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+                             <const double *>G, <const double *>d.A, <double *>d.dZ, k,
+                             d.n_out, <double *>d.db, False, scale, d.alpha)
+        _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
+        if l > 0:
+            _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
+            G = <real *>d.dA_prev
+    # update (Adam's bias corrections once per step, in double)
+    if net.opt == OPT_ADAM:
+        lr_t = lr / (1.0 - pow(net.beta1, t))
+        inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
+    for l in range(L):
+        d = &net.layer[l]
+        _update(net, d, 0, <real>lr, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
+        _update(net, d, 1, <real>lr, 0, <real>lr_t, <real>inv_c2)
+
+
+# ------------------------------------------------------------------ Python side
+
+cdef char *_ptr(object a):
+    return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef class Plan:
+    """Pointers and buffers for training one model with mini-batches of ``B``.
+
+    Built by ``fastdnn.models`` from arrays it has checked (dtypes, shapes,
+    contiguity); keeps a reference to each so the pointers stay valid.
+    """
+
+    cdef Net net
+    cdef list keep
+
+    def __cinit__(self):
+        self.keep = []
+
+    def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
+                 tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
+        (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
+        the optimizer has no such slot); metrics: [(kind, threshold)]."""
+        cdef Net *net = &self.net
+        cdef DenseL *d
+        cdef Py_ssize_t L = len(layers), l
+        cdef int which, s
+        if not 0 < L <= MAX_LAYERS or len(metrics) > MAX_METRICS:
+            raise ValueError("plan: unsupported number of layers or metrics")
+        dt = np.dtype(dtype)
+        net.f32 = dt == np.float32
+        net.L, net.loss, net.fused, net.opt = <int>L, loss, fused, opt
+        net.beta1, net.beta2, net.eps = hyper
+        net.B = B
+        first_W = layers[0][0]
+        net.n_x = first_W.shape[1]
+        net.n_y = layers[L - 1][0].shape[0]
+
+        def buf(n):
+            a = np.empty(n * B, dtype=dt)
+            self.keep.append(a)
+            return a
+
+        net.Xb, net.Yb = _ptr(buf(net.n_x)), _ptr(buf(net.n_y))
+        net.G = _ptr(buf(net.n_y)) if not fused else NULL
+        if normalizer is not None:
+            mean = np.ascontiguousarray(normalizer[0], dtype=dt).reshape(-1)
+            inv = np.ascontiguousarray(normalizer[1], dtype=dt).reshape(-1)
+            self.keep += [mean, inv]
+            net.mean, net.inv_std = _ptr(mean), _ptr(inv)
+        else:
+            net.mean = net.inv_std = NULL
+        for l in range(L):
+            W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
+            self.keep += [W, b, dW, db]
+            d = &net.layer[l]
+            d.n_out, d.n_in = W.shape
+            d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
+            d.W, d.b, d.dW, d.db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
+            d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
+            d.dA_prev = _ptr(buf(d.n_in)) if l > 0 else NULL
+            for which in range(2):
+                for s in range(2):
+                    arr = slots[l][which][s]
+                    if arr is None:
+                        d.slot[which][s] = NULL
+                    else:
+                        self.keep.append(arr)
+                        d.slot[which][s] = _ptr(arr)
+        net.n_metrics = <int>len(metrics)
+        for l in range(len(metrics)):
+            net.metric[l], net.threshold[l] = metrics[l]
+
+    def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
+            long long t0, double[::1] costs, double[::1] metric_sums):
+        """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X.
+
+        X: (m, n_x) float32/float64 with any strides; Y: the model's C-ordered (m, n_y)
+        targets; perm: int64 (m,) order of the examples or None; t0: optimizer steps
+        done before step0. costs[step] receives each batch's cost; metric_sums
+        accumulates the metrics' numerators.
+        """
+        cdef Net *net = &self.net
+        cdef const char *px = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
+        cdef Py_ssize_t rs = cnp.PyArray_STRIDE(<cnp.ndarray>X, 0)
+        cdef Py_ssize_t cs = cnp.PyArray_STRIDE(<cnp.ndarray>X, 1)
+        cdef int x_f32 = cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
+        cdef const char *py = <const char *>cnp.PyArray_DATA(<cnp.ndarray>Y)
+        cdef const long long *pp = NULL
+        cdef Py_ssize_t step, start, k, B = net.B
+        cdef double *pc = &costs[0]
+        cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
+        if perm is not None:
+            pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
+        with nogil:
+            for step in range(step0, step1):
+                start = step * B
+                k = B if m - start > B else m - start
+                if net.f32:
+                    _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp, start, k,
+                          lr, t0 + (step - step0) + 1, pc + step, pm)
+                else:
+                    _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
+                          lr, t0 + (step - step0) + 1, pc + step, pm)
