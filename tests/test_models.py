@@ -64,12 +64,13 @@ def params_of(model):
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-{p[1]}")
 @pytest.mark.parametrize("lam", [0.0, 0.3])
-def test_fit_matches_reference_training(problem, opt, dtype, lam):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "layers"])
+def test_fit_matches_reference_training(problem, opt, dtype, lam, compiled):
     loss, output, hidden = problem
     X, y, n_out = make_data(loss, dtype=dtype)
     model = build_model(hidden, output, n_out, X.shape[1], dtype, lam)
     make_opt, hyper = OPTIMIZERS[opt]
-    model.compile(make_opt(), loss)
+    model.compile(make_opt(), loss, compiled=compiled)
     start = params_of(model)
     history = model.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
     lr = model.optimizer.learning_rate

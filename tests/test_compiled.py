@@ -1,0 +1,223 @@
+"""The compiled training loop against the layer-by-layer path, allocations, memmaps."""
+import gc
+import os
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastdnn.models as models
+from fastdnn.callbacks import Callback
+from fastdnn.layers import Dense, Dropout, Input, Normalizer
+from fastdnn.models import Sequential
+from fastdnn.optimizers import GD, RMSprop, Adam, Momentum
+from fastdnn.schedules import InverseTimeDecay
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+OPTIMIZERS = {"gd": lambda: GD(0.1), "momentum": lambda: Momentum(0.05),
+              "rmsprop": lambda: RMSprop(0.005), "adam": lambda: Adam(0.01)}
+# (loss, output activation, metrics)
+LOSSES = [("binary_crossentropy", "sigmoid", ["accuracy", "binary_accuracy"]),
+          ("categorical_crossentropy", "softmax", ["accuracy", "categorical_accuracy"]),
+          ("mse", "linear", ["mae", "mse"]),
+          ("mse", "tanh", ["mae"])]
+HIDDEN = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
+
+
+@pytest.fixture
+def which_path(monkeypatch):
+    """Records whether each fit took the compiled path."""
+    used = []
+    make = models._CompiledTrainer.make.__func__
+
+    def spy(cls, *args, **kwargs):
+        trainer = make(cls, *args, **kwargs)
+        used.append(trainer is not None)
+        return trainer
+    monkeypatch.setattr(models._CompiledTrainer, "make", classmethod(spy))
+    return used
+
+
+def data(loss, m=70, n=5, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(m, n)) * 3 + 1).astype(dtype)
+    if loss == "binary_crossentropy":
+        return X, (X[:, 0] > 1).astype(np.float64), 1
+    if loss == "categorical_crossentropy":
+        return X, rng.integers(0, 4, size=m), 4
+    return X, np.tanh(X[:, :2] / 3), 2
+
+
+def model_for(loss, output, hidden, n_out, dtype, lam, normalize, X, alpha_leaky=0.01):
+    layers = [Input(X.shape[1])]
+    if normalize:
+        norm = Normalizer()
+        norm.adapt(X)
+        layers.append(norm)
+    act = {"name": "leaky_relu", "alpha": 0.2} if hidden == "leaky_relu" else hidden
+    layers += [Dense(7, activation=act, kernel_regularizer=lam or None),
+               Dense(6, activation=act, kernel_regularizer=lam or None),
+               Dense(n_out, activation=output, kernel_regularizer=lam or None)]
+    return Sequential(layers, dtype=dtype, seed=1)
+
+
+def train_both(loss, output, metrics, hidden, opt, dtype, lam, normalize, which_path,
+               epochs=3, batch_size=16, **fit):
+    X, y, n_out = data(loss, dtype=dtype)
+    results = []
+    for compiled in (True, False):
+        model = model_for(loss, output, hidden, n_out, dtype, lam, normalize, X)
+        model.compile(OPTIMIZERS[opt](), loss, metrics, compiled=compiled)
+        h = model.fit(X, y, epochs=epochs, batch_size=batch_size, seed=3, verbose=0, **fit)
+        results.append((model, h))
+    assert which_path == [True, False]
+    return results
+
+
+def assert_same(results, dtype):
+    (mc, hc), (ml, hl) = results
+    for a, b in zip(mc.get_weights(), ml.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=RTOL[dtype], atol=RTOL[dtype])
+    np.testing.assert_allclose(hc.batch_loss, hl.batch_loss, rtol=RTOL[dtype] * 10)
+    assert set(hc.history) == set(hl.history)
+    for key in hc.history:
+        np.testing.assert_allclose(hc.history[key], hl.history[key], rtol=RTOL[dtype] * 10,
+                                   err_msg=key)
+    assert mc.optimizer.iterations == ml.optimizer.iterations
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("loss, output, metrics", LOSSES, ids=lambda v: str(v))
+def test_compiled_equals_layer_path(loss, output, metrics, opt, dtype, which_path):
+    assert_same(train_both(loss, output, metrics, "relu", opt, dtype, 0.0, False, which_path),
+                dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("lam, normalize", [(0.0, True), (0.2, False), (0.2, True)])
+def test_compiled_equals_layer_path_activations_l2_normalizer(hidden, lam, normalize, dtype,
+                                                              which_path):
+    assert_same(train_both("binary_crossentropy", "sigmoid", ["accuracy"], hidden, "adam",
+                           dtype, lam, normalize, which_path), dtype)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 7, 64, 70, 500])
+def test_compiled_batch_sizes(batch_size, which_path):
+    assert_same(train_both("categorical_crossentropy", "softmax", ["accuracy"], "tanh",
+                           "momentum", np.float64, 0.0, True, which_path, epochs=2,
+                           batch_size=batch_size), np.float64)
+
+
+def test_compiled_schedules_validation_and_no_shuffle(which_path):
+    X, y, n_out = data("binary_crossentropy")
+    results = []
+    for compiled in (True, False):
+        model = model_for("binary_crossentropy", "sigmoid", "relu", 1, np.float64, 0.0, False, X)
+        model.compile(GD(InverseTimeDecay(0.5, 1.0)), "binary_crossentropy", ["accuracy"],
+                      compiled=compiled)
+        h = model.fit(X, y, epochs=4, batch_size=9, shuffle=False, validation_split=0.2,
+                      verbose=0)
+        results.append((model, h))
+    assert which_path == [True, False]
+    assert_same(results, np.float64)
+
+
+@pytest.mark.parametrize("xdtype, order", [(np.float32, "F"), (np.float64, "C"),
+                                           (np.float64, "F")])
+def test_compiled_reads_any_float_layout(xdtype, order, which_path):
+    X, y, n_out = data("binary_crossentropy", dtype=np.float64)
+    X = np.round(X * 8) / 8          # exact in float32 too
+    ref = None
+    for Xv in (X.astype(np.float32), np.asarray(X, dtype=xdtype, order=order)):
+        model = model_for("binary_crossentropy", "sigmoid", "relu", 1, np.float32, 0.0, True, X)
+        model.compile(Adam(0.01), "binary_crossentropy")
+        model.fit(Xv, y, epochs=2, batch_size=8, seed=0, verbose=0)
+        if ref is None:
+            ref = model.get_weights()
+        else:
+            for a, b in zip(ref, model.get_weights()):
+                np.testing.assert_array_equal(a, b)
+    assert all(which_path)
+
+
+def test_layer_path_is_used_where_the_loop_cannot_go(which_path):
+    X, y, _ = data("binary_crossentropy")
+
+    class EveryBatch(Callback):
+        calls = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            EveryBatch.calls += 1
+
+    model = Sequential([Dense(4, activation="relu"), Dropout(0.3),
+                        Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(X, y, epochs=1, batch_size=10, verbose=0)
+    model = Sequential([Dense(4, activation="relu"), Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(X, y, epochs=1, batch_size=10, verbose=0, callbacks=[EveryBatch()])
+    model.fit(X.astype(np.int64), y, epochs=1, batch_size=10, verbose=0)
+    assert which_path == [False, False, False]
+    assert EveryBatch.calls == 7
+
+
+def test_no_allocations_per_step(which_path):
+    """Once fit has started, an epoch allocates only its per-epoch arrays (the
+    permutation and the cost vector), nothing per step."""
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for m in (1_000, 10_000):
+        X = rng.normal(size=(m, 20)).astype(np.float32)
+        y = (X[:, 0] > 0).astype(np.float32)
+        model = Sequential([Input(20), Dense(32, activation="relu"),
+                            Dense(1, activation="sigmoid")], seed=0)
+        model.compile(Adam(1e-3), "binary_crossentropy", ["accuracy"])
+        model.fit(X, y, epochs=1, batch_size=100, verbose=0)
+        trainer = models._CompiledTrainer.make(model, X, model._check_y(y, m), 100, True,
+                                               np.random.default_rng(0), False)
+        trainer.run_epoch(None, None)
+        gc.collect()
+        tracemalloc.start()
+        trainer.run_epoch(None, None)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        peaks[m] = peak
+    # the permutation (8 bytes per example) and the costs (8 per step), plus ~1 KB of
+    # Python objects: any per-step buffer (the smallest, one batch of X, is 8 KB) shows
+    for m, peak in peaks.items():
+        assert peak <= 8 * m + 8 * (m // 100) + 2048, peaks
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or not os.path.exists("/proc/self/statm"),
+                    reason="needs Linux /proc")
+def test_memmap_epoch_keeps_resident_memory_bounded(tmp_path):
+    """An epoch over a 64 MB memmap touches its pages, but the process never copies it:
+    the anonymous (non-file) resident memory grows far less than the file size."""
+    m, n = 800_000, 20
+    path = tmp_path / "X.f32"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(m, n))
+    rng = np.random.default_rng(0)
+    for s in range(0, m, 100_000):
+        mm[s:s + 100_000] = rng.normal(size=(100_000, n))
+    mm.flush()
+    del mm
+    X = np.memmap(path, dtype=np.float32, mode="r", shape=(m, n))
+    y = (np.arange(m) % 2).astype(np.float32)
+
+    def anon_rss():
+        with open("/proc/self/status") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["RssAnon"].split()[0]) * 1024
+
+    model = Sequential([Input(n), Dense(16, activation="relu"), Dense(1, activation="sigmoid")],
+                       seed=0)
+    model.compile(Adam(1e-3), "binary_crossentropy")
+    before = anon_rss()
+    model.fit(X, y, epochs=1, batch_size=1000, verbose=0, check_finite=False)
+    grown = anon_rss() - before
+    size = m * n * 4
+    assert grown < size / 4, (grown, size)
