@@ -35,7 +35,7 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import regularizers as _regularizers
 from ._kernels import _network
-from .layers import Dense, Input, Layer, Normalizer, get as _get_layer
+from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
 __all__ = ["Sequential"]
@@ -400,10 +400,41 @@ class Sequential:
         return max(1, _CHUNK_ELEMENTS // widest)
 
     def _forward(self, Xc: np.ndarray) -> np.ndarray:
-        A = np.ascontiguousarray(Xc, dtype=self.dtype).T
-        for layer in self._compute_layers:
-            A = layer.forward(A, training=False)
-        return A
+        """Outputs (n_outputs, k) for the rows of Xc, through the compiled plan if possible."""
+        if Xc.dtype.kind != "f" or Xc.dtype not in (np.float32, np.float64):
+            Xc = np.ascontiguousarray(Xc, dtype=self.dtype)
+        plan = self._inference_plan(Xc.shape[0])
+        if plan is None:
+            A = np.ascontiguousarray(Xc, dtype=self.dtype).T
+            for layer in self._compute_layers:
+                A = layer.forward(A, training=False)
+            return A
+        k, cap = Xc.shape[0], plan.capacity
+        out = np.empty((k, self.n_outputs), dtype=self.dtype)
+        for s in range(0, k, cap):
+            plan.run(Xc[s:s + cap], out[s:s + cap])
+        return out.T
+
+    _PLAN_COLUMNS = 1024   # examples per compiled inference call (buffers kept by the model)
+
+    def _inference_plan(self, k: int) -> Any:
+        """The cached compiled forward pass, or None for layers it does not cover."""
+        layers = [l for l in self._compute_layers if not isinstance(l, Dropout)]
+        norm = None
+        if layers and isinstance(layers[0], Normalizer):
+            norm, layers = layers[0], layers[1:]
+        if not layers or any(type(l) is not Dense for l in layers):
+            return None
+        key = tuple(id(l.W) for l in layers) + ((id(norm.mean), id(norm._inv_std)) if norm else ())
+        want = min(max(k, 1), self._PLAN_COLUMNS)
+        cached = getattr(self, "_plan_cache", None)
+        if cached is not None and cached[0] == key and cached[1].capacity >= want:
+            return cached[1]
+        plan = _network.Forward(
+            [(l.W, l.b, l._codes[0], l._codes[2], l._codes[3]) for l in layers],
+            None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
+        self._plan_cache = (key, plan)
+        return plan
 
     def _require_built(self, what: str) -> None:
         if not self.built:

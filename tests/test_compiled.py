@@ -221,3 +221,57 @@ def test_memmap_epoch_keeps_resident_memory_bounded(tmp_path):
     grown = anon_rss() - before
     size = m * n * 4
     assert grown < size / 4, (grown, size)
+
+
+def layer_path_predict(model, X):
+    A = np.ascontiguousarray(X, dtype=model.dtype).T
+    for layer in model._compute_layers:
+        A = layer.forward(A, training=False)
+    return A.T
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [1, 2, 7, 1023, 1024, 1025, 3000])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_compiled_predict_equals_layer_path(dtype, m, normalize):
+    rng = np.random.default_rng(m)
+    X = rng.normal(size=(m, 9)) * 4
+    layers = [Input(9)]
+    if normalize:
+        norm = Normalizer()
+        norm.adapt(X)
+        layers.append(norm)
+    layers += [Dense(12, activation="tanh"), Dropout(0.5), Dense(8, activation="relu"),
+               Dense(3, activation="softmax")]
+    model = Sequential(layers, dtype=dtype, seed=0)
+    model.build()
+    for Xv in (X, X.astype(np.float32), np.asfortranarray(X), X.astype(dtype),
+               np.round(X).astype(np.int32)):
+        want = layer_path_predict(model, Xv)
+        got = model.predict(Xv)
+        assert got.dtype == dtype and got.shape == (m, 3) and got.flags.c_contiguous
+        np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=RTOL[dtype])
+    assert model._inference_plan(m) is not None
+
+
+def test_predict_sees_new_weights_and_statistics():
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    norm = Normalizer()
+    norm.adapt(X)
+    model = Sequential([Input(3), norm, Dense(2)], dtype="float64", seed=0)
+    model.build()
+    first = model.predict(X)
+    model.set_weights([w * 2 if i >= 2 else w for i, w in enumerate(model.get_weights())])
+    np.testing.assert_allclose(model.predict(X), layer_path_predict(model, X), rtol=1e-12)
+    assert not np.allclose(model.predict(X), first)
+    norm.adapt(X * 3 + 1)
+    np.testing.assert_allclose(model.predict(X), layer_path_predict(model, X), rtol=1e-12)
+
+
+def test_predict_returns_fresh_arrays():
+    model = Sequential([Input(2), Dense(2)], seed=0)
+    model.build()
+    a = model.predict(np.ones((1, 2)))
+    b = model.predict(np.zeros((1, 2)))
+    assert not np.shares_memory(a, b)
+    assert not np.array_equal(a, b)

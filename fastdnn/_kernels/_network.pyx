@@ -162,8 +162,9 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
             if mean != NULL:
                 v = (v - mean[i]) * inv_std[i]
             Xb[j * n_x + i] = v
-        for i in range(n_y):
-            Yb[j * n_y + i] = Y[row * n_y + i]
+        if Y != NULL:
+            for i in range(n_y):
+                Yb[j * n_y + i] = Y[row * n_y + i]
 
 
 cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t n) noexcept nogil:
@@ -440,3 +441,99 @@ cdef class Plan:
                 else:
                     _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
                           lr, t0 + (step - step0) + 1, pc + step, pm)
+
+
+cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
+    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F."""
+    cdef int l
+    cdef DenseL *d
+    cdef real *A
+    for l in range(net.L):
+        d = &net.layer[l]
+        A = out if l == net.L - 1 else <real *>d.A
+        _gemm_forward(<real *>d.W, X_l, A, d.n_out, d.n_in, k)
+        if real is float:
+            bias_act_f32(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
+                         False, <float>d.alpha)
+            if d.softmax:
+                softmax_columns_f32(A, d.n_out, k)
+        else:
+            bias_act_f64(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
+                         False, d.alpha)
+            if d.softmax:
+                softmax_columns_f64(A, d.n_out, k)
+        X_l = A
+
+
+cdef class Forward:
+    """Inference through every layer in one nogil call, for up to ``capacity``
+    examples at a time, with buffers allocated once (``predict``'s fast path)."""
+
+    cdef Net net
+    cdef list keep
+    cdef readonly Py_ssize_t capacity
+
+    def __cinit__(self):
+        self.keep = []
+
+    def __init__(self, list layers, object normalizer, Py_ssize_t capacity, object dtype):
+        """layers: [(W, b, act, alpha, softmax)]; normalizer: None or (mean, inv_std)."""
+        cdef Net *net = &self.net
+        cdef DenseL *d
+        cdef Py_ssize_t L = len(layers), l
+        if not 0 < L <= MAX_LAYERS:
+            raise ValueError("forward plan: unsupported number of layers")
+        dt = np.dtype(dtype)
+        net.f32 = dt == np.float32
+        net.L = <int>L
+        net.B = self.capacity = capacity
+        net.n_x = layers[0][0].shape[1]
+        net.n_y = layers[L - 1][0].shape[0]
+        xb = np.empty(net.n_x * capacity, dtype=dt)
+        self.keep.append(xb)
+        net.Xb = _ptr(xb)
+        net.Yb = net.G = NULL
+        if normalizer is not None:
+            mean = np.ascontiguousarray(normalizer[0], dtype=dt).reshape(-1)
+            inv = np.ascontiguousarray(normalizer[1], dtype=dt).reshape(-1)
+            self.keep += [mean, inv]
+            net.mean, net.inv_std = _ptr(mean), _ptr(inv)
+        else:
+            net.mean = net.inv_std = NULL
+        for l in range(L):
+            W, b, act, alpha, softmax = layers[l]
+            d = &net.layer[l]
+            d.n_out, d.n_in = W.shape
+            d.act, d.alpha, d.softmax = act, alpha, softmax
+            d.W, d.b = _ptr(W), _ptr(b)
+            a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
+            self.keep += [W, b, a]
+            d.A = _ptr(a) if a is not None else NULL
+
+    def run(self, X, out):
+        """out (k, n_y) C-ordered of the plan's dtype = the network on X (k, n_x), k <= capacity.
+
+        X may have any float dtype and strides; a C-ordered X of the plan's dtype
+        without a normalizer is read in place.
+        """
+        cdef Net *net = &self.net
+        cdef cnp.ndarray x = <cnp.ndarray>X
+        cdef Py_ssize_t k = cnp.PyArray_DIM(x, 0)
+        cdef const char *px = <const char *>cnp.PyArray_DATA(x)
+        cdef Py_ssize_t rs = cnp.PyArray_STRIDE(x, 0), cs = cnp.PyArray_STRIDE(x, 1)
+        cdef int t = cnp.PyArray_TYPE(x)
+        cdef int x_f32 = t == cnp.NPY_FLOAT32
+        cdef char *po = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+        cdef bint direct = (net.mean == NULL and (x_f32 == net.f32)
+                            and cs == (4 if x_f32 else 8) and rs == cs * net.n_x)
+        if k > self.capacity:
+            raise ValueError(f"at most {self.capacity} examples per call, got {k}")
+        with nogil:
+            if net.f32:
+                if not direct:
+                    _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k)
+                _forward(net, <float *>(px if direct else net.Xb), <float *>po, k)
+            else:
+                if not direct:
+                    _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k)
+                _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
