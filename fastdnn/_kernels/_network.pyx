@@ -94,7 +94,7 @@ cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_s
     """Z (n_out, m) F = W (n_out, n_in) C @ X (n_in, m) F."""
     cdef int M = <int>n_out, N = <int>m, K = <int>n_in
     cdef real one = 1, zero = 0
-    if n_out * n_in * m <= SMALL_GEMM:
+    if m == 1 or n_out * n_in * m <= SMALL_GEMM:
         # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
         if real is float:
             gemm_nt_f32(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
@@ -111,7 +111,7 @@ cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssiz
     """dW (n_out, n_in) C = scale * dZ (n_out, m) F @ X (n_in, m) F ^T."""
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
     cdef real zero = 0
-    if n_out * n_in * m <= SMALL_GEMM:
+    if m == 1 or n_out * n_in * m <= SMALL_GEMM:
         if real is float:
             gemm_nn_f32(n_out, n_in, m, scale, dZ, 1, n_out, X, n_in, dW, n_in)
         else:
@@ -128,7 +128,7 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
     """dA (n_in, m) F = W (n_out, n_in) C ^T @ dZ (n_out, m) F."""
     cdef int M = <int>n_in, N = <int>m, K = <int>n_out
     cdef real one = 1, zero = 0
-    if n_out * n_in * m <= SMALL_GEMM:
+    if m == 1 or n_out * n_in * m <= SMALL_GEMM:
         # row-major: dA^T (m, n_in) = dZ^T (m, n_out) @ W
         if real is float:
             gemm_nn_f32(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
