@@ -215,6 +215,12 @@ def mse_cost(A, Y):
 
 COSTS = {"binary_crossentropy": binary_crossentropy_cost,
          "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost}
+# dL/dA per example, for outputs the loss does not pair with
+LOSS_GRADIENTS = {
+    "binary_crossentropy": lambda A, Y: -(Y / A - (1 - Y) / (1 - A)),
+    "categorical_crossentropy": lambda A, Y: -Y / A,
+    "mse": lambda A, Y: A - Y,
+}
 # the output activation each cost pairs with, making dZ = A - Y
 FUSED_OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
                 "mse": "linear"}
@@ -233,7 +239,7 @@ def network_backward(As, Y, params, activations, loss, lam=0.0):
 
     The output's ``dZ`` is ``A - Y`` when ``loss`` pairs with its activation
     (sigmoid + binary cross-entropy, softmax + categorical, linear + mse);
-    otherwise (mse after another activation) ``dA = A - Y`` goes through ``g'``.
+    otherwise the loss's ``dA`` (see ``LOSS_GRADIENTS``) goes through ``g'``.
     """
     m = Y.shape[1]
     L = len(params)
@@ -241,7 +247,7 @@ def network_backward(As, Y, params, activations, loss, lam=0.0):
     if FUSED_OUTPUT[loss] == activations[-1]:
         dZ = AL - Y
     else:
-        dZ = _BACKWARD[activations[-1]](AL - Y, AL)
+        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y), AL)
     grads = [None] * L
     for l in range(L - 1, -1, -1):
         W = params[l][0]

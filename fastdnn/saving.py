@@ -1,10 +1,17 @@
 """Saving and loading models as ``.npz`` files.
 
 A file holds a JSON header (format name and version, the architecture, the
-compile settings) and plain arrays: the weights and the optimizer's state.
-It is read with ``allow_pickle=False`` and written to a temporary file in the
-same directory that is then renamed over the target, so a crash mid-write
-never leaves a half-written model behind.
+compile settings, the state of the dropout masks' random generators) and
+plain arrays: the weights and the optimizer's state. It is read without
+pickle and written to a temporary file in the same directory that is then
+renamed over the target, so a crash mid-write never leaves a half-written
+model behind.
+
+Reading checks before it allocates: each array's declared size against the
+bytes the archive holds, the number of weights against the architecture. A
+corrupt, truncated or foreign file raises ``ValueError`` naming the file
+(never another exception type, and no forged size makes it allocate memory
+the file's data could not fill).
 
 Examples
 --------
@@ -25,8 +32,10 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from typing import Any
 
@@ -37,6 +46,31 @@ __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 FORMAT = "fastdnn.model"
 FORMAT_VERSION = 1
 _HEADER = "__fastdnn__"
+_ZIP_MAGIC = b"PK\x03\x04"
+# bit generators whose state a file may restore (names looked up in numpy.random)
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+# deflate cannot expand data by more than about 1032:1; a larger claim is a zip bomb
+_MAX_DEFLATE_RATIO = 1100
+
+
+class _Invalid(Exception):
+    """The file's content is not a fastdnn model (converted to ValueError)."""
+
+
+# ------------------------------------------------------------------ writing
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store a {type(obj).__name__} ({obj!r}) in the model file's "
+                    "JSON header; layers, initializers, optimizers, schedules and metrics "
+                    "must have JSON-compatible configs")
 
 
 def _compile_config(model: Any) -> dict | None:
@@ -46,17 +80,101 @@ def _compile_config(model: Any) -> dict | None:
 
     return {"optimizer": optimizers.serialize(model.optimizer),
             "loss": model.loss.get_config(),
-            "metrics": [metric.get_config() for metric in model.metrics]}
+            "metrics": [metric.get_config() for metric in model.metrics],
+            "compiled": bool(getattr(model, "compiled", True))}
+
+
+def _rng_states(model: Any) -> list[dict]:
+    """States of the layers' own generators (dropout masks), one entry per
+    generator with the indices of the layers sharing it."""
+    groups: dict[int, dict] = {}
+    for i, layer in enumerate(model.layers):
+        rng = getattr(layer, "_rng", None)
+        if not isinstance(rng, np.random.Generator):
+            continue
+        entry = groups.get(id(rng))
+        if entry is None:
+            state = rng.bit_generator.state
+            if state.get("bit_generator") not in _BIT_GENERATORS:
+                continue   # an exotic generator: saved models restart its stream
+            entry = groups[id(rng)] = {"layers": [], "state": state}
+        entry["layers"].append(i)
+    return list(groups.values())
+
+
+def _temporary(directory: str, base: str) -> tuple[int, str]:
+    """A new file next to the target, created with the default permissions
+    (``0o666`` less the umask, as ``open`` gives) and never an existing one."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".{base[:100]}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (POSIX); best effort."""
+    if os.name != "posix":  # pragma: no cover
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
+    if os.path.islink(path):   # update the file the link points to, keep the link
+        path = os.path.realpath(path)
+    directory, base = os.path.split(os.path.abspath(path))
+    fd, tmp = _temporary(directory, base)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        try:  # replacing a file keeps its permissions, as writing into it would
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        except OSError:
+            pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` (atomically; any existing file is replaced).
 
+    The file holds the architecture, the weights and, for a compiled model,
+    the optimizer, loss and metrics with the optimizer's state (moving
+    averages, step and epoch counters), so a loaded model continues training
+    where this one stopped.
+
     Parameters
     ----------
     model : Sequential
+        A built model (fitted, or ``build`` called).
     path : str or PathLike
         Written exactly as given (no suffix is added); ``.npz`` is customary.
+
+    Raises
+    ------
+    ValueError
+        The model has no weights yet.
+    TypeError
+        A configuration value cannot be stored as JSON.
 
     Examples
     --------
@@ -69,58 +187,179 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     """
     from . import __version__
 
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     if not model.built:
         raise ValueError("the model has no weights yet: build or fit it before saving")
-    arrays: dict[str, np.ndarray] = {}
-    for i, w in enumerate(model.get_weights()):
-        arrays[f"weights/{i:04d}"] = w
+    weights = model.get_weights()
+    arrays: dict[str, np.ndarray] = {f"weights/{i:04d}": w for i, w in enumerate(weights)}
+    compile_config = _compile_config(model)
     state_keys: list[str] = []
-    if model.optimizer is not None and getattr(model.optimizer, "iterations", 0):
+    if compile_config is not None:
         for key, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{key}"] = np.asarray(value)
             state_keys.append(key)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastdnn_version": __version__,
-              "model": model.get_config(), "compile": _compile_config(model),
-              "n_weights": len(model.get_weights()), "optimizer_state": state_keys}
-    arrays[_HEADER] = np.array(json.dumps(header))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastdnn-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+              "model": model.get_config(), "compile": compile_config,
+              "n_weights": len(weights), "optimizer_state": state_keys,
+              "rng_states": _rng_states(model)}
+    arrays[_HEADER] = np.array(json.dumps(header, default=_json_default))
+    _write_atomically(path, arrays)
 
+
+# ------------------------------------------------------------------ reading
 
 def _bad(path: str, why: str) -> ValueError:
     return ValueError(f"{path!r} is not a readable fastdnn model file: {why}")
+
+
+class _Archive:
+    """The ``.npy`` members of an open zip file, read one by one with every
+    size checked before anything is allocated, and never with pickle."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        self.members = {info.filename[:-4]: info for info in zf.infolist()
+                        if info.filename.endswith(".npy")}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.members
+
+    def array(self, name: str) -> np.ndarray:
+        info = self.members.get(name)
+        if info is None:
+            raise _Invalid(f"the array {name!r} is missing")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Invalid(f"the array {name!r} uses an unsupported compression method")
+        if (info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 4096):
+            raise _Invalid(f"the array {name!r} claims an impossible compression ratio")
+        fmt = np.lib.format
+        with self.zf.open(info) as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise _Invalid(f"the array {name!r} has .npy format version {version}")
+            if dtype.hasobject:
+                raise _Invalid(f"the array {name!r} holds Python objects (it would need pickle)")
+            nbytes = dtype.itemsize * math.prod(shape)
+            if nbytes != info.file_size - f.tell():
+                raise _Invalid(f"the array {name!r} declares shape {shape} of {dtype} "
+                               f"({nbytes} bytes) but holds {info.file_size - f.tell()} bytes")
+        with self.zf.open(info) as f:   # sizes agree: now read it (allocates nbytes)
+            a = fmt.read_array(f, allow_pickle=False)
+            f.read(1)   # reach the end of the member, where its CRC is checked
+        return a
+
+
+def _read_header(archive: _Archive) -> dict:
+    if _HEADER not in archive:
+        raise _Invalid("no fastdnn header (written by another program?)")
+    h = archive.array(_HEADER)
+    if h.shape != () or h.dtype.kind != "U":
+        raise _Invalid(f"the header is a {h.dtype} array of shape {h.shape}, not a JSON string")
+    try:
+        header = json.loads(str(h[()]))
+    except (ValueError, RecursionError) as exc:
+        raise _Invalid(f"the header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise _Invalid(f"wrong format name {found!r} in the header (expected {FORMAT!r})")
+    version = header.get("format_version")
+    if type(version) is not int or version < 1:
+        raise _Invalid(f"invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise _Invalid(f"format version {version} was written by a newer fastdnn "
+                       f"(this one reads up to version {FORMAT_VERSION})")
+    return header
+
+
+def _restore_rngs(model: Any, groups: Any) -> None:
+    if groups is None:
+        return
+    if not isinstance(groups, list):
+        raise _Invalid("rng_states must be a list")
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("layers"), list) \
+                or not isinstance(group.get("state"), dict):
+            raise _Invalid(f"bad rng_states entry {group!r}")
+        name = group["state"].get("bit_generator")
+        if name not in _BIT_GENERATORS:
+            raise _Invalid(f"unknown bit generator {name!r} in rng_states")
+        bit_generator = getattr(np.random, name)()
+        bit_generator.state = group["state"]
+        rng = np.random.Generator(bit_generator)
+        for i in group["layers"]:
+            if type(i) is not int or not 0 <= i < len(model.layers) \
+                    or not isinstance(getattr(model.layers[i], "_rng", None), np.random.Generator):
+                raise _Invalid(f"rng_states names layer {i!r}, which has no random generator")
+            model.layers[i]._rng = rng
+
+
+def _read_model(archive: _Archive, compile: bool) -> Any:
+    from .models import Sequential
+
+    header = _read_header(archive)
+    config = header.get("model")
+    if not isinstance(config, dict):
+        raise _Invalid("the header has no model configuration")
+    model = Sequential.from_config(config)
+    if model.n_features is None:
+        raise _Invalid("the configuration does not give the number of input features")
+    n = header.get("n_weights")
+    expected = sum(len(layer.weights_names) for layer in model._compute_layers)
+    if type(n) is not int or n != expected:
+        raise _Invalid(f"the header lists {n!r} weight arrays, the architecture has {expected}")
+    weights = [archive.array(f"weights/{i:04d}") for i in range(n)]
+    # the numbers in the file must fill the architecture before it is built,
+    # so a forged configuration cannot make build allocate more than the file holds
+    size, needed = sum(w.size for w in weights), model.count_params()
+    if size != needed:
+        raise _Invalid(f"the weights hold {size} numbers, the architecture needs {needed}")
+    model.build(model.n_features, rng=0)
+    model.set_weights(weights)
+    _restore_rngs(model, header.get("rng_states"))
+    comp = header.get("compile")
+    if compile and comp is not None:
+        if not isinstance(comp, dict):
+            raise _Invalid("the compile settings are not a JSON object")
+        options = {} if "compiled" not in comp else {"compiled": comp["compiled"]}
+        if type(options.get("compiled", True)) is not bool:
+            raise _Invalid(f"compiled must be true or false, got {comp['compiled']!r}")
+        model.compile(comp["optimizer"], comp["loss"], comp["metrics"], **options)
+        keys = header.get("optimizer_state") or []
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise _Invalid("optimizer_state must be a list of names")
+        if keys:
+            state = {k: archive.array(f"optimizer/{k}") for k in keys}
+            params = [p for layer in model._compute_layers for p in layer.params]
+            model.optimizer.set_state(state, params)
+    return model
 
 
 def load_model(path: str | os.PathLike, compile: bool = True) -> Any:
     """Read a model written by ``Sequential.save``.
 
     The loaded model predicts exactly what the saved one did and, when it was
-    compiled and trained, continues training where it stopped (optimizer state
-    included).
+    compiled and trained, continues training where it stopped (optimizer
+    state and the dropout masks' random stream included).
 
     Parameters
     ----------
     path : str or PathLike
     compile : bool, default True
-        Restore the optimizer (with its state), loss and metrics.
+        Restore the optimizer (with its state), loss and metrics. With False
+        the model predicts but must be compiled before ``fit``.
 
     Raises
     ------
     FileNotFoundError
         No such file.
     ValueError
-        The file is corrupt, truncated, or not a fastdnn model.
+        The file is corrupt, truncated, or not a fastdnn model; the message
+        names the file and the reason.
 
     Examples
     --------
@@ -132,48 +371,17 @@ def load_model(path: str | os.PathLike, compile: bool = True) -> Any:
     ...
     ValueError: '...junk.npz' is not a readable fastdnn model file: ...
     """
-    from .models import Sequential
-
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path!r}")
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic != b"PK\x03\x04":
-        raise _bad(path, "not an .npz (zip) archive")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise _bad(path, "it is a single .npy array, not an .npz archive")
-            if _HEADER not in data.files:
-                raise _bad(path, "no fastdnn header (written by another program?)")
-            header = json.loads(str(data[_HEADER][()]))
-            arrays = {k: data[k] for k in data.files if k != _HEADER}
-    except ValueError as exc:
-        if str(exc).startswith(repr(path)):
-            raise
-        raise _bad(path, str(exc)) from None
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise _bad(path, f"{type(exc).__name__}: {exc}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise _bad(path, "wrong format name in the header")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise _bad(path, f"format version {version!r}; this fastdnn reads up to {FORMAT_VERSION}")
-    try:
-        model = Sequential.from_config(header["model"])
-        n = int(header["n_weights"])
-        weights = [arrays[f"weights/{i:04d}"] for i in range(n)]
-        model.build(model.n_features, rng=0)
-        model.set_weights(weights)
-        comp = header.get("compile")
-        if compile and comp is not None:
-            model.compile(comp["optimizer"], comp["loss"], comp["metrics"])
-            keys = header.get("optimizer_state") or []
-            if keys:
-                state = {k: arrays[f"optimizer/{k}"] for k in keys}
-                params = [p for l in model._compute_layers for p in l.params]
-                model.optimizer.set_state(state, params)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _bad(path, f"{type(exc).__name__}: {exc}") from None
-    return model
+    with open(path, "rb") as f:   # a directory or an unreadable file: OSError, as open gives
+        if f.read(4) != _ZIP_MAGIC:
+            raise _bad(path, "not an .npz (zip) archive")
+        f.seek(0)
+        try:
+            with zipfile.ZipFile(f) as zf:
+                return _read_model(_Archive(zf), compile)
+        except _Invalid as exc:
+            raise _bad(path, str(exc)) from None
+        except Exception as exc:   # whatever a damaged archive or forged header triggers
+            raise _bad(path, f"{type(exc).__name__}: {exc}") from exc
