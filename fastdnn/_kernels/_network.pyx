@@ -267,6 +267,28 @@ cdef void _update(Net *net, DenseL *d, int which, real lr, real decay, real lr_t
               <real>(1.0 - net.beta2), inv_c2, eps)
 
 
+cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
+    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F."""
+    cdef int l
+    cdef DenseL *d
+    cdef real *A
+    for l in range(net.L):
+        d = &net.layer[l]
+        A = out if l == net.L - 1 else <real *>d.A
+        _gemm_forward(<real *>d.W, X_l, A, d.n_out, d.n_in, k)
+        if real is float:
+            bias_act_f32(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
+                         False, <float>d.alpha)
+            if d.softmax:
+                softmax_columns_f32(A, d.n_out, k)
+        else:
+            bias_act_f64(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
+                         False, d.alpha)
+            if d.softmax:
+                softmax_columns_f64(A, d.n_out, k)
+        X_l = A
+
+
 cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                 const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
                 double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
@@ -279,22 +301,7 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef double reg = 0, lr_t = lr, inv_c2 = 1
     cdef real scale = <real>(1.0 / k)
     _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
-    # forward
-    X_l = <real *>net.Xb
-    for l in range(L):
-        d = &net.layer[l]
-        _gemm_forward(<real *>d.W, X_l, <real *>d.A, d.n_out, d.n_in, k)
-        if real is float:
-            bias_act_f32(_LINEAR if d.softmax else d.act, <float *>d.A, k, d.n_out,
-                         <const float *>d.b, False, <float>d.alpha)
-            if d.softmax:
-                softmax_columns_f32(<float *>d.A, d.n_out, k)
-        else:
-            bias_act_f64(_LINEAR if d.softmax else d.act, <double *>d.A, k, d.n_out,
-                         <const double *>d.b, False, d.alpha)
-            if d.softmax:
-                softmax_columns_f64(<double *>d.A, d.n_out, k)
-        X_l = <real *>d.A
+    _forward(net, <real *>net.Xb, <real *>net.layer[L - 1].A, k)
     # cost (with the L2 penalty of the weights before this step's update) and metrics
     d = &net.layer[L - 1]
     for l in range(L):
@@ -441,28 +448,6 @@ cdef class Plan:
                 else:
                     _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
                           lr, t0 + (step - step0) + 1, pc + step, pm)
-
-
-cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
-    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F."""
-    cdef int l
-    cdef DenseL *d
-    cdef real *A
-    for l in range(net.L):
-        d = &net.layer[l]
-        A = out if l == net.L - 1 else <real *>d.A
-        _gemm_forward(<real *>d.W, X_l, A, d.n_out, d.n_in, k)
-        if real is float:
-            bias_act_f32(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
-                         False, <float>d.alpha)
-            if d.softmax:
-                softmax_columns_f32(A, d.n_out, k)
-        else:
-            bias_act_f64(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
-                         False, d.alpha)
-            if d.softmax:
-                softmax_columns_f64(A, d.n_out, k)
-        X_l = A
 
 
 cdef class Forward:
