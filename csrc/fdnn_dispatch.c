@@ -112,6 +112,7 @@ int fdnn_get_num_threads(void)
 }
 
 void fdnn_set_num_threads(int n) { g_user_threads = n > 0 ? n : 0; }
+int fdnn_get_user_threads(void) { return g_user_threads; }
 
 /* Elements per thread below which another thread costs more than it saves. */
 static ptrdiff_t unary_grain(int op)

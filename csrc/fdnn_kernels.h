@@ -115,6 +115,7 @@ int fdnn_simd_available(const char *name);
 int fdnn_openmp_enabled(void);
 int fdnn_get_num_threads(void);
 void fdnn_set_num_threads(int n); /* n <= 0: follow OMP_NUM_THREADS / threadpoolctl */
+int fdnn_get_user_threads(void);  /* the count set, 0 when following the defaults */
 
 void fdnn_unary_f32(int op, const float *x, float *y, ptrdiff_t n, float alpha);
 void fdnn_unary_f64(int op, const double *x, double *y, ptrdiff_t n, double alpha);

@@ -33,6 +33,7 @@ from . import callbacks as _callbacks
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
+from . import _threads
 from . import regularizers as _regularizers
 from ._kernels import _network
 from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
@@ -370,6 +371,14 @@ class Sequential:
             or _Trainer(self, X, Y, batch_size, shuffle, rng)
 
         self.stop_training = False
+        work = max(l.units * l.n_in * batch_size for l in self._compute_layers
+                   if isinstance(l, Dense))
+        with _threads.for_products(work):
+            return self._fit_epochs(cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
+                                    X_val, Y_val, batch_size)
+
+    def _fit_epochs(self, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
+                    Y_val, batch_size) -> _callbacks.History:
         cbl.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self.optimizer.epoch = epoch

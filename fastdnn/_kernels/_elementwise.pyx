@@ -47,6 +47,7 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_openmp_enabled()
     int fdnn_get_num_threads()
     void fdnn_set_num_threads(int n)
+    int fdnn_get_user_threads()
     void fdnn_unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha)
     void fdnn_unary_f64(int op, const double *x, double *y, Py_ssize_t n, double alpha)
     void fdnn_binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n, float alpha)
@@ -490,6 +491,11 @@ def openmp_enabled():
 def get_num_threads():
     """Threads the kernels use for large arrays."""
     return fdnn_get_num_threads()
+
+
+def get_user_threads():
+    """The count set by set_num_threads, 0 when following the defaults."""
+    return fdnn_get_user_threads()
 
 
 def set_num_threads(int n):
