@@ -3,9 +3,15 @@
 A section yields :class:`Case` objects; the runner checks their outputs agree,
 times them with :func:`_timing.measure` and turns the result into JSON records
 with :func:`run_case`. Sections never time anything themselves.
+
+A case with ``repeats > 0`` is a *run* case: each call is a whole run (a
+training of many epochs, seconds long), so it is not calibrated, compared or
+repeated thousands of times; :func:`measure_runs` times exactly ``repeats``
+calls per implementation instead (see there).
 """
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -13,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from _timing import Stats, Thunk, measure
+from _timing import Stats, Thunk, _stats, _time_loop, measure
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,16 @@ class Case:
     implementation is compared with that of ``reference`` before timing;
     ``check``, when given, is a further verification run once before timing
     that returns notes on what it found wrong.
+
+    Run cases (``repeats > 0``, see :func:`measure_runs`) are not compared:
+    ``before[impl]`` is called untimed before every timed call (warm-up, fresh
+    state), ``after[impl]`` after it (e.g. scoring the trained model; it returns
+    an array whose dtype is recorded, or None), and ``check`` runs once after
+    all timed calls. ``extras[impl]`` holds values (filled by the section, for
+    example in ``after`` or ``check``) reported next to the implementation's
+    time; ``unit`` names what ``n`` counts (e.g. ``"epoch"``), so that the
+    report can show the time per unit. ``measured`` holds the statistics of
+    the timed calls by the time ``check`` runs.
     """
 
     section: str
@@ -57,6 +73,12 @@ class Case:
     unchecked: frozenset[str] = frozenset()   # impls whose output is not comparable
     check: Callable[[], list[str]] | None = None   # extra check of the section; returns notes
     warmup_ns: int = 0   # > 0: time in rounds, each after this much untimed warm-up (_timing)
+    repeats: int = 0     # > 0: a run case, this many single timed calls per implementation
+    before: dict[str, Thunk] = field(default_factory=dict)    # run cases: untimed, before each
+    after: dict[str, Thunk] = field(default_factory=dict)     # run cases: untimed, after each
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)   # reported per impl
+    unit: str = ""       # what ``n`` counts, e.g. "epoch" (run cases)
+    measured: dict[str, Stats] = field(default_factory=dict)  # run cases: set before check
 
     @property
     def key(self) -> dict[str, Any]:
@@ -96,12 +118,57 @@ def check_outputs(case: Case) -> tuple[dict[str, str | None], list[str]]:
     return dtypes, notes
 
 
+def measure_runs(case: Case) -> tuple[dict[str, Stats], dict[str, str | None]]:
+    """Time ``case.repeats`` single calls of every implementation of a run case.
+
+    The implementations take turns (A B C, A B C, ...); each timed call comes
+    right after the implementation's untimed ``before`` call (its warm-up, so a
+    thread pool left spinning by the previous implementation has gone quiet
+    and the implementation's own pools and caches are warm) and a garbage
+    collection, with the collector off while it runs; ``after`` follows,
+    untimed. Returns the statistics of the calls and the dtype of the array
+    each implementation's last ``after`` returned (None when it returned None).
+    """
+    times: dict[str, list[float]] = {name: [] for name in case.impls}
+    dtypes: dict[str, str | None] = {name: None for name in case.impls}
+    gc_was_enabled = gc.isenabled()
+    try:
+        for _ in range(case.repeats):
+            for name, fn in case.impls.items():
+                if name in case.before:
+                    case.before[name]()
+                gc.collect()
+                gc.disable()
+                times[name].append(float(_time_loop(fn, 1)))
+                if gc_was_enabled:
+                    gc.enable()
+                out = case.after[name]() if name in case.after else None
+                dtypes[name] = None if out is None else str(np.asarray(out).dtype)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: _stats(t, 1) for name, t in times.items()}, dtypes
+
+
 def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list[dict], list[str]]:
-    """Check and time ``case``; return its timing records, ratio records and notes."""
-    dtypes, notes = check_outputs(case)
+    """Check and time ``case``; return its timing records, ratio records and notes.
+
+    A run case (``repeats > 0``) is timed by :func:`measure_runs` (``samples``
+    and ``target_ns`` do not apply), then checked: dtype notes, then ``check``.
+    """
+    if case.repeats > 0:
+        stats, dtypes = measure_runs(case)
+        case.measured = stats
+        notes = [f"{impl} returns {dt}" for impl, dt in dtypes.items()
+                 if dt is not None and dt != case.dtype and impl not in case.unchecked]
+        if case.check is not None:
+            notes.extend(case.check())
+    else:
+        dtypes, notes = check_outputs(case)
     for note in notes:
         print(f"  note: {case.name} {case.dtype} n={case.n}: {note}", file=sys.stderr)
-    stats = measure(case.impls, samples, target_ns, case.warmup_ns)
+    if case.repeats <= 0:
+        stats = measure(case.impls, samples, target_ns, case.warmup_ns)
     results = [_timing_record(case, impl, st, dtypes[impl]) for impl, st in stats.items()]
     ratios = [{**case.key, "label": r.label, "numerator": r.numerator,
                "denominator": r.denominator,
@@ -112,8 +179,11 @@ def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list
 
 def _timing_record(case: Case, impl: str, st: Stats, out_dtype: str | None) -> dict:
     """The JSON record of one implementation of ``case``."""
-    return {**case.key, "impl": impl, "median_ns": st.median_ns, "min_ns": st.min_ns,
-            "q1_ns": st.q1_ns, "q3_ns": st.q3_ns,
-            "samples": st.samples, "number": st.number, "warmup_ns": case.warmup_ns,
-            "out_dtype": out_dtype,
-            "sample_ns": [round(t, 1) for t in st.sample_ns], "params": case.params}
+    record = {**case.key, "impl": impl, "median_ns": st.median_ns, "min_ns": st.min_ns,
+              "q1_ns": st.q1_ns, "q3_ns": st.q3_ns,
+              "samples": st.samples, "number": st.number, "warmup_ns": case.warmup_ns,
+              "out_dtype": out_dtype,
+              "sample_ns": [round(t, 1) for t in st.sample_ns], "params": case.params}
+    if case.repeats > 0:
+        record.update(repeats=case.repeats, unit=case.unit, extra=case.extras.get(impl, {}))
+    return record

@@ -143,11 +143,88 @@ def _fmt_ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}x"
 
 
-def render_plain(header: Row, groups: list[list[Row]]) -> str:
-    """An aligned text table, a blank line between groups; numbers right-aligned."""
+# ------------------------------------------------------ run cases (whole fits)
+
+def _is_run(record: dict) -> bool:
+    """A record of a run case (one timed call = a whole run, e.g. a training)."""
+    return record.get("repeats", 0) > 0
+
+
+def _fmt_s(ns: float) -> str:
+    """Nanoseconds as seconds with about 3 significant digits."""
+    s = ns / 1e9
+    return f"{s:.3f}" if s < 10 else f"{s:.1f}" if s < 100 else f"{s:,.0f}"
+
+
+def _fmt_ms(ns: float) -> str:
+    """Nanoseconds as milliseconds with about 3 significant digits."""
+    ms = ns / 1e6
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 \
+        else f"{ms:,.0f}"
+
+
+def _fmt_extra(value: Any) -> str:
+    """A value a section reports next to a time: floats to 4 significant digits."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def runs_table(section: str, results: list[dict], ratios: list[dict]
+               ) -> tuple[Row, list[list[Row]]]:
+    """Header and rows of a section of run cases: one row per implementation.
+
+    Columns: the implementation, the dtype its result had, ``n`` (named by the
+    case's unit, e.g. epochs), the median run time in seconds and per unit in
+    ms, the section's extra values, the ratios whose numerator is the row's
+    implementation (e.g. ``sklearn/fastdnn 4.21x``) and the runs' IQR.
+    """
+    results = [r for r in results if r["section"] == section]
+    ratios = [r for r in ratios if r["section"] == section]
+    units = _ordered(r.get("unit") or "" for r in results)
+    unit = units[0] if len(units) == 1 else ""
+    extras = _ordered(k for r in results for k in r.get("extra", {}))
+    header = (["section", "function", "impl", "dtype", f"{unit}s" if unit else "N", "time s"]
+              + ([f"ms/{unit}"] if unit else []) + extras + ["time ratio", "IQR"])
+    groups = []
+    for name in _ordered(r["name"] for r in results):
+        rows = []
+        for r in (r for r in results if r["name"] == name):
+            key = (r["name"], r["dtype"], r["n"])
+            rats = ", ".join(f"{q['label']} {_fmt_ratio(q['value'])}" for q in ratios
+                             if (q["name"], q["dtype"], q["n"]) == key
+                             and q["numerator"] == r["impl"])
+            extra = r.get("extra", {})
+            rows.append([section, name, r["impl"], r.get("out_dtype") or r["dtype"], fmt_n(r["n"]),
+                         _fmt_s(r["median_ns"])]
+                        + ([_fmt_ms(r["median_ns"] / r["n"])] if unit else [])
+                        + [_fmt_extra(extra.get(k)) for k in extras]
+                        + [rats, f"{100 * (r['q3_ns'] - r['q1_ns']) / r['median_ns']:.0f}%"])
+        groups.append(rows)
+    return header, groups
+
+
+def runs_legend(section: str, ratios: list[dict], results: list[dict]) -> str:
+    """What the columns of a runs table mean."""
+    results = [r for r in results if r["section"] == section]
+    repeats = _ordered(str(r["repeats"]) for r in results)
+    defs = _ordered(f"{r['label']} = {r['numerator']} / {r['denominator']}"
+                    for r in ratios if r["section"] == section)
+    return (f"time: wall time of one whole run, median of {'/'.join(repeats)} run(s) per "
+            "implementation, implementations taking turns, each run after an untimed "
+            "warm-up/preparation. dtype: of the implementation's trained parameters. "
+            + ("time ratio: of median times, " + "; ".join(defs) + " (> 1: fastdnn faster). "
+               if defs else "")
+            + "IQR: (q3 - q1) / median of the runs (with 3 runs: (max - min) / median).")
+
+
+def render_plain(header: Row, groups: list[list[Row]], text_cols: int = 3) -> str:
+    """An aligned text table, a blank line between groups; the first ``text_cols``
+    columns (section, function, dtype) left-aligned, the others right-aligned."""
     rows = [row for group in groups for row in group]
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    text_cols = 3   # section, function, dtype
 
     def line(row: Row) -> str:
         return "  ".join(c.ljust(w) if i < text_cols else c.rjust(w)
@@ -161,9 +238,9 @@ def render_plain(header: Row, groups: list[list[Row]]) -> str:
     return "\n".join(out)
 
 
-def render_markdown(header: Row, groups: list[list[Row]]) -> str:
+def render_markdown(header: Row, groups: list[list[Row]], text_cols: int = 3) -> str:
     """A GitHub markdown table (text columns left-aligned, numbers right-aligned)."""
-    align = [":---" if i < 3 else "---:" for i in range(len(header))]
+    align = [":---" if i < text_cols else "---:" for i in range(len(header))]
     rows = [header, align] + [row for group in groups for row in group]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
@@ -173,10 +250,15 @@ def render(meta: dict, sections: list[str], markdown: bool) -> str:
     head = header_lines(meta)
     parts = ["\n".join(f"- {h}" for h in head) if markdown else "\n".join(head)]
     for section in sections:
-        header, groups = section_table(section, meta["results"], meta["ratios"])
+        if any(_is_run(r) for r in meta["results"] if r["section"] == section):
+            header, groups = runs_table(section, meta["results"], meta["ratios"])
+            legend, text_cols = runs_legend(section, meta["ratios"], meta["results"]), 4
+        else:
+            header, groups = section_table(section, meta["results"], meta["ratios"])
+            legend, text_cols = ratio_legend(section, meta["ratios"], meta["results"]), 3
         if groups:
-            parts.append((render_markdown if markdown else render_plain)(header, groups))
-            parts.append(ratio_legend(section, meta["ratios"], meta["results"]))
+            parts.append((render_markdown if markdown else render_plain)(header, groups, text_cols))
+            parts.append(legend)
     if meta["notes"]:
         parts.append("Notes:\n" + "\n".join(f"- {n}" for n in _ordered(meta["notes"])))
     return "\n\n".join(parts)

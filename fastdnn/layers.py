@@ -467,6 +467,8 @@ class Normalizer(Layer):
             if mean.shape[0] != self.n_in:
                 raise ValueError(f"{self._label()} was adapted to {mean.shape[0]} features, "
                                  f"the model's input has {self.n_in}")
+        elif getattr(self, "mean", None) is not None and self.mean.shape == (self.n_in, 1):
+            mean, var = self.mean, self.variance    # rebuilt: keep what adapt learned
         else:
             mean = np.zeros((self.n_in, 1))
             var = np.ones((self.n_in, 1))

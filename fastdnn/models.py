@@ -732,6 +732,7 @@ class _Trainer:
             self.Xb = np.empty((batch_size, X.shape[1]), dtype=dt)
         self.Yb = np.empty((batch_size, Y.shape[1]), dtype=dt)
         self.params = [p for l in self.layers for p in l.params]
+        self.first_trainable = next((i for i, l in enumerate(self.layers) if l.params), 0)
         self.grads = [g for l in self.layers for g in l.grads]
         self.steps = -(-self.m // batch_size)
         self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
@@ -788,14 +789,16 @@ class _Trainer:
             costs[step] = cost
             for metric in metrics:
                 metric.update_state(A, Yt)
+            # a layer needs dA_prev only when a trainable layer comes before it
+            first = self.first_trainable
+            last = len(layers) - 1
             if self.fused:
-                G = layers[-1].backward(Yt, len(layers) > 1, fused_output=True)
-                rest = layers[-2::-1]
+                G = layers[last].backward(Yt, last > first, fused_output=True)
+                last -= 1
             else:
                 G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
-                rest = layers[::-1]
-            for i, layer in enumerate(rest):
-                G = layer.backward(G, i < len(rest) - 1)
+            for j in range(last, first - 1, -1):
+                G = layers[j].backward(G, j > first)
             opt.apply_gradients(self.params, self.grads, self.decays[k])
             running += cost * k
             if progbar is not None:

@@ -480,3 +480,35 @@ def test_top_level_names():
     for mod in ("layers", "models", "optimizers", "losses", "initializers", "callbacks",
                 "schedules", "metrics", "preprocessing", "regularizers"):
         assert hasattr(fastdnn, mod)
+
+
+def test_rebuilding_keeps_the_normalizer_statistics():
+    X = np.random.default_rng(0).normal(loc=5.0, size=(50, 3))
+    norm = Normalizer()
+    norm.adapt(X)
+    model = Sequential([Input(3), norm, Dense(1)], dtype="float64", seed=0)
+    model.build()
+    model.build()
+    np.testing.assert_allclose(norm.mean[:, 0], X.mean(axis=0), rtol=1e-12)
+    again = Sequential([Input(3), norm, Dense(2)], dtype="float64", seed=0)
+    again.build()
+    np.testing.assert_allclose(norm.variance[:, 0], X.var(axis=0), rtol=1e-12)
+
+
+def test_layer_path_skips_the_gradient_nobody_needs(monkeypatch):
+    X, y, _ = make_data("binary_crossentropy")
+    norm = Normalizer()
+    norm.adapt(X)
+    model = Sequential([Input(X.shape[1]), norm, Dense(3, activation="relu"),
+                        Dense(1, activation="sigmoid")], dtype="float64", seed=0)
+    model.compile("gd", "binary_crossentropy", compiled=False)
+    asked = []
+    dense = model.layers[2]
+    original = dense.backward
+
+    def spy(dA, need_dA_prev=True, **kw):
+        asked.append(need_dA_prev)
+        return original(dA, need_dA_prev, **kw)
+    monkeypatch.setattr(dense, "backward", spy)
+    model.fit(X, y, epochs=1, batch_size=20, verbose=0)
+    assert asked == [False, False, False]

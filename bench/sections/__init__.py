@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SECTIONS: tuple[str, ...] = ("activations", "dense")   # next: "train", "fit", "inference"
+SECTIONS: tuple[str, ...] = ("activations", "dense", "train")   # next: "fit", "inference"
 
 
 def load(name: str) -> ModuleType:
