@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SECTIONS: tuple[str, ...] = ("activations", "dense", "train")   # next: "fit", "inference"
+SECTIONS: tuple[str, ...] = ("activations", "dense", "train", "inference", "memory")
 
 
 def load(name: str) -> ModuleType:
