@@ -766,6 +766,12 @@ class ProgbarLogger(Callback):
         epochs = self.params.get("epochs")
         return f"Epoch {epoch + 1}/{epochs}" if epochs is not None else f"Epoch {epoch + 1}"
 
+    @property
+    def live(self) -> bool:
+        """True while a bar is redrawn in place (verbose 1 on a terminal): only then
+        are updates within an epoch shown."""
+        return self._bar is not None and self._bar.dynamic
+
     def update(self, step: int, logs: Mapping[str, Any] | None = None) -> None:
         """Show ``step`` mini-batches done with ``logs`` (e.g. the running loss).
 

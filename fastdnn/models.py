@@ -813,8 +813,9 @@ class _Trainer:
 class _CompiledTrainer(_Trainer):
     """Epoch loop of ``fit`` in one compiled call (``fastdnn._kernels._network``).
 
-    Python runs once per epoch, or once per slice of the epoch while a progress
-    bar is drawn; the plan's buffers are allocated here, once per ``fit``.
+    Python runs once per epoch, or once per twentieth of an epoch while a
+    progress bar is redrawn on a terminal; the plan's buffers are allocated
+    here, once per ``fit``.
     """
 
     _LOSSES = {"binary_crossentropy": _network.LOSS_BCE,
@@ -919,12 +920,13 @@ class _CompiledTrainer(_Trainer):
         costs = np.empty(self.steps)
         sums = np.zeros(len(self.metric_counts))
         lr = opt.learning_rate
-        chunk = self.steps if progbar is None else max(1, -(-self.steps // self._SLICES))
+        live = progbar is not None and progbar.live
+        chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
         for s0 in range(0, self.steps, chunk):
             s1 = min(self.steps, s0 + chunk)
             self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums)
             opt._iterations += s1 - s0
-            if progbar is not None:
+            if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
         for metric, total, count in zip(model.metrics, sums, self.metric_counts):

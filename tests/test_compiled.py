@@ -275,3 +275,33 @@ def test_predict_returns_fresh_arrays():
     b = model.predict(np.zeros((1, 2)))
     assert not np.shares_memory(a, b)
     assert not np.array_equal(a, b)
+
+
+def test_live_progress_bar_slices_the_epoch_without_changing_results(which_path):
+    import io
+
+    from fastdnn.callbacks import ProgbarLogger
+
+    X, y, _ = data("binary_crossentropy", m=400)
+    weights, updates = [], []
+    for bar in (None, ProgbarLogger(stream=io.StringIO(), dynamic=True),
+                ProgbarLogger(stream=io.StringIO(), dynamic=False)):
+        model = Sequential([Input(5), Dense(4, activation="relu"),
+                            Dense(1, activation="sigmoid")], dtype="float64", seed=0)
+        model.compile(Adam(0.01), "binary_crossentropy")
+        if bar is not None:
+            calls = []
+            original = bar.update
+            bar.update = lambda step, logs=None, _o=original, _c=calls: (_c.append(step),
+                                                                         _o(step, logs))
+        model.fit(X, y, epochs=2, batch_size=8, seed=0, verbose=0 if bar is None else 1,
+                  callbacks=[] if bar is None else [bar])
+        weights.append(model.get_weights())
+        updates.append(None if bar is None else calls)
+    assert all(which_path)
+    for w in weights[1:]:
+        for a, b in zip(weights[0], w):
+            np.testing.assert_array_equal(a, b)
+    per_epoch = len(updates[1]) // 2                              # 50 steps per epoch
+    assert 10 <= per_epoch <= 20 and updates[1][per_epoch - 1] == 50
+    assert updates[2] == []                                       # no redraws off a terminal
