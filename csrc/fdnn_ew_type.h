@@ -364,6 +364,25 @@ static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
                          ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
                          ptrdiff_t ldc)
 {
+    if (N < FDNN_LANES) {
+        /* rows too short to vectorize: one scalar dot product per element */
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) {
+                const T *ai = a + i * rs_a, *bj = b + j;
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains hide the FMA latency */
+                ptrdiff_t k = 0;
+                for (; k + 4 <= K; k += 4) {
+                    s0 += ai[k * cs_a] * bj[k * ldb];
+                    s1 += ai[(k + 1) * cs_a] * bj[(k + 1) * ldb];
+                    s2 += ai[(k + 2) * cs_a] * bj[(k + 2) * ldb];
+                    s3 += ai[(k + 3) * cs_a] * bj[(k + 3) * ldb];
+                }
+                for (; k < K; k++)
+                    s0 += ai[k * cs_a] * bj[k * ldb];
+                c[i * ldc + j] = alpha * ((s0 + s1) + (s2 + s3));
+            }
+        return;
+    }
     for (ptrdiff_t i = 0; i < M; i++) {
         T *restrict ci = c + i * ldc;
         for (ptrdiff_t j = 0; j < N; j++)
@@ -381,6 +400,17 @@ static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
                          ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
 {
+    if (K < FDNN_LANES) {
+        /* dot products too short for the vector accumulators */
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) {
+                T s = 0;
+                for (ptrdiff_t k = 0; k < K; k++)
+                    s += a[i * lda + k] * b[j * ldb + k];
+                c[i * ldc + j] = alpha * s;
+            }
+        return;
+    }
     for (ptrdiff_t i = 0; i < M; i++) {
         const T *restrict ai = a + i * lda;
         for (ptrdiff_t j = 0; j < N; j++) {
