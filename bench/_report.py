@@ -172,6 +172,9 @@ def _fmt_extra(value: Any) -> str:
     return str(value)
 
 
+fmt_extra = _fmt_extra
+
+
 def runs_table(section: str, results: list[dict], ratios: list[dict]
                ) -> tuple[Row, list[list[Row]]]:
     """Header and rows of a section of run cases: one row per implementation.
@@ -245,23 +248,210 @@ def render_markdown(header: Row, groups: list[list[Row]], text_cols: int = 3) ->
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+# ------------------------------------- measured cases (e.g. memory, per process)
+
+def measurement_tables(section: str, records: list[dict]) -> list[tuple[Row, list[list[Row]]]]:
+    """One table per case of ``section``'s measurement records (their columns differ
+    from case to case): the implementation, its dtype and ``n`` (named by the unit),
+    then the record's ``values`` in their order."""
+    records = [r for r in records if r["section"] == section]
+    tables = []
+    for name in _ordered(r["name"] for r in records):
+        rows_in = [r for r in records if r["name"] == name]
+        units = _ordered(r.get("unit") or "" for r in rows_in)
+        unit = units[0] if len(units) == 1 else ""
+        cols = _ordered(k for r in rows_in for k in r.get("values", {}))
+        header = ["section", "case", "impl", "dtype", f"{unit}s" if unit else "N"] + cols
+        rows = [[section, name, r["impl"], r["dtype"], fmt_n(r["n"])]
+                + [_fmt_measure(r.get("values", {}).get(c)) for c in cols] for r in rows_in]
+        tables.append((header, [rows]))
+    return tables
+
+
+def _fmt_measure(value: Any) -> str:
+    """Measured values: integers with separators, floats as they were rounded."""
+    if isinstance(value, bool) or value is None:
+        return _fmt_extra(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) >= 1e4 else f"{value:g}"
+    return str(value)
+
+
+def measurement_legend(section: str, records: list[dict]) -> str:
+    """The legends the records of ``section`` carry, each once."""
+    return " ".join(_ordered(r["legend"] for r in records
+                             if r["section"] == section and r.get("legend")))
+
+
 def render(meta: dict, sections: list[str], markdown: bool) -> str:
     """The header and one table per section, plus the notes the checks made."""
     head = header_lines(meta)
     parts = ["\n".join(f"- {h}" for h in head) if markdown else "\n".join(head)]
+    measured = meta.get("measurements", [])
     for section in sections:
-        if any(_is_run(r) for r in meta["results"] if r["section"] == section):
-            header, groups = runs_table(section, meta["results"], meta["ratios"])
-            legend, text_cols = runs_legend(section, meta["ratios"], meta["results"]), 4
-        else:
-            header, groups = section_table(section, meta["results"], meta["ratios"])
-            legend, text_cols = ratio_legend(section, meta["ratios"], meta["results"]), 3
-        if groups:
-            parts.append((render_markdown if markdown else render_plain)(header, groups, text_cols))
-            parts.append(legend)
+        draw = render_markdown if markdown else render_plain
+        if any(r["section"] == section for r in meta["results"]):
+            if any(_is_run(r) for r in meta["results"] if r["section"] == section):
+                header, groups = runs_table(section, meta["results"], meta["ratios"])
+                legend, text_cols = runs_legend(section, meta["ratios"], meta["results"]), 4
+            else:
+                header, groups = section_table(section, meta["results"], meta["ratios"])
+                legend, text_cols = ratio_legend(section, meta["ratios"], meta["results"]), 3
+            if groups:
+                parts.append(draw(header, groups, text_cols))
+                parts.append(legend)
+        tables = measurement_tables(section, measured)
+        for header, groups in tables:
+            parts.append(draw(header, groups, 4))
+        if tables:
+            parts.append(measurement_legend(section, measured))
     if meta["notes"]:
         parts.append("Notes:\n" + "\n".join(f"- {n}" for n in _ordered(meta["notes"])))
     return "\n\n".join(parts)
+
+
+# --------------------------------------------------------------------- plot
+
+def _is_fastdnn(impl: str) -> bool:
+    """fastdnn's own implementations: ``fastdnn``, ``fastdnn.functional``, ``fastdnn(out=)``..."""
+    return impl.startswith("fastdnn")
+
+
+def plot_panels(meta: dict) -> list[dict]:
+    """What ``plot_ratios`` draws: per section, the ratios that are fastdnn's advantage over
+    another implementation (denominator a fastdnn implementation, numerator not), by case.
+
+    Timing ratios (``meta["ratios"]``) give the speed-up, other time / fastdnn time;
+    ratios of measured cases (``meta["measurements"]``) their ``quantity`` (e.g. the peak
+    memory of a fit), other / fastdnn. Ratios between two non-fastdnn implementations or of
+    fastdnn over a building block (e.g. ``fastdnn/gemm``) are left out.
+    """
+    results = meta.get("results", [])
+    units = {(r["section"], r["name"], r["dtype"], r["n"]): r.get("unit") or "" for r in results}
+    sources = [(r, "fastdnn's speed-up: other's time / fastdnn's time") for r in meta.get("ratios", [])]
+    for rec in meta.get("measurements", []):
+        for q in rec.get("ratios", []):
+            sources.append(({**{k: rec[k] for k in ("section", "name", "dtype", "n")}, **q},
+                            q.get("quantity", "other / fastdnn")))
+            units[(rec["section"], rec["name"], rec["dtype"], rec["n"])] = rec.get("unit") or ""
+    panels: dict[tuple[str, str], dict] = {}
+    for r, quantity in sources:
+        if not _is_fastdnn(r["denominator"]) or _is_fastdnn(r["numerator"]):
+            continue
+        panel = panels.setdefault((r["section"], quantity),
+                                  {"section": r["section"], "quantity": quantity,
+                                   "cases": {}, "labels": []})
+        key = (r["name"], r["dtype"], r["n"])
+        panel["cases"].setdefault(key, {})[r["label"]] = r["value"]
+        if r.get("detail"):
+            panel.setdefault("details", {})[(key, r["label"])] = r["detail"]
+        if r["label"] not in panel["labels"]:
+            panel["labels"].append(r["label"])
+        panel.setdefault("units", {})[key] = units.get((r["section"], *key), "")
+    return list(panels.values())
+
+
+_DTYPES = {"float32": "f32", "float64": "f64"}
+
+
+def _case_label(key: tuple, unit: str) -> str:
+    name, dtype, n = key
+    size = f"{fmt_n(n)} {unit}{'s' if unit and n != 1 else ''}" if unit else f"N={fmt_n(n)}"
+    return f"{name}  {_DTYPES.get(dtype, dtype)}  {size}"
+
+
+def plot_title(meta: dict) -> str:
+    """The machine line of the chart."""
+    m, fi = meta["machine"], meta.get("fastdnn_info", {})
+    quick = " (--quick)" if meta.get("args", {}).get("quick") else ""
+    torch = m.get("torch") or "not installed"
+    return (f"fastdnn {fi.get('version', '?')} vs other implementations{quick}, "
+            f"{meta['date'][:16].replace('T', ' ')} UTC\n"
+            f"{m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
+            f"fastdnn {fi.get('threads', '?')} threads, SIMD {fi.get('simd', '?')}; "
+            f"Python {m['python']}, NumPy {m['numpy']}, torch {torch}")
+
+
+def plot_ratios(meta: dict, paths: Iterable[Path]) -> bool:
+    """Write a horizontal bar chart of ``plot_panels(meta)`` to every path (PNG).
+
+    One panel per section (and quantity), one row per case, one bar per ratio label,
+    drawn from the 1x line on a log scale and labelled with its value. Returns False
+    (writing nothing) when there is nothing to draw; raises ImportError without
+    matplotlib.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = plot_panels(meta)
+    if not panels:
+        return False
+    all_labels = _ordered(label for p in panels for label in p["labels"])
+    cmap = plt.get_cmap("tab10")
+    colors = {label: cmap(i % 10) for i, label in enumerate(all_labels)}
+    heights = [0.9 + 0.16 * sum(len(v) for v in p["cases"].values()) + 0.12 * len(p["cases"])
+               for p in panels]
+    total = sum(heights) + 0.8
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, total), squeeze=False,
+                             gridspec_kw={"height_ratios": heights}, layout="constrained")
+    for ax, panel in zip(axes[:, 0], panels):
+        _draw_panel(ax, panel, colors)
+    fig.suptitle(plot_title(meta), fontsize=9)
+    for path in paths:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _draw_panel(ax: Any, panel: dict, colors: dict) -> None:
+    """Bars of one panel: cases top to bottom, the labels of a case side by side."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    cases = list(panel["cases"].items())
+    y = 0.0
+    ticks, tick_labels, values = [], [], []
+    seen: set[str] = set()
+    for key, by_label in cases:
+        labels = [l for l in panel["labels"] if l in by_label]
+        bar = 0.8 / max(1, len(labels)) if len(labels) > 1 else 0.6
+        start = y - bar * (len(labels) - 1) / 2
+        for j, label in enumerate(labels):
+            v = by_label[label]
+            yy = start + j * bar
+            ax.barh(yy, v - 1, left=1, height=bar * 0.92, color=colors[label],
+                    label=None if label in seen else label)
+            seen.add(label)
+            detail = panel.get("details", {}).get((key, label))
+            ax.text(v * (1.03 if v >= 1 else 1 / 1.03), yy,
+                    f"{v:.3g}x" + (f" ({detail})" if detail else ""), va="center",
+                    ha="left" if v >= 1 else "right", fontsize=6.5)
+            values.append(v)
+        ticks.append(y)
+        tick_labels.append(_case_label(key, panel["units"].get(key, "")))
+        y += 1.0
+    ax.set_xscale("log")
+    lo, hi = min(values + [1.0]), max(values + [1.0])
+    right = hi * (4.0 if panel.get("details") else 2.2)    # room for the value labels
+    ax.set_xlim(lo / 1.8, right)
+    ticks_x = [m * 10.0 ** e for e in range(-4, 6) for m in (1, 2, 5)
+               if lo / 1.8 <= m * 10.0 ** e <= right]
+    ax.xaxis.set_major_locator(FixedLocator(ticks_x))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(y - 0.5, -0.5)     # first case on top
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(tick_labels, fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.axvline(1.0, color="black", linewidth=0.9)
+    ax.grid(axis="x", which="major", linewidth=0.4, alpha=0.5)
+    ax.set_title(f"{panel['section']} -- {panel['quantity']} (> 1: fastdnn better; log scale)",
+                 fontsize=8.5, loc="left")
+    ax.legend(fontsize=7, loc="best", framealpha=0.8)
 
 
 # --------------------------------------------------------------------- JSON
