@@ -305,3 +305,24 @@ def test_live_progress_bar_slices_the_epoch_without_changing_results(which_path)
     per_epoch = len(updates[1]) // 2                              # 50 steps per epoch
     assert 10 <= per_epoch <= 20 and updates[1][per_epoch - 1] == 50
     assert updates[2] == []                                       # no redraws off a terminal
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+@pytest.mark.parametrize("opt", ["gd", "adam"])
+def test_compiled_equals_layer_path_on_blas_sized_layers(dtype, lam, opt, which_path):
+    """Layers large enough for BLAS (where gradient descent is folded into the dW GEMM)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 40)).astype(dtype)
+    y = rng.integers(0, 5, size=300)
+    results = []
+    for compiled in (True, False):
+        model = Sequential([Input(40), Dense(96, activation="relu", kernel_regularizer=lam or None),
+                            Dense(48, activation="tanh", kernel_regularizer=lam or None),
+                            Dense(5, activation="softmax")], dtype=dtype, seed=2)
+        model.compile(OPTIMIZERS[opt](), "categorical_crossentropy", ["accuracy"],
+                      compiled=compiled)
+        h = model.fit(X, y, epochs=3, batch_size=64, seed=1, verbose=0)
+        results.append((model, h))
+    assert which_path == [True, False]
+    assert_same(results, dtype)

@@ -11,15 +11,64 @@ He-initialised float32 parameters and the same data ``X (n_x, m)``, ``Y``:
   ``update_parameters`` (sigmoid-output networks only, as in the course).
 * ``fastdnn.functional`` -- ``dense_forward`` per layer,
   ``dense_output_backward`` / ``dense_backward``, ``sgd_update(out=W)`` in place.
+* ``fastdnn (compiled)`` -- the whole-network compiled loop ``fit`` runs
+  (``fastdnn._kernels._network.Plan``): a ``Sequential`` of ``Dense`` layers
+  with the same sizes, activations and initial weights (``set_weights``),
+  ``compile(GD(lr), loss)``, its trainer made once by
+  ``models._CompiledTrainer.make(model, X_rows, Y_rows, batch_size=m,
+  shuffle=False, ...)``; each timed call is ``plan.run(X_rows, Y_rows, None,
+  m, 0, 1, lr, t0, costs, sums)``, one mini-batch of all m examples in one
+  nogil call. It does a little more than the NumPy step: it first gathers the
+  batch from the ``(m, n_x)`` C-ordered rows ``X_rows = X.T`` (and ``Y``)
+  into the plan's ``(n_x, m)`` buffer, as ``fit`` does for every batch, and it
+  computes the batch's cost (``fit`` reports it); NumPy's step does neither.
+  It runs under the thread settings ``fit`` uses,
+  ``fastdnn._threads.for_products(work)`` with ``work = max n_l n_prev m``:
+  one BLAS thread below 2**20 multiply-adds per product, else BLAS's threads
+  and one OpenMP thread for the element-wise passes.
+* ``fastdnn (compiled, default threads)`` -- the same step without
+  ``for_products`` (library defaults: BLAS and OpenMP threads both on), to
+  show what ``fit``'s thread settings are worth.
 * ``gemm only`` (largest network) -- just the GEMMs a step needs, by
   ``scipy.linalg.blas.sgemm`` (the BLAS fastdnn calls) into preallocated
   outputs: ``fastdnn/gemm`` close to 1 means the rest of fastdnn's step is cheap.
+  Its activations are C-ordered ``(n_l, m)``, the layout ``fastdnn.functional``
+  works in here.
+* ``gemm only (compiled's calls)`` (largest network) -- the same products
+  made exactly as the compiled plan makes them (F-ordered ``(n_l, m)``
+  activations, the plan's transpose flags and leading dimensions; OpenBLAS
+  is not equally fast for every layout, so this, not ``gemm only``, is the
+  compiled step's GEMM time): ``compiled/gemm`` is the compiled step over it.
 * ``torch`` -- ``nn.Sequential`` of ``Linear`` + ``ReLU``, ``BCEWithLogitsLoss``
-  or ``CrossEntropyLoss``, ``optim.SGD``, when torch is installed.
+  or ``CrossEntropyLoss``, ``optim.SGD``, when torch is installed, with the
+  thread count ``bench/run.py`` gave it (``fastdnn.get_num_threads()``).
+* ``torch 1 thread`` (when torch has more than one thread) -- the same with
+  ``torch.set_num_threads(1)``: on a 2-core machine whose other core is busy,
+  torch's second intra-op thread is often descheduled and the step waits for
+  it (milliseconds for a network of a few dozen weights), which would make the
+  ``torch/compiled`` ratio say more about the machine than about torch;
+  ``torch1/compiled`` is the ratio against torch at its best on small networks.
 
 Each implementation owns its parameters, so every timed call is one more step
 (lr = 1e-3 keeps them sane). Samples are taken in 3 rounds per implementation,
 each after 0.2 s of untimed steps (see ``WARMUP_NS``), not one by one.
+Thread settings are per implementation (:class:`Threads`): each timed callable
+switches to its own settings when the previous call left others (the switch,
+~25 µs for threadpoolctl, falls in the untimed warm-up), so the compiled step
+runs under ``fit``'s settings and every other implementation under the
+defaults (torch: the thread count ``bench/run.py`` gave it).
+
+The issue's targets for one training step (float32, 2 cores), read off the
+ratio columns (``numpy/compiled`` = numpy / fastdnn (compiled), ``numpy``
+being the lean course code without dA0; ``torch/compiled``; ``compiled/gemm``
+= fastdnn (compiled) / gemm only (compiled's calls)) and recorded in the
+case's ``params["targets"]`` (``torch1/compiled`` shows the same against torch
+on one thread):
+
+* ``[2, 3, 5, 4, 2, 1]``, m = 64: numpy/compiled >= 10, torch/compiled >= 30;
+* ``[784, 256, 128, 10]``, m = 128: torch/compiled >= 1.3, numpy/compiled >= 2;
+* ``[1024, 2048, 2048, 1024]``, m = 512: compiled/gemm <= 1.05 and
+  torch/compiled >= 1.
 
 Checks before timing: the harness compares the W1 each implementation returns
 after its first step with NumPy's (and its dtype); :func:`check_step` runs one
@@ -31,15 +80,17 @@ float32 throughout.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 from scipy.linalg.blas import sgemm
 
-import fastdnn
-from fastdnn import course
+from fastdnn import _threads, course, models
 from fastdnn import functional as F
+from fastdnn.layers import Dense, Input
+from fastdnn.optimizers import GD
 from _case import Case, Config, Ratio
 
 SECTION = "dense"
@@ -61,6 +112,8 @@ class Net:
     dims: tuple[int, ...]
     m: int
     gemm_only: bool = False     # also time the bare GEMMs of a step
+    # the issue's targets: (ratio label, ">=" or "<=", bound)
+    targets: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def output(self) -> str:
@@ -78,9 +131,93 @@ class Net:
         first = 2 * self.dims[0] * self.dims[1] * self.m
         return 3 * fwd - first
 
+    @property
+    def work(self) -> int:
+        """Multiply-adds of the largest forward product, as ``fit`` gives ``for_products``."""
+        return max(a * b * self.m for a, b in zip(self.dims[:-1], self.dims[1:]))
 
-NETS = (Net((2, 3, 5, 4, 2, 1), 64), Net((30, 16, 8, 1), 256),
-        Net((784, 256, 128, 10), 128), Net((1024, 2048, 2048, 1024), 512, gemm_only=True))
+
+# ratio labels (see make_case)
+NUMPY_VS_COMPILED, TORCH_VS_COMPILED, COMPILED_VS_GEMM = \
+    "numpy/compiled", "torch/compiled", "compiled/gemm"
+
+NETS = (Net((2, 3, 5, 4, 2, 1), 64,
+            targets=((NUMPY_VS_COMPILED, ">=", 10.0), (TORCH_VS_COMPILED, ">=", 30.0))),
+        Net((30, 16, 8, 1), 256),
+        Net((784, 256, 128, 10), 128,
+            targets=((TORCH_VS_COMPILED, ">=", 1.3), (NUMPY_VS_COMPILED, ">=", 2.0))),
+        Net((1024, 2048, 2048, 1024), 512, gemm_only=True,
+            targets=((COMPILED_VS_GEMM, "<=", 1.05), (TORCH_VS_COMPILED, ">=", 1.0))))
+
+
+# ------------------------------------------------------------ thread settings
+
+class Threads:
+    """Thread settings per implementation, switched only when they change.
+
+    A *mode* is ``DEFAULT`` (the library defaults; torch with the thread count
+    it had when this object was made, i.e. what ``bench/run.py`` gave it),
+    ``fit_mode(work)`` (``fastdnn._threads.for_products(work)``, what ``fit``
+    runs under) or ``torch_mode(n)`` (``torch.set_num_threads(n)``). Each
+    timed callable made by :meth:`wrap` first checks (by identity, ~0.1 µs)
+    that its mode is on and switches if not: the switch (threadpoolctl takes
+    ~25 µs) then happens in the untimed warm-up that starts each run of
+    samples, never in a timed sample.
+    """
+
+    DEFAULT = ("default",)
+
+    def __init__(self, torch: Any = None):
+        self.torch = torch
+        self.torch_threads = torch.get_num_threads() if torch is not None else None
+        self.current: tuple = self.DEFAULT
+        self.stack = contextlib.ExitStack()
+
+    @staticmethod
+    def fit_mode(work: int) -> tuple:
+        return ("fit", int(work))
+
+    @staticmethod
+    def torch_mode(n: int) -> tuple:
+        return ("torch", int(n))
+
+    def use(self, mode: tuple) -> None:
+        """Leave the current settings (back to the defaults), enter ``mode``'s."""
+        if mode is self.current:
+            return
+        self.stack.close()
+        self.stack = contextlib.ExitStack()
+        self.current = self.DEFAULT
+        if self.torch is not None and self.torch.get_num_threads() != self.torch_threads:
+            self.torch.set_num_threads(self.torch_threads)
+        if mode[0] == "fit":
+            self.stack.enter_context(_threads.for_products(mode[1]))
+        elif mode[0] == "torch":
+            self.stack.enter_context(self._torch_threads(mode[1]))
+        self.current = mode
+
+    def reset(self) -> None:
+        self.use(self.DEFAULT)
+
+    @contextlib.contextmanager
+    def _torch_threads(self, n: int) -> Iterator[None]:
+        saved = self.torch.get_num_threads()
+        self.torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            self.torch.set_num_threads(saved)
+
+    def wrap(self, fn: Callable[[], Any], mode: tuple | None = None) -> Callable[[], Any]:
+        """``fn`` run under ``mode`` (default: ``DEFAULT``); the same object must be
+        passed for every call of one mode (compared by identity)."""
+        mode = self.DEFAULT if mode is None else mode
+
+        def call() -> Any:
+            if self.current is not mode:
+                self.use(mode)
+            return fn()
+        return call
 
 
 # ------------------------------------------------------------ shared start
@@ -280,12 +417,89 @@ class GemmOnly:
             raise RuntimeError("sgemm did not write in place: the gemm-only timing would be off")
 
 
+class PlanGemms:
+    """The GEMMs of one step exactly as the compiled plan calls them (``_network.pyx``).
+
+    Activations, ``dZ`` and ``dA_prev`` F-ordered ``(n, m)``, ``W``/``dW``
+    C-ordered ``(n_l, n_prev)``: forward ``sgemm('T', 'N')`` on ``W`` seen as
+    column-major ``(n_prev, n_l)``; ``dW^T = (1/m) X dZ^T`` by
+    ``sgemm('N', 'T')``; ``dA_prev = W^T dZ`` by ``sgemm('N', 'N')`` (not for
+    layer 1). f2py receives the F-contiguous views (``W.T``, ``dW.T``) as is,
+    so no copies (checked once).
+    """
+
+    def __init__(self, net: Net, start: Start):
+        m = net.m
+        self.W = [W.copy() for W in start.W]
+        rng = np.random.default_rng(SEED + 1)
+        self.A = [np.asfortranarray(start.X)] + [np.empty((n, m), DTYPE, order="F")
+                                                 for n in net.dims[1:]]
+        self.dZ = [np.asfortranarray(rng.standard_normal((n, m)), dtype=DTYPE)
+                   for n in net.dims[1:]]
+        self.dW = [np.empty_like(W) for W in self.W]
+        self.dA = [np.empty((n, m), DTYPE, order="F") for n in net.dims[1:-1]]
+        self.scale = 1.0 / m
+        self.step()
+        out = sgemm(self.scale, self.A[0], self.dZ[0], trans_b=1, c=self.dW[0].T,
+                    overwrite_c=True)
+        if not np.shares_memory(out, self.dW[0]):
+            raise RuntimeError("sgemm did not write in place: the gemm-only timing would be off")
+
+    def step(self) -> None:
+        A, W, dZ, dW, dA = self.A, self.W, self.dZ, self.dW, self.dA
+        for l in range(len(W)):
+            sgemm(1.0, W[l].T, A[l], trans_a=1, c=A[l + 1], overwrite_c=True)
+        for l in reversed(range(len(W))):
+            sgemm(self.scale, A[l], dZ[l], trans_b=1, c=dW[l].T, overwrite_c=True)
+            if l > 0:
+                sgemm(1.0, W[l].T, dZ[l], c=dA[l - 1], overwrite_c=True)
+
+
+class CompiledTrainer(Trainer):
+    """fastdnn's whole-network compiled loop (what ``fit`` runs), one batch of m per call.
+
+    ``step()`` trains one mini-batch: gather of the m rows of ``X_rows`` (and
+    ``Y_rows``) into the plan's buffers, forward, cost, backward and the GD
+    update of every ``W``, ``b`` in place, in one nogil call.
+    """
+
+    def __init__(self, net: Net, start: Start, lr: float):
+        dims = net.dims
+        layers = [Input(dims[0])] + [Dense(n, activation="relu") for n in dims[1:-1]]
+        layers.append(Dense(dims[-1], activation=net.output))
+        model = models.Sequential(layers, dtype=DTYPE, seed=SEED)
+        model.compile(GD(lr), "binary_crossentropy" if net.output == "sigmoid"
+                      else "categorical_crossentropy")
+        model.build()
+        model.set_weights([a for Wb in zip(start.W, start.b) for a in Wb])
+        self.model = model
+        self.dense = [l for l in model.layers if isinstance(l, Dense)]
+        self.X = np.ascontiguousarray(start.X.T)           # (m, n_x) rows, C-ordered
+        self.Y = model._check_y(np.ascontiguousarray(start.Y.T), net.m)   # (m, n_y)
+        trainer = models._CompiledTrainer.make(
+            model, self.X, self.Y, batch_size=net.m, shuffle=False,
+            rng=np.random.default_rng(SEED), batch_hooks=False)
+        if trainer is None:
+            raise RuntimeError(f"{net.name}: fit would not use the compiled loop")
+        self.plan, self.m, self.lr, self.t = trainer.plan, net.m, lr, 0
+        self.costs = np.empty(1)
+        self.sums = np.zeros(0)
+        self.W1 = self.dense[0].W      # updated in place
+
+    def step(self) -> np.ndarray:
+        self.plan.run(self.X, self.Y, None, self.m, 0, 1, self.lr, self.t, self.costs, self.sums)
+        self.t += 1
+        return self.W1
+
+    def params(self) -> list[np.ndarray]:
+        return [p for l in self.dense for p in (l.W, l.b)]
+
+
 class TorchTrainer(Trainer):
     """The same network in torch: Linear + ReLU, loss on the logits, optim.SGD."""
 
     def __init__(self, torch: Any, net: Net, start: Start, lr: float):
         nn = torch.nn
-        torch.set_num_threads(fastdnn.get_num_threads())
         layers: list[Any] = []
         self.linears = []
         for l, (W, b) in enumerate(zip(start.W, start.b), 1):
@@ -320,6 +534,11 @@ class TorchTrainer(Trainer):
                 for a in (lin.weight.detach().numpy(), lin.bias.detach().numpy().reshape(-1, 1))]
 
 
+COMPILED, COMPILED_DEFAULT = "fastdnn (compiled)", "fastdnn (compiled, default threads)"
+TORCH1 = "torch 1 thread"
+PLAN_GEMMS = "gemm only (compiled's calls)"
+
+
 def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Trainer]:
     """The comparable implementations (all but ``gemm only``) of ``net``."""
     out: dict[str, Trainer] = {"numpy": NumpyTrainer(net, start, lr)}
@@ -327,8 +546,12 @@ def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Traine
         out["numpy (course, dA0)"] = NumpyCourseTrainer(net, start, lr)
         out["fastdnn.course"] = CourseTrainer(net, start, lr)
     out["fastdnn.functional"] = FunctionalTrainer(net, start, lr)
+    out[COMPILED] = CompiledTrainer(net, start, lr)
+    out[COMPILED_DEFAULT] = CompiledTrainer(net, start, lr)
     if cfg.torch is not None:
         out["torch"] = TorchTrainer(cfg.torch, net, start, lr)
+        if cfg.torch.get_num_threads() != 1:
+            out[TORCH1] = TorchTrainer(cfg.torch, net, start, lr)
     return out
 
 
@@ -344,11 +567,15 @@ def numpy_dtype_notes(net: Net, start: Start) -> list[str]:
     return [f"numpy {k} is {a.dtype}" for k, a in arrays.items() if a.dtype != DTYPE]
 
 
-def check_step(net: Net, start: Start, cfg: Config, record: dict) -> list[str]:
+def check_step(net: Net, start: Start, cfg: Config, record: dict,
+               threads: Threads | None = None) -> list[str]:
     """Notes on implementations whose one-step update (lr = 1) differs from NumPy's.
 
     ``record`` receives the worst relative difference of each implementation.
+    The steps run under the default thread settings (``threads`` is reset).
     """
+    if threads is not None:
+        threads.reset()
     notes = numpy_dtype_notes(net, start)
     ts = trainers(net, start, CHECK_LR, cfg)
     for t in ts.values():
@@ -373,35 +600,58 @@ def check_step(net: Net, start: Start, cfg: Config, record: dict) -> list[str]:
 
 # ------------------------------------------------------------------- cases
 
-def make_case(net: Net, cfg: Config) -> Case:
+def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
     """The timed implementations of one network, each with its own parameters."""
     start = make_start(net)
+    threads.reset()
+    modes = {COMPILED: threads.fit_mode(net.work), TORCH1: threads.torch_mode(1)}
     impls: dict[str, Callable[[], object]] = {
-        name: t.step for name, t in trainers(net, start, LR, cfg).items()}
+        name: threads.wrap(t.step, modes.get(name))
+        for name, t in trainers(net, start, LR, cfg).items()}
     ratios = [Ratio("vs numpy", "numpy", "fastdnn.functional")]
     if "fastdnn.course" in impls:
         # like for like: both return dA0, as the course's L_model_backward does
         ratios.append(Ratio("course vs numpy", "numpy (course, dA0)", "fastdnn.course"))
     if "torch" in impls:
         ratios.append(Ratio("vs torch", "torch", "fastdnn.functional"))
+    ratios.append(Ratio(NUMPY_VS_COMPILED, "numpy", COMPILED))
+    if "torch" in impls:
+        ratios.append(Ratio(TORCH_VS_COMPILED, "torch", COMPILED))
+    if TORCH1 in impls:
+        ratios.append(Ratio("torch1/compiled", TORCH1, COMPILED))
     unchecked = set()
     if net.gemm_only:
-        impls["gemm only"] = GemmOnly(net, start).step
-        unchecked.add("gemm only")
+        impls["gemm only"] = threads.wrap(GemmOnly(net, start).step)
+        impls[PLAN_GEMMS] = threads.wrap(PlanGemms(net, start).step)
+        unchecked |= {"gemm only", PLAN_GEMMS}
         ratios.append(Ratio("fastdnn/gemm", "fastdnn.functional", "gemm only"))
+        ratios.append(Ratio(COMPILED_VS_GEMM, COMPILED, PLAN_GEMMS))
     n_params = sum(W.size + b.size for W, b in zip(start.W, start.b))
     params: dict[str, Any] = {
         "layers": list(net.dims), "m": net.m, "output": net.output, "hidden": "relu",
         "lr": LR, "n_params": n_params, "gemm_flop": net.gemm_flop,
+        "compiled_threads": {"for_products_work": net.work,
+                             "blas_one_thread": net.work < _threads.PARALLEL_GEMM_WORK,
+                             "openmp_one_thread": net.work >= _threads.PARALLEL_GEMM_WORK},
+        "targets": [{"ratio": label, "op": op, "bound": bound} for label, op, bound in net.targets],
         "check": {"lr": CHECK_LR, "rtol": CHECK_RTOL, "max_rel_update_diff": {}}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),
                 params=params, reference="numpy", unchecked=frozenset(unchecked),
                 warmup_ns=WARMUP_NS,
                 check=lambda: check_step(net, start, cfg,
-                                         params["check"]["max_rel_update_diff"]))
+                                         params["check"]["max_rel_update_diff"], threads))
 
 
 def cases(cfg: Config) -> Iterator[Case]:
-    """One case per network, smallest first (N is the batch size m)."""
-    for net in NETS:
-        yield make_case(net, cfg)
+    """One case per network, smallest first (N is the batch size m).
+
+    Thread settings go back to the defaults after each case has run (the
+    generator resumes only then), so nothing leaks into the next case or section.
+    """
+    threads = Threads(cfg.torch)
+    try:
+        for net in NETS:
+            yield make_case(net, cfg, threads)
+            threads.reset()
+    finally:
+        threads.reset()

@@ -8,7 +8,9 @@ then trains a range of mini-batches without the GIL and without returning to
 Python: per batch it gathers the examples (normalizing them on the way),
 runs forward (GEMM + bias and activation pass, softmax), the cost and the
 metrics, backward (dZ and db in one pass, two GEMMs) and the optimizer's
-update of every array. Nothing is allocated after the plan is made.
+update of every array (plain gradient descent is folded into the dW GEMM,
+``W = W - (lr/m) dZ A_prev^T``, so ``dW`` is not formed). Nothing is
+allocated after the plan is made.
 
 Layouts are the lecture's: activations are F-ordered ``(n_l, B)`` (column j is
 example j), ``W`` is C-ordered ``(n_l, n_prev)``. Products small enough that a
@@ -71,6 +73,7 @@ cdef struct DenseL:
     char *dZ                       # (n_out, B) F
     char *dA_prev                  # (n_in, B) F, NULL for the first layer
     char *slot[2][2]               # optimizer state [W, b][first, second]
+    bint w_done                    # this step's GD update of W was folded into its GEMM
 
 
 cdef struct Net:
@@ -121,6 +124,16 @@ cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssiz
         sgemm(b'N', b'T', &M, &N, &K, &scale, X, &M, dZ, &N, &zero, dW, &M)
     else:
         dgemm(b'N', b'T', &M, &N, &K, &scale, X, &M, dZ, &N, &zero, dW, &M)
+
+
+cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py_ssize_t n_in,
+                                Py_ssize_t m, real alpha, real beta) noexcept nogil:
+    """W (n_out, n_in) C = beta * W + alpha * dZ (n_out, m) F @ X (n_in, m) F ^T (BLAS)."""
+    cdef int M = <int>n_in, N = <int>n_out, K = <int>m
+    if real is float:
+        sgemm(b'N', b'T', &M, &N, &K, &alpha, X, &M, dZ, &N, &beta, W, &M)
+    else:
+        dgemm(b'N', b'T', &M, &N, &K, &alpha, X, &M, dZ, &N, &beta, W, &M)
 
 
 cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssize_t n_in,
@@ -329,17 +342,24 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
             act_backward_f64(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
                              <const double *>G, <const double *>d.A, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
-        _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
-        if l > 0:
+        if l > 0:   # before W changes
             _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
             G = <real *>d.dA_prev
+        d.w_done = (net.opt == OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM)
+        if d.w_done:
+            # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
+            _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
+                           <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
+        else:
+            _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
     # update (Adam's bias corrections once per step, in double)
     if net.opt == OPT_ADAM:
         lr_t = lr / (1.0 - pow(net.beta1, t))
         inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
     for l in range(L):
         d = &net.layer[l]
-        _update(net, d, 0, <real>lr, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
+        if not d.w_done:
+            _update(net, d, 0, <real>lr, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
         _update(net, d, 1, <real>lr, 0, <real>lr_t, <real>inv_c2)
 
 
