@@ -326,3 +326,18 @@ def test_compiled_equals_layer_path_on_blas_sized_layers(dtype, lam, opt, which_
         results.append((model, h))
     assert which_path == [True, False]
     assert_same(results, dtype)
+
+
+@pytest.mark.parametrize("loss, output", [("categorical_crossentropy", "softmax"),
+                                          ("binary_crossentropy", "sigmoid"), ("mse", "linear")])
+def test_nan_propagates_through_the_compiled_loop(loss, output, which_path):
+    X, y, n_out = data(loss)
+    X = X.copy()
+    X[3, 1] = np.nan
+    model = Sequential([Input(5), Dense(4, activation="relu"),
+                        Dense(n_out, activation=output)], dtype="float64", seed=0)
+    model.compile(GD(0.1), loss)
+    h = model.fit(X, y, epochs=1, batch_size=10, shuffle=False, verbose=0, check_finite=False)
+    assert which_path == [True]
+    assert np.isnan(h.batch_loss[0]) and np.isnan(h.history["loss"][0])
+    assert np.isnan(model.get_weights()[0]).any()

@@ -20,6 +20,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport fabs, log, log1p, pow
+from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
@@ -164,17 +165,22 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
     cdef Py_ssize_t j, i, row, n_x = net.n_x, n_y = net.n_y
     cdef const char *xr
     cdef real v
+    cdef bint rows = (mean == NULL and cs == sizeof(real)
+                      and (x_f32 != 0) == (sizeof(real) == 4))
     for j in range(k):
         row = perm[start + j] if perm != NULL else start + j
         xr = X + row * rs
-        for i in range(n_x):
-            if x_f32:
-                v = <real>(<const float *>(xr + i * cs))[0]
-            else:
-                v = <real>(<const double *>(xr + i * cs))[0]
-            if mean != NULL:
-                v = (v - mean[i]) * inv_std[i]
-            Xb[j * n_x + i] = v
+        if rows:   # the example is a contiguous row of the model's dtype: copy it whole
+            memcpy(Xb + j * n_x, xr, n_x * sizeof(real))
+        else:
+            for i in range(n_x):
+                if x_f32:
+                    v = <real>(<const float *>(xr + i * cs))[0]
+                else:
+                    v = <real>(<const double *>(xr + i * cs))[0]
+                if mean != NULL:
+                    v = (v - mean[i]) * inv_std[i]
+                Xb[j * n_x + i] = v
         if Y != NULL:
             for i in range(n_y):
                 Yb[j * n_y + i] = Y[row * n_y + i]
@@ -200,10 +206,15 @@ cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t 
         return -s
     if loss == LOSS_CCE:
         for i in range(n):
+            if Y[i] == 0:      # one-hot targets: one log per example (0 * log a adds 0,
+                continue       # unless a is NaN, which the A == A test below keeps)
             a = A[i]
             if a < tiny:
                 a = tiny
             s += Y[i] * log(a)
+        for i in range(n):
+            if A[i] != A[i]:
+                return A[i]
         return -s
     for i in range(n):
         d = <double>A[i] - <double>Y[i]
