@@ -478,8 +478,13 @@ class Normalizer(Layer):
         self._weights_changed()
 
     def _weights_changed(self) -> None:
-        self._inv_std = (1.0 / np.sqrt(self.variance.astype(np.float64) + self.epsilon)
-                         ).astype(self.dtype)
+        inv_std = (1.0 / np.sqrt(self.variance.astype(np.float64) + self.epsilon)
+                   ).astype(self.dtype)
+        current = getattr(self, "_inv_std", None)
+        if current is not None and current.shape == inv_std.shape and current.dtype == inv_std.dtype:
+            current[...] = inv_std    # in place: compiled plans hold this array
+        else:
+            self._inv_std = inv_std
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
         m = A_prev.shape[1]
