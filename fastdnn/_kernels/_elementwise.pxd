@@ -32,3 +32,5 @@ cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, co
 # softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
+# threads the kernels may use (set_num_threads, OMP_NUM_THREADS)
+cdef int kernel_threads() noexcept nogil

@@ -94,6 +94,10 @@ SGD_STEP = FDNN_SGD_STEP
 
 # ------------------------------------------- entry points for other modules
 
+cdef int kernel_threads() noexcept nogil:
+    return fdnn_get_num_threads()
+
+
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
     fdnn_softmax_f32(A, A, m, n, 1)   # inner == 1: no workspace, cannot fail
 

@@ -25,8 +25,9 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
-                                            gemm_nt_f64, softmax_columns_f32,
+                                            gemm_nt_f64, kernel_threads, softmax_columns_f32,
                                             softmax_columns_f64)
+from cython.parallel cimport prange
 
 from fastdnn._kernels import _elementwise as _ew
 
@@ -36,6 +37,7 @@ cnp.import_array()
 
 cdef enum:
     SMALL_GEMM = 1 << 13   # multiply-adds below which the direct loops beat a BLAS call
+    PARALLEL_GEMV = 1 << 16  # weights from which one example's product is split over threads
     MAX_LAYERS = 64
     MAX_METRICS = 8
 
@@ -98,7 +100,22 @@ cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_s
     """Z (n_out, m) F = W (n_out, n_in) C @ X (n_in, m) F."""
     cdef int M = <int>n_out, N = <int>m, K = <int>n_in
     cdef real one = 1, zero = 0
-    if m == 1 or n_out * n_in * m <= SMALL_GEMM:
+    cdef Py_ssize_t blk, nblk, rows
+    cdef int nt
+    if m == 1 and n_out * n_in >= PARALLEL_GEMV:
+        # one example through a large layer: each thread reads its own rows of W,
+        # which then stay in that core's cache from call to call
+        nt = kernel_threads()
+        nblk = nt if nt < n_out else n_out
+        rows = (n_out + nblk - 1) // nblk
+        for blk in prange(nblk, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            if real is float:
+                gemm_nt_f32(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
+                            W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
+            else:
+                gemm_nt_f64(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
+                            W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
+    elif m == 1 or n_out * n_in * m <= SMALL_GEMM:
         # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
         if real is float:
             gemm_nt_f32(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
