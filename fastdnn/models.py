@@ -446,8 +446,9 @@ class Sequential:
             [(l.W, l.b, l._codes[0], l._codes[2], l._codes[3]) for l in layers],
             None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
         self._plan_cache = (key, plan)
-        self._fast_predict = (plan, self.n_features, self.n_outputs,
-                              [(l, l.W) for l in layers])
+        # the plan keeps the arrays alive, so their ids cannot be reused while cached
+        self._fast_predict = (plan, self.n_features, self.n_outputs, layers,
+                              [id(l.W) for l in layers])
         return plan
 
     def _require_built(self, what: str) -> None:
@@ -470,14 +471,15 @@ class Sequential:
         [0.5, 0.5, 0.5]
         """
         fast = self._fast_predict
-        if (fast is not None and batch_size is None and type(X) is np.ndarray and X.ndim == 2
-                and X.shape[0] <= fast[0].capacity and X.shape[1] == fast[1]
-                and (X.dtype == np.float32 or X.dtype == np.float64)
-                and all(layer.W is W for layer, W in fast[3])):
+        if fast is not None and batch_size is None and type(X) is np.ndarray:
             # the low-latency path: small float inputs through the cached compiled plan
-            out = np.empty((X.shape[0], fast[2]), dtype=self.dtype)
-            fast[0].run(X, out)
-            return out
+            plan, n_features, shape_out, layers, weights = fast
+            shape = X.shape
+            if (len(shape) == 2 and shape[1] == n_features and shape[0] <= plan.capacity
+                    and X.dtype.char in "fd" and [id(l.W) for l in layers] == weights):
+                out = np.empty((shape[0], shape_out), dtype=self.dtype)
+                plan.run(X, out)
+                return out
         self._require_built("predict")
         X = self._check_X(X)
         m = X.shape[0]

@@ -341,3 +341,16 @@ def test_nan_propagates_through_the_compiled_loop(loss, output, which_path):
     assert which_path == [True]
     assert np.isnan(h.batch_loss[0]) and np.isnan(h.history["loss"][0])
     assert np.isnan(model.get_weights()[0]).any()
+
+
+def test_predict_after_rebuilding_layers_uses_the_new_weights():
+    X = np.random.default_rng(1).normal(size=(3, 4))
+    model = Sequential([Input(4), Dense(5, activation="relu"), Dense(2)], dtype="float64",
+                       seed=0)
+    model.build()
+    before = model.predict(X)
+    for layer in model.layers[1:]:          # new arrays, same shapes
+        layer.build(layer.n_in, np.float64, np.random.default_rng(9))
+    after = model.predict(X)
+    np.testing.assert_allclose(after, layer_path_predict(model, X), rtol=1e-12)
+    assert not np.allclose(before, after)
