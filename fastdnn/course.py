@@ -28,7 +28,6 @@ Examples
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-import sys
-import time
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
