@@ -259,6 +259,10 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
  * Lecture layout (n_l, m): C order has one line per unit (bias per line),
  * F order one line per example (bias per element of the line). */
 
+/* sum of a line, in FDNN_LANES independent partial sums the compiler vectorizes;
+   lines shorter than this are processed as one block */
+#define FDNN_LANES 16
+
 #define FDNN_BIAS_CASE(code, name)                                              \
     case code:                                                                  \
         if (bias_per_line) {                                                    \
@@ -268,6 +272,14 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
                 for (ptrdiff_t i = 0; i < len; i++)                             \
                     zr[i] = OP(name)(zr[i] + c, alpha);                         \
             }                                                                   \
+        } else if (len < FDNN_LANES) {                                          \
+            /* short lines: add the bias, then one vector pass over the block */ \
+            for (ptrdiff_t r = 0; r < lines; r++)                               \
+                for (ptrdiff_t i = 0; i < len; i++)                             \
+                    Z[r * len + i] += b[i];                                     \
+            FDNN_IVDEP                                                          \
+            for (ptrdiff_t i = 0; i < lines * len; i++)                         \
+                Z[i] = OP(name)(Z[i], alpha);                                   \
         } else {                                                                \
             for (ptrdiff_t r = 0; r < lines; r++) {                             \
                 T *zr = Z + r * len;                                            \
@@ -293,11 +305,20 @@ static void KFN(bias_act)(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T
 
 FDNN_INLINE T OP(d_output_sub)(T y, T a) { return a - y; }
 
-/* sum of a line, in FDNN_LANES independent partial sums the compiler vectorizes */
-#define FDNN_LANES 16
-
 #define FDNN_BW_CASE(code, expr)                                                \
     case code:                                                                  \
+        if (db != NULL && !db_per_line && len < FDNN_LANES) {                   \
+            /* short lines: one vector pass over the block, then the sums */    \
+            const T *g = dA, *x = a;                                            \
+            T *y = dZ;                                                          \
+            FDNN_IVDEP                                                          \
+            for (ptrdiff_t i = 0; i < lines * len; i++)                         \
+                y[i] = expr;                                                    \
+            for (ptrdiff_t r = 0; r < lines; r++)                               \
+                for (ptrdiff_t i = 0; i < len; i++)                             \
+                    db[i] += y[r * len + i];                                    \
+            break;                                                              \
+        }                                                                       \
         for (ptrdiff_t r = 0; r < lines; r++) {                                 \
             const T *g = dA + r * len, *x = a + r * len;                        \
             T *y = dZ + r * len;                                                \
