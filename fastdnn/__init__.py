@@ -35,7 +35,7 @@ if hasattr(_os, "register_at_fork"):
 from . import activations, course, functional, reference  # noqa: E402
 from . import (  # noqa: E402
     callbacks, initializers, layers, losses, metrics, models, optimizers, preprocessing,
-    regularizers, schedules,
+    regularizers, schedules, sklearn,
 )
 from .models import Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
@@ -53,7 +53,7 @@ from .functional import (  # noqa: E402
 __all__ = [
     "__version__", "activations", "course", "functional", "reference",
     "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-    "preprocessing", "regularizers", "schedules", "Sequential", "load_model",
+    "preprocessing", "regularizers", "schedules", "sklearn", "Sequential", "load_model",
     "get_num_threads", "set_num_threads", "info", "gradient_check",
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
     "sigmoid_derivative", "tanh_derivative", "relu_derivative",

@@ -732,6 +732,12 @@ class Sequential:
 
         save_model(self, path)
 
+    def __getstate__(self) -> dict:
+        # compiled plans hold raw pointers: not pickled (nor deep-copied), rebuilt on use
+        state = self.__dict__.copy()
+        state["_plan_cache"] = state["_fast_predict"] = None
+        return state
+
     def __repr__(self) -> str:
         return f"Sequential({self._compute_layers!r})"
 

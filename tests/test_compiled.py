@@ -354,3 +354,19 @@ def test_predict_after_rebuilding_layers_uses_the_new_weights():
     after = model.predict(X)
     np.testing.assert_allclose(after, layer_path_predict(model, X), rtol=1e-12)
     assert not np.allclose(before, after)
+
+
+def test_a_used_model_pickles_and_deep_copies():
+    import copy
+    import pickle
+
+    X, y, _ = data("binary_crossentropy")
+    model = Sequential([Input(5), Dense(4, activation="relu"), Dense(1, activation="sigmoid")],
+                       seed=0)
+    model.compile("adam", "binary_crossentropy")
+    model.fit(X, y, epochs=1, verbose=0)
+    expected = model.predict(X)
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(other.predict(X), expected)
+        other.fit(X, y, epochs=1, verbose=0)          # and trains on its own copy
+    np.testing.assert_array_equal(model.predict(X), expected)
