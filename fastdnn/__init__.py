@@ -38,6 +38,12 @@ from . import (  # noqa: E402
     regularizers, schedules, sklearn,
 )
 from .models import Sequential  # noqa: E402
+from . import _numpy_blas  # noqa: E402
+
+try:
+    _numpy_blas.install()
+except Exception:  # pragma: no cover - keep SciPy's BLAS whatever went wrong
+    pass
 from .saving import load_model  # noqa: E402
 from ._config import get_num_threads, info, set_num_threads  # noqa: E402
 from .gradcheck import gradient_check  # noqa: E402

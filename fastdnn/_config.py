@@ -78,7 +78,7 @@ def info() -> dict:
     --------
     >>> import fastdnn
     >>> sorted(fastdnn.info())[:3]
-    ['blas', 'numpy', 'openmp']
+    ['blas', 'fit_blas', 'numpy']
     """
     import numpy
     import scipy
@@ -97,4 +97,13 @@ def info() -> dict:
         "openmp": _ew.openmp_enabled(),
         "threads": get_num_threads(),
         "blas": _blas_info(),
+        "fit_blas": _fit_blas(),
     }
+
+
+def _fit_blas() -> str:
+    """The BLAS the compiled training and inference loops call."""
+    from ._kernels import _network
+
+    return ("NumPy's OpenBLAS (scipy-openblas64)" if _network.blas_in_use() == "numpy"
+            else "scipy.linalg.cython_blas")

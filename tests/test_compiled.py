@@ -370,3 +370,32 @@ def test_a_used_model_pickles_and_deep_copies():
         np.testing.assert_array_equal(other.predict(X), expected)
         other.fit(X, y, epochs=1, verbose=0)          # and trains on its own copy
     np.testing.assert_array_equal(model.predict(X), expected)
+
+
+def test_both_blas_libraries_train_alike():
+    """The compiled loop calls NumPy's OpenBLAS when found, SciPy's otherwise: same results
+    to rounding, and FASTDNN_BLAS=scipy selects SciPy's."""
+    from fastdnn import _numpy_blas
+    from fastdnn._kernels import _network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 30))
+    y = rng.integers(0, 3, size=200)
+    weights = []
+    try:
+        for blas in ("default", "scipy"):
+            if blas == "scipy":
+                _network.set_blas(0, 0)
+            assert _network.blas_in_use() in ("numpy", "scipy")
+            model = Sequential([Input(30), Dense(64, activation="relu"),
+                                Dense(3, activation="softmax")], dtype="float64", seed=0)
+            model.compile(Adam(0.01), "categorical_crossentropy")
+            model.fit(X, y, epochs=2, batch_size=50, seed=0, verbose=0)
+            weights.append(model.get_weights())
+        os.environ["FASTDNN_BLAS"] = "scipy"
+        assert _numpy_blas.install() == "scipy"
+    finally:
+        os.environ.pop("FASTDNN_BLAS", None)
+        _numpy_blas.install()
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
