@@ -78,7 +78,7 @@ def info() -> dict:
     --------
     >>> import fastdnn
     >>> sorted(fastdnn.info())[:3]
-    ['blas', 'fit_blas', 'numpy']
+    ['blas', 'gemm_blas', 'numpy']
     """
     import numpy
     import scipy
@@ -97,13 +97,11 @@ def info() -> dict:
         "openmp": _ew.openmp_enabled(),
         "threads": get_num_threads(),
         "blas": _blas_info(),
-        "fit_blas": _fit_blas(),
+        "gemm_blas": _gemm_blas(),
     }
 
 
-def _fit_blas() -> str:
-    """The BLAS the compiled training and inference loops call."""
-    from ._kernels import _network
-
-    return ("NumPy's OpenBLAS (scipy-openblas64)" if _network.blas_in_use() == "numpy"
+def _gemm_blas() -> str:
+    """The BLAS fastdnn's GEMMs call."""
+    return ("NumPy's OpenBLAS (scipy-openblas64)" if _ew.blas_in_use() == "numpy"
             else "scipy.linalg.cython_blas")

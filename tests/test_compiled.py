@@ -376,7 +376,7 @@ def test_both_blas_libraries_train_alike():
     """The compiled loop calls NumPy's OpenBLAS when found, SciPy's otherwise: same results
     to rounding, and FASTDNN_BLAS=scipy selects SciPy's."""
     from fastdnn import _numpy_blas
-    from fastdnn._kernels import _network
+    from fastdnn._kernels import _elementwise as _network
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 30))

@@ -7,7 +7,8 @@
 cimport numpy as cnp
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-from fastdnn._kernels._elementwise cimport gemm_nn_f32, gemm_nn_f64, gemm_nt_f32, gemm_nt_f64
+from fastdnn._kernels._elementwise cimport (blas_dgemm64, blas_sgemm64, gemm_nn_f32, gemm_nn_f64,
+                                            gemm_nt_f32, gemm_nt_f64)
 
 cdef enum:
     # Below this many multiply-adds a BLAS call is mostly overhead: use the direct loops.
@@ -18,6 +19,45 @@ cdef extern from *:
     #define FDNN_INT_MAX 2147483647
     """
     Py_ssize_t FDNN_INT_MAX
+
+
+# NumPy's bundled OpenBLAS (scipy-openblas64, ILP64) when fastdnn._numpy_blas found it:
+# 10-50 % faster than SciPy's build on small products; else scipy.linalg.cython_blas.
+ctypedef void (*sgemm64_t)(const char *ta, const char *tb, const long long *m,
+                           const long long *n, const long long *k, const float *alpha,
+                           const float *a, const long long *lda, const float *b,
+                           const long long *ldb, const float *beta, float *c,
+                           const long long *ldc) noexcept nogil
+ctypedef void (*dgemm64_t)(const char *ta, const char *tb, const long long *m,
+                           const long long *n, const long long *k, const double *alpha,
+                           const double *a, const long long *lda, const double *b,
+                           const long long *ldb, const double *beta, double *c,
+                           const long long *ldc) noexcept nogil
+
+ctypedef fused blas_real:
+    float
+    double
+
+
+cdef inline void _xgemm(char ta, char tb, int M, int N, int K, blas_real alpha, blas_real *A,
+                        int lda, blas_real *B, int ldb, blas_real beta, blas_real *C,
+                        int ldc) noexcept nogil:
+    """Column-major C = alpha op(A) op(B) + beta C."""
+    cdef long long m = M, n = N, k = K, la = lda, lb = ldb, lc = ldc
+    cdef sgemm64_t s64
+    cdef dgemm64_t d64
+    if blas_real is float:
+        s64 = <sgemm64_t>blas_sgemm64()
+        if s64 != NULL:
+            s64(&ta, &tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc)
+        else:
+            sgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
+    else:
+        d64 = <dgemm64_t>blas_dgemm64()
+        if d64 != NULL:
+            d64(&ta, &tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc)
+        else:
+            dgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
 
 
 cdef inline bint _f_order(cnp.ndarray a) noexcept:
@@ -103,10 +143,9 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef void *pc = cnp.PyArray_DATA(C)
     if cnp.PyArray_TYPE(C) == cnp.NPY_FLOAT32:
         with nogil:
-            sgemm(&ta, &tb, &m, &n, &k, &af, <float *>p1, &lda, <float *>p2, &ldb, &bf,
-                  <float *>pc, &ldc)
+            _xgemm(ta, tb, m, n, k, af, <float *>p1, lda, <float *>p2, ldb, bf, <float *>pc, ldc)
     else:
         with nogil:
-            dgemm(&ta, &tb, &m, &n, &k, &alpha, <double *>p1, &lda, <double *>p2, &ldb, &beta,
-                  <double *>pc, &ldc)
+            _xgemm(ta, tb, m, n, k, alpha, <double *>p1, lda, <double *>p2, ldb, beta,
+                   <double *>pc, ldc)
     return 0

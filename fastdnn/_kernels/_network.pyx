@@ -21,7 +21,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport fabs, log, log1p, pow
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from fastdnn._kernels._blas cimport _xgemm
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -94,52 +94,6 @@ cdef struct Net:
 
 
 # ------------------------------------------------------------------ pieces
-
-# GEMMs of the loop go to NumPy's OpenBLAS when fastdnn found it (ILP64 scipy-openblas,
-# 10-50 % faster than SciPy's build on these small shapes), else to scipy.linalg.cython_blas.
-ctypedef void (*sgemm64_t)(const char *ta, const char *tb, const long long *m,
-                           const long long *n, const long long *k, const float *alpha,
-                           const float *a, const long long *lda, const float *b,
-                           const long long *ldb, const float *beta, float *c,
-                           const long long *ldc) noexcept nogil
-ctypedef void (*dgemm64_t)(const char *ta, const char *tb, const long long *m,
-                           const long long *n, const long long *k, const double *alpha,
-                           const double *a, const long long *lda, const double *b,
-                           const long long *ldb, const double *beta, double *c,
-                           const long long *ldc) noexcept nogil
-cdef sgemm64_t _sgemm64 = NULL
-cdef dgemm64_t _dgemm64 = NULL
-
-
-def set_blas(size_t sgemm64_address, size_t dgemm64_address):
-    """Use these ILP64 sgemm/dgemm entry points (0, 0: SciPy's cython_blas)."""
-    global _sgemm64, _dgemm64
-    if (sgemm64_address == 0) != (dgemm64_address == 0):
-        raise ValueError("give both addresses or neither")
-    _sgemm64 = <sgemm64_t>sgemm64_address
-    _dgemm64 = <dgemm64_t>dgemm64_address
-
-
-def blas_in_use():
-    """"numpy" or "scipy": the library the compiled loop's GEMMs call."""
-    return "numpy" if _sgemm64 != NULL else "scipy"
-
-
-cdef inline void _xgemm(char ta, char tb, int M, int N, int K, real alpha, real *A, int lda,
-                        real *B, int ldb, real beta, real *C, int ldc) noexcept nogil:
-    """Column-major C = alpha op(A) op(B) + beta C."""
-    cdef long long m = M, n = N, k = K, la = lda, lb = ldb, lc = ldc
-    if real is float:
-        if _sgemm64 != NULL:
-            _sgemm64(&ta, &tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc)
-        else:
-            sgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
-    else:
-        if _dgemm64 != NULL:
-            _dgemm64(&ta, &tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc)
-        else:
-            dgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
-
 
 cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_ssize_t n_in,
                                Py_ssize_t m) noexcept nogil:
