@@ -399,3 +399,30 @@ def test_both_blas_libraries_train_alike():
         _numpy_blas.install()
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_predict_from_several_threads_at_once():
+    """The cached compiled plan's buffers are shared: concurrent predicts must not mix."""
+    import threading
+
+    rng = np.random.default_rng(0)
+    model = Sequential([Input(50), Dense(64, activation="tanh"), Dense(3, activation="softmax")],
+                       dtype="float64", seed=0)
+    model.build()
+    inputs = [rng.normal(size=(300, 50)) for _ in range(4)]
+    expected = [layer_path_predict(model, X) for X in inputs]
+    errors = []
+
+    def work(i):
+        for _ in range(30):
+            got = model.predict(inputs[i])
+            if not np.allclose(got, expected[i], rtol=1e-12, atol=1e-12):
+                errors.append(i)
+                return
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -19,6 +19,8 @@ BLAS call is mostly overhead run as direct loops.
 import numpy as np
 
 cimport numpy as cnp
+from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, log, log1p, pow
 from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport _xgemm
@@ -397,9 +399,17 @@ cdef class Plan:
 
     cdef Net net
     cdef list keep
+    cdef PyThread_type_lock lock    # one thread at a time in the shared buffers
 
     def __cinit__(self):
         self.keep = []
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError("cannot allocate a lock")
+
+    def __dealloc__(self):
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
@@ -478,6 +488,7 @@ cdef class Plan:
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
         with nogil:
+            PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for step in range(step0, step1):
                 start = step * B
                 k = B if m - start > B else m - start
@@ -487,6 +498,7 @@ cdef class Plan:
                 else:
                     _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
                           lr, t0 + (step - step0) + 1, pc + step, pm)
+            PyThread_release_lock(self.lock)
 
 
 cdef class Forward:
@@ -496,9 +508,17 @@ cdef class Forward:
     cdef Net net
     cdef list keep
     cdef readonly Py_ssize_t capacity
+    cdef PyThread_type_lock lock    # one thread at a time in the shared buffers
 
     def __cinit__(self):
         self.keep = []
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError("cannot allocate a lock")
+
+    def __dealloc__(self):
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
 
     def __init__(self, list layers, object normalizer, Py_ssize_t capacity, object dtype):
         """layers: [(W, b, act, alpha, softmax)]; normalizer: None or (mean, inv_std)."""
@@ -553,6 +573,7 @@ cdef class Forward:
         if k > self.capacity:
             raise ValueError(f"at most {self.capacity} examples per call, got {k}")
         with nogil:
+            PyThread_acquire_lock(self.lock, WAIT_LOCK)
             if net.f32:
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k)
@@ -561,3 +582,4 @@ cdef class Forward:
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k)
                 _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
+            PyThread_release_lock(self.lock)
