@@ -12,6 +12,7 @@ calling thread, which costs little next to the GEMMs.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Iterator
 
 from ._kernels import _elementwise as _ew
@@ -22,6 +23,8 @@ from ._kernels import _elementwise as _ew
 PARALLEL_GEMM_WORK = 1 << 24
 
 _controller = None
+_lock = threading.Lock()
+_active = 0    # calls inside for_products (the outermost one owns the settings)
 
 
 def _blas_controller():
@@ -47,6 +50,23 @@ def for_products(work: int) -> Iterator[None]:
     >>> with for_products(100):
     ...     pass
     """
+    global _active
+    with _lock:
+        outer = _active == 0
+        _active += 1
+    try:
+        if not outer:   # another thread set the policy already; it restores the settings
+            yield
+            return
+        with _policy(work):
+            yield
+    finally:
+        with _lock:
+            _active -= 1
+
+
+@contextlib.contextmanager
+def _policy(work: int) -> Iterator[None]:
     if work < PARALLEL_GEMM_WORK:
         controller = _blas_controller()
         if controller is None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
+import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -39,6 +41,19 @@ from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
 __all__ = ["Sequential"]
+
+# models holding compiled plans: a forked child drops them (a plan's lock may have been
+# held by another thread of the parent at the fork) and builds fresh ones on use
+_MODELS_WITH_PLANS: "weakref.WeakSet[Sequential]" = weakref.WeakSet()
+
+
+def _drop_plans_after_fork() -> None:
+    for model in list(_MODELS_WITH_PLANS):
+        model._plan_cache = model._fast_predict = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_plans_after_fork)
 
 # rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
 _CHECK_ROWS = 65536
@@ -381,7 +396,12 @@ class Sequential:
     def _fit_epochs(self, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
                     Y_val, batch_size) -> _callbacks.History:
         cbl.on_train_begin()
+        signature = self._training_signature()
         for epoch in range(initial_epoch, epochs):
+            if self._training_signature() != signature:
+                # a callback re-compiled or rebuilt the model: train what it is now
+                trainer = self._retrainer(trainer, signature, batch_hooks)
+                signature = self._training_signature()
             self.optimizer.epoch = epoch
             for metric in self.metrics:
                 metric.reset_state()
@@ -401,6 +421,20 @@ class Sequential:
                 break
         cbl.on_train_end()
         return cbl.history
+
+    def _training_signature(self) -> tuple:
+        return (id(self.optimizer), getattr(self.loss, "name", None), id(self.loss),
+                tuple(map(id, self.metrics)), self.compiled,
+                tuple(id(p) for l in self._compute_layers for p in l.params))
+
+    def _retrainer(self, trainer: "_Trainer", signature: tuple, batch_hooks: bool
+                   ) -> "_Trainer":
+        if getattr(self.loss, "name", None) != signature[1]:
+            raise RuntimeError(f"the loss changed from {signature[1]!r} to {self.loss.name!r} "
+                               "during fit (the targets were prepared for the first one); "
+                               "call fit again instead")
+        args = (self, trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
+        return _CompiledTrainer.make(*args, batch_hooks) or _Trainer(*args)
 
     # ------------------------------------------------------------ inference
     def _chunk_rows(self, batch_size: int | None) -> int:
@@ -444,6 +478,7 @@ class Sequential:
             [(l.W, l.b, l._codes[0], l._codes[2], l._codes[3]) for l in layers],
             None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
         self._plan_cache = (key, plan)
+        _MODELS_WITH_PLANS.add(self)
         # the plan keeps the arrays alive, so their ids cannot be reused while cached
         self._fast_predict = (plan, self.n_features, self.n_outputs, layers,
                               [id(l.W) for l in layers])
@@ -474,7 +509,8 @@ class Sequential:
             plan, n_features, shape_out, layers, weights = fast
             shape = X.shape
             if (len(shape) == 2 and shape[1] == n_features and shape[0] <= plan.capacity
-                    and X.dtype.char in "fd" and [id(l.W) for l in layers] == weights):
+                    and X.dtype.char in "fd" and X.dtype.isnative
+                    and [id(l.W) for l in layers] == weights):
                 out = np.empty((shape[0], shape_out), dtype=self.dtype)
                 plan.run(X, out)
                 return out

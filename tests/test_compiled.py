@@ -426,3 +426,61 @@ def test_predict_from_several_threads_at_once():
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_recompiling_from_a_callback_takes_effect(compiled):
+    X, y, _ = data("binary_crossentropy", m=80)
+
+    class Switch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.model.compile(GD(0.5), "binary_crossentropy", ["mse", "accuracy"],
+                                   compiled=compiled)
+
+    def run(switch):
+        model = Sequential([Input(5), Dense(8, activation="relu"),
+                            Dense(1, activation="sigmoid")], dtype="float64", seed=1)
+        model.compile("adam", "binary_crossentropy", ["accuracy"], compiled=compiled)
+        if switch:
+            return model, model.fit(X, y, epochs=3, shuffle=False, verbose=0,
+                                    callbacks=[Switch()])
+        model.fit(X, y, epochs=1, shuffle=False, verbose=0)
+        model.compile(GD(0.5), "binary_crossentropy", ["mse", "accuracy"], compiled=compiled)
+        return model, model.fit(X, y, epochs=3, initial_epoch=1, shuffle=False, verbose=0)
+
+    (a, ha), (b, hb) = run(True), run(False)
+    for u, v in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(u, v, rtol=1e-12)
+    np.testing.assert_allclose(ha.history["loss"][1:], hb.history["loss"], rtol=1e-12)
+    np.testing.assert_allclose(ha.history["mse"], hb.history["mse"], rtol=1e-12)
+    np.testing.assert_allclose(ha.history["accuracy"][1:], hb.history["accuracy"])
+
+
+def test_big_endian_input_predicts_right():
+    X, y, _ = data("binary_crossentropy")
+    model = Sequential([Input(5), Dense(4, activation="relu"), Dense(1, activation="sigmoid")],
+                       seed=0)
+    model.build()
+    expected = model.predict(X)
+    for dt in (">f8", ">f4"):
+        np.testing.assert_allclose(model.predict(X.astype(dt)), expected, rtol=1e-6)
+
+
+def test_concurrent_large_predicts_restore_the_thread_settings():
+    import threading
+
+    from fastdnn._kernels import _elementwise as _ew
+
+    rng = np.random.default_rng(0)
+    model = Sequential([Input(64), Dense(512, activation="relu"), Dense(3)], seed=0)
+    model.build()
+    X = rng.normal(size=(3000, 64)).astype(np.float32)
+    before = _ew.get_user_threads()
+    threads = [threading.Thread(target=lambda: [model.predict(X) for _ in range(10)])
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _ew.get_user_threads() == before

@@ -568,10 +568,19 @@ cdef class Forward:
         cdef int t = cnp.PyArray_TYPE(x)
         cdef int x_f32 = t == cnp.NPY_FLOAT32
         cdef char *po = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+        cdef cnp.ndarray o
         cdef bint direct = (net.mean == NULL and (x_f32 == net.f32)
                             and cs == (4 if x_f32 else 8) and rs == cs * net.n_x)
         if k > self.capacity:
             raise ValueError(f"at most {self.capacity} examples per call, got {k}")
+        if not ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(x)
+                and cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == net.n_x):
+            raise TypeError(f"X must be a native float32/float64 (k, {net.n_x}) array")
+        o = <cnp.ndarray>out
+        if not (cnp.PyArray_TYPE(o) == (cnp.NPY_FLOAT32 if net.f32 else cnp.NPY_FLOAT64)
+                and cnp.PyArray_IS_C_CONTIGUOUS(o) and cnp.PyArray_NDIM(o) == 2
+                and cnp.PyArray_DIM(o, 0) == k and cnp.PyArray_DIM(o, 1) == net.n_y):
+            raise TypeError(f"out must be a C-contiguous ({k}, {net.n_y}) array of the plan's dtype")
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             if net.f32:
