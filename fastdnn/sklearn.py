@@ -199,6 +199,35 @@ class _BaseMLP:
     _loss = "mse"
 
     # -------------------------------------------------- scikit-learn protocol
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: Any = "auto",
+                 learning_rate_init: float = 0.001, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 momentum: float = 0.9, normalize: bool = False, verbose: bool = False,
+                 dtype: Any = "float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.normalize = normalize
+        self.verbose = verbose
+        self.dtype = dtype
+
     @classmethod
     def _get_param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
@@ -526,35 +555,6 @@ class MLPClassifier(_BaseMLP):
 
     _estimator_type = "classifier"
 
-    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
-                 solver: str = "adam", alpha: float = 0.0001, batch_size: Any = "auto",
-                 learning_rate_init: float = 0.001, max_iter: int = 200, shuffle: bool = True,
-                 random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 momentum: float = 0.9, normalize: bool = False, verbose: bool = False,
-                 dtype: Any = "float32"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.momentum = momentum
-        self.normalize = normalize
-        self.verbose = verbose
-        self.dtype = dtype
-
     @property
     def _output_activation(self) -> str:  # type: ignore[override]
         return "sigmoid" if len(self.classes_) == 2 else "softmax"
@@ -683,35 +683,6 @@ class MLPRegressor(_BaseMLP):
     _estimator_type = "regressor"
     _output_activation = "linear"
     _loss = "mse"
-
-    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
-                 solver: str = "adam", alpha: float = 0.0001, batch_size: Any = "auto",
-                 learning_rate_init: float = 0.001, max_iter: int = 200, shuffle: bool = True,
-                 random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 momentum: float = 0.9, normalize: bool = False, verbose: bool = False,
-                 dtype: Any = "float32"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.momentum = momentum
-        self.normalize = normalize
-        self.verbose = verbose
-        self.dtype = dtype
 
     def fit(self, X: Any, y: Any):
         """Train on ``X (n_samples, n_features)`` and ``y (n_samples,)`` or ``(n_samples, k)``.
