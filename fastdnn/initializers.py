@@ -45,6 +45,8 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
+from . import _registry
+
 __all__ = ["Initializer", "VarianceScaling", "HeNormal", "HeUniform", "XavierNormal",
            "GlorotUniform", "GlorotNormal", "RandomNormal", "RandomUniform", "Zeros", "Ones",
            "Constant", "he_normal", "he_uniform", "xavier_normal", "glorot_uniform",
@@ -228,16 +230,7 @@ class Initializer:
         >>> HeNormal.from_config(HeNormal(seed=3).get_config()).seed
         3
         """
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, got {type(config).__name__}")
-        config = dict(config)
-        name = config.pop("name", cls.name)
-        if _lookup(name) is not cls:
-            raise ValueError(f"config is for initializer {name!r}, not {cls.name!r}")
-        try:
-            return cls(**config)
-        except TypeError:
-            raise ValueError(f"bad config for initializer {cls.name!r}: {config!r}") from None
+        return _registry.from_config(cls, config, _lookup, "initializer")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()

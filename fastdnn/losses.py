@@ -51,6 +51,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import _registry
+
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError",
            "binary_crossentropy", "categorical_crossentropy", "mse", "get", "names", "serialize"]
 
@@ -267,16 +269,7 @@ class Loss:
         >>> MeanSquaredError.from_config({"name": "mse"})
         MeanSquaredError()
         """
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, got {type(config).__name__}")
-        config = dict(config)
-        name = config.pop("name", cls.name)
-        if _lookup(name) is not cls:
-            raise ValueError(f"config is for loss {name!r}, not {cls.name!r}")
-        try:
-            return cls(**config)
-        except TypeError:
-            raise ValueError(f"bad config for loss {cls.name!r}: {config!r}") from None
+        return _registry.from_config(cls, config, _lookup, "loss")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()
@@ -596,22 +589,9 @@ def get(identifier: LossLike) -> Loss:
     >>> get(mse).name
     'mse'
     """
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        if "class_name" in identifier:
-            config = identifier.get("config") or {}
-            if not isinstance(config, dict):
-                raise ValueError(f"bad loss config {identifier!r}")
-            return _lookup(identifier["class_name"]).from_config(
-                {k: v for k, v in config.items() if k != "name"})
-        if "name" not in identifier:
-            raise ValueError(f"loss config needs a 'name' key, got {identifier!r}")
-        return _lookup(identifier["name"]).from_config(identifier)
+    resolved = _registry.resolve(identifier, Loss, _lookup, "loss")
+    if resolved is not None:
+        return resolved
     try:
         if identifier in _FUNCTIONS:
             return _FUNCTIONS[identifier]()

@@ -47,6 +47,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import _registry
+
 from .losses import _float_array, _real_array
 
 __all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -122,16 +124,7 @@ class Metric:
         >>> BinaryAccuracy.from_config({"name": "binary_accuracy", "threshold": 0.3}).threshold
         0.3
         """
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, got {type(config).__name__}")
-        config = dict(config)
-        name = config.pop("name", cls.name)
-        if _lookup(name) is not cls:
-            raise ValueError(f"config is for metric {name!r}, not {cls.name!r}")
-        try:
-            return cls(**config)
-        except TypeError:
-            raise ValueError(f"bad config for metric {cls.name!r}: {config!r}") from None
+        return _registry.from_config(cls, config, _lookup, "metric")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
@@ -347,21 +340,8 @@ def get(identifier: MetricLike) -> Metric:
     >>> get({"name": "mse"}).name
     'mse'
     """
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        if "class_name" in identifier:
-            config = identifier.get("config") or {}
-            if not isinstance(config, dict):
-                raise ValueError(f"bad metric config {identifier!r}")
-            return _lookup(identifier["class_name"]).from_config(
-                {k: v for k, v in config.items() if k != "name"})
-        if "name" not in identifier:
-            raise ValueError(f"metric config needs a 'name' key, got {identifier!r}")
-        return _lookup(identifier["name"]).from_config(identifier)
+    resolved = _registry.resolve(identifier, Metric, _lookup, "metric")
+    if resolved is not None:
+        return resolved
     raise TypeError("metric must be a name, a config dict or a Metric, "
                     f"got {type(identifier).__name__}")
