@@ -390,16 +390,13 @@ cdef char *_ptr(object a):
     return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef class Plan:
-    """Pointers and buffers for training one model with mini-batches of ``B``.
-
-    Built by ``fastdnn.models`` from arrays it has checked (dtypes, shapes,
-    contiguity); keeps a reference to each so the pointers stay valid.
-    """
+cdef class _Buffers:
+    """What both plans hold: the network's pointers, the arrays they point into
+    (kept alive here) and a lock, since run() works in shared buffers without the GIL."""
 
     cdef Net net
     cdef list keep
-    cdef PyThread_type_lock lock    # one thread at a time in the shared buffers
+    cdef PyThread_type_lock lock
 
     def __cinit__(self):
         self.keep = []
@@ -410,6 +407,24 @@ cdef class Plan:
     def __dealloc__(self):
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
+
+    cdef _set_normalizer(self, object normalizer, object dt):
+        """Normalize gathered examples with (mean, inv_std), or not (None)."""
+        if normalizer is not None:
+            mean = np.ascontiguousarray(normalizer[0], dtype=dt).reshape(-1)
+            inv = np.ascontiguousarray(normalizer[1], dtype=dt).reshape(-1)
+            self.keep += [mean, inv]
+            self.net.mean, self.net.inv_std = _ptr(mean), _ptr(inv)
+        else:
+            self.net.mean = self.net.inv_std = NULL
+
+
+cdef class Plan(_Buffers):
+    """Pointers and buffers for training one model with mini-batches of ``B``.
+
+    Built by ``fastdnn.models`` from arrays it has checked (dtypes, shapes,
+    contiguity); keeps a reference to each so the pointers stay valid.
+    """
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
@@ -438,13 +453,7 @@ cdef class Plan:
 
         net.Xb, net.Yb = _ptr(buf(net.n_x)), _ptr(buf(net.n_y))
         net.G = _ptr(buf(net.n_y)) if not fused else NULL
-        if normalizer is not None:
-            mean = np.ascontiguousarray(normalizer[0], dtype=dt).reshape(-1)
-            inv = np.ascontiguousarray(normalizer[1], dtype=dt).reshape(-1)
-            self.keep += [mean, inv]
-            net.mean, net.inv_std = _ptr(mean), _ptr(inv)
-        else:
-            net.mean = net.inv_std = NULL
+        self._set_normalizer(normalizer, dt)
         for l in range(L):
             W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
             self.keep += [W, b, dW, db]
@@ -501,24 +510,11 @@ cdef class Plan:
             PyThread_release_lock(self.lock)
 
 
-cdef class Forward:
+cdef class Forward(_Buffers):
     """Inference through every layer in one nogil call, for up to ``capacity``
     examples at a time, with buffers allocated once (``predict``'s fast path)."""
 
-    cdef Net net
-    cdef list keep
     cdef readonly Py_ssize_t capacity
-    cdef PyThread_type_lock lock    # one thread at a time in the shared buffers
-
-    def __cinit__(self):
-        self.keep = []
-        self.lock = PyThread_allocate_lock()
-        if self.lock == NULL:
-            raise MemoryError("cannot allocate a lock")
-
-    def __dealloc__(self):
-        if self.lock != NULL:
-            PyThread_free_lock(self.lock)
 
     def __init__(self, list layers, object normalizer, Py_ssize_t capacity, object dtype):
         """layers: [(W, b, act, alpha, softmax)]; normalizer: None or (mean, inv_std)."""
@@ -537,13 +533,7 @@ cdef class Forward:
         self.keep.append(xb)
         net.Xb = _ptr(xb)
         net.Yb = net.G = NULL
-        if normalizer is not None:
-            mean = np.ascontiguousarray(normalizer[0], dtype=dt).reshape(-1)
-            inv = np.ascontiguousarray(normalizer[1], dtype=dt).reshape(-1)
-            self.keep += [mean, inv]
-            net.mean, net.inv_std = _ptr(mean), _ptr(inv)
-        else:
-            net.mean = net.inv_std = NULL
+        self._set_normalizer(normalizer, dt)
         for l in range(L):
             W, b, act, alpha, softmax = layers[l]
             d = &net.layer[l]
