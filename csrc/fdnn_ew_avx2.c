@@ -10,6 +10,7 @@
 #endif
 #define FDNN_ISA avx2
 #define FDNN_ISA_NAME "avx2"
+#define FDNN_VBYTES 32
 #include "fdnn_ew_impl.h"
 #if defined(__clang__)
 #pragma clang attribute pop

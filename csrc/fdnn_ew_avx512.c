@@ -9,6 +9,7 @@
 #endif
 #define FDNN_ISA avx512
 #define FDNN_ISA_NAME "avx512"
+#define FDNN_VBYTES 64
 #include "fdnn_ew_impl.h"
 #if defined(__clang__)
 #pragma clang attribute pop

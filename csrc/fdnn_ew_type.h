@@ -377,79 +377,8 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 #undef FDNN_BIAS_CASE
 #undef FDNN_BW_CASE
 
-/* ---- small matrix products, where a BLAS call costs more than the arithmetic ----
- * Row-major C (M, N) with row stride ldc; beta = 0. */
-
-/* C = alpha A B; A[i,k] = a[i*rs_a + k*cs_a], B (K, N) rows of stride ldb. */
-static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
-                         ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
-                         ptrdiff_t ldc)
-{
-    if (N < FDNN_LANES) {
-        /* rows too short to vectorize: one scalar dot product per element */
-        for (ptrdiff_t i = 0; i < M; i++)
-            for (ptrdiff_t j = 0; j < N; j++) {
-                const T *ai = a + i * rs_a, *bj = b + j;
-                T s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains hide the FMA latency */
-                ptrdiff_t k = 0;
-                for (; k + 4 <= K; k += 4) {
-                    s0 += ai[k * cs_a] * bj[k * ldb];
-                    s1 += ai[(k + 1) * cs_a] * bj[(k + 1) * ldb];
-                    s2 += ai[(k + 2) * cs_a] * bj[(k + 2) * ldb];
-                    s3 += ai[(k + 3) * cs_a] * bj[(k + 3) * ldb];
-                }
-                for (; k < K; k++)
-                    s0 += ai[k * cs_a] * bj[k * ldb];
-                c[i * ldc + j] = alpha * ((s0 + s1) + (s2 + s3));
-            }
-        return;
-    }
-    for (ptrdiff_t i = 0; i < M; i++) {
-        T *restrict ci = c + i * ldc;
-        for (ptrdiff_t j = 0; j < N; j++)
-            ci[j] = 0;
-        for (ptrdiff_t k = 0; k < K; k++) {
-            const T w = alpha * a[i * rs_a + k * cs_a];
-            const T *restrict bk = b + k * ldb;
-            for (ptrdiff_t j = 0; j < N; j++)
-                ci[j] += w * bk[j];
-        }
-    }
-}
-
-/* C = alpha A B^T; A (M, K) rows of stride lda, B (N, K) rows of stride ldb. */
-static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
-                         ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
-{
-    if (K < FDNN_LANES) {
-        /* dot products too short for the vector accumulators */
-        for (ptrdiff_t i = 0; i < M; i++)
-            for (ptrdiff_t j = 0; j < N; j++) {
-                T s = 0;
-                for (ptrdiff_t k = 0; k < K; k++)
-                    s += a[i * lda + k] * b[j * ldb + k];
-                c[i * ldc + j] = alpha * s;
-            }
-        return;
-    }
-    for (ptrdiff_t i = 0; i < M; i++) {
-        const T *restrict ai = a + i * lda;
-        for (ptrdiff_t j = 0; j < N; j++) {
-            const T *restrict bj = b + j * ldb;
-            T acc[FDNN_LANES] = {0};
-            ptrdiff_t k = 0;
-            for (; k + FDNN_LANES <= K; k += FDNN_LANES)
-                for (int l = 0; l < FDNN_LANES; l++)
-                    acc[l] += ai[k + l] * bj[k + l];
-            T s = 0;
-            for (; k < K; k++)
-                s += ai[k] * bj[k];
-            for (int l = 0; l < FDNN_LANES; l++)
-                s += acc[l];
-            c[i * ldc + j] = alpha * s;
-        }
-    }
-}
+/* ---- small matrix products ---- */
+#include "fdnn_gemm_type.h"
 
 static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {

@@ -11,8 +11,9 @@ from fastdnn._kernels._elementwise cimport (blas_dgemm64, blas_sgemm64, gemm_nn_
                                             gemm_nt_f32, gemm_nt_f64)
 
 cdef enum:
-    # Below this many multiply-adds a BLAS call is mostly overhead: use the direct loops.
-    SMALL_GEMM = 1 << 13
+    # Up to this many multiply-adds the register-blocked direct loops (csrc/fdnn_gemm_type.h)
+    # beat a BLAS call (its overhead, and its threads, which only pay off above this).
+    SMALL_GEMM = 1 << 18
 
 cdef extern from *:
     """

@@ -9,7 +9,7 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdnn._kernels._blas cimport gemm
+from fastdnn._kernels._blas cimport _small_gemm, gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
                                             bias_act_f32, bias_act_f64, binary_f32, binary_f64)
 
@@ -355,3 +355,20 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
     G (dA, or Y with op BW_OUTPUT_SUB) must have A's memory order; no checks.
     """
     _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)
+
+
+def matmul(A, B, double alpha=1.0, bint direct=True):
+    """alpha * A @ B for 2-D float arrays of one dtype (tests and benchmarks).
+
+    direct=True uses the register-blocked loops whenever the layouts allow
+    them (whatever the size); direct=False always calls BLAS.
+    """
+    cdef cnp.ndarray a = _matrix(A, "A", None), b = _matrix(B, "B", None)
+    _same_dtype(a, b, "B", "A", None)
+    if cnp.PyArray_DIM(a, 1) != cnp.PyArray_DIM(b, 0):
+        raise ValueError(f"A has shape {_shape(a)} but B has shape {_shape(b)}")
+    cdef cnp.ndarray C = _empty2(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1),
+                                 cnp.PyArray_TYPE(a), False)
+    if not (direct and _small_gemm(a, b, C, alpha)):
+        gemm(a, b, C, alpha, 0.0)
+    return C

@@ -23,7 +23,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, log, log1p, pow
 from libc.string cimport memcpy
-from fastdnn._kernels._blas cimport _xgemm
+from fastdnn._kernels._blas cimport SMALL_GEMM, _xgemm
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -38,7 +38,6 @@ include "_optim_kernels.pxi"
 cnp.import_array()
 
 cdef enum:
-    SMALL_GEMM = 1 << 13   # multiply-adds below which the direct loops beat a BLAS call
     PARALLEL_GEMV = 1 << 16  # weights from which one example's product is split over threads
     MAX_LAYERS = 64
     MAX_METRICS = 8

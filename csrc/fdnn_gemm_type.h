@@ -1,0 +1,281 @@
+/* Small matrix products for one floating type, where a BLAS call costs more
+ * than the arithmetic. Included by fdnn_ew_type.h (T, TS, KFN defined) once
+ * per type; the including translation unit sets FDNN_VBYTES, the vector width
+ * of its instruction set. Row-major C (M, N) with row stride ldc; beta = 0.
+ *
+ * Register-blocked: each tile of C stays in vector registers for the whole k
+ * loop and is stored once. Edge tiles overlap the previous ones instead of
+ * running a scalar tail: a column (row) computed twice gets the same value
+ * from the same operations in the same order, and C never aliases A or B.
+ */
+
+#include <stdlib.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+
+#define VL (FDNN_VBYTES / (int)sizeof(T))
+#define V FDNN_CAT(fdnn_vec_, TS)
+#define UV FDNN_CAT(fdnn_uvec_, TS)
+typedef T V __attribute__((vector_size(FDNN_VBYTES)));
+typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_alias));
+#define VLOAD(p) (*(const UV *)(p))
+#define VSTORE(p, v) (*(UV *)(p) = (v))
+
+/* rows of the C tile (nn) and of the A tile (nt) */
+#define NN_MR 6
+#define NT_MR 3
+#define NT_NR 4
+/* elements of B^T packed on the stack (64 KiB; larger ones go on the heap): every
+   product the training loop sends here (at most SMALL_GEMM = 2^18 multiply-adds,
+   packed only from 24 rows up) fits */
+#define FDNN_GEMM_STACK (65536 / (int)sizeof(T))
+
+/* every lane = x (one broadcast instruction) */
+FDNN_INLINE V FDNN_CAT(splat_, TS)(T x)
+{
+    return x - (V){0}; /* x - 0 == x exactly (also -0, NaN): only the broadcast remains */
+}
+
+/* C[0:mr, 0:nv*VL] = alpha A[0:mr, :] B[:, 0:nv*VL] */
+FDNN_INLINE void FDNN_CAT(nn_tile_, TS)(const int mr, const int nv, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    V acc[NN_MR][2];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = (V){0};
+    for (ptrdiff_t k = 0; k < K; k++) {
+        V bv[2];
+        for (int v = 0; v < nv; v++)
+            bv[v] = VLOAD(b + k * ldb + v * VL);
+        for (int r = 0; r < mr; r++) {
+            const V ar = FDNN_CAT(splat_, TS)(a[r * rs_a + k * cs_a]);
+            for (int v = 0; v < nv; v++)
+                acc[r][v] += ar * bv[v];
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++)
+            VSTORE(c + r * ldc + v * VL, acc[r][v] * alpha);
+}
+
+/* all row blocks of one column block of width nv*VL starting at column j */
+FDNN_INLINE void FDNN_CAT(nn_cols_, TS)(const int nv, ptrdiff_t M, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    if (M >= NN_MR) {
+        for (ptrdiff_t i = 0;; i += NN_MR) {
+            if (i > M - NN_MR)
+                i = M - NN_MR; /* last block overlaps the one before */
+            FDNN_CAT(nn_tile_, TS)(NN_MR, nv, K, alpha, a + i * rs_a, rs_a, cs_a, b, ldb,
+                                   c + i * ldc, ldc);
+            if (i == M - NN_MR)
+                break;
+        }
+        return;
+    }
+    switch (M) {
+    case 5: FDNN_CAT(nn_tile_, TS)(5, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    case 4: FDNN_CAT(nn_tile_, TS)(4, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    case 3: FDNN_CAT(nn_tile_, TS)(3, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    case 2: FDNN_CAT(nn_tile_, TS)(2, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    default: FDNN_CAT(nn_tile_, TS)(1, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    }
+}
+
+/* sum of the lanes of v */
+FDNN_INLINE T FDNN_CAT(hsum_, TS)(V v)
+{
+    T lanes[VL];
+    memcpy(lanes, &v, sizeof(lanes));
+    T s = 0;
+    for (int l = 0; l < VL; l++)
+        s += lanes[l];
+    return s;
+}
+
+/* C[0:mr, 0:nr] = alpha A[0:mr, :] B[0:nr, :]^T, dot products along K */
+FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
+                                        T *c, ptrdiff_t ldc)
+{
+    V acc[NT_MR][NT_NR];
+    for (int r = 0; r < mr; r++)
+        for (int s = 0; s < nr; s++)
+            acc[r][s] = (V){0};
+    ptrdiff_t k = 0;
+    for (; k + VL <= K; k += VL) {
+        V av[NT_MR], bv[NT_NR];
+        for (int r = 0; r < mr; r++)
+            av[r] = VLOAD(a + r * lda + k);
+        for (int s = 0; s < nr; s++)
+            bv[s] = VLOAD(b + s * ldb + k);
+        for (int r = 0; r < mr; r++)
+            for (int s = 0; s < nr; s++)
+                acc[r][s] += av[r] * bv[s];
+    }
+    for (int r = 0; r < mr; r++)
+        for (int s = 0; s < nr; s++) {
+            T t = FDNN_CAT(hsum_, TS)(acc[r][s]);
+            for (ptrdiff_t q = k; q < K; q++)
+                t += a[r * lda + q] * b[s * ldb + q];
+            c[r * ldc + s] = alpha * t;
+        }
+}
+
+FDNN_INLINE void FDNN_CAT(nt_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
+                                        T *c, ptrdiff_t ldc)
+{
+    if (N >= NT_NR) {
+        for (ptrdiff_t j = 0;; j += NT_NR) {
+            if (j > N - NT_NR)
+                j = N - NT_NR;
+            FDNN_CAT(nt_tile_, TS)(mr, NT_NR, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+            if (j == N - NT_NR)
+                break;
+        }
+        return;
+    }
+    switch (N) {
+    case 3: FDNN_CAT(nt_tile_, TS)(mr, 3, K, alpha, a, lda, b, ldb, c, ldc); break;
+    case 2: FDNN_CAT(nt_tile_, TS)(mr, 2, K, alpha, a, lda, b, ldb, c, ldc); break;
+    default: FDNN_CAT(nt_tile_, TS)(mr, 1, K, alpha, a, lda, b, ldb, c, ldc); break;
+    }
+}
+
+#define FDNN_GEMM_VECTOR 1
+#endif /* vector extensions */
+
+/* C = alpha A B; A[i,k] = a[i*rs_a + k*cs_a], B (K, N) rows of stride ldb. */
+static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
+                         ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
+                         ptrdiff_t ldc)
+{
+#ifdef FDNN_GEMM_VECTOR
+    if (N >= VL && M > 0) {
+        ptrdiff_t j = 0;
+        for (; j + 2 * VL <= N; j += 2 * VL)
+            FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        if (N - j > VL && j > 0) {
+            j = N - 2 * VL;
+            FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        } else if (N - j > 0) {
+            if (N - j > VL) /* VL < N < 2 VL: the first VL columns, then the last VL */
+                FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+            j = N - VL;
+            FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        }
+        return;
+    }
+#endif
+    if (N < 16) {
+        /* rows too short to vectorize: one scalar dot product per element */
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) {
+                const T *ai = a + i * rs_a, *bj = b + j;
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains hide the FMA latency */
+                ptrdiff_t k = 0;
+                for (; k + 4 <= K; k += 4) {
+                    s0 += ai[k * cs_a] * bj[k * ldb];
+                    s1 += ai[(k + 1) * cs_a] * bj[(k + 1) * ldb];
+                    s2 += ai[(k + 2) * cs_a] * bj[(k + 2) * ldb];
+                    s3 += ai[(k + 3) * cs_a] * bj[(k + 3) * ldb];
+                }
+                for (; k < K; k++)
+                    s0 += ai[k * cs_a] * bj[k * ldb];
+                c[i * ldc + j] = alpha * ((s0 + s1) + (s2 + s3));
+            }
+        return;
+    }
+    for (ptrdiff_t i = 0; i < M; i++) {
+        T *restrict ci = c + i * ldc;
+        for (ptrdiff_t j = 0; j < N; j++)
+            ci[j] = 0;
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const T w = alpha * a[i * rs_a + k * cs_a];
+            const T *restrict bk = b + k * ldb;
+            for (ptrdiff_t j = 0; j < N; j++)
+                ci[j] += w * bk[j];
+        }
+    }
+}
+
+/* C = alpha A B^T; A (M, K) rows of stride lda, B (N, K) rows of stride ldb. */
+static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
+                         ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+#ifdef FDNN_GEMM_VECTOR
+    if (N >= VL && K > 0 && (M >= 4 * NN_MR || (M >= NN_MR && K < 4 * VL))) {
+        /* B^T packed into (K, N) rows makes this the nn product, whose tiles
+           need no horizontal sums and no scalar tail over K */
+        T stack[FDNN_GEMM_STACK];
+        const size_t n = (size_t)K * (size_t)N;
+        T *bt = n <= (size_t)FDNN_GEMM_STACK ? stack : (T *)malloc(n * sizeof(T));
+        if (bt != NULL) {
+            for (ptrdiff_t j = 0; j < N; j++)
+                for (ptrdiff_t k = 0; k < K; k++)
+                    bt[k * N + j] = b[j * ldb + k];
+            KFN(gemm_nn)(M, N, K, alpha, a, lda, 1, bt, N, c, ldc);
+            if (bt != stack)
+                free(bt);
+            return;
+        }
+    }
+    if (K >= VL && N > 0 && M > 0) {
+        for (ptrdiff_t i = 0; i < M; i += NT_MR) {
+            if (M - i >= NT_MR)
+                FDNN_CAT(nt_rows_, TS)(NT_MR, N, K, alpha, a + i * lda, lda, b, ldb,
+                                       c + i * ldc, ldc);
+            else if (M - i == 2)
+                FDNN_CAT(nt_rows_, TS)(2, N, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
+                                       ldc);
+            else
+                FDNN_CAT(nt_rows_, TS)(1, N, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
+                                       ldc);
+        }
+        return;
+    }
+#endif
+    if (K < 16) {
+        /* dot products too short for the vector accumulators */
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) {
+                T s = 0;
+                for (ptrdiff_t k = 0; k < K; k++)
+                    s += a[i * lda + k] * b[j * ldb + k];
+                c[i * ldc + j] = alpha * s;
+            }
+        return;
+    }
+    for (ptrdiff_t i = 0; i < M; i++)
+        for (ptrdiff_t j = 0; j < N; j++) {
+            const T *restrict ai = a + i * lda, *restrict bj = b + j * ldb;
+            T acc[16] = {0}; /* partial sums the compiler vectorizes */
+            ptrdiff_t k = 0;
+            for (; k + 16 <= K; k += 16)
+                for (int l = 0; l < 16; l++)
+                    acc[l] += ai[k + l] * bj[k + l];
+            T s = 0;
+            for (; k < K; k++)
+                s += ai[k] * bj[k];
+            for (int l = 0; l < 16; l++)
+                s += acc[l];
+            c[i * ldc + j] = alpha * s;
+        }
+}
+
+#ifdef FDNN_GEMM_VECTOR
+#undef FDNN_GEMM_VECTOR
+#undef VL
+#undef V
+#undef UV
+#undef VLOAD
+#undef VSTORE
+#undef NN_MR
+#undef NT_MR
+#undef NT_NR
+#undef FDNN_GEMM_STACK
+#endif

@@ -1,0 +1,90 @@
+"""The register-blocked direct products (csrc/fdnn_gemm_type.h) against float64 NumPy.
+
+Shapes are chosen around the tile edges of every SIMD path (vectors of 2 to 16
+lanes, 6-row nn tiles, 3x4 nt tiles, the packed-B^T path), in every memory
+order, so the overlapping edge tiles and the scalar paths are all exercised.
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+from fastdnn._kernels import _dense
+
+SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40)
+K_SIZES = (1, 2, 5, 8, 9, 16, 17, 33, 64, 100)
+ORDERS = ("CC", "CF", "FC", "FF")
+
+
+def _operands(rng, M, N, K, dtype, order):
+    A = rng.standard_normal((M, K)).astype(dtype)
+    B = rng.standard_normal((K, N)).astype(dtype)
+    A = np.asfortranarray(A) if order[0] == "F" else A
+    B = np.asfortranarray(B) if order[1] == "F" else B
+    return A, B
+
+
+def _check(C, A, B, alpha, dtype):
+    expected = alpha * (A.astype(np.float64) @ B.astype(np.float64))
+    # error of a length-K sum of products of unit normals: ~ eps * sqrt(K) * |terms|
+    scale = np.sqrt(A.shape[1]) * np.finfo(dtype).eps * 8
+    np.testing.assert_allclose(C, expected, rtol=0, atol=scale * max(1.0, abs(alpha)) * 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ORDERS)
+def test_direct_product_matches_numpy(simd, dtype, order):
+    rng = np.random.default_rng(7)
+    for M, N in itertools.product(SIZES, SIZES):
+        K = K_SIZES[(M * 7 + N) % len(K_SIZES)]
+        A, B = _operands(rng, M, N, K, dtype, order)
+        C = _dense.matmul(A, B, 0.5, True)
+        assert C.dtype == dtype
+        _check(C, A, B, 0.5, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K", K_SIZES)
+def test_direct_product_every_depth(simd, dtype, K):
+    rng = np.random.default_rng(K)
+    for M, N in [(1, 40), (6, 16), (7, 17), (13, 9), (40, 3), (25, 33), (64, 8)]:
+        for order in ORDERS:
+            A, B = _operands(rng, M, N, K, dtype, order)
+            _check(_dense.matmul(A, B, -1.25, True), A, B, -1.25, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_equals_blas_to_rounding(dtype):
+    rng = np.random.default_rng(3)
+    A, B = _operands(rng, 30, 256, 16, dtype, "CC")
+    np.testing.assert_allclose(_dense.matmul(A, B, 1.0, True), _dense.matmul(A, B, 1.0, False),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+def test_large_packed_product(simd):
+    """B^T larger than the stack buffer: packed on the heap."""
+    rng = np.random.default_rng(5)
+    A, B = _operands(rng, 40, 300, 70, np.float32, "CF")  # nt: K*N = 21,000 elements
+    _check(_dense.matmul(A, B, 1.0, True), A, B, 1.0, np.float32)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_nan_and_inf_propagate(simd, order):
+    rng = np.random.default_rng(11)
+    A, B = _operands(rng, 9, 20, 12, np.float32, order)
+    A = np.array(A, order="F" if order[0] == "F" else "C")
+    A[2, 3] = np.nan
+    A[5, 0] = np.inf
+    C = _dense.matmul(A, B, 1.0, True)
+    assert np.isnan(C[2]).all()
+    expected = A.astype(np.float64) @ B.astype(np.float64)
+    np.testing.assert_array_equal(np.isnan(C), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(C), np.isinf(expected))
+
+
+def test_matmul_rejects_bad_input():
+    A = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError, match="shape"):
+        _dense.matmul(A, np.ones((5, 2), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        _dense.matmul(A, np.ones((4, 2), np.float64))
