@@ -263,6 +263,58 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
    lines shorter than this are processed as one block */
 #define FDNN_LANES 16
 
+/* Short lines (len <= 8 a constant after inlining): Z[r, :] += b and db += sum of
+   the rows, with the loop over the line unrolled and the sums in registers. */
+FDNN_INLINE void FDNN_CAT(add_rows_n_, TS)(const int n, T *Z, ptrdiff_t lines, const T *b)
+{
+    T bb[8];
+    for (int i = 0; i < n; i++)
+        bb[i] = b[i];
+    for (ptrdiff_t r = 0; r < lines; r++)
+        for (int i = 0; i < n; i++)
+            Z[r * n + i] += bb[i];
+}
+
+FDNN_INLINE void FDNN_CAT(sum_rows_n_, TS)(const int n, const T *y, ptrdiff_t lines, T *db)
+{
+    T acc[8] = {0};
+    for (ptrdiff_t r = 0; r < lines; r++)
+        for (int i = 0; i < n; i++)
+            acc[i] += y[r * n + i];
+    for (int i = 0; i < n; i++)
+        db[i] += acc[i];
+}
+
+#define FDNN_SHORT_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+
+static void FDNN_CAT(add_rows_, TS)(T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b)
+{
+    switch (len) {
+#define FDNN_ADD_CASE(n) case n: FDNN_CAT(add_rows_n_, TS)(n, Z, lines, b); return;
+        FDNN_SHORT_CASES(FDNN_ADD_CASE)
+#undef FDNN_ADD_CASE
+    default:
+        for (ptrdiff_t r = 0; r < lines; r++)
+            for (ptrdiff_t i = 0; i < len; i++)
+                Z[r * len + i] += b[i];
+    }
+}
+
+static void FDNN_CAT(sum_rows_, TS)(const T *y, ptrdiff_t lines, ptrdiff_t len, T *db)
+{
+    switch (len) {
+#define FDNN_SUM_CASE(n) case n: FDNN_CAT(sum_rows_n_, TS)(n, y, lines, db); return;
+        FDNN_SHORT_CASES(FDNN_SUM_CASE)
+#undef FDNN_SUM_CASE
+    default:
+        for (ptrdiff_t r = 0; r < lines; r++)
+            for (ptrdiff_t i = 0; i < len; i++)
+                db[i] += y[r * len + i];
+    }
+}
+
+#undef FDNN_SHORT_CASES
+
 #define FDNN_BIAS_CASE(code, name)                                              \
     case code:                                                                  \
         if (bias_per_line) {                                                    \
@@ -274,9 +326,7 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
             }                                                                   \
         } else if (len < FDNN_LANES) {                                          \
             /* short lines: add the bias, then one vector pass over the block */ \
-            for (ptrdiff_t r = 0; r < lines; r++)                               \
-                for (ptrdiff_t i = 0; i < len; i++)                             \
-                    Z[r * len + i] += b[i];                                     \
+            FDNN_CAT(add_rows_, TS)(Z, lines, len, b);                          \
             FDNN_IVDEP                                                          \
             for (ptrdiff_t i = 0; i < lines * len; i++)                         \
                 Z[i] = OP(name)(Z[i], alpha);                                   \
@@ -314,9 +364,7 @@ FDNN_INLINE T OP(d_output_sub)(T y, T a) { return a - y; }
             FDNN_IVDEP                                                          \
             for (ptrdiff_t i = 0; i < lines * len; i++)                         \
                 y[i] = expr;                                                    \
-            for (ptrdiff_t r = 0; r < lines; r++)                               \
-                for (ptrdiff_t i = 0; i < len; i++)                             \
-                    db[i] += y[r * len + i];                                    \
+            FDNN_CAT(sum_rows_, TS)(y, lines, len, db);                         \
             break;                                                              \
         }                                                                       \
         for (ptrdiff_t r = 0; r < lines; r++) {                                 \

@@ -149,6 +149,45 @@ FDNN_INLINE void FDNN_CAT(nt_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, 
 #define FDNN_GEMM_VECTOR 1
 #endif /* vector extensions */
 
+/* Narrow products (n or kk a compile-time constant after inlining, at most 8):
+   the loops over it unroll and its partial sums stay in registers. */
+FDNN_INLINE void FDNN_CAT(nn_narrow_, TS)(const int n, ptrdiff_t M, ptrdiff_t K, T alpha,
+                                          const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                          const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    for (ptrdiff_t i = 0; i < M; i++) {
+        const T *ai = a + i * rs_a;
+        T acc[8] = {0};
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const T x = ai[k * cs_a];
+            const T *bk = b + k * ldb;
+            for (int j = 0; j < n; j++)
+                acc[j] += x * bk[j];
+        }
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = alpha * acc[j];
+    }
+}
+
+FDNN_INLINE void FDNN_CAT(nt_shortk_, TS)(const int kk, ptrdiff_t M, ptrdiff_t N, T alpha,
+                                          const T *a, ptrdiff_t lda, const T *b,
+                                          ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    for (ptrdiff_t i = 0; i < M; i++) {
+        T ai[8];
+        for (int k = 0; k < kk; k++)
+            ai[k] = a[i * lda + k];
+        for (ptrdiff_t j = 0; j < N; j++) {
+            T s = 0;
+            for (int k = 0; k < kk; k++)
+                s += ai[k] * b[j * ldb + k];
+            c[i * ldc + j] = alpha * s;
+        }
+    }
+}
+
+#define FDNN_NARROW_CASES(X) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+
 /* C = alpha A B; A[i,k] = a[i*rs_a + k*cs_a], B (K, N) rows of stride ldb. */
 static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
                          ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
@@ -171,8 +210,18 @@ static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         return;
     }
 #endif
+    switch (N) {
+#define FDNN_NN_CASE(n)                                                                 \
+    case n:                                                                             \
+        FDNN_CAT(nn_narrow_, TS)(n, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);         \
+        return;
+        FDNN_NARROW_CASES(FDNN_NN_CASE)
+#undef FDNN_NN_CASE
+    default:
+        break;
+    }
     if (N < 16) {
-        /* rows too short to vectorize: one scalar dot product per element */
+        /* one long dot product per element (N = 1 among them) */
         for (ptrdiff_t i = 0; i < M; i++)
             for (ptrdiff_t j = 0; j < N; j++) {
                 const T *ai = a + i * rs_a, *bj = b + j;
@@ -239,6 +288,16 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         return;
     }
 #endif
+    switch (K) {
+#define FDNN_NT_CASE(kk)                                                                \
+    case kk:                                                                            \
+        FDNN_CAT(nt_shortk_, TS)(kk, M, N, alpha, a, lda, b, ldb, c, ldc);               \
+        return;
+        FDNN_NARROW_CASES(FDNN_NT_CASE)
+#undef FDNN_NT_CASE
+    default:
+        break;
+    }
     if (K < 16) {
         /* dot products too short for the vector accumulators */
         for (ptrdiff_t i = 0; i < M; i++)
@@ -279,3 +338,4 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NT_NR
 #undef FDNN_GEMM_STACK
 #endif
+#undef FDNN_NARROW_CASES
