@@ -78,9 +78,10 @@ seed's luck -- a point on the digits test set is 4.5 examples -- weighs
 less. ``Δacc pts`` is an implementation's median test accuracy minus
 fastdnn's, in percentage points; ``train loss`` the median mean training
 loss of the last epoch (the NumPy reference's binary cross-entropy is NaN
-once a float32 sigmoid output saturates at exactly 0 or 1). The issue's
-target -- fastdnn at least 3x faster than scikit-learn, with a test
-accuracy within one point of it -- is stated in a note per case.
+once a float32 sigmoid output saturates at exactly 0 or 1). The issues'
+target -- fastdnn at least 10x faster than scikit-learn (the compiled-training
+issue; the model API issue asked 3x), with a test accuracy within one point
+of it -- is stated in a note per case.
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ LR = 1e-3
 EPOCHS, QUICK_EPOCHS = 100, 10
 REPEATS, QUICK_REPEATS = 3, 1
 WARMUP_EPOCHS = 1
-TARGET_SPEEDUP = 3.0       # the issue: fastdnn at least 3x faster than scikit-learn ...
+TARGET_SPEEDUP = 10.0      # the issues: fastdnn at least 10x faster than scikit-learn ...
 TARGET_ACC_POINTS = 1.0    # ... with a test accuracy within one point
 
 INIT = {
@@ -508,15 +509,15 @@ def summarize(runs: dict, extras: dict, epochs: int) -> list[str]:
 
 
 def target_note(runs: dict, medians: Callable[[str], float], epochs: int) -> list[str]:
-    """The issue's target, fastdnn >= 3x faster than sklearn with accuracy within 1 point."""
+    """The issues' target, fastdnn >= 10x faster than sklearn with accuracy within 1 point."""
     if "sklearn" not in runs or "fastdnn" not in runs:
-        return ["scikit-learn not installed: the issue's target (>= 3x faster than "
+        return [f"scikit-learn not installed: the issues' target (>= {TARGET_SPEEDUP:g}x faster than "
                 "scikit-learn, accuracy within 1 point) not measured"]
     ratio = medians("sklearn") / medians("fastdnn")
     a_f = statistics.median(runs["fastdnn"]["test_acc"])
     a_s = statistics.median(runs["sklearn"]["test_acc"])
     met = ratio >= TARGET_SPEEDUP and 100 * (a_s - a_f) <= TARGET_ACC_POINTS
-    return [f"issue target (fastdnn >= {TARGET_SPEEDUP:g}x faster than scikit-learn, test "
+    return [f"issues' target (fastdnn >= {TARGET_SPEEDUP:g}x faster than scikit-learn, test "
             f"accuracy at most {TARGET_ACC_POINTS:g} point below it): "
             f"{'met' if met else 'NOT met'} -- sklearn/fastdnn {ratio:.2f}x, test accuracy "
             f"fastdnn {100 * a_f:.2f}% vs sklearn {100 * a_s:.2f}%"
