@@ -484,3 +484,17 @@ def test_concurrent_large_predicts_restore_the_thread_settings():
     for t in threads:
         t.join()
     assert _ew.get_user_threads() == before
+
+
+def test_plans_refuse_sizes_blas_cannot_take():
+    """Layer sizes and the batch size go to BLAS as int: 2**31 and up is refused up front."""
+    from fastdnn._kernels import _network
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(2**31, 1),
+                                           strides=(0, 0))       # no memory behind it
+    b = np.zeros(1, np.float32)
+    with pytest.raises(ValueError, match="2\\*\\*31"):
+        _network.Forward([(huge, b, 0, 0.0, False)], None, 1, np.float32)
+    W = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="batch size must be < 2\\*\\*31"):
+        _network.Forward([(W, np.zeros(2, np.float32), 0, 0.0, False)], None, 2**31,
+                         np.float32)

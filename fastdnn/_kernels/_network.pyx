@@ -23,7 +23,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, log, log1p, pow
 from libc.string cimport memcpy
-from fastdnn._kernels._blas cimport SMALL_GEMM, _xgemm
+from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, _xgemm
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -418,6 +418,18 @@ cdef class _Buffers:
             self.net.mean = self.net.inv_std = NULL
 
 
+cdef int _check_blas_dims(list layers, Py_ssize_t batch) except -1:
+    """The loops pass layer sizes and the batch size to BLAS as int: each must be < 2**31."""
+    cdef Py_ssize_t n
+    for layer in layers:
+        for n in layer[0].shape:
+            if n >= FDNN_INT_MAX:
+                raise ValueError(f"layer of shape {layer[0].shape}: sizes must be < 2**31")
+    if batch >= FDNN_INT_MAX:
+        raise ValueError(f"batch size must be < 2**31, got {batch}")
+    return 0
+
+
 cdef class Plan(_Buffers):
     """Pointers and buffers for training one model with mini-batches of ``B``.
 
@@ -436,6 +448,7 @@ cdef class Plan(_Buffers):
         cdef int which, s
         if not 0 < L <= MAX_LAYERS or len(metrics) > MAX_METRICS:
             raise ValueError("plan: unsupported number of layers or metrics")
+        _check_blas_dims(layers, B)
         dt = np.dtype(dtype)
         net.f32 = dt == np.float32
         net.L, net.loss, net.fused, net.opt = <int>L, loss, fused, opt
@@ -522,6 +535,7 @@ cdef class Forward(_Buffers):
         cdef Py_ssize_t L = len(layers), l
         if not 0 < L <= MAX_LAYERS:
             raise ValueError("forward plan: unsupported number of layers")
+        _check_blas_dims(layers, capacity)
         dt = np.dtype(dtype)
         net.f32 = dt == np.float32
         net.L = <int>L
