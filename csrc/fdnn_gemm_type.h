@@ -25,10 +25,29 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 #define NN_MR 6
 #define NT_MR 3
 #define NT_NR 4
-/* elements of B^T packed on the stack (64 KiB; larger ones go on the heap): every
-   product the training loop sends here (at most SMALL_GEMM = 2^18 multiply-adds,
-   packed only from 24 rows up) fits */
-#define FDNN_GEMM_STACK (65536 / (int)sizeof(T))
+/* B^T is packed into a buffer each thread keeps between calls (so a training loop
+   allocates nothing per step; it is not freed when the thread ends), grown on demand
+   up to this many bytes: enough for every product the loops send here in float32
+   (packed from 6 rows up: K N <= 2^18 / 6). Larger ones are malloc'd per call. */
+#define FDNN_PACK_KEEP ((size_t)1 << 18)
+
+/* space for n elements: the thread's kept buffer, or (*heap = 1) a fresh block to free */
+static T *FDNN_CAT(pack_space_, TS)(size_t n, int *heap)
+{
+    static __thread T *kept = NULL;
+    static __thread size_t capacity = 0;
+    *heap = n * sizeof(T) > FDNN_PACK_KEEP;
+    if (*heap)
+        return (T *)malloc(n * sizeof(T));
+    if (n > capacity) {
+        T *grown = (T *)realloc(kept, n * sizeof(T));
+        if (grown == NULL)
+            return NULL;
+        kept = grown;
+        capacity = n;
+    }
+    return kept;
+}
 
 /* every lane = x (one broadcast instruction) */
 FDNN_INLINE V FDNN_CAT(splat_, TS)(T x)
@@ -260,15 +279,14 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
     if (N >= VL && K > 0 && (M >= 4 * NN_MR || (M >= NN_MR && K < 4 * VL))) {
         /* B^T packed into (K, N) rows makes this the nn product, whose tiles
            need no horizontal sums and no scalar tail over K */
-        T stack[FDNN_GEMM_STACK];
-        const size_t n = (size_t)K * (size_t)N;
-        T *bt = n <= (size_t)FDNN_GEMM_STACK ? stack : (T *)malloc(n * sizeof(T));
+        int heap;
+        T *bt = FDNN_CAT(pack_space_, TS)((size_t)K * (size_t)N, &heap);
         if (bt != NULL) {
             for (ptrdiff_t j = 0; j < N; j++)
                 for (ptrdiff_t k = 0; k < K; k++)
                     bt[k * N + j] = b[j * ldb + k];
             KFN(gemm_nn)(M, N, K, alpha, a, lda, 1, bt, N, c, ldc);
-            if (bt != stack)
+            if (heap)
                 free(bt);
             return;
         }
@@ -336,6 +354,6 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NN_MR
 #undef NT_MR
 #undef NT_NR
-#undef FDNN_GEMM_STACK
+#undef FDNN_PACK_KEEP
 #endif
 #undef FDNN_NARROW_CASES
