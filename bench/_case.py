@@ -73,6 +73,7 @@ class Case:
     unchecked: frozenset[str] = frozenset()   # impls whose output is not comparable
     check: Callable[[], list[str]] | None = None   # extra check of the section; returns notes
     warmup_ns: int = 0   # > 0: time in rounds, each after this much untimed warm-up (_timing)
+    rounds: int = 3      # with warmup_ns: the samples are spread over this many rounds
     repeats: int = 0     # > 0: a run case, this many single timed calls per implementation
     before: dict[str, Thunk] = field(default_factory=dict)    # run cases: untimed, before each
     after: dict[str, Thunk] = field(default_factory=dict)     # run cases: untimed, after each
@@ -168,7 +169,7 @@ def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list
     for note in notes:
         print(f"  note: {case.name} {case.dtype} n={case.n}: {note}", file=sys.stderr)
     if case.repeats <= 0:
-        stats = measure(case.impls, samples, target_ns, case.warmup_ns)
+        stats = measure(case.impls, samples, target_ns, case.warmup_ns, case.rounds)
     results = [_timing_record(case, impl, st, dtypes[impl]) for impl, st in stats.items()]
     ratios = [{**case.key, "label": r.label, "numerator": r.numerator,
                "denominator": r.denominator,

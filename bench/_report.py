@@ -132,7 +132,7 @@ def ratio_legend(section: str, ratios: list[dict], results: list[dict] = ()) -> 
     defs = _ordered(f"{r['label']} = {r['numerator']} / {r['denominator']}"
                     for r in ratios if r["section"] == section)
     warm = max((r.get("warmup_ns", 0) for r in results if r["section"] == section), default=0)
-    rounds = (f" Samples in rounds per implementation, each after {warm / 1e9:g} s of untimed"
+    rounds = (f" Samples in rounds, each implementation's after {warm / 1e9:g} s of its untimed"
               " calls (thread pools of the previous implementation asleep)." if warm else "")
     return ("Ratios of median times: " + "; ".join(defs)
             + " (a 'vs' column > 1: fastdnn faster). IQR: largest (q3 - q1) / median"

@@ -12,6 +12,10 @@ them ``measure`` takes a ``warmup_ns``: samples are then grouped in a few
 rounds (A A A, B B B, C C C, A A A, ...), each run of samples preceded by
 untimed calls of the same implementation lasting ``warmup_ns``, so that the
 previous implementation's threads have gone to sleep before timing starts.
+A case may ask for as many rounds as samples (one sample per turn): on a VM
+whose speed drifts by up to 2x for seconds at a time, that spreads every
+implementation's samples over the same stretch of time, so their medians
+(and ratios) see the same mixture of fast and slow periods.
 """
 from __future__ import annotations
 

@@ -104,16 +104,37 @@ FDNN_INLINE void FDNN_CAT(nn_cols_, TS)(const int nv, ptrdiff_t M, ptrdiff_t K, 
     }
 }
 
-/* sum of the lanes of v */
+/* sum of the lanes of v: halve the vector until 16 bytes are left, then add those */
+#define H FDNN_CAT(fdnn_half_, TS)
+#define Q FDNN_CAT(fdnn_quarter_, TS)
+typedef T H __attribute__((vector_size(FDNN_VBYTES > 16 ? FDNN_VBYTES / 2 : 16)));
+typedef T Q __attribute__((vector_size(16)));
 FDNN_INLINE T FDNN_CAT(hsum_, TS)(V v)
 {
-    T lanes[VL];
-    memcpy(lanes, &v, sizeof(lanes));
-    T s = 0;
-    for (int l = 0; l < VL; l++)
-        s += lanes[l];
+    Q q;
+#if FDNN_VBYTES > 16
+    H lo, hi;
+    memcpy(&lo, &v, sizeof lo);
+    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    lo += hi;
+#if FDNN_VBYTES > 32
+    Q qlo, qhi;
+    memcpy(&qlo, &lo, sizeof qlo);
+    memcpy(&qhi, (const char *)&lo + sizeof qlo, sizeof qhi);
+    q = qlo + qhi;
+#else
+    memcpy(&q, &lo, sizeof q);
+#endif
+#else
+    memcpy(&q, &v, sizeof q);
+#endif
+    T s = q[0];
+    for (int l = 1; l < (int)(16 / sizeof(T)); l++)
+        s += q[l];
     return s;
 }
+#undef H
+#undef Q
 
 /* C[0:mr, 0:nr] = alpha A[0:mr, :] B[0:nr, :]^T, dot products along K */
 FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K, T alpha,

@@ -29,16 +29,20 @@ He-initialised float32 parameters and the same data ``X (n_x, m)``, ``Y``:
 * ``fastdnn (compiled, default threads)`` -- the same step without
   ``for_products`` (library defaults: BLAS and OpenMP threads both on), to
   show what ``fit``'s thread settings are worth.
-* ``gemm only`` (largest network) -- just the GEMMs a step needs, by
+* ``gemm only`` (the two larger networks) -- just the GEMMs a step needs, by
   ``scipy.linalg.blas.sgemm`` (the BLAS fastdnn calls) into preallocated
   outputs: ``fastdnn/gemm`` close to 1 means the rest of fastdnn's step is cheap.
   Its activations are C-ordered ``(n_l, m)``, the layout ``fastdnn.functional``
   works in here.
-* ``gemm only (compiled's calls)`` (largest network) -- the same products
+* ``gemm only (compiled's calls)`` (the two larger networks) -- the same products
   made exactly as the compiled plan makes them (F-ordered ``(n_l, m)``
   activations, the plan's transpose flags and leading dimensions; OpenBLAS
   is not equally fast for every layout, so this, not ``gemm only``, is the
   compiled step's GEMM time): ``compiled/gemm`` is the compiled step over it.
+* ``numpy's gemms`` (the two larger networks) -- the same products by
+  ``np.matmul(out=)``, NumPy's own BLAS (without the 1/m): the floor of the
+  NumPy step. ``numpy/its gemms`` = numpy / numpy's gemms is the most any
+  implementation making these products with this BLAS can gain over NumPy.
 * ``torch`` -- ``nn.Sequential`` of ``Linear`` + ``ReLU``, ``BCEWithLogitsLoss``
   or ``CrossEntropyLoss``, ``optim.SGD``, when torch is installed, with the
   thread count ``bench/run.py`` gave it (``fastdnn.get_num_threads()``).
@@ -50,8 +54,11 @@ He-initialised float32 parameters and the same data ``X (n_x, m)``, ``Y``:
   ``torch1/compiled`` is the ratio against torch at its best on small networks.
 
 Each implementation owns its parameters, so every timed call is one more step
-(lr = 1e-3 keeps them sane). Samples are taken in 3 rounds per implementation,
-each after 0.2 s of untimed steps (see ``WARMUP_NS``), not one by one.
+(lr = 1e-3 keeps them sane). Samples are taken one per implementation per
+round (as many rounds as samples), each after 0.2 s of untimed steps (see
+``WARMUP_NS``): this VM's speed drifts by up to 2x for seconds at a time, and
+with a few long runs per implementation one implementation's median could
+come from a slow stretch and another's from a fast one.
 Thread settings are per implementation (:class:`Threads`): each timed callable
 switches to its own settings when the previous call left others (the switch,
 ~25 µs for threadpoolctl, falls in the untimed warm-up), so the compiled step
@@ -144,7 +151,7 @@ NUMPY_VS_COMPILED, TORCH_VS_COMPILED, COMPILED_VS_GEMM = \
 NETS = (Net((2, 3, 5, 4, 2, 1), 64,
             targets=((NUMPY_VS_COMPILED, ">=", 10.0), (TORCH_VS_COMPILED, ">=", 30.0))),
         Net((30, 16, 8, 1), 256),
-        Net((784, 256, 128, 10), 128,
+        Net((784, 256, 128, 10), 128, gemm_only=True,
             targets=((TORCH_VS_COMPILED, ">=", 1.3), (NUMPY_VS_COMPILED, ">=", 2.0))),
         Net((1024, 2048, 2048, 1024), 512, gemm_only=True,
             targets=((COMPILED_VS_GEMM, "<=", 1.05), (TORCH_VS_COMPILED, ">=", 1.0))))
@@ -417,6 +424,27 @@ class GemmOnly:
             raise RuntimeError("sgemm did not write in place: the gemm-only timing would be off")
 
 
+class NumpyGemms(GemmOnly):
+    """The same products by ``np.matmul(out=)``, NumPy's own BLAS, without the 1/m.
+
+    The floor of the NumPy step: ``numpy/its gemms`` (NumPy's step over these)
+    is the largest speed-up over NumPy any implementation making the same
+    products with the same BLAS can reach.
+    """
+
+    def step(self) -> None:
+        A, W, dZ, dW, dA = self.A, self.W, self.dZ, self.dW, self.dA
+        for l in range(len(W)):
+            np.matmul(W[l], A[l], out=A[l + 1])
+        for l in reversed(range(len(W))):
+            np.matmul(dZ[l], A[l].T, out=dW[l])
+            if l > 0:
+                np.matmul(W[l].T, dZ[l], out=dA[l - 1])
+
+    def _check_in_place(self) -> None:
+        pass     # out= writes in place or raises
+
+
 class PlanGemms:
     """The GEMMs of one step exactly as the compiled plan calls them (``_network.pyx``).
 
@@ -537,6 +565,7 @@ class TorchTrainer(Trainer):
 COMPILED, COMPILED_DEFAULT = "fastdnn (compiled)", "fastdnn (compiled, default threads)"
 TORCH1 = "torch 1 thread"
 PLAN_GEMMS = "gemm only (compiled's calls)"
+NUMPY_GEMMS = "numpy's gemms"
 
 
 def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Trainer]:
@@ -623,9 +652,11 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
     if net.gemm_only:
         impls["gemm only"] = threads.wrap(GemmOnly(net, start).step)
         impls[PLAN_GEMMS] = threads.wrap(PlanGemms(net, start).step)
-        unchecked |= {"gemm only", PLAN_GEMMS}
+        impls[NUMPY_GEMMS] = threads.wrap(NumpyGemms(net, start).step)
+        unchecked |= {"gemm only", PLAN_GEMMS, NUMPY_GEMMS}
         ratios.append(Ratio("fastdnn/gemm", "fastdnn.functional", "gemm only"))
         ratios.append(Ratio(COMPILED_VS_GEMM, COMPILED, PLAN_GEMMS))
+        ratios.append(Ratio("numpy/its gemms", "numpy", NUMPY_GEMMS))
     n_params = sum(W.size + b.size for W, b in zip(start.W, start.b))
     params: dict[str, Any] = {
         "layers": list(net.dims), "m": net.m, "output": net.output, "hidden": "relu",
@@ -637,7 +668,7 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
         "check": {"lr": CHECK_LR, "rtol": CHECK_RTOL, "max_rel_update_diff": {}}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),
                 params=params, reference="numpy", unchecked=frozenset(unchecked),
-                warmup_ns=WARMUP_NS,
+                warmup_ns=WARMUP_NS, rounds=cfg.samples,
                 check=lambda: check_step(net, start, cfg,
                                          params["check"]["max_rel_update_diff"], threads))
 

@@ -33,8 +33,8 @@ untimed:
   wait on each other.
 
 Checks before timing: every output equals NumPy's within rtol 1e-4 (the
-harness's float32 tolerance) and is float32. Timing: samples in rounds per
-implementation, each after ``WARMUP_NS`` of untimed calls (thread pools of
+harness's float32 tolerance) and is float32. Timing: one sample per
+implementation per round, each after ``WARMUP_NS`` of untimed calls (thread pools of
 the previous implementation asleep, caches warm: the weights, 0.9 MB for the
 784 network, stay in the cache between calls as they would in a server
 answering requests back to back). Thread settings per implementation are
@@ -180,7 +180,7 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
         "targets": [{"ratio": label, "op": op, "bound": bound} for label, op, bound in net.targets],
         "check": {"reference": NUMPY, "rtol": 1e-4, "atol": 1e-6}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),
-                params=params, reference=NUMPY, warmup_ns=WARMUP_NS)
+                params=params, reference=NUMPY, warmup_ns=WARMUP_NS, rounds=cfg.samples)
 
 
 def cases(cfg: Config) -> Iterator[Case]:
