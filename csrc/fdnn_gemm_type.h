@@ -297,9 +297,11 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
                          ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
 {
 #ifdef FDNN_GEMM_VECTOR
-    if (N >= VL && K > 0 && (M >= 4 * NN_MR || (M >= NN_MR && K < 4 * VL))) {
+    if (N >= VL && K > 0 && (M >= 4 * NN_MR || K < 4 * VL)) {
         /* B^T packed into (K, N) rows makes this the nn product, whose tiles
-           need no horizontal sums and no scalar tail over K */
+           need no horizontal sums and no scalar tail over K. Short K takes this
+           path whatever M is, so a layer's outputs for one example do not depend
+           on how many examples come with it (batch 4 or 400: same rounding). */
         int heap;
         T *bt = FDNN_CAT(pack_space_, TS)((size_t)K * (size_t)N, &heap);
         if (bt != NULL) {
