@@ -146,7 +146,18 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, alpha: float = 0.01):
-        self.alpha = F._check_alpha(alpha)
+        self._alpha = F._check_alpha(alpha)
+
+    @property
+    def alpha(self) -> float:
+        """Slope for negative inputs, fixed at construction (layers compile it in)."""
+        return self._alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        raise AttributeError("LeakyReLU.alpha is fixed at construction (layers and compiled "
+                             "plans use it); make a new LeakyReLU(alpha) and assign it to the "
+                             "layer's activation")
 
     def forward(self, z, out=None):
         return F.leaky_relu(z, self.alpha, out)

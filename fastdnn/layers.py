@@ -245,13 +245,23 @@ class Dense(Layer):
     trainable_weights_names = ("W", "b")
     weights_names = ("W", "b")
 
+    @property
+    def activation(self) -> Any:
+        """The activation object; assigning a name, config or object takes effect on the
+        next forward pass, in the layer path and in the model's compiled plans alike."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        self._activation = _activations.get(value)
+        self._codes = _resolve(self._activation)[1:]   # forward, backward, alpha, softmax
+
     def __init__(self, units: int, activation: Any = None, kernel_initializer: Any = None,
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
                  input_dim: int | None = None, name: str | None = None):
         super().__init__(name)
         self.units = _check_units(units, "units")
-        self.activation = _activations.get(activation)
-        self._codes = _resolve(self.activation)[1:]   # forward, backward, alpha, softmax
+        self.activation = activation
         if kernel_initializer is None:
             kernel_initializer = _initializers.default_for(self.activation.name)
         self.kernel_initializer = _initializers.get(kernel_initializer)

@@ -425,7 +425,8 @@ class Sequential:
     def _training_signature(self) -> tuple:
         return (id(self.optimizer), getattr(self.loss, "name", None), id(self.loss),
                 tuple(map(id, self.metrics)), self.compiled,
-                tuple(id(p) for l in self._compute_layers for p in l.params))
+                tuple(id(p) for l in self._compute_layers for p in l.params),
+                tuple(getattr(l, "_codes", None) for l in self._compute_layers))
 
     def _retrainer(self, trainer: "_Trainer", signature: tuple, batch_hooks: bool
                    ) -> "_Trainer":
@@ -469,7 +470,8 @@ class Sequential:
             norm, layers = layers[0], layers[1:]
         if not layers or any(type(l) is not Dense for l in layers):
             return None
-        key = tuple(id(l.W) for l in layers) + ((id(norm.mean), id(norm._inv_std)) if norm else ())
+        key = (tuple((id(l.W), l._codes) for l in layers)
+               + ((id(norm.mean), id(norm._inv_std)) if norm else ()))
         want = min(max(k, 1), self._PLAN_COLUMNS)
         cached = getattr(self, "_plan_cache", None)
         if cached is not None and cached[0] == key and cached[1].capacity >= want:
@@ -481,7 +483,7 @@ class Sequential:
         _MODELS_WITH_PLANS.add(self)
         # the plan keeps the arrays alive, so their ids cannot be reused while cached
         self._fast_predict = (plan, self.n_features, self.n_outputs, layers,
-                              [id(l.W) for l in layers])
+                              [(id(l.W), l._codes) for l in layers])
         return plan
 
     def _require_built(self, what: str) -> None:
@@ -510,7 +512,7 @@ class Sequential:
             shape = X.shape
             if (len(shape) == 2 and shape[1] == n_features and shape[0] <= plan.capacity
                     and X.dtype.char in "fd" and X.dtype.isnative
-                    and [id(l.W) for l in layers] == weights):
+                    and [(id(l.W), l._codes) for l in layers] == weights):
                 out = np.empty((shape[0], shape_out), dtype=self.dtype)
                 plan.run(X, out)
                 return out

@@ -498,3 +498,45 @@ def test_plans_refuse_sizes_blas_cannot_take():
     with pytest.raises(ValueError, match="batch size must be < 2\\*\\*31"):
         _network.Forward([(W, np.zeros(2, np.float32), 0, 0.0, False)], None, 2**31,
                          np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_changing_an_activation_reaches_the_compiled_plans(dtype):
+    """Assigning a Dense layer's activation after predict (whose plan is cached) and
+    after fit: predict, the layer path and the next fit all use the new one."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 3)).astype(dtype)
+    y = (X[:, 0] > 0).astype(dtype)
+    model = Sequential([Input(3), Dense(5, activation="relu"), Dense(1, activation="sigmoid")],
+                       dtype=dtype, seed=1)
+    model.compile(GD(0.1), "binary_crossentropy")
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    before = model.predict(X[:3])
+    hidden = model.layers[1]
+    hidden.activation = {"name": "leaky_relu", "alpha": 0.3}
+    after = model.predict(X[:3])
+    W1, b1, W2, b2 = model.get_weights()
+    Z1 = X[:3] @ W1.T + b1.reshape(-1)
+    A1 = np.where(Z1 >= 0, Z1, 0.3 * Z1)
+    expected = 1 / (1 + np.exp(-(A1 @ W2.T + b2.reshape(-1))))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(after, expected, rtol=rtol)
+    assert not np.allclose(before, after, rtol=rtol)
+    # the next fit trains the network as it is now: same weights on both paths
+    twin = Sequential([Input(3), Dense(5, activation={"name": "leaky_relu", "alpha": 0.3}),
+                       Dense(1, activation="sigmoid")], dtype=dtype, seed=1)
+    twin.compile(GD(0.1), "binary_crossentropy", compiled=False)
+    twin.build()
+    twin.set_weights(model.get_weights())
+    model.fit(X, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    twin.fit(X, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_leaky_relu_slope_is_fixed_at_construction():
+    from fastdnn.activations import LeakyReLU
+    act = LeakyReLU(0.2)
+    with pytest.raises(AttributeError, match="fixed at construction"):
+        act.alpha = 0.5
+    assert act.alpha == 0.2
