@@ -13,8 +13,9 @@ update of every array (plain gradient descent is folded into the dW GEMM,
 allocated after the plan is made.
 
 Layouts are the lecture's: activations are F-ordered ``(n_l, B)`` (column j is
-example j), ``W`` is C-ordered ``(n_l, n_prev)``. Products small enough that a
-BLAS call is mostly overhead run as direct loops.
+example j), ``W`` is C-ordered ``(n_l, n_prev)``. Products of up to
+``SMALL_GEMM`` multiply-adds, where a BLAS call is mostly overhead, run on
+fastdnn's own register-blocked kernels (``csrc/fdnn_gemm_type.h``).
 """
 import numpy as np
 
