@@ -909,3 +909,30 @@ def test_float32_softmax_sum_keeps_float32_accuracy(axis):
         got = F.softmax(x, axis=ax)
         want = R.softmax(x.astype(np.float64), axis=ax)
         np.testing.assert_allclose(got, want, rtol=4e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("name", list(BINARY) + ["sgd_update"])
+def test_in_place_on_a(name, dtype, order):
+    """``out=a`` (the training step's in-place update): same numbers as on a copy; a
+    ``dA`` that partly overlaps ``a`` reads its values from before the write; a read-only
+    ``a`` is refused and left as it was."""
+    fast = (lambda dA, a, out=None: F.sgd_update(a, dA, 0.1, out=out)) if name == "sgd_update" \
+        else FAST[name]
+    a = sample((6, 5), dtype, order, lo=0.0, hi=1.0, seed=3)
+    dA = sample((6, 5), dtype, order, seed=4)
+    want = fast(dA, a.copy())
+    assert fast(dA, a, out=a) is a
+    np.testing.assert_array_equal(a, want)
+    buf = sample((31,), dtype, lo=0.0, hi=1.0, seed=5)
+    a, dA = buf[1:], buf[:-1]                  # dA is a, shifted by one element
+    want = fast(dA.copy(), a.copy())
+    fast(dA, a, out=a)
+    np.testing.assert_array_equal(a, want)
+    ro = sample((4,), dtype, lo=0.0, hi=1.0, seed=6)
+    ro.flags.writeable = False
+    kept = ro.copy()
+    with pytest.raises(ValueError, match="out|param|read-only|writeable"):
+        fast(np.ones(4, dtype), ro, out=ro)
+    np.testing.assert_array_equal(ro, kept)

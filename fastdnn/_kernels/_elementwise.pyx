@@ -362,13 +362,40 @@ cdef cnp.ndarray _materialize(cnp.ndarray a, tuple shape):
     return _contiguous(a)
 
 
+cdef inline bint _plain_pair(object dA, object a, object out):
+    """dA and a: exact ndarrays of one native float dtype, one shape and one contiguous
+    layout, with out None or a itself (writeable, dA not partly overlapping it): the
+    case of every training step, with nothing to convert, broadcast or check further."""
+    if not (cnp.PyArray_CheckExact(dA) and cnp.PyArray_CheckExact(a)
+            and (out is None or out is a)):
+        return False
+    cdef cnp.ndarray g = <cnp.ndarray>dA, x = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(x), d, nd = cnp.PyArray_NDIM(x)
+    if not ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_TYPE(g) == t
+            and cnp.PyArray_NDIM(g) == nd and cnp.PyArray_ISNOTSWAPPED(x)
+            and cnp.PyArray_ISNOTSWAPPED(g) and _direct(x) and _direct(g)
+            and _same_layout(g, x)):
+        return False
+    for d in range(nd):
+        if cnp.PyArray_DIM(g, d) != cnp.PyArray_DIM(x, d):
+            return False
+    return out is None or (cnp.PyArray_ISWRITEABLE(x) and not _overlap(g, x, True))
+
+
 def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname="a"):
     """y = dA * f'(a) element-wise with NumPy broadcasting; see fastdnn.functional."""
     if not 0 <= op < FDNN_N_BINARY or op == FDNN_BW_OUTPUT_SUB:
         raise ValueError(f"unknown element-wise kernel {op}")
+    cdef cnp.ndarray y
+    if _plain_pair(dA, a, out):
+        y = <cnp.ndarray>a if out is not None else _new_like(<cnp.ndarray>a, cnp.NPY_KEEPORDER,
+                                                             NULL, 0)
+        if cnp.PyArray_SIZE(y) > 0:
+            _call_binary(op, <cnp.ndarray>dA, <cnp.ndarray>a, y, alpha)
+        return _result(y, out)
     cdef cnp.ndarray g = as_float_array(dA, gname)
     cdef cnp.ndarray x = as_float_array(a, xname)
-    cdef cnp.ndarray y, gs, xs, tmp
+    cdef cnp.ndarray gs, xs, tmp
     g, x = _promote(g, x, dA, a)
     cdef tuple shape = _broadcast(g, x, gname, xname)
     if out is None:
