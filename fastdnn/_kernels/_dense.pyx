@@ -169,7 +169,10 @@ def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, layer=N
     cdef Py_ssize_t n_l = cnp.PyArray_DIM(Wm, 0), m = cnp.PyArray_DIM(X, 1)
     # F-ordered inputs (X.T of a C-ordered (m, n) batch) give F-ordered outputs
     cdef bint fortran = cnp.PyArray_IS_F_CONTIGUOUS(X) and not cnp.PyArray_IS_C_CONTIGUOUS(X)
-    A = _out_matrix(out, (n_l, m), X.dtype, "out", layer, fortran)
+    if out is None:
+        A = _empty2(n_l, m, cnp.PyArray_TYPE(X), fortran)
+    else:
+        A = _out_matrix(out, (n_l, m), X.dtype, "out", layer, fortran)
     if out is not None and (_overlaps(A, X) or _overlaps(A, Wm) or _overlaps(A, bv)):
         raise ValueError(f"{_prefix(layer)}out must not share memory with A_prev, W or b")
     _forward_into(X, Wm, bv, act, alpha, softmax, A)
