@@ -212,7 +212,12 @@ cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t 
                 a = tiny
             elif a > hi:
                 a = hi
-            s += y * log(a) + (1 - y) * log1p(-a)
+            if y == 1:      # 0/1 labels need one log each: the other term is exactly 0
+                s += log(a)
+            elif y == 0:
+                s += log1p(-a)
+            else:
+                s += y * log(a) + (1 - y) * log1p(-a)
         return -s
     if loss == LOSS_CCE:
         for i in range(n):
