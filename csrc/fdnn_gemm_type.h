@@ -165,24 +165,20 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
         }
 }
 
-FDNN_INLINE void FDNN_CAT(nt_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, T alpha,
+/* every row block of A against nr rows of B (nr a constant after inlining): those
+   nr rows stay in L1 while A streams past them once */
+FDNN_INLINE void FDNN_CAT(nt_cols_, TS)(const int nr, ptrdiff_t M, ptrdiff_t K, T alpha,
                                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
                                         T *c, ptrdiff_t ldc)
 {
-    if (N >= NT_NR) {
-        for (ptrdiff_t j = 0;; j += NT_NR) {
-            if (j > N - NT_NR)
-                j = N - NT_NR;
-            FDNN_CAT(nt_tile_, TS)(mr, NT_NR, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
-            if (j == N - NT_NR)
-                break;
-        }
-        return;
-    }
-    switch (N) {
-    case 3: FDNN_CAT(nt_tile_, TS)(mr, 3, K, alpha, a, lda, b, ldb, c, ldc); break;
-    case 2: FDNN_CAT(nt_tile_, TS)(mr, 2, K, alpha, a, lda, b, ldb, c, ldc); break;
-    default: FDNN_CAT(nt_tile_, TS)(mr, 1, K, alpha, a, lda, b, ldb, c, ldc); break;
+    for (ptrdiff_t i = 0; i < M; i += NT_MR) {
+        if (M - i >= NT_MR)
+            FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
+                                   ldc);
+        else if (M - i == 2)
+            FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
+        else
+            FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
     }
 }
 
@@ -315,16 +311,20 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         }
     }
     if (K >= VL && N > 0 && M > 0) {
-        for (ptrdiff_t i = 0; i < M; i += NT_MR) {
-            if (M - i >= NT_MR)
-                FDNN_CAT(nt_rows_, TS)(NT_MR, N, K, alpha, a + i * lda, lda, b, ldb,
-                                       c + i * ldc, ldc);
-            else if (M - i == 2)
-                FDNN_CAT(nt_rows_, TS)(2, N, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
-                                       ldc);
-            else
-                FDNN_CAT(nt_rows_, TS)(1, N, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
-                                       ldc);
+        if (N < NT_NR) {
+            switch (N) {
+            case 3: FDNN_CAT(nt_cols_, TS)(3, M, K, alpha, a, lda, b, ldb, c, ldc); break;
+            case 2: FDNN_CAT(nt_cols_, TS)(2, M, K, alpha, a, lda, b, ldb, c, ldc); break;
+            default: FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b, ldb, c, ldc); break;
+            }
+            return;
+        }
+        for (ptrdiff_t j = 0;; j += NT_NR) {
+            if (j > N - NT_NR)
+                j = N - NT_NR; /* last block overlaps the one before */
+            FDNN_CAT(nt_cols_, TS)(NT_NR, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+            if (j == N - NT_NR)
+                break;
         }
         return;
     }

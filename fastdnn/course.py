@@ -50,6 +50,13 @@ def _keys(L: int) -> tuple[tuple[str, ...], tuple[str, ...], frozenset]:
 
 
 @functools.lru_cache(maxsize=64)
+def _update_names(L: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """("W1".."WL", "b1".."bL") and their gradients' names ("dW1"..)."""
+    Wk, bk, _ = _keys(L)
+    return Wk + bk, tuple("d" + n for n in Wk + bk)
+
+
+@functools.lru_cache(maxsize=64)
 def _grad_keys(L: int) -> tuple[str, ...]:
     """"dA0".."dA{L-1}", "dW1".."dWL", "db1".."dbL"."""
     return (tuple(f"dA{l}" for l in range(L)) + tuple(f"dW{l}" for l in range(1, L + 1))
@@ -133,11 +140,6 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     return A, ((A_prev, W, b), A)
 
 
-def _layer_lists(parameters: dict) -> tuple[list, list]:
-    Wk, bk, _ = _keys(_n_layers(parameters))
-    return [parameters[k] for k in Wk], [parameters[k] for k in bk]
-
-
 @functools.lru_cache(maxsize=64)
 def _codes(L: int) -> tuple[list, list, list, list]:
     """Kernel codes of the course network: ReLU hidden layers, sigmoid output."""
@@ -159,12 +161,10 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
     >>> AL.shape, len(caches)
     ((1, 4), 2)
     """
-    Ws, bs = _layer_lists(parameters)
-    fwd, _, alphas, softmaxes = _codes(len(Ws))
-    As = _dense.network_forward(X, Ws, bs, fwd, alphas, softmaxes)
-    A_prevs = [X] + As[:-1]
-    caches = [((A_prev, W, b), A) for A_prev, W, b, A in zip(A_prevs, Ws, bs, As)]
-    return As[-1], caches
+    L = _n_layers(parameters)
+    Wk, bk, _ = _keys(L)
+    fwd, _, alphas, softmaxes = _codes(L)
+    return _dense.course_forward(X, parameters, Wk, bk, fwd, alphas, softmaxes)
 
 
 def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
@@ -239,15 +239,13 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
         if Y.size != np.size(AL):
             raise ValueError(f"Y has shape {Y.shape} but AL has shape {np.shape(AL)}")
         Y = Y.reshape(np.shape(AL)).astype(np.result_type(AL), copy=False)
-    try:
-        (A_prevs, Ws, bs), As = zip(*[c[0] for c in caches]), [c[1] for c in caches]
-    except (TypeError, ValueError, IndexError):
-        raise ValueError("caches must be the list returned by L_model_forward: "
-                         "((A_prev, W, b), A) per layer") from None
+    if type(caches) is not list:
+        try:
+            caches = list(caches)
+        except TypeError:
+            raise ValueError("caches must be the list returned by L_model_forward") from None
     _, bwd, alphas, softmaxes = _codes(L)
-    dAs, dWs, dbs = _dense.network_backward(Y, list(A_prevs), list(Ws), list(bs), As, bwd,
-                                            alphas, softmaxes)
-    return dict(zip(_grad_keys(L), (*dAs, *dWs, *dbs)))
+    return _dense.course_backward(Y, caches, bwd, alphas, softmaxes, _grad_keys(L))
 
 
 def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
@@ -264,14 +262,12 @@ def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> di
     """
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
         raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
-    Wk, bk, _ = _keys(_n_layers(parameters))
-    names = Wk + bk
-    try:
-        gs = [grads["d" + n] for n in names]
-    except KeyError:
-        missing = [n for n in names if "d" + n not in grads]
+    names, grad_names = _update_names(_n_layers(parameters))
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be the dict returned by L_model_backward, "
+                        f"got {type(grads).__name__}")
+    missing = _dense.course_update(parameters, grads, names, grad_names, float(learning_rate))
+    if missing:
         raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; "
-                         f"keys: {sorted(grads)}") from None
-    new = _dense.sgd_new([parameters[n] for n in names], gs, float(learning_rate))
-    parameters.update(zip(names, new))
+                         f"keys: {sorted(grads)}")
     return parameters

@@ -179,23 +179,6 @@ def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, layer=N
     return A
 
 
-def network_forward(X, list Ws, list bs, list acts, list alphas, list softmaxes):
-    """Forward through every layer in one call; returns [A_1, ..., A_L]."""
-    cdef Py_ssize_t L = len(Ws), l
-    cdef list As = []
-    cdef cnp.ndarray Xl, Wm, bv, A
-    cdef object prev = X
-    for l in range(L):
-        Xl, Wm, bv = _checked_layer(prev, Ws[l], bs[l], l + 1)
-        fortran = cnp.PyArray_IS_F_CONTIGUOUS(Xl) and not cnp.PyArray_IS_C_CONTIGUOUS(Xl)
-        A = _empty2(cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1), cnp.PyArray_TYPE(Xl),
-                    fortran)
-        _forward_into(Xl, Wm, bv, acts[l], alphas[l], softmaxes[l], A)
-        As.append(A)
-        prev = A
-    return As
-
-
 cdef int _backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, cnp.ndarray Am, int op,
                         double alpha, bint softmax, cnp.ndarray dZ, cnp.ndarray dW,
                         cnp.ndarray db, object dA_prev) except -1:
@@ -285,59 +268,112 @@ def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_
     return _backward_alloc(G, X, Wm, bv, Am, op, alpha, softmax, need_dA_prev)
 
 
-def network_backward(Y, list A_prevs, list Ws, list bs, list As, list ops, list alphas,
-                     list softmaxes):
-    """Backward through every layer from the loss-fused output dZ_L = A_L - Y.
+cdef tuple _cache_parts(object cache):
+    """((A_prev, W, b), A) of one course cache, or ValueError."""
+    if not (type(cache) is tuple and len(<tuple>cache) == 2 and type((<tuple>cache)[0]) is tuple
+            and len(<tuple>(<tuple>cache)[0]) == 3):
+        raise ValueError("caches must be the list returned by L_model_forward: "
+                         "((A_prev, W, b), A) per layer")
+    cdef tuple lin = (<tuple>cache)[0]
+    return lin[0], lin[1], lin[2], (<tuple>cache)[1]
 
-    Returns lists (dA_prev per layer, dW per layer, db per layer), layer 1 first.
+
+def course_backward(Y, list caches, list ops, list alphas, list softmaxes, tuple keys):
+    """fastdnn.course.L_model_backward's loop: the grads dict from the caches, layer L first.
+
+    keys: "dA0".."dA{L-1}", "dW1".."dWL", "db1".."dbL".
     """
-    cdef Py_ssize_t L = len(Ws), l
+    cdef Py_ssize_t L = len(caches), l
     cdef list dAs = [None] * L, dWs = [None] * L, dbs = [None] * L
     cdef object G = Y
     cdef int op
     for l in range(L - 1, -1, -1):
+        A_prev, W, b, A = _cache_parts(caches[l])
         op = BW_OUTPUT_SUB if l == L - 1 else ops[l]
-        g, X, Wm, bv, Am = _checked_backward(G, A_prevs[l], Ws[l], bs[l], As[l], l + 1,
+        g, X, Wm, bv, Am = _checked_backward(G, A_prev, W, b, A, l + 1,
                                               "Y" if l == L - 1 else "dA")
-        dAs[l], dWs[l], dbs[l] = _backward_alloc(g, X, Wm, bv, Am, op, alphas[l], softmaxes[l],
-                                                 True)
+        dAs[l], dWs[l], dbs[l] = _backward_alloc(g, X, Wm, bv, Am, op, alphas[l],
+                                                 softmaxes[l], True)
         G = dAs[l]
-    return dAs, dWs, dbs
+    cdef dict grads = {}
+    for l in range(L):
+        grads[keys[l]] = dAs[l]
+    for l in range(L):
+        grads[keys[L + l]] = dWs[l]
+    for l in range(L):
+        grads[keys[2 * L + l]] = dbs[l]
+    return grads
 
 
-def sgd_new(list params, list grads, double learning_rate):
-    """[p - learning_rate * g for each pair]: new arrays, one kernel pass each."""
-    cdef list out = []
+def course_forward(X, dict parameters, tuple W_keys, tuple b_keys, list acts, list alphas,
+                   list softmaxes):
+    """fastdnn.course.L_model_forward's loop: (AL, caches) with caches ((A_prev, W, b), A)."""
+    cdef Py_ssize_t L = len(W_keys), l
+    cdef list caches = []
+    cdef cnp.ndarray Xl, Wm, bv, A
+    cdef object prev = X, W, b
+    for l in range(L):
+        W = parameters[W_keys[l]]
+        b = parameters[b_keys[l]]
+        Xl, Wm, bv = _checked_layer(prev, W, b, l + 1)
+        fortran = cnp.PyArray_IS_F_CONTIGUOUS(Xl) and not cnp.PyArray_IS_C_CONTIGUOUS(Xl)
+        A = _empty2(cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1), cnp.PyArray_TYPE(Xl),
+                    fortran)
+        _forward_into(Xl, Wm, bv, acts[l], alphas[l], softmaxes[l], A)
+        caches.append(((prev, W, b), A))
+        prev = A
+    return prev, caches
+
+
+cdef object _sgd_one(object po, object go, double learning_rate):
+    """po - learning_rate * go as a new array, one kernel pass."""
     cdef cnp.ndarray p, g, y
     cdef Py_ssize_t n
     cdef void *pg
     cdef void *pp
     cdef void *py
-    for po, go in zip(params, grads):
-        if not (cnp.PyArray_CheckExact(po) and cnp.PyArray_CheckExact(go)):
-            out.append(_ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param"))
-            continue
-        p, g = <cnp.ndarray>po, <cnp.ndarray>go
-        if not (cnp.PyArray_TYPE(p) == cnp.PyArray_TYPE(g)
-                and (cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT64)
-                and _shape(p) == _shape(g) and _direct(p) and _direct(g)
-                and cnp.PyArray_IS_C_CONTIGUOUS(p) == cnp.PyArray_IS_C_CONTIGUOUS(g)
-                and cnp.PyArray_ISNOTSWAPPED(p) and cnp.PyArray_ISNOTSWAPPED(g)):
-            out.append(_ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param"))
-            continue
-        y = _empty_like(p)
-        n = cnp.PyArray_SIZE(p)
-        pg, pp, py = cnp.PyArray_DATA(g), cnp.PyArray_DATA(p), cnp.PyArray_DATA(y)
-        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-            with nogil:
-                binary_f32(SGD_STEP, <const float *>pg, <const float *>pp, <float *>py, n,
-                           <float>learning_rate)
-        else:
-            with nogil:
-                binary_f64(SGD_STEP, <const double *>pg, <const double *>pp, <double *>py, n,
-                           learning_rate)
-        out.append(y)
-    return out
+    if not (cnp.PyArray_CheckExact(po) and cnp.PyArray_CheckExact(go)):
+        return _ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param")
+    p, g = <cnp.ndarray>po, <cnp.ndarray>go
+    if not (cnp.PyArray_TYPE(p) == cnp.PyArray_TYPE(g)
+            and (cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT64)
+            and _shape(p) == _shape(g) and _direct(p) and _direct(g)
+            and cnp.PyArray_IS_C_CONTIGUOUS(p) == cnp.PyArray_IS_C_CONTIGUOUS(g)
+            and cnp.PyArray_ISNOTSWAPPED(p) and cnp.PyArray_ISNOTSWAPPED(g)):
+        return _ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param")
+    y = _empty_like(p)
+    n = cnp.PyArray_SIZE(p)
+    pg, pp, py = cnp.PyArray_DATA(g), cnp.PyArray_DATA(p), cnp.PyArray_DATA(y)
+    if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+        with nogil:
+            binary_f32(SGD_STEP, <const float *>pg, <const float *>pp, <float *>py, n,
+                       <float>learning_rate)
+    else:
+        with nogil:
+            binary_f64(SGD_STEP, <const double *>pg, <const double *>pp, <double *>py, n,
+                       learning_rate)
+    return y
+
+
+def sgd_new(list params, list grads, double learning_rate):
+    """[p - learning_rate * g for each pair]: new arrays, one kernel pass each."""
+    return [_sgd_one(p, g, learning_rate) for p, g in zip(params, grads)]
+
+
+def course_update(dict parameters, dict grads, tuple names, tuple grad_names,
+                  double learning_rate):
+    """fastdnn.course.update_parameters: parameters[k] = parameters[k] - lr * grads["d" + k]
+    for every name, all or nothing. Returns the names whose gradient is missing (nothing
+    is updated then)."""
+    cdef Py_ssize_t i, n = len(names)
+    cdef list gs = [grads.get(k) for k in grad_names]
+    cdef list missing = [names[i] for i in range(n) if gs[i] is None]
+    if missing:
+        return missing
+    cdef list new = [_sgd_one(parameters[names[i]], gs[i], learning_rate) for i in range(n)]
+    for i in range(n):
+        parameters[names[i]] = new[i]
+    return missing
 
 
 # ------------------------------------------------ workspace entry points (models)
