@@ -105,9 +105,9 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
 
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
-                     double beta) except -1:
+                     double beta, bint direct=True) except -1:
     """C = alpha * A @ B + beta * C; A (M, K), B (K, N), C (M, N), each C- or F-contiguous,
-    all of one float dtype; C must not overlap A or B."""
+    all of one float dtype; C must not overlap A or B. direct=False: BLAS whatever the size."""
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef Py_ssize_t K = cnp.PyArray_DIM(A, 1)
     cdef cnp.ndarray first, second
@@ -116,7 +116,7 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef float af = alpha, bf = beta
     if M == 0 or N == 0:
         return 0
-    if beta == 0 and M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
+    if direct and beta == 0 and M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
         return 0
     if M >= FDNN_INT_MAX or N >= FDNN_INT_MAX or K >= FDNN_INT_MAX:
         raise ValueError(f"matrix dimensions must be < 2**31 for BLAS, got {M}x{K} @ {K}x{N}")

@@ -409,5 +409,5 @@ def matmul(A, B, double alpha=1.0, bint direct=True):
     cdef cnp.ndarray C = _empty2(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1),
                                  cnp.PyArray_TYPE(a), False)
     if not (direct and _small_gemm(a, b, C, alpha)):
-        gemm(a, b, C, alpha, 0.0)
+        gemm(a, b, C, alpha, 0.0, False)
     return C
