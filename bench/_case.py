@@ -12,6 +12,7 @@ calls per implementation instead (see there).
 from __future__ import annotations
 
 import gc
+import statistics
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -34,7 +35,8 @@ class Config:
 
 @dataclass(frozen=True)
 class Ratio:
-    """``median(numerator) / median(denominator)``, reported under ``label``."""
+    """``numerator``'s time over ``denominator``'s, reported under ``label``: the median
+    over rounds of the ratio of their samples in the same round (see :func:`paired_ratio`)."""
 
     label: str
     numerator: str
@@ -173,9 +175,23 @@ def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list
     results = [_timing_record(case, impl, st, dtypes[impl]) for impl, st in stats.items()]
     ratios = [{**case.key, "label": r.label, "numerator": r.numerator,
                "denominator": r.denominator,
-               "value": stats[r.numerator].median_ns / stats[r.denominator].median_ns}
+               "value": paired_ratio(stats[r.numerator], stats[r.denominator]),
+               "ratio_of_medians": stats[r.numerator].median_ns / stats[r.denominator].median_ns}
               for r in case.ratios]
     return results, ratios, notes
+
+
+def paired_ratio(num: Stats, den: Stats) -> float:
+    """Median over rounds of ``num``'s sample time / ``den``'s sample time in that round.
+
+    Sample i of every implementation is taken in the same round, seconds apart at most,
+    so a stretch in which the whole machine runs slower (this VM drifts by up to 2x for
+    seconds) slows both terms of a pair alike and cancels, where a ratio of two medians
+    could compare one implementation's fast stretch with the other's slow one.
+    """
+    if len(num.sample_ns) != len(den.sample_ns) or not num.sample_ns:
+        return num.median_ns / den.median_ns
+    return statistics.median(a / b for a, b in zip(num.sample_ns, den.sample_ns))
 
 
 def _timing_record(case: Case, impl: str, st: Stats, out_dtype: str | None) -> dict:

@@ -134,7 +134,8 @@ def ratio_legend(section: str, ratios: list[dict], results: list[dict] = ()) -> 
     warm = max((r.get("warmup_ns", 0) for r in results if r["section"] == section), default=0)
     rounds = (f" Samples in rounds, each implementation's after {warm / 1e9:g} s of its untimed"
               " calls (thread pools of the previous implementation asleep)." if warm else "")
-    return ("Ratios of median times: " + "; ".join(defs)
+    return ("Ratios (median over rounds of the two implementations' time ratio within the "
+            "round, so that the machine's drift cancels): " + "; ".join(defs)
             + " (a 'vs' column > 1: fastdnn faster). IQR: largest (q3 - q1) / median"
             " of the row's implementations; a large one flags a noisy row." + rounds) if defs else ""
 
