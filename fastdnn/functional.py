@@ -325,6 +325,9 @@ def softmax_backward(dA: ArrayLike, a: ArrayLike, axis: int | None = 0,
 
 # ------------------------------------------------------------ dense layers
 
+_new_tuple = tuple.__new__
+
+
 class DenseCache(NamedTuple):
     """What :func:`dense_backward` needs from the forward pass.
 
@@ -425,7 +428,7 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
     """
     act, fwd, _, alpha, softmax_ = _resolve(activation)
     A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, layer)
-    return A, DenseCache(A_prev, W, b, A, act)
+    return A, _new_tuple(DenseCache, (A_prev, W, b, A, act))   # DenseCache(...), minus a call
 
 
 def _check_cache(cache: Any) -> DenseCache:
@@ -469,10 +472,9 @@ def dense_backward(dA: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, 
     >>> dW, db
     (array([[1., 1.]]), array([[1.]]))
     """
-    c = _check_cache(cache)
-    _, _, bwd, alpha, softmax_ = _resolve(c.activation)
-    return _dense.backward(dA, c.A_prev, c.W, c.b, c.A, bwd, alpha, softmax_,
-                           bool(need_dA_prev), layer)
+    A_prev, W, b, A, activation = _check_cache(cache)
+    _, _, bwd, alpha, softmax_ = _resolve(activation)
+    return _dense.backward(dA, A_prev, W, b, A, bwd, alpha, softmax_, bool(need_dA_prev), layer)
 
 
 def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, *,
@@ -518,6 +520,8 @@ def sgd_update(param: np.ndarray, grad: ArrayLike, learning_rate: float,
     >>> sgd_update(np.ones(2), np.ones(2), 0.5)
     array([0.5, 0.5])
     """
+    if type(learning_rate) is float and -math.inf < learning_rate < math.inf:
+        return _ew.binary(_ew.SGD_STEP, grad, param, out, learning_rate, "grad", "param")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
         raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
     if not math.isfinite(learning_rate):
