@@ -23,8 +23,8 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 
 /* rows of the C tile (nn) and of the A tile (nt) */
 #define NN_MR 6
-#define NT_MR 3
-#define NT_NR 4
+#define NT_MR 4
+#define NT_NR 2
 /* B^T is packed into a buffer each thread keeps between calls (so a training loop
    allocates nothing per step; it is not freed when the thread ends), grown on demand
    up to this many bytes: enough for every product the loops send here in float32
@@ -172,13 +172,14 @@ FDNN_INLINE void FDNN_CAT(nt_cols_, TS)(const int nr, ptrdiff_t M, ptrdiff_t K, 
                                         T *c, ptrdiff_t ldc)
 {
     for (ptrdiff_t i = 0; i < M; i += NT_MR) {
-        if (M - i >= NT_MR)
-            FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc,
-                                   ldc);
-        else if (M - i == 2)
-            FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
-        else
-            FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
+        const T *ai = a + i * lda;
+        T *ci = c + i * ldc;
+        switch (M - i >= NT_MR ? NT_MR : M - i) {
+        case NT_MR: FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
+        case 3: FDNN_CAT(nt_tile_, TS)(3, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
+        case 2: FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
+        default: FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
+        }
     }
 }
 
@@ -311,12 +312,8 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         }
     }
     if (K >= VL && N > 0 && M > 0) {
-        if (N < NT_NR) {
-            switch (N) {
-            case 3: FDNN_CAT(nt_cols_, TS)(3, M, K, alpha, a, lda, b, ldb, c, ldc); break;
-            case 2: FDNN_CAT(nt_cols_, TS)(2, M, K, alpha, a, lda, b, ldb, c, ldc); break;
-            default: FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b, ldb, c, ldc); break;
-            }
+        if (N < NT_NR) {   /* NT_NR = 2: one row of B */
+            FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b, ldb, c, ldc);
             return;
         }
         for (ptrdiff_t j = 0;; j += NT_NR) {

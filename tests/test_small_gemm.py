@@ -1,7 +1,7 @@
 """The register-blocked direct products (csrc/fdnn_gemm_type.h) against float64 NumPy.
 
 Shapes are chosen around the tile edges of every SIMD path (vectors of 2 to 16
-lanes, 6-row nn tiles, 3x4 nt tiles, the packed-B^T path), in every memory
+lanes, 6-row nn tiles, 4x2 nt tiles, the packed-B^T path), in every memory
 order, so the overlapping edge tiles and the scalar paths are all exercised.
 """
 import itertools
