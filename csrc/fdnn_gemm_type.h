@@ -27,8 +27,7 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 #define NT_NR 2
 /* B^T is packed into a buffer each thread keeps between calls (so a training loop
    allocates nothing per step; it is not freed when the thread ends), grown on demand
-   up to this many bytes: enough for every product the loops send here in float32
-   (packed from 6 rows up: K N <= 2^18 / 6). Larger ones are malloc'd per call. */
+   up to this many bytes (K N = 65,536 floats); a larger B^T is malloc'd per call. */
 #define FDNN_PACK_KEEP ((size_t)1 << 18)
 
 /* space for n elements: the thread's kept buffer, or (*heap = 1) a fresh block to free */

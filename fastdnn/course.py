@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -264,8 +265,10 @@ def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> di
         raise TypeError(f"learning_rate must be a real number, got {type(learning_rate).__name__}")
     names, grad_names = _update_names(_n_layers(parameters))
     if not isinstance(grads, dict):
-        raise TypeError(f"grads must be the dict returned by L_model_backward, "
-                        f"got {type(grads).__name__}")
+        if not isinstance(grads, Mapping):
+            raise TypeError(f"grads must be the dict returned by L_model_backward, "
+                            f"got {type(grads).__name__}")
+        grads = dict(grads)
     missing = _dense.course_update(parameters, grads, names, grad_names, float(learning_rate))
     if missing:
         raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; "

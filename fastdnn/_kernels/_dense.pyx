@@ -11,7 +11,7 @@ cimport numpy as cnp
 
 from fastdnn._kernels._blas cimport _small_gemm, gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
-                                            bias_act_f32, bias_act_f64, binary_f32, binary_f64)
+                                            bias_act_f32, bias_act_f64)
 
 from fastdnn._kernels import _elementwise as _ew
 
@@ -89,11 +89,9 @@ cdef bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
 
 
-cdef cnp.ndarray _out_matrix(object out, tuple shape, object dtype, str name, object layer,
-                             bint fortran):
+cdef cnp.ndarray _out_matrix(object out, tuple shape, object dtype, str name, object layer):
+    """The caller's out buffer, checked (dtype, shape, contiguity, writeable)."""
     cdef cnp.ndarray y
-    if out is None:
-        return np.empty(shape, dtype=dtype, order="F" if fortran else "C")
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{_prefix(layer)}{name} must be a numpy.ndarray, got {type(out).__name__}")
     y = <cnp.ndarray>out
@@ -172,7 +170,7 @@ def forward(A_prev, W, b, int act, double alpha, bint softmax, out=None, layer=N
     if out is None:
         A = _empty2(n_l, m, cnp.PyArray_TYPE(X), fortran)
     else:
-        A = _out_matrix(out, (n_l, m), X.dtype, "out", layer, fortran)
+        A = _out_matrix(out, (n_l, m), X.dtype, "out", layer)
     if out is not None and (_overlaps(A, X) or _overlaps(A, Wm) or _overlaps(A, bv)):
         raise ValueError(f"{_prefix(layer)}out must not share memory with A_prev, W or b")
     _forward_into(X, Wm, bv, act, alpha, softmax, A)
@@ -325,41 +323,6 @@ def course_forward(X, dict parameters, tuple W_keys, tuple b_keys, list acts, li
     return prev, caches
 
 
-cdef object _sgd_one(object po, object go, double learning_rate):
-    """po - learning_rate * go as a new array, one kernel pass."""
-    cdef cnp.ndarray p, g, y
-    cdef Py_ssize_t n
-    cdef void *pg
-    cdef void *pp
-    cdef void *py
-    if not (cnp.PyArray_CheckExact(po) and cnp.PyArray_CheckExact(go)):
-        return _ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param")
-    p, g = <cnp.ndarray>po, <cnp.ndarray>go
-    if not (cnp.PyArray_TYPE(p) == cnp.PyArray_TYPE(g)
-            and (cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT64)
-            and _shape(p) == _shape(g) and _direct(p) and _direct(g)
-            and cnp.PyArray_IS_C_CONTIGUOUS(p) == cnp.PyArray_IS_C_CONTIGUOUS(g)
-            and cnp.PyArray_ISNOTSWAPPED(p) and cnp.PyArray_ISNOTSWAPPED(g)):
-        return _ew.binary(SGD_STEP, go, po, None, learning_rate, "grad", "param")
-    y = _empty_like(p)
-    n = cnp.PyArray_SIZE(p)
-    pg, pp, py = cnp.PyArray_DATA(g), cnp.PyArray_DATA(p), cnp.PyArray_DATA(y)
-    if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-        with nogil:
-            binary_f32(SGD_STEP, <const float *>pg, <const float *>pp, <float *>py, n,
-                       <float>learning_rate)
-    else:
-        with nogil:
-            binary_f64(SGD_STEP, <const double *>pg, <const double *>pp, <double *>py, n,
-                       learning_rate)
-    return y
-
-
-def sgd_new(list params, list grads, double learning_rate):
-    """[p - learning_rate * g for each pair]: new arrays, one kernel pass each."""
-    return [_sgd_one(p, g, learning_rate) for p, g in zip(params, grads)]
-
-
 def course_update(dict parameters, dict grads, tuple names, tuple grad_names,
                   double learning_rate):
     """fastdnn.course.update_parameters: parameters[k] = parameters[k] - lr * grads["d" + k]
@@ -370,7 +333,8 @@ def course_update(dict parameters, dict grads, tuple names, tuple grad_names,
     cdef list missing = [names[i] for i in range(n) if gs[i] is None]
     if missing:
         return missing
-    cdef list new = [_sgd_one(parameters[names[i]], gs[i], learning_rate) for i in range(n)]
+    cdef list new = [_ew.binary(SGD_STEP, gs[i], parameters[names[i]], None, learning_rate,
+                                "grad", "param") for i in range(n)]
     for i in range(n):
         parameters[names[i]] = new[i]
     return missing
