@@ -11,21 +11,25 @@
 
 #define T float
 #define TS f32
+#define FDNN_TBYTES 4
 #define FDNN_ABS fabsf
 #define FDNN_COPYSIGN copysignf
 #include "fdnn_ew_type.h"
 #undef T
 #undef TS
+#undef FDNN_TBYTES
 #undef FDNN_ABS
 #undef FDNN_COPYSIGN
 
 #define T double
 #define TS f64
+#define FDNN_TBYTES 8
 #define FDNN_ABS fabs
 #define FDNN_COPYSIGN copysign
 #include "fdnn_ew_type.h"
 #undef T
 #undef TS
+#undef FDNN_TBYTES
 #undef FDNN_ABS
 #undef FDNN_COPYSIGN
 

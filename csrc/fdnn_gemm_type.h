@@ -132,6 +132,66 @@ FDNN_INLINE T FDNN_CAT(hsum_, TS)(V v)
         s += q[l];
     return s;
 }
+
+/* bt (K, N) = b^T for b (N, K) with row stride ldb, in square blocks of one 16-byte
+   vector a side (4 x 4 floats, 2 x 2 doubles) moved through registers: both sides
+   are read and written 16 bytes at a time instead of one element at a time. */
+#define QL (16 / FDNN_TBYTES)
+#if FDNN_TBYTES == 4
+#if defined(__clang__)
+#define SHUF(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+#else
+typedef int fdnn_mask_f32 __attribute__((vector_size(16)));
+#define SHUF(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, (fdnn_mask_f32){i0, i1, i2, i3})
+#endif
+#define QTRANSPOSE(r)                                                                   \
+    do {                                                                                \
+        Q t0 = SHUF(r[0], r[1], 0, 4, 1, 5), t1 = SHUF(r[0], r[1], 2, 6, 3, 7);        \
+        Q t2 = SHUF(r[2], r[3], 0, 4, 1, 5), t3 = SHUF(r[2], r[3], 2, 6, 3, 7);        \
+        r[0] = SHUF(t0, t2, 0, 1, 4, 5);                                                \
+        r[1] = SHUF(t0, t2, 2, 3, 6, 7);                                                \
+        r[2] = SHUF(t1, t3, 0, 1, 4, 5);                                                \
+        r[3] = SHUF(t1, t3, 2, 3, 6, 7);                                                \
+    } while (0)
+#else
+#if defined(__clang__)
+#define SHUF(x, y, i0, i1) __builtin_shufflevector(x, y, i0, i1)
+#else
+typedef long long fdnn_mask_f64 __attribute__((vector_size(16)));
+#define SHUF(x, y, i0, i1) __builtin_shuffle(x, y, (fdnn_mask_f64){i0, i1})
+#endif
+#define QTRANSPOSE(r)                                                                   \
+    do {                                                                                \
+        Q t0 = SHUF(r[0], r[1], 0, 2);                                                  \
+        r[1] = SHUF(r[0], r[1], 1, 3);                                                  \
+        r[0] = t0;                                                                      \
+    } while (0)
+#endif
+static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict b,
+                                     ptrdiff_t ldb, T *restrict bt)
+{
+    ptrdiff_t j = 0;
+    for (; j + QL <= N; j += QL) {
+        ptrdiff_t k = 0;
+        for (; k + QL <= K; k += QL) {
+            Q r[QL];
+            for (int i = 0; i < QL; i++)
+                memcpy(&r[i], b + (j + i) * ldb + k, sizeof(Q));
+            QTRANSPOSE(r);
+            for (int i = 0; i < QL; i++)
+                memcpy(bt + (k + i) * N + j, &r[i], sizeof(Q));
+        }
+        for (; k < K; k++)
+            for (int i = 0; i < QL; i++)
+                bt[k * N + j + i] = b[(j + i) * ldb + k];
+    }
+    for (; j < N; j++)
+        for (ptrdiff_t k = 0; k < K; k++)
+            bt[k * N + j] = b[j * ldb + k];
+}
+#undef QTRANSPOSE
+#undef SHUF
+#undef QL
 #undef H
 #undef Q
 
@@ -301,9 +361,7 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         int heap;
         T *bt = FDNN_CAT(pack_space_, TS)((size_t)K * (size_t)N, &heap);
         if (bt != NULL) {
-            for (ptrdiff_t j = 0; j < N; j++)
-                for (ptrdiff_t k = 0; k < K; k++)
-                    bt[k * N + j] = b[j * ldb + k];
+            FDNN_CAT(transpose_, TS)(N, K, b, ldb, bt);
             KFN(gemm_nn)(M, N, K, alpha, a, lda, 1, bt, N, c, ldc);
             if (heap)
                 free(bt);
