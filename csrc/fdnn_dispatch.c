@@ -270,3 +270,15 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
 {
     g_cur->gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc);
 }
+
+void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
+                    const float *c)
+{
+    g_cur->optim_f32(op, p, g, s1, s2, n, c);
+}
+
+void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,
+                    const double *c)
+{
+    g_cur->optim_f64(op, p, g, s1, s2, n, c);
+}

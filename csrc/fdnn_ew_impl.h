@@ -14,24 +14,28 @@
 #define FDNN_TBYTES 4
 #define FDNN_ABS fabsf
 #define FDNN_COPYSIGN copysignf
+#define FDNN_SQRT sqrtf
 #include "fdnn_ew_type.h"
 #undef T
 #undef TS
 #undef FDNN_TBYTES
 #undef FDNN_ABS
 #undef FDNN_COPYSIGN
+#undef FDNN_SQRT
 
 #define T double
 #define TS f64
 #define FDNN_TBYTES 8
 #define FDNN_ABS fabs
 #define FDNN_COPYSIGN copysign
+#define FDNN_SQRT sqrt
 #include "fdnn_ew_type.h"
 #undef T
 #undef TS
 #undef FDNN_TBYTES
 #undef FDNN_ABS
 #undef FDNN_COPYSIGN
+#undef FDNN_SQRT
 
 int FDNN_CAT(fdnn_fill_table_, FDNN_ISA)(fdnn_kernel_table *t)
 {

@@ -428,6 +428,46 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 /* ---- small matrix products ---- */
 #include "fdnn_gemm_type.h"
 
+/* ---- optimizer steps ---- */
+/* BODY updates p[i] (and the state) from the gradient gi; one loop without the L2 term,
+   one with it, so the vectorizer sees a plain loop in each */
+#define FDNN_OPT_LOOP(BODY)                                                             \
+    do {                                                                                \
+        if (decay == 0) {                                                               \
+            for (ptrdiff_t i = 0; i < n; i++) {                                         \
+                const T gi = g[i];                                                      \
+                BODY;                                                                   \
+            }                                                                           \
+        } else {                                                                        \
+            for (ptrdiff_t i = 0; i < n; i++) {                                         \
+                const T gi = g[i] + decay * p[i];                                       \
+                BODY;                                                                   \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+
+static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, const T *c)
+{
+    const T lr = c[FDNN_OC_LR], decay = c[FDNN_OC_DECAY], eps = c[FDNN_OC_EPS];
+    const T beta1 = c[FDNN_OC_BETA1], omb1 = c[FDNN_OC_OMB1];
+    const T beta2 = c[FDNN_OC_BETA2], omb2 = c[FDNN_OC_OMB2], inv_c2 = c[FDNN_OC_INV_C2];
+    switch (op) {
+    case FDNN_OPT_MOMENTUM:
+        FDNN_OPT_LOOP(const T vi = beta1 * s1[i] + omb1 * gi; s1[i] = vi; p[i] = p[i] - lr * vi);
+        break;
+    case FDNN_OPT_RMSPROP:
+        FDNN_OPT_LOOP(const T si = beta1 * s1[i] + omb1 * gi * gi; s1[i] = si;
+                      p[i] = p[i] - lr * gi / (FDNN_SQRT(si) + eps));
+        break;
+    default: /* FDNN_OPT_ADAM */
+        FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
+                      const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
+                      p[i] = p[i] - lr * mi / (FDNN_SQRT(vi * inv_c2) + eps));
+        break;
+    }
+}
+#undef FDNN_OPT_LOOP
+
 static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
@@ -458,6 +498,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
     t->FDNN_CAT(gemm_nn_, TS) = KFN(gemm_nn);
     t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
+    t->FDNN_CAT(optim_, TS) = KFN(optim);
 }
 
 #undef FDNN_DEF_UNARY

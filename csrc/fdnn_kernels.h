@@ -80,6 +80,29 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
                                    const double *a, ptrdiff_t lda, const double *b,
                                    ptrdiff_t ldb, double *c, ptrdiff_t ldc);
 
+/* Optimizer steps (fdnn_optim_*): op and the layout of the coefficients c. */
+enum {
+    FDNN_OPT_MOMENTUM = 0, /* s1 = velocity */
+    FDNN_OPT_RMSPROP,      /* s1 = mean square */
+    FDNN_OPT_ADAM,         /* s1, s2 = first and second moments */
+    FDNN_N_OPT
+};
+enum {
+    FDNN_OC_LR = 0,    /* learning rate; Adam's is bias-corrected: lr / (1 - beta1^t) */
+    FDNN_OC_DECAY,     /* L2: the gradient is g + decay * p */
+    FDNN_OC_BETA1,
+    FDNN_OC_OMB1,      /* 1 - beta1 */
+    FDNN_OC_BETA2,
+    FDNN_OC_OMB2,      /* 1 - beta2 */
+    FDNN_OC_INV_C2,    /* Adam: 1 / (1 - beta2^t) */
+    FDNN_OC_EPS,
+    FDNN_N_OC
+};
+typedef void (*fdnn_optim_f32_t)(int op, float *p, const float *g, float *s1, float *s2,
+                                 ptrdiff_t n, const float *c);
+typedef void (*fdnn_optim_f64_t)(int op, double *p, const double *g, double *s1, double *s2,
+                                 ptrdiff_t n, const double *c);
+
 typedef struct {
     const char *name;
     fdnn_unary_f32_t unary_f32[FDNN_N_UNARY];
@@ -98,6 +121,8 @@ typedef struct {
     fdnn_gemm_nn_f64_t gemm_nn_f64;
     fdnn_gemm_nt_f32_t gemm_nt_f32;
     fdnn_gemm_nt_f64_t gemm_nt_f64;
+    fdnn_optim_f32_t optim_f32;
+    fdnn_optim_f64_t optim_f64;
 } fdnn_kernel_table;
 
 /* One per instruction set; return 0 when that variant was not compiled. */
@@ -152,6 +177,12 @@ void fdnn_gemm_nt_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const 
                       ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
 void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
                       ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
+
+/* One optimizer step in place over n contiguous parameters (single-threaded). */
+void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
+                    const float *c);
+void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,
+                    const double *c);
 
 #ifdef __cplusplus
 }

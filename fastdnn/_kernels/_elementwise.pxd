@@ -29,6 +29,11 @@ cdef void gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, con
 cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
                       Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c,
                       Py_ssize_t ldc) noexcept nogil
+# one optimizer step in place (op, coefficients: fdnn_kernels.h's FDNN_OPT_*, FDNN_OC_*)
+cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n,
+                    const float *c) noexcept nogil
+cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
+                    const double *c) noexcept nogil
 # softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil

@@ -66,6 +66,8 @@ cdef extern from "fdnn_kernels.h" nogil:
     void fdnn_gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc)
     void fdnn_gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c, Py_ssize_t ldc)
     void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ, Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line, double scale, double alpha)
+    void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n, const float *c)
+    void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n, const double *c)
 
 fdnn_init()
 
@@ -152,6 +154,16 @@ cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize
 cdef void binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n,
                      double alpha) noexcept nogil:
     fdnn_binary_f64(op, dA, a, y, n, alpha)
+
+
+cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n,
+                    const float *c) noexcept nogil:
+    fdnn_optim_f32(op, p, g, s1, s2, n, c)
+
+
+cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
+                    const double *c) noexcept nogil:
+    fdnn_optim_f64(op, p, g, s1, s2, n, c)
 
 
 cdef void gemm_nn_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,

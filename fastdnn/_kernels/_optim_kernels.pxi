@@ -1,6 +1,6 @@
 # The optimizer update loops, shared by _optim (one step from Python) and
 # _network (the compiled training loop) through `include`.
-from libc.math cimport sqrt, sqrtf
+from fastdnn._kernels._elementwise cimport optim_f32, optim_f64
 
 ctypedef fused real:
     float
@@ -8,9 +8,9 @@ ctypedef fused real:
 
 
 # ------------------------------------------------------------------ kernels
-# Flat loops over contiguous arrays with no calls but sqrt: gcc vectorizes
-# them (sqrt with -fno-math-errno); aliasing is checked at run time by the
-# loop versioning the vectorizer adds.
+# Flat loops over contiguous arrays. Plain gradient descent is a loop the
+# compiler vectorizes here; the others (square roots and divisions) run on the
+# C kernels compiled for the CPU's widest vectors (csrc/fdnn_ew_type.h).
 
 cdef void _gd(real *p, const real *g, Py_ssize_t n, real lr, real decay) noexcept nogil:
     cdef Py_ssize_t i
@@ -22,45 +22,36 @@ cdef void _gd(real *p, const real *g, Py_ssize_t n, real lr, real decay) noexcep
             p[i] = p[i] - lr * (g[i] + decay * p[i])
 
 
+cdef extern from "fdnn_kernels.h" nogil:
+    enum:
+        FDNN_OPT_MOMENTUM
+        FDNN_OPT_RMSPROP
+        FDNN_OPT_ADAM
+        FDNN_OC_LR, FDNN_OC_DECAY, FDNN_OC_BETA1, FDNN_OC_OMB1, FDNN_OC_BETA2, FDNN_OC_OMB2
+        FDNN_OC_INV_C2, FDNN_OC_EPS, FDNN_N_OC
+
+
+cdef inline void _optim(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n,
+                        real lr, real decay, real beta1, real one_minus_beta1, real beta2,
+                        real one_minus_beta2, real inv_c2, real eps) noexcept nogil:
+    cdef real c[FDNN_N_OC]
+    c[FDNN_OC_LR], c[FDNN_OC_DECAY], c[FDNN_OC_EPS] = lr, decay, eps
+    c[FDNN_OC_BETA1], c[FDNN_OC_OMB1] = beta1, one_minus_beta1
+    c[FDNN_OC_BETA2], c[FDNN_OC_OMB2], c[FDNN_OC_INV_C2] = beta2, one_minus_beta2, inv_c2
+    if real is float:
+        optim_f32(op, p, g, s1, s2, n, c)
+    else:
+        optim_f64(op, p, g, s1, s2, n, c)
+
+
 cdef void _momentum(real *p, const real *g, real *v, Py_ssize_t n, real lr, real decay,
                     real beta, real one_minus_beta) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef real vi
-    if decay == 0:
-        for i in range(n):
-            vi = beta * v[i] + one_minus_beta * g[i]
-            v[i] = vi
-            p[i] = p[i] - lr * vi
-    else:
-        for i in range(n):
-            vi = beta * v[i] + one_minus_beta * (g[i] + decay * p[i])
-            v[i] = vi
-            p[i] = p[i] - lr * vi
-
-
-cdef inline real _sqrt(real x) noexcept nogil:
-    if real is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
+    _optim(FDNN_OPT_MOMENTUM, p, g, v, v, n, lr, decay, beta, one_minus_beta, 0, 0, 1, 0)
 
 
 cdef void _rmsprop(real *p, const real *g, real *s, Py_ssize_t n, real lr, real decay,
                    real beta, real one_minus_beta, real eps) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef real gi, si
-    if decay == 0:
-        for i in range(n):
-            gi = g[i]
-            si = beta * s[i] + one_minus_beta * gi * gi
-            s[i] = si
-            p[i] = p[i] - lr * gi / (_sqrt(si) + eps)
-    else:
-        for i in range(n):
-            gi = g[i] + decay * p[i]
-            si = beta * s[i] + one_minus_beta * gi * gi
-            s[i] = si
-            p[i] = p[i] - lr * gi / (_sqrt(si) + eps)
+    _optim(FDNN_OPT_RMSPROP, p, g, s, s, n, lr, decay, beta, one_minus_beta, 0, 0, 1, eps)
 
 
 cdef void _adam(real *p, const real *g, real *m, real *v, Py_ssize_t n, real lr_t, real decay,
@@ -68,21 +59,5 @@ cdef void _adam(real *p, const real *g, real *m, real *v, Py_ssize_t n, real lr_
                 real inv_c2, real eps) noexcept nogil:
     """m, v moving averages; p -= lr_t * m / (sqrt(v * inv_c2) + eps) with
     lr_t = lr / (1 - beta1**t) and inv_c2 = 1 / (1 - beta2**t)."""
-    cdef Py_ssize_t i
-    cdef real gi, mi, vi
-    if decay == 0:
-        for i in range(n):
-            gi = g[i]
-            mi = beta1 * m[i] + one_minus_beta1 * gi
-            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
-            m[i] = mi
-            v[i] = vi
-            p[i] = p[i] - lr_t * mi / (_sqrt(vi * inv_c2) + eps)
-    else:
-        for i in range(n):
-            gi = g[i] + decay * p[i]
-            mi = beta1 * m[i] + one_minus_beta1 * gi
-            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
-            m[i] = mi
-            v[i] = vi
-            p[i] = p[i] - lr_t * mi / (_sqrt(vi * inv_c2) + eps)
+    _optim(FDNN_OPT_ADAM, p, g, m, v, n, lr_t, decay, beta1, one_minus_beta1, beta2,
+           one_minus_beta2, inv_c2, eps)
