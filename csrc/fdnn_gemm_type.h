@@ -25,6 +25,9 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 #define NN_MR 6
 #define NT_MR 4
 #define NT_NR 2
+/* rows of B per tile when A has one row (one example): as many accumulators as the
+   4 x 2 tile, so the dot products are not bound by the adds' latency */
+#define GEMV_NR 8
 /* B^T is packed into a buffer each thread keeps between calls (so a training loop
    allocates nothing per step; it is not freed when the thread ends), grown on demand
    up to this many bytes (K N = 65,536 floats); a larger B^T is malloc'd per call. */
@@ -200,24 +203,26 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
                                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
                                         T *c, ptrdiff_t ldc)
 {
-    V acc[NT_MR][NT_NR];
+    /* mr x nr <= NT_MR x NT_NR = GEMV_NR accumulators; each one's sum runs in the
+       same order whatever the tile's shape, so C does not depend on the tiling */
+    V acc[NT_MR * NT_NR];
     for (int r = 0; r < mr; r++)
         for (int s = 0; s < nr; s++)
-            acc[r][s] = (V){0};
+            acc[r * nr + s] = (V){0};
     ptrdiff_t k = 0;
     for (; k + VL <= K; k += VL) {
-        V av[NT_MR], bv[NT_NR];
+        V av[NT_MR], bv[GEMV_NR];
         for (int r = 0; r < mr; r++)
             av[r] = VLOAD(a + r * lda + k);
         for (int s = 0; s < nr; s++)
             bv[s] = VLOAD(b + s * ldb + k);
         for (int r = 0; r < mr; r++)
             for (int s = 0; s < nr; s++)
-                acc[r][s] += av[r] * bv[s];
+                acc[r * nr + s] += av[r] * bv[s];
     }
     for (int r = 0; r < mr; r++)
         for (int s = 0; s < nr; s++) {
-            T t = FDNN_CAT(hsum_, TS)(acc[r][s]);
+            T t = FDNN_CAT(hsum_, TS)(acc[r * nr + s]);
             for (ptrdiff_t q = k; q < K; q++)
                 t += a[r * lda + q] * b[s * ldb + q];
             c[r * ldc + s] = alpha * t;
@@ -369,6 +374,16 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
         }
     }
     if (K >= VL && N > 0 && M > 0) {
+        if (M == 1 && N >= GEMV_NR) {
+            for (ptrdiff_t j = 0;; j += GEMV_NR) {
+                if (j > N - GEMV_NR)
+                    j = N - GEMV_NR; /* last block overlaps the one before */
+                FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+                if (j == N - GEMV_NR)
+                    break;
+            }
+            return;
+        }
         if (N < NT_NR) {   /* NT_NR = 2: one row of B */
             FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b, ldb, c, ldc);
             return;
@@ -431,6 +446,7 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NN_MR
 #undef NT_MR
 #undef NT_NR
+#undef GEMV_NR
 #undef FDNN_PACK_KEEP
 #endif
 #undef FDNN_NARROW_CASES

@@ -39,7 +39,7 @@ include "_optim_kernels.pxi"
 cnp.import_array()
 
 cdef enum:
-    PARALLEL_GEMV = 1 << 16  # weights from which one example's product is split over threads
+    PARALLEL_GEMV = 1 << 15  # weights from which one example's product is split over threads
     MAX_LAYERS = 64
     MAX_METRICS = 8
 
