@@ -96,7 +96,7 @@ class Run:
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
-def test_matches_reference(name, dtype, order, shape):
+def test_matches_reference(simd, name, dtype, order, shape):
     rng = np.random.default_rng([NAMES.index(name), *shape])
     W = array(rng, shape, dtype, order)
     b = array(rng, (shape[0], 1), dtype)
@@ -227,7 +227,7 @@ def test_empty_arrays(name, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
-def test_nan_gradient_propagates(name, dtype):
+def test_nan_gradient_propagates(simd, name, dtype):
     rng = np.random.default_rng(6)
     p = array(rng, (4, 5), dtype)
     g = array(rng, (4, 5), dtype)

@@ -61,11 +61,25 @@ def test_direct_equals_blas_to_rounding(dtype):
                                rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
-def test_large_packed_product(simd):
-    """B^T larger than the stack buffer: packed on the heap."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_packed_product(simd, dtype):
+    """B^T larger than the buffer a thread keeps (256 KiB): packed into a fresh block."""
     rng = np.random.default_rng(5)
-    A, B = _operands(rng, 40, 300, 70, np.float32, "CF")  # nt: K*N = 21,000 elements
-    _check(_dense.matmul(A, B, 1.0, True), A, B, 1.0, np.float32)
+    A, B = _operands(rng, 40, 233, 300, dtype, "CF")  # nt: K*N = 69,900 elements
+    _check(_dense.matmul(A, B, 1.0, True), A, B, 1.0, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N", [8, 9, 15, 17, 40])
+def test_one_row_equals_its_row_of_a_block(simd, dtype, N):
+    """A B^T by dot products: one row of A alone (8 rows of B per tile) gives bit for
+    bit the row it gets among other rows (4 x 2 tiles), so one example's prediction
+    does not depend on the tiling."""
+    rng = np.random.default_rng(N)
+    A, B = _operands(rng, 5, N, 100, dtype, "CF")  # 5 rows, K = 100: the dot-product path
+    C = _dense.matmul(A, B, 0.75, True)
+    for i in range(5):
+        np.testing.assert_array_equal(_dense.matmul(A[i:i + 1], B, 0.75, True)[0], C[i])
 
 
 @pytest.mark.parametrize("order", ORDERS)
