@@ -144,6 +144,29 @@ def test_compiled_reads_any_float_layout(xdtype, order, which_path):
     assert all(which_path)
 
 
+@pytest.mark.parametrize("batch_size", [8, 70])
+def test_unshuffled_rows_read_in_place_train_like_gathered_ones(batch_size, which_path):
+    """Without shuffling or a Normalizer, batches of a C-ordered X of the model's dtype
+    are read where they lie; other layouts are gathered. Same weights, X untouched."""
+    X, y, n_out = data("categorical_crossentropy", dtype=np.float64)
+    X = np.round(X * 8) / 8          # exact in float32 too
+    runs = []
+    for Xv in (X.astype(np.float32), np.asfortranarray(X, dtype=np.float32), X):
+        before = Xv.copy()
+        model = model_for("categorical_crossentropy", "softmax", "relu", n_out, np.float32,
+                          0.0, False, X)
+        model.compile(Momentum(0.05), "categorical_crossentropy", ["accuracy"])
+        h = model.fit(Xv, y, epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
+        np.testing.assert_array_equal(Xv, before)
+        runs.append((model.get_weights(), h.batch_loss, h.history["accuracy"]))
+    for weights, losses, accuracy in runs[1:]:
+        for a, b in zip(runs[0][0], weights):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(runs[0][1], losses)
+        np.testing.assert_array_equal(runs[0][2], accuracy)
+    assert all(which_path)
+
+
 def test_layer_path_is_used_where_the_loop_cannot_go(which_path):
     X, y, _ = data("binary_crossentropy")
 

@@ -339,27 +339,37 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef Py_ssize_t n_y = net.n_y
     cdef double reg = 0, lr_t = lr, inv_c2 = 1
     cdef real scale = <real>(1.0 / k)
-    _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
-    _forward(net, <real *>net.Xb, <real *>net.layer[L - 1].A, k)
+    cdef real *Xb = <real *>net.Xb
+    cdef real *Yb = <real *>net.Yb
+    if (perm == NULL and net.mean == NULL and (x_f32 != 0) == (sizeof(real) == 4)
+            and cs == sizeof(real) and rs == cs * net.n_x):
+        # the batch is k consecutive C-ordered rows of the model's dtype, i.e. an F-ordered
+        # (n_x, k) block already: read in place (only ever read). A copy would cost more
+        # than the rows' bytes suggest, its lines being cached by the BLAS threads' core.
+        Xb = <real *>(X + start * rs)
+        Yb = <real *>(Y + start * n_y)
+    else:
+        _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
+    _forward(net, Xb, <real *>net.layer[L - 1].A, k)
     # cost (with the L2 penalty of the weights before this step's update) and metrics
     d = &net.layer[L - 1]
     for l in range(L):
         if net.layer[l].lam != 0:
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
-    cost[0] = _cost_sum(net.loss, <real *>d.A, <real *>net.Yb, n_y * k) / k + reg
+    cost[0] = _cost_sum(net.loss, <real *>d.A, Yb, n_y * k) / k + reg
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
-                                      <real *>net.Yb, n_y, k)
+                                      Yb, n_y, k)
     # backward
     if net.fused:
-        G = <real *>net.Yb
+        G = Yb
     else:
         G = <real *>net.G
-        _sub(<real *>d.A, <real *>net.Yb, G, n_y * k)
+        _sub(<real *>d.A, Yb, G, n_y * k)
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
-        X_l = <real *>(net.Xb if l == 0 else net.layer[l - 1].A)
+        X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
         if real is float:
             act_backward_f32(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
                              <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
