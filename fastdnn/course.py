@@ -35,6 +35,8 @@ import numpy as np
 from . import functional as F
 from ._kernels import _dense
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
 __all__ = ["initialize_parameters_deep", "linear_forward", "linear_activation_forward",
            "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward",
            "L_model_backward", "update_parameters"]
@@ -171,6 +173,9 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
 def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     """Cross-entropy ``-(1/m) sum(Y log AL + (1 - Y) log(1 - AL))``, a 0-d value like the course.
 
+    One compiled pass summed in double for float arrays; the value has the dtype
+    the NumPy expression would have, and ``0 log 0`` gives NaN as it does there.
+
     Examples
     --------
     >>> round(float(compute_cost(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 6)
@@ -181,6 +186,12 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     if AL.shape != Y.shape and AL.size != Y.size:
         raise ValueError(f"AL has shape {AL.shape} but Y has shape {Y.shape}")
     m = Y.shape[1] if Y.ndim == 2 else Y.size
+    if AL.dtype in _FLOATS and Y.dtype.kind in "biuf" and AL.size == Y.size > 0:
+        # one compiled pass, in double; the result has the dtype NumPy's expression has
+        dtype = np.result_type(AL.dtype, Y.dtype, np.result_type(1, Y.dtype))
+        Yf = Y if Y.dtype in _FLOATS else Y.astype(np.float64)
+        total = _dense.bce_sum(np.ascontiguousarray(AL), np.ascontiguousarray(Yf))
+        return dtype.type((-1 / m) * total)
     with np.errstate(divide="ignore", invalid="ignore"):
         cost = (-1 / m) * np.sum(Y.reshape(AL.shape) * np.log(AL)
                                  + (1 - Y.reshape(AL.shape)) * np.log(1 - AL))

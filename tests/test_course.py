@@ -231,6 +231,40 @@ def test_compute_cost_matches_numpy_course(AL, Y):
     assert np.ndim(got) == 0
 
 
+@pytest.mark.parametrize("m", [1, 7, 1000, 100_000])
+@pytest.mark.parametrize("al_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("y_dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_compiled_cost_matches_numpy_course_value_and_dtype(m, al_dtype, y_dtype):
+    rng = np.random.default_rng(m)
+    AL = rng.uniform(1e-6, 1 - 1e-6, size=(1, m)).astype(al_dtype)
+    Y = (rng.random((1, m)) > 0.4).astype(y_dtype)
+    got, want = C.compute_cost(AL, Y), NC.compute_cost(AL, Y)
+    assert got.dtype == want.dtype and np.ndim(got) == 0
+    # NumPy takes float32 logs of a float32 AL whatever Y is; the compiled cost takes them
+    # in double, so the two agree to float32's precision there
+    rtol = 1e-12 if al_dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got, want, rtol=rtol)
+    np.testing.assert_allclose(C.compute_cost(AL, Y.ravel()), want, rtol=rtol)   # Y (m,)
+    soft = rng.random((1, m)).astype(al_dtype)     # soft labels in [0, 1]
+    np.testing.assert_allclose(C.compute_cost(AL, soft), NC.compute_cost(AL, soft), rtol=rtol)
+
+
+@pytest.mark.parametrize("a, y", [(0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0),
+                                  (np.nan, 1.0), (0.5, np.nan), (1.5, 1.0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_cost_keeps_numpys_nan_and_inf(a, y, dtype):
+    """0 log 0 is NaN and log 0 is -inf, in the compiled cost as in the NumPy course code."""
+    AL = np.array([[0.3, a, 0.6]], dtype)
+    Y = np.array([[1.0, y, 0.0]], dtype)
+    with np.errstate(all="ignore"):
+        want = NC.compute_cost(AL, Y)
+    got = C.compute_cost(AL, Y)
+    if np.isnan(want):
+        assert np.isnan(got)
+    else:
+        assert got == want or np.isclose(got, want, rtol=1e-6)
+
+
 # -------------------------------------------------------------- training
 
 def blobs(m, seed):

@@ -8,6 +8,7 @@ A_prev (n_prev, m), A (n_l, m); any of them may be C- or F-contiguous.
 import numpy as np
 
 cimport numpy as cnp
+from libc.math cimport fabs, isfinite, log
 
 from fastdnn._kernels._blas cimport _small_gemm, gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
@@ -375,3 +376,59 @@ def matmul(A, B, double alpha=1.0, bint direct=True):
     if not (direct and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, 0.0, False)
     return C
+
+
+ctypedef fused a_real:
+    float
+    double
+
+ctypedef fused y_real:
+    float
+    double
+
+
+cdef double _bce_sum(const a_real *a, const y_real *y, Py_ssize_t n) noexcept nogil:
+    """sum(y log a + (1 - y) log(1 - a)) in double, compensated (Neumaier); the
+    terms are the course's, so 0 * log(0) is NaN as in NumPy."""
+    cdef Py_ssize_t i
+    cdef double s = 0, c = 0, plain = 0, v, t, ai, yi
+    for i in range(n):
+        ai = a[i]
+        yi = y[i]
+        v = yi * log(ai) + (1.0 - yi) * log(1.0 - ai)
+        plain += v
+        t = s + v
+        if fabs(s) >= fabs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+    return s + c if isfinite(plain) else plain   # the correction is NaN beside an infinity
+
+
+def bce_sum(cnp.ndarray AL, cnp.ndarray Y):
+    """sum(Y log AL + (1 - Y) log(1 - AL)) of C-contiguous float32/float64 arrays of
+    one size, in double (the course API's compute_cost)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(AL)
+    cdef void *pa = cnp.PyArray_DATA(AL)
+    cdef void *py = cnp.PyArray_DATA(Y)
+    cdef bint a32 = cnp.PyArray_TYPE(AL) == cnp.NPY_FLOAT32
+    cdef bint y32 = cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT32
+    cdef double s
+    if cnp.PyArray_SIZE(Y) != n or not (cnp.PyArray_IS_C_CONTIGUOUS(AL)
+                                        and cnp.PyArray_IS_C_CONTIGUOUS(Y)):
+        raise ValueError("AL and Y must be C-contiguous arrays of one size")
+    for arr in (AL, Y):
+        if cnp.PyArray_TYPE(arr) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+            raise TypeError(f"expected float32 or float64, got {arr.dtype}")
+    with nogil:
+        if a32 and y32:
+            s = _bce_sum(<const float *>pa, <const float *>py, n)
+        elif a32:
+            s = _bce_sum(<const float *>pa, <const double *>py, n)
+        elif y32:
+            s = _bce_sum(<const double *>pa, <const float *>py, n)
+        else:
+            s = _bce_sum(<const double *>pa, <const double *>py, n)
+    return s
+
