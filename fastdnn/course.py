@@ -170,6 +170,14 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
     return _dense.course_forward(X, parameters, Wk, bk, fwd, alphas, softmaxes)
 
 
+@functools.lru_cache(maxsize=64)
+def _cost_dtype(a_dtype: np.dtype, y_dtype: np.dtype) -> np.dtype:
+    """The dtype compute_cost's NumPy expression gives for these inputs (it varies
+    with NumPy's promotion rules, e.g. float32 under NumPy 2 but float64 under 1.x)."""
+    a, y = np.full((1, 1), 0.5, a_dtype), np.ones((1, 1), y_dtype)
+    return ((-1 / 1) * np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))).dtype
+
+
 def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     """Cross-entropy ``-(1/m) sum(Y log AL + (1 - Y) log(1 - AL))``, a 0-d value like the course.
 
@@ -186,12 +194,12 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     if AL.shape != Y.shape and AL.size != Y.size:
         raise ValueError(f"AL has shape {AL.shape} but Y has shape {Y.shape}")
     m = Y.shape[1] if Y.ndim == 2 else Y.size
-    if AL.dtype in _FLOATS and Y.dtype.kind in "biuf" and AL.size == Y.size > 0:
-        # one compiled pass, in double; the result has the dtype NumPy's expression has
-        dtype = np.result_type(AL.dtype, Y.dtype, np.result_type(1, Y.dtype))
+    if AL.dtype in _FLOATS and Y.dtype.kind in "bif" and AL.size == Y.size > 0:
+        # one compiled pass, in double (unsigned Y stays with NumPy, whose 1 - Y wraps
+        # around for labels above 1)
         Yf = Y if Y.dtype in _FLOATS else Y.astype(np.float64)
         total = _dense.bce_sum(np.ascontiguousarray(AL), np.ascontiguousarray(Yf))
-        return dtype.type((-1 / m) * total)
+        return _cost_dtype(AL.dtype, Y.dtype).type((-1 / m) * total)
     with np.errstate(divide="ignore", invalid="ignore"):
         cost = (-1 / m) * np.sum(Y.reshape(AL.shape) * np.log(AL)
                                  + (1 - Y.reshape(AL.shape)) * np.log(1 - AL))

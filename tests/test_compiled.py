@@ -145,12 +145,20 @@ def test_compiled_reads_any_float_layout(xdtype, order, which_path):
 
 
 @pytest.mark.parametrize("batch_size", [8, 70])
-def test_unshuffled_rows_read_in_place_train_like_gathered_ones(batch_size, which_path):
+def test_unshuffled_rows_read_in_place_train_like_gathered_ones(batch_size, which_path,
+                                                                monkeypatch):
     """Without shuffling or a Normalizer, batches of a C-ordered X of the model's dtype
     are read where they lie; other layouts are gathered. Same weights, X untouched."""
+    trainers = []
+    make = models._CompiledTrainer.make.__func__
+
+    def capture(cls, *args, **kwargs):
+        trainers.append(make(cls, *args, **kwargs))
+        return trainers[-1]
+    monkeypatch.setattr(models._CompiledTrainer, "make", classmethod(capture))
     X, y, n_out = data("categorical_crossentropy", dtype=np.float64)
     X = np.round(X * 8) / 8          # exact in float32 too
-    runs = []
+    runs, in_place = [], []
     for Xv in (X.astype(np.float32), np.asfortranarray(X, dtype=np.float32), X):
         before = Xv.copy()
         model = model_for("categorical_crossentropy", "softmax", "relu", n_out, np.float32,
@@ -159,6 +167,8 @@ def test_unshuffled_rows_read_in_place_train_like_gathered_ones(batch_size, whic
         h = model.fit(Xv, y, epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
         np.testing.assert_array_equal(Xv, before)
         runs.append((model.get_weights(), h.batch_loss, h.history["accuracy"]))
+        in_place.append(trainers[-1].plan.batches_read_in_place)
+    assert in_place == [len(runs[0][1]), 0, 0]   # every batch of the first fit, none after
     for weights, losses, accuracy in runs[1:]:
         for a, b in zip(runs[0][0], weights):
             np.testing.assert_array_equal(a, b)

@@ -233,7 +233,7 @@ def test_compute_cost_matches_numpy_course(AL, Y):
 
 @pytest.mark.parametrize("m", [1, 7, 1000, 100_000])
 @pytest.mark.parametrize("al_dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("y_dtype", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("y_dtype", [np.float32, np.float64, np.int64, np.uint8, np.bool_])
 def test_compiled_cost_matches_numpy_course_value_and_dtype(m, al_dtype, y_dtype):
     rng = np.random.default_rng(m)
     AL = rng.uniform(1e-6, 1 - 1e-6, size=(1, m)).astype(al_dtype)
@@ -247,6 +247,12 @@ def test_compiled_cost_matches_numpy_course_value_and_dtype(m, al_dtype, y_dtype
     np.testing.assert_allclose(C.compute_cost(AL, Y.ravel()), want, rtol=rtol)   # Y (m,)
     soft = rng.random((1, m)).astype(al_dtype)     # soft labels in [0, 1]
     np.testing.assert_allclose(C.compute_cost(AL, soft), NC.compute_cost(AL, soft), rtol=rtol)
+
+
+def test_cost_of_labels_outside_0_1_is_the_numpy_course_codes():
+    AL = np.array([[0.2, 0.7, 0.9]])
+    for Y in (np.array([[0, 1, 2]], np.uint8), np.array([[0, 1, 2]]), np.array([[0, 1, 2.0]])):
+        np.testing.assert_allclose(C.compute_cost(AL, Y), NC.compute_cost(AL, Y), rtol=1e-12)
 
 
 @pytest.mark.parametrize("a, y", [(0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0),

@@ -406,7 +406,7 @@ cdef double _bce_sum(const a_real *a, const y_real *y, Py_ssize_t n) noexcept no
     return s + c if isfinite(plain) else plain   # the correction is NaN beside an infinity
 
 
-def bce_sum(cnp.ndarray AL, cnp.ndarray Y):
+def bce_sum(cnp.ndarray AL not None, cnp.ndarray Y not None):
     """sum(Y log AL + (1 - Y) log(1 - AL)) of C-contiguous float32/float64 arrays of
     one size, in double (the course API's compute_cost)."""
     cdef Py_ssize_t n = cnp.PyArray_SIZE(AL)

@@ -84,6 +84,7 @@ cdef struct DenseL:
 cdef struct Net:
     int L, f32, loss, fused, opt, n_metrics
     Py_ssize_t n_x, n_y, B
+    Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
     char *G                        # (n_y, B) F when the output is not fused
@@ -348,6 +349,7 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         # than the rows' bytes suggest, its lines being cached by the BLAS threads' core.
         Xb = <real *>(X + start * rs)
         Yb = <real *>(Y + start * n_y)
+        net.batches_in_place += 1
     else:
         _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
     _forward(net, Xb, <real *>net.layer[L - 1].A, k)
@@ -452,6 +454,11 @@ cdef class Plan(_Buffers):
     Built by ``fastdnn.models`` from arrays it has checked (dtypes, shapes,
     contiguity); keeps a reference to each so the pointers stay valid.
     """
+
+    @property
+    def batches_read_in_place(self) -> int:
+        """Mini-batches trained so far from X's own rows, without a copy."""
+        return self.net.batches_in_place
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
