@@ -1,0 +1,143 @@
+"""How close NumPy's BLAS runs the [784, 256, 128, 10] training step's products to
+this machine's floating-point peak (x86-64 with AVX2 and a C compiler with OpenMP).
+
+The peak is a loop of 12 independent AVX2 FMA chains per thread (compiled here
+into a temporary library, loaded with ctypes); the products are the eight GEMMs
+of one float32 training step of the 784 network at m = 128 without dA0, as the
+NumPy course code makes them. The two are timed alternately, in rounds, with a
+pause for the BLAS threads to fall asleep before each peak, so that the
+machine's drift cancels in the per-round efficiency.
+
+Used in the issue notes: being 2x faster than NumPy on that step needs the
+products at ``(numpy / its gemms) / 2`` of NumPy's time (``numpy/its gemms``
+from ``bench/run.py --sections dense``), i.e. at that factor times the
+efficiency printed here, with nothing else in the step.
+
+    python bench/peak.py [--rounds 12]
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+PEAK_C = r"""
+#include <immintrin.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+                          return t.tv_sec + 1e-9 * t.tv_nsec; }
+__attribute__((target("avx2,fma"))) static float chains(long n) {
+    __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
+    /* distinct starting values, so that no two chains are the same computation */
+    __m256 a0 = _mm256_set1_ps(0.1f), a1 = _mm256_set1_ps(0.2f), a2 = _mm256_set1_ps(0.3f),
+           a3 = _mm256_set1_ps(0.4f), a4 = _mm256_set1_ps(0.5f), a5 = _mm256_set1_ps(0.6f),
+           a6 = _mm256_set1_ps(0.7f), a7 = _mm256_set1_ps(0.8f), a8 = _mm256_set1_ps(0.9f),
+           a9 = _mm256_set1_ps(1.1f), a10 = _mm256_set1_ps(1.2f), a11 = _mm256_set1_ps(1.3f);
+    for (long k = 0; k < n; k++) {
+        a0 = _mm256_fmadd_ps(a0, x, y); a1 = _mm256_fmadd_ps(a1, x, y);
+        a2 = _mm256_fmadd_ps(a2, x, y); a3 = _mm256_fmadd_ps(a3, x, y);
+        a4 = _mm256_fmadd_ps(a4, x, y); a5 = _mm256_fmadd_ps(a5, x, y);
+        a6 = _mm256_fmadd_ps(a6, x, y); a7 = _mm256_fmadd_ps(a7, x, y);
+        a8 = _mm256_fmadd_ps(a8, x, y); a9 = _mm256_fmadd_ps(a9, x, y);
+        a10 = _mm256_fmadd_ps(a10, x, y); a11 = _mm256_fmadd_ps(a11, x, y);
+    }
+    __m256 s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    return s[0];
+}
+/* GFLOP/s of `threads` threads each running n iterations of 12 FMAs of 8 lanes */
+double peak(int threads, long n) {
+    float sink = 0;
+    double t0 = now();
+    #pragma omp parallel num_threads(threads) reduction(+:sink)
+    sink += chains(n);
+    double t = now() - t0;
+    return threads * (double)n * 12 * 16 / t / 1e9 + 0 * sink;
+}
+"""
+
+
+def build_peak() -> ctypes.CDLL:
+    """The FMA loop, compiled with $CC (default cc) and loaded (the files are removed)."""
+    with tempfile.TemporaryDirectory(prefix="fastdnn-peak-") as tmp:
+        src, lib = os.path.join(tmp, "peak.c"), os.path.join(tmp, "peak.so")
+        with open(src, "w") as f:
+            f.write(PEAK_C)
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-fopenmp", "-shared", "-fPIC", src, "-o", lib], check=True)
+        dll = ctypes.CDLL(lib)
+    dll.peak.restype = ctypes.c_double
+    dll.peak.argtypes = [ctypes.c_int, ctypes.c_long]
+    return dll
+
+
+def step_products(m: int = 128) -> tuple[callable, float]:
+    """The eight products of one [784, 256, 128, 10] step (no dA0) and their FLOPs."""
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    dims = (784, 256, 128, 10)
+    W = [rng.random((dims[l + 1], dims[l]), dtype=f32) for l in range(3)]
+    A = [rng.random((n, m), dtype=f32) for n in dims]          # A0 = X .. A3
+    dZ = [rng.random((n, m), dtype=f32) for n in dims[1:]]
+    Z = [np.empty((n, m), f32) for n in dims[1:]]
+    dW = [np.empty_like(w) for w in W]
+    dA = [np.empty((n, m), f32) for n in dims[1:3]]
+
+    def run() -> None:
+        for l in range(3):
+            np.matmul(W[l], A[l], out=Z[l])
+        for l in reversed(range(3)):
+            np.matmul(dZ[l], A[l].T, out=dW[l])
+            if l > 0:
+                np.matmul(W[l].T, dZ[l], out=dA[l - 1])
+
+    # forward, dW and dA of every layer, less dA0
+    flops = 3 * 2.0 * m * sum(dims[l] * dims[l + 1] for l in range(3))
+    flops -= 2.0 * m * dims[0] * dims[1]
+    return run, flops
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=12)
+    args = parser.parse_args()
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        print("needs an x86-64 CPU with AVX2")
+        return 0
+    try:
+        dll = build_peak()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"could not build the FMA loop ({exc}); a C compiler with OpenMP is needed")
+        return 0
+    run, flops = step_products()
+    threads = os.cpu_count() or 1
+    print(f"step products: {flops / 1e6:.1f} MFLOP; {threads} threads")
+    peaks, rates, effs = [], [], []
+    for _ in range(args.rounds):
+        for _ in range(5):
+            run()
+        t0 = time.perf_counter()
+        for _ in range(20):
+            run()
+        rate = flops / ((time.perf_counter() - t0) / 20) / 1e9
+        time.sleep(0.3)                       # BLAS threads asleep before the FMA loop
+        p = dll.peak(threads, 2_000_000)
+        peaks.append(p)
+        rates.append(rate)
+        effs.append(rate / p)
+    single = dll.peak(1, 2_000_000)
+    print(f"FMA peak: {single:.0f} GF/s on 1 thread, {np.median(peaks):.0f} GF/s "
+          f"(min {min(peaks):.0f}, max {max(peaks):.0f}) on {threads}")
+    print(f"NumPy's BLAS on the step's products: {np.median(rates):.0f} GF/s, "
+          f"{np.median(effs):.0%} of peak (per round: {min(effs):.0%} to {max(effs):.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
