@@ -482,8 +482,8 @@ class Sequential:
         self._plan_cache = (key, plan)
         _MODELS_WITH_PLANS.add(self)
         # the plan keeps the arrays alive, so their ids cannot be reused while cached
-        self._fast_predict = (plan, self.n_features, self.n_outputs, layers,
-                              [(id(l.W), l._codes) for l in layers])
+        self._fast_predict = (plan, tuple(layers), tuple(l.W for l in layers),
+                              tuple(l._codes for l in layers))
         return plan
 
     def _require_built(self, what: str) -> None:
@@ -506,15 +506,11 @@ class Sequential:
         [0.5, 0.5, 0.5]
         """
         fast = self._fast_predict
-        if fast is not None and batch_size is None and type(X) is np.ndarray:
-            # the low-latency path: small float inputs through the cached compiled plan
-            plan, n_features, shape_out, layers, weights = fast
-            shape = X.shape
-            if (len(shape) == 2 and shape[1] == n_features and shape[0] <= plan.capacity
-                    and X.dtype.char in "fd" and X.dtype.isnative
-                    and [(id(l.W), l._codes) for l in layers] == weights):
-                out = np.empty((shape[0], shape_out), dtype=self.dtype)
-                plan.run(X, out)
+        if fast is not None and batch_size is None:
+            # the low-latency path: small float inputs through the cached compiled plan,
+            # if its layers still hold the arrays and activations it was made from
+            out = fast[0].predict_current(X, fast[1], fast[2], fast[3])
+            if out is not None:
                 return out
         self._require_built("predict")
         X = self._check_X(X)

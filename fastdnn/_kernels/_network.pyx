@@ -580,6 +580,35 @@ cdef class Forward(_Buffers):
             self.keep += [W, b, a]
             d.A = _ptr(a) if a is not None else NULL
 
+    def predict_current(self, X, tuple layers, tuple Ws, tuple codes):
+        """A new (k, n_y) array: the network on X, if each of ``layers`` still holds the
+        ``W`` and activation codes this plan was made from (``Ws``, ``codes``) and X is a
+        native float32/float64 ndarray (k, n_x) with k <= capacity; else None.
+
+        ``predict``'s low-latency path: its checks cost less here than in Python.
+        """
+        cdef Py_ssize_t i
+        cdef cnp.ndarray x
+        cdef cnp.npy_intp dims[2]
+        cdef int t
+        for i in range(len(layers)):
+            layer = layers[i]
+            if layer.W is not Ws[i] or layer._codes is not codes[i]:
+                return None
+        if type(X) is not np.ndarray:
+            return None
+        x = <cnp.ndarray>X
+        t = cnp.PyArray_TYPE(x)
+        if not (cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == self.net.n_x
+                and cnp.PyArray_DIM(x, 0) <= self.capacity
+                and (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64)
+                and cnp.PyArray_ISNOTSWAPPED(x)):
+            return None
+        dims[0], dims[1] = cnp.PyArray_DIM(x, 0), self.net.n_y
+        out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32 if self.net.f32 else cnp.NPY_FLOAT64, 0)
+        self.run(x, out)
+        return out
+
     def run(self, X, out):
         """out (k, n_y) C-ordered of the plan's dtype = the network on X (k, n_x), k <= capacity.
 
