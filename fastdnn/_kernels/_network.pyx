@@ -580,62 +580,23 @@ cdef class Forward(_Buffers):
             self.keep += [W, b, a]
             d.A = _ptr(a) if a is not None else NULL
 
-    def predict_current(self, X, tuple layers, tuple Ws, tuple codes):
-        """A new (k, n_y) array: the network on X, if each of ``layers`` still holds the
-        ``W`` and activation codes this plan was made from (``Ws``, ``codes``) and X is a
-        native float32/float64 ndarray (k, n_x) with k <= capacity; else None.
+    cdef bint _takes(self, cnp.ndarray x):
+        """x is a native float32/float64 (k, n_x) array with k <= capacity."""
+        cdef int t = cnp.PyArray_TYPE(x)
+        return ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(x)
+                and cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == self.net.n_x
+                and cnp.PyArray_DIM(x, 0) <= self.capacity)
 
-        ``predict``'s low-latency path: its checks cost less here than in Python.
-        """
-        cdef Py_ssize_t i
-        cdef cnp.ndarray x
-        cdef cnp.npy_intp dims[2]
-        cdef int t
-        for i in range(len(layers)):
-            layer = layers[i]
-            if layer.W is not Ws[i] or layer._codes is not codes[i]:
-                return None
-        if type(X) is not np.ndarray:
-            return None
-        x = <cnp.ndarray>X
-        t = cnp.PyArray_TYPE(x)
-        if not (cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == self.net.n_x
-                and cnp.PyArray_DIM(x, 0) <= self.capacity
-                and (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64)
-                and cnp.PyArray_ISNOTSWAPPED(x)):
-            return None
-        dims[0], dims[1] = cnp.PyArray_DIM(x, 0), self.net.n_y
-        out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32 if self.net.f32 else cnp.NPY_FLOAT64, 0)
-        self.run(x, out)
-        return out
-
-    def run(self, X, out):
-        """out (k, n_y) C-ordered of the plan's dtype = the network on X (k, n_x), k <= capacity.
-
-        X may have any float dtype and strides; a C-ordered X of the plan's dtype
-        without a normalizer is read in place.
-        """
+    cdef void _run(self, cnp.ndarray x, cnp.ndarray out):
+        """The network on x (checked by _takes) into out (k, n_y) C-ordered, plan's dtype."""
         cdef Net *net = &self.net
-        cdef cnp.ndarray x = <cnp.ndarray>X
         cdef Py_ssize_t k = cnp.PyArray_DIM(x, 0)
         cdef const char *px = <const char *>cnp.PyArray_DATA(x)
         cdef Py_ssize_t rs = cnp.PyArray_STRIDE(x, 0), cs = cnp.PyArray_STRIDE(x, 1)
-        cdef int t = cnp.PyArray_TYPE(x)
-        cdef int x_f32 = t == cnp.NPY_FLOAT32
-        cdef char *po = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
-        cdef cnp.ndarray o
+        cdef int x_f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+        cdef char *po = <char *>cnp.PyArray_DATA(out)
         cdef bint direct = (net.mean == NULL and (x_f32 == net.f32)
                             and cs == (4 if x_f32 else 8) and rs == cs * net.n_x)
-        if k > self.capacity:
-            raise ValueError(f"at most {self.capacity} examples per call, got {k}")
-        if not ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(x)
-                and cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == net.n_x):
-            raise TypeError(f"X must be a native float32/float64 (k, {net.n_x}) array")
-        o = <cnp.ndarray>out
-        if not (cnp.PyArray_TYPE(o) == (cnp.NPY_FLOAT32 if net.f32 else cnp.NPY_FLOAT64)
-                and cnp.PyArray_IS_C_CONTIGUOUS(o) and cnp.PyArray_NDIM(o) == 2
-                and cnp.PyArray_DIM(o, 0) == k and cnp.PyArray_DIM(o, 1) == net.n_y):
-            raise TypeError(f"out must be a C-contiguous ({k}, {net.n_y}) array of the plan's dtype")
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             if net.f32:
@@ -647,3 +608,43 @@ cdef class Forward(_Buffers):
                     _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k)
                 _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
             PyThread_release_lock(self.lock)
+
+    def predict_current(self, X, tuple layers, tuple Ws, tuple codes):
+        """A new (k, n_y) array: the network on X, if each of ``layers`` still holds the
+        ``W`` and activation codes this plan was made from (``Ws``, ``codes``) and X is a
+        native float32/float64 ndarray (k, n_x) with k <= capacity; else None.
+
+        ``predict``'s low-latency path: its checks cost less here than in Python.
+        """
+        cdef Py_ssize_t i
+        cdef cnp.npy_intp dims[2]
+        for i in range(len(layers)):
+            layer = layers[i]
+            if layer.W is not Ws[i] or layer._codes is not codes[i]:
+                return None
+        if type(X) is not np.ndarray or not self._takes(<cnp.ndarray>X):
+            return None
+        dims[0], dims[1] = cnp.PyArray_DIM(<cnp.ndarray>X, 0), self.net.n_y
+        out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32 if self.net.f32 else cnp.NPY_FLOAT64, 0)
+        self._run(<cnp.ndarray>X, <cnp.ndarray>out)
+        return out
+
+    def run(self, cnp.ndarray X not None, cnp.ndarray out not None):
+        """out (k, n_y) C-ordered of the plan's dtype = the network on X (k, n_x), k <= capacity.
+
+        X may have any float dtype and strides; a C-ordered X of the plan's dtype
+        without a normalizer is read in place.
+        """
+        cdef Net *net = &self.net
+        cdef Py_ssize_t k
+        if not self._takes(X):
+            if cnp.PyArray_NDIM(X) == 2 and cnp.PyArray_DIM(X, 0) > self.capacity:
+                raise ValueError(f"at most {self.capacity} examples per call, "
+                                 f"got {cnp.PyArray_DIM(X, 0)}")
+            raise TypeError(f"X must be a native float32/float64 (k, {net.n_x}) array")
+        k = cnp.PyArray_DIM(X, 0)
+        if not (cnp.PyArray_TYPE(out) == (cnp.NPY_FLOAT32 if net.f32 else cnp.NPY_FLOAT64)
+                and cnp.PyArray_IS_C_CONTIGUOUS(out) and cnp.PyArray_NDIM(out) == 2
+                and cnp.PyArray_DIM(out, 0) == k and cnp.PyArray_DIM(out, 1) == net.n_y):
+            raise TypeError(f"out must be a C-contiguous ({k}, {net.n_y}) array of the plan's dtype")
+        self._run(X, out)
