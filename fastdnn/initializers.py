@@ -46,6 +46,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from . import _registry
+from ._validation import check_dtype, check_real, check_seed, is_int
 
 __all__ = ["Initializer", "VarianceScaling", "HeNormal", "HeUniform", "XavierNormal",
            "GlorotUniform", "GlorotNormal", "RandomNormal", "RandomUniform", "Zeros", "Ones",
@@ -59,19 +60,10 @@ Shape = Union[int, tuple[int, ...], list[int]]
 
 # ---------------------------------------------------------------- helpers
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_real(x: Any) -> bool:
-    return (isinstance(x, (int, float, np.integer, np.floating))
-            and not isinstance(x, (bool, np.bool_)))
-
-
 def _check_shape(shape: Any) -> tuple[int, ...]:
-    if _is_int(shape):
+    if is_int(shape):
         shape = (shape,)
-    if not isinstance(shape, (tuple, list)) or not all(_is_int(n) for n in shape):
+    if not isinstance(shape, (tuple, list)) or not all(is_int(n) for n in shape):
         raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}")
     shape = tuple(int(n) for n in shape)
     if any(n < 0 for n in shape):
@@ -79,42 +71,12 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
-    return dt
-
-
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if not _is_int(seed):
-        raise TypeError(f"seed must be a non-negative int or None, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None, got {seed}")
-    return int(seed)
-
-
-def _check_real(value: Any, what: str, minimum: float | None = None) -> float:
-    if not _is_real(value):
-        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum:g}"
-        raise ValueError(f"{what} must be a finite number{bound}, got {value}")
-    return value
-
-
 def _resolve_rng(rng: RngLike, default: np.random.Generator | None) -> np.random.Generator:
     if rng is None:
         return default if default is not None else np.random.default_rng()
     if isinstance(rng, np.random.Generator):
         return rng
-    if _is_int(rng):
+    if is_int(rng):
         if rng < 0:
             raise ValueError(f"rng seed must be >= 0, got {rng}")
         return np.random.default_rng(int(rng))
@@ -179,7 +141,7 @@ class Initializer:
     _random = False
 
     def __init__(self, seed: int | None = None):
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self._generator: np.random.Generator | None = None
 
     def __call__(self, shape: Shape, dtype: Any = np.float32, rng: RngLike = None) -> np.ndarray:
@@ -195,7 +157,7 @@ class Initializer:
             Ignored by the constant initializers (but still type-checked).
         """
         shape = _check_shape(shape)
-        dt = _check_dtype(dtype)
+        dt = check_dtype(dtype)
         if not self._random:
             if not (rng is None or isinstance(rng, np.random.Generator)):
                 _resolve_rng(rng, None)  # type and range check only
@@ -275,7 +237,7 @@ class VarianceScaling(Initializer):
     def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "normal",
                  seed: int | None = None):
         super().__init__(seed)
-        self.scale = _check_real(scale, "scale")
+        self.scale = check_real(scale, "scale")
         if self.scale <= 0:
             raise ValueError(f"scale must be > 0, got {self.scale}")
         if mode not in self._MODES:
@@ -425,8 +387,8 @@ class RandomNormal(Initializer):
 
     def __init__(self, stddev: float = 0.01, mean: float = 0.0, seed: int | None = None):
         super().__init__(seed)
-        self.stddev = _check_real(stddev, "stddev", 0.0)
-        self.mean = _check_real(mean, "mean")
+        self.stddev = check_real(stddev, "stddev", 0.0)
+        self.mean = check_real(mean, "mean")
 
     def _draw(self, shape, dtype, rng):
         out = rng.standard_normal(shape, dtype=dtype)
@@ -459,8 +421,8 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.minval = _check_real(minval, "minval")
-        self.maxval = _check_real(maxval, "maxval")
+        self.minval = check_real(minval, "minval")
+        self.maxval = check_real(maxval, "maxval")
         if self.minval > self.maxval:
             raise ValueError(f"minval must be <= maxval, got minval={self.minval}, "
                              f"maxval={self.maxval}")
@@ -492,7 +454,7 @@ class Constant(Initializer):
 
     def __init__(self, value: float = 0.0):
         super().__init__()
-        self.value = _check_real(value, "value")
+        self.value = check_real(value, "value")
 
     def _draw(self, shape, dtype, rng):
         return np.full(shape, self.value, dtype)

@@ -52,6 +52,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _registry
+from ._validation import check_dtype
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError",
            "binary_crossentropy", "categorical_crossentropy", "mse", "get", "names", "serialize"]
@@ -63,16 +64,6 @@ _ROW_SUM_TOL = 1e-3
 
 
 # ---------------------------------------------------------------- validation
-
-def _check_dtype(dtype: Any, what: str = "dtype") -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{what} must be float32 or float64, got {dtype!r}") from None
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{what} must be float32 or float64, got {dt}")
-    return dt
-
 
 def _float_array(x: ArrayLike, what: str) -> np.ndarray:
     """``x`` as a float32/float64 array: arrays must already be; lists/scalars are converted."""
@@ -232,7 +223,7 @@ class Loss:
         TypeError
             Non-numeric ``y``, or ``dtype`` not float32/float64.
         """
-        dt = _check_dtype(dtype)
+        dt = check_dtype(dtype)
         n = _check_n_outputs(n_outputs)
         y = self._prepare(_check_targets(y, n, "y"), n, "y", dt)
         return np.ascontiguousarray(y, dtype=dt)

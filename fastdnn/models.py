@@ -37,6 +37,7 @@ from . import optimizers as _optimizers
 from . import _threads
 from . import regularizers as _regularizers
 from ._kernels import _network
+from ._validation import as_matrix as _as_matrix, check_finite as _check_finite, check_int as _check_int
 from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
@@ -55,45 +56,9 @@ def _drop_plans_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_plans_after_fork)
 
-# rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
-_CHECK_ROWS = 65536
+_FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
 # predict/evaluate chunks hold at most this many activations per layer
 _CHUNK_ELEMENTS = 1 << 22
-
-
-def _check_int(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _as_matrix(X: Any, name: str) -> np.ndarray:
-    """X as a 2-D real ndarray (a memmap or view is kept, never copied here)."""
-    if not isinstance(X, np.ndarray):
-        try:
-            X = np.asarray(X)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (m examples, n_features), got shape {X.shape}")
-    return X
-
-
-def _check_finite(X: np.ndarray, name: str) -> None:
-    if X.dtype.kind != "f":
-        return
-    for s in range(0, X.shape[0], _CHECK_ROWS):
-        chunk = X[s:s + _CHECK_ROWS]
-        if not np.isfinite(chunk).all():
-            bad = s + int(np.nonzero(~np.isfinite(chunk).all(axis=1))[0][0])
-            raise ValueError(f"{name} contains NaN or infinity (first in row {bad}); clean it, "
-                             "or pass check_finite=False to train on it anyway")
 
 
 class Sequential:
@@ -344,7 +309,7 @@ class Sequential:
         if m_all == 0:
             raise ValueError("X has no rows")
         if check_finite:
-            _check_finite(X, "X")
+            _check_finite(X, "X", _FINITE_HINT)
         Y = self._check_y(y, m_all)
         if validation_data is not None:
             if validation_split:
@@ -353,7 +318,7 @@ class Sequential:
                 raise ValueError("validation_data must be a tuple (X_val, y_val)")
             X_val = self._check_X(validation_data[0], "X_val")
             if check_finite:
-                _check_finite(X_val, "X_val")
+                _check_finite(X_val, "X_val", _FINITE_HINT)
             Y_val = self._check_y(validation_data[1], X_val.shape[0], "y_val")
         elif validation_split:
             n_val = int(math.floor(m_all * validation_split))

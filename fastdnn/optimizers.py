@@ -40,6 +40,7 @@ import numpy as np
 
 from . import schedules as _schedules
 from ._kernels import _optim
+from ._validation import check_int, check_real
 from .schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "GD", "SGD", "Momentum", "RMSprop", "Adam", "get", "serialize"]
@@ -48,12 +49,6 @@ _STATE_COUNTERS = ("iterations", "epoch")
 
 
 # ------------------------------------------------------------------ checks
-
-def _real(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
 
 def _learning_rate(value: Any) -> float | LearningRateSchedule:
     if isinstance(value, LearningRateSchedule):
@@ -70,25 +65,11 @@ def _learning_rate(value: Any) -> float | LearningRateSchedule:
 
 
 def _beta(value: Any, name: str) -> float:
-    b = _real(value, name)
-    if not (0 <= b < 1):
-        raise ValueError(f"{name} must be in [0, 1), got {b!r}")
-    return b
+    return check_real(value, name, 0.0, 1.0, high_open=True)
 
 
 def _epsilon(value: Any) -> float:
-    eps = _real(value, "epsilon")
-    if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"epsilon must be a finite number > 0, got {eps!r}")
-    return eps
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 0, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
+    return check_real(value, "epsilon", 0.0, low_open=True)
 
 
 def _as_list(items: Any, name: str) -> list:
@@ -175,7 +156,7 @@ class Optimizer:
 
     @epoch.setter
     def epoch(self, value: int) -> None:
-        self._epoch = _count(value, "epoch")
+        self._epoch = check_int(value, "epoch", 0)
 
     @property
     def iterations(self) -> int:

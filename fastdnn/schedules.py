@@ -18,35 +18,18 @@ import math
 import numbers
 from typing import Any, Mapping
 
+from ._validation import check_bool, check_int, check_real
+
 __all__ = ["LearningRateSchedule", "InverseTimeDecay", "ExponentialDecay", "StepDecay",
            "get", "serialize"]
 
 
-def _real(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
-
 def _positive(value: Any, name: str) -> float:
-    x = _real(value, name)
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
-    return x
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
+    return check_real(value, name, 0.0, low_open=True)
 
 
 def _epoch(epoch: Any) -> int:
-    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
-        raise TypeError(f"epoch must be an int >= 0, got {type(epoch).__name__}")
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch}")
-    return int(epoch)
+    return check_int(epoch, "epoch", 0)
 
 
 def _progress(epoch: int, steps: float, staircase: bool) -> float:
@@ -130,12 +113,10 @@ class InverseTimeDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_rate: float,
                  decay_steps: float = 1, staircase: bool = False) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
-        rate = _real(decay_rate, "decay_rate")
-        if not (math.isfinite(rate) and rate >= 0):
-            raise ValueError(f"decay_rate must be a finite number >= 0, got {rate!r}")
+        rate = check_real(decay_rate, "decay_rate", 0.0)
         self.decay_rate = rate
         self.decay_steps = _positive(decay_steps, "decay_steps")
-        self.staircase = _flag(staircase, "staircase")
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, epoch: int) -> float:
         p = _progress(_epoch(epoch), self.decay_steps, self.staircase)
@@ -178,12 +159,9 @@ class ExponentialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_rate: float,
                  decay_steps: float = 1, staircase: bool = False) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
-        rate = _real(decay_rate, "decay_rate")
-        if not (0 < rate <= 1):
-            raise ValueError(f"decay_rate must be in (0, 1], got {rate!r}")
-        self.decay_rate = rate
+        self.decay_rate = check_real(decay_rate, "decay_rate", 0.0, 1.0, low_open=True)
         self.decay_steps = _positive(decay_steps, "decay_steps")
-        self.staircase = _flag(staircase, "staircase")
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, epoch: int) -> float:
         p = _progress(_epoch(epoch), self.decay_steps, self.staircase)
@@ -224,10 +202,7 @@ class StepDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, drop: float = 0.5,
                  step_size: float = 10) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
-        d = _real(drop, "drop")
-        if not (0 < d <= 1):
-            raise ValueError(f"drop must be in (0, 1], got {d!r}")
-        self.drop = d
+        self.drop = check_real(drop, "drop", 0.0, 1.0, low_open=True)
         self.step_size = _positive(step_size, "step_size")
 
     def __call__(self, epoch: int) -> float:

@@ -77,6 +77,8 @@ from .callbacks import EarlyStopping
 from .layers import Dense, Normalizer
 from .models import Sequential
 from .optimizers import GD, Adam, Momentum
+from ._validation import (check_bool, check_choice, check_finite as _check_finite, check_int,
+                          check_real, is_int)
 from .preprocessing import NotFittedError
 from .regularizers import L2
 
@@ -84,58 +86,28 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
 _SOLVERS = ("sgd", "adam")
-_CHECK_ROWS = 65536
 
 
 # ------------------------------------------------------------------ parameter checks
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor parameter outside its domain (scikit-learn raises a class of this
+    name, also both a ``ValueError`` and a ``TypeError``)."""
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_real(value: Any, name: str, low: float, high: float = math.inf,
-                low_open: bool = False, high_open: bool = False) -> float:
-    ok = _is_real(value) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and \
-             (value < high if high_open else value <= high)
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open or high == math.inf else "]"
-        hi_txt = "inf" if high == math.inf else f"{high:g}"
-        raise ValueError(f"The '{name}' parameter must be a float in the range "
-                         f"{lo}{low:g}, {hi_txt}{hi}. Got {value!r} instead.")
-    return float(value)
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if not _is_int(value) or value < low:
-        raise ValueError(f"The '{name}' parameter must be an int >= {low}. "
-                         f"Got {value!r} instead.")
-    return int(value)
-
-
-def _check_choice(value: Any, name: str, choices: Any, hint: str = "") -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"The '{name}' parameter must be one of "
-                         f"{', '.join(repr(c) for c in choices)}. Got {value!r} instead.{hint}")
-    return value
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"The '{name}' parameter must be a bool. Got {value!r} instead.")
-    return bool(value)
+def _param(check: Any, value: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``check(value, name, ...)`` from :mod:`fastdnn._validation`, its error re-raised
+    as an ``InvalidParameterError``."""
+    try:
+        return check(value, name, *args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"The {name!r} parameter is invalid: {exc}") from None
 
 
 def _seed_from(random_state: Any) -> int | None:
     """An int seed for ``Sequential`` from scikit-learn's ``random_state`` forms."""
     if random_state is None:
         return None
-    if _is_int(random_state):
+    if is_int(random_state):
         if not 0 <= random_state < 2 ** 32:
             raise ValueError("The 'random_state' parameter must be an int in [0, 2**32), a "
                              f"numpy RandomState or Generator, or None. Got {random_state!r}.")
@@ -171,14 +143,6 @@ def _as_2d(X: Any, name: str = "X") -> np.ndarray:
             raise ValueError(f"Found array with 0 {what}(s) (shape={X.shape}) while a "
                              "minimum of 1 is required.")
     return X
-
-
-def _check_finite(X: np.ndarray, name: str = "X") -> None:
-    if X.dtype.kind != "f":
-        return
-    for start in range(0, X.shape[0], _CHECK_ROWS):   # bounded temporaries on large X
-        if not np.isfinite(X[start:start + _CHECK_ROWS]).all():
-            raise ValueError(f"Input {name} contains NaN or infinity.")
 
 
 def _check_y(y: Any, m: int, who: str) -> np.ndarray:
@@ -296,45 +260,45 @@ class _BaseMLP:
         """The parameters checked and normalized (raises ``ValueError`` naming the bad one)."""
         p: dict[str, Any] = {}
         sizes = self.hidden_layer_sizes
-        if _is_int(sizes):
+        if is_int(sizes):
             sizes = (sizes,)
         try:
             sizes = tuple(sizes)
         except TypeError:
             sizes = None
-        if sizes is None or not all(_is_int(s) and s >= 1 for s in sizes):
+        if sizes is None or not all(is_int(s) and s >= 1 for s in sizes):
             raise ValueError("The 'hidden_layer_sizes' parameter must be an int or a sequence "
                              f"of ints >= 1. Got {self.hidden_layer_sizes!r} instead.")
         p["hidden_layer_sizes"] = tuple(int(s) for s in sizes)
-        p["activation"] = _ACTIVATIONS[_check_choice(self.activation, "activation",
+        p["activation"] = _ACTIVATIONS[_param(check_choice, self.activation, "activation",
                                                      tuple(_ACTIVATIONS))]
         hint = " fastdnn trains by mini-batch gradient descent; 'lbfgs' is not supported." \
             if self.solver == "lbfgs" else ""
-        p["solver"] = _check_choice(self.solver, "solver", _SOLVERS, hint)
-        p["alpha"] = _check_real(self.alpha, "alpha", 0.0)
+        p["solver"] = _param(check_choice, self.solver, "solver", _SOLVERS, hint)
+        p["alpha"] = _param(check_real, self.alpha, "alpha", 0.0)
         if isinstance(self.batch_size, str) and self.batch_size == "auto":
             p["batch_size"] = "auto"
-        elif _is_int(self.batch_size) and self.batch_size >= 1:
+        elif is_int(self.batch_size) and self.batch_size >= 1:
             p["batch_size"] = int(self.batch_size)
         else:
             raise ValueError("The 'batch_size' parameter must be 'auto' or an int >= 1. "
                              f"Got {self.batch_size!r} instead.")
-        p["learning_rate_init"] = _check_real(self.learning_rate_init, "learning_rate_init",
+        p["learning_rate_init"] = _param(check_real, self.learning_rate_init, "learning_rate_init",
                                               0.0, low_open=True)
-        p["max_iter"] = _check_int(self.max_iter, "max_iter", 1)
-        p["shuffle"] = _check_bool(self.shuffle, "shuffle")
+        p["max_iter"] = _param(check_int, self.max_iter, "max_iter", 1)
+        p["shuffle"] = _param(check_bool, self.shuffle, "shuffle")
         p["seed"] = _seed_from(self.random_state)
-        p["tol"] = _check_real(self.tol, "tol", 0.0)
-        p["early_stopping"] = _check_bool(self.early_stopping, "early_stopping")
-        p["validation_fraction"] = _check_real(self.validation_fraction, "validation_fraction",
+        p["tol"] = _param(check_real, self.tol, "tol", 0.0)
+        p["early_stopping"] = _param(check_bool, self.early_stopping, "early_stopping")
+        p["validation_fraction"] = _param(check_real, self.validation_fraction, "validation_fraction",
                                                0.0, 1.0, low_open=True, high_open=True)
-        p["n_iter_no_change"] = _check_int(self.n_iter_no_change, "n_iter_no_change", 1)
-        p["beta_1"] = _check_real(self.beta_1, "beta_1", 0.0, 1.0, high_open=True)
-        p["beta_2"] = _check_real(self.beta_2, "beta_2", 0.0, 1.0, high_open=True)
-        p["epsilon"] = _check_real(self.epsilon, "epsilon", 0.0, low_open=True)
-        p["momentum"] = _check_real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
-        p["normalize"] = _check_bool(self.normalize, "normalize")
-        if not (_is_int(self.verbose) or isinstance(self.verbose, (bool, np.bool_))) \
+        p["n_iter_no_change"] = _param(check_int, self.n_iter_no_change, "n_iter_no_change", 1)
+        p["beta_1"] = _param(check_real, self.beta_1, "beta_1", 0.0, 1.0, high_open=True)
+        p["beta_2"] = _param(check_real, self.beta_2, "beta_2", 0.0, 1.0, high_open=True)
+        p["epsilon"] = _param(check_real, self.epsilon, "epsilon", 0.0, low_open=True)
+        p["momentum"] = _param(check_real, self.momentum, "momentum", 0.0, 1.0, high_open=True)
+        p["normalize"] = _param(check_bool, self.normalize, "normalize")
+        if not (is_int(self.verbose) or isinstance(self.verbose, (bool, np.bool_))) \
                 or self.verbose < 0:
             raise ValueError("The 'verbose' parameter must be a bool or an int >= 0. "
                              f"Got {self.verbose!r} instead.")

@@ -1,0 +1,206 @@
+"""Argument checks of the public entry points, with one message style.
+
+Every check names the argument and says what was expected and what was given:
+a value of the wrong kind raises ``TypeError`` (``"epochs must be an int >= 0,
+got str"``), a value of the right kind out of range raises ``ValueError``
+(``"epochs must be an int >= 0, got -1"``). Kernels trust their inputs; these
+checks are what stands before them.
+
+Examples
+--------
+>>> check_int(3, "epochs", 0)
+3
+>>> check_real(0.5, "rate", 0.0, 1.0, high_open=True)
+0.5
+>>> check_int(-1, "epochs", 0)
+Traceback (most recent call last):
+...
+ValueError: epochs must be an int >= 0, got -1
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool",
+           "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite"]
+
+# rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
+CHECK_ROWS = 65536
+
+
+def is_int(value: Any) -> bool:
+    """An integer that is not a bool (Python or NumPy)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: Any) -> bool:
+    """A real number that is not a bool (Python or NumPy)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _range(low: float | None, high: float | None, low_open: bool, high_open: bool,
+           fmt: str) -> str:
+    if low is not None and high is not None and high != math.inf:
+        return (f" in {'(' if low_open else '['}{low:{fmt}}, "
+                f"{high:{fmt}}{')' if high_open else ']'}")
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:{fmt}}"
+    if high is not None and high != math.inf:
+        return f" {'<' if high_open else '<='} {high:{fmt}}"
+    return ""
+
+
+def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
+              *, allow_none: bool = False) -> int | None:
+    """``value`` as an int in ``[minimum, maximum]`` (``None`` passes with ``allow_none``).
+
+    Examples
+    --------
+    >>> check_int(None, "seed", 0, allow_none=True) is None
+    True
+    """
+    if value is None and allow_none:
+        return None
+    expected = "an int" + _range(minimum, maximum, False, False, "d") + \
+        (" or None" if allow_none else "")
+    if not is_int(value):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_real(value: Any, name: str, minimum: float | None = None,
+               maximum: float | None = None, *, low_open: bool = False,
+               high_open: bool = False, finite: bool = True,
+               allow_none: bool = False) -> float | None:
+    """``value`` as a float within the bounds (finite unless ``finite=False``).
+
+    Examples
+    --------
+    >>> check_real(2, "lam", 0.0)
+    2.0
+    >>> check_real(0.0, "epsilon", 0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon must be a finite number > 0, got 0.0
+    """
+    if value is None and allow_none:
+        return None
+    bounds = _range(minimum, maximum, low_open, high_open, "g") + \
+        (" or None" if allow_none else "")
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number{bounds}, got {type(value).__name__}")
+    expected = ("a finite number" if finite else "a number") + bounds
+    x = float(value)
+    ok = not math.isnan(x) and (math.isfinite(x) or not finite)
+    if ok and minimum is not None:
+        ok = x > minimum if low_open else x >= minimum
+    if ok and maximum is not None:
+        ok = x < maximum if high_open else x <= maximum
+    if not ok:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return x
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool (Python or NumPy bools only).
+
+    Examples
+    --------
+    >>> check_bool(np.True_, "shuffle")
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str], hint: str = "") -> str:
+    """``value``, one of the strings ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("min", "mode", ("auto", "min", "max"))
+    'min'
+    """
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, "
+                         f"got {value!r}{hint}")
+    return value
+
+
+def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """float32 or float64 as a ``numpy.dtype``.
+
+    Examples
+    --------
+    >>> check_dtype("float32")
+    dtype('float32')
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """A seed: a non-negative int or None.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    """
+    return check_int(seed, name, 0, allow_none=True)
+
+
+def as_matrix(X: Any, name: str = "X") -> np.ndarray:
+    """``X`` as a 2-D ndarray of real numbers; an ndarray (memmap, view) is never copied.
+
+    Examples
+    --------
+    >>> as_matrix([[1, 2]]).shape
+    (1, 2)
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like: numpy says what is wrong
+            raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (m examples, n_features), got shape {X.shape}")
+    return X
+
+
+def check_finite(X: np.ndarray, name: str = "X", hint: str = "") -> None:
+    """Raise ``ValueError`` naming the first row of ``X`` with a NaN or infinity.
+
+    ``X`` is read ``CHECK_ROWS`` rows at a time, so a large or memory-mapped
+    array needs no temporary of its size.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[0.0], [np.nan]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X contains NaN or infinity (first in row 1)
+    """
+    if X.dtype.kind != "f":
+        return
+    for start in range(0, X.shape[0], CHECK_ROWS):
+        chunk = X[start:start + CHECK_ROWS]
+        ok = np.isfinite(chunk)
+        if not ok.all():
+            bad = start + int(np.nonzero(~ok.reshape(len(chunk), -1).all(axis=1))[0][0])
+            raise ValueError(f"{name} contains NaN or infinity (first in row {bad}){hint}")
