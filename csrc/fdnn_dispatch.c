@@ -282,3 +282,32 @@ void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, 
 {
     g_cur->optim_f64(op, p, g, s1, s2, n, c);
 }
+
+/* ---- names of the codes (fdnn_codes.h) ---- */
+#define FDNN_NAME_(CODE, name, ...) #name,
+#define FDNN_BW_NAME_(CODE, name, ...) "bw_" #name,
+static const char *const unary_names[] = {FDNN_UNARY_OPS(FDNN_NAME_) NULL};
+static const char *const binary_names[] = {
+    FDNN_ACTIVATIONS(FDNN_BW_NAME_) FDNN_OTHER_BINARY_OPS(FDNN_NAME_) "bw_output_sub", NULL};
+static const char *const activation_names[] = {FDNN_ACTIVATIONS(FDNN_NAME_) NULL};
+static const char *const loss_names[] = {FDNN_LOSSES(FDNN_NAME_) NULL};
+static const char *const optimizer_names[] = {FDNN_OPTIMIZERS(FDNN_NAME_) NULL};
+static const char *const metric_names[] = {FDNN_METRICS(FDNN_NAME_) NULL};
+
+const char *fdnn_code_name(const char *kind, int code)
+{
+    static const struct {
+        const char *kind;
+        const char *const *names;
+        int n;
+    } lists[] = {
+        {"unary", unary_names, FDNN_N_UNARY},       {"binary", binary_names, FDNN_N_BINARY},
+        {"activation", activation_names, FDNN_N_ACTIVATION},
+        {"loss", loss_names, FDNN_N_LOSS},         {"optimizer", optimizer_names, FDNN_N_OPT},
+        {"metric", metric_names, FDNN_N_METRIC},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        if (strcmp(kind, lists[i].kind) == 0)
+            return code >= 0 && code < lists[i].n ? lists[i].names[code] : NULL;
+    return NULL;
+}

@@ -140,26 +140,12 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
             y[i] = dA[i] * OP(deriv)(a[i], alpha);                              \
     }
 
-FDNN_DEF_UNARY(sigmoid)
-FDNN_DEF_UNARY(tanh)
-FDNN_DEF_UNARY(relu)
-FDNN_DEF_UNARY(leaky_relu)
-FDNN_DEF_UNARY(linear)
-FDNN_DEF_UNARY(d_sigmoid_z)
-FDNN_DEF_UNARY(d_tanh_z)
-FDNN_DEF_UNARY(d_relu_z)
-FDNN_DEF_UNARY(d_leaky_relu_z)
-FDNN_DEF_UNARY(d_linear)
-FDNN_DEF_UNARY(d_sigmoid_a)
-FDNN_DEF_UNARY(d_tanh_a)
-FDNN_DEF_UNARY(d_relu_a)
-FDNN_DEF_UNARY(d_leaky_relu_a)
-
-FDNN_DEF_BACKWARD(sigmoid, d_sigmoid_a)
-FDNN_DEF_BACKWARD(tanh, d_tanh_a)
-FDNN_DEF_BACKWARD(relu, d_relu_a)
-FDNN_DEF_BACKWARD(leaky_relu, d_leaky_relu_a)
-FDNN_DEF_BACKWARD(linear, d_linear)
+#define FDNN_UNARY_X(CODE, name) FDNN_DEF_UNARY(name)
+#define FDNN_BACKWARD_X(CODE, name, deriv) FDNN_DEF_BACKWARD(name, deriv)
+FDNN_UNARY_OPS(FDNN_UNARY_X)
+FDNN_ACTIVATIONS(FDNN_BACKWARD_X)
+#undef FDNN_UNARY_X
+#undef FDNN_BACKWARD_X
 
 static void KFN(sgd_step)(const T *g, const T *a, T *y, ptrdiff_t n, T alpha)
 {
@@ -343,14 +329,13 @@ static void FDNN_CAT(sum_rows_, TS)(const T *y, ptrdiff_t lines, ptrdiff_t len, 
 static void KFN(bias_act)(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,
                           int bias_per_line, T alpha)
 {
+#define FDNN_BIAS_X(CODE, name, deriv) FDNN_BIAS_CASE(FDNN_##CODE, name)
     switch (act) {
-        FDNN_BIAS_CASE(FDNN_SIGMOID, sigmoid)
-        FDNN_BIAS_CASE(FDNN_TANH, tanh)
-        FDNN_BIAS_CASE(FDNN_RELU, relu)
-        FDNN_BIAS_CASE(FDNN_LEAKY_RELU, leaky_relu)
+        FDNN_ACTIVATIONS(FDNN_BIAS_X)
     default:
-        FDNN_BIAS_CASE(FDNN_LINEAR, linear)
+        break;
     }
+#undef FDNN_BIAS_X
 }
 
 FDNN_INLINE T OP(d_output_sub)(T y, T a) { return a - y; }
@@ -408,15 +393,14 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
     if (db != NULL && !db_per_line)
         for (ptrdiff_t i = 0; i < len; i++)
             db[i] = 0;
+#define FDNN_BW_X(CODE, name, deriv) FDNN_BW_CASE(FDNN_BW_##CODE, g[i] * OP(deriv)(x[i], alpha))
     switch (op) {
-        FDNN_BW_CASE(FDNN_BW_SIGMOID, g[i] * OP(d_sigmoid_a)(x[i], alpha))
-        FDNN_BW_CASE(FDNN_BW_TANH, g[i] * OP(d_tanh_a)(x[i], alpha))
-        FDNN_BW_CASE(FDNN_BW_RELU, g[i] * OP(d_relu_a)(x[i], alpha))
-        FDNN_BW_CASE(FDNN_BW_LEAKY_RELU, g[i] * OP(d_leaky_relu_a)(x[i], alpha))
+        FDNN_ACTIVATIONS(FDNN_BW_X)
         FDNN_BW_CASE(FDNN_BW_OUTPUT_SUB, OP(d_output_sub)(g[i], x[i]))
     default:
-        FDNN_BW_CASE(FDNN_BW_LINEAR, g[i] * OP(d_linear)(x[i], alpha))
+        break;
     }
+#undef FDNN_BW_X
     if (db != NULL && !db_per_line)
         for (ptrdiff_t i = 0; i < len; i++)
             db[i] *= scale;
@@ -472,26 +456,15 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
     FDNN_CAT(fdnn_binary_, FDNN_CAT(TS, _t)) *b = t->FDNN_CAT(binary_, TS);
-    u[FDNN_SIGMOID] = KFN(sigmoid);
-    u[FDNN_TANH] = KFN(tanh);
-    u[FDNN_RELU] = KFN(relu);
-    u[FDNN_LEAKY_RELU] = KFN(leaky_relu);
-    u[FDNN_LINEAR] = KFN(linear);
-    u[FDNN_D_SIGMOID_Z] = KFN(d_sigmoid_z);
-    u[FDNN_D_TANH_Z] = KFN(d_tanh_z);
-    u[FDNN_D_RELU_Z] = KFN(d_relu_z);
-    u[FDNN_D_LEAKY_RELU_Z] = KFN(d_leaky_relu_z);
-    u[FDNN_D_LINEAR] = KFN(d_linear);
-    u[FDNN_D_SIGMOID_A] = KFN(d_sigmoid_a);
-    u[FDNN_D_TANH_A] = KFN(d_tanh_a);
-    u[FDNN_D_RELU_A] = KFN(d_relu_a);
-    u[FDNN_D_LEAKY_RELU_A] = KFN(d_leaky_relu_a);
-    b[FDNN_BW_SIGMOID] = KFN(bw_sigmoid);
-    b[FDNN_BW_TANH] = KFN(bw_tanh);
-    b[FDNN_BW_RELU] = KFN(bw_relu);
-    b[FDNN_BW_LEAKY_RELU] = KFN(bw_leaky_relu);
-    b[FDNN_BW_LINEAR] = KFN(bw_linear);
-    b[FDNN_SGD_STEP] = KFN(sgd_step);
+#define FDNN_FILL_U(CODE, name) u[FDNN_##CODE] = KFN(name);
+#define FDNN_FILL_BW(CODE, name, deriv) b[FDNN_BW_##CODE] = KFN(bw_##name);
+#define FDNN_FILL_B(CODE, name) b[FDNN_##CODE] = KFN(name);
+    FDNN_UNARY_OPS(FDNN_FILL_U)
+    FDNN_ACTIVATIONS(FDNN_FILL_BW)
+    FDNN_OTHER_BINARY_OPS(FDNN_FILL_B)
+#undef FDNN_FILL_U
+#undef FDNN_FILL_BW
+#undef FDNN_FILL_B
     t->FDNN_CAT(softmax_, TS) = KFN(softmax);
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
     t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);

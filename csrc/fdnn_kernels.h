@@ -1,43 +1,14 @@
-/* Element-wise and softmax kernels: operation codes, kernel tables, dispatch API. */
+/* Element-wise and softmax kernels: kernel tables, dispatch API (codes: fdnn_codes.h). */
 #ifndef FDNN_KERNELS_H
 #define FDNN_KERNELS_H
 
 #include <stddef.h>
 
+#include "fdnn_codes.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* y = f(x): activations, derivatives on z, derivatives on the activation a. */
-enum {
-    FDNN_SIGMOID = 0,
-    FDNN_TANH,
-    FDNN_RELU,
-    FDNN_LEAKY_RELU,
-    FDNN_LINEAR,
-    FDNN_D_SIGMOID_Z,
-    FDNN_D_TANH_Z,
-    FDNN_D_RELU_Z,
-    FDNN_D_LEAKY_RELU_Z,
-    FDNN_D_LINEAR,
-    FDNN_D_SIGMOID_A,
-    FDNN_D_TANH_A,
-    FDNN_D_RELU_A,
-    FDNN_D_LEAKY_RELU_A,
-    FDNN_N_UNARY
-};
-
-/* y = dA * f'(a), f' taken from the activation a (and a few other binary passes). */
-enum {
-    FDNN_BW_SIGMOID = 0,
-    FDNN_BW_TANH,
-    FDNN_BW_RELU,
-    FDNN_BW_LEAKY_RELU,
-    FDNN_BW_LINEAR,
-    FDNN_SGD_STEP,      /* y = a - alpha * dA: a gradient-descent update */
-    FDNN_BW_OUTPUT_SUB, /* loss-fused output layer: dZ = A - Y (only in act_backward) */
-    FDNN_N_BINARY
-};
 
 typedef void (*fdnn_unary_f32_t)(const float *x, float *y, ptrdiff_t n, float alpha);
 typedef void (*fdnn_unary_f64_t)(const double *x, double *y, ptrdiff_t n, double alpha);
@@ -80,13 +51,8 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
                                    const double *a, ptrdiff_t lda, const double *b,
                                    ptrdiff_t ldb, double *c, ptrdiff_t ldc);
 
-/* Optimizer steps (fdnn_optim_*): op and the layout of the coefficients c. */
-enum {
-    FDNN_OPT_MOMENTUM = 0, /* s1 = velocity */
-    FDNN_OPT_RMSPROP,      /* s1 = mean square */
-    FDNN_OPT_ADAM,         /* s1, s2 = first and second moments */
-    FDNN_N_OPT
-};
+/* Optimizer steps (fdnn_optim_*): op (FDNN_OPT_*, but GD) and the layout of the
+   coefficients c. */
 enum {
     FDNN_OC_LR = 0,    /* learning rate; Adam's is bias-corrected: lr / (1 - beta1^t) */
     FDNN_OC_DECAY,     /* L2: the gradient is g + decay * p */

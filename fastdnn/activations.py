@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
+from ._compiled import ActivationKernel, NotCompilable, check_maths, code
 
 __all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Softmax",
            "get", "names"]
@@ -47,6 +48,11 @@ class Activation:
     def backward(self, dA: Any, a: Any, out: np.ndarray | None = None) -> np.ndarray:
         """``dZ = dA * g'(z)`` computed from the cached activation ``a``."""
         raise NotImplementedError
+
+    def compiled_spec(self) -> ActivationKernel:
+        """What the dense kernels need to run this activation (``fastdnn._compiled``);
+        raises ``NotCompilable`` for an activation they do not have."""
+        raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
     def get_config(self) -> dict:
         """JSON-able description; ``get(config)`` rebuilds the activation."""
@@ -86,6 +92,9 @@ class Sigmoid(Activation):
     def backward(self, dA, a, out=None):
         return F.sigmoid_backward(dA, a, out)
 
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Sigmoid, "sigmoid", 0.0)
+
 
 class Tanh(Activation):
     """Hyperbolic tangent; zero-centred hidden layers.
@@ -107,6 +116,9 @@ class Tanh(Activation):
     def backward(self, dA, a, out=None):
         return F.tanh_backward(dA, a, out)
 
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Tanh, "tanh", 0.0)
+
 
 class ReLU(Activation):
     """``max(0, z)``; the default hidden activation. ``g'(0) = 1`` on ``z``.
@@ -127,6 +139,9 @@ class ReLU(Activation):
 
     def backward(self, dA, a, out=None):
         return F.relu_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, ReLU, "relu", 0.0)
 
 
 class LeakyReLU(Activation):
@@ -171,6 +186,9 @@ class LeakyReLU(Activation):
     def get_config(self) -> dict:
         return {"name": self.name, "alpha": self.alpha}
 
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, LeakyReLU, "leaky_relu", self.alpha)
+
 
 class Linear(Activation):
     """Identity ``g(z) = z``; output of regression networks.
@@ -191,6 +209,9 @@ class Linear(Activation):
 
     def backward(self, dA, a, out=None):
         return F.linear_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Linear, "linear", 0.0)
 
 
 class Softmax(Activation):
@@ -226,6 +247,20 @@ class Softmax(Activation):
 
     def get_config(self) -> dict:
         return {"name": self.name, "axis": self.axis}
+
+    def compiled_spec(self) -> ActivationKernel:
+        if self.axis != 0:
+            raise NotCompilable(f"softmax over axis {self.axis}: the dense kernels apply it "
+                                "over the units (axis 0)")
+        return _kernel(self, Softmax, "linear", softmax=True)
+
+
+def _kernel(act: Activation, owner: type, name: str, alpha: float = 0.0,
+            softmax: bool = False) -> ActivationKernel:
+    """The kernel spec of ``owner``'s kernel ``name``, unless ``act`` overrides its maths."""
+    check_maths(act, owner, "activation")
+    return ActivationKernel(code("unary", name), code("binary", "bw_" + name), float(alpha),
+                            softmax)
 
 
 _REGISTRY: dict[str, type[Activation]] = {

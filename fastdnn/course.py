@@ -146,10 +146,10 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
 @functools.lru_cache(maxsize=64)
 def _codes(L: int) -> tuple[list, list, list, list]:
     """Kernel codes of the course network: ReLU hidden layers, sigmoid output."""
-    relu, sigmoid = F._resolve("relu"), F._resolve("sigmoid")
+    relu, sigmoid = F._resolve("relu")[1], F._resolve("sigmoid")[1]
     layers = [relu] * (L - 1) + [sigmoid]
-    return ([r[1] for r in layers], [r[2] for r in layers], [r[3] for r in layers],
-            [r[4] for r in layers])
+    return ([k.forward for k in layers], [k.backward for k in layers],
+            [k.alpha for k in layers], [k.softmax for k in layers])
 
 
 def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ._kernels import _dense
 from ._kernels import _elementwise as _ew
+from ._compiled import ActivationKernel, NotCompilable
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
@@ -342,43 +343,29 @@ class DenseCache(NamedTuple):
     activation: Any
 
 
-# activation name -> (forward kernel, backward kernel)
-_DENSE_CODES = {
-    "sigmoid": (_ew.SIGMOID, _ew.BW_SIGMOID),
-    "tanh": (_ew.TANH, _ew.BW_TANH),
-    "relu": (_ew.RELU, _ew.BW_RELU),
-    "leaky_relu": (_ew.LEAKY_RELU, _ew.BW_LEAKY_RELU),
-    "linear": (_ew.LINEAR, _ew.BW_LINEAR),
-    "softmax": (_ew.LINEAR, _ew.BW_LINEAR),
-}
 # output activations whose loss makes dZ = A - Y
 _FUSED_LOSS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
                "linear": "mse (the (1/2)(A - Y)^2 form)"}
 
 
-def _dense_codes(act) -> tuple[int, int, float, bool]:
-    """Kernel codes of an Activation: (forward, backward, alpha, is_softmax)."""
-    if act.name not in _DENSE_CODES:
-        raise ValueError(f"activation {act.name!r} has no dense kernel; "
-                         f"known: {', '.join(sorted(_DENSE_CODES))}")
-    fwd, bwd = _DENSE_CODES[act.name]
-    return fwd, bwd, float(getattr(act, "alpha", 0.0)), act.name == "softmax"
-
-
 _RESOLVED: dict[str, tuple] = {}
 
 
-def _resolve(activation: Any) -> tuple:
-    """(Activation, forward code, backward code, alpha, is_softmax), cached for names."""
+def _resolve(activation: Any) -> tuple[Any, ActivationKernel]:
+    """(Activation, its kernel spec), cached for names and on instances."""
     if isinstance(activation, str) and activation in _RESOLVED:
         return _RESOLVED[activation]
     cached = getattr(activation, "_fdnn_resolved", None)
-    if cached is not None and cached[3] == getattr(activation, "alpha", 0.0):
+    if cached is not None and cached[1].alpha == getattr(activation, "alpha", 0.0):
         return cached
     from . import activations
 
     act = activations.get(activation)
-    resolved = (act, *_dense_codes(act))
+    try:
+        resolved = (act, act.compiled_spec())
+    except NotCompilable as exc:
+        raise ValueError(f"activation {act.name!r} cannot run on the dense kernels: "
+                         f"{exc}") from None
     if isinstance(activation, str):
         _RESOLVED[activation] = resolved
     else:
@@ -426,7 +413,7 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
     >>> A
     array([[2., 2., 2.]])
     """
-    act, fwd, _, alpha, softmax_ = _resolve(activation)
+    act, (fwd, _, alpha, softmax_) = _resolve(activation)
     A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, layer)
     return A, _new_tuple(DenseCache, (A_prev, W, b, A, act))   # DenseCache(...), minus a call
 
@@ -473,7 +460,7 @@ def dense_backward(dA: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, 
     (array([[1., 1.]]), array([[1.]]))
     """
     A_prev, W, b, A, activation = _check_cache(cache)
-    _, _, bwd, alpha, softmax_ = _resolve(activation)
+    _, (_, bwd, alpha, softmax_) = _resolve(activation)
     return _dense.backward(dA, A_prev, W, b, A, bwd, alpha, softmax_, bool(need_dA_prev), layer)
 
 
@@ -502,7 +489,7 @@ def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = 
     array([[0.]])
     """
     c = _check_cache(cache)
-    act, _, _, alpha, softmax_ = _resolve(c.activation)
+    act, (_, _, alpha, softmax_) = _resolve(c.activation)
     if act.name not in _FUSED_LOSS:
         raise ValueError(f"{_where(layer)}dZ = A - Y needs a sigmoid, softmax or linear output, "
                          f"got {act.name!r}")

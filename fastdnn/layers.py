@@ -254,7 +254,7 @@ class Dense(Layer):
     @activation.setter
     def activation(self, value: Any) -> None:
         self._activation = _activations.get(value)
-        self._codes = _resolve(self._activation)[1:]   # forward, backward, alpha, softmax
+        self._kernel = _resolve(self._activation)[1]
 
     def __init__(self, units: int, activation: Any = None, kernel_initializer: Any = None,
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
@@ -286,7 +286,7 @@ class Dense(Layer):
         self._buffers.clear()
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
-        fwd, _, alpha, softmax = self._codes
+        fwd, _, alpha, softmax = self._kernel
         m = A_prev.shape[1]
         if training:
             buf = self._buffers.get(m)
@@ -302,7 +302,7 @@ class Dense(Layer):
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
                  fused_output: bool = False) -> np.ndarray | None:
         """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``."""
-        _, bwd, alpha, softmax = self._codes
+        _, bwd, alpha, softmax = self._kernel
         A_prev, A = self._A_prev, self._A
         if A is None:
             raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")

@@ -52,6 +52,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _registry
+from ._compiled import LossKernel, NotCompilable, check_maths, code
 from ._validation import check_dtype
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError",
@@ -247,6 +248,17 @@ class Loss:
                              f"(shape {P.shape})")
         return self.cost(P.T, Y.T)
 
+    def compiled_spec(self) -> LossKernel:
+        """What the compiled training loop needs to compute this loss
+        (``fastdnn._compiled``); raises ``NotCompilable`` when it has no kernel for it.
+
+        Examples
+        --------
+        >>> MeanSquaredError().compiled_spec().fused_activation
+        'linear'
+        """
+        raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
+
     def get_config(self) -> dict:
         """JSON-able description; ``get(config)`` or ``from_config`` rebuilds the loss."""
         return {"name": self.name}
@@ -329,6 +341,10 @@ class BinaryCrossentropy(Loss):
         _check_unit_interval(y, what, self.name)
         return y
 
+    def compiled_spec(self) -> LossKernel:
+        check_maths(self, BinaryCrossentropy, "loss")
+        return LossKernel(code("loss", BinaryCrossentropy.name), BinaryCrossentropy.fused_activation)
+
 
 class CategoricalCrossentropy(Loss):
     """Categorical cross-entropy, fused with a softmax output (``dZ = A - Y``).
@@ -400,6 +416,10 @@ class CategoricalCrossentropy(Loss):
         Y[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
         return Y
 
+    def compiled_spec(self) -> LossKernel:
+        check_maths(self, CategoricalCrossentropy, "loss")
+        return LossKernel(code("loss", CategoricalCrossentropy.name), CategoricalCrossentropy.fused_activation)
+
 
 class MeanSquaredError(Loss):
     """Half squared error, fused with a linear output (``dZ = A - Y``).
@@ -446,6 +466,10 @@ class MeanSquaredError(Loss):
             raise ValueError(f"{what} has shape {y.shape}; expected (m, {n}) for an output layer "
                              f"of {n} unit{'s' if n > 1 else ''}")
         return y
+
+    def compiled_spec(self) -> LossKernel:
+        check_maths(self, MeanSquaredError, "loss")
+        return LossKernel(code("loss", MeanSquaredError.name), MeanSquaredError.fused_activation)
 
 
 # ---------------------------------------------------------------- functions

@@ -48,6 +48,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _registry
+from ._compiled import MetricKernel, NotCompilable, check_maths, code
 
 from .losses import _float_array, _real_array
 
@@ -111,6 +112,18 @@ class Metric:
         total, count = self._batch(A, Y)
         return total / count if count else math.nan
 
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        """What the compiled training loop needs to compute this metric for a network of
+        ``n_outputs`` output units (``fastdnn._compiled``); raises ``NotCompilable`` when
+        it has no kernel for it.
+
+        Examples
+        --------
+        >>> MeanAbsoluteError().compiled_spec(3).per_example
+        3
+        """
+        raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
+
     def get_config(self) -> dict:
         """JSON-able description; ``get(config)`` or ``from_config`` rebuilds the metric."""
         return {"name": self.name}
@@ -139,6 +152,12 @@ def _check_threshold(threshold: Any) -> float:
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold}")
     return threshold
+
+
+def _spec(metric: Metric, owner: type, name: str, threshold: float,
+          per_example: int) -> MetricKernel:
+    check_maths(metric, owner, "metric")
+    return MetricKernel(code("metric", name), threshold, per_example)
 
 
 def _binary_correct(A: np.ndarray, Y: np.ndarray, threshold: float) -> int:
@@ -185,6 +204,9 @@ class BinaryAccuracy(Metric):
     def get_config(self) -> dict:
         return {"name": self.name, "threshold": self.threshold}
 
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        return _spec(self, BinaryAccuracy, "binary_accuracy", self.threshold, n_outputs)
+
 
 class CategoricalAccuracy(Metric):
     """Fraction of examples whose most probable unit is the target class (argmax per column).
@@ -200,6 +222,9 @@ class CategoricalAccuracy(Metric):
 
     def _batch(self, A, Y):
         return _argmax_correct(A, Y), A.shape[1]
+
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        return _spec(self, CategoricalAccuracy, "categorical_accuracy", 0.0, 1)
 
 
 class Accuracy(Metric):
@@ -233,6 +258,11 @@ class Accuracy(Metric):
     def get_config(self) -> dict:
         return {"name": self.name, "threshold": self.threshold}
 
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        if n_outputs == 1:
+            return _spec(self, Accuracy, "binary_accuracy", self.threshold, 1)
+        return _spec(self, Accuracy, "categorical_accuracy", 0.0, 1)
+
 
 class MeanAbsoluteError(Metric):
     """Mean of ``|a - y|`` over all elements (``sklearn.metrics.mean_absolute_error``).
@@ -250,6 +280,9 @@ class MeanAbsoluteError(Metric):
             d = A - Y.astype(A.dtype, copy=False)
             np.abs(d, out=d)
             return float(np.sum(d, dtype=np.float64)), A.size
+
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        return _spec(self, MeanAbsoluteError, "mean_absolute_error", 0.0, n_outputs)
 
 
 class MeanSquaredError(Metric):
@@ -270,6 +303,9 @@ class MeanSquaredError(Metric):
             d = A - Y.astype(A.dtype, copy=False)
             np.square(d, out=d)
             return float(np.sum(d, dtype=np.float64)), A.size
+
+    def compiled_spec(self, n_outputs: int) -> MetricKernel:
+        return _spec(self, MeanSquaredError, "mean_squared_error", 0.0, n_outputs)
 
 
 _REGISTRY: dict[str, type[Metric]] = {

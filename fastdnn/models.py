@@ -37,6 +37,8 @@ from . import optimizers as _optimizers
 from . import _threads
 from . import regularizers as _regularizers
 from ._kernels import _network
+from . import _training
+from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_finite as _check_finite, check_int as _check_int
 from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
 from .layers import serialize as _serialize_layer
@@ -254,7 +256,8 @@ class Sequential:
             validation_data: tuple | None = None, validation_split: float = 0.0,
             shuffle: bool = True, seed: int | None = None,
             callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
-            initial_epoch: int = 0, check_finite: bool = True) -> _callbacks.History:
+            initial_epoch: int = 0, check_finite: bool = True,
+            engine: str = "auto") -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -283,6 +286,16 @@ class Sequential:
             ``epochs - 1`` run; schedules see the true epoch number).
         check_finite : bool, default True
             Reject NaN/inf in ``X`` before training.
+        engine : {"auto", "compiled", "python"}, default "auto"
+            ``"compiled"`` trains in the whole-network compiled loop (every
+            mini-batch in one call, without Python) and raises ``ValueError``
+            naming each reason when the model cannot run there (layers other than
+            ``Dense``, optionally after a ``Normalizer``; a loss, optimizer or metric
+            without a compiled kernel, such as a subclass that overrides the
+            maths; callbacks run after every mini-batch). ``"python"`` trains layer
+            by layer. ``"auto"`` takes the compiled loop where it can (unless
+            ``compile(..., compiled=False)``). Both give the same results to
+            rounding; ``history.engine`` says which ran, and ``verbose`` prints it.
 
         Returns
         -------
@@ -291,6 +304,7 @@ class Sequential:
             ``learning_rate``); ``history.batch_loss`` the cost of every mini-batch.
         """
         self._require_compiled("fit")
+        _check_choice(engine, "engine", _training.ENGINES)
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         if initial_epoch > epochs:
@@ -348,24 +362,35 @@ class Sequential:
         progbar = cbl.progbar
         batch_hooks = cbl.needs_batch_hooks
         self.history = cbl.history
-        trainer = _CompiledTrainer.make(self, X, Y, batch_size, shuffle, rng, batch_hooks) \
-            or _Trainer(self, X, Y, batch_size, shuffle, rng)
+        trainer = self._trainer(cbl, (X, Y, batch_size, shuffle, rng), engine, verbose)
 
         self.stop_training = False
         work = max(l.units * l.n_in * batch_size for l in self._compute_layers
                    if isinstance(l, Dense))
         with _threads.for_products(work):
             return self._fit_epochs(cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                                    X_val, Y_val, batch_size)
+                                    X_val, Y_val, batch_size, engine)
+
+    def _trainer(self, cbl: Any, data: tuple, engine: str, verbose: int
+                 ) -> _training.LayerTrainer:
+        """The trainer ``engine`` asks for, reported in ``History`` (and printed when verbose)."""
+        hooks = [type(cb).__name__ for cb in cbl.callbacks
+                 if cb._implements_train_batch_hooks()]
+        trainer, why = _training.select(self, *data, hooks, engine)
+        cbl.history.engine = trainer.engine
+        cbl.history.params["engine"] = trainer.engine
+        if verbose:
+            print(f"Engine: {trainer.engine}" + (f" ({why})" if why else ""))
+        return trainer
 
     def _fit_epochs(self, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
-                    Y_val, batch_size) -> _callbacks.History:
+                    Y_val, batch_size, engine) -> _callbacks.History:
         cbl.on_train_begin()
         signature = self._training_signature()
         for epoch in range(initial_epoch, epochs):
             if self._training_signature() != signature:
                 # a callback re-compiled or rebuilt the model: train what it is now
-                trainer = self._retrainer(trainer, signature, batch_hooks)
+                trainer = self._retrainer(cbl, trainer, signature, engine)
                 signature = self._training_signature()
             self.optimizer.epoch = epoch
             for metric in self.metrics:
@@ -391,16 +416,16 @@ class Sequential:
         return (id(self.optimizer), getattr(self.loss, "name", None), id(self.loss),
                 tuple(map(id, self.metrics)), self.compiled,
                 tuple(id(p) for l in self._compute_layers for p in l.params),
-                tuple(getattr(l, "_codes", None) for l in self._compute_layers))
+                tuple(getattr(l, "_kernel", None) for l in self._compute_layers))
 
-    def _retrainer(self, trainer: "_Trainer", signature: tuple, batch_hooks: bool
-                   ) -> "_Trainer":
+    def _retrainer(self, cbl: Any, trainer: _training.LayerTrainer, signature: tuple,
+                   engine: str) -> _training.LayerTrainer:
         if getattr(self.loss, "name", None) != signature[1]:
             raise RuntimeError(f"the loss changed from {signature[1]!r} to {self.loss.name!r} "
                                "during fit (the targets were prepared for the first one); "
                                "call fit again instead")
-        args = (self, trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
-        return _CompiledTrainer.make(*args, batch_hooks) or _Trainer(*args)
+        data = (trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
+        return self._trainer(cbl, data, engine, 0)
 
     # ------------------------------------------------------------ inference
     def _chunk_rows(self, batch_size: int | None) -> int:
@@ -435,20 +460,20 @@ class Sequential:
             norm, layers = layers[0], layers[1:]
         if not layers or any(type(l) is not Dense for l in layers):
             return None
-        key = (tuple((id(l.W), l._codes) for l in layers)
+        key = (tuple((id(l.W), l._kernel) for l in layers)
                + ((id(norm.mean), id(norm._inv_std)) if norm else ()))
         want = min(max(k, 1), self._PLAN_COLUMNS)
         cached = getattr(self, "_plan_cache", None)
         if cached is not None and cached[0] == key and cached[1].capacity >= want:
             return cached[1]
         plan = _network.Forward(
-            [(l.W, l.b, l._codes[0], l._codes[2], l._codes[3]) for l in layers],
+            [(l.W, l.b, l._kernel.forward, l._kernel.alpha, l._kernel.softmax) for l in layers],
             None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
         self._plan_cache = (key, plan)
         _MODELS_WITH_PLANS.add(self)
         # the plan keeps the arrays alive, so their ids cannot be reused while cached
         self._fast_predict = (plan, tuple(layers), tuple(l.W for l in layers),
-                              tuple(l._codes for l in layers))
+                              tuple(l._kernel for l in layers))
         return plan
 
     def _require_built(self, what: str) -> None:
@@ -739,231 +764,3 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({self._compute_layers!r})"
-
-
-class _Trainer:
-    """Epoch loop of ``fit``: gathers batches into preallocated buffers and runs
-    forward, cost, backward and the optimizer's update for each."""
-
-    def __init__(self, model: Sequential, X: np.ndarray, Y: np.ndarray, batch_size: int,
-                 shuffle: bool, rng: np.random.Generator):
-        self.model = model
-        self.X, self.Y = X, Y
-        self.m = X.shape[0]
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.rng = rng
-        self.layers = model._compute_layers
-        last = self.layers[-1]
-        self.fused = isinstance(last, Dense) and \
-            getattr(model.loss, "fused_activation", None) == last.activation.name
-        dt = model.dtype
-        # X rows can be sliced in place (no gather) when they already are the model's
-        # dtype and C-contiguous and the order does not change
-        self.same_dtype = X.dtype == dt
-        self.direct = not shuffle and self.same_dtype and X.flags.c_contiguous
-        if not self.direct:
-            self.Xb = np.empty((batch_size, X.shape[1]), dtype=dt)
-        self.Yb = np.empty((batch_size, Y.shape[1]), dtype=dt)
-        self.params = [p for l in self.layers for p in l.params]
-        self.first_trainable = next((i for i, l in enumerate(self.layers) if l.params), 0)
-        self.grads = [g for l in self.layers for g in l.grads]
-        self.steps = -(-self.m // batch_size)
-        self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
-        self.sizes[-1] = self.m - batch_size * (self.steps - 1)
-        self.decays = {k: [d for l in self.layers for d in l.decays(k)]
-                       for k in set(self.sizes.astype(int).tolist())}
-        self.reg = any(getattr(l, "kernel_regularizer", None) is not None for l in self.layers)
-
-    def epoch_loss(self, costs: np.ndarray) -> float:
-        sizes = self.sizes[:len(costs)]
-        return float(np.dot(costs, sizes) / sizes.sum())
-
-    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
-        """One pass over the data; returns the cost of every mini-batch."""
-        perm = self.rng.permutation(self.m) if self.shuffle else None
-        with np.errstate(all="ignore"):   # NaN/inf in training propagate silently
-            return self._run(progbar, hooks, perm)
-
-    def _run(self, progbar: Any, hooks: Any, perm: np.ndarray | None) -> np.ndarray:
-        model, layers, loss, metrics = self.model, self.layers, self.model.loss, self.model.metrics
-        cost_sum = loss._cost_sum
-        costs = np.empty(self.steps)
-        opt = model.optimizer
-        X, Y, B, m = self.X, self.Y, self.batch_size, self.m
-        running = 0.0
-        for step in range(self.steps):
-            s = step * B
-            k = min(B, m - s)
-            if hooks is not None:
-                hooks.on_train_batch_begin(step)
-            if perm is not None:
-                idx = perm[s:s + k]
-                Xb = self.Xb[:k]
-                if self.same_dtype:
-                    np.take(X, idx, axis=0, out=Xb, mode="clip")
-                else:   # a batch-sized temporary, cast into the buffer
-                    Xb[...] = np.take(X, idx, axis=0, mode="clip")
-                Yb = self.Yb[:k]
-                np.take(Y, idx, axis=0, out=Yb, mode="clip")
-            else:
-                if self.direct:
-                    Xb = X[s:s + k]
-                else:
-                    Xb = self.Xb[:k]
-                    Xb[...] = X[s:s + k]
-                Yb = Y[s:s + k]
-            A = Xb.T
-            for layer in layers:
-                A = layer.forward(A, training=True)
-            Yt = Yb.T
-            cost = cost_sum(A, Yt) / k      # inputs are the trainer's own, checked once
-            if self.reg:
-                cost += model._regularization_cost(k)
-            costs[step] = cost
-            for metric in metrics:
-                metric.update_state(A, Yt)
-            # a layer needs dA_prev only when a trainable layer comes before it
-            first = self.first_trainable
-            last = len(layers) - 1
-            if self.fused:
-                G = layers[last].backward(Yt, last > first, fused_output=True)
-                last -= 1
-            else:
-                G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
-            for j in range(last, first - 1, -1):
-                G = layers[j].backward(G, j > first)
-            opt.apply_gradients(self.params, self.grads, self.decays[k])
-            running += cost * k
-            if progbar is not None:
-                progbar.update(step + 1, {"loss": running / (s + k)})
-            if hooks is not None:
-                hooks.on_train_batch_end(step, {"loss": cost})
-                if model.stop_training:
-                    return costs[:step + 1]
-        return costs
-
-
-class _CompiledTrainer(_Trainer):
-    """Epoch loop of ``fit`` in one compiled call (``fastdnn._kernels._network``).
-
-    Python runs once per epoch, or once per twentieth of an epoch while a
-    progress bar is redrawn on a terminal; the plan's buffers are allocated
-    here, once per ``fit``.
-    """
-
-    _LOSSES = {"binary_crossentropy": _network.LOSS_BCE,
-               "categorical_crossentropy": _network.LOSS_CCE, "mse": _network.LOSS_MSE}
-    _SLICES = 20   # progress-bar updates per epoch
-
-    @classmethod
-    def make(cls, model: Sequential, X: np.ndarray, Y: np.ndarray, batch_size: int,
-             shuffle: bool, rng: np.random.Generator, batch_hooks: bool) -> "_CompiledTrainer | None":
-        """A compiled trainer, or None when the model or data need the layer path."""
-        if not model.compiled or batch_hooks:
-            return None
-        if X.dtype not in (np.float32, np.float64) or not X.flags.aligned:
-            return None
-        layers = model._compute_layers
-        norm = None
-        if isinstance(layers[0], Normalizer):
-            norm, layers = layers[0], layers[1:]
-        if not layers or any(type(l) is not Dense for l in layers):
-            return None
-        if any(l.activation.name == "softmax" for l in layers[:-1]):
-            return None
-        loss = cls._LOSSES.get(getattr(model.loss, "name", None))
-        if loss is None or type(model.loss).__module__ != _losses.__name__:
-            return None
-        fused = model.loss.fused_activation == layers[-1].activation.name
-        if not fused and (loss != _network.LOSS_MSE or layers[-1].activation.name == "softmax"):
-            return None
-        spec = cls._optimizer_spec(model.optimizer)
-        metrics = cls._metric_specs(model.metrics, layers[-1].units)
-        if spec is None or metrics is None:
-            return None
-        for l in layers:
-            reg = l.kernel_regularizer
-            if reg is not None and type(reg) is not _regularizers.L2:
-                return None
-        return cls(model, X, Y, batch_size, shuffle, rng, norm, layers, loss, fused, spec,
-                   metrics)
-
-    @staticmethod
-    def _optimizer_spec(opt: Any) -> tuple | None:
-        kind = type(opt)
-        if kind is _optimizers.GD:
-            return _network.OPT_GD, (0.0, 0.0, 0.0)
-        if kind is _optimizers.Momentum:
-            return _network.OPT_MOMENTUM, (opt.beta, 0.0, 0.0)
-        if kind is _optimizers.RMSprop:
-            return _network.OPT_RMSPROP, (opt.beta, 0.0, opt.epsilon)
-        if kind is _optimizers.Adam:
-            return _network.OPT_ADAM, (opt.beta1, opt.beta2, opt.epsilon)
-        return None
-
-    @staticmethod
-    def _metric_specs(metrics: list, n_out: int) -> list | None:
-        specs = []
-        for metric in metrics:
-            kind = type(metric)
-            if kind in (_metrics.Accuracy, _metrics.BinaryAccuracy) and (
-                    n_out == 1 or kind is _metrics.BinaryAccuracy):
-                specs.append((_network.METRIC_BINARY, metric.threshold, n_out))
-            elif kind in (_metrics.Accuracy, _metrics.CategoricalAccuracy):
-                specs.append((_network.METRIC_ARGMAX, 0.0, 1))
-            elif kind is _metrics.MeanAbsoluteError:
-                specs.append((_network.METRIC_MAE, 0.0, n_out))
-            elif kind is _metrics.MeanSquaredError:
-                specs.append((_network.METRIC_MSE, 0.0, n_out))
-            else:
-                return None
-        return specs
-
-    def __init__(self, model, X, Y, batch_size, shuffle, rng, norm, layers, loss, fused,
-                 spec, metrics):
-        self.model = model
-        self.X, self.Y = X, Y
-        self.m = X.shape[0]
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.rng = rng
-        self.steps = -(-self.m // batch_size)
-        self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
-        self.sizes[-1] = self.m - batch_size * (self.steps - 1)
-        opt = model.optimizer
-        params = [p for l in layers for p in l.params]
-        opt.build(params)
-        slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
-        code, hyper = spec
-        entries, slot_rows = [], []
-        for i, l in enumerate(layers):
-            fwd, bwd, alpha, softmax = l._codes
-            lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
-            entries.append((l.W, l.b, l.dW, l.db, fwd, bwd, alpha, softmax, lam))
-            slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
-                              [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
-        normalizer = None if norm is None else (norm.mean, norm._inv_std)
-        self.metric_counts = [c for _, _, c in metrics]
-        self.plan = _network.Plan(entries, normalizer, loss, fused, code, hyper, slot_rows,
-                                  [(k, t) for k, t, _ in metrics], batch_size, model.dtype)
-
-    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
-        model, opt, m, B = self.model, self.model.optimizer, self.m, self.batch_size
-        perm = self.rng.permutation(m) if self.shuffle else None
-        costs = np.empty(self.steps)
-        sums = np.zeros(len(self.metric_counts))
-        lr = opt.learning_rate
-        live = progbar is not None and progbar.live
-        chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
-        for s0 in range(0, self.steps, chunk):
-            s1 = min(self.steps, s0 + chunk)
-            self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums)
-            opt._iterations += s1 - s0
-            if live:
-                progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
-                                    / min(m, s1 * B)})
-        for metric, total, count in zip(model.metrics, sums, self.metric_counts):
-            metric.total += float(total)
-            metric.count += count * m
-        return costs

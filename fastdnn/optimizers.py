@@ -40,6 +40,7 @@ import numpy as np
 
 from . import schedules as _schedules
 from ._kernels import _optim
+from ._compiled import NotCompilable, OptimizerKernel, check_maths, code
 from ._validation import check_int, check_real
 from .schedules import LearningRateSchedule
 
@@ -267,6 +268,17 @@ class Optimizer:
 
     # -------------------------------------------------------------- config
 
+    def compiled_spec(self) -> OptimizerKernel:
+        """What the compiled training loop needs to run this update
+        (``fastdnn._compiled``); raises ``NotCompilable`` when it has no kernel for it.
+
+        Examples
+        --------
+        >>> GD().compiled_spec().beta1
+        0.0
+        """
+        raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
+
     def get_config(self) -> dict:
         """The keyword arguments that rebuild this optimizer (JSON-compatible).
 
@@ -428,6 +440,10 @@ class GD(Optimizer):
                 lr: float) -> None:
         _optim.gd_update(params, grads, decays, lr)
 
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, GD, "optimizer")
+        return OptimizerKernel(code("optimizer", "gd"))
+
 
 SGD = GD
 
@@ -469,6 +485,10 @@ class Momentum(Optimizer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self._beta}
+
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, Momentum, "optimizer")
+        return OptimizerKernel(code("optimizer", "momentum"), self.beta)
 
 
 class RMSprop(Optimizer):
@@ -515,6 +535,10 @@ class RMSprop(Optimizer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
+
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, RMSprop, "optimizer")
+        return OptimizerKernel(code("optimizer", "rmsprop"), self.beta, 0.0, self.epsilon)
 
 
 class Adam(Optimizer):
@@ -577,6 +601,10 @@ class Adam(Optimizer):
     def get_config(self) -> dict:
         return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,
                 "epsilon": self._epsilon}
+
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, Adam, "optimizer")
+        return OptimizerKernel(code("optimizer", "adam"), self.beta1, self.beta2, self.epsilon)
 
 
 # ----------------------------------------------------------------- registry

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastdnn.models as models
+from fastdnn import _training
 from fastdnn.callbacks import Callback
 from fastdnn.layers import Dense, Dropout, Input, Normalizer
 from fastdnn.models import Sequential
@@ -30,13 +31,13 @@ HIDDEN = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
 def which_path(monkeypatch):
     """Records whether each fit took the compiled path."""
     used = []
-    make = models._CompiledTrainer.make.__func__
+    select = _training.select
 
-    def spy(cls, *args, **kwargs):
-        trainer = make(cls, *args, **kwargs)
-        used.append(trainer is not None)
-        return trainer
-    monkeypatch.setattr(models._CompiledTrainer, "make", classmethod(spy))
+    def spy(*args, **kwargs):
+        trainer, why = select(*args, **kwargs)
+        used.append(trainer.engine == "compiled")
+        return trainer, why
+    monkeypatch.setattr(_training, "select", spy)
     return used
 
 
@@ -150,12 +151,13 @@ def test_unshuffled_rows_read_in_place_train_like_gathered_ones(batch_size, whic
     """Without shuffling or a Normalizer, batches of a C-ordered X of the model's dtype
     are read where they lie; other layouts are gathered. Same weights, X untouched."""
     trainers = []
-    make = models._CompiledTrainer.make.__func__
+    select = _training.select
 
-    def capture(cls, *args, **kwargs):
-        trainers.append(make(cls, *args, **kwargs))
-        return trainers[-1]
-    monkeypatch.setattr(models._CompiledTrainer, "make", classmethod(capture))
+    def capture(*args, **kwargs):
+        trainer, why = select(*args, **kwargs)
+        trainers.append(trainer)
+        return trainer, why
+    monkeypatch.setattr(_training, "select", capture)
     X, y, n_out = data("categorical_crossentropy", dtype=np.float64)
     X = np.round(X * 8) / 8          # exact in float32 too
     runs, in_place = [], []
@@ -210,7 +212,7 @@ def test_no_allocations_per_step(which_path):
                             Dense(1, activation="sigmoid")], seed=0)
         model.compile(Adam(1e-3), "binary_crossentropy", ["accuracy"])
         model.fit(X, y, epochs=1, batch_size=100, verbose=0)
-        trainer = models._CompiledTrainer.make(model, X, model._check_y(y, m), 100, True,
+        trainer = _training.CompiledTrainer.make(model, X, model._check_y(y, m), 100, True,
                                                np.random.default_rng(0), False)
         trainer.run_epoch(None, None)
         gc.collect()

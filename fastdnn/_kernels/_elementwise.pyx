@@ -19,27 +19,10 @@ cdef extern from "numpy/arrayobject.h":
 
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
-        FDNN_SIGMOID
-        FDNN_TANH
-        FDNN_RELU
-        FDNN_LEAKY_RELU
-        FDNN_LINEAR
-        FDNN_D_SIGMOID_Z
-        FDNN_D_TANH_Z
-        FDNN_D_RELU_Z
-        FDNN_D_LEAKY_RELU_Z
-        FDNN_D_LINEAR
-        FDNN_D_SIGMOID_A
-        FDNN_D_TANH_A
-        FDNN_D_RELU_A
-        FDNN_D_LEAKY_RELU_A
-        FDNN_BW_SIGMOID
-        FDNN_BW_TANH
-        FDNN_BW_RELU
-        FDNN_BW_LEAKY_RELU
-        FDNN_BW_LINEAR
         FDNN_N_UNARY
         FDNN_N_BINARY
+        FDNN_BW_OUTPUT_SUB
+    const char *fdnn_code_name(const char *kind, int code)
     void fdnn_init()
     const char *fdnn_simd_name()
     int fdnn_set_simd(const char *name)
@@ -56,8 +39,6 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_softmax_f64(const double *x, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
-    int FDNN_BW_OUTPUT_SUB
-    int FDNN_SGD_STEP
     void fdnn_bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b, int bias_per_line, float alpha)
     void fdnn_bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b, int bias_per_line, double alpha)
     void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines, Py_ssize_t len, float *db, int db_per_line, float scale, float alpha)
@@ -71,27 +52,23 @@ cdef extern from "fdnn_kernels.h" nogil:
 
 fdnn_init()
 
-SIGMOID = FDNN_SIGMOID
-TANH = FDNN_TANH
-RELU = FDNN_RELU
-LEAKY_RELU = FDNN_LEAKY_RELU
-LINEAR = FDNN_LINEAR
-D_SIGMOID_Z = FDNN_D_SIGMOID_Z
-D_TANH_Z = FDNN_D_TANH_Z
-D_RELU_Z = FDNN_D_RELU_Z
-D_LEAKY_RELU_Z = FDNN_D_LEAKY_RELU_Z
-D_LINEAR = FDNN_D_LINEAR
-D_SIGMOID_A = FDNN_D_SIGMOID_A
-D_TANH_A = FDNN_D_TANH_A
-D_RELU_A = FDNN_D_RELU_A
-D_LEAKY_RELU_A = FDNN_D_LEAKY_RELU_A
-BW_SIGMOID = FDNN_BW_SIGMOID
-BW_TANH = FDNN_BW_TANH
-BW_RELU = FDNN_BW_RELU
-BW_LEAKY_RELU = FDNN_BW_LEAKY_RELU
-BW_LINEAR = FDNN_BW_LINEAR
-BW_OUTPUT_SUB = FDNN_BW_OUTPUT_SUB
-SGD_STEP = FDNN_SGD_STEP
+
+
+def code_names(str kind):
+    """The names of the codes of one kind ("unary", "binary", "activation", "loss",
+    "optimizer" or "metric"), in code order, as csrc/fdnn_codes.h lists them."""
+    cdef bytes k = kind.encode()
+    cdef list names = []
+    cdef const char *name = fdnn_code_name(k, 0)
+    while name != NULL:
+        names.append(name.decode())
+        name = fdnn_code_name(k, len(names))
+    return names
+
+
+# the operation codes as module constants: SIGMOID, D_SIGMOID_Z, BW_SIGMOID, SGD_STEP, ...
+globals().update({name.upper(): code for kind in ("unary", "binary")
+                  for code, name in enumerate(code_names(kind))})
 
 
 # ------------------------------------------- entry points for other modules

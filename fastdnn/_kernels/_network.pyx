@@ -43,26 +43,17 @@ cdef enum:
     MAX_LAYERS = 64
     MAX_METRICS = 8
 
-# losses, optimizers and metrics the loop knows (codes shared with models.py)
-cpdef enum:
-    LOSS_BCE = 0
-    LOSS_CCE = 1
-    LOSS_MSE = 2
+cdef extern from "fdnn_codes.h" nogil:
+    enum:
+        FDNN_LINEAR
+        FDNN_BW_OUTPUT_SUB
+        FDNN_LOSS_BCE
+        FDNN_LOSS_CCE
+        FDNN_OPT_GD
+        FDNN_METRIC_BINARY
+        FDNN_METRIC_ARGMAX
+        FDNN_METRIC_MAE
 
-cpdef enum:
-    OPT_GD = 0
-    OPT_MOMENTUM = 1
-    OPT_RMSPROP = 2
-    OPT_ADAM = 3
-
-cpdef enum:
-    METRIC_BINARY = 0
-    METRIC_ARGMAX = 1
-    METRIC_MAE = 2
-    METRIC_MSE = 3
-
-cdef int _LINEAR = _ew.LINEAR
-cdef int _BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
 
 
 cdef struct DenseL:
@@ -206,7 +197,7 @@ cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t 
         tiny, hi = 1.1754943508222875e-38, 1.0 - 5.960464477539063e-08
     else:
         tiny, hi = 2.2250738585072014e-308, 1.0 - 1.1102230246251565e-16
-    if loss == LOSS_BCE:
+    if loss == FDNN_LOSS_BCE:
         for i in range(n):
             a, y = A[i], Y[i]
             if a < tiny:
@@ -220,7 +211,7 @@ cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t 
             else:
                 s += y * log(a) + (1 - y) * log1p(-a)
         return -s
-    if loss == LOSS_CCE:
+    if loss == FDNN_LOSS_CCE:
         for i in range(n):
             if Y[i] == 0:      # one-hot targets: one log per example (0 * log a adds 0,
                 continue       # unless a is NaN, which the A == A test below keeps)
@@ -246,13 +237,13 @@ cdef inline double _metric_sum(int kind, double threshold, const real *A, const 
     cdef const real *a
     cdef const real *y
     cdef bint nan
-    if kind == METRIC_BINARY:
+    if kind == FDNN_METRIC_BINARY:
         for i in range(n_y * k):
             if A[i] != A[i]:
                 continue
             s += (A[i] > threshold) == (Y[i] > 0.5)
         return s
-    if kind == METRIC_ARGMAX:
+    if kind == FDNN_METRIC_ARGMAX:
         for j in range(k):
             a, y = A + j * n_y, Y + j * n_y
             ia = iy = 0
@@ -269,7 +260,7 @@ cdef inline double _metric_sum(int kind, double threshold, const real *A, const 
         return s
     for i in range(n_y * k):
         d = <double>A[i] - <double>Y[i]
-        s += fabs(d) if kind == METRIC_MAE else d * d
+        s += fabs(d) if kind == FDNN_METRIC_MAE else d * d
     return s
 
 
@@ -296,11 +287,11 @@ cdef void _update(Net *net, DenseL *d, int which, real lr, real decay, real lr_t
     cdef real *s2 = <real *>d.slot[which][1]
     cdef Py_ssize_t n = d.n_out * (d.n_in if which == 0 else 1)
     cdef real b1 = <real>net.beta1, b2 = <real>net.beta2, eps = <real>net.eps
-    if net.opt == OPT_GD:
+    if net.opt == FDNN_OPT_GD:
         _gd(p, g, n, lr, decay)
-    elif net.opt == OPT_MOMENTUM:
+    elif net.opt == FDNN_OPT_MOMENTUM:
         _momentum(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1))
-    elif net.opt == OPT_RMSPROP:
+    elif net.opt == FDNN_OPT_RMSPROP:
         _rmsprop(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1), eps)
     else:
         _adam(p, g, s1, s2, n, lr_t, decay, b1, <real>(1.0 - net.beta1), b2,
@@ -317,12 +308,12 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
         A = out if l == net.L - 1 else <real *>d.A
         _gemm_forward(<real *>d.W, X_l, A, d.n_out, d.n_in, k)
         if real is float:
-            bias_act_f32(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
+            bias_act_f32(FDNN_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
                          False, <float>d.alpha)
             if d.softmax:
                 softmax_columns_f32(A, d.n_out, k)
         else:
-            bias_act_f64(_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
+            bias_act_f64(FDNN_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
                          False, d.alpha)
             if d.softmax:
                 softmax_columns_f64(A, d.n_out, k)
@@ -373,17 +364,17 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         d = &net.layer[l]
         X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
         if real is float:
-            act_backward_f32(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+            act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
                              <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
                              <float *>d.db, False, scale, <float>d.alpha)
         else:
-            act_backward_f64(_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+            act_backward_f64(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
                              <const double *>G, <const double *>d.A, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
         if l > 0:   # before W changes
             _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
             G = <real *>d.dA_prev
-        d.w_done = (net.opt == OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM)
+        d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM)
         if d.w_done:
             # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
             _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
@@ -391,7 +382,7 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         else:
             _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
     # update (Adam's bias corrections once per step, in double)
-    if net.opt == OPT_ADAM:
+    if net.opt == FDNN_OPT_ADAM:
         lr_t = lr / (1.0 - pow(net.beta1, t))
         inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
     for l in range(L):
@@ -620,7 +611,7 @@ cdef class Forward(_Buffers):
         cdef cnp.npy_intp dims[2]
         for i in range(len(layers)):
             layer = layers[i]
-            if layer.W is not Ws[i] or layer._codes is not codes[i]:
+            if layer.W is not Ws[i] or layer._kernel is not codes[i]:
                 return None
         if type(X) is not np.ndarray or not self._takes(<cnp.ndarray>X):
             return None

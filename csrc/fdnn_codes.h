@@ -1,0 +1,61 @@
+/* The operations, activations, losses, optimizers and metrics the compiled kernels know:
+ * one list each, expanded into the C enums (fdnn_kernels.h), the kernel tables
+ * (fdnn_ew_type.h) and the names Cython and Python read (fdnn_code_names, fdnn_dispatch.c).
+ * A new entry goes here first; its code is its position, so append, and keep each
+ * list in the order its enum starts with. */
+#ifndef FDNN_CODES_H
+#define FDNN_CODES_H
+
+/* y = f(x): X(CODE, kernel) -> FDNN_CODE, kernel k_<kernel>_<type> */
+#define FDNN_UNARY_OPS(X)                                                       \
+    X(SIGMOID, sigmoid) X(TANH, tanh) X(RELU, relu) X(LEAKY_RELU, leaky_relu)    \
+    X(LINEAR, linear)                                                           \
+    X(D_SIGMOID_Z, d_sigmoid_z) X(D_TANH_Z, d_tanh_z) X(D_RELU_Z, d_relu_z)      \
+    X(D_LEAKY_RELU_Z, d_leaky_relu_z) X(D_LINEAR, d_linear)                     \
+    X(D_SIGMOID_A, d_sigmoid_a) X(D_TANH_A, d_tanh_a) X(D_RELU_A, d_relu_a)      \
+    X(D_LEAKY_RELU_A, d_leaky_relu_a)
+
+/* The activations: X(CODE, name, derivative on the activation a). Forward is the
+ * unary op FDNN_CODE, backward (dZ = dA * g'(a)) the binary op FDNN_BW_CODE. */
+#define FDNN_ACTIVATIONS(X)                                                     \
+    X(SIGMOID, sigmoid, d_sigmoid_a) X(TANH, tanh, d_tanh_a)                     \
+    X(RELU, relu, d_relu_a) X(LEAKY_RELU, leaky_relu, d_leaky_relu_a)            \
+    X(LINEAR, linear, d_linear)
+
+/* y = f(dA, a) with a table kernel: the activations' backward steps, then others. */
+#define FDNN_OTHER_BINARY_OPS(X)                                                \
+    X(SGD_STEP, sgd_step) /* y = a - alpha * dA: a gradient-descent update */
+
+/* The compiled training loop's losses, optimizers and metrics: X(CODE, name). */
+#define FDNN_LOSSES(X)                                                          \
+    X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)
+#define FDNN_OPTIMIZERS(X)                                                      \
+    X(GD, gd) X(MOMENTUM, momentum) X(RMSPROP, rmsprop) X(ADAM, adam)
+#define FDNN_METRICS(X)                                                         \
+    X(BINARY, binary_accuracy) X(ARGMAX, categorical_accuracy)                  \
+    X(MAE, mean_absolute_error) X(MSE, mean_squared_error)
+
+#define FDNN_ENUM_OP_(CODE, ...) FDNN_##CODE,
+#define FDNN_ENUM_BW_(CODE, ...) FDNN_BW_##CODE,
+#define FDNN_ENUM_LOSS_(CODE, ...) FDNN_LOSS_##CODE,
+#define FDNN_ENUM_OPT_(CODE, ...) FDNN_OPT_##CODE,
+#define FDNN_ENUM_METRIC_(CODE, ...) FDNN_METRIC_##CODE,
+
+enum { FDNN_UNARY_OPS(FDNN_ENUM_OP_) FDNN_N_UNARY };
+enum {
+    FDNN_ACTIVATIONS(FDNN_ENUM_BW_)
+    FDNN_OTHER_BINARY_OPS(FDNN_ENUM_OP_)
+    FDNN_BW_OUTPUT_SUB, /* loss-fused output layer: dZ = A - Y (only in act_backward) */
+    FDNN_N_BINARY
+};
+#define FDNN_COUNT_(...) +1
+enum { FDNN_N_ACTIVATION = 0 FDNN_ACTIVATIONS(FDNN_COUNT_) };
+enum { FDNN_LOSSES(FDNN_ENUM_LOSS_) FDNN_N_LOSS };
+enum { FDNN_OPTIMIZERS(FDNN_ENUM_OPT_) FDNN_N_OPT };
+enum { FDNN_METRICS(FDNN_ENUM_METRIC_) FDNN_N_METRIC };
+
+/* Names by code, for Cython and Python: kind is "unary", "binary", "activation", "loss",
+ * "optimizer" or "metric"; returns NULL past the last code or for an unknown kind. */
+const char *fdnn_code_name(const char *kind, int code);
+
+#endif

@@ -1,0 +1,113 @@
+"""The compiled path's contract: what the kernels know and what objects declare to use them.
+
+One numbering: the codes of the element-wise operations, activations, losses,
+optimizers and metrics are their positions in the lists of
+``csrc/fdnn_codes.h``; the C kernels, the Cython loops and this module all
+read them from there (``CODES``), none writes a number down.
+
+Each activation, loss, optimizer and metric has one method,
+``compiled_spec()``, that returns what the kernels need to run it (one of the
+``*Kernel`` tuples below) or raises :class:`NotCompilable` with the reason.
+A subclass of a built-in class keeps its parent's kernel unless it overrides
+one of the methods that hold the maths (``MATHS``): then the kernel would
+compute something else than the object, so it declares itself not compilable.
+
+Examples
+--------
+>>> CODES["optimizer"]["adam"] == CODES["optimizer"]["gd"] + 3
+True
+>>> from fastdnn.optimizers import Adam
+>>> Adam().compiled_spec().code == CODES["optimizer"]["adam"]
+True
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._kernels import _elementwise as _ew
+
+__all__ = ["CODES", "KINDS", "MATHS", "NotCompilable", "ActivationKernel", "LossKernel",
+           "OptimizerKernel", "MetricKernel", "code", "check_maths"]
+
+KINDS = ("unary", "binary", "activation", "loss", "optimizer", "metric")
+CODES: dict[str, dict[str, int]] = {
+    kind: {name: i for i, name in enumerate(_ew.code_names(kind))} for kind in KINDS}
+
+# the methods that hold each kind's maths: overriding one leaves the kernel behind
+MATHS: dict[str, tuple[str, ...]] = {
+    "activation": ("forward", "derivative", "backward"),
+    "loss": ("cost", "_cost_sum", "gradient"),
+    "optimizer": ("apply_gradients", "_update"),
+    "metric": ("update_state", "_batch", "result"),
+}
+
+
+class NotCompilable(Exception):
+    """An object the compiled kernels cannot run; the message says why."""
+
+
+class ActivationKernel(NamedTuple):
+    """Codes of a dense layer's activation: ``forward`` (unary op), ``backward``
+    (binary op, ``dZ = dA * g'(a)``), its parameter ``alpha`` and whether it is the
+    softmax (applied over each column after a linear pass)."""
+    forward: int
+    backward: int
+    alpha: float
+    softmax: bool
+
+
+class LossKernel(NamedTuple):
+    """``code`` of the loss and the output activation it fuses with (``dZ = A - Y``)."""
+    code: int
+    fused_activation: str | None
+
+
+class OptimizerKernel(NamedTuple):
+    """``code`` of the update and its hyperparameters (0 where it has none)."""
+    code: int
+    beta1: float = 0.0
+    beta2: float = 0.0
+    epsilon: float = 0.0
+
+
+class MetricKernel(NamedTuple):
+    """``code`` of the metric, its ``threshold``, and ``per_example``: how many values it
+    counts per example (its denominator is ``per_example * m``)."""
+    code: int
+    threshold: float
+    per_example: int
+
+
+def code(kind: str, name: str) -> int:
+    """The code of ``name`` among the kernels' ``kind``, or :class:`NotCompilable`.
+
+    Examples
+    --------
+    >>> code("loss", "mse") == CODES["loss"]["mse"]
+    True
+    """
+    try:
+        return CODES[kind][name]
+    except KeyError:
+        raise NotCompilable(f"the compiled kernels have no {kind} {name!r}") from None
+
+
+def check_maths(obj: Any, owner: type, kind: str) -> None:
+    """Raise :class:`NotCompilable` when ``type(obj)`` overrides a maths method of
+    ``owner``, the built-in class whose kernel would run.
+
+    Examples
+    --------
+    >>> from fastdnn.optimizers import Adam
+    >>> class Mine(Adam):
+    ...     def _update(self, *args): pass
+    >>> check_maths(Mine(), Adam, "optimizer")
+    Traceback (most recent call last):
+    ...
+    fastdnn._compiled.NotCompilable: Mine overrides Adam._update, which the compiled kernel replaces
+    """
+    cls = type(obj)
+    for name in MATHS[kind]:
+        if getattr(cls, name, None) is not getattr(owner, name, None):
+            raise NotCompilable(f"{cls.__name__} overrides {owner.__name__}.{name}, which "
+                                "the compiled kernel replaces")

@@ -1,0 +1,307 @@
+"""The two trainers of ``Sequential.fit`` and the explicit choice between them.
+
+- :class:`CompiledTrainer` runs whole epochs in one compiled call
+  (``fastdnn._kernels._network.Plan``): gather, forward, cost, metrics,
+  backward and update of every mini-batch without Python.
+- :class:`LayerTrainer` runs each mini-batch from Python, layer by layer (each
+  layer's step is still a compiled kernel). It trains everything a model can
+  hold: any layer, loss, optimizer, metric or callback.
+
+``select(..., engine)`` picks one: ``"compiled"`` or an error naming every
+reason the compiled loop cannot train the model, ``"python"``, or ``"auto"``
+(compiled where possible). What the compiled loop can run is declared by the
+objects themselves (``compiled_spec()``, see ``fastdnn._compiled``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn import Sequential
+>>> from fastdnn.layers import Dense, Dropout
+>>> model = Sequential([Dense(4, activation="relu"), Dropout(0.5), Dense(1, activation="sigmoid")])
+>>> model.compile("adam", "binary_crossentropy")
+>>> model.build(3)
+>>> compiled_obstacles(model, np.zeros((2, 3), np.float32), [])
+['layer 2 (Dropout): the compiled loop runs Dense layers, optionally after a Normalizer']
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import regularizers as _regularizers
+from ._compiled import NotCompilable
+from ._kernels import _network
+from .layers import Dense, Normalizer
+
+__all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select"]
+
+ENGINES = ("auto", "compiled", "python")
+_MAX_LAYERS, _MAX_METRICS = 64, 8   # the plan's fixed tables (_network.pyx)
+
+
+class LayerTrainer:
+    """Epoch loop of ``fit`` from Python: gathers batches into preallocated buffers and
+    runs forward, cost, backward and the optimizer's update for each."""
+
+    engine = "python"
+
+    def __init__(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
+                 shuffle: bool, rng: np.random.Generator):
+        self._setup(model, X, Y, batch_size, shuffle, rng)
+        self.layers = model._compute_layers
+        last = self.layers[-1]
+        self.fused = isinstance(last, Dense) and \
+            getattr(model.loss, "fused_activation", None) == last.activation.name
+        dt = model.dtype
+        # X rows can be sliced in place (no gather) when they already are the model's
+        # dtype and C-contiguous and the order does not change
+        self.same_dtype = X.dtype == dt
+        self.direct = not shuffle and self.same_dtype and X.flags.c_contiguous
+        if not self.direct:
+            self.Xb = np.empty((batch_size, X.shape[1]), dtype=dt)
+        self.Yb = np.empty((batch_size, Y.shape[1]), dtype=dt)
+        self.params = [p for l in self.layers for p in l.params]
+        self.first_trainable = next((i for i, l in enumerate(self.layers) if l.params), 0)
+        self.grads = [g for l in self.layers for g in l.grads]
+        self.decays = {k: [d for l in self.layers for d in l.decays(k)]
+                       for k in set(self.sizes.astype(int).tolist())}
+        self.reg = any(getattr(l, "kernel_regularizer", None) is not None for l in self.layers)
+
+    def _setup(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
+               shuffle: bool, rng: np.random.Generator) -> None:
+        """What both trainers keep: the data, the batch sizes and the shuffling."""
+        self.model = model
+        self.X, self.Y = X, Y
+        self.m = X.shape[0]
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = rng
+        self.steps = -(-self.m // batch_size)
+        self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
+        self.sizes[-1] = self.m - batch_size * (self.steps - 1)
+
+    def epoch_loss(self, costs: np.ndarray) -> float:
+        """The epoch's loss: the batches' costs weighted by their sizes."""
+        sizes = self.sizes[:len(costs)]
+        return float(np.dot(costs, sizes) / sizes.sum())
+
+    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
+        """One pass over the data; returns the cost of every mini-batch."""
+        perm = self.rng.permutation(self.m) if self.shuffle else None
+        with np.errstate(all="ignore"):   # NaN/inf in training propagate silently
+            return self._run(progbar, hooks, perm)
+
+    def _batch(self, s: int, k: int, perm: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows s..s+k of the epoch's order, as (Xb, Yb) of the model's dtype."""
+        X, Y = self.X, self.Y
+        if perm is not None:
+            idx = perm[s:s + k]
+            Xb = self.Xb[:k]
+            if self.same_dtype:
+                np.take(X, idx, axis=0, out=Xb, mode="clip")
+            else:   # a batch-sized temporary, cast into the buffer
+                Xb[...] = np.take(X, idx, axis=0, mode="clip")
+            Yb = self.Yb[:k]
+            np.take(Y, idx, axis=0, out=Yb, mode="clip")
+            return Xb, Yb
+        if self.direct:
+            return X[s:s + k], Y[s:s + k]
+        Xb = self.Xb[:k]
+        Xb[...] = X[s:s + k]
+        return Xb, Y[s:s + k]
+
+    def _run(self, progbar: Any, hooks: Any, perm: np.ndarray | None) -> np.ndarray:
+        model, layers, loss, metrics = self.model, self.layers, self.model.loss, self.model.metrics
+        cost_sum = loss._cost_sum
+        costs = np.empty(self.steps)
+        opt = model.optimizer
+        B, m = self.batch_size, self.m
+        running = 0.0
+        for step in range(self.steps):
+            s = step * B
+            k = min(B, m - s)
+            if hooks is not None:
+                hooks.on_train_batch_begin(step)
+            Xb, Yb = self._batch(s, k, perm)
+            A = Xb.T
+            for layer in layers:
+                A = layer.forward(A, training=True)
+            Yt = Yb.T
+            cost = cost_sum(A, Yt) / k      # inputs are the trainer's own, checked once
+            if self.reg:
+                cost += model._regularization_cost(k)
+            costs[step] = cost
+            for metric in metrics:
+                metric.update_state(A, Yt)
+            # a layer needs dA_prev only when a trainable layer comes before it
+            first = self.first_trainable
+            last = len(layers) - 1
+            if self.fused:
+                G = layers[last].backward(Yt, last > first, fused_output=True)
+                last -= 1
+            else:
+                G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
+            for j in range(last, first - 1, -1):
+                G = layers[j].backward(G, j > first)
+            opt.apply_gradients(self.params, self.grads, self.decays[k])
+            running += cost * k
+            if progbar is not None:
+                progbar.update(step + 1, {"loss": running / (s + k)})
+            if hooks is not None:
+                hooks.on_train_batch_end(step, {"loss": cost})
+                if model.stop_training:
+                    return costs[:step + 1]
+        return costs
+
+
+def _split_normalizer(layers: list) -> tuple[Any, list]:
+    if layers and isinstance(layers[0], Normalizer):
+        return layers[0], layers[1:]
+    return None, layers
+
+
+def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> list[str]:
+    """Every reason the compiled loop cannot train ``model`` on ``X`` (empty: it can).
+
+    ``batch_hooks`` names the callbacks that need to run after every mini-batch.
+    """
+    reasons = []
+    if batch_hooks:
+        reasons.append(f"callbacks run after every mini-batch ({', '.join(batch_hooks)})")
+    if X.dtype not in (np.float32, np.float64) or not X.flags.aligned:
+        reasons.append(f"X has dtype {X.dtype}{'' if X.flags.aligned else ' (unaligned)'}; "
+                       "the compiled loop reads aligned float32 or float64")
+    norm, layers = _split_normalizer(model._compute_layers)
+    for i, layer in enumerate(model._compute_layers, 1):
+        if type(layer) is not Dense and layer is not norm:
+            reasons.append(f"layer {i} ({type(layer).__name__}): the compiled loop runs Dense "
+                           "layers, optionally after a Normalizer")
+    dense = [l for l in layers if type(l) is Dense]
+    if len(dense) > _MAX_LAYERS:
+        reasons.append(f"{len(dense)} Dense layers; the compiled loop takes at most {_MAX_LAYERS}")
+    if any(l.activation.name == "softmax" for l in dense[:-1]):
+        reasons.append("a hidden layer has a softmax output")
+    for l in dense:
+        reg = l.kernel_regularizer
+        if reg is not None and type(reg) is not _regularizers.L2:
+            reasons.append(f"kernel_regularizer {type(reg).__name__}: the compiled loop has L2")
+    reasons += _spec_obstacles(model, dense[-1] if dense else None)
+    return reasons
+
+
+def _spec_obstacles(model: Any, last: Dense | None) -> list[str]:
+    """What the loss, optimizer and metrics say of their compiled kernels."""
+    reasons = []
+    try:
+        loss = model.loss.compiled_spec()
+        if last is not None and loss.fused_activation != last.activation.name and (
+                loss.fused_activation != "linear" or last.activation.name == "softmax"):
+            reasons.append(f"loss {model.loss.name!r} after a {last.activation.name} output: "
+                           "the compiled loop fuses it with its "
+                           f"{loss.fused_activation} output only")
+    except NotCompilable as exc:
+        reasons.append(f"loss: {exc}")
+    try:
+        model.optimizer.compiled_spec()
+    except NotCompilable as exc:
+        reasons.append(f"optimizer: {exc}")
+    if len(model.metrics) > _MAX_METRICS:
+        reasons.append(f"{len(model.metrics)} metrics; the compiled loop takes at most "
+                       f"{_MAX_METRICS}")
+    n_out = last.units if last is not None else 1
+    for metric in model.metrics:
+        try:
+            metric.compiled_spec(n_out)
+        except NotCompilable as exc:
+            reasons.append(f"metric {getattr(metric, 'name', metric)!r}: {exc}")
+    return reasons
+
+
+class CompiledTrainer(LayerTrainer):
+    """Epoch loop of ``fit`` in one compiled call (``fastdnn._kernels._network``).
+
+    Python runs once per epoch, or once per twentieth of an epoch while a
+    progress bar is redrawn on a terminal; the plan's buffers are allocated
+    here, once per ``fit``.
+    """
+
+    engine = "compiled"
+    _SLICES = 20   # progress-bar updates per epoch
+
+    @classmethod
+    def make(cls, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
+             rng: np.random.Generator, batch_hooks: list[str] | bool = ()) -> "CompiledTrainer":
+        """A compiled trainer, or ``NotCompilable`` listing why the model cannot have one."""
+        hooks = ["per-batch callbacks"] if batch_hooks is True else list(batch_hooks or ())
+        reasons = compiled_obstacles(model, X, hooks)
+        if reasons:
+            raise NotCompilable("; ".join(reasons))
+        return cls(model, X, Y, batch_size, shuffle, rng)
+
+    def __init__(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
+                 shuffle: bool, rng: np.random.Generator):
+        self._setup(model, X, Y, batch_size, shuffle, rng)
+        norm, layers = _split_normalizer(model._compute_layers)
+        opt, loss = model.optimizer, model.loss.compiled_spec()
+        spec = opt.compiled_spec()
+        metrics = [m.compiled_spec(layers[-1].units) for m in model.metrics]
+        params = [p for l in layers for p in l.params]
+        opt.build(params)
+        slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
+        entries, slot_rows = [], []
+        for i, l in enumerate(layers):
+            k = l._kernel
+            lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
+            entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam))
+            slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
+                              [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
+        normalizer = None if norm is None else (norm.mean, norm._inv_std)
+        self.metric_counts = [mk.per_example for mk in metrics]
+        self.plan = _network.Plan(entries, normalizer, loss.code,
+                                  loss.fused_activation == layers[-1].activation.name,
+                                  spec.code, (spec.beta1, spec.beta2, spec.epsilon), slot_rows,
+                                  [(mk.code, mk.threshold) for mk in metrics], batch_size,
+                                  model.dtype)
+
+    def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
+        model, opt, m, B = self.model, self.model.optimizer, self.m, self.batch_size
+        perm = self.rng.permutation(m) if self.shuffle else None
+        costs = np.empty(self.steps)
+        sums = np.zeros(len(self.metric_counts))
+        lr = opt.learning_rate
+        live = progbar is not None and progbar.live
+        chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
+        for s0 in range(0, self.steps, chunk):
+            s1 = min(self.steps, s0 + chunk)
+            self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums)
+            opt._iterations += s1 - s0
+            if live:
+                progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
+                                    / min(m, s1 * B)})
+        for metric, total, count in zip(model.metrics, sums, self.metric_counts):
+            metric.total += float(total)
+            metric.count += count * m
+        return costs
+
+
+def select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
+           rng: np.random.Generator, batch_hooks: list[str], engine: str
+           ) -> tuple[LayerTrainer, str]:
+    """The trainer for ``engine`` and, when it is not the compiled one, why.
+
+    ``"compiled"`` raises ``ValueError`` with the reasons when the compiled loop
+    cannot train the model; ``"auto"`` falls back to the layer path, also when
+    ``compile(..., compiled=False)`` asked for it.
+    """
+    args = (model, X, Y, batch_size, shuffle, rng)
+    if engine == "python":
+        return LayerTrainer(*args), "engine='python' was asked for"
+    if engine == "auto" and not model.compiled:
+        return LayerTrainer(*args), "compile(..., compiled=False) was asked for"
+    try:
+        return CompiledTrainer.make(*args, batch_hooks), ""
+    except NotCompilable as exc:
+        if engine == "compiled":
+            raise ValueError(f"engine='compiled' cannot train this model: {exc}") from None
+        return LayerTrainer(*args), str(exc)
