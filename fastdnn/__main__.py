@@ -9,7 +9,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m fastdnn`` and the ``fastdnn`` script."""
     parser = argparse.ArgumentParser(prog="fastdnn", description="fastdnn command line")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="print version, SIMD path, threads and BLAS")
+    sub.add_parser("info", help="print version, SIMD path, threads and BLAS, and why")
     demo = sub.add_parser("demo", help="train a network on digits and compare with NumPy")
     demo.add_argument("--dataset", default="digits",
                       choices=["digits", "breast_cancer", "generated"])
@@ -28,8 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         from . import info
 
-        for key, value in info().items():
+        details = info()
+        decisions = details.pop("decisions")
+        for key, value in details.items():
             print(f"{key:15s}{value}")
+        print(f"{'decisions':15s}what fastdnn chose at import, and why:")
+        for key, why in decisions.items():
+            print(f"  {key + ':':13s}{why}")
     return 0
 
 

@@ -28,17 +28,14 @@ _active = 0    # calls inside for_products (the outermost one owns the settings)
 
 
 def _blas_controller():
-    """threadpoolctl's controller of the loaded BLAS libraries (None if unavailable)."""
+    """threadpoolctl's controller of the loaded BLAS libraries."""
     global _controller
     if _controller is None:
-        try:
-            import scipy.linalg  # noqa: F401  (scipy's BLAS must be loaded to be found)
-            from threadpoolctl import ThreadpoolController
+        import scipy.linalg  # noqa: F401  (scipy's BLAS must be loaded to be found)
+        from threadpoolctl import ThreadpoolController
 
-            _controller = ThreadpoolController()
-        except Exception:  # pragma: no cover - threadpoolctl missing or failing
-            _controller = False
-    return _controller or None
+        _controller = ThreadpoolController()
+    return _controller
 
 
 @contextlib.contextmanager
@@ -68,11 +65,7 @@ def for_products(work: int) -> Iterator[None]:
 @contextlib.contextmanager
 def _policy(work: int) -> Iterator[None]:
     if work < PARALLEL_GEMM_WORK:
-        controller = _blas_controller()
-        if controller is None:
-            yield
-            return
-        with controller.limit(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             yield
         return
     saved = _ew.get_user_threads()

@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-import os
-import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -37,7 +35,7 @@ from . import optimizers as _optimizers
 from . import _threads
 from . import regularizers as _regularizers
 from ._kernels import _network
-from . import _training
+from . import _runtime, _training
 from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_finite as _check_finite, check_int as _check_int
 from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
@@ -45,18 +43,6 @@ from .layers import serialize as _serialize_layer
 
 __all__ = ["Sequential"]
 
-# models holding compiled plans: a forked child drops them (a plan's lock may have been
-# held by another thread of the parent at the fork) and builds fresh ones on use
-_MODELS_WITH_PLANS: "weakref.WeakSet[Sequential]" = weakref.WeakSet()
-
-
-def _drop_plans_after_fork() -> None:
-    for model in list(_MODELS_WITH_PLANS):
-        model._plan_cache = model._fast_predict = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_plans_after_fork)
 
 _FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
 # predict/evaluate chunks hold at most this many activations per layer
@@ -470,7 +456,7 @@ class Sequential:
             [(l.W, l.b, l._kernel.forward, l._kernel.alpha, l._kernel.softmax) for l in layers],
             None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
         self._plan_cache = (key, plan)
-        _MODELS_WITH_PLANS.add(self)
+        _runtime.track_plans(self)
         # the plan keeps the arrays alive, so their ids cannot be reused while cached
         self._fast_predict = (plan, tuple(layers), tuple(l.W for l in layers),
                               tuple(l._kernel for l in layers))
@@ -755,6 +741,10 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path)
+
+    def _drop_plans(self) -> None:
+        """Forget the compiled plans (after a fork; rebuilt on use)."""
+        self._plan_cache = self._fast_predict = None
 
     def __getstate__(self) -> dict:
         # compiled plans hold raw pointers: not pickled (nor deep-copied), rebuilt on use

@@ -1,9 +1,11 @@
 """Callbacks driven through CallbackList by a fake model, with synthetic logs."""
 import doctest
+import importlib
 import io
 import json
 import math
 import os
+import pkgutil
 
 import numpy as np
 import pytest
@@ -11,8 +13,10 @@ import pytest
 from fastdnn import callbacks as cbm
 from fastdnn.callbacks import (
     Callback, CallbackList, CSVLogger, EarlyStopping, History, LambdaCallback,
-    LearningRateScheduler, ModelCheckpoint, Progbar, ProgbarLogger, TerminateOnNaN,
+    LearningRateScheduler, ModelCheckpoint, MonitorCallback, Progbar, ProgbarLogger,
+    ReduceLROnPlateau, TerminateOnNaN,
 )
+from fastdnn.callbacks import progbar as pbm
 
 
 class FakeOptimizer:
@@ -89,11 +93,65 @@ def losses(*values, key="val_loss"):
 
 # --------------------------------------------------------------------------- docs
 
-def test_module_doctests():
-    # tests/test_docs.py has a fixed module list; run this module's examples here too
-    result = doctest.testmod(cbm, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 20
+CALLBACK_MODULES = ["fastdnn.callbacks"] + sorted(
+    f"fastdnn.callbacks.{m.name}" for m in pkgutil.iter_modules(cbm.__path__))
+
+
+@pytest.mark.parametrize("name", CALLBACK_MODULES)
+def test_module_doctests(name):
+    # tests/test_docs.py skips subpackages; run the examples of every module of this one
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no examples"
     assert result.failed == 0
+
+
+def test_package_layout():
+    assert len(CALLBACK_MODULES) >= 14
+    for name in cbm.__all__:
+        # one file per public class, re-exported by the package
+        assert getattr(cbm, name).__module__.startswith("fastdnn.callbacks."), name
+
+
+def test_monitoring_callbacks_share_the_monitor_base():
+    for cls in (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau):
+        assert issubclass(cls, MonitorCallback) and issubclass(cls, Callback), cls
+        # the improvement logic lives once, in the base
+        assert "_is_improvement" not in vars(cls) and "get_monitor_value" not in vars(cls)
+    assert not issubclass(LearningRateScheduler, MonitorCallback)
+
+
+@pytest.mark.parametrize("cls, args", [(EarlyStopping, ()), (ModelCheckpoint, ("m.npz",)),
+                                       (ReduceLROnPlateau, ())])
+def test_monitor_base_resolves_mode_and_checks_monitor(cls, args):
+    assert cls(*args, monitor="val_acc").mode == "max"
+    assert cls(*args, monitor="val_Accuracy").mode == "max"
+    assert cls(*args, monitor="val_loss").mode == "min"
+    assert cls(*args, monitor="val_loss", mode="max").mode == "max"
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'min', 'max', got 'up'"):
+        cls(*args, mode="up")
+    with pytest.raises(TypeError, match="monitor must be a metric name"):
+        cls(*args, monitor="")
+
+
+def test_monitor_base_is_improvement():
+    cb = MonitorCallback(monitor="loss", min_delta=-0.1)
+    assert cb.min_delta == 0.1 and cb.best is None
+    assert cb._is_improvement(5.0, None) and not cb._is_improvement(math.nan, None)
+    assert cb._is_improvement(0.85, 1.0) and not cb._is_improvement(0.9, 1.0)
+    cb = MonitorCallback(monitor="score", mode="max", baseline=2.0)
+    assert cb._is_improvement(1.5, 1.0) and not cb._beats_baseline(1.5)
+    assert cb._beats_baseline(2.5) and MonitorCallback()._beats_baseline(1e9)
+
+
+def test_monitor_base_warns_on_missing_or_non_numeric():
+    cb = MonitorCallback(monitor="val_loss")
+    with pytest.warns(RuntimeWarning, match="'val_loss', which is not in the logs; "
+                                            "available metrics: loss"):
+        assert cb.get_monitor_value({"loss": 0.5}) is None
+    with pytest.warns(RuntimeWarning, match="is not a number"):
+        assert cb.get_monitor_value({"val_loss": "high"}) is None
+    assert cb.get_monitor_value({"val_loss": np.float32(0.25)}) == 0.25
 
 
 def test_every_public_name_documented_with_example():
@@ -683,13 +741,13 @@ def test_progbar_unknown_target_and_errors():
 
 
 def test_format_helpers():
-    assert cbm._format_value(0.23141) == "0.2314"
-    assert cbm._format_value(0) == "0.0000"
-    assert cbm._format_value(1e-5) == "1.0000e-05"
-    assert cbm._format_value(math.nan) == "nan"
-    assert cbm._format_duration(0.123) == "0.12s"
-    assert cbm._format_duration(125) == "2m 05s"
-    assert cbm._format_duration(3723) == "1h 02m 03s"
-    assert cbm._format_eta(65) == "1:05" and cbm._format_eta(3725) == "1:02:05"
-    assert cbm._format_per_unit(0.0025, "step") == "2ms/step"
-    assert cbm._format_per_unit(2e-5, "step") == "20us/step"
+    assert pbm._format_value(0.23141) == "0.2314"
+    assert pbm._format_value(0) == "0.0000"
+    assert pbm._format_value(1e-5) == "1.0000e-05"
+    assert pbm._format_value(math.nan) == "nan"
+    assert pbm._format_duration(0.123) == "0.12s"
+    assert pbm._format_duration(125) == "2m 05s"
+    assert pbm._format_duration(3723) == "1h 02m 03s"
+    assert pbm._format_eta(65) == "1:05" and pbm._format_eta(3725) == "1:02:05"
+    assert pbm._format_per_unit(0.0025, "step") == "2ms/step"
+    assert pbm._format_per_unit(2e-5, "step") == "20us/step"

@@ -410,7 +410,7 @@ def test_a_used_model_pickles_and_deep_copies():
 def test_both_blas_libraries_train_alike():
     """The compiled loop calls NumPy's OpenBLAS when found, SciPy's otherwise: same results
     to rounding, and FASTDNN_BLAS=scipy selects SciPy's."""
-    from fastdnn import _numpy_blas
+    from fastdnn import _runtime
     from fastdnn._kernels import _elementwise as _network
 
     rng = np.random.default_rng(0)
@@ -428,10 +428,10 @@ def test_both_blas_libraries_train_alike():
             model.fit(X, y, epochs=2, batch_size=50, seed=0, verbose=0)
             weights.append(model.get_weights())
         os.environ["FASTDNN_BLAS"] = "scipy"
-        assert _numpy_blas.install() == "scipy"
+        assert _runtime.choose_blas() == "scipy"
     finally:
         os.environ.pop("FASTDNN_BLAS", None)
-        _numpy_blas.install()
+        _runtime.choose_blas()
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 

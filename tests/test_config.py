@@ -116,3 +116,49 @@ def test_forked_child_does_not_hang():
         "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_info_reports_each_decision_and_why():
+    decisions = fastdnn.info()["decisions"]
+    assert set(decisions) == {"openmp_spin", "fork", "simd", "gemm", "threads"}
+    assert all(isinstance(v, str) and v for v in decisions.values())
+    assert decisions["simd"].startswith(_ew.simd_path())
+
+
+def test_import_leaves_the_environment_unchanged():
+    code = ("import os; before = dict(os.environ); import fastdnn; "
+            "raise SystemExit(0 if dict(os.environ) == before else 1)")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+
+
+def test_user_spin_settings_are_left_alone():
+    env = dict(os.environ, GOMP_SPINCOUNT="5")
+    res = subprocess.run([sys.executable, "-c", "import os, fastdnn; "
+                          "print(os.environ['GOMP_SPINCOUNT']); "
+                          "print(fastdnn.info()['decisions']['openmp_spin'])"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    value, why = res.stdout.splitlines()
+    assert value == "5" and "user" in why
+
+
+def test_forked_child_drops_compiled_plans():
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    code = (
+        "import os, numpy as np, fastdnn as fd\n"
+        "from fastdnn.layers import Dense\n"
+        "m = fd.Sequential([Dense(3, activation='relu')], seed=0); m.build(4)\n"
+        "X = np.ones((5, 4), np.float32); y = m.predict(X)\n"
+        "assert m._fast_predict is not None\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = m._fast_predict is None and np.array_equal(m.predict(X), y)\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
