@@ -68,10 +68,15 @@ extensions = [
     Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"],
               depends=["fastdnn/_kernels/_blas.pxd", "fastdnn/_kernels/_elementwise.pxd"],
               **COMMON),
+    Extension("fastdnn._kernels._course", sources=["fastdnn/_kernels/_course.pyx"],
+              depends=["fastdnn/_kernels/_dense.pxd"], **COMMON),
+    Extension("fastdnn._kernels._losses", sources=["fastdnn/_kernels/_losses.pyx"],
+              depends=["fastdnn/_kernels/_loss.pxd"], **COMMON),
     Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"],
               depends=["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
-              depends=["fastdnn/_kernels/_optim_kernels.pxi", "fastdnn/_kernels/_elementwise.pxd"],
+              depends=["fastdnn/_kernels/_optim_kernels.pxi", "fastdnn/_kernels/_elementwise.pxd",
+                       "fastdnn/_kernels/_loss.pxd"],
               **COMMON),
 ]
 

@@ -33,7 +33,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import functional as F
-from ._kernels import _dense
+from ._compiled import CODES
+from ._kernels import _course, _losses
+
+_BCE = CODES["loss"]["binary_crossentropy"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -167,7 +170,7 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
     L = _n_layers(parameters)
     Wk, bk, _ = _keys(L)
     fwd, _, alphas, softmaxes = _codes(L)
-    return _dense.course_forward(X, parameters, Wk, bk, fwd, alphas, softmaxes)
+    return _course.course_forward(X, parameters, Wk, bk, fwd, alphas, softmaxes)
 
 
 @functools.lru_cache(maxsize=64)
@@ -198,8 +201,9 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
         # one compiled pass, in double (unsigned Y stays with NumPy, whose 1 - Y wraps
         # around for labels above 1)
         Yf = Y if Y.dtype in _FLOATS else Y.astype(np.float64)
-        total = _dense.bce_sum(np.ascontiguousarray(AL), np.ascontiguousarray(Yf))
-        return _cost_dtype(AL.dtype, Y.dtype).type((-1 / m) * total)
+        loss = -_losses.cost_sum(_BCE, np.ascontiguousarray(AL), np.ascontiguousarray(Yf),
+                                 clip=False)
+        return _cost_dtype(AL.dtype, Y.dtype).type((-1 / m) * loss)
     with np.errstate(divide="ignore", invalid="ignore"):
         cost = (-1 / m) * np.sum(Y.reshape(AL.shape) * np.log(AL)
                                  + (1 - Y.reshape(AL.shape)) * np.log(1 - AL))
@@ -265,7 +269,7 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
         except TypeError:
             raise ValueError("caches must be the list returned by L_model_forward") from None
     _, bwd, alphas, softmaxes = _codes(L)
-    return _dense.course_backward(Y, caches, bwd, alphas, softmaxes, _grad_keys(L))
+    return _course.course_backward(Y, caches, bwd, alphas, softmaxes, _grad_keys(L))
 
 
 def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
@@ -288,7 +292,7 @@ def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> di
             raise TypeError(f"grads must be the dict returned by L_model_backward, "
                             f"got {type(grads).__name__}")
         grads = dict(grads)
-    missing = _dense.course_update(parameters, grads, names, grad_names, float(learning_rate))
+    missing = _course.course_update(parameters, grads, names, grad_names, float(learning_rate))
     if missing:
         raise ValueError(f"grads has no {', '.join('d' + n for n in missing)}; "
                          f"keys: {sorted(grads)}")

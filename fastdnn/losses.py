@@ -52,7 +52,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import _registry
-from ._compiled import LossKernel, NotCompilable, check_maths, code
+from ._compiled import CODES, LossKernel, NotCompilable, check_maths, code
+from ._kernels import _losses
 from ._validation import check_dtype
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError",
@@ -133,13 +134,24 @@ def _check_unit_interval(y: np.ndarray, what: str, loss: str) -> None:
 
 
 def _clip_bounds(dtype: np.dtype) -> tuple[Any, Any]:
-    """``tiny`` (smallest normal) and ``1 - eps/2`` (largest number below 1) of ``dtype``."""
-    fi = np.finfo(dtype)
-    return fi.tiny, dtype.type(1) - fi.epsneg
+    """``tiny`` (smallest normal) and ``1 - eps/2`` (largest number below 1) of ``dtype``:
+    the compiled kernels' clipping of ``A`` (one definition, ``_kernels/_loss.pxd``)."""
+    lo, hi = _losses.clip_range(dtype == np.float32)
+    return dtype.type(lo), dtype.type(hi)
 
 
-def _sum(x: np.ndarray) -> float:
-    return float(np.sum(x, dtype=np.float64))
+_LOSS_CODES = CODES["loss"]
+
+
+def _compiled_sum(owner: type, A: np.ndarray, Y: np.ndarray) -> float:
+    """The compiled sum of ``owner``'s per-example loss over ``A`` against ``Y``
+    (``fastdnn/_kernels/_loss.pxd``: the formulas and clipping the training loop uses)."""
+    if Y.dtype not in (np.float32, np.float64):
+        Y = Y.astype(A.dtype)
+    if not ((A.flags.c_contiguous and Y.flags.c_contiguous)
+            or (A.flags.f_contiguous and Y.flags.f_contiguous)):
+        A, Y = np.ascontiguousarray(A), np.ascontiguousarray(Y)
+    return _losses.cost_sum(_LOSS_CODES[owner.name], A, Y)
 
 
 # ---------------------------------------------------------------- losses
@@ -311,12 +323,7 @@ class BinaryCrossentropy(Loss):
     fused_activation = "sigmoid"
 
     def _cost_sum(self, A, Y):
-        lo, hi = _clip_bounds(A.dtype)
-        a = np.clip(A, lo, hi)
-        t = np.log(a)
-        t *= Y
-        t += (1 - Y) * np.log1p(-a)
-        return -_sum(t)
+        return _compiled_sum(BinaryCrossentropy, A, Y)
 
     def gradient(self, A, Y):
         A, Y = _check_pair(A, Y)
@@ -374,14 +381,12 @@ class CategoricalCrossentropy(Loss):
     fused_activation = "softmax"
 
     def _cost_sum(self, A, Y):
-        t = np.log(np.maximum(A, np.finfo(A.dtype).tiny))
-        t *= Y
-        return -_sum(t)
+        return _compiled_sum(CategoricalCrossentropy, A, Y)
 
     def gradient(self, A, Y):
         A, Y = _check_pair(A, Y)
         with np.errstate(all="ignore"):
-            return -Y / np.maximum(A, np.finfo(A.dtype).tiny)
+            return -Y / np.maximum(A, _clip_bounds(A.dtype)[0])
 
     def _prepare(self, y, n, what, dt):
         if y.ndim == 2 and y.shape[1] == 1 and n > 1:
@@ -446,9 +451,7 @@ class MeanSquaredError(Loss):
     fused_activation = "linear"
 
     def _cost_sum(self, A, Y):
-        d = A - Y
-        np.square(d, out=d)
-        return 0.5 * _sum(d)
+        return _compiled_sum(MeanSquaredError, A, Y)
 
     def gradient(self, A, Y):
         A, Y = _check_pair(A, Y)

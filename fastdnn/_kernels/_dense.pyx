@@ -8,7 +8,6 @@ A_prev (n_prev, m), A (n_l, m); any of them may be C- or F-contiguous.
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport fabs, isfinite, log
 
 from fastdnn._kernels._blas cimport _small_gemm, gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
@@ -21,14 +20,6 @@ cnp.import_array()
 cdef int LINEAR = _ew.LINEAR
 cdef int BW_LINEAR = _ew.BW_LINEAR
 cdef int BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
-cdef int SGD_STEP = _ew.SGD_STEP
-
-
-cdef inline cnp.ndarray _empty2(Py_ssize_t n0, Py_ssize_t n1, int typenum, bint fortran):
-    cdef cnp.npy_intp dims[2]
-    dims[0] = n0
-    dims[1] = n1
-    return cnp.PyArray_EMPTY(2, dims, typenum, fortran)
 
 
 cdef inline cnp.ndarray _empty_like(cnp.ndarray a):
@@ -267,80 +258,6 @@ def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_
     return _backward_alloc(G, X, Wm, bv, Am, op, alpha, softmax, need_dA_prev)
 
 
-cdef tuple _cache_parts(object cache):
-    """((A_prev, W, b), A) of one course cache, or ValueError."""
-    if not (type(cache) is tuple and len(<tuple>cache) == 2 and type((<tuple>cache)[0]) is tuple
-            and len(<tuple>(<tuple>cache)[0]) == 3):
-        raise ValueError("caches must be the list returned by L_model_forward: "
-                         "((A_prev, W, b), A) per layer")
-    cdef tuple lin = (<tuple>cache)[0]
-    return lin[0], lin[1], lin[2], (<tuple>cache)[1]
-
-
-def course_backward(Y, list caches, list ops, list alphas, list softmaxes, tuple keys):
-    """fastdnn.course.L_model_backward's loop: the grads dict from the caches, layer L first.
-
-    keys: "dA0".."dA{L-1}", "dW1".."dWL", "db1".."dbL".
-    """
-    cdef Py_ssize_t L = len(caches), l
-    cdef list dAs = [None] * L, dWs = [None] * L, dbs = [None] * L
-    cdef object G = Y
-    cdef int op
-    for l in range(L - 1, -1, -1):
-        A_prev, W, b, A = _cache_parts(caches[l])
-        op = BW_OUTPUT_SUB if l == L - 1 else ops[l]
-        g, X, Wm, bv, Am = _checked_backward(G, A_prev, W, b, A, l + 1,
-                                              "Y" if l == L - 1 else "dA")
-        dAs[l], dWs[l], dbs[l] = _backward_alloc(g, X, Wm, bv, Am, op, alphas[l],
-                                                 softmaxes[l], True)
-        G = dAs[l]
-    cdef dict grads = {}
-    for l in range(L):
-        grads[keys[l]] = dAs[l]
-    for l in range(L):
-        grads[keys[L + l]] = dWs[l]
-    for l in range(L):
-        grads[keys[2 * L + l]] = dbs[l]
-    return grads
-
-
-def course_forward(X, dict parameters, tuple W_keys, tuple b_keys, list acts, list alphas,
-                   list softmaxes):
-    """fastdnn.course.L_model_forward's loop: (AL, caches) with caches ((A_prev, W, b), A)."""
-    cdef Py_ssize_t L = len(W_keys), l
-    cdef list caches = []
-    cdef cnp.ndarray Xl, Wm, bv, A
-    cdef object prev = X, W, b
-    for l in range(L):
-        W = parameters[W_keys[l]]
-        b = parameters[b_keys[l]]
-        Xl, Wm, bv = _checked_layer(prev, W, b, l + 1)
-        fortran = cnp.PyArray_IS_F_CONTIGUOUS(Xl) and not cnp.PyArray_IS_C_CONTIGUOUS(Xl)
-        A = _empty2(cnp.PyArray_DIM(Wm, 0), cnp.PyArray_DIM(Xl, 1), cnp.PyArray_TYPE(Xl),
-                    fortran)
-        _forward_into(Xl, Wm, bv, acts[l], alphas[l], softmaxes[l], A)
-        caches.append(((prev, W, b), A))
-        prev = A
-    return prev, caches
-
-
-def course_update(dict parameters, dict grads, tuple names, tuple grad_names,
-                  double learning_rate):
-    """fastdnn.course.update_parameters: parameters[k] = parameters[k] - lr * grads["d" + k]
-    for every name, all or nothing. Returns the names whose gradient is missing (nothing
-    is updated then)."""
-    cdef Py_ssize_t i, n = len(names)
-    cdef list gs = [grads.get(k) for k in grad_names]
-    cdef list missing = [names[i] for i in range(n) if gs[i] is None]
-    if missing:
-        return missing
-    cdef list new = [_ew.binary(SGD_STEP, gs[i], parameters[names[i]], None, learning_rate,
-                                "grad", "param") for i in range(n)]
-    for i in range(n):
-        parameters[names[i]] = new[i]
-    return missing
-
-
 # ------------------------------------------------ workspace entry points (models)
 # The model layer owns its buffers and has checked shapes and dtypes once per
 # fit; these skip the per-call checks and allocations of forward/backward.
@@ -376,59 +293,3 @@ def matmul(A, B, double alpha=1.0, bint direct=True):
     if not (direct and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, 0.0, False)
     return C
-
-
-ctypedef fused a_real:
-    float
-    double
-
-ctypedef fused y_real:
-    float
-    double
-
-
-cdef double _bce_sum(const a_real *a, const y_real *y, Py_ssize_t n) noexcept nogil:
-    """sum(y log a + (1 - y) log(1 - a)) in double, compensated (Neumaier); the
-    terms are the course's, so 0 * log(0) is NaN as in NumPy."""
-    cdef Py_ssize_t i
-    cdef double s = 0, c = 0, plain = 0, v, t, ai, yi
-    for i in range(n):
-        ai = a[i]
-        yi = y[i]
-        v = yi * log(ai) + (1.0 - yi) * log(1.0 - ai)
-        plain += v
-        t = s + v
-        if fabs(s) >= fabs(v):
-            c += (s - t) + v
-        else:
-            c += (v - t) + s
-        s = t
-    return s + c if isfinite(plain) else plain   # the correction is NaN beside an infinity
-
-
-def bce_sum(cnp.ndarray AL not None, cnp.ndarray Y not None):
-    """sum(Y log AL + (1 - Y) log(1 - AL)) of C-contiguous float32/float64 arrays of
-    one size, in double (the course API's compute_cost)."""
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(AL)
-    cdef void *pa = cnp.PyArray_DATA(AL)
-    cdef void *py = cnp.PyArray_DATA(Y)
-    cdef bint a32 = cnp.PyArray_TYPE(AL) == cnp.NPY_FLOAT32
-    cdef bint y32 = cnp.PyArray_TYPE(Y) == cnp.NPY_FLOAT32
-    cdef double s
-    if cnp.PyArray_SIZE(Y) != n or not (cnp.PyArray_IS_C_CONTIGUOUS(AL)
-                                        and cnp.PyArray_IS_C_CONTIGUOUS(Y)):
-        raise ValueError("AL and Y must be C-contiguous arrays of one size")
-    for arr in (AL, Y):
-        if cnp.PyArray_TYPE(arr) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
-            raise TypeError(f"expected float32 or float64, got {arr.dtype}")
-    with nogil:
-        if a32 and y32:
-            s = _bce_sum(<const float *>pa, <const float *>py, n)
-        elif a32:
-            s = _bce_sum(<const float *>pa, <const double *>py, n)
-        elif y32:
-            s = _bce_sum(<const double *>pa, <const float *>py, n)
-        else:
-            s = _bce_sum(<const double *>pa, <const double *>py, n)
-    return s
-

@@ -22,9 +22,10 @@ import numpy as np
 cimport numpy as cnp
 from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
-from libc.math cimport fabs, log, log1p, pow
+from libc.math cimport fabs, pow
 from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, _xgemm
+from fastdnn._kernels._loss cimport clip_bounds, loss_sum
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -47,8 +48,6 @@ cdef extern from "fdnn_codes.h" nogil:
     enum:
         FDNN_LINEAR
         FDNN_BW_OUTPUT_SUB
-        FDNN_LOSS_BCE
-        FDNN_LOSS_CCE
         FDNN_OPT_GD
         FDNN_METRIC_BINARY
         FDNN_METRIC_ARGMAX
@@ -188,47 +187,6 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
                 Yb[j * n_y + i] = Y[row * n_y + i]
 
 
-cdef inline double _cost_sum(int loss, const real *A, const real *Y, Py_ssize_t n) noexcept nogil:
-    """Sum over the batch of the loss, as fastdnn.losses computes it (sums in double)."""
-    cdef Py_ssize_t i
-    cdef double s = 0, a, y, d
-    cdef double tiny, hi
-    if real is float:
-        tiny, hi = 1.1754943508222875e-38, 1.0 - 5.960464477539063e-08
-    else:
-        tiny, hi = 2.2250738585072014e-308, 1.0 - 1.1102230246251565e-16
-    if loss == FDNN_LOSS_BCE:
-        for i in range(n):
-            a, y = A[i], Y[i]
-            if a < tiny:
-                a = tiny
-            elif a > hi:
-                a = hi
-            if y == 1:      # 0/1 labels need one log each: the other term is exactly 0
-                s += log(a)
-            elif y == 0:
-                s += log1p(-a)
-            else:
-                s += y * log(a) + (1 - y) * log1p(-a)
-        return -s
-    if loss == FDNN_LOSS_CCE:
-        for i in range(n):
-            if Y[i] == 0:      # one-hot targets: one log per example (0 * log a adds 0,
-                continue       # unless a is NaN, which the A == A test below keeps)
-            a = A[i]
-            if a < tiny:
-                a = tiny
-            s += Y[i] * log(a)
-        for i in range(n):
-            if A[i] != A[i]:
-                return A[i]
-        return -s
-    for i in range(n):
-        d = <double>A[i] - <double>Y[i]
-        s += d * d
-    return 0.5 * s
-
-
 cdef inline double _metric_sum(int kind, double threshold, const real *A, const real *Y,
                                Py_ssize_t n_y, Py_ssize_t k) noexcept nogil:
     """Numerator of one metric over a batch (the denominators are counted in Python)."""
@@ -329,7 +287,7 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef real *X_l
     cdef real *G
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0, lr_t = lr, inv_c2 = 1
+    cdef double reg = 0, lr_t = lr, inv_c2 = 1, lo, hi
     cdef real scale = <real>(1.0 / k)
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
@@ -350,7 +308,8 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         if net.layer[l].lam != 0:
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
-    cost[0] = _cost_sum(net.loss, <real *>d.A, Yb, n_y * k) / k + reg
+    clip_bounds(sizeof(real) == 4, True, &lo, &hi)
+    cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi) / k + reg
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
                                       Yb, n_y, k)
