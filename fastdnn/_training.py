@@ -25,16 +25,20 @@ Examples
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from . import regularizers as _regularizers
 from ._compiled import NotCompilable
+from ._validation import check_finite as check_finite_rows
 from ._kernels import _network
 from .layers import Dense, Normalizer
 
-__all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select"]
+__all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select",
+           "fit_data"]
 
 ENGINES = ("auto", "compiled", "python")
 _MAX_LAYERS, _MAX_METRICS = 64, 8   # the plan's fixed tables (_network.pyx)
@@ -305,3 +309,41 @@ def select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: b
         if engine == "compiled":
             raise ValueError(f"engine='compiled' cannot train this model: {exc}") from None
         return LayerTrainer(*args), str(exc)
+
+
+_FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
+
+
+def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split: Any,
+             check_finite: bool) -> tuple:
+    """``fit``'s data checked: ``(X, Y, X_val, Y_val)`` with the targets prepared for the
+    model's loss, the validation rows taken from ``validation_data`` or split off the end."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+            or not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
+    X = model._check_X(X)
+    m_all = X.shape[0]
+    if m_all == 0:
+        raise ValueError("X has no rows")
+    if check_finite:
+        check_finite_rows(X, "X", _FINITE_HINT)
+    Y = model._check_y(y, m_all)
+    if validation_data is not None:
+        if validation_split:
+            raise ValueError("pass validation_data or validation_split, not both")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a tuple (X_val, y_val)")
+        X_val = model._check_X(validation_data[0], "X_val")
+        if check_finite:
+            check_finite_rows(X_val, "X_val", _FINITE_HINT)
+        Y_val = model._check_y(validation_data[1], X_val.shape[0], "y_val")
+    elif validation_split:
+        n_val = int(math.floor(m_all * validation_split))
+        if n_val == 0 or n_val == m_all:
+            raise ValueError(f"validation_split={validation_split} leaves "
+                             f"{m_all - n_val} training and {n_val} validation examples")
+        X, X_val = X[:m_all - n_val], X[m_all - n_val:]
+        Y, Y_val = Y[:m_all - n_val], Y[m_all - n_val:]
+    else:
+        X_val = Y_val = None
+    return X, Y, X_val, Y_val

@@ -21,9 +21,6 @@ Examples
 """
 from __future__ import annotations
 
-import contextlib
-import math
-import numbers
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -34,19 +31,15 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import _threads
 from . import regularizers as _regularizers
-from ._kernels import _network
-from . import _runtime, _training
+from . import _inference, _summary, _training
 from ._validation import check_choice as _check_choice
-from ._validation import as_matrix as _as_matrix, check_finite as _check_finite, check_int as _check_int
-from .layers import Dense, Dropout, Input, Layer, Normalizer, get as _get_layer
+from ._validation import as_matrix as _as_matrix, check_int as _check_int
+from .layers import Dense, Input, Layer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
 __all__ = ["Sequential"]
 
 
-_FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
-# predict/evaluate chunks hold at most this many activations per layer
-_CHUNK_ELEMENTS = 1 << 22
 
 
 class Sequential:
@@ -301,34 +294,8 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         if seed is not None:
             _check_int(seed, "seed", 0)
-        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
-                or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
-        X = self._check_X(X)
-        m_all = X.shape[0]
-        if m_all == 0:
-            raise ValueError("X has no rows")
-        if check_finite:
-            _check_finite(X, "X", _FINITE_HINT)
-        Y = self._check_y(y, m_all)
-        if validation_data is not None:
-            if validation_split:
-                raise ValueError("pass validation_data or validation_split, not both")
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (X_val, y_val)")
-            X_val = self._check_X(validation_data[0], "X_val")
-            if check_finite:
-                _check_finite(X_val, "X_val", _FINITE_HINT)
-            Y_val = self._check_y(validation_data[1], X_val.shape[0], "y_val")
-        elif validation_split:
-            n_val = int(math.floor(m_all * validation_split))
-            if n_val == 0 or n_val == m_all:
-                raise ValueError(f"validation_split={validation_split} leaves "
-                                 f"{m_all - n_val} training and {n_val} validation examples")
-            X, X_val = X[:m_all - n_val], X[m_all - n_val:]
-            Y, Y_val = Y[:m_all - n_val], Y[m_all - n_val:]
-        else:
-            X_val = Y_val = None
+        X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
+                                                check_finite)
         m = X.shape[0]
         if batch_size is None:
             batch_size = m
@@ -388,7 +355,7 @@ class Sequential:
             for metric in self.metrics:
                 logs[metric.name] = float(metric.result())
             if X_val is not None:
-                for key, value in self._evaluate_arrays(X_val, Y_val, batch_size).items():
+                for key, value in _inference.evaluate(self, X_val, Y_val, batch_size).items():
                     logs["val_" + key] = value
             logs["learning_rate"] = lr
             cbl.history.add_batch_losses(costs)
@@ -414,53 +381,9 @@ class Sequential:
         return self._trainer(cbl, data, engine, 0)
 
     # ------------------------------------------------------------ inference
-    def _chunk_rows(self, batch_size: int | None) -> int:
-        if batch_size is not None:
-            return _check_int(batch_size, "batch_size", 1)
-        widest = max([self.n_features or 1] + [l.units or 1 for l in self._compute_layers])
-        return max(1, _CHUNK_ELEMENTS // widest)
-
-    def _forward(self, Xc: np.ndarray) -> np.ndarray:
-        """Outputs (n_outputs, k) for the rows of Xc, through the compiled plan if possible."""
-        if Xc.dtype.kind != "f" or Xc.dtype not in (np.float32, np.float64):
-            Xc = np.ascontiguousarray(Xc, dtype=self.dtype)
-        plan = self._inference_plan(Xc.shape[0])
-        if plan is None:
-            A = np.ascontiguousarray(Xc, dtype=self.dtype).T
-            for layer in self._compute_layers:
-                A = layer.forward(A, training=False)
-            return A
-        k, cap = Xc.shape[0], plan.capacity
-        out = np.empty((k, self.n_outputs), dtype=self.dtype)
-        for s in range(0, k, cap):
-            plan.run(Xc[s:s + cap], out[s:s + cap])
-        return out.T
-
-    _PLAN_COLUMNS = 1024   # examples per compiled inference call (buffers kept by the model)
-
     def _inference_plan(self, k: int) -> Any:
-        """The cached compiled forward pass, or None for layers it does not cover."""
-        layers = [l for l in self._compute_layers if not isinstance(l, Dropout)]
-        norm = None
-        if layers and isinstance(layers[0], Normalizer):
-            norm, layers = layers[0], layers[1:]
-        if not layers or any(type(l) is not Dense for l in layers):
-            return None
-        key = (tuple((id(l.W), l._kernel) for l in layers)
-               + ((id(norm.mean), id(norm._inv_std)) if norm else ()))
-        want = min(max(k, 1), self._PLAN_COLUMNS)
-        cached = getattr(self, "_plan_cache", None)
-        if cached is not None and cached[0] == key and cached[1].capacity >= want:
-            return cached[1]
-        plan = _network.Forward(
-            [(l.W, l.b, l._kernel.forward, l._kernel.alpha, l._kernel.softmax) for l in layers],
-            None if norm is None else (norm.mean, norm._inv_std), want, self.dtype)
-        self._plan_cache = (key, plan)
-        _runtime.track_plans(self)
-        # the plan keeps the arrays alive, so their ids cannot be reused while cached
-        self._fast_predict = (plan, tuple(layers), tuple(l.W for l in layers),
-                              tuple(l._kernel for l in layers))
-        return plan
+        """The cached compiled forward pass for ``k`` examples, or None (see ``_inference``)."""
+        return _inference.plan(self, k)
 
     def _require_built(self, what: str) -> None:
         if not self.built:
@@ -491,23 +414,14 @@ class Sequential:
         self._require_built("predict")
         X = self._check_X(X)
         m = X.shape[0]
-        rows = self._chunk_rows(batch_size)
-        with self._threads_for_rows(min(m, rows)):
+        rows = _inference.chunk_rows(self, batch_size)
+        with _inference.threads_for_rows(self, min(m, rows)):
             if m <= rows:
-                return self._forward(X).T
+                return _inference.forward(self, X).T
             out = np.empty((m, self.n_outputs), dtype=self.dtype)
             for s in range(0, m, rows):
-                out[s:s + rows] = self._forward(X[s:s + rows]).T
+                out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
             return out
-
-    def _threads_for_rows(self, rows: int) -> Any:
-        """fit's thread policy for inference on ``rows`` examples at a time (skipped for
-        small calls, where switching BLAS threads would cost more than it saves)."""
-        if rows < 256:
-            return contextlib.nullcontext()
-        work = max([l.units * l.n_in * rows for l in self._compute_layers
-                    if isinstance(l, Dense)] or [0])
-        return _threads.for_products(work)
 
     def _is_classifier(self) -> bool:
         return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")
@@ -558,28 +472,6 @@ class Sequential:
     def _regularization_cost(self, m: int) -> float:
         return sum(layer.regularization_cost(m) for layer in self._compute_layers)
 
-    def _evaluate_arrays(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None
-                         ) -> dict[str, float]:
-        m = X.shape[0]
-        rows = self._chunk_rows(batch_size)
-        with self._threads_for_rows(min(m, rows)):
-            return self._evaluate_chunks(X, Y, m, rows)
-
-    def _evaluate_chunks(self, X: np.ndarray, Y: np.ndarray, m: int, rows: int
-                         ) -> dict[str, float]:
-        total = 0.0
-        metrics = [type(metric).from_config(metric.get_config()) for metric in self.metrics]
-        for s in range(0, m, rows):
-            A = self._forward(X[s:s + rows])
-            Yc = Y[s:s + rows].T
-            total += self.loss.cost(A, Yc) * A.shape[1]
-            for metric in metrics:
-                metric.update_state(A, Yc)
-        logs = {"loss": total / m + self._regularization_cost(m)}
-        for metric in metrics:
-            logs[metric.name] = float(metric.result())
-        return logs
-
     def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Cost (with the L2 penalty) and metrics on ``X, y``.
@@ -603,7 +495,7 @@ class Sequential:
         if X.shape[0] == 0:
             raise ValueError("X has no rows")
         Y = self._check_y(y, X.shape[0])
-        logs = self._evaluate_arrays(X, Y, batch_size)
+        logs = _inference.evaluate(self, X, Y, batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
@@ -662,19 +554,7 @@ class Sequential:
     def count_params(self) -> int:
         """Number of scalars in all layers."""
         return sum(layer.count_params() for layer in self._compute_layers) if self.built \
-            else self._count_unbuilt()
-
-    def _count_unbuilt(self) -> int:
-        n, total = self.n_features, 0
-        if n is None:
-            raise ValueError("the number of input features is unknown; build the model first")
-        for layer in self._compute_layers:
-            if isinstance(layer, Dense):
-                total += layer.units * (n + 1)
-                n = layer.units
-            elif type(layer).__name__ == "Normalizer":
-                total += 2 * n
-        return total
+            else _summary.count_unbuilt(self)
 
     def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
         """Print the layers, their output shapes and parameter counts.
@@ -687,37 +567,8 @@ class Sequential:
         ...
         Total params: 8
         """
-        print_fn = print_fn or print
-        rows = [("Layer (type)", "Output shape", "Param #")]
-        n = self.n_features
-        for i, layer in enumerate(self._compute_layers):
-            units = layer.units if layer.units is not None else n
-            if isinstance(layer, Dense):
-                count = units * (n + 1) if n is not None else None
-                kind = f"Dense, {layer.activation.name}"
-            elif type(layer).__name__ == "Normalizer":
-                count = 2 * n if n is not None else None
-                kind = "Normalizer"
-            else:
-                count, kind = 0, type(layer).__name__
-            if layer.built:
-                count = layer.count_params()
-            rows.append((f"{layer.name or f'layer_{i + 1}'} ({kind})",
-                         f"(None, {units if units is not None else '?'})",
-                         "?" if count is None else f"{count:,}"))
-            n = units
-        widths = [max(len(r[c]) for r in rows) + 2 for c in range(3)]
-        line = "-" * sum(widths)
-        print_fn(f'Model: "{self.name or "sequential"}"')
-        print_fn(line)
-        for j, row in enumerate(rows):
-            print_fn("".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-            if j == 0:
-                print_fn("=" * sum(widths))
-        print_fn(line)
-        counts = [r[2] for r in rows[1:]]
-        total = "?" if "?" in counts else f"{sum(int(c.replace(',', '')) for c in counts):,}"
-        print_fn(f"Total params: {total}")
+        for line in _summary.lines(self):
+            (print_fn or print)(line)
 
     # ------------------------------------------------------------ config, saving
     def get_config(self) -> dict:
