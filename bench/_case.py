@@ -4,6 +4,9 @@ A section yields :class:`Case` objects; the runner checks their outputs agree,
 times them with :func:`_timing.measure` and turns the result into JSON records
 with :func:`run_case`. Sections never time anything themselves.
 
+What a check finds wrong is a *failure* (``bench/run.py --check`` exits 1 on
+any); what is merely worth knowing is a *note*.
+
 A case with ``repeats > 0`` is a *run* case: each call is a whole run (a
 training of many epochs, seconds long), so it is not calibrated, compared or
 repeated thousands of times; :func:`measure_runs` times exactly ``repeats``
@@ -16,7 +19,7 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -25,12 +28,21 @@ from _timing import Stats, Thunk, _stats, _time_loop, measure
 
 @dataclass(frozen=True)
 class Config:
-    """Settings shared by all sections."""
+    """Settings shared by all sections.
+
+    ``smoke`` (which implies ``quick``) asks for the smallest sizes and no untimed
+    warm-up: a run that checks results, not speed.
+    """
 
     quick: bool
     samples: int          # samples per implementation
     target_ns: int        # minimum duration of one sample
     torch: ModuleType | None = None   # the optional competitor, when importable
+    smoke: bool = False
+
+    def warmup(self, ns: int) -> int:
+        """A section's untimed warm-up before each run of samples: ``ns``, none in smoke mode."""
+        return 0 if self.smoke else ns
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,8 @@ class Case:
     zero-argument callable; its inputs are bound in advance. The output of each
     implementation is compared with that of ``reference`` before timing;
     ``check``, when given, is a further verification run once before timing
-    that returns notes on what it found wrong.
+    that returns the failures it found (an empty list: all is well). ``notes``
+    collects what the section wants reported without failing the run.
 
     Run cases (``repeats > 0``, see :func:`measure_runs`) are not compared:
     ``before[impl]`` is called untimed before every timed call (warm-up, fresh
@@ -73,7 +86,7 @@ class Case:
     params: dict[str, Any] = field(default_factory=dict)
     reference: str = "fastdnn"
     unchecked: frozenset[str] = frozenset()   # impls whose output is not comparable
-    check: Callable[[], list[str]] | None = None   # extra check of the section; returns notes
+    check: Callable[[], list[str]] | None = None   # extra check of the section; returns failures
     warmup_ns: int = 0   # > 0: time in rounds, each after this much untimed warm-up (_timing)
     rounds: int = 3      # with warmup_ns: the samples are spread over this many rounds
     repeats: int = 0     # > 0: a run case, this many single timed calls per implementation
@@ -82,6 +95,7 @@ class Case:
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)   # reported per impl
     unit: str = ""       # what ``n`` counts, e.g. "epoch" (run cases)
     measured: dict[str, Stats] = field(default_factory=dict)  # run cases: set before check
+    notes: list[str] = field(default_factory=list)   # informational, filled by the section
 
     @property
     def key(self) -> dict[str, Any]:
@@ -93,18 +107,18 @@ _TOLERANCE = {"float32": dict(rtol=1e-4, atol=1e-6), "float64": dict(rtol=1e-10,
 
 
 def check_outputs(case: Case) -> tuple[dict[str, str | None], list[str]]:
-    """Call each implementation once; return its result dtypes and notes on disagreements.
+    """Call each implementation once; return its result dtypes and the failures found.
 
-    A note is made when a result's dtype differs from the case dtype (for
-    example NumPy promoting float32 to float64), or when its values differ from
-    the reference implementation beyond a dtype-dependent tolerance; then
-    ``case.check`` adds its own notes.
+    A result fails when its dtype differs from the case dtype (for example
+    NumPy promoting float32 to float64), or when its values differ from the
+    reference implementation beyond a dtype-dependent tolerance; then
+    ``case.check`` adds its own failures.
     """
     outputs = {name: fn() for name, fn in case.impls.items()}
     expected = np.asarray(outputs[case.reference])
     tol = _TOLERANCE.get(case.dtype, {})
     dtypes: dict[str, str | None] = {}
-    notes: list[str] = []
+    failures: list[str] = []
     for name, out in outputs.items():
         if out is None or name in case.unchecked:
             dtypes[name] = None
@@ -112,13 +126,15 @@ def check_outputs(case: Case) -> tuple[dict[str, str | None], list[str]]:
         arr = np.asarray(out)
         dtypes[name] = str(arr.dtype)
         if str(arr.dtype) != case.dtype:
-            notes.append(f"{name} returns {arr.dtype}")
-        if not np.allclose(arr, expected, equal_nan=True, **tol):
+            failures.append(f"{name} returns {arr.dtype}")
+        if arr.shape != expected.shape:
+            failures.append(f"{name} returns shape {arr.shape}, {case.reference} {expected.shape}")
+        elif not np.allclose(arr, expected, equal_nan=True, **tol):
             worst = float(np.max(np.abs(arr.astype(np.float64) - expected)))
-            notes.append(f"{name} differs from {case.reference} (max abs diff {worst:.3g})")
+            failures.append(f"{name} differs from {case.reference} (max abs diff {worst:.3g})")
     if case.check is not None:
-        notes.extend(case.check())
-    return dtypes, notes
+        failures.extend(case.check())
+    return dtypes, failures
 
 
 def measure_runs(case: Case) -> tuple[dict[str, Stats], dict[str, str | None]]:
@@ -153,23 +169,34 @@ def measure_runs(case: Case) -> tuple[dict[str, Stats], dict[str, str | None]]:
     return {name: _stats(t, 1) for name, t in times.items()}, dtypes
 
 
-def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list[dict], list[str]]:
-    """Check and time ``case``; return its timing records, ratio records and notes.
+class CaseResult(NamedTuple):
+    """What :func:`run_case` returns."""
+
+    results: list[dict]     # one timing record per implementation
+    ratios: list[dict]      # one record per ``case.ratios``
+    notes: list[str]        # informational
+    failures: list[str]     # failed checks
+
+
+def run_case(case: Case, samples: int, target_ns: int) -> CaseResult:
+    """Check and time ``case``; return its records, notes and failed checks.
 
     A run case (``repeats > 0``) is timed by :func:`measure_runs` (``samples``
-    and ``target_ns`` do not apply), then checked: dtype notes, then ``check``.
+    and ``target_ns`` do not apply), then checked: dtypes, then ``check``.
     """
     if case.repeats > 0:
         stats, dtypes = measure_runs(case)
         case.measured = stats
-        notes = [f"{impl} returns {dt}" for impl, dt in dtypes.items()
-                 if dt is not None and dt != case.dtype and impl not in case.unchecked]
+        failures = [f"{impl} returns {dt}" for impl, dt in dtypes.items()
+                    if dt is not None and dt != case.dtype and impl not in case.unchecked]
         if case.check is not None:
-            notes.extend(case.check())
+            failures.extend(case.check())
     else:
-        dtypes, notes = check_outputs(case)
-    for note in notes:
+        dtypes, failures = check_outputs(case)
+    for note in case.notes:
         print(f"  note: {case.name} {case.dtype} n={case.n}: {note}", file=sys.stderr)
+    for failure in failures:
+        print(f"  FAILED: {case.name} {case.dtype} n={case.n}: {failure}", file=sys.stderr)
     if case.repeats <= 0:
         stats = measure(case.impls, samples, target_ns, case.warmup_ns, case.rounds)
     results = [_timing_record(case, impl, st, dtypes[impl]) for impl, st in stats.items()]
@@ -178,7 +205,7 @@ def run_case(case: Case, samples: int, target_ns: int) -> tuple[list[dict], list
                "value": paired_ratio(stats[r.numerator], stats[r.denominator]),
                "ratio_of_medians": stats[r.numerator].median_ns / stats[r.denominator].median_ns}
               for r in case.ratios]
-    return results, ratios, notes
+    return CaseResult(results, ratios, list(case.notes), failures)
 
 
 def paired_ratio(num: Stats, den: Stats) -> float:

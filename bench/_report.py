@@ -1,4 +1,4 @@
-"""Machine description, result tables (plain text or GitHub markdown) and the JSON file."""
+"""Machine description, result and target tables (plain text or GitHub markdown), the JSON file."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,6 +11,8 @@ from types import ModuleType
 from typing import Any, Iterable
 
 import numpy as np
+
+import targets as _targets
 
 Row = list[str]
 
@@ -224,14 +226,22 @@ def runs_legend(section: str, ratios: list[dict], results: list[dict]) -> str:
             + "IQR: (q3 - q1) / median of the runs (with 3 runs: (max - min) / median).")
 
 
-def render_plain(header: Row, groups: list[list[Row]], text_cols: int = 3) -> str:
+def _right_aligned(n_cols: int, text_cols: int, right: Iterable[int] | None) -> set[int]:
+    """The right-aligned columns: ``right`` when given, else all from ``text_cols`` on."""
+    return set(range(text_cols, n_cols)) if right is None else set(right)
+
+
+def render_plain(header: Row, groups: list[list[Row]], text_cols: int = 3,
+                 right: Iterable[int] | None = None) -> str:
     """An aligned text table, a blank line between groups; the first ``text_cols``
-    columns (section, function, dtype) left-aligned, the others right-aligned."""
+    columns (section, function, dtype) left-aligned, the others right-aligned (or
+    just the columns ``right``)."""
     rows = [row for group in groups for row in group]
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    rjust = _right_aligned(len(header), text_cols, right)
 
     def line(row: Row) -> str:
-        return "  ".join(c.ljust(w) if i < text_cols else c.rjust(w)
+        return "  ".join(c.rjust(w) if i in rjust else c.ljust(w)
                          for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     out = [line(header), "-" * len(line(header))]
@@ -242,9 +252,11 @@ def render_plain(header: Row, groups: list[list[Row]], text_cols: int = 3) -> st
     return "\n".join(out)
 
 
-def render_markdown(header: Row, groups: list[list[Row]], text_cols: int = 3) -> str:
+def render_markdown(header: Row, groups: list[list[Row]], text_cols: int = 3,
+                    right: Iterable[int] | None = None) -> str:
     """A GitHub markdown table (text columns left-aligned, numbers right-aligned)."""
-    align = [":---" if i < text_cols else "---:" for i in range(len(header))]
+    rjust = _right_aligned(len(header), text_cols, right)
+    align = ["---:" if i in rjust else ":---" for i in range(len(header))]
     rows = [header, align] + [row for group in groups for row in group]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
@@ -286,11 +298,43 @@ def measurement_legend(section: str, records: list[dict]) -> str:
                              if r["section"] == section and r.get("legend")))
 
 
+# ------------------------------------------------------------------ targets
+
+TARGET_LEGEND = (
+    "Targets: the table in bench/targets.py. measured: the case's worst value of the "
+    "quantity; 'not enforced': a --smoke run enforces no target, a --quick run none stated "
+    "for the full-size configuration it shrinks; skipped: the anchor is not installed.")
+
+
+def target_table(section: str, outcomes: list[_targets.Outcome]) -> tuple[Row, list[list[Row]]]:
+    """Header and rows of ``section``'s targets: the case, the target, the measured
+    value, the result (pass / miss / ...) and the goal in words."""
+    header = ["section", "case", "target", "measured", "result", "goal"]
+    rows = []
+    for o in outcomes:
+        t = o.target
+        if t.section != section:
+            continue
+        case = t.case + ("" if t.n is None else f" (N={fmt_n(t.n)})")
+        rows.append([section, case, t.text, o.measured_text, o.result, t.description])
+    return header, [rows] if rows else []
+
+
+def command_line(meta: dict, markdown: bool) -> str:
+    """The line naming the command that produced the tables ("" when unknown)."""
+    cmd = meta.get("command")
+    if not cmd:
+        return ""
+    return f"Produced by `{cmd}`" if markdown else f"Produced by: {cmd}"
+
+
 def render(meta: dict, sections: list[str], markdown: bool) -> str:
-    """The header and one table per section, plus the notes the checks made."""
-    head = header_lines(meta)
+    """The header and the tables of every section (results, then targets), the failed
+    checks and the notes."""
+    head = header_lines(meta) + [line for line in [command_line(meta, markdown)] if line]
     parts = ["\n".join(f"- {h}" for h in head) if markdown else "\n".join(head)]
     measured = meta.get("measurements", [])
+    outcomes = _targets.evaluate(meta)
     for section in sections:
         draw = render_markdown if markdown else render_plain
         if any(r["section"] == section for r in meta["results"]):
@@ -308,9 +352,21 @@ def render(meta: dict, sections: list[str], markdown: bool) -> str:
             parts.append(draw(header, groups, 4))
         if tables:
             parts.append(measurement_legend(section, measured))
+        parts.append(render_targets(section, outcomes, markdown))
+    if meta.get("failures"):
+        parts.append("Failed checks:\n" + "\n".join(f"- {f}" for f in meta["failures"]))
     if meta["notes"]:
         parts.append("Notes:\n" + "\n".join(f"- {n}" for n in _ordered(meta["notes"])))
     return "\n\n".join(parts)
+
+
+def render_targets(section: str, outcomes: list[_targets.Outcome], markdown: bool) -> str:
+    """``section``'s target table and its legend, or a line saying it has no target."""
+    header, groups = target_table(section, outcomes)
+    if not groups:
+        return f"Targets ({section}): none declared in bench/targets.py."
+    draw = render_markdown if markdown else render_plain
+    return draw(header, groups, 3, right=[3]) + "\n\n" + TARGET_LEGEND
 
 
 # --------------------------------------------------------------------- plot

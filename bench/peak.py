@@ -8,10 +8,11 @@ NumPy course code makes them. The two are timed alternately, in rounds, with a
 pause for the BLAS threads to fall asleep before each peak, so that the
 machine's drift cancels in the per-round efficiency.
 
-Used in the issue notes: being 2x faster than NumPy on that step needs the
-products at ``(numpy / its gemms) / 2`` of NumPy's time (``numpy/its gemms``
-from ``bench/run.py --sections dense``), i.e. at that factor times the
-efficiency printed here, with nothing else in the step.
+What this says about the target of a 784 step 2x faster than NumPy's
+(``bench/targets.py``): it needs the products at ``(numpy / its gemms) / 2``
+of NumPy's time (``numpy/its gemms`` from ``bench/run.py --sections dense``),
+i.e. at that factor times the efficiency printed here, with nothing else in
+the step.
 
     python bench/peak.py [--rounds 12]
 """

@@ -21,6 +21,7 @@ from _case import Case, Config, Ratio
 SECTION = "activations"
 SIZES = (10**4, 10**6, 10**7)
 QUICK_SIZES = (10**4, 10**6)
+SMOKE_SIZES = (10**4,)
 DTYPES = ("float32", "float64")
 UNITS = 10   # rows of the (n_l, m) arrays
 SEED = 0
@@ -89,12 +90,17 @@ def make_case(spec: Spec, inputs: dict[str, np.ndarray], cfg: Config) -> Case:
         ratios.append(Ratio("vs torch", "torch", "fastdnn"))
     return Case(SECTION, spec.name, str(z.dtype), z.size, impls, tuple(ratios),
                 params={"shape": list(z.shape), "order": "C"}, unchecked=frozenset(unchecked),
-                warmup_ns=WARMUP_NS)
+                warmup_ns=cfg.warmup(WARMUP_NS))
+
+
+def sizes(cfg: Config) -> tuple[int, ...]:
+    """The N of this run: all, ``--quick``'s or ``--smoke``'s."""
+    return SMOKE_SIZES if cfg.smoke else QUICK_SIZES if cfg.quick else SIZES
 
 
 def cases(cfg: Config) -> Iterator[Case]:
     """All cases, one size and dtype at a time (the inputs of a size are freed after it)."""
-    for n in (QUICK_SIZES if cfg.quick else SIZES):
+    for n in sizes(cfg):
         for dtype in DTYPES:
             inputs = make_inputs(n, dtype)
             for spec in SPECS:

@@ -15,7 +15,7 @@ He-initialised float32 parameters and the same data ``X (n_x, m)``, ``Y``:
   (``fastdnn._kernels._network.Plan``): a ``Sequential`` of ``Dense`` layers
   with the same sizes, activations and initial weights (``set_weights``),
   ``compile(GD(lr), loss)``, its trainer made once by
-  ``models._CompiledTrainer.make(model, X_rows, Y_rows, batch_size=m,
+  ``fastdnn._training.CompiledTrainer.make(model, X_rows, Y_rows, batch_size=m,
   shuffle=False, ...)``; each timed call is ``plan.run(X_rows, Y_rows, None,
   m, 0, 1, lr, t0, costs, sums)``, one mini-batch of all m examples in one
   nogil call. It does a little more than the NumPy step: it first gathers the
@@ -65,25 +65,22 @@ switches to its own settings when the previous call left others (the switch,
 runs under ``fit``'s settings and every other implementation under the
 defaults (torch: the thread count ``bench/run.py`` gave it).
 
-The issue's targets for one training step (float32, 2 cores), read off the
-ratio columns (``numpy/compiled`` = numpy / fastdnn (compiled), ``numpy``
-being the lean course code without dA0; ``torch/compiled``; ``compiled/gemm``
-= fastdnn (compiled) / gemm only (compiled's calls)) and recorded in the
-case's ``params["targets"]`` (``torch1/compiled`` shows the same against torch
-on one thread):
+The targets for one training step (float32, 2 cores) are in
+``bench/targets.py``, stated on the ratio columns (``numpy/compiled`` = numpy
+/ fastdnn (compiled), ``numpy`` being the lean course code without dA0;
+``torch/compiled``; ``compiled/gemm`` = fastdnn (compiled) / gemm only
+(compiled's calls)) and copied into the case's ``params["targets"]``
+(``torch1/compiled`` shows the same against torch on one thread).
 
-* ``[2, 3, 5, 4, 2, 1]``, m = 64: numpy/compiled >= 10, torch/compiled >= 30;
-* ``[784, 256, 128, 10]``, m = 128: torch/compiled >= 1.3, numpy/compiled >= 2;
-* ``[1024, 2048, 2048, 1024]``, m = 512: compiled/gemm <= 1.05 and
-  torch/compiled >= 1.
+Checks before timing (a mismatch is a failure of the run): the harness
+compares the W1 each implementation returns after its first step with NumPy's
+(and its dtype); :func:`check_step` runs one more step from the start on fresh
+copies with lr = 1, where the update is not lost in the rounding of W, and
+compares every ``W[l]`` and ``b[l]`` update with NumPy's (max abs difference
+relative to the largest NumPy update, at most 1e-4; the worst is kept in the
+case's ``params``) and checks that NumPy stays float32 throughout.
 
-Checks before timing: the harness compares the W1 each implementation returns
-after its first step with NumPy's (and its dtype); :func:`check_step` runs one
-more step from the start on fresh copies with lr = 1, where the update is not
-lost in the rounding of W, and compares every ``W[l]`` and ``b[l]`` update with
-NumPy's (max abs difference relative to the largest NumPy update, at most
-1e-4; the worst is kept in the case's ``params``) and checks that NumPy stays
-float32 throughout.
+``--smoke`` runs the three smaller networks only (:data:`SMOKE_NETS`).
 """
 from __future__ import annotations
 
@@ -94,11 +91,13 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from scipy.linalg.blas import sgemm
 
-from fastdnn import _threads, course, models
+from fastdnn import _threads, _training, course, models
+from fastdnn._compiled import NotCompilable
 from fastdnn import functional as F
 from fastdnn.layers import Dense, Input
 from fastdnn.optimizers import GD
 from _case import Case, Config, Ratio
+from targets import for_case
 
 SECTION = "dense"
 DTYPE = np.float32
@@ -119,8 +118,6 @@ class Net:
     dims: tuple[int, ...]
     m: int
     gemm_only: bool = False     # also time the bare GEMMs of a step
-    # the issue's targets: (ratio label, ">=" or "<=", bound)
-    targets: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def output(self) -> str:
@@ -148,13 +145,11 @@ class Net:
 NUMPY_VS_COMPILED, TORCH_VS_COMPILED, COMPILED_VS_GEMM = \
     "numpy/compiled", "torch/compiled", "compiled/gemm"
 
-NETS = (Net((2, 3, 5, 4, 2, 1), 64,
-            targets=((NUMPY_VS_COMPILED, ">=", 10.0), (TORCH_VS_COMPILED, ">=", 30.0))),
+NETS = (Net((2, 3, 5, 4, 2, 1), 64),
         Net((30, 16, 8, 1), 256),
-        Net((784, 256, 128, 10), 128, gemm_only=True,
-            targets=((TORCH_VS_COMPILED, ">=", 1.3), (NUMPY_VS_COMPILED, ">=", 2.0))),
-        Net((1024, 2048, 2048, 1024), 512, gemm_only=True,
-            targets=((COMPILED_VS_GEMM, "<=", 1.05), (TORCH_VS_COMPILED, ">=", 1.0))))
+        Net((784, 256, 128, 10), 128, gemm_only=True),
+        Net((1024, 2048, 2048, 1024), 512, gemm_only=True))
+SMOKE_NETS = NETS[:3]     # the largest step alone takes ~0.2 s
 
 
 # ------------------------------------------------------------ thread settings
@@ -504,11 +499,12 @@ class CompiledTrainer(Trainer):
         self.dense = [l for l in model.layers if isinstance(l, Dense)]
         self.X = np.ascontiguousarray(start.X.T)           # (m, n_x) rows, C-ordered
         self.Y = model._check_y(np.ascontiguousarray(start.Y.T), net.m)   # (m, n_y)
-        trainer = models._CompiledTrainer.make(
-            model, self.X, self.Y, batch_size=net.m, shuffle=False,
-            rng=np.random.default_rng(SEED), batch_hooks=False)
-        if trainer is None:
-            raise RuntimeError(f"{net.name}: fit would not use the compiled loop")
+        try:
+            trainer = _training.CompiledTrainer.make(
+                model, self.X, self.Y, batch_size=net.m, shuffle=False,
+                rng=np.random.default_rng(SEED), batch_hooks=False)
+        except NotCompilable as exc:
+            raise RuntimeError(f"{net.name}: fit would not use the compiled loop ({exc})") from exc
         self.plan, self.m, self.lr, self.t = trainer.plan, net.m, lr, 0
         self.costs = np.empty(1)
         self.sums = np.zeros(0)
@@ -586,7 +582,7 @@ def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Traine
 
 # ------------------------------------------------------------------ checks
 
-def numpy_dtype_notes(net: Net, start: Start) -> list[str]:
+def numpy_dtype_failures(net: Net, start: Start) -> list[str]:
     """Every array of a NumPy step (activations, Z, gradients, parameters) is float32."""
     params = NumpyTrainer(net, start, CHECK_LR).p
     AL, caches = np_forward(start.X, params, net.output)
@@ -598,14 +594,14 @@ def numpy_dtype_notes(net: Net, start: Start) -> list[str]:
 
 def check_step(net: Net, start: Start, cfg: Config, record: dict,
                threads: Threads | None = None) -> list[str]:
-    """Notes on implementations whose one-step update (lr = 1) differs from NumPy's.
+    """Failures: implementations whose one-step update (lr = 1) differs from NumPy's.
 
     ``record`` receives the worst relative difference of each implementation.
     The steps run under the default thread settings (``threads`` is reset).
     """
     if threads is not None:
         threads.reset()
-    notes = numpy_dtype_notes(net, start)
+    failures = numpy_dtype_failures(net, start)
     ts = trainers(net, start, CHECK_LR, cfg)
     for t in ts.values():
         t.step()
@@ -616,15 +612,15 @@ def check_step(net: Net, start: Start, cfg: Config, record: dict,
         worst, where = 0.0, ""
         for name, p, p0, r in zip(names, t.params(), before, ref):
             if p.dtype != DTYPE:
-                notes.append(f"{impl} {name} is {p.dtype} after a step")
+                failures.append(f"{impl} {name} is {p.dtype} after a step")
             diff = np.max(np.abs((p.astype(np.float64) - p0) - r)) / max(np.max(np.abs(r)), 1e-30)
             if not np.isnan(worst) and (np.isnan(diff) or diff > worst):   # NaN is worst
                 worst, where = float(diff), name
         record[impl] = worst
         if not worst <= CHECK_RTOL:
-            notes.append(f"{impl} update after one step differs from numpy's: "
-                         f"{worst:.3g} of the largest update (at {where})")
-    return notes
+            failures.append(f"{impl} update after one step differs from numpy's: "
+                            f"{worst:.3g} of the largest update (at {where})")
+    return failures
 
 
 # ------------------------------------------------------------------- cases
@@ -664,24 +660,25 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
         "compiled_threads": {"for_products_work": net.work,
                              "blas_one_thread": net.work < _threads.PARALLEL_GEMM_WORK,
                              "openmp_one_thread": net.work >= _threads.PARALLEL_GEMM_WORK},
-        "targets": [{"ratio": label, "op": op, "bound": bound} for label, op, bound in net.targets],
+        "targets": for_case(SECTION, net.name, net.m),
         "check": {"lr": CHECK_LR, "rtol": CHECK_RTOL, "max_rel_update_diff": {}}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),
                 params=params, reference="numpy", unchecked=frozenset(unchecked),
-                warmup_ns=WARMUP_NS, rounds=cfg.samples,
+                warmup_ns=cfg.warmup(WARMUP_NS), rounds=cfg.samples,
                 check=lambda: check_step(net, start, cfg,
                                          params["check"]["max_rel_update_diff"], threads))
 
 
 def cases(cfg: Config) -> Iterator[Case]:
-    """One case per network, smallest first (N is the batch size m).
+    """One case per network (``--smoke``: :data:`SMOKE_NETS`), smallest first (N is the
+    batch size m).
 
     Thread settings go back to the defaults after each case has run (the
     generator resumes only then), so nothing leaks into the next case or section.
     """
     threads = Threads(cfg.torch)
     try:
-        for net in NETS:
+        for net in (SMOKE_NETS if cfg.smoke else NETS):
             yield make_case(net, cfg, threads)
             threads.reset()
     finally:

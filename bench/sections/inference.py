@@ -32,17 +32,18 @@ untimed:
   and on a 2-core machine whose other core is busy torch's intra-op threads
   wait on each other.
 
-Checks before timing: every output equals NumPy's within rtol 1e-4 (the
-harness's float32 tolerance) and is float32. Timing: one sample per
+Checks before timing (a mismatch is a failure of the run): every output
+equals NumPy's within rtol 1e-4 (the harness's float32 tolerance) and is float32. Timing: one sample per
 implementation per round, each after ``WARMUP_NS`` of untimed calls (thread pools of
 the previous implementation asleep, caches warm: the weights, 0.9 MB for the
 784 network, stay in the cache between calls as they would in a server
 answering requests back to back). Thread settings per implementation are
 switched only in that untimed warm-up (see ``dense.Threads``).
 
-The issue's target: one example through ``[784, 256, 128, 10]`` with at least
-5x lower latency than PyTorch, i.e. ``torch/predict >= 5`` on the m = 1 row
-(``params["targets"]``).
+The target -- one example through ``[784, 256, 128, 10]`` with at least 5x
+lower latency than PyTorch, i.e. ``torch/predict >= 5`` on the m = 1 row -- is
+in ``bench/targets.py`` (and copied into the case's ``params["targets"]``).
+``--smoke`` runs the single-example cases only.
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ from fastdnn import reference
 from fastdnn.layers import Dense, Input
 from fastdnn.models import Sequential
 from _case import Case, Config, Ratio
+from targets import for_case
 
 from .dense import Threads
 
@@ -75,7 +77,6 @@ class Net:
     label: str
     dims: tuple[int, ...]
     m: int
-    targets: tuple[tuple[str, str, float], ...] = ()   # (ratio label, op, bound)
 
     @property
     def name(self) -> str:
@@ -87,9 +88,10 @@ class Net:
         return ["relu"] * (len(self.dims) - 2) + ["softmax"]
 
 
-NETS = (Net("", (784, 256, 128, 10), 1, targets=((TORCH_VS_PREDICT, ">=", 5.0),)),
+NETS = (Net("", (784, 256, 128, 10), 1),
         Net("", (784, 256, 128, 10), 1024),
         Net("digits", (64, 128, 10), 1))
+SMOKE_NETS = tuple(net for net in NETS if net.m == 1)
 
 
 def make_params(net: Net) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
@@ -177,18 +179,19 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
         "layers": list(net.dims), "m": net.m, "hidden": "relu", "output": "softmax",
         "n_params": sum(a * b + a for b, a in zip(net.dims[:-1], net.dims[1:])),
         "torch_threads": threads.torch_threads,
-        "targets": [{"ratio": label, "op": op, "bound": bound} for label, op, bound in net.targets],
+        "targets": for_case(SECTION, net.name, net.m),
         "check": {"reference": NUMPY, "rtol": 1e-4, "atol": 1e-6}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),
-                params=params, reference=NUMPY, warmup_ns=WARMUP_NS, rounds=cfg.samples)
+                params=params, reference=NUMPY, warmup_ns=cfg.warmup(WARMUP_NS),
+                rounds=cfg.samples)
 
 
 def cases(cfg: Config) -> Iterator[Case]:
-    """One case per network and m, in NETS order (N is m); thread settings are
-    back to the defaults after each case."""
+    """One case per network and m, in NETS order (``--smoke``: SMOKE_NETS; N is m);
+    thread settings are back to the defaults after each case."""
     threads = Threads(cfg.torch)
     try:
-        for net in NETS:
+        for net in (SMOKE_NETS if cfg.smoke else NETS):
             yield make_case(net, cfg, threads)
             threads.reset()
     finally:

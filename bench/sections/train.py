@@ -1,6 +1,6 @@
 """Training a whole network: ``fit`` of fastdnn vs scikit-learn, the NumPy reference and torch.
 
-The issue's "training" benchmark: the configuration of ``python -m fastdnn
+The "training" benchmark: the configuration of ``python -m fastdnn
 demo``, trained to the end by each implementation, timed as one wall-clock
 run per fit. Two problems:
 
@@ -19,7 +19,7 @@ layer adapted on it, applied inside the model on every batch; the others get
 the arrays ``(X - μ) / sqrt(σ² + ε)`` computed once, untimed, bit-identical to
 what the layer produces -- checked); Adam with α = 1e-3, β1 = 0.9, β2 = 0.999,
 ε = 1e-8; mini-batches of 32 (the last one partial), a new shuffle every
-epoch; E epochs (100, ``--quick`` 10), no early stopping, no L2 penalty;
+epoch; E epochs (100, ``--quick`` 10, ``--smoke`` 2), no early stopping, no L2 penalty;
 float32 (scikit-learn keeps float32 input in float32 -- the dtype column shows
 the dtype of its fitted ``coefs_``). Every implementation also computes the
 training loss of each mini-batch (fastdnn's history, scikit-learn's
@@ -78,10 +78,15 @@ seed's luck -- a point on the digits test set is 4.5 examples -- weighs
 less. ``Δacc pts`` is an implementation's median test accuracy minus
 fastdnn's, in percentage points; ``train loss`` the median mean training
 loss of the last epoch (the NumPy reference's binary cross-entropy is NaN
-once a float32 sigmoid output saturates at exactly 0 or 1). The issues'
-target -- fastdnn at least 10x faster than scikit-learn (the compiled-training
-issue; the model API issue asked 3x), with a test accuracy within one point
-of it -- is stated in a note per case.
+once a float32 sigmoid output saturates at exactly 0 or 1, so for the
+implementations other than fastdnn a non-finite loss is a note, not a
+failure). The targets -- fastdnn at least 10x faster than scikit-learn, with a
+test accuracy at most one point below it (``Δacc pts`` of the sklearn row <=
+1) -- are in ``bench/targets.py``, stated for the full 100 epochs.
+
+Checks (a failure of the run when they find something wrong): the normalized
+arrays equal the Normalizer layer's output, every implementation ran all E
+epochs and trained float32 parameters, fastdnn's final training loss is finite.
 """
 from __future__ import annotations
 
@@ -106,11 +111,9 @@ SEED = 0
 TEST_SIZE = 0.25
 BATCH = 32
 LR = 1e-3
-EPOCHS, QUICK_EPOCHS = 100, 10
+EPOCHS, QUICK_EPOCHS, SMOKE_EPOCHS = 100, 10, 2
 REPEATS, QUICK_REPEATS = 3, 1
 WARMUP_EPOCHS = 1
-TARGET_SPEEDUP = 10.0      # the issues: fastdnn at least 10x faster than scikit-learn ...
-TARGET_ACC_POINTS = 1.0    # ... with a test accuracy within one point
 
 INIT = {
     "fastdnn": "He normal N(0, 2/n_prev) for ReLU layers, Xavier normal N(0, 1/n_prev) for the "
@@ -183,21 +186,21 @@ def normalize_like_layer(norm: Normalizer, X: np.ndarray) -> np.ndarray:
 
 
 def make_data(problem: Problem) -> tuple[Data, list[str]]:
-    """The split and its normalized arrays, and notes if they differ from the layer's output."""
+    """The split and its normalized arrays, and failures if they differ from the layer's output."""
     X, y, description = load(problem.dataset, SEED)
     Xtr, Xte, ytr, yte = train_test_split(X, y, TEST_SIZE, SEED)
     Xtr, Xte = Xtr.astype(DTYPE), Xte.astype(DTYPE)
     norm = adapted_normalizer(Xtr)
     norm.build(Xtr.shape[1], DTYPE, np.random.default_rng(SEED))
     Xtr_n, Xte_n = normalize_like_layer(norm, Xtr), normalize_like_layer(norm, Xte)
-    notes = []
+    failures = []
     for name, X_raw, X_n in (("train", Xtr, Xtr_n), ("test", Xte, Xte_n)):
         by_layer = norm.forward(X_raw.T, training=False).T
         if not np.array_equal(by_layer, X_n):
-            notes.append(f"normalized {name} inputs differ from the Normalizer layer's output "
-                         f"(max abs diff {np.max(np.abs(by_layer - X_n)):.3g})")
+            failures.append(f"normalized {name} inputs differ from the Normalizer layer's output "
+                            f"(max abs diff {np.max(np.abs(by_layer - X_n)):.3g})")
     k = int(max(ytr.max(), yte.max())) + 1
-    return Data(description, Xtr, Xte, ytr, yte, Xtr_n, Xte_n, k), notes
+    return Data(description, Xtr, Xte, ytr, yte, Xtr_n, Xte_n, k), failures
 
 
 def predicted_classes(P: np.ndarray) -> np.ndarray:
@@ -490,10 +493,11 @@ class Runs:
         return score
 
 
-def summarize(runs: dict, extras: dict, epochs: int) -> list[str]:
+def summarize(runs: dict, extras: dict, epochs: int) -> tuple[list[str], list[str]]:
     """Fill the extra columns (median accuracy, its difference to fastdnn, final loss)
-    from the runs; notes on runs that stopped early or whose loss is not finite."""
-    notes = []
+    from the runs; return failures (a run stopped early, fastdnn's loss is not finite)
+    and notes (another implementation's loss is not finite)."""
+    failures, notes = [], []
     acc = {name: statistics.median(rec["test_acc"]) for name, rec in runs.items()}
     for name, rec in runs.items():
         extras[name] = {
@@ -502,33 +506,24 @@ def summarize(runs: dict, extras: dict, epochs: int) -> list[str]:
             "train loss": float(f"{np.median(rec['final_loss']):.4g}")}
         short = [e for e in rec["epochs_run"] if e != epochs]
         if short:
-            notes.append(f"{name} ran {short} epochs instead of {epochs}")
+            failures.append(f"{name} ran {short} epochs instead of {epochs}")
         if not all(np.isfinite(rec["final_loss"])):
-            notes.append(f"{name} final training loss is not finite: {rec['final_loss']}")
-    return notes
+            (failures if name == "fastdnn" else notes).append(
+                f"{name} final training loss is not finite: {rec['final_loss']}")
+    return failures, notes
 
 
-def target_note(runs: dict, medians: Callable[[str], float], epochs: int) -> list[str]:
-    """The issues' target, fastdnn >= 10x faster than sklearn with accuracy within 1 point."""
-    if "sklearn" not in runs or "fastdnn" not in runs:
-        return [f"scikit-learn not installed: the issues' target (>= {TARGET_SPEEDUP:g}x faster than "
-                "scikit-learn, accuracy within 1 point) not measured"]
-    ratio = medians("sklearn") / medians("fastdnn")
-    a_f = statistics.median(runs["fastdnn"]["test_acc"])
-    a_s = statistics.median(runs["sklearn"]["test_acc"])
-    met = ratio >= TARGET_SPEEDUP and 100 * (a_s - a_f) <= TARGET_ACC_POINTS
-    return [f"issues' target (fastdnn >= {TARGET_SPEEDUP:g}x faster than scikit-learn, test "
-            f"accuracy at most {TARGET_ACC_POINTS:g} point below it): "
-            f"{'met' if met else 'NOT met'} -- sklearn/fastdnn {ratio:.2f}x, test accuracy "
-            f"fastdnn {100 * a_f:.2f}% vs sklearn {100 * a_s:.2f}%"
-            + ("" if epochs == EPOCHS else f" (after {epochs} epochs, not the issue's {EPOCHS})")]
+def epochs_and_repeats(cfg: Config) -> tuple[int, int]:
+    """E and the timed fits per implementation of this run (full, ``--quick``, ``--smoke``)."""
+    if cfg.smoke:
+        return SMOKE_EPOCHS, QUICK_REPEATS
+    return (QUICK_EPOCHS, QUICK_REPEATS) if cfg.quick else (EPOCHS, REPEATS)
 
 
 def make_case(problem: Problem, cfg: Config) -> Case:
     """A run case: one timed fit per call, per implementation."""
-    data, data_notes = make_data(problem)
-    epochs = QUICK_EPOCHS if cfg.quick else EPOCHS
-    repeats = QUICK_REPEATS if cfg.quick else REPEATS
+    data, data_failures = make_data(problem)
+    epochs, repeats = epochs_and_repeats(cfg)
     impls = implementations(data, problem, cfg)
     runs: dict[str, dict] = {}
     hooks = Runs(impls, data, epochs, runs)
@@ -550,8 +545,9 @@ def make_case(problem: Problem, cfg: Config) -> Case:
     extras: dict[str, dict[str, Any]] = {}
 
     def check() -> list[str]:
-        notes = list(data_notes) + summarize(runs, extras, epochs)
-        return notes + target_note(runs, lambda impl: case.measured[impl].median_ns, epochs)
+        failures, notes = summarize(runs, extras, epochs)
+        case.notes.extend(notes)
+        return data_failures + failures
 
     case = Case(SECTION, name, np.dtype(DTYPE).name, epochs,
                 {impl: obj.fit for impl, obj in impls.items()}, ratios, params=params,
@@ -576,6 +572,6 @@ def _versions(cfg: Config) -> dict[str, str | None]:
 
 
 def cases(cfg: Config) -> Iterator[Case]:
-    """The digits case (the issue's configuration), then breast-cancer; N is the epoch count."""
+    """The digits case (the demo's configuration), then breast-cancer; N is the epoch count."""
     for problem in PROBLEMS:
         yield make_case(problem, cfg)

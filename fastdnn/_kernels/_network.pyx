@@ -236,9 +236,10 @@ cdef inline double _sum_squares(const real *W, Py_ssize_t n) noexcept nogil:
     return s
 
 
-cdef void _update(Net *net, DenseL *d, int which, real lr, real decay, real lr_t,
+cdef void _update(Net *net, DenseL *d, int which, real decay, real lr_t,
                   real inv_c2) noexcept nogil:
-    """The optimizer's step on W (which = 0) or b (which = 1) of layer d."""
+    """The optimizer's step on W (which = 0) or b (which = 1) of layer d: every update
+    but plain gradient descent is the C kernel of its code (csrc/fdnn_ew_type.h)."""
     cdef real *p = <real *>(d.W if which == 0 else d.b)
     cdef real *g = <real *>(d.dW if which == 0 else d.db)
     cdef real *s1 = <real *>d.slot[which][0]
@@ -246,14 +247,10 @@ cdef void _update(Net *net, DenseL *d, int which, real lr, real decay, real lr_t
     cdef Py_ssize_t n = d.n_out * (d.n_in if which == 0 else 1)
     cdef real b1 = <real>net.beta1, b2 = <real>net.beta2, eps = <real>net.eps
     if net.opt == FDNN_OPT_GD:
-        _gd(p, g, n, lr, decay)
-    elif net.opt == FDNN_OPT_MOMENTUM:
-        _momentum(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1))
-    elif net.opt == FDNN_OPT_RMSPROP:
-        _rmsprop(p, g, s1, n, lr, decay, b1, <real>(1.0 - net.beta1), eps)
+        _gd(p, g, n, lr_t, decay)
     else:
-        _adam(p, g, s1, s2, n, lr_t, decay, b1, <real>(1.0 - net.beta1), b2,
-              <real>(1.0 - net.beta2), inv_c2, eps)
+        _optim(net.opt, p, g, s1, s2, n, lr_t, decay, b1, <real>(1.0 - net.beta1), b2,
+               <real>(1.0 - net.beta2), inv_c2, eps)
 
 
 cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
@@ -340,15 +337,15 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
                            <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
         else:
             _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
-    # update (Adam's bias corrections once per step, in double)
+    # update (Adam's bias corrections once per step, in double; the others' rate as is)
     if net.opt == FDNN_OPT_ADAM:
         lr_t = lr / (1.0 - pow(net.beta1, t))
         inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
     for l in range(L):
         d = &net.layer[l]
         if not d.w_done:
-            _update(net, d, 0, <real>lr, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
-        _update(net, d, 1, <real>lr, 0, <real>lr_t, <real>inv_c2)
+            _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
+        _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
 
 
 # ------------------------------------------------------------------ Python side

@@ -1,0 +1,240 @@
+"""The project's benchmark targets, in one table, and their evaluation against a run.
+
+A :class:`Target` names a measured quantity of one case -- a ratio label (a
+timing ratio such as ``numpy/compiled``, or a ratio of a measured case such as
+``torch/fastdnn``) or a value column of one implementation, written
+``"<impl>: <column>"`` (e.g. ``"sklearn: Δacc pts"``) -- and the bound it must
+meet. The sections read their targets from :data:`TARGETS` (``for_case``);
+``bench/run.py --check`` fails when an enforced target is missed
+(:func:`evaluate`), and the report prints one target table per section.
+
+A target is *enforced* unless the run is a ``--smoke`` run (correctness only),
+or a ``--quick`` run and the target is stated for the full-size configuration
+that ``--quick`` shrinks (``full_size``). When the case ran but the quantity
+is missing, the target is ``not measured`` -- a failure, unless the anchor it
+needs (``needs``, e.g. torch) is not installed, when it is ``skipped``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+PASS, MISS, NOT_MEASURED, SKIPPED, NOT_RUN = "pass", "miss", "not measured", "skipped", "not run"
+MODES = ("full", "quick", "smoke")
+_OPS = {">=": operator.ge, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Target:
+    """``label`` of case ``case`` (of ``section``, with N = ``n`` when given) ``op`` ``bound``."""
+
+    section: str
+    case: str
+    label: str             # a ratio label, or "<impl>: <value column>"
+    op: str                # ">=" or "<="
+    bound: float
+    description: str       # the goal in words
+    n: int | None = None   # the case's N, when its name alone is ambiguous
+    unit: str = "x"        # appended to the bound and the measured value
+    needs: str | None = None     # the optional package the measurement needs
+    full_size: bool = False      # stated for the full size; not enforced in --quick runs
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"op must be one of {', '.join(_OPS)}, not {self.op!r}")
+
+    def met_by(self, value: float) -> bool:
+        """Whether ``value`` meets the bound (NaN never does)."""
+        return not math.isnan(value) and _OPS[self.op](value, self.bound)
+
+    @property
+    def text(self) -> str:
+        """E.g. ``numpy/compiled >= 10x``."""
+        return f"{self.label} {self.op} {self.bound:g}{self.unit}"
+
+    def applies_to(self, section: str, case: str, n: int) -> bool:
+        return self.section == section and self.case == case and self.n in (None, n)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("dense", "2-3-5-4-2-1 sigmoid", "numpy/compiled", ">=", 10.0,
+           "target: a tiny net's training step >= 10x faster than NumPy's"),
+    Target("dense", "2-3-5-4-2-1 sigmoid", "torch/compiled", ">=", 30.0,
+           "target: a tiny net's training step >= 30x faster than PyTorch's", needs="torch"),
+    Target("dense", "784-256-128-10 softmax", "torch/compiled", ">=", 1.3,
+           "target: an MNIST-sized training step >= 1.3x faster than PyTorch's", needs="torch"),
+    Target("dense", "784-256-128-10 softmax", "numpy/compiled", ">=", 2.0,
+           "target: an MNIST-sized training step >= 2x faster than NumPy's"),
+    Target("dense", "1024-2048-2048-1024 softmax", "compiled/gemm", "<=", 1.05,
+           "target: a large step costs at most 5 % more than its GEMMs alone"),
+    Target("dense", "1024-2048-2048-1024 softmax", "torch/compiled", ">=", 1.0,
+           "target: a large training step no slower than PyTorch's", needs="torch"),
+    Target("inference", "784-256-128-10 softmax", "torch/predict", ">=", 5.0,
+           "target: one example through an MNIST-sized net with >= 5x lower latency than "
+           "PyTorch", n=1, needs="torch"),
+    Target("train", "digits 64-128-10 softmax", "sklearn/fastdnn", ">=", 10.0,
+           "target: a full fit >= 10x faster than scikit-learn's", needs="sklearn",
+           full_size=True),
+    Target("train", "digits 64-128-10 softmax", "sklearn: Δacc pts", "<=", 1.0,
+           "target: test accuracy at most 1 point below scikit-learn's", unit=" pts",
+           needs="sklearn", full_size=True),
+    Target("train", "breast-cancer 30-16-8-1 sigmoid", "sklearn/fastdnn", ">=", 10.0,
+           "target: a full fit >= 10x faster than scikit-learn's", needs="sklearn",
+           full_size=True),
+    Target("train", "breast-cancer 30-16-8-1 sigmoid", "sklearn: Δacc pts", "<=", 1.0,
+           "target: test accuracy at most 1 point below scikit-learn's", unit=" pts",
+           needs="sklearn", full_size=True),
+    Target("memory", "digits fit 64-128-10 softmax", "torch/fastdnn", ">=", 1.0,
+           "target: the peak memory a fit adds no more than PyTorch's (same network and data)",
+           needs="torch"),
+    Target("memory", "memmap epoch 20-64-1 sigmoid", "fastdnn: anon incr % file", "<=", 25.0,
+           "target: an epoch over a 5,000,000 x 20 float32 memmap with resident memory well "
+           "under the file size (own memory growing by < 25 % of it)", unit=" %",
+           full_size=True),
+)
+
+
+def for_case(section: str, case: str, n: int, targets: Iterable[Target] = TARGETS
+             ) -> list[dict[str, Any]]:
+    """The targets of one case as JSON-ready dicts (for the case's ``params``)."""
+    return [{"ratio": t.label, "op": t.op, "bound": t.bound, "description": t.description}
+            for t in targets if t.applies_to(section, case, n)]
+
+
+# ------------------------------------------------------------------ evaluation
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run fared against one target."""
+
+    target: Target
+    status: str                  # PASS, MISS, NOT_MEASURED, SKIPPED or NOT_RUN
+    measured: float | None = None    # the worst matching value (None: none)
+    enforced: bool = True        # whether a miss fails ``--check`` in this run's mode
+    mode: str = "full"
+    reason: str = ""             # why it was skipped
+
+    @property
+    def failed(self) -> bool:
+        """A miss (or a missing measurement) that ``--check`` turns into a failure."""
+        return self.enforced and self.status in (MISS, NOT_MEASURED)
+
+    @property
+    def result(self) -> str:
+        """The table's pass/miss cell, e.g. ``miss (not enforced in a --quick run)``."""
+        if self.reason:
+            return f"{self.status} ({self.reason})"
+        if not self.enforced and self.status in (MISS, NOT_MEASURED):
+            return f"{self.status} (not enforced in a --{self.mode} run)"
+        return self.status
+
+    @property
+    def measured_text(self) -> str:
+        return "" if self.measured is None else f"{self.measured:.3g}{self.target.unit}"
+
+    def record(self) -> dict[str, Any]:
+        """The outcome as a JSON record (the run's ``targets`` list)."""
+        t = self.target
+        return {"section": t.section, "name": t.case, "n": t.n, "label": t.label, "op": t.op,
+                "bound": t.bound, "description": t.description, "status": self.status,
+                "measured": self.measured, "enforced": self.enforced, "failed": self.failed}
+
+
+Key = tuple[str, str, int]   # (section, case name, N)
+
+
+def run_mode(args: Mapping[str, Any]) -> str:
+    """``"smoke"``, ``"quick"`` or ``"full"`` from a run's recorded arguments."""
+    return "smoke" if args.get("smoke") else "quick" if args.get("quick") else "full"
+
+
+def observations(meta: Mapping[str, Any]) -> dict[Key, dict[str, list[float | None]]]:
+    """Every quantity a run measured, by case: ratio labels and ``"<impl>: <column>"``.
+
+    Timing ratios come from ``meta["ratios"]``; run cases' ``extra`` columns from
+    ``meta["results"]``; measured cases' ``values`` and ``ratios`` from
+    ``meta["measurements"]``. A case that ran appears even when it measured nothing.
+    """
+    obs: dict[Key, dict[str, list[float | None]]] = {}
+
+    def case(rec: Mapping[str, Any]) -> dict[str, list[float | None]]:
+        return obs.setdefault((rec["section"], rec["name"], rec["n"]), {})
+
+    for r in meta.get("results", []):
+        for col, value in r.get("extra", {}).items():
+            case(r).setdefault(f"{r['impl']}: {col}", []).append(value)
+        case(r)
+    for q in meta.get("ratios", []):
+        case(q).setdefault(q["label"], []).append(q["value"])
+    for rec in meta.get("measurements", []):
+        for col, value in rec.get("values", {}).items():
+            case(rec).setdefault(f"{rec['impl']}: {col}", []).append(value)
+        for q in rec.get("ratios", []):
+            case(rec).setdefault(q["label"], []).append(q["value"])
+    return obs
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported here (without importing it)."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def of_run(meta: Mapping[str, Any]) -> list[Target]:
+    """The targets of the sections a run selected (all when it does not say)."""
+    selected = meta.get("args", {}).get("sections")
+    return list(TARGETS) if selected is None else \
+        [t for t in TARGETS if t.section in selected]
+
+
+def evaluate(meta: Mapping[str, Any], targets: Iterable[Target] | None = None,
+             mode: str | None = None) -> list[Outcome]:
+    """The outcome of each target (default: :func:`of_run`) against a run record
+    (``bench/run.py``'s JSON: its ``results``, ``ratios`` and ``measurements``).
+
+    ``mode`` (default: from ``meta["args"]``) decides what is enforced; the anchors
+    a run had are read from ``meta["anchors"]`` (package -> bool), else looked up here.
+    """
+    targets = of_run(meta) if targets is None else targets
+    mode = mode or run_mode(meta.get("args", {}))
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    obs = observations(meta)
+    anchors = meta.get("anchors", {})
+    return [_evaluate_one(t, obs, anchors, mode) for t in targets]
+
+
+def _evaluate_one(t: Target, obs: Mapping[Key, Mapping[str, list]], anchors: Mapping[str, bool],
+                  mode: str) -> Outcome:
+    enforced = mode == "full" or (mode == "quick" and not t.full_size)
+    keys = [k for k in obs if t.applies_to(*k)]
+    if not keys:
+        return Outcome(t, NOT_RUN, enforced=enforced, mode=mode)
+    values = [v for k in keys for v in obs[k].get(t.label, [])]
+    if not values or any(v is None for v in values):
+        if t.needs and not anchors.get(t.needs, installed(t.needs)):
+            return Outcome(t, SKIPPED, enforced=enforced, mode=mode,
+                           reason=f"{t.needs} not installed")
+        return Outcome(t, NOT_MEASURED, enforced=enforced, mode=mode)
+    worst = min(values) if t.op == ">=" else max(values)
+    if any(math.isnan(v) for v in values):
+        worst = math.nan
+    return Outcome(t, PASS if t.met_by(worst) else MISS, float(worst), enforced, mode)
+
+
+def failures(outcomes: Iterable[Outcome]) -> list[str]:
+    """One line per outcome that fails ``--check``."""
+    out = []
+    for o in outcomes:
+        if not o.failed:
+            continue
+        t = o.target
+        size = "" if t.n is None else f" N={t.n}"
+        got = f"measured {o.measured_text}" if o.status == MISS else "not measured"
+        out.append(f"target missed: {t.section}/{t.case}{size}: {t.text}, {got} ({t.description})")
+    return out

@@ -1,0 +1,201 @@
+"""The benchmark harness (bench/): every section runs in smoke mode with its checks
+passing, and ``--check`` fails on a missed target or a wrong result."""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+if not (BENCH / "run.py").is_file():
+    pytest.skip("bench/ is not present (e.g. tests run against an installed wheel)",
+                allow_module_level=True)
+
+
+def _section_names() -> tuple[str, ...]:
+    """``SECTIONS`` of bench/sections/__init__.py, read without importing it."""
+    tree = ast.parse((BENCH / "sections" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else \
+            node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Name) and target.id == "SECTIONS":
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError("bench/sections/__init__.py defines no SECTIONS")
+
+
+SECTIONS = _section_names()
+
+
+@pytest.fixture(scope="module")
+def run():
+    """bench/run.py as a module (it puts bench/ on sys.path for its own modules)."""
+    saved = list(sys.path)
+    spec = importlib.util.spec_from_file_location("fastdnn_bench_run", BENCH / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.path[:] = saved
+
+
+@pytest.fixture(scope="module")
+def targets(run):
+    return sys.modules["targets"]
+
+
+# ------------------------------------------------------------- smoke runs
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_smoke(section, tmp_path):
+    out = tmp_path / "out.json"
+    env = {**os.environ, "FASTDNN_BENCH_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--smoke", "--check", "--json", str(out),
+         "--sections", section],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    meta = json.loads(out.read_text(encoding="utf-8"))
+    assert meta["failures"] == []
+    records = [r for r in meta["results"] + meta["measurements"] if r["section"] == section]
+    assert records, f"no measurements of {section}"
+    assert {r["section"] for r in meta["results"] + meta["measurements"]} == {section}
+
+
+# --------------------------------------------------------- target evaluation
+
+def _ratio(name: str, label: str, value: float, n: int = 8) -> dict:
+    return {"section": "s", "name": name, "dtype": "float32", "n": n, "label": label,
+            "numerator": "other", "denominator": "fastdnn", "value": value}
+
+
+def _meta(ratios=(), results=(), measurements=(), anchors=None) -> dict:
+    meta = {"args": {}, "results": list(results), "ratios": list(ratios),
+            "measurements": list(measurements), "failures": []}
+    if anchors is not None:
+        meta["anchors"] = anchors
+    return meta
+
+
+@pytest.mark.parametrize("op, bound, value, met", [
+    (">=", 2.0, 2.5, True), (">=", 2.0, 2.0, True), (">=", 2.0, 1.9, False),
+    ("<=", 1.05, 1.0, True), ("<=", 1.05, 1.05, True), ("<=", 1.05, 1.2, False),
+    (">=", 2.0, math.nan, False), ("<=", 1.05, math.nan, False)])
+def test_target_bound(targets, op, bound, value, met):
+    t = targets.Target("s", "case", "other/fastdnn", op, bound, "target: a bound")
+    (o,) = targets.evaluate(_meta([_ratio("case", "other/fastdnn", value)]), [t], mode="full")
+    assert o.status == (targets.PASS if met else targets.MISS)
+    assert o.failed is not met
+    assert len(targets.failures([o])) == (0 if met else 1)
+
+
+def test_one_target_met_one_missed(targets, run):
+    at_least = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target: >= 2x NumPy")
+    at_most = targets.Target("s", "b", "fastdnn/gemm", "<=", 1.05, "target: <= 1.05x its GEMMs")
+    meta = _meta([_ratio("a", "numpy/fastdnn", 3.0), _ratio("b", "fastdnn/gemm", 1.3)])
+    ok, missed = targets.evaluate(meta, [at_least, at_most], mode="full")
+    assert (ok.status, ok.measured, ok.failed) == (targets.PASS, 3.0, False)
+    assert (missed.status, missed.measured, missed.failed) == (targets.MISS, 1.3, True)
+    (line,) = targets.failures([ok, missed])
+    assert "s/b" in line and "fastdnn/gemm <= 1.05x" in line and "1.3x" in line
+
+
+def test_worst_row_decides(targets):
+    t = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target: >= 2x NumPy")
+    meta = _meta([_ratio("a", "numpy/fastdnn", 3.0), _ratio("a", "numpy/fastdnn", 1.5, n=16)])
+    (o,) = targets.evaluate(meta, [t], mode="full")
+    assert (o.status, o.measured) == (targets.MISS, 1.5)
+    only_16 = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target", n=8)
+    assert targets.evaluate(meta, [only_16], mode="full")[0].status == targets.PASS
+
+
+def test_value_columns(targets):
+    """``"<impl>: <column>"`` labels read run cases' extras and measured cases' values."""
+    acc = targets.Target("s", "fit", "sklearn: Δacc pts", "<=", 1.0, "target", unit=" pts")
+    mem = targets.Target("s", "epoch", "fastdnn: anon incr % file", "<=", 25.0, "target")
+    results = [{"section": "s", "name": "fit", "dtype": "float32", "n": 10, "impl": "sklearn",
+                "extra": {"Δacc pts": 1.5}}]
+    measurements = [{"section": "s", "name": "epoch", "dtype": "float32", "n": 10,
+                     "impl": "fastdnn", "values": {"anon incr % file": 10.1}, "ratios": []}]
+    got = targets.evaluate(_meta(results=results, measurements=measurements), [acc, mem], "full")
+    assert [o.status for o in got] == [targets.MISS, targets.PASS]
+
+
+def test_modes_and_missing_measurements(targets):
+    t = targets.Target("s", "a", "torch/fastdnn", ">=", 2.0, "target", needs="torch")
+    full_size = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target", full_size=True)
+    missed = _meta([_ratio("a", "numpy/fastdnn", 1.0)], anchors={"torch": True})
+    assert [o.failed for o in targets.evaluate(missed, [t, full_size], "full")] == [True, True]
+    assert targets.evaluate(missed, [t], "full")[0].status == targets.NOT_MEASURED
+    assert [o.failed for o in targets.evaluate(missed, [t, full_size], "quick")] == [True, False]
+    assert [o.failed for o in targets.evaluate(missed, [t, full_size], "smoke")] == [False, False]
+    no_torch = {**missed, "anchors": {"torch": False}}
+    (o,) = targets.evaluate(no_torch, [t], "full")
+    assert (o.status, o.failed) == (targets.SKIPPED, False)
+    (o,) = targets.evaluate(_meta([_ratio("other", "numpy/fastdnn", 1.0)]), [full_size], "full")
+    assert (o.status, o.failed) == (targets.NOT_RUN, False)
+
+
+def test_report_check_exit_code(run, targets, monkeypatch, capsys):
+    t = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target: >= 2x NumPy")
+    monkeypatch.setattr(targets, "TARGETS", (t,))
+    meta = {**_meta([_ratio("a", "numpy/fastdnn", 2.5)]), "args": {"sections": ["s"]}}
+    assert run.report_check(meta) == 0
+    meta["ratios"] = [_ratio("a", "numpy/fastdnn", 1.5)]
+    assert run.report_check(meta) == 1
+    assert "target missed: s/a" in capsys.readouterr().err
+    assert run.report_check({**meta, "args": {"sections": ["s"], "smoke": True}}) == 0
+
+
+def test_declared_targets_are_well_formed(targets):
+    assert targets.TARGETS
+    for t in targets.TARGETS:
+        assert t.section in SECTIONS and t.op in (">=", "<=") and t.description
+        assert "issue" not in t.description.lower()
+
+
+# ----------------------------------------------------- a wrong result fails
+
+def _fake_section(run, kind: str) -> types.ModuleType:
+    """A section of one case whose numpy result is right, wrong, or whose check fails."""
+    _case = sys.modules["_case"]
+    x = np.linspace(-1.0, 1.0, 64)
+
+    def cases(cfg):
+        off = 1e-3 if kind == "wrong result" else 0.0
+        check = (lambda: ["the section's check failed"]) if kind == "failing check" else None
+        yield _case.Case("fake", "double", "float64", x.size,
+                         {"fastdnn": lambda: 2 * x, "numpy": lambda: 2 * x + off},
+                         (_case.Ratio("vs numpy", "numpy", "fastdnn"),), check=check)
+
+    return types.SimpleNamespace(cases=cases)
+
+
+@pytest.mark.parametrize("kind", ["right", "wrong result", "failing check"])
+def test_wrong_result_fails_check(run, kind, tmp_path, monkeypatch, capsys):
+    real_load = run.sections.load
+    monkeypatch.setattr(run.sections, "SECTIONS", run.sections.SECTIONS + ("fake",))
+    monkeypatch.setattr(run.sections, "load", lambda name: _fake_section(run, kind)
+                        if name == "fake" else real_load(name))
+    monkeypatch.setattr(run, "load_torch", lambda threads: None)
+    out = tmp_path / "out.json"
+    argv = ["--smoke", "--json", str(out), "--sections", "fake"]
+    assert run.main(argv) == 0          # without --check a failure is only reported
+    assert run.main(argv + ["--check"]) == (0 if kind == "right" else 1)
+    meta = json.loads(out.read_text(encoding="utf-8"))
+    assert bool(meta["failures"]) is (kind != "right")
+    err = capsys.readouterr().err
+    assert ("--check: FAILED" in err) is (kind != "right")
+
+
+def test_usage_error_exits_2(run):
+    with pytest.raises(SystemExit) as exc:
+        run.parse_args(["--sections", "no-such-section"])
+    assert exc.value.code == 2
