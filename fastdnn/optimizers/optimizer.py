@@ -1,34 +1,8 @@
-"""Optimizers: gradient descent (alias SGD), Momentum, RMSprop and Adam.
+"""``Optimizer``: the base class of the optimizers and the argument checks they share.
 
-An optimizer updates a list of parameter arrays in place from their
-gradients, one compiled pass per array with the GIL released, and keeps its
-own state arrays (moving averages), allocated on first use. Each parameter
-array may carry an L2 coefficient ``decay``: the gradient used is then
-``grad + decay * param`` (the gradient array itself is not modified). A model
-passes ``lambd / m`` for kernel weights, the derivative of the lecture's cost
-term ``(lambd / 2m) * sum(W**2)``, and 0 for biases.
-
-The formulas are the lecture's, where ``beta`` weights the old average::
-
-    GD        p -= lr * g
-    Momentum  v = beta v + (1 - beta) g;            p -= lr * v
-    RMSprop   s = beta s + (1 - beta) g**2;         p -= lr * g / (sqrt(s) + eps)
-    Adam      t += 1; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g**2
-              p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
-
-The learning rate is a number or a :mod:`fastdnn.schedules` schedule, which
-the optimizer evaluates at its ``epoch`` (set by the model at the start of each
-epoch).
-
-Examples
---------
->>> import numpy as np
->>> from fastdnn.optimizers import Adam
->>> W = np.ones((2, 3))
->>> opt = Adam(learning_rate=0.1)
->>> opt.apply_gradients([W], [np.full((2, 3), 0.5)])
->>> round(float(W[0, 0]), 6), opt.iterations  # Adam's first step: about lr * sign(g)
-(0.9, 1)
+Learning rate (a number or a schedule), the ``epoch`` and ``iterations``
+counters, the state arrays (built on first use), config and state I/O live
+here; a subclass names its state arrays and implements one update step.
 """
 from __future__ import annotations
 
@@ -38,13 +12,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import schedules as _schedules
-from ._kernels import _optim
-from ._compiled import NotCompilable, OptimizerKernel, check_maths, code
-from ._validation import check_int, check_real
-from .schedules import LearningRateSchedule
+from .. import schedules as _schedules
+from .._kernels import _optim
+from .._compiled import NotCompilable, OptimizerKernel
+from .._validation import check_int, check_real
+from ..schedules import LearningRateSchedule
 
-__all__ = ["Optimizer", "GD", "SGD", "Momentum", "RMSprop", "Adam", "get", "serialize"]
+__all__ = ["Optimizer"]
 
 _STATE_COUNTERS = ("iterations", "epoch")
 
@@ -91,8 +65,6 @@ def _state_counter(state: Mapping[str, Any], key: str) -> int:
     return int(a)
 
 
-# --------------------------------------------------------------- optimizers
-
 class Optimizer:
     """Base class of the optimizers: learning rate, counters, state and I/O.
 
@@ -118,6 +90,7 @@ class Optimizer:
 
     Examples
     --------
+    >>> from fastdnn.optimizers import GD
     >>> opt = GD(learning_rate=0.1)
     >>> opt.learning_rate, opt.epoch, opt.iterations
     (0.1, 0, 0)
@@ -192,6 +165,7 @@ class Optimizer:
         Examples
         --------
         >>> import numpy as np
+        >>> from fastdnn.optimizers import Momentum
         >>> opt = Momentum()
         >>> opt.build([np.ones((3, 2)), np.zeros((3, 1))])
         >>> opt.built, sorted(opt.get_state())[:2]
@@ -244,6 +218,7 @@ class Optimizer:
         Examples
         --------
         >>> import numpy as np
+        >>> from fastdnn.optimizers import GD
         >>> W, b = np.ones((2, 2)), np.zeros((2, 1))
         >>> GD(learning_rate=0.5).apply_gradients([W, b], [np.ones((2, 2)), np.ones((2, 1))],
         ...                                       decays=[0.5, 0.0])
@@ -274,6 +249,7 @@ class Optimizer:
 
         Examples
         --------
+        >>> from fastdnn.optimizers import GD
         >>> GD().compiled_spec().beta1
         0.0
         """
@@ -286,6 +262,7 @@ class Optimizer:
 
         Examples
         --------
+        >>> from fastdnn.optimizers import Momentum
         >>> Momentum(learning_rate=0.05, beta=0.8).get_config()
         {'learning_rate': 0.05, 'beta': 0.8}
         """
@@ -299,6 +276,7 @@ class Optimizer:
 
         Examples
         --------
+        >>> from fastdnn.optimizers import Adam
         >>> Adam.from_config(Adam(beta2=0.99).get_config()).beta2
         0.99
         """
@@ -326,6 +304,7 @@ class Optimizer:
         Examples
         --------
         >>> import numpy as np
+        >>> from fastdnn.optimizers import Adam
         >>> opt = Adam()
         >>> opt.apply_gradients([np.ones(3)], [np.ones(3)])
         >>> sorted(opt.get_state())
@@ -361,6 +340,7 @@ class Optimizer:
         Examples
         --------
         >>> import numpy as np
+        >>> from fastdnn.optimizers import RMSprop
         >>> W = np.ones((2, 2))
         >>> a = RMSprop()
         >>> a.apply_gradients([W], [np.ones((2, 2))])
@@ -409,256 +389,3 @@ class Optimizer:
         self._slots = slots
         self._iterations = iterations
         self._epoch = epoch
-
-
-class GD(Optimizer):
-    """Gradient descent: ``p -= learning_rate * g``. ``SGD`` is the same class.
-
-    With mini-batches this is mini-batch (stochastic) gradient descent.
-
-    Parameters
-    ----------
-    learning_rate : float or LearningRateSchedule, default 0.01
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = np.array([1.0, 2.0])
-    >>> GD(learning_rate=0.1).apply_gradients([p], [np.array([1.0, -1.0])])
-    >>> p
-    array([0.9, 2.1])
-    """
-
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
-        super().__init__(learning_rate)
-
-    def _new_slots(self, params: list) -> tuple:
-        _optim.check_params(params)
-        return ()
-
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
-        _optim.gd_update(params, grads, decays, lr)
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, GD, "optimizer")
-        return OptimizerKernel(code("optimizer", "gd"))
-
-
-SGD = GD
-
-
-class Momentum(Optimizer):
-    """Gradient descent with momentum: ``v = beta v + (1 - beta) g; p -= lr * v``.
-
-    Parameters
-    ----------
-    learning_rate : float or LearningRateSchedule, default 0.01
-    beta : float, default 0.9
-        Weight of the old average, in ``[0, 1)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = np.array([1.0])
-    >>> opt = Momentum(learning_rate=1.0, beta=0.9)
-    >>> opt.apply_gradients([p], [np.array([1.0])])
-    >>> round(float(p[0]), 12)  # v = 0.1
-    0.9
-    """
-
-    _slot_names = ("v",)
-
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
-                 beta: float = 0.9) -> None:
-        super().__init__(learning_rate)
-        self._beta = _beta(beta, "beta")
-
-    @property
-    def beta(self) -> float:
-        """Weight of the old average."""
-        return self._beta
-
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
-        _optim.momentum_update(params, grads, slots[0], decays, lr, self._beta)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta": self._beta}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, Momentum, "optimizer")
-        return OptimizerKernel(code("optimizer", "momentum"), self.beta)
-
-
-class RMSprop(Optimizer):
-    """RMSprop: ``s = beta s + (1 - beta) g**2; p -= lr * g / (sqrt(s) + epsilon)``.
-
-    Parameters
-    ----------
-    learning_rate : float or LearningRateSchedule, default 0.001
-    beta : float, default 0.999
-        Weight of the old average of squared gradients, in ``[0, 1)``.
-    epsilon : float, default 1e-8
-        Added to ``sqrt(s)`` (finite, > 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = np.array([1.0])
-    >>> RMSprop(learning_rate=0.01, beta=0.75).apply_gradients([p], [np.array([2.0])])
-    >>> round(float(p[0]), 6)  # s = 0.25 * 4 = 1: step 0.01 * 2 / 1
-    0.98
-    """
-
-    _slot_names = ("s",)
-
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 beta: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(learning_rate)
-        self._beta = _beta(beta, "beta")
-        self._epsilon = _epsilon(epsilon)
-
-    @property
-    def beta(self) -> float:
-        """Weight of the old average."""
-        return self._beta
-
-    @property
-    def epsilon(self) -> float:
-        """Added to the root of the average of squared gradients."""
-        return self._epsilon
-
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
-        _optim.rmsprop_update(params, grads, slots[0], decays, lr, self._beta, self._epsilon)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, RMSprop, "optimizer")
-        return OptimizerKernel(code("optimizer", "rmsprop"), self.beta, 0.0, self.epsilon)
-
-
-class Adam(Optimizer):
-    """Adam: momentum and RMSprop with bias correction.
-
-    At step ``t = iterations + 1``: ``m = beta1 m + (1 - beta1) g``,
-    ``v = beta2 v + (1 - beta2) g**2`` and
-    ``p -= lr * m_hat / (sqrt(v_hat) + epsilon)`` with
-    ``m_hat = m / (1 - beta1**t)``, ``v_hat = v / (1 - beta2**t)``.
-
-    Parameters
-    ----------
-    learning_rate : float or LearningRateSchedule, default 0.001
-    beta1 : float, default 0.9
-        Weight of the old average of gradients, in ``[0, 1)``.
-    beta2 : float, default 0.999
-        Weight of the old average of squared gradients, in ``[0, 1)``.
-    epsilon : float, default 1e-8
-        Added to ``sqrt(v_hat)`` (finite, > 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = np.zeros(2)
-    >>> opt = Adam(learning_rate=0.01)
-    >>> opt.apply_gradients([p], [np.array([3.0, -0.5])])
-    >>> p.round(6)  # the first step moves each entry by about lr, sign of g
-    array([-0.01,  0.01])
-    """
-
-    _slot_names = ("m", "v")
-
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(learning_rate)
-        self._beta1 = _beta(beta1, "beta1")
-        self._beta2 = _beta(beta2, "beta2")
-        self._epsilon = _epsilon(epsilon)
-
-    @property
-    def beta1(self) -> float:
-        """Weight of the old average of gradients."""
-        return self._beta1
-
-    @property
-    def beta2(self) -> float:
-        """Weight of the old average of squared gradients."""
-        return self._beta2
-
-    @property
-    def epsilon(self) -> float:
-        """Added to the root of the average of squared gradients."""
-        return self._epsilon
-
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
-        _optim.adam_update(params, grads, slots[0], slots[1], decays, lr, self._beta1,
-                           self._beta2, self._epsilon, self._iterations + 1)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,
-                "epsilon": self._epsilon}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, Adam, "optimizer")
-        return OptimizerKernel(code("optimizer", "adam"), self.beta1, self.beta2, self.epsilon)
-
-
-# ----------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, type[Optimizer]] = {
-    "gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
-
-
-def serialize(optimizer: Optimizer) -> dict:
-    """``{"class_name": ..., "config": ...}`` of an optimizer (JSON-compatible, no state).
-
-    Examples
-    --------
-    >>> serialize(Adam())
-    {'class_name': 'Adam',
-     'config': {'learning_rate': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-08}}
-    """
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer, got {type(optimizer).__name__}")
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
-
-
-def _lookup(name: Any) -> type[Optimizer]:
-    cls = _REGISTRY.get(name.lower()) if isinstance(name, str) else None
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; known names: {', '.join(_REGISTRY)}")
-    return cls
-
-
-def get(identifier: str | Optimizer | Mapping[str, Any]) -> Optimizer:
-    """An optimizer from a name, an optimizer, or a :func:`serialize` dict.
-
-    Parameters
-    ----------
-    identifier : str, Optimizer or dict
-        ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"``
-        (case-insensitive, default hyperparameters); an :class:`Optimizer`
-        (returned as is); or ``{"class_name": "Adam", "config": {...}}``.
-
-    Examples
-    --------
-    >>> get("Adam")
-    Adam(learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-08)
-    >>> get({"class_name": "momentum", "config": {"beta": 0.5}}).beta
-    0.5
-    """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, Mapping):
-        if "class_name" not in identifier:
-            raise ValueError("an optimizer config dict needs a 'class_name' key, got keys "
-                             f"{sorted(identifier)}")
-        return _lookup(identifier["class_name"]).from_config(identifier.get("config", {}))
-    raise TypeError("identifier must be an optimizer name, an Optimizer or a config dict, "
-                    f"got {type(identifier).__name__}")

@@ -1,0 +1,145 @@
+"""``Dense``: the fully connected layer, ``A = g(W @ A_prev + b)``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import activations as _activations
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+from .._kernels import _dense
+from .._kernels import _elementwise as _ew
+from ..functional import _resolve
+from .layer import Layer, _Buffers, _check_units, _f_empty
+
+__all__ = ["Dense"]
+
+
+class Dense(Layer):
+    """Fully connected layer ``A = g(W @ A_prev + b)``.
+
+    Parameters
+    ----------
+    units : int
+        ``n_l``, the number of units.
+    activation : str, Activation or None
+        ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu``, ``softmax`` or
+        ``linear`` (the default, as in Keras).
+    kernel_initializer : str or initializer, optional
+        Default by activation, as the lecture advises: He (``Var = 2/n_prev``)
+        for ReLU and leaky ReLU, Xavier (``Var = 1/n_prev``) otherwise.
+    bias_initializer : str or initializer, default "zeros"
+    kernel_regularizer : None, "l2", float or Regularizer
+        L2 penalty ``(λ/2m) Σ W²`` on the cost and ``(λ/m) W`` on ``dW``.
+    input_dim : int, optional
+        Input features, for a first layer (same as putting ``Input(n)`` first).
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dense(4, activation="tanh", kernel_regularizer=0.1)
+    >>> layer.build(3, np.float32, np.random.default_rng(0))
+    >>> layer.W.dtype, layer.count_params()
+    (dtype('float32'), 16)
+    """
+
+    trainable_weights_names = ("W", "b")
+    weights_names = ("W", "b")
+
+    @property
+    def activation(self) -> Any:
+        """The activation object; assigning a name, config or object takes effect on the
+        next forward pass, in the layer path and in the model's compiled plans alike."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        self._activation = _activations.get(value)
+        self._kernel = _resolve(self._activation)[1]
+
+    def __init__(self, units: int, activation: Any = None, kernel_initializer: Any = None,
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 input_dim: int | None = None, name: str | None = None):
+        super().__init__(name)
+        self.units = _check_units(units, "units")
+        self.activation = activation
+        if kernel_initializer is None:
+            kernel_initializer = _initializers.default_for(self.activation.name)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.input_dim = None if input_dim is None else _check_units(input_dim, "input_dim")
+        self._buffers = _Buffers()
+        self._A_prev: np.ndarray | None = None
+        self._A: np.ndarray | None = None
+
+    def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
+        units = self.units
+        super().build(n_in, dtype, rng)
+        self.units = units
+        self.W = np.ascontiguousarray(
+            self.kernel_initializer((units, self.n_in), dtype=self.dtype, rng=rng),
+            dtype=self.dtype)
+        self.b = np.ascontiguousarray(
+            self.bias_initializer((units, 1), dtype=self.dtype, rng=rng), dtype=self.dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self._buffers.clear()
+
+    def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
+        fwd, _, alpha, softmax = self._kernel
+        m = A_prev.shape[1]
+        if training:
+            buf = self._buffers.get(m)
+            A = buf.get("A")
+            if A is None:
+                A = buf["A"] = _f_empty(self.units, m, self.dtype)
+            self._A_prev, self._A = A_prev, A
+        else:
+            A = _f_empty(self.units, m, self.dtype)
+        _dense.forward_into(A_prev, self.W, self.b, fwd, alpha, softmax, A)
+        return A
+
+    def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
+                 fused_output: bool = False) -> np.ndarray | None:
+        """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``."""
+        _, bwd, alpha, softmax = self._kernel
+        A_prev, A = self._A_prev, self._A
+        if A is None:
+            raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")
+        m = A.shape[1]
+        buf = self._buffers.get(m)
+        dZ = buf.get("dZ")
+        if dZ is None:
+            dZ = buf["dZ"] = _f_empty(self.units, m, self.dtype)
+        dA_prev = None
+        if need_dA_prev:
+            dA_prev = buf.get("dA_prev")
+            if dA_prev is None:
+                dA_prev = buf["dA_prev"] = _f_empty(self.n_in, m, self.dtype)
+        op = _ew.BW_OUTPUT_SUB if fused_output else bwd
+        _dense.backward_into(dA, A_prev, self.W, A, op, alpha, softmax, dZ, self.dW, self.db,
+                             dA_prev)
+        return dA_prev
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [self.dW, self.db]
+
+    def decays(self, m: int) -> list[float]:
+        reg = self.kernel_regularizer
+        return [0.0 if reg is None else reg.decay(m), 0.0]
+
+    def regularization_cost(self, m: int) -> float:
+        reg = self.kernel_regularizer
+        return 0.0 if reg is None else reg.cost(self.W, m)
+
+    def get_config(self) -> dict:
+        reg = self.kernel_regularizer
+        return {"units": self.units, "activation": self.activation.get_config(),
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": None if reg is None else reg.get_config(),
+                "input_dim": self.input_dim, "name": self.name}

@@ -1,0 +1,48 @@
+"""``GD`` (alias ``SGD``): gradient descent, ``p -= learning_rate * g``."""
+from __future__ import annotations
+
+from typing import Any
+
+from .._compiled import OptimizerKernel, check_maths, code
+from .._kernels import _optim
+from ..schedules import LearningRateSchedule
+from .optimizer import Optimizer
+
+__all__ = ["GD", "SGD"]
+
+
+class GD(Optimizer):
+    """Gradient descent: ``p -= learning_rate * g``. ``SGD`` is the same class.
+
+    With mini-batches this is mini-batch (stochastic) gradient descent.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0, 2.0])
+    >>> GD(learning_rate=0.1).apply_gradients([p], [np.array([1.0, -1.0])])
+    >>> p
+    array([0.9, 2.1])
+    """
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
+        super().__init__(learning_rate)
+
+    def _new_slots(self, params: list) -> tuple:
+        _optim.check_params(params)
+        return ()
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.gd_update(params, grads, decays, lr)
+
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, GD, "optimizer")
+        return OptimizerKernel(code("optimizer", "gd"))
+
+
+SGD = GD

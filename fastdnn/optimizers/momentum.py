@@ -1,0 +1,54 @@
+"""``Momentum``: gradient descent on a moving average of the gradients."""
+from __future__ import annotations
+
+from typing import Any
+
+from .._compiled import OptimizerKernel, check_maths, code
+from .._kernels import _optim
+from ..schedules import LearningRateSchedule
+from .optimizer import Optimizer, _beta
+
+__all__ = ["Momentum"]
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: ``v = beta v + (1 - beta) g; p -= lr * v``.
+
+    Parameters
+    ----------
+    learning_rate : float or LearningRateSchedule, default 0.01
+    beta : float, default 0.9
+        Weight of the old average, in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0])
+    >>> opt = Momentum(learning_rate=1.0, beta=0.9)
+    >>> opt.apply_gradients([p], [np.array([1.0])])
+    >>> round(float(p[0]), 12)  # v = 0.1
+    0.9
+    """
+
+    _slot_names = ("v",)
+
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
+                 beta: float = 0.9) -> None:
+        super().__init__(learning_rate)
+        self._beta = _beta(beta, "beta")
+
+    @property
+    def beta(self) -> float:
+        """Weight of the old average."""
+        return self._beta
+
+    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
+                lr: float) -> None:
+        _optim.momentum_update(params, grads, slots[0], decays, lr, self._beta)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta": self._beta}
+
+    def compiled_spec(self) -> OptimizerKernel:
+        check_maths(self, Momentum, "optimizer")
+        return OptimizerKernel(code("optimizer", "momentum"), self.beta)
