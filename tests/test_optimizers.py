@@ -644,3 +644,14 @@ def test_bad_schedule_output_and_epoch():
 def test_base_class_has_no_update():
     with pytest.raises(NotImplementedError):
         Optimizer().apply_gradients([np.ones(2)], [np.ones(2)])
+
+
+def test_update_kernel_rejects_unknown_codes():
+    from fastdnn._compiled import CODES
+    from fastdnn._kernels import _optim
+
+    p, g = [np.zeros(3)], [np.ones(3)]
+    with pytest.raises(ValueError, match="optimizer code"):
+        _optim.update(len(CODES["optimizer"]), p, g, (), (), None, 0.1)
+    _optim.update(CODES["optimizer"]["gd"], p, g, (), (), None, 0.5)
+    np.testing.assert_array_equal(p[0], -0.5 * np.ones(3))

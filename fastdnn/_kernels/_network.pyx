@@ -48,7 +48,6 @@ cdef extern from "fdnn_codes.h" nogil:
     enum:
         FDNN_LINEAR
         FDNN_BW_OUTPUT_SUB
-        FDNN_OPT_GD
         FDNN_METRIC_BINARY
         FDNN_METRIC_ARGMAX
         FDNN_METRIC_MAE

@@ -169,105 +169,49 @@ cdef list _checked(list params, list grads, tuple slots, tuple names, object dec
 
 # ------------------------------------------------------------- entry points
 
-def gd_update(list params, list grads, object decays, double learning_rate):
-    """p -= learning_rate * (g + decay * p) for every pair, in place."""
-    grads = _checked(params, grads, (), (), decays)
+cdef void _step(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n, double lr,
+                double decay, double beta1, double beta2, double epsilon,
+                double inv_c2) noexcept nogil:
+    if op == FDNN_OPT_GD:
+        _gd(p, g, n, <real>lr, <real>decay)
+    else:
+        _optim(op, p, g, s1, s2, n, <real>lr, <real>decay, <real>beta1, <real>(1.0 - beta1),
+               <real>beta2, <real>(1.0 - beta2), <real>inv_c2, <real>epsilon)
+
+
+def update(int op, list params, list grads, tuple slots, tuple slot_names, object decays,
+           double learning_rate, double beta1=0.0, double beta2=0.0, double epsilon=0.0,
+           long long t=1):
+    """One step of the optimizer ``op`` (``fastdnn._compiled.CODES["optimizer"]``) on every
+    parameter array, in place, with its state ``slots`` (a tuple of lists of arrays named
+    ``slot_names``: none for gd, (v,) for momentum, (s,) for rmsprop, (m, v) for adam);
+    ``t`` (>= 1) is Adam's step number, for its bias corrections."""
+    if not 0 <= op < FDNN_N_OPT:
+        raise ValueError(f"op must be an optimizer code in [0, {FDNN_N_OPT}), got {op}")
+    grads = _checked(params, grads, slots, slot_names, decays)
+    cdef double lr = learning_rate, inv_c2 = 1.0
+    if op == FDNN_OPT_ADAM:   # bias corrections once per step, in double
+        lr = learning_rate / (1.0 - pow(beta1, t))
+        inv_c2 = 1.0 / (1.0 - pow(beta2, t))
     cdef Py_ssize_t i, n
     cdef cnp.ndarray p, g
     cdef double d
     cdef void *pp
+    cdef void *s1
+    cdef void *s2
     cdef const void *pg
     for i in range(len(params)):
         p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
         d = _decay(decays, i)
         n = cnp.PyArray_SIZE(p)
         pp, pg = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g)
+        s1 = cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[0])[i]) if len(slots) > 0 else NULL
+        s2 = cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[1])[i]) if len(slots) > 1 else s1
         if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
             with nogil:
-                _gd(<float *>pp, <const float *>pg, n, <float>learning_rate, <float>d)
+                _step(op, <float *>pp, <const float *>pg, <float *>s1, <float *>s2, n, lr, d,
+                      beta1, beta2, epsilon, inv_c2)
         else:
             with nogil:
-                _gd(<double *>pp, <const double *>pg, n, learning_rate, d)
-
-
-def momentum_update(list params, list grads, list v, object decays, double learning_rate,
-                    double beta):
-    """v = beta v + (1 - beta) g; p -= learning_rate v, in place."""
-    grads = _checked(params, grads, (v,), ("v",), decays)
-    cdef Py_ssize_t i, n
-    cdef cnp.ndarray p, g, vi
-    cdef double d, omb = 1.0 - beta
-    cdef void *pp
-    cdef void *pv
-    cdef const void *pg
-    for i in range(len(params)):
-        p, g, vi = <cnp.ndarray>params[i], <cnp.ndarray>grads[i], <cnp.ndarray>v[i]
-        d = _decay(decays, i)
-        n = cnp.PyArray_SIZE(p)
-        pp, pg, pv = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), cnp.PyArray_DATA(vi)
-        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-            with nogil:
-                _momentum(<float *>pp, <const float *>pg, <float *>pv, n, <float>learning_rate,
-                          <float>d, <float>beta, <float>omb)
-        else:
-            with nogil:
-                _momentum(<double *>pp, <const double *>pg, <double *>pv, n, learning_rate,
-                          d, beta, omb)
-
-
-def rmsprop_update(list params, list grads, list s, object decays, double learning_rate,
-                   double beta, double epsilon):
-    """s = beta s + (1 - beta) g^2; p -= learning_rate g / (sqrt(s) + epsilon), in place."""
-    grads = _checked(params, grads, (s,), ("s",), decays)
-    cdef Py_ssize_t i, n
-    cdef cnp.ndarray p, g, si
-    cdef double d, omb = 1.0 - beta
-    cdef void *pp
-    cdef void *ps
-    cdef const void *pg
-    for i in range(len(params)):
-        p, g, si = <cnp.ndarray>params[i], <cnp.ndarray>grads[i], <cnp.ndarray>s[i]
-        d = _decay(decays, i)
-        n = cnp.PyArray_SIZE(p)
-        pp, pg, ps = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), cnp.PyArray_DATA(si)
-        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-            with nogil:
-                _rmsprop(<float *>pp, <const float *>pg, <float *>ps, n, <float>learning_rate,
-                         <float>d, <float>beta, <float>omb, <float>epsilon)
-        else:
-            with nogil:
-                _rmsprop(<double *>pp, <const double *>pg, <double *>ps, n, learning_rate,
-                         d, beta, omb, epsilon)
-
-
-def adam_update(list params, list grads, list m, list v, object decays, double learning_rate,
-                double beta1, double beta2, double epsilon, long long t):
-    """Adam step number t (>= 1) with bias-corrected moments, in place."""
-    grads = _checked(params, grads, (m, v), ("m", "v"), decays)
-    # bias corrections once per step, in double
-    cdef double lr_t = learning_rate / (1.0 - pow(beta1, t))
-    cdef double inv_c2 = 1.0 / (1.0 - pow(beta2, t))
-    cdef double omb1 = 1.0 - beta1, omb2 = 1.0 - beta2
-    cdef Py_ssize_t i, n
-    cdef cnp.ndarray p, g, mi, vi
-    cdef double d
-    cdef void *pp
-    cdef void *pm
-    cdef void *pv
-    cdef const void *pg
-    for i in range(len(params)):
-        p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
-        mi, vi = <cnp.ndarray>m[i], <cnp.ndarray>v[i]
-        d = _decay(decays, i)
-        n = cnp.PyArray_SIZE(p)
-        pp, pg = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g)
-        pm, pv = cnp.PyArray_DATA(mi), cnp.PyArray_DATA(vi)
-        if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
-            with nogil:
-                _adam(<float *>pp, <const float *>pg, <float *>pm, <float *>pv, n,
-                      <float>lr_t, <float>d, <float>beta1, <float>omb1, <float>beta2,
-                      <float>omb2, <float>inv_c2, <float>epsilon)
-        else:
-            with nogil:
-                _adam(<double *>pp, <const double *>pg, <double *>pm, <double *>pv, n,
-                      lr_t, d, beta1, omb1, beta2, omb2, inv_c2, epsilon)
+                _step(op, <double *>pp, <const double *>pg, <double *>s1, <double *>s2, n, lr,
+                      d, beta1, beta2, epsilon, inv_c2)

@@ -24,9 +24,9 @@ cdef void _gd(real *p, const real *g, Py_ssize_t n, real lr, real decay) noexcep
 
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
-        FDNN_OPT_MOMENTUM
-        FDNN_OPT_RMSPROP
+        FDNN_OPT_GD
         FDNN_OPT_ADAM
+        FDNN_N_OPT
         FDNN_OC_LR, FDNN_OC_DECAY, FDNN_OC_BETA1, FDNN_OC_OMB1, FDNN_OC_BETA2, FDNN_OC_OMB2
         FDNN_OC_INV_C2, FDNN_OC_EPS, FDNN_N_OC
 
@@ -42,22 +42,3 @@ cdef inline void _optim(int op, real *p, const real *g, real *s1, real *s2, Py_s
         optim_f32(op, p, g, s1, s2, n, c)
     else:
         optim_f64(op, p, g, s1, s2, n, c)
-
-
-cdef void _momentum(real *p, const real *g, real *v, Py_ssize_t n, real lr, real decay,
-                    real beta, real one_minus_beta) noexcept nogil:
-    _optim(FDNN_OPT_MOMENTUM, p, g, v, v, n, lr, decay, beta, one_minus_beta, 0, 0, 1, 0)
-
-
-cdef void _rmsprop(real *p, const real *g, real *s, Py_ssize_t n, real lr, real decay,
-                   real beta, real one_minus_beta, real eps) noexcept nogil:
-    _optim(FDNN_OPT_RMSPROP, p, g, s, s, n, lr, decay, beta, one_minus_beta, 0, 0, 1, eps)
-
-
-cdef void _adam(real *p, const real *g, real *m, real *v, Py_ssize_t n, real lr_t, real decay,
-                real beta1, real one_minus_beta1, real beta2, real one_minus_beta2,
-                real inv_c2, real eps) noexcept nogil:
-    """m, v moving averages; p -= lr_t * m / (sqrt(v * inv_c2) + eps) with
-    lr_t = lr / (1 - beta1**t) and inv_c2 = 1 / (1 - beta2**t)."""
-    _optim(FDNN_OPT_ADAM, p, g, m, v, n, lr_t, decay, beta1, one_minus_beta1, beta2,
-           one_minus_beta2, inv_c2, eps)

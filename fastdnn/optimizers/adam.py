@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compiled import OptimizerKernel, check_maths, code
+from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta, _epsilon
 
 __all__ = ["Adam"]
+
+
+_CODES = CODES["optimizer"]
 
 
 class Adam(Optimizer):
@@ -65,8 +68,8 @@ class Adam(Optimizer):
 
     def _update(self, params: list, grads: list, slots: tuple, decays: Any,
                 lr: float) -> None:
-        _optim.adam_update(params, grads, slots[0], slots[1], decays, lr, self._beta1,
-                           self._beta2, self._epsilon, self._iterations + 1)
+        _optim.update(_CODES["adam"], params, grads, slots, ("m", "v"), decays, lr,
+                      self._beta1, self._beta2, self._epsilon, self._iterations + 1)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,

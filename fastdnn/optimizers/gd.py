@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compiled import OptimizerKernel, check_maths, code
+from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer
 
 __all__ = ["GD", "SGD"]
+
+
+_CODES = CODES["optimizer"]
 
 
 class GD(Optimizer):
@@ -38,7 +41,7 @@ class GD(Optimizer):
 
     def _update(self, params: list, grads: list, slots: tuple, decays: Any,
                 lr: float) -> None:
-        _optim.gd_update(params, grads, decays, lr)
+        _optim.update(_CODES["gd"], params, grads, (), (), decays, lr)
 
     def compiled_spec(self) -> OptimizerKernel:
         check_maths(self, GD, "optimizer")

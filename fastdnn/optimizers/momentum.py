@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compiled import OptimizerKernel, check_maths, code
+from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta
 
 __all__ = ["Momentum"]
+
+
+_CODES = CODES["optimizer"]
 
 
 class Momentum(Optimizer):
@@ -44,7 +47,7 @@ class Momentum(Optimizer):
 
     def _update(self, params: list, grads: list, slots: tuple, decays: Any,
                 lr: float) -> None:
-        _optim.momentum_update(params, grads, slots[0], decays, lr, self._beta)
+        _optim.update(_CODES["momentum"], params, grads, slots, ("v",), decays, lr, self._beta)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self._beta}

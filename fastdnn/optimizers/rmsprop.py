@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._compiled import OptimizerKernel, check_maths, code
+from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta, _epsilon
 
 __all__ = ["RMSprop"]
+
+
+_CODES = CODES["optimizer"]
 
 
 class RMSprop(Optimizer):
@@ -51,7 +54,8 @@ class RMSprop(Optimizer):
 
     def _update(self, params: list, grads: list, slots: tuple, decays: Any,
                 lr: float) -> None:
-        _optim.rmsprop_update(params, grads, slots[0], decays, lr, self._beta, self._epsilon)
+        _optim.update(_CODES["rmsprop"], params, grads, slots, ("s",), decays, lr, self._beta,
+                      0.0, self._epsilon)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
