@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 # import-time and fork-time decisions (threads, fork handlers, SIMD, product engine): one
 # module, and fastdnn.info() says what was decided and why
-from . import _runtime  # noqa: E402
+from . import _runtime  # noqa: E402,F401
 
 from . import activations, course, functional, reference  # noqa: E402
 from . import (  # noqa: E402

@@ -31,14 +31,17 @@ from typing import Any
 
 import numpy as np
 
+from . import _inference, _threads
+from . import callbacks as _callbacks
 from . import regularizers as _regularizers
 from ._compiled import NotCompilable
 from ._validation import check_finite as check_finite_rows
+from ._validation import check_int
 from ._kernels import _network
 from .layers import Dense, Normalizer
 
 __all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select",
-           "fit_data"]
+           "fit_data", "fit"]
 
 ENGINES = ("auto", "compiled", "python")
 _MAX_LAYERS, _MAX_METRICS = 64, 8   # the plan's fixed tables (_network.pyx)
@@ -347,3 +350,95 @@ def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split:
     else:
         X_val = Y_val = None
     return X, Y, X_val, Y_val
+
+
+def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
+        Y_val: np.ndarray | None, epochs: int, batch_size: int | None, shuffle: bool,
+        seed: int | None, callbacks: Any, verbose: int, initial_epoch: int,
+        engine: str) -> Any:
+    """``Sequential.fit`` on checked data (``fit_data``): the callbacks, the trainer
+    ``engine`` asks for, and the epoch loop; returns the ``History``."""
+    m = X.shape[0]
+    if batch_size is None:
+        batch_size = m
+    batch_size = min(check_int(batch_size, "batch_size", 1), m)
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list, got {type(callbacks).__name__}")
+
+    seq = np.random.SeedSequence(seed)
+    init_seq, shuffle_seq = seq.spawn(2)
+    if not model.built:
+        model.build(X.shape[1], np.random.default_rng(init_seq))
+    rng = np.random.default_rng(shuffle_seq)
+    steps = -(-m // batch_size)
+    cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
+                                  add_progbar=verbose != 0, model=model, verbose=verbose,
+                                  epochs=epochs, steps=steps, samples=m)
+    progbar = cbl.progbar
+    batch_hooks = cbl.needs_batch_hooks
+    model.history = cbl.history
+    trainer = _trainer(model, cbl, (X, Y, batch_size, shuffle, rng), engine, verbose)
+
+    model.stop_training = False
+    work = max(l.units * l.n_in * batch_size for l in model._compute_layers
+               if isinstance(l, Dense))
+    with _threads.for_products(work):
+        return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
+                           X_val, Y_val, batch_size, engine)
+
+
+def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
+             ) -> LayerTrainer:
+    """The trainer ``engine`` asks for, reported in ``History`` (and printed when verbose)."""
+    hooks = [type(cb).__name__ for cb in cbl.callbacks
+             if cb._implements_train_batch_hooks()]
+    trainer, why = select(model, *data, hooks, engine)
+    cbl.history.engine = trainer.engine
+    cbl.history.params["engine"] = trainer.engine
+    if verbose:
+        print(f"Engine: {trainer.engine}" + (f" ({why})" if why else ""))
+    return trainer
+
+def _fit_epochs(model: Any, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
+                Y_val, batch_size, engine) -> Any:
+    cbl.on_train_begin()
+    signature = _training_signature(model)
+    for epoch in range(initial_epoch, epochs):
+        if _training_signature(model) != signature:
+            # a callback re-compiled or rebuilt the model: train what it is now
+            trainer = _retrainer(model, cbl, trainer, signature, engine)
+            signature = _training_signature(model)
+        model.optimizer.epoch = epoch
+        for metric in model.metrics:
+            metric.reset_state()
+        cbl.on_epoch_begin(epoch)
+        lr = model.optimizer.learning_rate
+        costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
+        logs = {"loss": trainer.epoch_loss(costs)}
+        for metric in model.metrics:
+            logs[metric.name] = float(metric.result())
+        if X_val is not None:
+            for key, value in _inference.evaluate(model, X_val, Y_val, batch_size).items():
+                logs["val_" + key] = value
+        logs["learning_rate"] = lr
+        cbl.history.add_batch_losses(costs)
+        cbl.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbl.on_train_end()
+    return cbl.history
+
+def _training_signature(model: Any) -> tuple:
+    return (id(model.optimizer), getattr(model.loss, "name", None), id(model.loss),
+            tuple(map(id, model.metrics)), model.compiled,
+            tuple(id(p) for l in model._compute_layers for p in l.params),
+            tuple(getattr(l, "_kernel", None) for l in model._compute_layers))
+
+def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple,
+               engine: str) -> LayerTrainer:
+    if getattr(model.loss, "name", None) != signature[1]:
+        raise RuntimeError(f"the loss changed from {signature[1]!r} to {model.loss.name!r} "
+                           "during fit (the targets were prepared for the first one); "
+                           "call fit again instead")
+    data = (trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
+    return _trainer(model, cbl, data, engine, 0)

@@ -26,7 +26,8 @@ from typing import Any, Iterable
 import numpy as np
 
 __all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool",
-           "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite"]
+           "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite",
+           "float_array", "real_array"]
 
 # rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
 CHECK_ROWS = 65536
@@ -181,6 +182,50 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (m examples, n_features), got shape {X.shape}")
     return X
+
+
+def float_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float32/float64 array: arrays must already be; lists/scalars are converted.
+
+    Examples
+    --------
+    >>> float_array([1, 2], "A")
+    array([1., 2.])
+    >>> float_array(np.zeros(2, dtype=np.int64), "A")
+    Traceback (most recent call last):
+    ...
+    TypeError: A must be a float32 or float64 array, got dtype int64
+    """
+    if isinstance(x, np.ndarray):
+        if x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} must be a float32 or float64 array, got dtype {x.dtype}")
+        return x
+    arr = np.asarray(x)
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    raise TypeError(f"{name} must be a float32 or float64 array, got {type(x).__name__} "
+                    f"of dtype {arr.dtype}")
+
+
+def real_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as an array of bool, int or float (no object, complex or strings).
+
+    Examples
+    --------
+    >>> real_array([True, False], "Y").dtype
+    dtype('bool')
+    >>> real_array(["a"], "Y")
+    Traceback (most recent call last):
+    ...
+    TypeError: Y must hold real numbers (bool, int or float), got dtype <U1
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype "
+                        f"{arr.dtype}")
+    return arr
 
 
 def check_finite(X: np.ndarray, name: str = "X", hint: str = "") -> None:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._validation import check_real
 from ._kernels import _dense
 from ._kernels import _elementwise as _ew
 from ._compiled import ActivationKernel, NotCompilable
@@ -42,12 +43,7 @@ ArrayLike = Any
 
 
 def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
-        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
-    alpha = float(alpha)
-    if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha}")
-    return alpha
+    return check_real(alpha, "alpha", 0.0)
 
 
 def _check_flag(from_output: bool) -> bool:

@@ -47,10 +47,11 @@ from typing import Any, Union
 
 import numpy as np
 
+from ._validation import check_real
 from . import _registry
 from ._compiled import MetricKernel, NotCompilable, check_maths, code
 
-from .losses import _float_array, _real_array
+from ._validation import float_array as _float_array, real_array as _real_array
 
 __all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "MeanAbsoluteError", "MeanSquaredError", "get", "names", "serialize"]
@@ -145,13 +146,7 @@ class Metric:
 
 
 def _check_threshold(threshold: Any) -> float:
-    if isinstance(threshold, (bool, np.bool_)) or not isinstance(
-            threshold, (int, float, np.integer, np.floating)):
-        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
-    threshold = float(threshold)
-    if not math.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
-    return threshold
+    return check_real(threshold, "threshold")
 
 
 def _spec(metric: Metric, owner: type, name: str, threshold: float,

@@ -29,8 +29,6 @@ from . import callbacks as _callbacks
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
-from . import _threads
-from . import regularizers as _regularizers
 from . import _inference, _summary, _training
 from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_int as _check_int
@@ -296,89 +294,8 @@ class Sequential:
             _check_int(seed, "seed", 0)
         X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
                                                 check_finite)
-        m = X.shape[0]
-        if batch_size is None:
-            batch_size = m
-        batch_size = min(_check_int(batch_size, "batch_size", 1), m)
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks must be a list, got {type(callbacks).__name__}")
-
-        seq = np.random.SeedSequence(seed)
-        init_seq, shuffle_seq = seq.spawn(2)
-        if not self.built:
-            self.build(X.shape[1], np.random.default_rng(init_seq))
-        rng = np.random.default_rng(shuffle_seq)
-        steps = -(-m // batch_size)
-        cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
-                                      add_progbar=verbose != 0, model=self, verbose=verbose,
-                                      epochs=epochs, steps=steps, samples=m)
-        progbar = cbl.progbar
-        batch_hooks = cbl.needs_batch_hooks
-        self.history = cbl.history
-        trainer = self._trainer(cbl, (X, Y, batch_size, shuffle, rng), engine, verbose)
-
-        self.stop_training = False
-        work = max(l.units * l.n_in * batch_size for l in self._compute_layers
-                   if isinstance(l, Dense))
-        with _threads.for_products(work):
-            return self._fit_epochs(cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                                    X_val, Y_val, batch_size, engine)
-
-    def _trainer(self, cbl: Any, data: tuple, engine: str, verbose: int
-                 ) -> _training.LayerTrainer:
-        """The trainer ``engine`` asks for, reported in ``History`` (and printed when verbose)."""
-        hooks = [type(cb).__name__ for cb in cbl.callbacks
-                 if cb._implements_train_batch_hooks()]
-        trainer, why = _training.select(self, *data, hooks, engine)
-        cbl.history.engine = trainer.engine
-        cbl.history.params["engine"] = trainer.engine
-        if verbose:
-            print(f"Engine: {trainer.engine}" + (f" ({why})" if why else ""))
-        return trainer
-
-    def _fit_epochs(self, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
-                    Y_val, batch_size, engine) -> _callbacks.History:
-        cbl.on_train_begin()
-        signature = self._training_signature()
-        for epoch in range(initial_epoch, epochs):
-            if self._training_signature() != signature:
-                # a callback re-compiled or rebuilt the model: train what it is now
-                trainer = self._retrainer(cbl, trainer, signature, engine)
-                signature = self._training_signature()
-            self.optimizer.epoch = epoch
-            for metric in self.metrics:
-                metric.reset_state()
-            cbl.on_epoch_begin(epoch)
-            lr = self.optimizer.learning_rate
-            costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
-            logs = {"loss": trainer.epoch_loss(costs)}
-            for metric in self.metrics:
-                logs[metric.name] = float(metric.result())
-            if X_val is not None:
-                for key, value in _inference.evaluate(self, X_val, Y_val, batch_size).items():
-                    logs["val_" + key] = value
-            logs["learning_rate"] = lr
-            cbl.history.add_batch_losses(costs)
-            cbl.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbl.on_train_end()
-        return cbl.history
-
-    def _training_signature(self) -> tuple:
-        return (id(self.optimizer), getattr(self.loss, "name", None), id(self.loss),
-                tuple(map(id, self.metrics)), self.compiled,
-                tuple(id(p) for l in self._compute_layers for p in l.params),
-                tuple(getattr(l, "_kernel", None) for l in self._compute_layers))
-
-    def _retrainer(self, cbl: Any, trainer: _training.LayerTrainer, signature: tuple,
-                   engine: str) -> _training.LayerTrainer:
-        if getattr(self.loss, "name", None) != signature[1]:
-            raise RuntimeError(f"the loss changed from {signature[1]!r} to {self.loss.name!r} "
-                               "during fit (the targets were prepared for the first one); "
-                               "call fit again instead")
-        data = (trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
-        return self._trainer(cbl, data, engine, 0)
+        return _training.fit(self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed,
+                             callbacks, verbose, initial_epoch, engine)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:

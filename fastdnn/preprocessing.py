@@ -22,10 +22,11 @@ array([[0., 0.],
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+
+from ._validation import check_int, check_real
 
 __all__ = ["Normalizer", "NotFittedError"]
 
@@ -107,18 +108,8 @@ class Normalizer:
     """
 
     def __init__(self, epsilon: float = 1e-7, chunk_rows: int = 65536):
-        if isinstance(epsilon, (bool, np.bool_)) or not isinstance(
-                epsilon, (int, float, np.integer, np.floating)):
-            raise TypeError(f"epsilon must be a real number, got {type(epsilon).__name__}")
-        if not math.isfinite(epsilon) or epsilon < 0:
-            raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon}")
-        if isinstance(chunk_rows, (bool, np.bool_)) or not isinstance(chunk_rows,
-                                                                      (int, np.integer)):
-            raise TypeError(f"chunk_rows must be an int, got {type(chunk_rows).__name__}")
-        if chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
-        self.epsilon = float(epsilon)
-        self.chunk_rows = int(chunk_rows)
+        self.epsilon = check_real(epsilon, "epsilon", 0.0)
+        self.chunk_rows = check_int(chunk_rows, "chunk_rows", 1)
 
     # ------------------------------------------------------------ fitting
 

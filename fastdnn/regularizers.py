@@ -15,10 +15,11 @@ Examples
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+
+from ._validation import check_real
 
 __all__ = ["Regularizer", "L2", "get"]
 
@@ -55,11 +56,7 @@ class L2(Regularizer):
     """
 
     def __init__(self, lam: float = 0.01):
-        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating)):
-            raise TypeError(f"lam must be a real number, got {type(lam).__name__}")
-        if not (math.isfinite(lam) and lam >= 0):
-            raise ValueError(f"lam must be finite and >= 0, got {lam}")
-        self.lam = float(lam)
+        self.lam = check_real(lam, "lam", 0.0)
 
     def cost(self, W: np.ndarray, m: int) -> float:
         flat = W.reshape(-1)

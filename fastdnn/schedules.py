@@ -15,7 +15,6 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Mapping
 
 from ._validation import check_bool, check_int, check_real

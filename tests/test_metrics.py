@@ -191,7 +191,7 @@ def test_unknown_name_and_bad_identifiers():
         metrics.get(None)
     with pytest.raises(ValueError, match="bad config"):
         metrics.get({"name": "mae", "threshold": 0.5})
-    with pytest.raises(ValueError, match="threshold must be finite"):
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
         metrics.Accuracy(threshold=float("nan"))
     with pytest.raises(TypeError, match="threshold"):
         metrics.BinaryAccuracy(threshold="0.5")

@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_real
+
 from .layer import Layer, _Buffers, _f_empty
 
 __all__ = ["Dropout"]
@@ -32,11 +34,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(name)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)):
-            raise TypeError(f"rate must be a float in [0, 1), got {type(rate).__name__}")
-        if not (0.0 <= rate < 1.0):
-            raise ValueError(f"rate must be in [0, 1), got {rate}")
-        self.rate = float(rate)
+        self.rate = check_real(rate, "rate", 0.0, 1.0, high_open=True)
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._buffers = _Buffers()

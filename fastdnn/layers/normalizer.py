@@ -1,10 +1,11 @@
 """``Normalizer``: the lecture's input normalization, ``(x - μ) / sqrt(σ² + ε)``."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+
+from .._validation import check_real
 
 from .layer import Layer, _Buffers, _f_empty
 
@@ -37,11 +38,7 @@ class Normalizer(Layer):
 
     def __init__(self, epsilon: float = 1e-7, name: str | None = None):
         super().__init__(name)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)):
-            raise TypeError(f"epsilon must be a float, got {type(epsilon).__name__}")
-        if not (math.isfinite(epsilon) and epsilon >= 0):
-            raise ValueError(f"epsilon must be finite and >= 0, got {epsilon}")
-        self.epsilon = float(epsilon)
+        self.epsilon = check_real(epsilon, "epsilon", 0.0)
         self._adapted: tuple[np.ndarray, np.ndarray] | None = None
         self._buffers = _Buffers()
 

@@ -1,0 +1,86 @@
+"""``CategoricalCrossentropy``: ``-sum_k y_k log a_k``, fused with a softmax output."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._compiled import LossKernel, check_maths, code
+from .loss import Loss, _check_pair, _check_unit_interval, _clip_bounds, _compiled_sum
+
+__all__ = ["CategoricalCrossentropy"]
+
+# a one-hot or probability row of y may sum to 1 within this
+_ROW_SUM_TOL = 1e-3
+
+
+class CategoricalCrossentropy(Loss):
+    """Categorical cross-entropy, fused with a softmax output (``dZ = A - Y``).
+
+    ``L = -sum_k y_k log a_k`` with ``A`` clipped below at ``tiny``.
+
+    Targets (:meth:`prepare_targets`): integer class labels of shape ``(m,)``
+    (or ``(m, 1)`` when ``n_outputs > 1``) in ``[0, n_outputs)`` -- also float
+    labels with integral values -- are turned into one-hot rows; or one-hot /
+    probability rows of shape ``(m, n_outputs)`` with values in ``[0, 1]``
+    summing to 1 (within 1e-3: ``dZ = A - Y`` needs every row of ``Y`` to sum
+    to 1). The registry name ``sparse_categorical_crossentropy`` is this loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cce = CategoricalCrossentropy()
+    >>> cce.prepare_targets([2, 0], n_outputs=3, dtype=np.float64)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    >>> A = np.array([[0.25, 0.5], [0.25, 0.5], [0.5, 0.0]])
+    >>> round(cce([2, 0], A.T), 6)  # (log 2 + log 2) / 2
+    0.693147
+    """
+
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def _cost_sum(self, A, Y):
+        return _compiled_sum(CategoricalCrossentropy, A, Y)
+
+    def gradient(self, A, Y):
+        A, Y = _check_pair(A, Y)
+        with np.errstate(all="ignore"):
+            return -Y / np.maximum(A, _clip_bounds(A.dtype)[0])
+
+    def _prepare(self, y, n, what, dt):
+        if y.ndim == 2 and y.shape[1] == 1 and n > 1:
+            y = y[:, 0]
+        if y.ndim == 1:
+            return self._one_hot(y, n, what, dt)
+        if y.shape[1] != n:
+            raise ValueError(
+                f"{what} has shape {y.shape}; categorical_crossentropy with {n} output units "
+                f"needs integer class labels of shape (m,) or one-hot rows of shape (m, {n})")
+        _check_unit_interval(y, what, self.name)
+        sums = y.sum(axis=1, dtype=np.float64)
+        bad = np.flatnonzero(np.abs(sums - 1) > _ROW_SUM_TOL)
+        if bad.size:
+            raise ValueError(
+                f"every row of {what} must sum to 1 (one-hot or class probabilities) for "
+                f"categorical_crossentropy; row {bad[0]} sums to {sums[bad[0]]:g}. For integer "
+                f"class labels pass {what} of shape (m,); for independent labels use "
+                "binary_crossentropy")
+        return y
+
+    @staticmethod
+    def _one_hot(labels, n, what, dt):
+        if labels.dtype.kind == "f" and np.any(labels != np.floor(labels)):
+            raise ValueError(f"{what} of shape {labels.shape} holds class labels, which must be "
+                             "integers; found non-integral values")
+        lo, hi = labels.min(), labels.max()
+        if lo < 0 or hi >= n:
+            raise ValueError(f"class labels in {what} must be in [0, {n}) for an output layer "
+                             f"of {n} units; {what} holds labels from {lo} to {hi}")
+        Y = np.zeros((labels.shape[0], n), dtype=dt)
+        Y[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
+        return Y
+
+    def compiled_spec(self) -> LossKernel:
+        check_maths(self, CategoricalCrossentropy, "loss")
+        return LossKernel(code("loss", CategoricalCrossentropy.name),
+                          CategoricalCrossentropy.fused_activation)
