@@ -180,12 +180,10 @@ class Sequential:
         metrics : list of str, optional
             E.g. ``["accuracy"]``.
         compiled : bool, default True
-            Train with the whole-network compiled loop (one call runs every
-            mini-batch: forward, cost, backward and update without Python) where
-            the model allows it: ``Dense`` layers, optionally after a
-            ``Normalizer``, the losses, optimizers and metrics of fastdnn, no
-            per-batch callbacks. Otherwise, or with ``False``, layer by layer.
-            Both give the same results to rounding.
+            ``False`` makes ``fit(engine="auto")`` train layer by layer; with ``True``
+            it takes the whole-network compiled loop (every mini-batch in one call,
+            without Python) where the model allows it. ``fit``'s ``engine`` says
+            which, and why.
 
         Examples
         --------
