@@ -399,8 +399,12 @@ def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
         print(f"Engine: {trainer.engine}" + (f" ({why})" if why else ""))
     return trainer
 
-def _fit_epochs(model: Any, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs, X_val,
-                Y_val, batch_size, engine) -> Any:
+
+def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch_hooks: bool,
+                initial_epoch: int, epochs: int, X_val: np.ndarray | None,
+                Y_val: np.ndarray | None, batch_size: int, engine: str) -> Any:
+    """The epochs, with their callbacks and validation; a callback that re-compiles or
+    rebuilds the model gets a trainer for what the model is now."""
     cbl.on_train_begin()
     signature = _training_signature(model)
     for epoch in range(initial_epoch, epochs):
@@ -428,11 +432,14 @@ def _fit_epochs(model: Any, cbl, trainer, progbar, batch_hooks, initial_epoch, e
     cbl.on_train_end()
     return cbl.history
 
+
 def _training_signature(model: Any) -> tuple:
+    """What a trainer was built from: it changes when a callback re-compiles or rebuilds."""
     return (id(model.optimizer), getattr(model.loss, "name", None), id(model.loss),
             tuple(map(id, model.metrics)), model.compiled,
             tuple(id(p) for l in model._compute_layers for p in l.params),
             tuple(getattr(l, "_kernel", None) for l in model._compute_layers))
+
 
 def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple,
                engine: str) -> LayerTrainer:

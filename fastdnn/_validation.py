@@ -66,13 +66,14 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
     """
     if value is None and allow_none:
         return None
+    ok_type = is_int(value)
+    if ok_type and (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+        return int(value)
     expected = "an int" + _range(minimum, maximum, False, False, "d") + \
         (" or None" if allow_none else "")
-    if not is_int(value):
+    if not ok_type:
         raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return int(value)
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def check_real(value: Any, name: str, minimum: float | None = None,
@@ -92,20 +93,22 @@ def check_real(value: Any, name: str, minimum: float | None = None,
     """
     if value is None and allow_none:
         return None
+    ok_type = type(value) is float or is_real(value)
+    if ok_type:
+        x = float(value)
+        ok = x == x and (not finite or -math.inf < x < math.inf)
+        if ok and minimum is not None:
+            ok = x > minimum if low_open else x >= minimum
+        if ok and maximum is not None:
+            ok = x < maximum if high_open else x <= maximum
+        if ok:
+            return x
     bounds = _range(minimum, maximum, low_open, high_open, "g") + \
         (" or None" if allow_none else "")
-    if not is_real(value):
+    if not ok_type:
         raise TypeError(f"{name} must be a real number{bounds}, got {type(value).__name__}")
     expected = ("a finite number" if finite else "a number") + bounds
-    x = float(value)
-    ok = not math.isnan(x) and (math.isfinite(x) or not finite)
-    if ok and minimum is not None:
-        ok = x > minimum if low_open else x >= minimum
-    if ok and maximum is not None:
-        ok = x < maximum if high_open else x <= maximum
-    if not ok:
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return x
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def check_bool(value: Any, name: str) -> bool:
