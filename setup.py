@@ -55,6 +55,7 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+HEADERS = glob.glob(os.path.join(CSRC, "*.h"))   # every module compiles codes from them
 COMMON = dict(
     include_dirs=[CSRC, np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
@@ -64,19 +65,22 @@ extensions = [
     # module; the others cimport its entry points.
     Extension("fastdnn._kernels._elementwise",
               sources=["fastdnn/_kernels/_elementwise.pyx"] + KERNEL_SOURCES,
-              depends=glob.glob(os.path.join(CSRC, "*.h")), **COMMON),
+              depends=HEADERS, **COMMON),
     Extension("fastdnn._kernels._dense", sources=["fastdnn/_kernels/_dense.pyx"],
-              depends=["fastdnn/_kernels/_blas.pxd", "fastdnn/_kernels/_elementwise.pxd"],
+              depends=HEADERS + ["fastdnn/_kernels/_blas.pxd",
+                                 "fastdnn/_kernels/_elementwise.pxd",
+                                 "fastdnn/_kernels/_dense.pxd"],
               **COMMON),
     Extension("fastdnn._kernels._course", sources=["fastdnn/_kernels/_course.pyx"],
-              depends=["fastdnn/_kernels/_dense.pxd"], **COMMON),
+              depends=HEADERS + ["fastdnn/_kernels/_dense.pxd"], **COMMON),
     Extension("fastdnn._kernels._losses", sources=["fastdnn/_kernels/_losses.pyx"],
-              depends=["fastdnn/_kernels/_loss.pxd"], **COMMON),
+              depends=HEADERS + ["fastdnn/_kernels/_loss.pxd"], **COMMON),
     Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"],
-              depends=["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
+              depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
-              depends=["fastdnn/_kernels/_optim_kernels.pxi", "fastdnn/_kernels/_elementwise.pxd",
-                       "fastdnn/_kernels/_loss.pxd"],
+              depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
+                                 "fastdnn/_kernels/_elementwise.pxd",
+                                 "fastdnn/_kernels/_loss.pxd"],
               **COMMON),
 ]
 

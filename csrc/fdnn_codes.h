@@ -26,11 +26,12 @@
 #define FDNN_OTHER_BINARY_OPS(X)                                                \
     X(SGD_STEP, sgd_step) /* y = a - alpha * dA: a gradient-descent update */
 
-/* The compiled training loop's losses, optimizers and metrics: X(CODE, name). */
+/* The compiled training loop's losses, optimizers and metrics: X(CODE, name, ...). */
 #define FDNN_LOSSES(X)                                                          \
     X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)
+/* X(CODE, name, state arrays per parameter array) */
 #define FDNN_OPTIMIZERS(X)                                                      \
-    X(GD, gd) X(MOMENTUM, momentum) X(RMSPROP, rmsprop) X(ADAM, adam)
+    X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)
 #define FDNN_METRICS(X)                                                         \
     X(BINARY, binary_accuracy) X(ARGMAX, categorical_accuracy)                  \
     X(MAE, mean_absolute_error) X(MSE, mean_squared_error)
@@ -54,8 +55,16 @@ enum { FDNN_LOSSES(FDNN_ENUM_LOSS_) FDNN_N_LOSS };
 enum { FDNN_OPTIMIZERS(FDNN_ENUM_OPT_) FDNN_N_OPT };
 enum { FDNN_METRICS(FDNN_ENUM_METRIC_) FDNN_N_METRIC };
 
+#ifdef __cplusplus
+extern "C" {
+#endif
 /* Names by code, for Cython and Python: kind is "unary", "binary", "activation", "loss",
  * "optimizer" or "metric"; returns NULL past the last code or for an unknown kind. */
 const char *fdnn_code_name(const char *kind, int code);
+/* State arrays the optimizer `code` keeps per parameter array (-1 for an unknown code). */
+int fdnn_optimizer_slots(int code);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -311,3 +311,10 @@ const char *fdnn_code_name(const char *kind, int code)
             return code >= 0 && code < lists[i].n ? lists[i].names[code] : NULL;
     return NULL;
 }
+
+#define FDNN_SLOTS_(CODE, name, slots) slots,
+int fdnn_optimizer_slots(int code)
+{
+    static const int slots[] = {FDNN_OPTIMIZERS(FDNN_SLOTS_) 0};
+    return code >= 0 && code < FDNN_N_OPT ? slots[code] : -1;
+}

@@ -443,10 +443,12 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
         FDNN_OPT_LOOP(const T si = beta1 * s1[i] + omb1 * gi * gi; s1[i] = si;
                       p[i] = p[i] - lr * gi / (FDNN_SQRT(si) + eps));
         break;
-    default: /* FDNN_OPT_ADAM */
+    case FDNN_OPT_ADAM:
         FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
                       const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
                       p[i] = p[i] - lr * mi / (FDNN_SQRT(vi * inv_c2) + eps));
+        break;
+    default: /* gradient descent is folded into its callers' loops */
         break;
     }
 }

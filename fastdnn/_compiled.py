@@ -33,11 +33,14 @@ KINDS = ("unary", "binary", "activation", "loss", "optimizer", "metric")
 CODES: dict[str, dict[str, int]] = {
     kind: {name: i for i, name in enumerate(_ew.code_names(kind))} for kind in KINDS}
 
-# the methods that hold each kind's maths: overriding one leaves the kernel behind
+# the methods and properties that hold each kind's maths: overriding one leaves the kernel
+# behind (the compiled loop reads the learning rate once per epoch and the hyperparameters
+# once per fit)
 MATHS: dict[str, tuple[str, ...]] = {
     "activation": ("forward", "derivative", "backward"),
     "loss": ("cost", "_cost_sum", "gradient"),
-    "optimizer": ("apply_gradients", "_update"),
+    "optimizer": ("apply_gradients", "_update", "learning_rate", "beta", "beta1", "beta2",
+                  "epsilon"),
     "metric": ("update_state", "_batch", "result"),
 }
 

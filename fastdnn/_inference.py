@@ -60,7 +60,7 @@ def plan(model: Any, k: int) -> Any:
     norm = None
     if layers and isinstance(layers[0], Normalizer):
         norm, layers = layers[0], layers[1:]
-    if not layers or any(type(l) is not Dense for l in layers):
+    if not layers or any(type(l) is not Dense or l._kernel is None for l in layers):
         return None
     key = (tuple((id(l.W), l._kernel) for l in layers)
            + ((id(norm.mean), id(norm._inv_std)) if norm else ()))

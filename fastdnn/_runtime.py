@@ -173,15 +173,10 @@ def get_num_threads() -> int:
 
 
 def _scipy_blas() -> str:
-    """The BLAS behind scipy.linalg.cython_blas (threadpoolctl's view, else SciPy's config)."""
-    import scipy
+    """The BLAS behind scipy.linalg.cython_blas, as threadpoolctl sees it."""
     import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
+    from threadpoolctl import threadpool_info
 
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version', '')}"
     libs = [i for i in threadpool_info() if i["user_api"] == "blas"]
     scipy_dir = os.path.dirname(os.path.dirname(scipy.linalg.__file__))
     libs = [i for i in libs

@@ -58,7 +58,7 @@ class LayerTrainer:
         self._setup(model, X, Y, batch_size, shuffle, rng)
         self.layers = model._compute_layers
         last = self.layers[-1]
-        self.fused = isinstance(last, Dense) and \
+        self.fused = isinstance(last, Dense) and last._kernel is not None and \
             getattr(model.loss, "fused_activation", None) == last.activation.name
         dt = model.dtype
         # X rows can be sliced in place (no gather) when they already are the model's
@@ -185,6 +185,12 @@ def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> lis
             reasons.append(f"layer {i} ({type(layer).__name__}): the compiled loop runs Dense "
                            "layers, optionally after a Normalizer")
     dense = [l for l in layers if type(l) is Dense]
+    for i, layer in enumerate(model._compute_layers, 1):
+        if type(layer) is Dense and layer._kernel is None:
+            try:
+                layer.activation.compiled_spec()
+            except NotCompilable as exc:
+                reasons.append(f"layer {i} (Dense): activation: {exc}")
     if len(dense) > _MAX_LAYERS:
         reasons.append(f"{len(dense)} Dense layers; the compiled loop takes at most {_MAX_LAYERS}")
     if any(l.activation.name == "softmax" for l in dense[:-1]):

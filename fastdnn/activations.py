@@ -249,9 +249,9 @@ class Softmax(Activation):
         return {"name": self.name, "axis": self.axis}
 
     def compiled_spec(self) -> ActivationKernel:
-        if self.axis != 0:
+        if self.axis not in (0, -2):
             raise NotCompilable(f"softmax over axis {self.axis}: the dense kernels apply it "
-                                "over the units (axis 0)")
+                                "over the units (axis 0 of the (n_l, m) activations)")
         return _kernel(self, Softmax, "linear", softmax=True)
 
 

@@ -352,7 +352,8 @@ def _resolve(activation: Any) -> tuple[Any, ActivationKernel]:
     if isinstance(activation, str) and activation in _RESOLVED:
         return _RESOLVED[activation]
     cached = getattr(activation, "_fdnn_resolved", None)
-    if cached is not None and cached[1].alpha == getattr(activation, "alpha", 0.0):
+    if (cached is not None and isinstance(cached[1], ActivationKernel)
+            and cached[1].alpha == getattr(activation, "alpha", 0.0)):
         return cached
     from . import activations
 

@@ -38,8 +38,6 @@ from .layers import serialize as _serialize_layer
 __all__ = ["Sequential"]
 
 
-
-
 class Sequential:
     """A linear stack of layers (Keras' ``Sequential``).
 

@@ -751,3 +751,15 @@ def test_format_helpers():
     assert pbm._format_eta(65) == "1:05" and pbm._format_eta(3725) == "1:02:05"
     assert pbm._format_per_unit(0.0025, "step") == "2ms/step"
     assert pbm._format_per_unit(2e-5, "step") == "20us/step"
+
+
+def test_model_checkpoint_threshold_is_named_and_starts_best():
+    from fastdnn.callbacks import ModelCheckpoint
+
+    with pytest.raises(TypeError, match="initial_value_threshold"):
+        ModelCheckpoint("m.npz", initial_value_threshold="x")
+    with pytest.raises(ValueError, match="initial_value_threshold"):
+        ModelCheckpoint("m.npz", initial_value_threshold=float("nan"))
+    assert ModelCheckpoint("m.npz").best == np.inf
+    assert ModelCheckpoint("m.npz", monitor="val_accuracy").best == -np.inf
+    assert ModelCheckpoint("m.npz", initial_value_threshold=0.3).best == 0.3

@@ -133,13 +133,64 @@ def test_normalizer_then_dense_is_compiled():
     assert m.fit(X, y, verbose=0, engine="compiled").engine == "compiled"
 
 
-def test_an_activation_overriding_its_maths_is_refused_by_dense():
-    class MyReLU(activations.ReLU):
-        def forward(self, z, out=None):
-            return super().forward(z, out) * 2
+class DoubledReLU(activations.ReLU):
+    """Maths of its own: the dense kernels cannot run it, its methods do."""
 
-    with pytest.raises(ValueError, match="MyReLU overrides ReLU.forward"):
-        Dense(3, activation=MyReLU())
+    def forward(self, z, out=None):
+        return 2 * np.maximum(z, 0)
+
+    def backward(self, dA, a, out=None):
+        return 2 * dA * (a > 0)
+
+
+def test_an_activation_with_its_own_maths_trains_on_the_python_path():
+    X, y = data()
+    m = Sequential([Input(4), Dense(5, activation=DoubledReLU()), Dense(1, activation="sigmoid")],
+                   dtype="float64", seed=0)
+    m.compile("sgd", "binary_crossentropy")
+    m.build()
+    W1, b1, W2, b2 = [w.copy() for w in m.get_weights()]
+    A1 = 2 * np.maximum(W1 @ X.T + b1, 0)
+    want = 1 / (1 + np.exp(-(W2 @ A1 + b2)))
+    np.testing.assert_allclose(m.predict(X).T, want, rtol=1e-12)
+    with pytest.raises(ValueError, match="DoubledReLU overrides ReLU.forward"):
+        m.fit(X, y, epochs=1, verbose=0, engine="compiled")
+    h = m.fit(X, y, epochs=1, batch_size=len(X), shuffle=False, verbose=0, engine="auto")
+    assert h.engine == "python"
+    # one step of gradient descent by hand, through the doubled ReLU
+    G2 = (want - y[None, :]) / len(X)
+    dA1 = W2.T @ G2
+    dZ1 = 2 * dA1 * (A1 > 0)
+    np.testing.assert_allclose(m.layers[1].W, W1 - 0.01 * dZ1 @ X, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(m.layers[2].W, W2 - 0.01 * G2 @ A1.T, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("axis, engine", [(0, "compiled"), (-2, "compiled"), (None, "python")])
+def test_softmax_axes(axis, engine):
+    X, y = data()
+    m = Sequential([Input(4), Dense(3, activation=activations.Softmax(axis=axis))],
+                   dtype="float64", seed=0)
+    m.compile("sgd", "categorical_crossentropy")
+    assert m.fit(X, (X[:, 0] > 0).astype(int), verbose=0).engine == engine
+    P = m.predict(X)
+    np.testing.assert_allclose(P.sum() if axis is None else P.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_optimizer_overriding_its_rate_leaves_the_compiled_path():
+    class WarmUp(optimizers.GD):
+        @property
+        def learning_rate(self):
+            return 0.5 * min(1.0, (self.iterations + 1) / 10)
+
+    X, y = data()
+    runs = []
+    for engine in ("auto", "python"):
+        m = model(optimizer=WarmUp(), metrics_=())
+        h = m.fit(X, y, epochs=1, batch_size=4, verbose=0, seed=0, engine=engine)
+        assert h.engine == "python"
+        runs.append(m.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
 
 
 # ------------------------------------------------ one numbering, read from the C lists

@@ -91,3 +91,12 @@ def test_cost_sum_rejects_mismatched_arrays():
         _losses.cost_sum(code, np.zeros((2, 3)), np.zeros((3, 3)))
     with pytest.raises(TypeError, match="float32 or float64"):
         _losses.cost_sum(code, np.zeros((2, 3), np.int64), np.zeros((2, 3)))
+
+
+def test_misaligned_arrays_are_read_through_a_copy():
+    A, Y = pair("mse", np.float64)
+    buf = np.zeros(A.nbytes + 1, np.uint8)
+    B = np.frombuffer(buf.data, dtype=np.float64, count=A.size, offset=1).reshape(A.shape)
+    B[...] = A
+    assert not B.flags.aligned
+    assert losses.get("mse").cost(B, Y) == losses.get("mse").cost(A, Y)

@@ -655,3 +655,15 @@ def test_update_kernel_rejects_unknown_codes():
         _optim.update(len(CODES["optimizer"]), p, g, (), (), None, 0.1)
     _optim.update(CODES["optimizer"]["gd"], p, g, (), (), None, 0.5)
     np.testing.assert_array_equal(p[0], -0.5 * np.ones(3))
+
+
+@pytest.mark.parametrize("name, slots", [("momentum", 0), ("adam", 1), ("gd", 1), ("rmsprop", 2)])
+def test_update_kernel_checks_the_state_it_is_given(name, slots):
+    from fastdnn._compiled import CODES
+    from fastdnn._kernels import _optim
+
+    p, g = [np.zeros(3)], [np.ones(3)]
+    state = tuple([np.zeros(3)] for _ in range(slots))
+    with pytest.raises(ValueError, match="state arrays"):
+        _optim.update(CODES["optimizer"][name], p, g, state, ("s",) * slots, None, 0.1, 0.9)
+    np.testing.assert_array_equal(p[0], np.zeros(3))

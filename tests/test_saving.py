@@ -719,3 +719,20 @@ def test_model_checkpoint_best_file_loads_with_the_best_epochs_predictions(tmp_p
     assert not np.array_equal(again.predict(X), model.predict(X))
     assert ckpt.best == record.val_loss[best]
     assert os.listdir(path.parent) == ["best.npz"]
+
+
+def test_a_dense_layer_pickled_before_the_kernel_specs_had_names_still_runs():
+    import pickle
+
+    from fastdnn.layers import Dense
+
+    layer = Dense(3, activation={"name": "leaky_relu", "alpha": 0.2})
+    layer.build(2, np.float64, np.random.default_rng(0))
+    X = np.array([[1.0, -2.0], [0.5, 3.0]])
+    want = layer.forward(X)
+    state = layer.__dict__.copy()
+    state["_codes"] = tuple(state.pop("_kernel"))      # the old positional form
+    old = Dense.__new__(Dense)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).forward(X), want)
+    assert old._kernel.alpha == 0.2

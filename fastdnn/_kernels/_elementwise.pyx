@@ -23,6 +23,7 @@ cdef extern from "fdnn_kernels.h" nogil:
         FDNN_N_BINARY
         FDNN_BW_OUTPUT_SUB
     const char *fdnn_code_name(const char *kind, int code)
+    int fdnn_optimizer_slots(int code)
     void fdnn_init()
     const char *fdnn_simd_name()
     int fdnn_set_simd(const char *name)
@@ -64,6 +65,11 @@ def code_names(str kind):
         names.append(name.decode())
         name = fdnn_code_name(k, len(names))
     return names
+
+
+def optimizer_slots(int code):
+    """State arrays the optimizer ``code`` keeps per parameter array (-1: unknown code)."""
+    return fdnn_optimizer_slots(code)
 
 
 # the operation codes as module constants: SIGMOID, D_SIGMOID_Z, BW_SIGMOID, SGD_STEP, ...

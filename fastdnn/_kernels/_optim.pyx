@@ -1,8 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Optimizer updates: one in-place pass over each parameter array, GIL released.
 
-Each entry point takes the whole list of parameter arrays of a model, checks
-every array first (so an error leaves parameters and state untouched), then
+``update`` runs any optimizer by its code (``fastdnn._compiled.CODES``). It
+takes the whole list of parameter arrays of a model, checks every array first (so an error leaves parameters and state untouched), then
 updates each parameter and its state arrays in one flat loop. The L2 penalty
 enters in the same loop: the gradient used is ``g + decay * p`` (the gradient
 array is only read). float32 arrays are updated in float32 arithmetic, with
@@ -22,6 +22,11 @@ from libc.math cimport pow
 cnp.import_array()
 
 include "_optim_kernels.pxi"
+
+from fastdnn._kernels import _elementwise as _ew
+
+# state arrays each optimizer keeps per parameter array (csrc/fdnn_codes.h)
+cdef list _SLOTS = [_ew.optimizer_slots(code) for code in range(FDNN_N_OPT)]
 
 
 # ------------------------------------------------------------------- checks
@@ -188,6 +193,9 @@ def update(int op, list params, list grads, tuple slots, tuple slot_names, objec
     ``t`` (>= 1) is Adam's step number, for its bias corrections."""
     if not 0 <= op < FDNN_N_OPT:
         raise ValueError(f"op must be an optimizer code in [0, {FDNN_N_OPT}), got {op}")
+    if len(slots) != _SLOTS[op] or len(slot_names) != len(slots):
+        raise ValueError(f"optimizer {op} keeps {_SLOTS[op]} state arrays per parameter "
+                         f"array; got {len(slots)} slots named {slot_names!r}")
     grads = _checked(params, grads, slots, slot_names, decays)
     cdef double lr = learning_rate, inv_c2 = 1.0
     if op == FDNN_OPT_ADAM:   # bias corrections once per step, in double

@@ -31,6 +31,8 @@ class History(Callback):
         The (0-based) index of each recorded epoch.
     batch_loss : ndarray of float64, shape (n_batches,)
         The cost of every mini-batch of the run, in order.
+    engine : {"compiled", "python"} or None
+        The trainer ``fit`` chose (``fit(engine=...)``); None outside ``fit``.
 
     Examples
     --------
@@ -52,6 +54,7 @@ class History(Callback):
         super().__init__()
         self.history: dict[str, list] = {}
         self.epoch: list[int] = []
+        self.engine: str | None = None
         self._chunks: list[np.ndarray] = []
         self._batch_loss: np.ndarray | None = np.empty(0)
 

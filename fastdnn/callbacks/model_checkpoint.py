@@ -12,7 +12,7 @@ import os
 import string
 from typing import Any, Mapping
 
-from .._validation import check_int
+from .._validation import check_int, check_real
 from ._utils import print_line
 from .monitor_callback import MonitorCallback
 
@@ -46,8 +46,9 @@ class ModelCheckpoint(MonitorCallback):
 
     Attributes
     ----------
-    best : float or None
-        Best monitored value so far (None before the first save).
+    best : float
+        Best monitored value so far; before the first save ``initial_value_threshold``,
+        else ``inf`` (mode "min") or ``-inf`` (mode "max"), as in Keras.
     last_path : str or None
         Path of the last save.
 
@@ -74,6 +75,8 @@ class ModelCheckpoint(MonitorCallback):
                  initial_value_threshold: float | None = None):
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"filepath must be a str or os.PathLike, got {type(filepath).__name__}")
+        initial_value_threshold = check_real(initial_value_threshold, "initial_value_threshold",
+                                             allow_none=True)
         super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.filepath = os.fspath(filepath)
         try:
@@ -89,6 +92,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_freq = save_freq
         self.verbose = check_int(verbose, "verbose", 0)
         self.initial_value_threshold = self.baseline
+        self.best = self._reference()     # Keras': the threshold, else +-inf
         self.last_path: str | None = None
         self._epoch = 0
         self._batches_since_save = 0

@@ -10,10 +10,14 @@ from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .._kernels import _dense
 from .._kernels import _elementwise as _ew
-from ..functional import _resolve
+from .._compiled import ActivationKernel, NotCompilable
 from .layer import Layer, _Buffers, _check_units, _f_empty
 
 __all__ = ["Dense"]
+
+# what the dense kernels do around an activation without a kernel: Z = W A_prev + b forward,
+# dZ passed through backward
+_LINEAR_PASS = ActivationKernel(_ew.LINEAR, _ew.BW_LINEAR, 0.0, False)
 
 
 class Dense(Layer):
@@ -56,8 +60,18 @@ class Dense(Layer):
 
     @activation.setter
     def activation(self, value: Any) -> None:
-        self._activation = _activations.get(value)
-        self._kernel = _resolve(self._activation)[1]
+        act = _activations.get(value)
+        try:
+            kernel = act.compiled_spec()
+        except NotCompilable:   # e.g. a subclass with maths of its own: its methods run
+            kernel = None
+        self._activation, self._kernel = act, kernel
+
+    def __setstate__(self, state: dict) -> None:
+        codes = state.pop("_codes", None)      # pickled before the kernel specs had names
+        self.__dict__.update(state)
+        if codes is not None:
+            self.activation = self._activation
 
     def __init__(self, units: int, activation: Any = None, kernel_initializer: Any = None,
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
@@ -89,7 +103,8 @@ class Dense(Layer):
         self._buffers.clear()
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
-        fwd, _, alpha, softmax = self._kernel
+        kernel = self._kernel
+        fwd, _, alpha, softmax = kernel or _LINEAR_PASS
         m = A_prev.shape[1]
         if training:
             buf = self._buffers.get(m)
@@ -100,12 +115,17 @@ class Dense(Layer):
         else:
             A = _f_empty(self.units, m, self.dtype)
         _dense.forward_into(A_prev, self.W, self.b, fwd, alpha, softmax, A)
+        if kernel is None:      # A holds Z: the activation's own forward
+            A = np.asfortranarray(self._activation.forward(A), dtype=self.dtype)
+            if training:
+                self._A = A
         return A
 
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
                  fused_output: bool = False) -> np.ndarray | None:
         """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``."""
-        _, bwd, alpha, softmax = self._kernel
+        kernel = self._kernel
+        _, bwd, alpha, softmax = kernel or _LINEAR_PASS
         A_prev, A = self._A_prev, self._A
         if A is None:
             raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")
@@ -120,6 +140,8 @@ class Dense(Layer):
             if dA_prev is None:
                 dA_prev = buf["dA_prev"] = _f_empty(self.n_in, m, self.dtype)
         op = _ew.BW_OUTPUT_SUB if fused_output else bwd
+        if kernel is None and not fused_output:   # dZ from the activation's own backward
+            dA = np.asfortranarray(self._activation.backward(dA, A), dtype=self.dtype)
         _dense.backward_into(dA, A_prev, self.W, A, op, alpha, softmax, dZ, self.dW, self.db,
                              dA_prev)
         return dA_prev

@@ -29,8 +29,9 @@ saturated correct prediction costs about 0, a saturated wrong one a large
 finite number (per unit ``-log(tiny)``: 87.3 in float32, 708.4 in float64;
 ``-log(eps/2)``: 16.6 / 36.7). Values of ``A`` outside ``[0, 1]`` are clipped
 the same way. NaN in ``A`` or ``Y`` propagates (the cost is NaN) without
-warnings. Arithmetic runs in the dtype of ``A`` (float32 or float64; sums
-accumulate in float64); the gradient has the dtype of ``A``.
+warnings. The costs are one compiled pass in double precision (compensated sums for
+the cross-entropies), the formulas and clipping the compiled training loop uses
+(``fastdnn/_kernels/_loss.pxd``); the gradient has the dtype of ``A``.
 
 Examples
 --------

@@ -82,6 +82,8 @@ def _compiled_sum(owner: type, A: np.ndarray, Y: np.ndarray) -> float:
     if not ((A.flags.c_contiguous and Y.flags.c_contiguous)
             or (A.flags.f_contiguous and Y.flags.f_contiguous)):
         A, Y = np.ascontiguousarray(A), np.ascontiguousarray(Y)
+    if not (A.flags.aligned and Y.flags.aligned):   # views into byte buffers, e.g.
+        A, Y = np.array(A, order="C"), np.array(Y, order="C")
     return _losses.cost_sum(_LOSS_CODES[owner.name], A, Y)
 
 

@@ -31,15 +31,17 @@ def _seed_from(random_state: Any) -> int | None:
         return None
     if is_int(random_state):
         if not 0 <= random_state < 2 ** 32:
-            raise ValueError("The 'random_state' parameter must be an int in [0, 2**32), a "
-                             f"numpy RandomState or Generator, or None. Got {random_state!r}.")
+            raise InvalidParameterError(
+                "The 'random_state' parameter must be an int in [0, 2**32), a numpy "
+                f"RandomState or Generator, or None. Got {random_state!r}.")
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2 ** 31 - 1))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2 ** 32))
-    raise ValueError("The 'random_state' parameter must be an int in [0, 2**32), a numpy "
-                     f"RandomState or Generator, or None. Got {random_state!r} instead.")
+    raise InvalidParameterError(
+        "The 'random_state' parameter must be an int in [0, 2**32), a numpy RandomState or "
+        f"Generator, or None. Got {random_state!r} instead.")
 
 
 def _validated(est: Any) -> dict:
@@ -53,8 +55,9 @@ def _validated(est: Any) -> dict:
     except TypeError:
         sizes = None
     if sizes is None or not all(is_int(s) and s >= 1 for s in sizes):
-        raise ValueError("The 'hidden_layer_sizes' parameter must be an int or a sequence "
-                         f"of ints >= 1. Got {est.hidden_layer_sizes!r} instead.")
+        raise InvalidParameterError("The 'hidden_layer_sizes' parameter must be an int or a "
+                                    "sequence of ints >= 1. Got "
+                                    f"{est.hidden_layer_sizes!r} instead.")
     p["hidden_layer_sizes"] = tuple(int(s) for s in sizes)
     p["activation"] = _ACTIVATIONS[_param(check_choice, est.activation, "activation",
                                           tuple(_ACTIVATIONS))]
@@ -67,8 +70,8 @@ def _validated(est: Any) -> dict:
     elif is_int(est.batch_size) and est.batch_size >= 1:
         p["batch_size"] = int(est.batch_size)
     else:
-        raise ValueError("The 'batch_size' parameter must be 'auto' or an int >= 1. "
-                         f"Got {est.batch_size!r} instead.")
+        raise InvalidParameterError("The 'batch_size' parameter must be 'auto' or an int >= 1. "
+                                    f"Got {est.batch_size!r} instead.")
     p["learning_rate_init"] = _param(check_real, est.learning_rate_init, "learning_rate_init",
                                      0.0, low_open=True)
     p["max_iter"] = _param(check_int, est.max_iter, "max_iter", 1)
@@ -86,16 +89,16 @@ def _validated(est: Any) -> dict:
     p["normalize"] = _param(check_bool, est.normalize, "normalize")
     if not (is_int(est.verbose) or isinstance(est.verbose, (bool, np.bool_))) \
             or est.verbose < 0:
-        raise ValueError("The 'verbose' parameter must be a bool or an int >= 0. "
-                         f"Got {est.verbose!r} instead.")
+        raise InvalidParameterError("The 'verbose' parameter must be a bool or an int >= 0. "
+                                    f"Got {est.verbose!r} instead.")
     p["verbose"] = 2 if est.verbose else 0
     try:
         dtype = np.dtype(est.dtype)
     except TypeError:
         dtype = None
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError("The 'dtype' parameter must be 'float32' or 'float64'. "
-                         f"Got {est.dtype!r} instead.")
+        raise InvalidParameterError("The 'dtype' parameter must be 'float32' or 'float64'. "
+                                    f"Got {est.dtype!r} instead.")
     p["dtype"] = dtype
     return p
 
