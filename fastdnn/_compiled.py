@@ -22,6 +22,7 @@ True
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, NamedTuple
 
 from ._kernels import _elementwise as _ew
@@ -110,7 +111,17 @@ def check_maths(obj: Any, owner: type, kind: str) -> None:
     fastdnn._compiled.NotCompilable: Mine overrides Adam._update, which the compiled kernel replaces
     """
     cls = type(obj)
-    for name in MATHS[kind]:
-        if getattr(cls, name, None) is not getattr(owner, name, None):
-            raise NotCompilable(f"{cls.__name__} overrides {owner.__name__}.{name}, which "
-                                "the compiled kernel replaces")
+    known = _OVERRIDES.setdefault(cls, {})
+    reason = known.get((owner, kind))
+    if reason is None:
+        names = [name for name in MATHS[kind]
+                 if getattr(cls, name, None) is not getattr(owner, name, None)]
+        reason = known[(owner, kind)] = (
+            f"{cls.__name__} overrides {owner.__name__}.{names[0]}, which the compiled kernel "
+            "replaces" if names else "")
+    if reason:
+        raise NotCompilable(reason)
+
+
+# class -> {(owner, kind): why the owner's kernel cannot run it, "" when it can}
+_OVERRIDES: "weakref.WeakKeyDictionary[type, dict]" = weakref.WeakKeyDictionary()

@@ -44,33 +44,46 @@ cdef inline double bce_term(double a, double y, double lo, double hi) noexcept n
     return y * log(a) + (1.0 - y) * log1p(-a)
 
 
+cdef inline void _neumaier(double v, double *s, double *c) noexcept nogil:
+    """s += v, the rounding error kept in c (Neumaier's compensated sum)."""
+    cdef double t = s[0] + v
+    if fabs(s[0]) >= fabs(v):
+        c[0] += (s[0] - t) + v
+    else:
+        c[0] += (v - t) + s[0]
+    s[0] = t
+
+
 cdef inline double loss_sum(int loss, const a_real *A, const y_real *Y, Py_ssize_t n,
-                            double lo, double hi) noexcept nogil:
-    """Sum of the per-element loss over n values, in double (compensated for the
-    cross-entropies): binary or categorical cross-entropy with A clipped into [lo, hi]
-    (categorical: below only), or the half squared error."""
+                            double lo, double hi, bint compensated) noexcept nogil:
+    """Sum of the per-element loss over n values, in double: binary or categorical
+    cross-entropy with A clipped into [lo, hi] (categorical: below only), or the half
+    squared error. compensated: the cross-entropies' sum is Neumaier's (as accurate as
+    NumPy's pairwise sum on long arrays; the training loop's short batches skip it)."""
     cdef Py_ssize_t i
-    cdef double s = 0, c = 0, plain = 0, v, t, a
-    if loss == FDNN_LOSS_BCE or loss == FDNN_LOSS_CCE:
+    cdef double s = 0, c = 0, plain = 0, v, a
+    if loss == FDNN_LOSS_BCE:
         for i in range(n):
-            if loss == FDNN_LOSS_BCE:
-                v = bce_term(A[i], Y[i], lo, hi)
-            elif Y[i] == 0 and A[i] == A[i]:
-                continue        # one-hot targets: one log per example
-            else:
-                a = A[i]
-                if a < lo:
-                    a = lo
-                v = Y[i] * log(a)
+            v = bce_term(A[i], Y[i], lo, hi)
             plain += v
-            t = s + v           # Neumaier's compensated sum
-            if fabs(s) >= fabs(v):
-                c += (s - t) + v
-            else:
-                c += (v - t) + s
-            s = t
-        return -(s + c) if isfinite(plain) else -plain   # no correction beside an infinity
-    for i in range(n):
-        v = <double>A[i] - <double>Y[i]
-        s += v * v
-    return 0.5 * s
+            if compensated:
+                _neumaier(v, &s, &c)
+    elif loss == FDNN_LOSS_CCE:
+        for i in range(n):
+            if Y[i] == 0 and A[i] == A[i]:
+                continue        # one-hot targets: one log per example
+            a = A[i]
+            if a < lo:
+                a = lo
+            v = Y[i] * log(a)
+            plain += v
+            if compensated:
+                _neumaier(v, &s, &c)
+    else:
+        for i in range(n):
+            v = <double>A[i] - <double>Y[i]
+            s += v * v
+        return 0.5 * s
+    if not compensated or not isfinite(plain):   # no correction beside an infinity
+        return -plain
+    return -(s + c)

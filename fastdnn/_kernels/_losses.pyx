@@ -17,13 +17,13 @@ cdef double _sum(int loss, cnp.ndarray A, cnp.ndarray Y, bint clip):
     clip_bounds(a32, clip, &lo, &hi)
     with nogil:
         if a32 and y32:
-            s = loss_sum(loss, <const float *>pa, <const float *>py, n, lo, hi)
+            s = loss_sum(loss, <const float *>pa, <const float *>py, n, lo, hi, True)
         elif a32:
-            s = loss_sum(loss, <const float *>pa, <const double *>py, n, lo, hi)
+            s = loss_sum(loss, <const float *>pa, <const double *>py, n, lo, hi, True)
         elif y32:
-            s = loss_sum(loss, <const double *>pa, <const float *>py, n, lo, hi)
+            s = loss_sum(loss, <const double *>pa, <const float *>py, n, lo, hi, True)
         else:
-            s = loss_sum(loss, <const double *>pa, <const double *>py, n, lo, hi)
+            s = loss_sum(loss, <const double *>pa, <const double *>py, n, lo, hi, True)
     return s
 
 

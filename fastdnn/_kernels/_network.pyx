@@ -305,7 +305,8 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
     clip_bounds(sizeof(real) == 4, True, &lo, &hi)
-    cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi) / k + reg
+    cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
+                       False) / k + reg
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
                                       Yb, n_y, k)
