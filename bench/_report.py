@@ -265,17 +265,18 @@ def render_markdown(header: Row, groups: list[list[Row]], text_cols: int = 3,
 
 def measurement_tables(section: str, records: list[dict]) -> list[tuple[Row, list[list[Row]]]]:
     """One table per case of ``section``'s measurement records (their columns differ
-    from case to case): the implementation, its dtype and ``n`` (named by the unit),
-    then the record's ``values`` in their order."""
+    from case to case), or per ``table`` for records that name one (cases of one kind,
+    e.g. the products of one network): the case, the implementation, its dtype and
+    ``n`` (named by the unit), then the record's ``values`` in their order."""
     records = [r for r in records if r["section"] == section]
     tables = []
-    for name in _ordered(r["name"] for r in records):
-        rows_in = [r for r in records if r["name"] == name]
+    for table in _ordered(r.get("table") or r["name"] for r in records):
+        rows_in = [r for r in records if (r.get("table") or r["name"]) == table]
         units = _ordered(r.get("unit") or "" for r in rows_in)
         unit = units[0] if len(units) == 1 else ""
         cols = _ordered(k for r in rows_in for k in r.get("values", {}))
         header = ["section", "case", "impl", "dtype", f"{unit}s" if unit else "N"] + cols
-        rows = [[section, name, r["impl"], r["dtype"], fmt_n(r["n"])]
+        rows = [[section, r["name"], r["impl"], r["dtype"], fmt_n(r["n"])]
                 + [_fmt_measure(r.get("values", {}).get(c)) for c in cols] for r in rows_in]
         tables.append((header, [rows]))
     return tables
@@ -302,8 +303,9 @@ def measurement_legend(section: str, records: list[dict]) -> str:
 
 TARGET_LEGEND = (
     "Targets: the table in bench/targets.py. measured: the case's worst value of the "
-    "quantity; 'not enforced': a --smoke run enforces no target, a --quick run none stated "
-    "for the full-size configuration it shrinks; skipped: the anchor is not installed.")
+    "quantity (a 'median' target: the median over the cases of its group); 'not enforced': "
+    "a --smoke run enforces no target, a --quick run none stated for the full-size "
+    "configuration it shrinks; skipped: the anchor is not installed.")
 
 
 def target_table(section: str, outcomes: list[_targets.Outcome]) -> tuple[Row, list[list[Row]]]:

@@ -15,6 +15,9 @@ i.e. at that factor times the efficiency printed here, with nothing else in
 the step.
 
     python bench/peak.py [--rounds 12]
+
+:func:`measure_peak` is the FMA peak alone, for other scripts (the ``gemm``
+section of ``bench/run.py`` reports every product's share of it).
 """
 from __future__ import annotations
 
@@ -22,12 +25,15 @@ import argparse
 import ctypes
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+ITERATIONS = 2_000_000     # of the FMA loop per call: ~3 ms per thread at 4 GHz
 
 PEAK_C = r"""
 #include <immintrin.h>
@@ -76,6 +82,53 @@ def build_peak() -> ctypes.CDLL:
     dll.peak.restype = ctypes.c_double
     dll.peak.argtypes = [ctypes.c_int, ctypes.c_long]
     return dll
+
+
+def _has_avx2_fma() -> bool:
+    """Whether the CPU runs AVX2 and FMA (``/proc/cpuinfo``; True where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    return "avx2" in flags and "fma" in flags
+    except OSError:
+        pass
+    return True
+
+
+def fma_peak(dll: ctypes.CDLL, threads: int, iterations: int = ITERATIONS) -> float:
+    """One run of the FMA loop on ``threads`` threads: their float32 GFLOP/s."""
+    return dll.peak(threads, iterations)
+
+
+def measure_peak(threads: int | None = None, repeats: int = 9,
+                 iterations: int = ITERATIONS, pause: float = 0.0) -> dict | None:
+    """This machine's float32 FMA peak in GFLOP/s, the best of ``repeats`` runs of the
+    loop on ``threads`` threads (default: the CPU count) and of as many on one thread,
+    ``pause`` seconds apart (spread over time, so that a short burst of other work does
+    not hit them all); None when it cannot be measured (not x86-64, no C compiler with
+    OpenMP).
+
+    Returns ``{"threads", "gflops", "median_gflops", "single_thread_gflops", "samples"}``;
+    the best run is the peak (a busy or throttled machine only makes runs slower).
+    The float64 peak is half of it (4 lanes per 256-bit FMA instead of 8).
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64") or not _has_avx2_fma():
+        return None
+    try:
+        dll = build_peak()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    threads = threads or os.cpu_count() or 1
+    samples, single = [], []
+    for _ in range(repeats):
+        samples.append(fma_peak(dll, threads, iterations))
+        single.append(fma_peak(dll, 1, iterations))
+        time.sleep(pause)
+    return {"threads": threads, "gflops": max(samples),
+            "median_gflops": statistics.median(samples),
+            "single_thread_gflops": max(single), "samples": samples}
 
 
 def step_products(m: int = 128) -> tuple[callable, float]:
@@ -128,11 +181,11 @@ def main() -> int:
             run()
         rate = flops / ((time.perf_counter() - t0) / 20) / 1e9
         time.sleep(0.3)                       # BLAS threads asleep before the FMA loop
-        p = dll.peak(threads, 2_000_000)
+        p = fma_peak(dll, threads)
         peaks.append(p)
         rates.append(rate)
         effs.append(rate / p)
-    single = dll.peak(1, 2_000_000)
+    single = fma_peak(dll, 1)
     print(f"FMA peak: {single:.0f} GF/s on 1 thread, {np.median(peaks):.0f} GF/s "
           f"(min {min(peaks):.0f}, max {max(peaks):.0f}) on {threads}")
     print(f"NumPy's BLAS on the step's products: {np.median(rates):.0f} GF/s, "

@@ -13,26 +13,40 @@ or a ``--quick`` run and the target is stated for the full-size configuration
 that ``--quick`` shrinks (``full_size``). When the case ran but the quantity
 is missing, the target is ``not measured`` -- a failure, unless the anchor it
 needs (``needs``, e.g. torch) is not installed, when it is ``skipped``.
+
+A target is stated on one case, or on a *group* of cases: a record (timing
+result, ratio or measured record) may list in its ``groups`` the names of
+groups it also belongs to (e.g. ``sections/gemm.py``'s "M·N·K >= 2^15", every
+product shape of that size), and a target whose ``case`` is a group name
+covers all of them. By default the worst value of the covered cases decides;
+``aggregate="median"`` compares the median of their values with the bound
+instead (a goal for a grid as a whole).
 """
 from __future__ import annotations
 
 import importlib.util
 import math
 import operator
+import statistics
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 PASS, MISS, NOT_MEASURED, SKIPPED, NOT_RUN = "pass", "miss", "not measured", "skipped", "not run"
 MODES = ("full", "quick", "smoke")
 _OPS = {">=": operator.ge, "<=": operator.le}
+AGGREGATES = ("worst", "median")
 
 
 @dataclass(frozen=True)
 class Target:
-    """``label`` of case ``case`` (of ``section``, with N = ``n`` when given) ``op`` ``bound``."""
+    """``label`` of case ``case`` (of ``section``, with N = ``n`` when given) ``op`` ``bound``.
+
+    ``case`` may be a group name (see the module doc); ``aggregate`` says which value of
+    the matching cases is compared: the worst (default) or their median.
+    """
 
     section: str
-    case: str
+    case: str              # a case name, or the name of a group of cases
     label: str             # a ratio label, or "<impl>: <value column>"
     op: str                # ">=" or "<="
     bound: float
@@ -41,10 +55,14 @@ class Target:
     unit: str = "x"        # appended to the bound and the measured value
     needs: str | None = None     # the optional package the measurement needs
     full_size: bool = False      # stated for the full size; not enforced in --quick runs
+    aggregate: str = "worst"     # "worst" value of the matching cases, or their "median"
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
             raise ValueError(f"op must be one of {', '.join(_OPS)}, not {self.op!r}")
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, "
+                             f"not {self.aggregate!r}")
 
     def met_by(self, value: float) -> bool:
         """Whether ``value`` meets the bound (NaN never does)."""
@@ -52,8 +70,9 @@ class Target:
 
     @property
     def text(self) -> str:
-        """E.g. ``numpy/compiled >= 10x``."""
-        return f"{self.label} {self.op} {self.bound:g}{self.unit}"
+        """E.g. ``numpy/compiled >= 10x``, ``median anchor/fastdnn >= 1x``."""
+        prefix = "median " if self.aggregate == "median" else ""
+        return f"{prefix}{self.label} {self.op} {self.bound:g}{self.unit}"
 
     def applies_to(self, section: str, case: str, n: int) -> bool:
         return self.section == section and self.case == case and self.n in (None, n)
@@ -94,6 +113,16 @@ TARGETS: tuple[Target, ...] = (
            "target: an epoch over a 5,000,000 x 20 float32 memmap with resident memory well "
            "under the file size (own memory growing by < 25 % of it)", unit=" %",
            full_size=True),
+    Target("gemm", "M·N·K ≥ 2^15", "anchor/fastdnn", ">=", 1.0,
+           "target: fastdnn's matrix product at least as fast as the fastest of NumPy, PyTorch "
+           "and onnxruntime, in the median over the grid's shapes of at least 2^15 "
+           "multiply-adds", aggregate="median", full_size=True),
+    Target("gemm", "M·N·K ≥ 2^15", "anchor/fastdnn", ">=", 0.9,
+           "target: fastdnn's matrix product within 10 % of the fastest of NumPy, PyTorch and "
+           "onnxruntime on every shape of at least 2^15 multiply-adds"),
+    Target("gemm", "M, N, K ≥ 256", "fastdnn: % peak", ">=", 85.0,
+           "target: fastdnn's matrix products at >= 85 % of the machine's FMA peak when M, N "
+           "and K are all at least 256", unit=" %"),
 )
 
 
@@ -112,7 +141,7 @@ class Outcome:
 
     target: Target
     status: str                  # PASS, MISS, NOT_MEASURED, SKIPPED or NOT_RUN
-    measured: float | None = None    # the worst matching value (None: none)
+    measured: float | None = None    # the worst matching value, or their median (None: none)
     enforced: bool = True        # whether a miss fails ``--check`` in this run's mode
     mode: str = "full"
     reason: str = ""             # why it was skipped
@@ -139,7 +168,8 @@ class Outcome:
         """The outcome as a JSON record (the run's ``targets`` list)."""
         t = self.target
         return {"section": t.section, "name": t.case, "n": t.n, "label": t.label, "op": t.op,
-                "bound": t.bound, "description": t.description, "status": self.status,
+                "bound": t.bound, "aggregate": t.aggregate,
+                "description": t.description, "status": self.status,
                 "measured": self.measured, "enforced": self.enforced, "failed": self.failed}
 
 
@@ -157,23 +187,27 @@ def observations(meta: Mapping[str, Any]) -> dict[Key, dict[str, list[float | No
     Timing ratios come from ``meta["ratios"]``; run cases' ``extra`` columns from
     ``meta["results"]``; measured cases' ``values`` and ``ratios`` from
     ``meta["measurements"]``. A case that ran appears even when it measured nothing.
+    A record listing ``groups`` counts under each group name too (same section and N).
     """
     obs: dict[Key, dict[str, list[float | None]]] = {}
 
-    def case(rec: Mapping[str, Any]) -> dict[str, list[float | None]]:
-        return obs.setdefault((rec["section"], rec["name"], rec["n"]), {})
+    def add(rec: Mapping[str, Any], label: str | None = None, value: Any = None) -> None:
+        for name in (rec["name"], *rec.get("groups", ())):
+            quantities = obs.setdefault((rec["section"], name, rec["n"]), {})
+            if label is not None:
+                quantities.setdefault(label, []).append(value)
 
     for r in meta.get("results", []):
         for col, value in r.get("extra", {}).items():
-            case(r).setdefault(f"{r['impl']}: {col}", []).append(value)
-        case(r)
+            add(r, f"{r['impl']}: {col}", value)
+        add(r)
     for q in meta.get("ratios", []):
-        case(q).setdefault(q["label"], []).append(q["value"])
+        add(q, q["label"], q["value"])
     for rec in meta.get("measurements", []):
         for col, value in rec.get("values", {}).items():
-            case(rec).setdefault(f"{rec['impl']}: {col}", []).append(value)
+            add(rec, f"{rec['impl']}: {col}", value)
         for q in rec.get("ratios", []):
-            case(rec).setdefault(q["label"], []).append(q["value"])
+            add(rec, q["label"], q["value"])
     return obs
 
 
@@ -221,7 +255,10 @@ def _evaluate_one(t: Target, obs: Mapping[Key, Mapping[str, list]], anchors: Map
             return Outcome(t, SKIPPED, enforced=enforced, mode=mode,
                            reason=f"{t.needs} not installed")
         return Outcome(t, NOT_MEASURED, enforced=enforced, mode=mode)
-    worst = min(values) if t.op == ">=" else max(values)
+    if t.aggregate == "median":
+        worst = statistics.median(values)
+    else:
+        worst = min(values) if t.op == ">=" else max(values)
     if any(math.isnan(v) for v in values):
         worst = math.nan
     return Outcome(t, PASS if t.met_by(worst) else MISS, float(worst), enforced, mode)

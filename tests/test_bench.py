@@ -143,6 +143,49 @@ def test_modes_and_missing_measurements(targets):
     assert (o.status, o.failed) == (targets.NOT_RUN, False)
 
 
+def _measured(name: str, groups: list, value: float, n: int = 8) -> dict:
+    """A measured record of case ``name`` in ``groups`` with a ratio and a value column."""
+    return {"section": "s", "name": name, "dtype": "float32", "n": n, "impl": "fastdnn",
+            "groups": groups, "values": {"% peak": value},
+            "ratios": [{"label": "anchor/fastdnn", "value": value / 100,
+                        "numerator": "numpy", "denominator": "fastdnn"}]}
+
+
+def test_group_targets_worst_and_median(targets):
+    """A target on a group covers every record listing it: worst value or median."""
+    records = [_measured("a", ["big", "all"], 90.0), _measured("b", ["all"], 40.0),
+               _measured("c", ["big", "all"], 70.0, n=16), _measured("d", ["big", "all"], 120.0)]
+    meta = _meta(measurements=records)
+    worst = targets.Target("s", "big", "fastdnn: % peak", ">=", 85.0, "target", unit=" %")
+    median = targets.Target("s", "all", "anchor/fastdnn", ">=", 0.8, "target",
+                            aggregate="median")
+    median_big = targets.Target("s", "big", "anchor/fastdnn", ">=", 0.95, "target",
+                                aggregate="median")
+    o_worst, o_big, o_all = targets.evaluate(meta, [worst, median_big, median], "full")
+    assert (o_worst.status, o_worst.measured) == (targets.MISS, 70.0)    # b is not in "big"
+    assert (o_big.status, o_big.measured) == (targets.MISS, 0.9)       # median of 0.9 0.7 1.2
+    assert (o_all.status, o_all.measured) == (targets.PASS, 0.8)       # median of 4 values
+    assert median.text == "median anchor/fastdnn >= 0.8x" and worst.text.startswith("fastdnn")
+    assert o_all.record()["aggregate"] == "median"
+    (o,) = targets.evaluate(_meta(measurements=records[:1]), [
+        targets.Target("s", "none", "anchor/fastdnn", ">=", 1.0, "target")], "full")
+    assert o.status == targets.NOT_RUN
+    with pytest.raises(ValueError):
+        targets.Target("s", "all", "anchor/fastdnn", ">=", 1.0, "target", aggregate="mean")
+
+
+def test_measurement_tables_group_by_table(run):
+    """Records naming a ``table`` share one table, one row each, named by their case."""
+    report = sys.modules["_report"]
+    records = [{**_measured(name, [], 50.0), "table": "products"} for name in ("a", "b")]
+    records.append(_measured("peak", [], 1.0))
+    tables = report.measurement_tables("s", records)
+    assert len(tables) == 2
+    (header, (rows,)), (_, (peak_rows,)) = tables
+    assert [r[1] for r in rows] == ["a", "b"] and [r[1] for r in peak_rows] == ["peak"]
+    assert header[5:] == ["% peak"]
+
+
 def test_report_check_exit_code(run, targets, monkeypatch, capsys):
     t = targets.Target("s", "a", "numpy/fastdnn", ">=", 2.0, "target: >= 2x NumPy")
     monkeypatch.setattr(targets, "TARGETS", (t,))
