@@ -12,10 +12,12 @@
   the parent used its threads (the child hangs), and a compiled plan's lock may
   have been held by another thread at the fork: a forked child runs the kernels
   single-threaded and drops the models' compiled plans (rebuilt on use).
-- **Product engine.** The GEMMs call NumPy's OpenBLAS (``scipy-openblas64``,
-  10-50 % faster than SciPy's on small products) when its library and symbols
-  are found, else ``scipy.linalg.cython_blas``; ``FASTDNN_BLAS=scipy`` forces
-  the latter.
+- **Product engine.** The GEMMs call OpenBLAS from the ``scipy-openblas64``
+  package, the public packaging of the build NumPy and SciPy use (its newer
+  releases, 10-50 % faster than SciPy's copy on small products), through its
+  ILP64 ``scipy_sgemm_64_``/``scipy_dgemm_64_``; ``FASTDNN_BLAS=scipy``
+  selects ``scipy.linalg.cython_blas``. OpenBLAS picks its kernels for the CPU
+  (``OPENBLAS_CORETYPE`` overrides it); ``info()`` says which.
 
 Examples
 --------
@@ -90,48 +92,55 @@ else:
 
 
 # ------------------------------------------------------------------ product engine
-_BLAS_SYMBOLS = (("scipy_sgemm_64_", "scipy_dgemm_64_"), ("sgemm_64_", "dgemm_64_"))
+# OpenBLAS cores with AVX-512 kernels; on a CPU with AVX-512 that OpenBLAS does not know
+# (e.g. AMD's newest EPYC), its detection falls back to AVX2 kernels at half the speed
+_OPENBLAS: ctypes.CDLL | None = None   # kept: the GEMMs hold pointers into it
 
 
-def _numpy_openblas() -> list[str]:
-    import numpy
+def _openblas_path() -> str:
+    """The shared library of the ``scipy-openblas64`` package (OpenBLAS as NumPy and SciPy
+    build against it, ILP64 with ``scipy_`` symbol prefixes)."""
+    import scipy_openblas64
 
-    root = os.path.dirname(os.path.dirname(numpy.__file__))
-    return sorted(glob.glob(os.path.join(root, "numpy.libs", "libscipy_openblas64_*.so*")))
+    names = glob.glob(os.path.join(scipy_openblas64.get_lib_dir(),
+                                   f"*{scipy_openblas64.get_library()}*"))
+    libs = [n for n in names if n.endswith((".so", ".dylib", ".dll")) or ".so." in n]
+    if not libs:
+        raise OSError(f"no shared library in {scipy_openblas64.get_lib_dir()}")
+    return sorted(libs)[0]
 
 
 def choose_blas() -> str:
-    """Point the GEMMs at NumPy's OpenBLAS when it can be found; returns ``"numpy"`` or
-    ``"scipy"`` and records why.
+    """Point the GEMMs at OpenBLAS (the ``scipy-openblas64`` package); returns ``"openblas"``,
+    or ``"scipy"`` for ``scipy.linalg.cython_blas`` (``FASTDNN_BLAS=scipy``, or the package
+    missing or unloadable), and records why.
 
     Examples
     --------
-    >>> choose_blas() in ("numpy", "scipy")
+    >>> choose_blas() in ("openblas", "scipy")
     True
     """
     _ew.set_blas(0, 0)
     if os.environ.get("FASTDNN_BLAS", "").lower() == "scipy":
         _decisions["gemm"] = "scipy.linalg.cython_blas: FASTDNN_BLAS=scipy"
         return "scipy"
-    tried = []
-    for path in _numpy_openblas():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as exc:
-            tried.append(f"{os.path.basename(path)}: {exc}")
-            continue
-        for s_name, d_name in _BLAS_SYMBOLS:
-            s_fn, d_fn = getattr(lib, s_name, None), getattr(lib, d_name, None)
-            if s_fn is not None and d_fn is not None:
-                _ew.set_blas(ctypes.cast(s_fn, ctypes.c_void_p).value,
-                             ctypes.cast(d_fn, ctypes.c_void_p).value)
-                _decisions["gemm"] = (f"NumPy's OpenBLAS ({os.path.basename(path)}, "
-                                      f"{s_name}): faster than SciPy's on small products")
-                return "numpy"
-        tried.append(f"{os.path.basename(path)}: no ILP64 sgemm/dgemm symbols")
-    _decisions["gemm"] = ("scipy.linalg.cython_blas: NumPy's OpenBLAS "
-                          + ("; ".join(tried) if tried else "not found in numpy.libs"))
-    return "scipy"
+    try:
+        lib = ctypes.CDLL(_openblas_path())
+    except (ImportError, OSError) as exc:
+        _decisions["gemm"] = f"scipy.linalg.cython_blas: scipy-openblas64 unusable ({exc})"
+        return "scipy"
+    global _OPENBLAS
+    _OPENBLAS = lib
+    _ew.set_blas(ctypes.cast(lib.scipy_sgemm_64_, ctypes.c_void_p).value,
+                 ctypes.cast(lib.scipy_dgemm_64_, ctypes.c_void_p).value)
+    corename = lib.scipy_openblas_get_corename64_
+    corename.restype = ctypes.c_char_p
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    _decisions["gemm"] = (f"OpenBLAS from scipy-openblas64 (public packaging, the build NumPy "
+                          f"and SciPy use), {corename().decode()} kernels ("
+                          + (f"OPENBLAS_CORETYPE={core} set by the user)" if core
+                             else "OpenBLAS's CPU detection)"))
+    return "openblas"
 
 
 choose_blas()
@@ -219,7 +228,7 @@ def info() -> dict:
         "openmp": _ew.openmp_enabled(),
         "threads": get_num_threads(),
         "blas": _scipy_blas(),
-        "gemm_blas": ("NumPy's OpenBLAS (scipy-openblas64)" if _ew.blas_in_use() == "numpy"
+        "gemm_blas": ("OpenBLAS (scipy-openblas64)" if _ew.blas_in_use() == "openblas"
                       else "scipy.linalg.cython_blas"),
         "decisions": {
             **_decisions,

@@ -162,3 +162,13 @@ def test_forked_child_drops_compiled_plans():
         "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_products_run_on_the_public_openblas_package():
+    pytest.importorskip("scipy_openblas64")
+    assert _ew.blas_in_use() == "openblas"
+    why = fastdnn.info()["decisions"]["gemm"]
+    assert "scipy-openblas64" in why and "kernels" in why
+    env = dict(os.environ, FASTDNN_BLAS="scipy")
+    res = _run(["info"], env)
+    assert "gemm_blas      scipy.linalg.cython_blas" in res.stdout

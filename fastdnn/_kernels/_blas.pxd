@@ -22,8 +22,8 @@ cdef extern from *:
     Py_ssize_t FDNN_INT_MAX
 
 
-# NumPy's bundled OpenBLAS (scipy-openblas64, ILP64) when fastdnn._numpy_blas found it:
-# 10-50 % faster than SciPy's build on small products; else scipy.linalg.cython_blas.
+# OpenBLAS of the scipy-openblas64 package (ILP64) when fastdnn._runtime loaded it: 10-50 %
+# faster than SciPy's build on small products; else scipy.linalg.cython_blas.
 ctypedef void (*sgemm64_t)(const char *ta, const char *tb, const long long *m,
                            const long long *n, const long long *k, const float *alpha,
                            const float *a, const long long *lda, const float *b,

@@ -79,8 +79,8 @@ globals().update({name.upper(): code for kind in ("unary", "binary")
 
 # ------------------------------------------- entry points for other modules
 
-# ILP64 sgemm/dgemm of NumPy's OpenBLAS when fastdnn._numpy_blas found them (else NULL:
-# the GEMMs go to scipy.linalg.cython_blas)
+# ILP64 sgemm/dgemm of the scipy-openblas64 package, set by fastdnn._runtime.choose_blas
+# (else NULL: the GEMMs go to scipy.linalg.cython_blas)
 cdef void *_sgemm64 = NULL
 cdef void *_dgemm64 = NULL
 
@@ -103,8 +103,8 @@ def set_blas(size_t sgemm64_address, size_t dgemm64_address):
 
 
 def blas_in_use():
-    """"numpy" or "scipy": the library the GEMMs call."""
-    return "numpy" if _sgemm64 != NULL else "scipy"
+    """"openblas" (the entry points set_blas was given) or "scipy": what the GEMMs call."""
+    return "openblas" if _sgemm64 != NULL else "scipy"
 
 
 cdef int kernel_threads() noexcept nogil:
