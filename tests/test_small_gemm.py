@@ -102,3 +102,24 @@ def test_matmul_rejects_bad_input():
         _dense.matmul(A, np.ones((5, 2), np.float32))
     with pytest.raises(TypeError, match="dtype"):
         _dense.matmul(A, np.ones((4, 2), np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_order", ["C", "F", "T"])
+def test_matrix_times_vector(simd, dtype, a_order):
+    """C (M, 1) = A b runs as the row vector b^T A^T, along A's contiguous axis."""
+    rng = np.random.default_rng(3)
+    for M, K in itertools.product((2, 3, 7, 8, 9, 17, 33, 256), (1, 5, 16, 33, 100, 784)):
+        A = rng.standard_normal((M, K)).astype(dtype)
+        if a_order == "F":
+            A = np.asfortranarray(A)
+        elif a_order == "T":
+            A = np.ascontiguousarray(A.T).T          # a transposed view, as W^T in dA = W^T dZ
+        b = rng.standard_normal((K, 1)).astype(dtype)
+        for alpha in (1.0, -0.5):
+            C = _dense.matmul(A, b, alpha)
+            assert C.shape == (M, 1) and C.dtype == dtype
+            A64, b64 = A.astype(np.float64), b.astype(np.float64)
+            # the standard bound of a length-K dot product: K eps sum |a_i b_i|
+            bound = K * np.finfo(dtype).eps * abs(alpha) * (np.abs(A64) @ np.abs(b64))
+            assert np.all(np.abs(C - alpha * (A64 @ b64)) <= bound), (M, K)

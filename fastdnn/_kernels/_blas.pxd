@@ -83,6 +83,24 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
         return False
     if M == 1:
         ldc = N
+    if N == 1 and M > 1 and rs_b == 1 and (cs_a == 1 or rs_a == 1):
+        # a matrix times a vector, as the row vector C^T = b^T A^T, so that the loops run
+        # along A's contiguous axis and across M (the kernels' one-example tiles)
+        with nogil:
+            if cs_a == 1:
+                if f32:
+                    gemm_nt_f32(1, M, K, <float>alpha, <const float *>pb, K, <const float *>pa,
+                                rs_a, <float *>pc, M)
+                else:
+                    gemm_nt_f64(1, M, K, alpha, <const double *>pb, K, <const double *>pa,
+                                rs_a, <double *>pc, M)
+            elif f32:
+                gemm_nn_f32(1, M, K, <float>alpha, <const float *>pb, K, 1, <const float *>pa,
+                            cs_a, <float *>pc, M)
+            else:
+                gemm_nn_f64(1, M, K, alpha, <const double *>pb, K, 1, <const double *>pa,
+                            cs_a, <double *>pc, M)
+        return True
     if cs_b == 1 or N == 1:
         with nogil:
             if f32:
