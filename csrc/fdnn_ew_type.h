@@ -161,9 +161,61 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
     return (v > m || v != v) ? v : m; /* a NaN anywhere in the slice wins */
 }
 
+/* Softmax over each of `outer` contiguous rows of n <= FDNN_SHORT_ROW values (an F-ordered
+   (n_classes, m) output layer): FDNN_ROW_BLOCK rows at a time through a transposed copy, so
+   that the max, exp and sums run across rows in whole vectors instead of along rows too
+   short for them. Per row the arithmetic and its order are those of the one-row loop. */
+#define FDNN_SHORT_ROW 32
+#define FDNN_ROW_BLOCK 32
+static void KFN(softmax_short_rows)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n)
+{
+    T t[FDNN_SHORT_ROW * FDNN_ROW_BLOCK], mx[FDNN_ROW_BLOCK];
+    double s[FDNN_ROW_BLOCK];
+    for (ptrdiff_t o0 = 0; o0 < outer; o0 += FDNN_ROW_BLOCK) {
+        const ptrdiff_t g = outer - o0 < FDNN_ROW_BLOCK ? outer - o0 : FDNN_ROW_BLOCK;
+        const T *xb = x + o0 * n;
+        T *yb = y + o0 * n;
+        for (ptrdiff_t j = 0; j < g; j++)
+            for (ptrdiff_t i = 0; i < n; i++)
+                t[i * FDNN_ROW_BLOCK + j] = xb[j * n + i];
+        for (ptrdiff_t j = 0; j < g; j++) {
+            mx[j] = t[j];
+            s[j] = 0;
+        }
+        for (ptrdiff_t i = 1; i < n; i++) {
+            const T *ti = t + i * FDNN_ROW_BLOCK;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++)
+                mx[j] = OP(nanmax)(ti[j], mx[j]);
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T *ti = t + i * FDNN_ROW_BLOCK;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++) {
+                const T e = EXPNEG(ti[j] - mx[j]);
+                ti[j] = e;
+                s[j] += e;
+            }
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T *ti = t + i * FDNN_ROW_BLOCK;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++)
+                ti[j] = (T)(ti[j] / s[j]);
+        }
+        for (ptrdiff_t j = 0; j < g; j++)
+            for (ptrdiff_t i = 0; i < n; i++)
+                yb[j * n + i] = t[i * FDNN_ROW_BLOCK + j];
+    }
+}
+
 static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
                          double *work)
 {
+    if (inner == 1 && n <= FDNN_SHORT_ROW && outer > 1) {
+        KFN(softmax_short_rows)(x, y, outer, n);
+        return;
+    }
     for (ptrdiff_t o = 0; o < outer; o++) {
         const T *xo = x + o * n * inner;
         T *yo = y + o * n * inner;

@@ -936,3 +936,19 @@ def test_in_place_on_a(name, dtype, order):
     with pytest.raises(ValueError, match="out|param|read-only|writeable"):
         fast(np.ones(4, dtype), ro, out=ro)
     np.testing.assert_array_equal(ro, kept)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_short_rows_in_blocks_equals_one_row_at_a_time(simd, dtype):
+    """An F-ordered (n_classes, m) softmax runs rows of <= 32 values a block of rows at a
+    time; each column is bit for bit what the one-column call gives, NaN and inf included."""
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 5, 10, 17, 32, 33):
+        for m in (2, 31, 32, 33, 70):
+            Z = (rng.standard_normal((n, m)) * 20).astype(dtype)
+            Z.flat[::13] = np.inf
+            Z.flat[::17] = np.nan
+            Z = np.asfortranarray(Z)
+            A = F.softmax(Z, axis=0)
+            for j in range(m):
+                np.testing.assert_array_equal(A[:, j:j + 1], F.softmax(Z[:, j:j + 1], axis=0))
