@@ -189,10 +189,22 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     }                                                                                  \
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \
+        fdnn_softmax_##TS##_t f = g_cur->softmax_##TS;                                 \
         double *work = NULL;                                                           \
-        if (inner > 1 && (work = (double *)malloc(2 * (size_t)inner * sizeof(double))) == NULL) \
+        if (inner == 1) { /* rows: chunks of whole rows go to the threads */           \
+            ptrdiff_t rows = n > 0 ? ((ptrdiff_t)1 << 14) / n + 1 : outer;             \
+            int nt = threads_for(outer * n, (ptrdiff_t)1 << 14);                       \
+            if (nt <= 1) {                                                             \
+                f(x, y, outer, n, 1, NULL);                                            \
+                return 0;                                                              \
+            }                                                                          \
+            FDNN_PARALLEL_CHUNKS(nt, outer, rows,                                      \
+                                 f(x + lo * n, y + lo * n, hi - lo, n, 1, NULL))      \
+            return 0;                                                                  \
+        }                                                                              \
+        if ((work = (double *)malloc(2 * (size_t)inner * sizeof(double))) == NULL)     \
             return -1;                                                                 \
-        g_cur->softmax_##TS(x, y, outer, n, inner, work);                              \
+        f(x, y, outer, n, inner, work);                                                \
         free(work);                                                                    \
         return 0;                                                                      \
     }                                                                                  \

@@ -952,3 +952,27 @@ def test_softmax_of_short_rows_in_blocks_equals_one_row_at_a_time(simd, dtype):
             A = F.softmax(Z, axis=0)
             for j in range(m):
                 np.testing.assert_array_equal(A[:, j:j + 1], F.softmax(Z[:, j:j + 1], axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_many_short_rows_is_the_same_on_any_thread_count(dtype):
+    """Rows are handed to the threads in chunks: the result is bit for bit the
+    single-threaded one, and within the accuracy bound of the reference."""
+    from fastdnn import reference as R
+
+    rng = np.random.default_rng(9)
+    Z = np.asfortranarray((rng.standard_normal((10, 30001)) * 5).astype(dtype))
+    Z[3, 17] = np.nan
+    fastdnn.set_num_threads(1)
+    try:
+        one = F.softmax(Z, axis=0)
+    finally:
+        fastdnn.set_num_threads(None)
+    fastdnn.set_num_threads(2)
+    try:
+        two = F.softmax(Z, axis=0)
+    finally:
+        fastdnn.set_num_threads(None)
+    np.testing.assert_array_equal(one, two)
+    want = R.softmax(Z.astype(np.float64), axis=0)
+    np.testing.assert_allclose(two, want, rtol=64 * np.finfo(dtype).eps, atol=1e-300)
