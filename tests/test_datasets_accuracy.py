@@ -1,4 +1,4 @@
-"""The issue's accuracy bars on real data: digits >= 0.96, breast cancer >= 0.94.
+"""The project's accuracy bars on real data: digits >= 0.96, breast cancer >= 0.94.
 
 Needs scikit-learn's bundled datasets (in the ``[test]`` extra); skipped without it.
 """

@@ -1,4 +1,4 @@
-"""Model files (issue 5): ``Sequential.save`` / ``fastdnn.load_model``.
+"""Model files: ``Sequential.save`` / ``fastdnn.load_model``.
 
 A saved model predicts bit for bit what the original did, keeps training
 exactly where it stopped (optimizer state, counters, schedule, dropout
