@@ -23,7 +23,8 @@ from ._kernels import _network
 from ._validation import check_int
 from .layers import Dense, Dropout, Normalizer
 
-__all__ = ["PLAN_COLUMNS", "chunk_rows", "forward", "plan", "threads_for_rows", "evaluate"]
+__all__ = ["PLAN_COLUMNS", "chunk_rows", "forward", "plan", "split_normalizer",
+           "threads_for_rows", "evaluate"]
 
 PLAN_COLUMNS = 1024      # examples per compiled inference call (buffers kept by the model)
 _CHUNK_ELEMENTS = 1 << 22  # predict/evaluate chunks hold at most this many activations per layer
@@ -54,12 +55,18 @@ def forward(model: Any, Xc: np.ndarray) -> np.ndarray:
     return out.T
 
 
+def split_normalizer(layers: list) -> tuple[Any, list]:
+    """(the leading Normalizer or None, the layers after it): the compiled plans normalize
+    the examples they gather themselves."""
+    if layers and isinstance(layers[0], Normalizer):
+        return layers[0], layers[1:]
+    return None, layers
+
+
 def plan(model: Any, k: int) -> Any:
     """The cached compiled forward pass, or None for layers it does not cover."""
-    layers = [l for l in model._compute_layers if not isinstance(l, Dropout)]
-    norm = None
-    if layers and isinstance(layers[0], Normalizer):
-        norm, layers = layers[0], layers[1:]
+    norm, layers = split_normalizer([l for l in model._compute_layers
+                                     if not isinstance(l, Dropout)])
     if not layers or any(type(l) is not Dense or l._kernel is None for l in layers):
         return None
     key = (tuple((id(l.W), l._kernel) for l in layers)

@@ -38,7 +38,7 @@ from ._compiled import NotCompilable
 from ._validation import check_finite as check_finite_rows
 from ._validation import check_int
 from ._kernels import _network
-from .layers import Dense, Normalizer
+from .layers import Dense
 
 __all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select",
            "fit_data", "fit"]
@@ -162,12 +162,6 @@ class LayerTrainer:
         return costs
 
 
-def _split_normalizer(layers: list) -> tuple[Any, list]:
-    if layers and isinstance(layers[0], Normalizer):
-        return layers[0], layers[1:]
-    return None, layers
-
-
 def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> list[str]:
     """Every reason the compiled loop cannot train ``model`` on ``X`` (empty: it can).
 
@@ -179,18 +173,17 @@ def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> lis
     if X.dtype not in (np.float32, np.float64) or not X.flags.aligned:
         reasons.append(f"X has dtype {X.dtype}{'' if X.flags.aligned else ' (unaligned)'}; "
                        "the compiled loop reads aligned float32 or float64")
-    norm, layers = _split_normalizer(model._compute_layers)
+    norm, layers = _inference.split_normalizer(model._compute_layers)
     for i, layer in enumerate(model._compute_layers, 1):
         if type(layer) is not Dense and layer is not norm:
             reasons.append(f"layer {i} ({type(layer).__name__}): the compiled loop runs Dense "
                            "layers, optionally after a Normalizer")
-    dense = [l for l in layers if type(l) is Dense]
-    for i, layer in enumerate(model._compute_layers, 1):
-        if type(layer) is Dense and layer._kernel is None:
+        elif type(layer) is Dense and layer._kernel is None:
             try:
                 layer.activation.compiled_spec()
             except NotCompilable as exc:
                 reasons.append(f"layer {i} (Dense): activation: {exc}")
+    dense = [l for l in layers if type(l) is Dense]
     if len(dense) > _MAX_LAYERS:
         reasons.append(f"{len(dense)} Dense layers; the compiled loop takes at most {_MAX_LAYERS}")
     if any(l.activation.name == "softmax" for l in dense[:-1]):
@@ -255,7 +248,7 @@ class CompiledTrainer(LayerTrainer):
     def __init__(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
                  shuffle: bool, rng: np.random.Generator):
         self._setup(model, X, Y, batch_size, shuffle, rng)
-        norm, layers = _split_normalizer(model._compute_layers)
+        norm, layers = _inference.split_normalizer(model._compute_layers)
         opt, loss = model.optimizer, model.loss.compiled_spec()
         spec = opt.compiled_spec()
         metrics = [m.compiled_spec(layers[-1].units) for m in model.metrics]
