@@ -283,6 +283,100 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
     g_cur->gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc);
 }
 
+/* Multiply-adds per thread below which another thread costs more than it saves
+   (a product of this size takes about 10 us on one core). */
+#define FDNN_GEMM_GRAIN ((double)(1 << 19))
+
+/* The thread's share of the grid tm x tn over C's register tiles: tile rows
+   [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */
+static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr, int nr,
+                       ptrdiff_t *i0, ptrdiff_t *i1, ptrdiff_t *j0, ptrdiff_t *j1)
+{
+    const ptrdiff_t rt = (M + mr - 1) / mr, ct = (N + nr - 1) / nr;
+    const int im = id / tn, in = id % tn;
+    *i0 = rt * im / tm * mr;
+    *i1 = rt * (im + 1) / tm * mr;
+    *j0 = ct * in / tn * nr;
+    *j1 = ct * (in + 1) / tn * nr;
+    if (*i1 > M)
+        *i1 = M;
+    if (*j1 > N)
+        *j1 = N;
+}
+
+/* tm x tn = nt with the largest share of tiles on the smaller side, so each thread
+   gets a block as square as the shape allows and packs as little twice as possible */
+static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, int mr, int nr)
+{
+    const double rt = (double)((M + mr - 1) / mr), ct = (double)((N + nr - 1) / nr);
+    int best = 1;
+    double best_score = -1;
+    for (int tm = 1; tm <= nt; tm++) {
+        if (nt % tm != 0)
+            continue;
+        const double a = rt / tm, b = ct / (nt / tm);
+        const double score = (a < b ? a : b) * (rt >= tm ? 1 : 0.5) * (ct >= nt / tm ? 1 : 0.5);
+        if (score > best_score) {
+            best_score = score;
+            best = tm;
+        }
+    }
+    return best;
+}
+
+#ifdef _OPENMP
+/* a team smaller than asked for (nested, or out of threads): the first thread does it all */
+#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
+    {                                                                                   \
+        const int tm = gemm_grid_rows(nt, M, N, mr, nr), tn = nt / tm;                  \
+        _Pragma("omp parallel num_threads(nt)")                                         \
+        {                                                                               \
+            ptrdiff_t i0, i1, j0, j1;                                                   \
+            gemm_share(omp_get_thread_num(), tm, tn, M, N, mr, nr, &i0, &i1, &j0, &j1); \
+            if (omp_get_num_threads() == nt && i0 < i1 && j0 < j1)                      \
+                f(g, i0, i1, j0, j1);                                                   \
+            else if (omp_get_num_threads() != nt && omp_get_thread_num() == 0)          \
+                f(g, 0, M, 0, N);                                                       \
+        }                                                                               \
+    }
+#else
+#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) f(g, 0, M, 0, N);
+#endif
+
+#define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
+    void fdnn_gemm_##TS(const fdnn_gemm_args_##TS *g)                                   \
+    {                                                                                  \
+        fdnn_gemm_##TS##_t f = g_cur->gemm_##TS;                                       \
+        const ptrdiff_t M = g->M, N = g->N;                                            \
+        if (M <= 0 || N <= 0)                                                          \
+            return;                                                                    \
+        const int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];        \
+        const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
+        int nt = 1;                                                                    \
+        if (work >= 2 * FDNN_GEMM_GRAIN) {                                             \
+            nt = fdnn_get_num_threads();                                               \
+            if (work / FDNN_GEMM_GRAIN < nt)                                           \
+                nt = (int)(work / FDNN_GEMM_GRAIN);                                    \
+            if (nt < 1)                                                                \
+                nt = 1;                                                                \
+        }                                                                              \
+        if (nt <= 1) {                                                                 \
+            f(g, 0, M, 0, N);                                                          \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                      \
+    }
+
+FDNN_DEF_GEMM_DISPATCH(f32)
+FDNN_DEF_GEMM_DISPATCH(f64)
+
+void fdnn_gemm_tile(int f64, int *rows, int *cols)
+{
+    const int *t = f64 ? g_cur->gemm_tile_f64 : g_cur->gemm_tile_f32;
+    *rows = t[0];
+    *cols = t[1];
+}
+
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
                     const float *c)
 {

@@ -463,6 +463,7 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 
 /* ---- small matrix products ---- */
 #include "fdnn_gemm_type.h"
+#include "fdnn_gemm_packed.h"
 
 /* ---- optimizer steps ---- */
 /* BODY updates p[i] (and the state) from the gradient gi; one loop without the L2 term,
@@ -525,6 +526,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
     t->FDNN_CAT(gemm_nn_, TS) = KFN(gemm_nn);
     t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
+    FDNN_CAT(pk_fill_, TS)(t);
     t->FDNN_CAT(optim_, TS) = KFN(optim);
 }
 

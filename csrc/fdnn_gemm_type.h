@@ -170,6 +170,11 @@ typedef long long fdnn_mask_f64 __attribute__((vector_size(16)));
         r[0] = t0;                                                                      \
     } while (0)
 #endif
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noipa)) /* no clone for a constant N, whose dead tail loop gcc warns about */
+#elif defined(__clang__)
+__attribute__((noinline))
+#endif
 static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict b,
                                      ptrdiff_t ldb, T *restrict bt)
 {

@@ -51,6 +51,34 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
                                    const double *a, ptrdiff_t lda, const double *b,
                                    ptrdiff_t ldb, double *c, ptrdiff_t ldc);
 
+/* The packed product (fdnn_gemm_packed.h): C = alpha op(A) op(B) + beta C with
+   A[i, k] = a[i * rs_a + k * cs_a], B[k, j] = b[k * rs_b + j * cs_b], C row-major (row
+   stride ldc, not overlapping A or B); beta = 0 does not read C. Then, when act >= 0,
+   C = g(C + bias) with the activation act (FDNN_SIGMOID..FDNN_LINEAR) and its alpha,
+   bias (may be NULL) indexed by C's row (bias_per_row) or column. */
+#define FDNN_GEMM_ARGS(T)                                                       \
+    struct {                                                                    \
+        ptrdiff_t M, N, K;                                                      \
+        T alpha, beta;                                                          \
+        const T *a;                                                             \
+        ptrdiff_t rs_a, cs_a;                                                   \
+        const T *b;                                                             \
+        ptrdiff_t rs_b, cs_b;                                                   \
+        T *c;                                                                   \
+        ptrdiff_t ldc;                                                          \
+        int act;                                                                \
+        T act_alpha;                                                            \
+        const T *bias;                                                          \
+        int bias_per_row;                                                       \
+    }
+typedef FDNN_GEMM_ARGS(float) fdnn_gemm_args_f32;
+typedef FDNN_GEMM_ARGS(double) fdnn_gemm_args_f64;
+/* C[i0:i1, j0:j1] on the calling thread */
+typedef void (*fdnn_gemm_f32_t)(const fdnn_gemm_args_f32 *g, ptrdiff_t i0, ptrdiff_t i1,
+                               ptrdiff_t j0, ptrdiff_t j1);
+typedef void (*fdnn_gemm_f64_t)(const fdnn_gemm_args_f64 *g, ptrdiff_t i0, ptrdiff_t i1,
+                               ptrdiff_t j0, ptrdiff_t j1);
+
 /* Optimizer steps (fdnn_optim_*): op (FDNN_OPT_*, but GD) and the layout of the
    coefficients c. */
 enum {
@@ -87,6 +115,10 @@ typedef struct {
     fdnn_gemm_nn_f64_t gemm_nn_f64;
     fdnn_gemm_nt_f32_t gemm_nt_f32;
     fdnn_gemm_nt_f64_t gemm_nt_f64;
+    fdnn_gemm_f32_t gemm_f32;
+    fdnn_gemm_f64_t gemm_f64;
+    int gemm_tile_f32[2]; /* rows and columns of the register tile */
+    int gemm_tile_f64[2];
     fdnn_optim_f32_t optim_f32;
     fdnn_optim_f64_t optim_f64;
 } fdnn_kernel_table;
@@ -143,6 +175,12 @@ void fdnn_gemm_nt_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const 
                       ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
 void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
                       ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
+
+/* The packed product over the thread team. */
+void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g);
+void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g);
+/* rows and columns of the current register tile, for tests of the edges */
+void fdnn_gemm_tile(int f64, int *rows, int *cols);
 
 /* One optimizer step in place over n contiguous parameters (single-threaded). */
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,

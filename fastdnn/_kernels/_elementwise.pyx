@@ -48,6 +48,35 @@ cdef extern from "fdnn_kernels.h" nogil:
     void fdnn_gemm_nt_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc)
     void fdnn_gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a, Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c, Py_ssize_t ldc)
     void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ, Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line, double scale, double alpha)
+    ctypedef struct fdnn_gemm_args_f32:
+        Py_ssize_t M, N, K
+        float alpha, beta
+        const float *a
+        Py_ssize_t rs_a, cs_a
+        const float *b
+        Py_ssize_t rs_b, cs_b
+        float *c
+        Py_ssize_t ldc
+        int act
+        float act_alpha
+        const float *bias
+        int bias_per_row
+    ctypedef struct fdnn_gemm_args_f64:
+        Py_ssize_t M, N, K
+        double alpha, beta
+        const double *a
+        Py_ssize_t rs_a, cs_a
+        const double *b
+        Py_ssize_t rs_b, cs_b
+        double *c
+        Py_ssize_t ldc
+        int act
+        double act_alpha
+        const double *bias
+        int bias_per_row
+    void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g)
+    void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
+    void fdnn_gemm_tile(int f64, int *rows, int *cols)
     void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n, const float *c)
     void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n, const double *c)
 
@@ -171,6 +200,35 @@ cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, co
                       Py_ssize_t lda, const double *b, Py_ssize_t ldb, double *c,
                       Py_ssize_t ldc) noexcept nogil:
     fdnn_gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc)
+
+
+cdef void gemm_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
+                   Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t rs_b,
+                   Py_ssize_t cs_b, float beta, float *c, Py_ssize_t ldc, int act,
+                   float act_alpha, const float *bias, int bias_per_row) noexcept nogil:
+    cdef fdnn_gemm_args_f32 g
+    g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
+    g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
+    g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
+    fdnn_gemm_f32(&g)
+
+
+cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
+                   Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t rs_b,
+                   Py_ssize_t cs_b, double beta, double *c, Py_ssize_t ldc, int act,
+                   double act_alpha, const double *bias, int bias_per_row) noexcept nogil:
+    cdef fdnn_gemm_args_f64 g
+    g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
+    g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
+    g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
+    fdnn_gemm_f64(&g)
+
+
+def gemm_tile(bint f64):
+    """(rows, columns) of the packed product's register tile on the current SIMD path."""
+    cdef int rows, cols
+    fdnn_gemm_tile(f64, &rows, &cols)
+    return rows, cols
 
 
 cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,

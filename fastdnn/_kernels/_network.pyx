@@ -24,7 +24,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, pow
 from libc.string cimport memcpy
-from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, _xgemm
+from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport clip_bounds, loss_sum
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
@@ -114,7 +114,7 @@ cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_s
         else:
             gemm_nt_f64(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
     else:
-        _xgemm(b'T'[0], b'N'[0], M, N, K, one, W, K, X, K, zero, Z, M)
+        colmajor_gemm(b'T'[0], b'N'[0], M, N, K, one, W, K, X, K, zero, Z, M)
 
 
 cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssize_t n_in,
@@ -129,14 +129,14 @@ cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssiz
             gemm_nn_f64(n_out, n_in, m, scale, dZ, 1, n_out, X, n_in, dW, n_in)
     else:
         # column-major dW^T (n_in, n_out) = X (n_in, m) @ dZ^T
-        _xgemm(b'N'[0], b'T'[0], M, N, K, scale, X, M, dZ, N, zero, dW, M)
+        colmajor_gemm(b'N'[0], b'T'[0], M, N, K, scale, X, M, dZ, N, zero, dW, M)
 
 
 cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py_ssize_t n_in,
                                 Py_ssize_t m, real alpha, real beta) noexcept nogil:
     """W (n_out, n_in) C = beta * W + alpha * dZ (n_out, m) F @ X (n_in, m) F ^T (BLAS)."""
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
-    _xgemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M)
+    colmajor_gemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M)
 
 
 cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssize_t n_in,
@@ -151,7 +151,7 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
         else:
             gemm_nn_f64(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
     else:
-        _xgemm(b'N'[0], b'N'[0], M, N, K, one, W, M, dZ, K, zero, dA, M)
+        colmajor_gemm(b'N'[0], b'N'[0], M, N, K, one, W, M, dZ, K, zero, dA, M)
 
 
 cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,

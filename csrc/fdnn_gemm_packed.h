@@ -1,0 +1,324 @@
+/* The packed matrix product for one floating type: C = alpha op(A) op(B) + beta C,
+ * then an optional epilogue g(C + bias) on each tile while it is in L1.
+ * Included by fdnn_ew_type.h (T, TS, KFN, OP defined) once per type; the including
+ * translation unit sets FDNN_VBYTES, the vector width of its instruction set.
+ *
+ * C is row-major (row stride ldc); A and B have any strides, so every transpose
+ * case is a packing order, never a copy of the operand. Loops, outermost first
+ * (GotoBLAS/BLIS order, with C's rows as the broadcast side):
+ *   rows of C in blocks of MB  -> A's block (MB x KC) packed, streamed from L3
+ *   K in blocks of KC           -> the partial products accumulate in C
+ *   columns in blocks of NB     -> B's block (KC x NB) packed, kept in L2
+ *   MR rows                     -> A's micro-panel (MR x KC) kept in L1
+ *   NR columns                  -> the micro-kernel: an MR x NR tile in registers
+ * Each element of C is one chain of multiply-adds over k in the same order whatever
+ * the tile, block or thread that computes it, so results do not depend on the
+ * thread count or on where the block boundaries fall (bit for bit). */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PK_VECTOR 1
+#define PK_VL (FDNN_VBYTES / FDNN_TBYTES)
+#define PK_V FDNN_CAT(fdnn_pvec_, TS)
+typedef T PK_V __attribute__((vector_size(FDNN_VBYTES)));
+typedef T FDNN_CAT(fdnn_puvec_, TS) __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_alias));
+#define PK_LOAD(p) (*(const FDNN_CAT(fdnn_puvec_, TS) *)(p))
+#define PK_STORE(p, v) (*(FDNN_CAT(fdnn_puvec_, TS) *)(p) = (v))
+#else
+#define PK_VL 1
+#endif
+
+/* Register tile: PK_MR rows x PK_NV vectors of accumulators, as many as the
+   instruction set has registers for besides the operands (32 with AVX-512,
+   16 with AVX2 and SSE2). */
+#if FDNN_VBYTES >= 64
+#ifndef PK_MR
+#define PK_MR 12
+#define PK_NV 2
+#endif
+#else
+#define PK_MR 6
+#define PK_NV 2
+#endif
+#define PK_NR (PK_NV * PK_VL)
+/* Cache blocks (elements): A's micro-panel MR x KC in L1 (12 x 384 floats = 18 KiB),
+   B's block KC x NB in L2 (384 x 384 floats = 576 KiB), A's block MB x KC in L3. */
+#ifndef PK_KC
+#define PK_KC (FDNN_TBYTES == 4 ? 384 : 256)
+#define PK_NB (FDNN_TBYTES == 4 ? 384 : 256)
+#endif
+#define PK_MB 1536
+
+/* Each thread keeps its packing buffers between calls (a training loop allocates
+   nothing per step); they are 64-byte aligned and are not freed when the thread ends. */
+static T *FDNN_CAT(pk_space_, TS)(int which, size_t n)
+{
+    static __thread T *kept[2] = {NULL, NULL};
+    static __thread size_t capacity[2] = {0, 0};
+    if (n > capacity[which]) {
+        void *p = NULL;
+#if defined(_MSC_VER) && !defined(__clang__)
+        p = _aligned_malloc(n * sizeof(T), 64);
+        if (p == NULL)
+            return NULL;
+        _aligned_free(kept[which]);
+#else
+        if (posix_memalign(&p, 64, n * sizeof(T)) != 0)
+            return NULL;
+        free(kept[which]);
+#endif
+        kept[which] = (T *)p;
+        capacity[which] = n;
+    }
+    return kept[which];
+}
+
+/* A[0:mc, 0:kc] -> micro-panels of PK_MR rows, k-major: ap[k * PK_MR + r]; rows
+   past mc are zero. */
+static void FDNN_CAT(pk_pack_a_, TS)(ptrdiff_t mc, ptrdiff_t kc, const T *a, ptrdiff_t rs,
+                                     ptrdiff_t cs, T *restrict ap)
+{
+    for (ptrdiff_t i = 0; i < mc; i += PK_MR) {
+        const ptrdiff_t mr = mc - i < PK_MR ? mc - i : PK_MR;
+        const T *ai = a + i * rs;
+#ifdef PK_VECTOR
+        if (mr == PK_MR && cs == 1) {
+            /* rows of A contiguous: a transpose through registers */
+            FDNN_CAT(transpose_, TS)(PK_MR, kc, ai, rs, ap);
+        } else
+#endif
+        if (mr == PK_MR && rs == 1) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < PK_MR; r++)
+                    ap[k * PK_MR + r] = ai[k * cs + r];
+        } else if (mr == PK_MR) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < PK_MR; r++)
+                    ap[k * PK_MR + r] = ai[r * rs + k * cs];
+        } else {
+            for (ptrdiff_t k = 0; k < kc; k++) {
+                for (ptrdiff_t r = 0; r < mr; r++)
+                    ap[k * PK_MR + r] = ai[r * rs + k * cs];
+                for (ptrdiff_t r = mr; r < PK_MR; r++)
+                    ap[k * PK_MR + r] = 0;
+            }
+        }
+        ap += kc * PK_MR;
+    }
+}
+
+/* B[0:kc, 0:nc] -> micro-panels of PK_NR columns, k-major: bp[k * PK_NR + j];
+   columns past nc are zero. */
+static void FDNN_CAT(pk_pack_b_, TS)(ptrdiff_t kc, ptrdiff_t nc, const T *b, ptrdiff_t rs,
+                                     ptrdiff_t cs, T *restrict bp)
+{
+    for (ptrdiff_t j = 0; j < nc; j += PK_NR) {
+        const ptrdiff_t nr = nc - j < PK_NR ? nc - j : PK_NR;
+        const T *bj = b + j * cs;
+        if (nr == PK_NR && cs == 1) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int s = 0; s < PK_NR; s++)
+                    bp[k * PK_NR + s] = bj[k * rs + s];
+#ifdef PK_VECTOR
+        } else if (nr == PK_NR && rs == 1) {
+            /* columns of B contiguous: a transpose through registers */
+            FDNN_CAT(transpose_, TS)(PK_NR, kc, bj, cs, bp);
+#endif
+        } else if (nr == PK_NR) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int s = 0; s < PK_NR; s++)
+                    bp[k * PK_NR + s] = bj[k * rs + s * cs];
+        } else {
+            for (ptrdiff_t k = 0; k < kc; k++) {
+                for (ptrdiff_t s = 0; s < nr; s++)
+                    bp[k * PK_NR + s] = bj[k * rs + s * cs];
+                for (ptrdiff_t s = nr; s < PK_NR; s++)
+                    bp[k * PK_NR + s] = 0;
+            }
+        }
+        bp += kc * PK_NR;
+    }
+}
+
+/* acc = Ap Bp over kc: the tile of products, in the layout of a row-major PK_MR x PK_NR
+   block (ldt = PK_NR) */
+static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,
+                                     T *restrict tile)
+{
+#ifdef PK_VECTOR
+    PK_V acc[PK_MR][PK_NV];
+    for (int r = 0; r < PK_MR; r++)
+        for (int v = 0; v < PK_NV; v++)
+            acc[r][v] = (PK_V){0};
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        PK_V bv[PK_NV];
+        for (int v = 0; v < PK_NV; v++)
+            bv[v] = *(const PK_V *)(bp + v * PK_VL);
+        for (int r = 0; r < PK_MR; r++) {
+            const PK_V ar = ap[r] - (PK_V){0};
+            for (int v = 0; v < PK_NV; v++)
+                acc[r][v] += ar * bv[v];
+        }
+        ap += PK_MR;
+        bp += PK_NR;
+    }
+    for (int r = 0; r < PK_MR; r++)
+        for (int v = 0; v < PK_NV; v++)
+            *(PK_V *)(tile + r * PK_NR + v * PK_VL) = acc[r][v];
+#else
+    T acc[PK_MR][PK_NR] = {{0}};
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        for (int r = 0; r < PK_MR; r++)
+            for (int s = 0; s < PK_NR; s++)
+                acc[r][s] += ap[r] * bp[s];
+        ap += PK_MR;
+        bp += PK_NR;
+    }
+    memcpy(tile, acc, sizeof acc);
+#endif
+}
+
+/* the epilogue g(c + bias) over rows x cols of C; bias per row (bias[r]) or per column */
+#define PK_EPI_CASE(CODE, name, deriv)                                          \
+    case FDNN_##CODE:                                                           \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                  \
+            T *cr = c + r * ldc;                                                \
+            if (bias == NULL) {                                                 \
+                for (ptrdiff_t s = 0; s < cols; s++)                            \
+                    cr[s] = OP(name)(cr[s], act_alpha);                         \
+            } else if (bias_per_row) {                                          \
+                const T br = bias[r];                                           \
+                for (ptrdiff_t s = 0; s < cols; s++)                            \
+                    cr[s] = OP(name)(cr[s] + br, act_alpha);                    \
+            } else {                                                            \
+                for (ptrdiff_t s = 0; s < cols; s++)                            \
+                    cr[s] = OP(name)(cr[s] + bias[s], act_alpha);               \
+            }                                                                   \
+        }                                                                       \
+        break;
+static void FDNN_CAT(pk_epilogue_, TS)(int act, T *c, ptrdiff_t ldc, ptrdiff_t rows,
+                                       ptrdiff_t cols, const T *bias, int bias_per_row,
+                                       T act_alpha)
+{
+    switch (act) {
+        FDNN_ACTIVATIONS(PK_EPI_CASE)
+    default:
+        break;
+    }
+}
+#undef PK_EPI_CASE
+
+/* c[0:mr, 0:nr] = alpha tile + beta c (beta = 0: c is not read, as in BLAS) */
+FDNN_INLINE void FDNN_CAT(pk_store_, TS)(const T *restrict tile, T *restrict c, ptrdiff_t ldc,
+                                         ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta)
+{
+#ifdef PK_VECTOR
+    if (mr == PK_MR && nr == PK_NR) {
+        const PK_V va = alpha - (PK_V){0}, vb = beta - (PK_V){0};
+        for (int r = 0; r < PK_MR; r++)
+            for (int v = 0; v < PK_NV; v++) {
+                const PK_V t = *(const PK_V *)(tile + r * PK_NR + v * PK_VL);
+                T *cp = c + r * ldc + v * PK_VL;
+                PK_STORE(cp, beta == 0 ? va * t : va * t + vb * PK_LOAD(cp));
+            }
+        return;
+    }
+#endif
+    for (ptrdiff_t r = 0; r < mr; r++)
+        for (ptrdiff_t s = 0; s < nr; s++) {
+            const T t = alpha * tile[r * PK_NR + s];
+            c[r * ldc + s] = beta == 0 ? t : t + beta * c[r * ldc + s];
+        }
+}
+
+/* C[i0:i1, j0:j1] one element at a time: only when the packing buffers cannot be had */
+static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
+                                       ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
+{
+    for (ptrdiff_t i = i0; i < i1; i++) {
+        T *c = g->c + i * g->ldc;
+        for (ptrdiff_t j = j0; j < j1; j++) {
+            T s = 0;
+            for (ptrdiff_t k = 0; k < g->K; k++)
+                s += g->a[i * g->rs_a + k * g->cs_a] * g->b[k * g->rs_b + j * g->cs_b];
+            c[j] = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * c[j];
+        }
+        if (g->act >= 0)
+            FDNN_CAT(pk_epilogue_, TS)(g->act, c + j0, g->ldc, 1, j1 - j0,
+                                       g->bias == NULL ? NULL
+                                       : g->bias_per_row ? g->bias + i : g->bias + j0,
+                                       g->bias_per_row, g->act_alpha);
+    }
+}
+
+/* C[i0:i1, j0:j1] of the product g describes, on the calling thread. */
+static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0, ptrdiff_t i1,
+                            ptrdiff_t j0, ptrdiff_t j1)
+{
+    const ptrdiff_t K = g->K;
+    /* equal K blocks of at most PK_KC (a multiple of 8 when there are several) */
+    const ptrdiff_t nkb = K > 0 ? (K + PK_KC - 1) / PK_KC : 1;
+    const ptrdiff_t kcb = nkb > 1 ? ((K + nkb - 1) / nkb + 7) / 8 * 8 : (K > 0 ? K : 1);
+    const ptrdiff_t mb = i1 - i0 < PK_MB ? i1 - i0 : PK_MB;
+    const ptrdiff_t nb = j1 - j0 < PK_NB ? j1 - j0 : PK_NB;
+    const size_t b_size = (size_t)((nb + PK_NR - 1) / PK_NR * PK_NR) * (size_t)kcb;
+    T *ap = FDNN_CAT(pk_space_, TS)(0, (size_t)((mb + PK_MR - 1) / PK_MR * PK_MR) * (size_t)kcb);
+    /* the tile buffer sits after B's block, in the same allocation */
+    T *bp = FDNN_CAT(pk_space_, TS)(1, b_size + PK_MR * PK_NR);
+    if (ap == NULL || bp == NULL) {
+        FDNN_CAT(pk_unpacked_, TS)(g, i0, i1, j0, j1);
+        return;
+    }
+    T *tile = bp + b_size;
+    for (ptrdiff_t i = i0; i < i1; i += mb) {
+        const ptrdiff_t mc = i1 - i < mb ? i1 - i : mb;
+        for (ptrdiff_t p = 0; p < K || p == 0; p += kcb) {
+            const ptrdiff_t kc = K - p < kcb ? K - p : kcb;
+            const T beta = p == 0 ? g->beta : (T)1;
+            const int last = p + kc >= K;
+            FDNN_CAT(pk_pack_a_, TS)(mc, kc, g->a + i * g->rs_a + p * g->cs_a, g->rs_a,
+                                     g->cs_a, ap);
+            for (ptrdiff_t j = j0; j < j1; j += nb) {
+                const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
+                FDNN_CAT(pk_pack_b_, TS)(kc, nc, g->b + p * g->rs_b + j * g->cs_b, g->rs_b,
+                                         g->cs_b, bp);
+                for (ptrdiff_t ii = 0; ii < mc; ii += PK_MR) {
+                    const ptrdiff_t mr = mc - ii < PK_MR ? mc - ii : PK_MR;
+                    const T *api = ap + ii * kc;
+                    for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
+                        const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
+                        T *c = g->c + (i + ii) * g->ldc + (j + jj);
+                        FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, tile);
+                        FDNN_CAT(pk_store_, TS)(tile, c, g->ldc, mr, nr, g->alpha, beta);
+                        if (last && g->act >= 0)
+                            FDNN_CAT(pk_epilogue_, TS)(
+                                g->act, c, g->ldc, mr, nr,
+                                g->bias == NULL ? NULL
+                                : g->bias_per_row ? g->bias + (i + ii) : g->bias + (j + jj),
+                                g->bias_per_row, g->act_alpha);
+                    }
+                }
+            }
+            if (K == 0)
+                break;
+        }
+    }
+}
+
+static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
+{
+    t->FDNN_CAT(gemm_, TS) = KFN(gemm_block);
+    t->FDNN_CAT(gemm_tile_, TS)[0] = PK_MR;
+    t->FDNN_CAT(gemm_tile_, TS)[1] = PK_NR;
+}
+
+#undef PK_VL
+#undef PK_VECTOR
+#undef PK_V
+#undef PK_LOAD
+#undef PK_STORE
+#undef PK_MR
+#undef PK_NV
+#undef PK_NR
+#undef PK_KC
+#undef PK_NB
+#undef PK_MB
