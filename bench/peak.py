@@ -1,7 +1,8 @@
 """How close NumPy's BLAS runs the [784, 256, 128, 10] training step's products to
 this machine's floating-point peak (x86-64 with AVX2 and a C compiler with OpenMP).
 
-The peak is a loop of 12 independent AVX2 FMA chains per thread (compiled here
+The peak is a loop of 12 independent FMA chains per thread of the widest vectors
+the CPU runs, AVX-512 or AVX2 (compiled here
 into a temporary library, loaded with ctypes); the products are the eight GEMMs
 of one float32 training step of the 784 network at m = 128 without dA0, as the
 NumPy course code makes them. The two are timed alternately, in rounds, with a
@@ -58,14 +59,38 @@ __attribute__((target("avx2,fma"))) static float chains(long n) {
     __m256 s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
     return s[0];
 }
-/* GFLOP/s of `threads` threads each running n iterations of 12 FMAs of 8 lanes */
+__attribute__((target("avx512f"))) static float chains512(long n) {
+    __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+    __m512 a[12];
+    for (int i = 0; i < 12; i++)
+        a[i] = _mm512_set1_ps(0.1f * (i + 1));
+    for (long k = 0; k < n; k++) {
+        a[0] = _mm512_fmadd_ps(a[0], x, y); a[1] = _mm512_fmadd_ps(a[1], x, y);
+        a[2] = _mm512_fmadd_ps(a[2], x, y); a[3] = _mm512_fmadd_ps(a[3], x, y);
+        a[4] = _mm512_fmadd_ps(a[4], x, y); a[5] = _mm512_fmadd_ps(a[5], x, y);
+        a[6] = _mm512_fmadd_ps(a[6], x, y); a[7] = _mm512_fmadd_ps(a[7], x, y);
+        a[8] = _mm512_fmadd_ps(a[8], x, y); a[9] = _mm512_fmadd_ps(a[9], x, y);
+        a[10] = _mm512_fmadd_ps(a[10], x, y); a[11] = _mm512_fmadd_ps(a[11], x, y);
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++)
+        s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+/* bits of the widest FMA vectors this CPU runs: 512 (AVX-512F) or 256 (AVX2 + FMA) */
+int width(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 512 : 256;
+}
+/* GFLOP/s of `threads` threads each running n iterations of 12 FMAs of the widest vectors */
 double peak(int threads, long n) {
     float sink = 0;
+    int wide = width() == 512;
     double t0 = now();
     #pragma omp parallel num_threads(threads) reduction(+:sink)
-    sink += chains(n);
+    sink += wide ? chains512(n) : chains(n);
     double t = now() - t0;
-    return threads * (double)n * 12 * 16 / t / 1e9 + 0 * sink;
+    return threads * (double)n * 12 * (wide ? 32 : 16) / t / 1e9 + 0 * sink;
 }
 """
 
@@ -81,6 +106,7 @@ def build_peak() -> ctypes.CDLL:
         dll = ctypes.CDLL(lib)
     dll.peak.restype = ctypes.c_double
     dll.peak.argtypes = [ctypes.c_int, ctypes.c_long]
+    dll.width.restype = ctypes.c_int
     return dll
 
 
@@ -110,9 +136,10 @@ def measure_peak(threads: int | None = None, repeats: int = 9,
     not hit them all); None when it cannot be measured (not x86-64, no C compiler with
     OpenMP).
 
-    Returns ``{"threads", "gflops", "median_gflops", "single_thread_gflops", "samples"}``;
-    the best run is the peak (a busy or throttled machine only makes runs slower).
-    The float64 peak is half of it (4 lanes per 256-bit FMA instead of 8).
+    Returns ``{"threads", "gflops", "median_gflops", "single_thread_gflops", "samples",
+    "bits"}`` (bits: 512 for AVX-512 chains, 256 for AVX2); the best run is the peak (a
+    busy or throttled machine only makes runs slower). The float64 peak is half of it
+    (half as many lanes per vector).
     """
     if platform.machine().lower() not in ("x86_64", "amd64") or not _has_avx2_fma():
         return None
@@ -128,7 +155,7 @@ def measure_peak(threads: int | None = None, repeats: int = 9,
         time.sleep(pause)
     return {"threads": threads, "gflops": max(samples),
             "median_gflops": statistics.median(samples),
-            "single_thread_gflops": max(single), "samples": samples}
+            "single_thread_gflops": max(single), "samples": samples, "bits": dll.width()}
 
 
 def step_products(m: int = 128) -> tuple[callable, float]:
@@ -186,7 +213,7 @@ def main() -> int:
         rates.append(rate)
         effs.append(rate / p)
     single = fma_peak(dll, 1)
-    print(f"FMA peak: {single:.0f} GF/s on 1 thread, {np.median(peaks):.0f} GF/s "
+    print(f"FMA peak ({dll.width()}-bit vectors): {single:.0f} GF/s on 1 thread, {np.median(peaks):.0f} GF/s "
           f"(min {min(peaks):.0f}, max {max(peaks):.0f}) on {threads}")
     print(f"NumPy's BLAS on the step's products: {np.median(rates):.0f} GF/s, "
           f"{np.median(effs):.0%} of peak (per round: {min(effs):.0%} to {max(effs):.0%})")

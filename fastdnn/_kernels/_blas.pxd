@@ -5,8 +5,8 @@
 # row-major C^T = B^T A^T.
 cimport numpy as cnp
 
-from fastdnn._kernels._elementwise cimport (gemm_f32, gemm_f64, gemm_nn_f32, gemm_nn_f64,
-                                            gemm_nt_f32, gemm_nt_f64)
+from fastdnn._kernels._elementwise cimport (bias_act_f32, bias_act_f64, gemm_f32, gemm_f64,
+                                            gemm_nn_f32, gemm_nn_f64, gemm_nt_f32, gemm_nt_f64)
 
 cdef enum:
     # Up to this many multiply-adds the register-blocked direct loops (csrc/fdnn_gemm_type.h)
@@ -27,16 +27,20 @@ ctypedef fused blas_real:
 cdef inline void colmajor_gemm(char ta, char tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                                blas_real alpha, const blas_real *A, Py_ssize_t lda,
                                const blas_real *B, Py_ssize_t ldb, blas_real beta, blas_real *C,
-                               Py_ssize_t ldc) noexcept nogil:
+                               Py_ssize_t ldc, int act=-1, blas_real act_alpha=0,
+                               const blas_real *bias=NULL) noexcept nogil:
     """Column-major C = alpha op(A) op(B) + beta C with BLAS's arguments, on the packed
-    engine as the row-major C^T = op(B)^T op(A)^T."""
+    engine as the row-major C^T = op(B)^T op(A)^T; then, when act >= 0, C = g(C + bias)
+    on each tile (bias[i] for row i of C, or none when NULL)."""
     # C^T's A is op(B)^T: element (j, k) is op(B)[k, j]; its B is op(A)^T: (k, i) is op(A)[i, k]
     cdef Py_ssize_t rs_a = ldb if tb == b'N' else 1, cs_a = 1 if tb == b'N' else ldb
     cdef Py_ssize_t rs_b = lda if ta == b'N' else 1, cs_b = 1 if ta == b'N' else lda
     if blas_real is float:
-        gemm_f32(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, -1, 0, NULL, 0)
+        gemm_f32(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
+                 bias, 0)
     else:
-        gemm_f64(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, -1, 0, NULL, 0)
+        gemm_f64(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
+                 bias, 0)
 
 
 cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha) noexcept:
@@ -96,20 +100,33 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
 
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
-                     double beta, bint direct=True) except -1:
+                     double beta, bint direct=True, int act=-1, double act_alpha=0,
+                     const void *bias=NULL) except -1:
     """C = alpha * A @ B + beta * C; A (M, K), B (K, N), C (M, N), each C- or F-contiguous,
     all of one float dtype; C must not overlap A or B. direct=False: the packed engine
-    whatever the size."""
+    whatever the size. act >= 0: then C = g(C + bias) with bias (M contiguous values of
+    C's dtype, one per row, or NULL), on each tile of the packed product."""
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef Py_ssize_t K = cnp.PyArray_DIM(A, 1)
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
     cdef cnp.ndarray first = A, second = B
     cdef Py_ssize_t rs_a, cs_a, rs_b, cs_b, ldc
+    cdef bint rows = cnp.PyArray_STRIDE(C, 1) == s or N == 1
+    cdef bint f32 = cnp.PyArray_TYPE(C) == cnp.NPY_FLOAT32
+    cdef void *pc = cnp.PyArray_DATA(C)
     if M == 0 or N == 0:
         return 0
     if direct and beta == 0 and M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
+        if act >= 0:
+            with nogil:
+                if f32:
+                    bias_act_f32(act, <float *>pc, M if rows else N, N if rows else M,
+                                 <const float *>bias, rows, <float>act_alpha)
+                else:
+                    bias_act_f64(act, <double *>pc, M if rows else N, N if rows else M,
+                                 <const double *>bias, rows, act_alpha)
         return 0
-    if cnp.PyArray_STRIDE(C, 1) == s or N == 1:
+    if rows:
         rs_a, cs_a = cnp.PyArray_STRIDE(A, 0) // s, cnp.PyArray_STRIDE(A, 1) // s
         rs_b, cs_b = cnp.PyArray_STRIDE(B, 0) // s, cnp.PyArray_STRIDE(B, 1) // s
         ldc = cnp.PyArray_STRIDE(C, 0) // s if M > 1 else N
@@ -122,13 +139,13 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
         ldc = cnp.PyArray_STRIDE(C, 1) // s
     cdef void *p1 = cnp.PyArray_DATA(first)
     cdef void *p2 = cnp.PyArray_DATA(second)
-    cdef void *pc = cnp.PyArray_DATA(C)
-    if cnp.PyArray_TYPE(C) == cnp.NPY_FLOAT32:
-        with nogil:
+    with nogil:
+        if f32:
             gemm_f32(M, N, K, <float>alpha, <const float *>p1, rs_a, cs_a, <const float *>p2,
-                     rs_b, cs_b, <float>beta, <float *>pc, ldc, -1, 0, NULL, 0)
-    else:
-        with nogil:
+                     rs_b, cs_b, <float>beta, <float *>pc, ldc, act, <float>act_alpha,
+                     <const float *>bias, rows)
+        else:
             gemm_f64(M, N, K, alpha, <const double *>p1, rs_a, cs_a, <const double *>p2,
-                     rs_b, cs_b, beta, <double *>pc, ldc, -1, 0, NULL, 0)
+                     rs_b, cs_b, beta, <double *>pc, ldc, act, act_alpha,
+                     <const double *>bias, rows)
     return 0

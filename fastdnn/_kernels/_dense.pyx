@@ -122,19 +122,7 @@ cdef int _forward_into(cnp.ndarray X, cnp.ndarray Wm, cnp.ndarray bv, int act, d
     cdef Py_ssize_t n_l = cnp.PyArray_DIM(A, 0), m = cnp.PyArray_DIM(A, 1)
     if n_l == 0 or m == 0:
         return 0
-    gemm(Wm, X, A, 1.0, 0.0)
-    cdef bint rows = _row_major(A)
-    cdef Py_ssize_t lines = n_l if rows else m
-    cdef Py_ssize_t length = m if rows else n_l
-    cdef int code = LINEAR if softmax else act
-    cdef void *pz = cnp.PyArray_DATA(A)
-    cdef void *pb = cnp.PyArray_DATA(bv)
-    if cnp.PyArray_TYPE(A) == cnp.NPY_FLOAT32:
-        with nogil:
-            bias_act_f32(code, <float *>pz, lines, length, <const float *>pb, rows, <float>alpha)
-    else:
-        with nogil:
-            bias_act_f64(code, <double *>pz, lines, length, <const double *>pb, rows, alpha)
+    gemm(Wm, X, A, 1.0, 0.0, True, LINEAR if softmax else act, alpha, cnp.PyArray_DATA(bv))
     if softmax:
         _ew.softmax(A, 0, A)
     return 0
@@ -278,18 +266,26 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
     _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)
 
 
-def matmul(A, B, double alpha=1.0, bint direct=True):
+def matmul(A, B, double alpha=1.0, bint direct=True, out=None):
     """alpha * A @ B for 2-D float arrays of one dtype (tests and benchmarks).
 
     direct=True uses the register-blocked loops whenever the layouts allow
-    them (whatever the size); direct=False always calls BLAS.
+    them (whatever the size); direct=False always packs (csrc/fdnn_gemm_packed.h).
+    out: a writeable C- or F-contiguous (M, N) array of the dtype, not overlapping
+    A or B, written and returned (default: a new C-ordered array).
     """
     cdef cnp.ndarray a = _matrix(A, "A", None), b = _matrix(B, "B", None)
     _same_dtype(a, b, "B", "A", None)
     if cnp.PyArray_DIM(a, 1) != cnp.PyArray_DIM(b, 0):
         raise ValueError(f"A has shape {_shape(a)} but B has shape {_shape(b)}")
-    cdef cnp.ndarray C = _empty2(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1),
-                                 cnp.PyArray_TYPE(a), False)
+    cdef cnp.ndarray C
+    if out is None:
+        C = _empty2(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1), cnp.PyArray_TYPE(a), False)
+    else:
+        C = _out_matrix(out, (cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1)), a.dtype, "out",
+                        None)
+        if _overlaps(C, a) or _overlaps(C, b):
+            raise ValueError("out must not overlap A or B")
     if not (direct and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, 0.0, False)
     return C

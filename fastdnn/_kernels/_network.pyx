@@ -87,10 +87,10 @@ cdef struct Net:
 
 # ------------------------------------------------------------------ pieces
 
-cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_ssize_t n_in,
-                               Py_ssize_t m) noexcept nogil:
-    """Z (n_out, m) F = W (n_out, n_in) C @ X (n_in, m) F."""
-    cdef int M = <int>n_out, N = <int>m, K = <int>n_in
+cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, real *X, real *Z,
+                                Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m) noexcept nogil:
+    """Z (n_out, m) F = g(W (n_out, n_in) C @ X (n_in, m) F + b): the packed product applies
+    the bias and activation to each tile; the direct loops, one pass after them."""
     cdef real one = 1, zero = 0
     cdef Py_ssize_t blk, nblk, rows
     cdef int nt
@@ -114,7 +114,13 @@ cdef inline void _gemm_forward(real *W, real *X, real *Z, Py_ssize_t n_out, Py_s
         else:
             gemm_nt_f64(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
     else:
-        colmajor_gemm(b'T'[0], b'N'[0], M, N, K, one, W, K, X, K, zero, Z, M)
+        colmajor_gemm(b'T'[0], b'N'[0], n_out, m, n_in, one, W, n_in, X, n_in, zero, Z, n_out,
+                      act, alpha, b)
+        return
+    if real is float:
+        bias_act_f32(act, Z, m, n_out, b, False, alpha)
+    else:
+        bias_act_f64(act, Z, m, n_out, b, False, alpha)
 
 
 cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssize_t n_in,
@@ -134,7 +140,7 @@ cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssiz
 
 cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py_ssize_t n_in,
                                 Py_ssize_t m, real alpha, real beta) noexcept nogil:
-    """W (n_out, n_in) C = beta * W + alpha * dZ (n_out, m) F @ X (n_in, m) F ^T (BLAS)."""
+    """W (n_out, n_in) C = beta * W + alpha * dZ (n_out, m) F @ X (n_in, m) F ^T."""
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
     colmajor_gemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M)
 
@@ -260,16 +266,12 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
     for l in range(net.L):
         d = &net.layer[l]
         A = out if l == net.L - 1 else <real *>d.A
-        _gemm_forward(<real *>d.W, X_l, A, d.n_out, d.n_in, k)
-        if real is float:
-            bias_act_f32(FDNN_LINEAR if d.softmax else d.act, A, k, d.n_out, <const float *>d.b,
-                         False, <float>d.alpha)
-            if d.softmax:
+        _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
+                       <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
+        if d.softmax:
+            if real is float:
                 softmax_columns_f32(A, d.n_out, k)
-        else:
-            bias_act_f64(FDNN_LINEAR if d.softmax else d.act, A, k, d.n_out, <const double *>d.b,
-                         False, d.alpha)
-            if d.softmax:
+            else:
                 softmax_columns_f64(A, d.n_out, k)
         X_l = A
 
