@@ -19,21 +19,21 @@ whole cube would be 1000 shapes, so the grid follows what dense layers do):
 ``--smoke`` the squares 10 and 32 and the 784 network at m = 1. Every shape in
 float32 and float64; inputs seeded ``U(-1, 1)``.
 
-Implementations, each writing the product of the same arrays:
+Implementations, each writing the product of the same arrays into its own
+preallocated output (C-ordered, NaN before the checks):
 
-* ``fastdnn blas`` -- ``fastdnn._kernels._dense.matmul(A, B, direct=False)``:
-  the BLAS call fastdnn makes for large products (NumPy's bundled OpenBLAS
-  when ``fastdnn.info()["gemm_blas"]`` says so, else SciPy's), the arrays'
-  orders turned into transpose flags, no copies.
-* ``fastdnn direct`` -- the same with ``direct=True``: fastdnn's own
-  register-blocked loops (one thread), which it uses up to 2^18
-  multiply-adds (NN and TN layouts: ``gemm_nn``, NT: ``gemm_nt``; any other
-  layout falls back to BLAS). Not timed above 2^27 multiply-adds (fastdnn
-  never runs them there, and a single-threaded 2048^3 product takes a second).
-  ``matmul`` returns a new C, so both fastdnn rows include allocating it (the
-  anchors write into preallocated outputs); called back to back, the
-  allocator hands the same memory out again (no page faults), and ``fastdnn
-  blas`` and ``numpy`` (the same OpenBLAS) time alike on large products.
+* ``fastdnn packed`` -- ``fastdnn._kernels._dense.matmul(A, B, direct=False,
+  out=C)``: fastdnn's packed engine (``csrc/fdnn_gemm_packed.h``), which it
+  uses above 2^18 multiply-adds: blocks of A and B packed for the caches,
+  register-blocked micro-kernels per instruction set (a 12 x 32 float32 tile
+  of C in registers with AVX-512), the arrays' strides turned into packing
+  orders, no copies; on fastdnn's OpenMP threads from 2^20 multiply-adds.
+* ``fastdnn direct`` -- the same with ``direct=True``: fastdnn's unpacked
+  register-blocked loops (``csrc/fdnn_gemm_type.h``, one thread), which it
+  uses up to 2^18 multiply-adds (NN and TN layouts: ``gemm_nn``, NT:
+  ``gemm_nt``; any other layout falls back to the packed engine). Not timed
+  above 2^27 multiply-adds (fastdnn never runs them there, and a
+  single-threaded 2048^3 product takes a second).
 * ``numpy`` -- ``np.matmul(A, B, out=C)``.
 * ``torch`` (when installed) -- ``torch.mm(a, b, out=c)`` on tensors sharing
   the arrays' memory (``torch.from_numpy``, transposed views included), with
@@ -58,31 +58,30 @@ ratio of samples taken in the same round (``_case.paired_ratio``); ``IQR %``
 the largest (q3 - q1) / median of the row. ``--plot`` draws
 ``anchor/fastdnn`` per shape (one bar each; the table has the other ratios).
 
-Peak: the AVX2-FMA-chain peak ``bench/peak.py`` measures (``measure_peak``:
-12 independent 256-bit FMA chains per thread, the best of 9 runs 50 ms
-apart), on the run's thread count (``fastdnn.get_num_threads()``), measured
-once per run before the first product (after a pause for BLAS threads to
-fall asleep) and reported as the section's first table (``FMA peak``, also
-in the JSON's ``measurements``); a note says when it is well below the
-thread count times the 1-thread figure (the machine was busy: % peak is then
-overstated). float32 products are compared with it, float64 products with
-half of it (4 lanes per vector instead of 8). Code using AVX-512 units that
-run more than two 256-bit FMAs per cycle can exceed 100 % (onnxruntime's
-kernels reach ~190 % on the AVX-512 EPYC VM this was written on, where
-``OPENBLAS_CORETYPE=Haswell`` holds OpenBLAS to its AVX2 kernels; a note
-says when that variable is set); products too small for a second thread
-reach at most ~50 % on 2 cores.
+Peak: the FMA-chain peak ``bench/peak.py`` measures (``measure_peak``: 12
+independent FMA chains per thread of the widest vectors the CPU runs,
+AVX-512 when it has avx512f, else AVX2; the best of 9 runs 50 ms apart), on
+the run's thread count (``fastdnn.get_num_threads()``), measured once per
+run before the first product (after a pause for the threads of earlier
+sections to fall asleep) and reported as the section's first table (``FMA
+peak``, with the vectors it ran; also in the JSON's ``measurements``); a
+note says when it is well below the thread count times the 1-thread figure
+(the machine was busy: % peak is then overstated). float32 products are
+compared with it, float64 products with half of it (half as many lanes per
+vector); products too small for a second thread reach at most ~50 % on 2
+cores. A note says when ``OPENBLAS_CORETYPE`` is set: it holds NumPy's
+OpenBLAS (not fastdnn) to that CPU's kernels.
 
 Threads: every implementation runs in this process, with its own threads,
 like ``sections/inference.py`` (in-process, interleaved, warm-up before each
-run of samples). Above 2^18 multiply-adds (where OpenBLAS, NumPy's and
-fastdnn's BLAS, splits a product over threads) the samples come in 3 rounds,
-each implementation's run of samples after ``WARMUP_NS`` (0.12 s) of its own
-untimed calls: OpenBLAS's workers spin ~0.1 s after a product and slow a
-following torch call down up to 100x on 2 cores. From 2^15 to 2^18
-multiply-adds the same with ``SHORT_WARMUP_NS`` (20 ms): torch and
-onnxruntime thread smaller products too, and called turn by turn between the
-others torch's 64^3 product took ~1 ms instead of ~12 µs. Below 2^15 the
+run of samples). Above 2^18 multiply-adds (where NumPy's OpenBLAS splits a
+product over threads) the samples come in 3 rounds, each implementation's
+run of samples after ``WARMUP_NS`` (0.12 s) of its own untimed calls:
+NumPy's OpenBLAS workers spin ~0.1 s after a product and slow a following
+torch call down up to 100x on 2 cores. From 2^15 to 2^18 multiply-adds the
+same with ``SHORT_WARMUP_NS`` (20 ms): torch and onnxruntime thread smaller
+products too, and called turn by turn between the others torch's 64^3
+product took ~1 ms instead of ~12 µs. Below 2^15 the
 samples are fully interleaved (one per implementation per turn). A sample
 lasts at least ``--min-sample-ms``; products of 2^29 multiply-adds or more
 (milliseconds each) get at most 6 samples.
@@ -119,8 +118,8 @@ from targets import for_case
 SECTION = "gemm"
 DTYPES = ("float32", "float64")
 SEED = 0
-WARMUP_NS = 120_000_000        # > OpenBLAS's ~0.1 s of spinning after a product
-THREADED_MACS = 2**18          # above: OpenBLAS uses threads (WARMUP_NS rounds)
+WARMUP_NS = 120_000_000        # > NumPy's OpenBLAS's ~0.1 s of spinning after a product
+THREADED_MACS = 2**18          # above: NumPy's OpenBLAS uses threads (WARMUP_NS rounds)
 SHORT_WARMUP_NS = 20_000_000   # from WORK_MIN to THREADED_MACS: torch's, onnxruntime's pools
 ROUNDS = 3
 LONG_MACS = 2**29              # from here (>= ~3 ms a call) at most LONG_SAMPLES samples
@@ -130,9 +129,9 @@ CHECK_ULPS = 10                # error bound: CHECK_ULPS * K * eps of max |C|
 PEAK_PAUSE_S = 0.05            # between the FMA-peak runs (9 of them: ~0.5 s)
 BUSY_PEAK = 0.75               # a peak below this share of threads x 1 thread: a note
 
-BLAS, DIRECT, NUMPY, TORCH, ORT = (
-    "fastdnn blas", "fastdnn direct", "numpy", "torch", "onnxruntime")
-FASTDNN_IMPLS = (BLAS, DIRECT)
+PACKED, DIRECT, NUMPY, TORCH, ORT = (
+    "fastdnn packed", "fastdnn direct", "numpy", "torch", "onnxruntime")
+FASTDNN_IMPLS = (PACKED, DIRECT)
 ANCHOR_IMPLS = (NUMPY, TORCH, ORT)
 RATIO_LABELS = {NUMPY: "numpy/fastdnn", TORCH: "torch/fastdnn", ORT: "ort/fastdnn"}
 BEST = "anchor/fastdnn"        # the fastest anchor's time over fastdnn's
@@ -147,12 +146,14 @@ LEGEND = (
     "(float64: half of it). numpy/fastdnn, torch/fastdnn, ort/fastdnn, anchor/fastdnn "
     "(best anchor: the fastest of numpy, torch, onnxruntime): the other's time over "
     "fastdnn's, median over rounds of the ratio within a round (> 1: fastdnn faster). "
-    "fastdnn's rows include allocating C (matmul returns a new array), the anchors write "
-    "into preallocated outputs. IQR %: largest (q3 - q1) / median of the row.")
+    "fastdnn packed: matmul(direct=False), its packed engine; fastdnn direct: "
+    "matmul(direct=True), its unpacked loops (one thread). Every implementation writes into "
+    "a preallocated output. IQR %: largest (q3 - q1) / median of the row.")
 PEAK_LEGEND = (
-    "FMA peak: bench/peak.py's loop of 12 independent AVX2 FMA chains per thread (float32, "
-    "best of 9 runs), on the run's threads; float64's is half. AVX-512 code on CPUs with "
-    "more than two 256-bit FMAs per cycle can exceed 100 % of it.")
+    "FMA peak: bench/peak.py's loop of 12 independent FMA chains per thread of the widest "
+    "vectors the CPU runs (vectors: AVX-512 or AVX2; float32, best of 9 runs), on the run's "
+    "threads; float64's is half.")
+VECTORS = {512: "AVX-512", 256: "AVX2"}   # peak.measure_peak's "bits"
 
 
 # ------------------------------------------------------------------ shapes
@@ -301,6 +302,18 @@ def ort_impl(onnx: Any, ort: Any, A: np.ndarray, B: np.ndarray, dtype: str,
     return call
 
 
+def fastdnn_impl(A: np.ndarray, B: np.ndarray, direct: bool,
+                 out: np.ndarray) -> Callable[[], np.ndarray]:
+    """``matmul(A, B, direct=direct, out=out)``: fastdnn's direct loops or its packed
+    engine. The call returns ``out`` itself, not matmul's result, so that the checks
+    read the buffer matmul was to write."""
+    def call() -> np.ndarray:
+        matmul(A, B, direct=direct, out=out)
+        return out
+
+    return call
+
+
 # ------------------------------------------------------------------ peak
 
 _PEAK: dict[int, dict | None] = {}
@@ -314,7 +327,7 @@ def machine_peak(threads: int) -> dict | None:
             sys.path.insert(0, bench)
         import peak
 
-        time.sleep(0.15)      # BLAS threads of earlier sections asleep
+        time.sleep(0.15)      # thread pools of earlier sections asleep
         _PEAK[threads] = peak.measure_peak(threads, pause=PEAK_PAUSE_S)
     return _PEAK[threads]
 
@@ -343,7 +356,9 @@ class PeakRecord:
 
     def measure(self) -> tuple[list[dict], list[str]]:
         p = self.peak
-        values = {"float32 GFLOP/s": None if p is None else round(p["gflops"], 1),
+        bits = None if p is None else p.get("bits")
+        values = {"vectors": None if bits is None else VECTORS.get(bits, f"{bits}-bit"),
+                  "float32 GFLOP/s": None if p is None else round(p["gflops"], 1),
                   "float64 GFLOP/s": None if p is None else round(p["gflops"] / 2, 1),
                   "median of runs": None if p is None else round(p["median_gflops"], 1),
                   "1 thread float32 GFLOP/s":
@@ -400,18 +415,23 @@ class GemmCase:
     def n(self) -> int:
         return self.shape.macs
 
+    def nan_output(self) -> np.ndarray:
+        """A C-ordered (M, N) array of the dtype, all NaN."""
+        return np.full((self.shape.M, self.shape.N), np.nan, dtype=self.dtype)
+
     def implementations(self, A: np.ndarray, B: np.ndarray) -> dict[str, Callable[[], Any]]:
+        """Every implementation's call, each writing its own NaN-filled output."""
         shape, dtype = self.shape, self.dtype
         impls: dict[str, Callable[[], Any]] = {
-            BLAS: lambda: matmul(A, B, direct=False)}
+            PACKED: fastdnn_impl(A, B, direct=False, out=self.nan_output())}
         if shape.macs <= DIRECT_MAX_MACS:
-            impls[DIRECT] = lambda: matmul(A, B, direct=True)
-        C = np.full((shape.M, shape.N), np.nan, dtype=dtype)
+            impls[DIRECT] = fastdnn_impl(A, B, direct=True, out=self.nan_output())
+        C = self.nan_output()
         impls[NUMPY] = lambda: np.matmul(A, B, out=C)
         torch = self.cfg.torch
         if torch is not None:
             a, b = torch.from_numpy(A), torch.from_numpy(B)
-            c = torch.from_numpy(np.full((shape.M, shape.N), np.nan, dtype=dtype))
+            c = torch.from_numpy(self.nan_output())
             mm = torch.mm
             impls[TORCH] = lambda: mm(a, b, out=c)
         if self.ort is not None:
@@ -447,7 +467,7 @@ class GemmCase:
                   else SHORT_WARMUP_NS if shape.macs >= WORK_MIN else 0)
         check_record: dict[str, Any] = {}
         case = Case(SECTION, shape.name, dtype, shape.macs, impls,
-                    unchecked=frozenset(impls), reference=BLAS,
+                    unchecked=frozenset(impls), reference=PACKED,
                     warmup_ns=cfg.warmup(warmup), rounds=ROUNDS,
                     check=lambda: self.check(A, B, impls, check_record))
         _, failures = check_outputs(case)
@@ -512,8 +532,8 @@ def cases(cfg: Config) -> Iterator[Any]:
         notes.append(why + " (its columns stay empty; pip install onnx onnxruntime)")
     core = os.environ.get("OPENBLAS_CORETYPE")
     if core:
-        notes.append(f"OPENBLAS_CORETYPE={core} is set: OpenBLAS (NumPy's and fastdnn's BLAS) "
-                     "runs that CPU's kernels, whatever this CPU could run")
+        notes.append(f"OPENBLAS_CORETYPE={core} is set: NumPy's OpenBLAS (not fastdnn) runs "
+                     "that CPU's kernels, whatever this CPU could run")
     ort_threads = threads if threads != (os.cpu_count() or threads) else None
     yield PeakRecord(machine_peak(threads), threads, notes)
     peak = machine_peak(threads)
