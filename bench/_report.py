@@ -66,7 +66,7 @@ def header_lines(meta: dict[str, Any]) -> list[str]:
         f"fastdnn {fi.get('version')} benchmark, {meta['date']} on {m['hostname']}",
         f"CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), load avg {load}",
         f"fastdnn: SIMD {fi.get('simd')} (available: {fi.get('simd_available')}), "
-        f"OpenMP {fi.get('openmp')}, {fi.get('threads')} threads, BLAS {fi.get('blas')}",
+        f"OpenMP {fi.get('openmp')}, {fi.get('threads')} threads, products: {fi.get('gemm')}",
         f"Python {m['python']}, NumPy {m['numpy']}, torch {torch}",
         f"Timing: median per call of {meta['args']['samples']} interleaved samples "
         f"of >= {meta['args']['min_sample_ms']} ms",

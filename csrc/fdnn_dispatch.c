@@ -235,7 +235,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
             return;                                                                    \
         }                                                                              \
         FDNN_PARALLEL_CHUNKS(nt, lines, per,                                           \
-            f(act, Z + lo * len, hi - lo, len, bias_per_line ? b + lo : b,             \
+            f(act, Z + lo * len, hi - lo, len, bias_per_line && b ? b + lo : b,             \
               bias_per_line, alpha))                                                   \
     }                                                                                  \
     void fdnn_act_backward_##TS(int op, const T *dA, const T *a, T *dZ, ptrdiff_t lines, \
@@ -304,20 +304,27 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
         *j1 = N;
 }
 
-/* tm x tn = nt with the largest share of tiles on the smaller side, so each thread
-   gets a block as square as the shape allows and packs as little twice as possible */
-static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, int mr, int nr)
+/* Cost of packing one element, in multiply-adds: packing reads strided and writes
+   once, a multiply-add is 1/32 of a cycle on a 16-lane vector with two FMA units. */
+#define FDNN_PACK_COST 8.0
+
+/* tm x tn = nt: the grid whose busiest thread has the least work, counting its tiles
+   whole (a partial tile costs a full one) and the operands it packs (each thread
+   packs its rows of A and its columns of B) */
+static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr)
 {
-    const double rt = (double)((M + mr - 1) / mr), ct = (double)((N + nr - 1) / nr);
+    const ptrdiff_t rt = (M + mr - 1) / mr, ct = (N + nr - 1) / nr;
+    const double k = (double)(K > 0 ? K : 1);
     int best = 1;
-    double best_score = -1;
+    double best_cost = -1;
     for (int tm = 1; tm <= nt; tm++) {
         if (nt % tm != 0)
             continue;
-        const double a = rt / tm, b = ct / (nt / tm);
-        const double score = (a < b ? a : b) * (rt >= tm ? 1 : 0.5) * (ct >= nt / tm ? 1 : 0.5);
-        if (score > best_score) {
-            best_score = score;
+        const int tn = nt / tm;
+        const double rows = (double)((rt + tm - 1) / tm * mr), cols = (double)((ct + tn - 1) / tn * nr);
+        const double cost = rows * cols * k + FDNN_PACK_COST * (rows + cols) * k;
+        if (best_cost < 0 || cost < best_cost) {
+            best_cost = cost;
             best = tm;
         }
     }
@@ -328,7 +335,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, int mr, int nr)
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
     {                                                                                   \
-        const int tm = gemm_grid_rows(nt, M, N, mr, nr), tn = nt / tm;                  \
+        const int tm = gemm_grid_rows(nt, M, N, g->K, mr, nr), tn = nt / tm;                  \
         _Pragma("omp parallel num_threads(nt)")                                         \
         {                                                                               \
             ptrdiff_t i0, i1, j0, j1;                                                   \

@@ -41,7 +41,7 @@ FDNN_INLINE T OP(relu)(T z, T alpha)
 FDNN_INLINE T OP(leaky_relu)(T z, T alpha)
 {
     T neg = alpha == 0 ? (T)0 : alpha * z; /* alpha = 0 is ReLU: no 0 * -inf = NaN */
-    return z >= 0 ? z : neg;
+    return z >= 0 || z != z ? z : neg;
 }
 
 FDNN_INLINE T OP(linear)(T z, T alpha)
@@ -355,7 +355,11 @@ static void FDNN_CAT(sum_rows_, TS)(const T *y, ptrdiff_t lines, ptrdiff_t len, 
 
 #define FDNN_BIAS_CASE(code, name)                                              \
     case code:                                                                  \
-        if (bias_per_line) {                                                    \
+        if (b == NULL) {                                                        \
+            FDNN_IVDEP                                                          \
+            for (ptrdiff_t i = 0; i < lines * len; i++)                         \
+                Z[i] = OP(name)(Z[i], alpha);                                   \
+        } else if (bias_per_line) {                                             \
             for (ptrdiff_t r = 0; r < lines; r++) {                             \
                 T *zr = Z + r * len;                                            \
                 const T c = b[r];                                               \
@@ -377,7 +381,7 @@ static void FDNN_CAT(sum_rows_, TS)(const T *y, ptrdiff_t lines, ptrdiff_t len, 
         }                                                                       \
         break;
 
-/* Z = g(Z + b) in place. */
+/* Z = g(Z + b) in place (b NULL: Z = g(Z)). */
 static void KFN(bias_act)(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,
                           int bias_per_line, T alpha)
 {

@@ -152,7 +152,7 @@ int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, ptrdiff_t out
 int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, ptrdiff_t outer, ptrdiff_t n,
                         ptrdiff_t inner);
 
-/* Z = g(Z + b) in place (act: FDNN_SIGMOID..FDNN_LINEAR). */
+/* Z = g(Z + b) in place (act: FDNN_SIGMOID..FDNN_LINEAR; b NULL: Z = g(Z)). */
 void fdnn_bias_act_f32(int act, float *Z, ptrdiff_t lines, ptrdiff_t len, const float *b,
                        int bias_per_line, float alpha);
 void fdnn_bias_act_f64(int act, double *Z, ptrdiff_t lines, ptrdiff_t len, const double *b,

@@ -13,18 +13,17 @@ Examples
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
 
-from . import _runtime, _threads
+from . import _runtime
 from ._kernels import _network
 from ._validation import check_int
 from .layers import Dense, Dropout, Normalizer
 
 __all__ = ["PLAN_COLUMNS", "chunk_rows", "forward", "plan", "split_normalizer",
-           "threads_for_rows", "evaluate"]
+           "evaluate"]
 
 PLAN_COLUMNS = 1024      # examples per compiled inference call (buffers kept by the model)
 _CHUNK_ELEMENTS = 1 << 22  # predict/evaluate chunks hold at most this many activations per layer
@@ -86,27 +85,11 @@ def plan(model: Any, k: int) -> Any:
     return plan
 
 
-def threads_for_rows(model: Any, rows: int) -> Any:
-    """fit's thread policy for inference on ``rows`` examples at a time (skipped for
-    small calls, where switching BLAS threads would cost more than it saves)."""
-    if rows < 256:
-        return contextlib.nullcontext()
-    work = max([l.units * l.n_in * rows for l in model._compute_layers
-                if isinstance(l, Dense)] or [0])
-    return _threads.for_products(work)
-
-
 def evaluate(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int | None
              ) -> dict[str, float]:
     """Loss (with the L2 penalty) and metrics of ``model`` on checked ``X``, ``Y``."""
     m = X.shape[0]
     rows = chunk_rows(model, batch_size)
-    with threads_for_rows(model, min(m, rows)):
-        return _evaluate_chunks(model, X, Y, m, rows)
-
-
-def _evaluate_chunks(model: Any, X: np.ndarray, Y: np.ndarray, m: int, rows: int
-                     ) -> dict[str, float]:
     total = 0.0
     metrics = [type(metric).from_config(metric.get_config()) for metric in model.metrics]
     for s in range(0, m, rows):

@@ -12,12 +12,11 @@
   the parent used its threads (the child hangs), and a compiled plan's lock may
   have been held by another thread at the fork: a forked child runs the kernels
   single-threaded and drops the models' compiled plans (rebuilt on use).
-- **Product engine.** The GEMMs call OpenBLAS from the ``scipy-openblas64``
-  package, the public packaging of the build NumPy and SciPy use (its newer
-  releases, 10-50 % faster than SciPy's copy on small products), through its
-  ILP64 ``scipy_sgemm_64_``/``scipy_dgemm_64_``; ``FASTDNN_BLAS=scipy``
-  selects ``scipy.linalg.cython_blas``. OpenBLAS picks its kernels for the CPU
-  (``OPENBLAS_CORETYPE`` overrides it); ``info()`` says which.
+- **Threads.** One OpenMP team runs the products and the element-wise passes;
+  each call takes as many threads as its size pays for (``fastdnn.set_num_threads``,
+  ``OMP_NUM_THREADS`` and threadpoolctl's ``"openmp"`` limits bound it).
+- **Product engine.** fastdnn's own (``csrc/fdnn_gemm_packed.h``), on the SIMD
+  path's micro-kernels; no BLAS is called.
 
 Examples
 --------
@@ -28,8 +27,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
 import os
 import platform
 import sys
@@ -91,61 +88,6 @@ else:
     _decisions["fork"] = "no os.register_at_fork on this platform: nothing to do"
 
 
-# ------------------------------------------------------------------ product engine
-# OpenBLAS cores with AVX-512 kernels; on a CPU with AVX-512 that OpenBLAS does not know
-# (e.g. AMD's newest EPYC), its detection falls back to AVX2 kernels at half the speed
-_OPENBLAS: ctypes.CDLL | None = None   # kept: the GEMMs hold pointers into it
-
-
-def _openblas_path() -> str:
-    """The shared library of the ``scipy-openblas64`` package (OpenBLAS as NumPy and SciPy
-    build against it, ILP64 with ``scipy_`` symbol prefixes)."""
-    import scipy_openblas64
-
-    names = glob.glob(os.path.join(scipy_openblas64.get_lib_dir(),
-                                   f"*{scipy_openblas64.get_library()}*"))
-    libs = [n for n in names if n.endswith((".so", ".dylib", ".dll")) or ".so." in n]
-    if not libs:
-        raise OSError(f"no shared library in {scipy_openblas64.get_lib_dir()}")
-    return sorted(libs)[0]
-
-
-def choose_blas() -> str:
-    """Point the GEMMs at OpenBLAS (the ``scipy-openblas64`` package); returns ``"openblas"``,
-    or ``"scipy"`` for ``scipy.linalg.cython_blas`` (``FASTDNN_BLAS=scipy``, or the package
-    missing or unloadable), and records why.
-
-    Examples
-    --------
-    >>> choose_blas() in ("openblas", "scipy")
-    True
-    """
-    _ew.set_blas(0, 0)
-    if os.environ.get("FASTDNN_BLAS", "").lower() == "scipy":
-        _decisions["gemm"] = "scipy.linalg.cython_blas: FASTDNN_BLAS=scipy"
-        return "scipy"
-    try:
-        lib = ctypes.CDLL(_openblas_path())
-    except (ImportError, OSError) as exc:
-        _decisions["gemm"] = f"scipy.linalg.cython_blas: scipy-openblas64 unusable ({exc})"
-        return "scipy"
-    global _OPENBLAS
-    _OPENBLAS = lib
-    _ew.set_blas(ctypes.cast(lib.scipy_sgemm_64_, ctypes.c_void_p).value,
-                 ctypes.cast(lib.scipy_dgemm_64_, ctypes.c_void_p).value)
-    corename = lib.scipy_openblas_get_corename64_
-    corename.restype = ctypes.c_char_p
-    core = os.environ.get("OPENBLAS_CORETYPE")
-    _decisions["gemm"] = (f"OpenBLAS from scipy-openblas64 (public packaging, the build NumPy "
-                          f"and SciPy use), {corename().decode()} kernels ("
-                          + (f"OPENBLAS_CORETYPE={core} set by the user)" if core
-                             else "OpenBLAS's CPU detection)"))
-    return "openblas"
-
-
-choose_blas()
-
-
 # ------------------------------------------------------------------ threads, info
 def set_num_threads(n: int | None) -> None:
     """Set how many threads fastdnn's kernels use for large arrays.
@@ -181,31 +123,22 @@ def get_num_threads() -> int:
     return _ew.get_num_threads()
 
 
-def _scipy_blas() -> str:
-    """The BLAS behind scipy.linalg.cython_blas, as threadpoolctl sees it."""
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
-    from threadpoolctl import threadpool_info
-
-    libs = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    scipy_dir = os.path.dirname(os.path.dirname(scipy.linalg.__file__))
-    libs = [i for i in libs
-            if os.path.basename(os.path.dirname(i.get("filepath", ""))) == "scipy.libs"
-            or i.get("filepath", "").startswith(scipy_dir)] or libs
-    if not libs:
-        return "unknown (scipy.linalg.cython_blas)"
-    i = libs[0]
-    return f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} threads)"
+def _gemm_engine() -> str:
+    """The product engine and its register tiles on the current SIMD path."""
+    t32, t64 = _ew.gemm_tile(False), _ew.gemm_tile(True)
+    return (f"fastdnn packed, {_ew.simd_path()} micro-kernels, tiles {t32[0]}x{t32[1]} "
+            f"(float32) and {t64[0]}x{t64[1]} (float64)")
 
 
 def info() -> dict:
-    """Version, SIMD path, threads and BLAS of this installation, and under
+    """Version, SIMD path, threads and product engine of this installation, and under
     ``"decisions"`` what fastdnn chose at import and why.
 
     Examples
     --------
     >>> import fastdnn
     >>> sorted(fastdnn.info())[:3]
-    ['blas', 'decisions', 'gemm_blas']
+    ['decisions', 'gemm', 'numpy']
     """
     import numpy
     import scipy
@@ -227,12 +160,11 @@ def info() -> dict:
         "simd_available": ", ".join(paths),
         "openmp": _ew.openmp_enabled(),
         "threads": get_num_threads(),
-        "blas": _scipy_blas(),
-        "gemm_blas": ("OpenBLAS (scipy-openblas64)" if _ew.blas_in_use() == "openblas"
-                      else "scipy.linalg.cython_blas"),
+        "gemm": _gemm_engine(),
         "decisions": {
             **_decisions,
             "simd": f"{_ew.simd_path()}: {simd_why}",
+            "gemm": "fastdnn's own packed engine on the SIMD path (no BLAS call)",
             "threads": (f"{user}: fastdnn.set_num_threads" if user else
                         "OMP_NUM_THREADS / threadpoolctl / the CPU count (OpenMP's default)"
                         if _ew.openmp_enabled() else "1: built without OpenMP"),

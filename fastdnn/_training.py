@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _inference, _threads
+from . import _inference
 from . import callbacks as _callbacks
 from . import regularizers as _regularizers
 from ._compiled import NotCompilable
@@ -379,11 +379,8 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
     trainer = _trainer(model, cbl, (X, Y, batch_size, shuffle, rng), engine, verbose)
 
     model.stop_training = False
-    work = max(l.units * l.n_in * batch_size for l in model._compute_layers
-               if isinstance(l, Dense))
-    with _threads.for_products(work):
-        return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                           X_val, Y_val, batch_size, engine)
+    return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
+                       X_val, Y_val, batch_size, engine)
 
 
 def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int

@@ -328,13 +328,12 @@ class Sequential:
         X = self._check_X(X)
         m = X.shape[0]
         rows = _inference.chunk_rows(self, batch_size)
-        with _inference.threads_for_rows(self, min(m, rows)):
-            if m <= rows:
-                return _inference.forward(self, X).T
-            out = np.empty((m, self.n_outputs), dtype=self.dtype)
-            for s in range(0, m, rows):
-                out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
-            return out
+        if m <= rows:
+            return _inference.forward(self, X).T
+        out = np.empty((m, self.n_outputs), dtype=self.dtype)
+        for s in range(0, m, rows):
+            out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
+        return out
 
     def _is_classifier(self) -> bool:
         return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")

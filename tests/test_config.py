@@ -77,7 +77,7 @@ def test_info_command_prints_configuration():
     assert fields["version"] == fastdnn.__version__
     assert fields["simd"] in ("avx512", "avx2", "portable")
     assert int(fields["threads"]) >= 1
-    assert fields["blas"]
+    assert fields["gemm"].startswith("fastdnn packed")
 
 
 def test_environment_selects_simd_path():
@@ -164,11 +164,9 @@ def test_forked_child_drops_compiled_plans():
     assert res.returncode == 0, res.stderr
 
 
-def test_products_run_on_the_public_openblas_package():
-    pytest.importorskip("scipy_openblas64")
-    assert _ew.blas_in_use() == "openblas"
-    why = fastdnn.info()["decisions"]["gemm"]
-    assert "scipy-openblas64" in why and "kernels" in why
-    env = dict(os.environ, FASTDNN_BLAS="scipy")
-    res = _run(["info"], env)
-    assert "gemm_blas      scipy.linalg.cython_blas" in res.stdout
+def test_products_run_on_fastdnn_engine():
+    """No BLAS: the products are fastdnn's own, on the SIMD path's tiles."""
+    rows, cols = _ew.gemm_tile(False)
+    assert fastdnn.info()["gemm"].startswith(f"fastdnn packed, {_ew.simd_path()} micro-kernels, "
+                                             f"tiles {rows}x{cols}")
+    assert "no BLAS" in fastdnn.info()["decisions"]["gemm"]

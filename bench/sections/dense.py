@@ -22,27 +22,27 @@ He-initialised float32 parameters and the same data ``X (n_x, m)``, ``Y``:
   batch from the ``(m, n_x)`` C-ordered rows ``X_rows = X.T`` (and ``Y``)
   into the plan's ``(n_x, m)`` buffer, as ``fit`` does for every batch, and it
   computes the batch's cost (``fit`` reports it); NumPy's step does neither.
-  It runs under the thread settings ``fit`` uses,
-  ``fastdnn._threads.for_products(work)`` with ``work = max n_l n_prev m``:
-  one BLAS thread below 2**20 multiply-adds per product, else BLAS's threads
-  and one OpenMP thread for the element-wise passes.
-* ``fastdnn (compiled, default threads)`` -- the same step without
-  ``for_products`` (library defaults: BLAS and OpenMP threads both on), to
-  show what ``fit``'s thread settings are worth.
-* ``gemm only`` (the two larger networks) -- just the GEMMs a step needs, by
-  ``scipy.linalg.blas.sgemm`` (the BLAS fastdnn calls) into preallocated
-  outputs: ``fastdnn/gemm`` close to 1 means the rest of fastdnn's step is cheap.
-  Its activations are C-ordered ``(n_l, m)``, the layout ``fastdnn.functional``
+  It runs with the library's defaults, as ``fit`` does: its products on
+  fastdnn's own GEMM engine and its element-wise passes share one OpenMP
+  team, each call taking as many of its threads as its size pays for.
+* ``gemm only`` (the two larger networks) -- just the products a step needs,
+  by fastdnn's engine (``fastdnn._kernels._dense.matmul(out=)``) into
+  preallocated outputs, as ``fastdnn.functional`` makes them (the forward
+  product applying the bias and activation, as fastdnn's does):
+  ``fastdnn/gemm`` close to 1 means the rest of fastdnn's step is cheap. Its
+  activations are C-ordered ``(n_l, m)``, the layout ``fastdnn.functional``
   works in here.
-* ``gemm only (compiled's calls)`` (the two larger networks) -- the same products
-  made exactly as the compiled plan makes them (F-ordered ``(n_l, m)``
-  activations, the plan's transpose flags and leading dimensions; OpenBLAS
+* ``gemm only (compiled's calls)`` (the two larger networks) -- the products
+  made exactly as the compiled plan makes them (:class:`PlanGemms`: F-ordered
+  ``(n_l, m)`` activations, the plan's operand layouts, its choice of direct
+  loops or packed engine, plain GD folded into the ``dW`` product; the engine
   is not equally fast for every layout, so this, not ``gemm only``, is the
   compiled step's GEMM time): ``compiled/gemm`` is the compiled step over it.
 * ``numpy's gemms`` (the two larger networks) -- the same products by
-  ``np.matmul(out=)``, NumPy's own BLAS (without the 1/m): the floor of the
-  NumPy step. ``numpy/its gemms`` = numpy / numpy's gemms is the most any
-  implementation making these products with this BLAS can gain over NumPy.
+  ``np.matmul(out=)``, NumPy's own BLAS (without the 1/m, bias and
+  activation): the floor of the NumPy step. ``numpy/its gemms`` = numpy /
+  numpy's gemms is the most any implementation making these products with
+  NumPy's BLAS can gain over NumPy.
 * ``torch`` -- ``nn.Sequential`` of ``Linear`` + ``ReLU``, ``BCEWithLogitsLoss``
   or ``CrossEntropyLoss``, ``optim.SGD``, when torch is installed, with the
   thread count ``bench/run.py`` gave it (``fastdnn.get_num_threads()``).
@@ -60,10 +60,10 @@ round (as many rounds as samples), each after 0.2 s of untimed steps (see
 with a few long runs per implementation one implementation's median could
 come from a slow stretch and another's from a fast one.
 Thread settings are per implementation (:class:`Threads`): each timed callable
-switches to its own settings when the previous call left others (the switch,
-~25 µs for threadpoolctl, falls in the untimed warm-up), so the compiled step
-runs under ``fit``'s settings and every other implementation under the
-defaults (torch: the thread count ``bench/run.py`` gave it).
+switches to its own settings when the previous call left others (the switch
+falls in the untimed warm-up), so ``torch 1 thread`` runs on one thread and
+every other implementation under the defaults (fastdnn: its OpenMP team;
+torch: the thread count ``bench/run.py`` gave it).
 
 The targets for one training step (float32, 2 cores) are in
 ``bench/targets.py``, stated on the ratio columns (``numpy/compiled`` = numpy
@@ -89,10 +89,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from scipy.linalg.blas import sgemm
 
-from fastdnn import _threads, _training, course, models
-from fastdnn._compiled import NotCompilable
+from fastdnn import _training, course, models
+from fastdnn._compiled import CODES, NotCompilable
+from fastdnn._kernels._dense import matmul
 from fastdnn import functional as F
 from fastdnn.layers import Dense, Input
 from fastdnn.optimizers import GD
@@ -105,10 +105,14 @@ SEED = 0
 LR = 1e-3            # learning rate of the timed steps
 CHECK_LR = 1.0       # learning rate of the checked step (a visible update)
 CHECK_RTOL = 1e-4    # max |update - numpy's| / max |numpy's update|, float32
-# Untimed calls before each run of samples: NumPy's and SciPy's OpenBLAS (two
-# libraries, two thread pools) keep their workers spinning ~2**28 cycles
-# (~0.1 s) after a GEMM, which would slow the next implementation down 2-3x.
+# Untimed calls before each run of samples: NumPy's OpenBLAS (NumPy's step and
+# gemms) and torch keep their workers spinning ~2**28 cycles (~0.1 s) after a
+# GEMM, which would slow the next implementation down 2-3x.
 WARMUP_NS = 200_000_000
+# fastdnn/_kernels/_blas.pxd: products of up to this many multiply-adds run on
+# the direct loops (csrc/fdnn_gemm_type.h), larger ones on the packed engine
+SMALL_GEMM = 1 << 18
+ACT = CODES["activation"]
 
 
 @dataclass(frozen=True)
@@ -136,9 +140,16 @@ class Net:
         return 3 * fwd - first
 
     @property
-    def work(self) -> int:
-        """Multiply-adds of the largest forward product, as ``fit`` gives ``for_products``."""
-        return max(a * b * self.m for a, b in zip(self.dims[:-1], self.dims[1:]))
+    def direct(self) -> list[bool]:
+        """Per layer: whether fastdnn makes its products on the direct loops (not packed)."""
+        return [a * b * self.m <= SMALL_GEMM for a, b in zip(self.dims[:-1], self.dims[1:])]
+
+    @property
+    def forward_acts(self) -> list[int]:
+        """Per layer: the activation code the forward product applies (softmax: linear,
+        the softmax being a pass of its own)."""
+        out = "sigmoid" if self.output == "sigmoid" else "linear"
+        return [ACT["relu"]] * (len(self.dims) - 2) + [ACT[out]]
 
 
 # ratio labels (see make_case)
@@ -158,13 +169,11 @@ class Threads:
     """Thread settings per implementation, switched only when they change.
 
     A *mode* is ``DEFAULT`` (the library defaults; torch with the thread count
-    it had when this object was made, i.e. what ``bench/run.py`` gave it),
-    ``fit_mode(work)`` (``fastdnn._threads.for_products(work)``, what ``fit``
-    runs under) or ``torch_mode(n)`` (``torch.set_num_threads(n)``). Each
-    timed callable made by :meth:`wrap` first checks (by identity, ~0.1 µs)
-    that its mode is on and switches if not: the switch (threadpoolctl takes
-    ~25 µs) then happens in the untimed warm-up that starts each run of
-    samples, never in a timed sample.
+    it had when this object was made, i.e. what ``bench/run.py`` gave it) or
+    ``torch_mode(n)`` (``torch.set_num_threads(n)``). Each timed callable made
+    by :meth:`wrap` first checks (by identity, ~0.1 µs) that its mode is on and
+    switches if not: the switch then happens in the untimed warm-up that
+    starts each run of samples, never in a timed sample.
     """
 
     DEFAULT = ("default",)
@@ -174,10 +183,6 @@ class Threads:
         self.torch_threads = torch.get_num_threads() if torch is not None else None
         self.current: tuple = self.DEFAULT
         self.stack = contextlib.ExitStack()
-
-    @staticmethod
-    def fit_mode(work: int) -> tuple:
-        return ("fit", int(work))
 
     @staticmethod
     def torch_mode(n: int) -> tuple:
@@ -192,9 +197,7 @@ class Threads:
         self.current = self.DEFAULT
         if self.torch is not None and self.torch.get_num_threads() != self.torch_threads:
             self.torch.set_num_threads(self.torch_threads)
-        if mode[0] == "fit":
-            self.stack.enter_context(_threads.for_products(mode[1]))
-        elif mode[0] == "torch":
+        if mode[0] == "torch":
             self.stack.enter_context(self._torch_threads(mode[1]))
         self.current = mode
 
@@ -381,17 +384,21 @@ class FunctionalTrainer(Trainer):
 
 
 class GemmOnly:
-    """The GEMMs of one step into preallocated C-ordered buffers, nothing else.
+    """The products of one step on fastdnn's engine into preallocated C-ordered buffers.
 
-    Forward ``Z = W A_prev``; backward ``dW = (1/m) dZ A_prev^T`` and
-    ``dA_prev = W^T dZ`` (not for layer 1). BLAS is column-major, so each
-    C-ordered product ``C = A B`` is computed as ``C^T = B^T A^T`` on the
-    F-ordered transposed views: no copies (checked once).
+    Each made by ``matmul(out=)`` as ``fastdnn.functional`` makes it: forward
+    ``Z = g(W A_prev + b)`` (bias and activation applied by the product, see
+    :attr:`Net.forward_acts`), backward ``dW = (1/m) dZ A_prev^T`` and
+    ``dA_prev = W^T dZ`` (not for layer 1); products of up to ``SMALL_GEMM``
+    multiply-adds on the direct loops, larger ones packed. The transposes are
+    views (no copies): ``matmul`` takes C- and F-contiguous operands as they are.
     """
 
     def __init__(self, net: Net, start: Start):
         m = net.m
         self.W = [W.copy() for W in start.W]
+        self.b = [b.ravel().copy() for b in start.b]
+        self.acts, self.direct = net.forward_acts, net.direct
         rng = np.random.default_rng(SEED + 1)
         self.A = [start.X.copy()] + [np.empty((n, m), DTYPE) for n in net.dims[1:]]
         self.dZ = [rng.standard_normal((n, m)).astype(DTYPE) for n in net.dims[1:]]
@@ -399,28 +406,20 @@ class GemmOnly:
         self.dA = [np.empty((n, m), DTYPE) for n in net.dims[1:-1]]   # dA_prev of layers 2..L
         self.scale = 1.0 / m
         self.step()
-        self._check_in_place()
 
     def step(self) -> None:
-        A, W, dZ, dW, dA = self.A, self.W, self.dZ, self.dW, self.dA
+        A, W, dZ, dW, dA, direct = self.A, self.W, self.dZ, self.dW, self.dA, self.direct
         for l in range(len(W)):
-            sgemm(1.0, A[l].T, W[l].T, c=A[l + 1].T, overwrite_c=True)
+            matmul(W[l], A[l], out=A[l + 1], act=self.acts[l], bias=self.b[l])
         for l in reversed(range(len(W))):
-            sgemm(self.scale, A[l].T, dZ[l].T, trans_a=1, c=dW[l].T, overwrite_c=True)
+            matmul(dZ[l], A[l].T, alpha=self.scale, direct=direct[l], out=dW[l])
             if l > 0:
-                sgemm(1.0, dZ[l].T, W[l].T, trans_b=1, c=dA[l - 1].T, overwrite_c=True)
-
-    def _check_in_place(self) -> None:
-        """sgemm wrote into the buffers (f2py copies silently on a layout mismatch)."""
-        l = len(self.W) - 1
-        c = self.dW[l]
-        out = sgemm(self.scale, self.A[l].T, self.dZ[l].T, trans_a=1, c=c.T, overwrite_c=True)
-        if not np.shares_memory(out, c):
-            raise RuntimeError("sgemm did not write in place: the gemm-only timing would be off")
+                matmul(W[l].T, dZ[l], direct=direct[l], out=dA[l - 1])
 
 
 class NumpyGemms(GemmOnly):
-    """The same products by ``np.matmul(out=)``, NumPy's own BLAS, without the 1/m.
+    """The same products by ``np.matmul(out=)``, NumPy's own BLAS, without the 1/m,
+    the bias and the activation.
 
     The floor of the NumPy step: ``numpy/its gemms`` (NumPy's step over these)
     is the largest speed-up over NumPy any implementation making the same
@@ -436,24 +435,33 @@ class NumpyGemms(GemmOnly):
             if l > 0:
                 np.matmul(W[l].T, dZ[l], out=dA[l - 1])
 
-    def _check_in_place(self) -> None:
-        pass     # out= writes in place or raises
-
 
 class PlanGemms:
-    """The GEMMs of one step exactly as the compiled plan calls them (``_network.pyx``).
+    """The products of one step exactly as the compiled plan makes them (``_network.pyx``).
 
     Activations, ``dZ`` and ``dA_prev`` F-ordered ``(n, m)``, ``W``/``dW``
-    C-ordered ``(n_l, n_prev)``: forward ``sgemm('T', 'N')`` on ``W`` seen as
-    column-major ``(n_prev, n_l)``; ``dW^T = (1/m) X dZ^T`` by
-    ``sgemm('N', 'T')``; ``dA_prev = W^T dZ`` by ``sgemm('N', 'N')`` (not for
-    layer 1). f2py receives the F-contiguous views (``W.T``, ``dW.T``) as is,
-    so no copies (checked once).
+    C-ordered ``(n_l, n_prev)``; per layer, by ``matmul(out=)`` with the
+    operands and routing of the plan's calls:
+
+    * forward (``_dense_forward``): packed, ``Z = g(W X + b)`` with the bias
+      and activation in the product's epilogue; a direct product is made as
+      the row-major ``Z^T = X^T W^T`` (its bias and activation pass, which
+      follows it in the plan, is not a product and not timed here);
+    * ``dA_prev = W^T dZ`` (``_gemm_dA``, not for layer 1, before ``W`` changes),
+      as the row-major ``dA_prev^T = dZ^T W``;
+    * packed layers: plain GD folded into the ``dW`` product
+      (``_gemm_update_W``: ``W = W - (lr/m) dZ X^T``, ``beta = 1``; the sign
+      of ``lr`` alternates from step to step so that ``W``, updated with the
+      same ``dZ`` every time, stays near its start); direct layers:
+      ``dW = (1/m) dZ X^T`` (``_gemm_dW``; the plan's separate update is not
+      a product).
     """
 
-    def __init__(self, net: Net, start: Start):
+    def __init__(self, net: Net, start: Start, lr: float):
         m = net.m
         self.W = [W.copy() for W in start.W]
+        self.b = [b.ravel().copy() for b in start.b]
+        self.acts, self.direct = net.forward_acts, net.direct
         rng = np.random.default_rng(SEED + 1)
         self.A = [np.asfortranarray(start.X)] + [np.empty((n, m), DTYPE, order="F")
                                                  for n in net.dims[1:]]
@@ -461,21 +469,25 @@ class PlanGemms:
                    for n in net.dims[1:]]
         self.dW = [np.empty_like(W) for W in self.W]
         self.dA = [np.empty((n, m), DTYPE, order="F") for n in net.dims[1:-1]]
-        self.scale = 1.0 / m
+        self.scale, self.step_lr = 1.0 / m, -lr / m
         self.step()
-        out = sgemm(self.scale, self.A[0], self.dZ[0], trans_b=1, c=self.dW[0].T,
-                    overwrite_c=True)
-        if not np.shares_memory(out, self.dW[0]):
-            raise RuntimeError("sgemm did not write in place: the gemm-only timing would be off")
 
     def step(self) -> None:
-        A, W, dZ, dW, dA = self.A, self.W, self.dZ, self.dW, self.dA
+        A, W, dZ, dW, dA, direct = self.A, self.W, self.dZ, self.dW, self.dA, self.direct
         for l in range(len(W)):
-            sgemm(1.0, W[l].T, A[l], trans_a=1, c=A[l + 1], overwrite_c=True)
+            if direct[l]:
+                matmul(A[l].T, W[l].T, out=A[l + 1].T)
+            else:
+                matmul(W[l], A[l], direct=False, out=A[l + 1], act=self.acts[l],
+                       bias=self.b[l])
+        self.step_lr = -self.step_lr
         for l in reversed(range(len(W))):
-            sgemm(self.scale, A[l], dZ[l], trans_b=1, c=dW[l].T, overwrite_c=True)
             if l > 0:
-                sgemm(1.0, W[l].T, dZ[l], c=dA[l - 1], overwrite_c=True)
+                matmul(dZ[l].T, W[l], direct=direct[l], out=dA[l - 1].T)
+            if direct[l]:
+                matmul(dZ[l], A[l].T, alpha=self.scale, out=dW[l])
+            else:
+                matmul(dZ[l], A[l].T, alpha=self.step_lr, direct=False, out=W[l], beta=1.0)
 
 
 class CompiledTrainer(Trainer):
@@ -558,7 +570,7 @@ class TorchTrainer(Trainer):
                 for a in (lin.weight.detach().numpy(), lin.bias.detach().numpy().reshape(-1, 1))]
 
 
-COMPILED, COMPILED_DEFAULT = "fastdnn (compiled)", "fastdnn (compiled, default threads)"
+COMPILED = "fastdnn (compiled)"
 TORCH1 = "torch 1 thread"
 PLAN_GEMMS = "gemm only (compiled's calls)"
 NUMPY_GEMMS = "numpy's gemms"
@@ -572,7 +584,6 @@ def trainers(net: Net, start: Start, lr: float, cfg: Config) -> dict[str, Traine
         out["fastdnn.course"] = CourseTrainer(net, start, lr)
     out["fastdnn.functional"] = FunctionalTrainer(net, start, lr)
     out[COMPILED] = CompiledTrainer(net, start, lr)
-    out[COMPILED_DEFAULT] = CompiledTrainer(net, start, lr)
     if cfg.torch is not None:
         out["torch"] = TorchTrainer(cfg.torch, net, start, lr)
         if cfg.torch.get_num_threads() != 1:
@@ -629,7 +640,7 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
     """The timed implementations of one network, each with its own parameters."""
     start = make_start(net)
     threads.reset()
-    modes = {COMPILED: threads.fit_mode(net.work), TORCH1: threads.torch_mode(1)}
+    modes = {TORCH1: threads.torch_mode(1)}
     impls: dict[str, Callable[[], object]] = {
         name: threads.wrap(t.step, modes.get(name))
         for name, t in trainers(net, start, LR, cfg).items()}
@@ -647,7 +658,7 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
     unchecked = set()
     if net.gemm_only:
         impls["gemm only"] = threads.wrap(GemmOnly(net, start).step)
-        impls[PLAN_GEMMS] = threads.wrap(PlanGemms(net, start).step)
+        impls[PLAN_GEMMS] = threads.wrap(PlanGemms(net, start, LR).step)
         impls[NUMPY_GEMMS] = threads.wrap(NumpyGemms(net, start).step)
         unchecked |= {"gemm only", PLAN_GEMMS, NUMPY_GEMMS}
         ratios.append(Ratio("fastdnn/gemm", "fastdnn.functional", "gemm only"))
@@ -657,9 +668,6 @@ def make_case(net: Net, cfg: Config, threads: Threads) -> Case:
     params: dict[str, Any] = {
         "layers": list(net.dims), "m": net.m, "output": net.output, "hidden": "relu",
         "lr": LR, "n_params": n_params, "gemm_flop": net.gemm_flop,
-        "compiled_threads": {"for_products_work": net.work,
-                             "blas_one_thread": net.work < _threads.PARALLEL_GEMM_WORK,
-                             "openmp_one_thread": net.work >= _threads.PARALLEL_GEMM_WORK},
         "targets": for_case(SECTION, net.name, net.m),
         "check": {"lr": CHECK_LR, "rtol": CHECK_RTOL, "max_rel_update_diff": {}}}
     return Case(SECTION, net.name, np.dtype(DTYPE).name, net.m, impls, tuple(ratios),

@@ -55,7 +55,8 @@ What each worker reports (Linux ``/proc/self/status``):
 * ``tracemalloc MiB`` -- the peak of ``tracemalloc`` over a second, identical
   build-and-fit in the same process (not the one whose RSS is measured, which
   tracemalloc would slow down and inflate): Python objects and NumPy arrays.
-  torch's tensors and scikit-learn's/BLAS' C allocations are not traced.
+  torch's tensors and C allocations (BLAS' and fastdnn's product engine's
+  packing buffers, scikit-learn's) are not traced.
 * ``fit s`` -- the wall time of the measured build-and-fit (first fit in a
   fresh process: one-time costs included; the ``train`` section times warm
   fits). ``test acc`` -- accuracy on the test split, to show the fit worked.
@@ -588,7 +589,7 @@ DIGITS_LEGEND = (
     "model, reset after the baseline; peak incr = peak - baseline (what the target compares); "
     "anon/file incr: sampled peak RssAnon (own allocations) / RssFile (mapped files, e.g. "
     "library code touched by the fit) minus baseline; tracemalloc: peak of Python objects and "
-    "NumPy arrays over a second identical fit (torch tensors, BLAS buffers not traced); fit s: "
+    "NumPy arrays over a second identical fit (torch tensors, BLAS' and fastdnn's packing buffers not traced); fit s: "
     "wall time of the first fit (one-time costs included); incr/fastdnn: peak incr of the row "
     "over fastdnn's (> 1: fastdnn needs less).")
 
@@ -701,9 +702,9 @@ def _memmap_case(cfg: Any) -> MeasureCase:
               "X": str(xp), "y": str(yp), "X_bytes": file_bytes, "mmap_mode": "r",
               "page_cache": "warm (file read once before the run)",
               "threads": fastdnn.get_num_threads()}
-    # fastdnn as configured, and with one thread (OpenMP and BLAS) when it has more: on a
-    # machine whose cores are partly busy, thread teams waiting on each other can make the
-    # default many times slower (see fastdnn/_threads.py)
+    # fastdnn as configured, and on one thread when it has more: on a machine whose cores
+    # are partly busy, an OpenMP team waiting on a descheduled thread can make the default
+    # many times slower
     runs = [("fastdnn", params["threads"], {})]
     if params["threads"] > 1:
         runs.append(("fastdnn 1 thread", 1, {k: "1" for k in ONE_THREAD_ENV}))
@@ -757,6 +758,8 @@ def _memmap_case(cfg: Any) -> MeasureCase:
     return case
 
 
+# OMP_NUM_THREADS: fastdnn's OpenMP team; the others: NumPy's BLAS, which fastdnn does not
+# call, so that the whole worker process runs on one thread
 ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -799,8 +802,10 @@ MEMMAP_LEGEND = (
     "epoch; peak RssAnon/RssFile: sampled, absolute; anon incr % file: growth of the process's "
     "own memory during the epoch relative to the file size; RssFile counts the file's pages "
     "mapped in (clean page cache, reclaimable), so peak RSS approaches the file size after a "
-    "shuffled epoch. 'fastdnn 1 thread': the same with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1 "
-    "and fastdnn.set_num_threads(1) (the thread teams' sensitivity to busy cores).")
+    "shuffled epoch. 'fastdnn 1 thread': the same with fastdnn.set_num_threads(1) and "
+    "OMP_NUM_THREADS=1 (fastdnn's OpenMP team; its sensitivity to busy cores), and "
+    "OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 so that NumPy's BLAS, which fastdnn does not "
+    "call, starts no threads either.")
 
 
 def cases(cfg: Any) -> Iterator[MeasureCase]:

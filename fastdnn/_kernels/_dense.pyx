@@ -266,26 +266,39 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
     _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)
 
 
-def matmul(A, B, double alpha=1.0, bint direct=True, out=None):
-    """alpha * A @ B for 2-D float arrays of one dtype (tests and benchmarks).
+def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
+           int act=-1, double act_alpha=0.0, bias=None):
+    """alpha * A @ B + beta * out for 2-D float arrays of one dtype (tests and benchmarks),
+    then g(C + bias) when act >= 0 (an activation code; bias: M values, one per row of C,
+    or None).
 
     direct=True uses the register-blocked loops whenever the layouts allow
     them (whatever the size); direct=False always packs (csrc/fdnn_gemm_packed.h).
     out: a writeable C- or F-contiguous (M, N) array of the dtype, not overlapping
-    A or B, written and returned (default: a new C-ordered array).
+    A or B, written and returned (default: a new C-ordered array; beta needs out).
     """
     cdef cnp.ndarray a = _matrix(A, "A", None), b = _matrix(B, "B", None)
+    cdef cnp.ndarray bv = None
     _same_dtype(a, b, "B", "A", None)
     if cnp.PyArray_DIM(a, 1) != cnp.PyArray_DIM(b, 0):
         raise ValueError(f"A has shape {_shape(a)} but B has shape {_shape(b)}")
     cdef cnp.ndarray C
     if out is None:
+        if beta != 0:
+            raise ValueError("beta != 0 needs out")
         C = _empty2(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1), cnp.PyArray_TYPE(a), False)
     else:
         C = _out_matrix(out, (cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1)), a.dtype, "out",
                         None)
         if _overlaps(C, a) or _overlaps(C, b):
             raise ValueError("out must not overlap A or B")
-    if not (direct and _small_gemm(a, b, C, alpha)):
-        gemm(a, b, C, alpha, 0.0, False)
+    if act >= len(_ew.code_names("activation")):
+        raise ValueError(f"act must be an activation code or -1, got {act}")
+    if act >= 0 and bias is not None:
+        bv = np.ascontiguousarray(bias, dtype=a.dtype).reshape(-1)
+        if cnp.PyArray_DIM(bv, 0) != cnp.PyArray_DIM(a, 0):
+            raise ValueError(f"bias must have {cnp.PyArray_DIM(a, 0)} values, got {bv.size}")
+    if not (direct and beta == 0 and act < 0 and _small_gemm(a, b, C, alpha)):
+        gemm(a, b, C, alpha, beta, direct and act >= 0, act, act_alpha,
+             cnp.PyArray_DATA(bv) if bv is not None else NULL)
     return C

@@ -49,6 +49,3 @@ cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nog
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 # threads the kernels may use (set_num_threads, OMP_NUM_THREADS)
 cdef int kernel_threads() noexcept nogil
-# NumPy's ILP64 sgemm/dgemm entry points, or NULL (then SciPy's cython_blas)
-cdef void *blas_sgemm64() noexcept nogil
-cdef void *blas_dgemm64() noexcept nogil

@@ -108,34 +108,6 @@ globals().update({name.upper(): code for kind in ("unary", "binary")
 
 # ------------------------------------------- entry points for other modules
 
-# ILP64 sgemm/dgemm of the scipy-openblas64 package, set by fastdnn._runtime.choose_blas
-# (else NULL: the GEMMs go to scipy.linalg.cython_blas)
-cdef void *_sgemm64 = NULL
-cdef void *_dgemm64 = NULL
-
-
-cdef void *blas_sgemm64() noexcept nogil:
-    return _sgemm64
-
-
-cdef void *blas_dgemm64() noexcept nogil:
-    return _dgemm64
-
-
-def set_blas(size_t sgemm64_address, size_t dgemm64_address):
-    """Use these ILP64 sgemm/dgemm entry points (0, 0: SciPy's cython_blas)."""
-    global _sgemm64, _dgemm64
-    if (sgemm64_address == 0) != (dgemm64_address == 0):
-        raise ValueError("give both addresses or neither")
-    _sgemm64 = <void *>sgemm64_address
-    _dgemm64 = <void *>dgemm64_address
-
-
-def blas_in_use():
-    """"openblas" (the entry points set_blas was given) or "scipy": what the GEMMs call."""
-    return "openblas" if _sgemm64 != NULL else "scipy"
-
-
 cdef int kernel_threads() noexcept nogil:
     return fdnn_get_num_threads()
 

@@ -14,7 +14,7 @@ allocated after the plan is made.
 
 Layouts are the lecture's: activations are F-ordered ``(n_l, B)`` (column j is
 example j), ``W`` is C-ordered ``(n_l, n_prev)``. Products of up to
-``SMALL_GEMM`` multiply-adds, where a BLAS call is mostly overhead, run on
+``SMALL_GEMM`` multiply-adds, where packing the operands costs more than it saves, run on
 fastdnn's own register-blocked kernels (``csrc/fdnn_gemm_type.h``).
 """
 import numpy as np

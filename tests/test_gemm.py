@@ -1,0 +1,483 @@
+"""fastdnn's own matrix product (csrc/fdnn_gemm_packed.h, csrc/fdnn_gemm_type.h) through
+``_dense.matmul``, on every SIMD path, against an (almost) exact reference.
+
+The reference is the float64 product for float32 operands and the long-double product
+for float64 operands (falling back to float64, with its own error added to the bound,
+where long double is no wider or the product is large). Every result is held to the
+standard error bound of a length-K dot product,
+
+    |C - C_exact| <= c * K * eps * (|alpha| |A| @ |B| + |beta| |C_0|)      (c = 2),
+
+elementwise, so that a missing, doubled or misplaced term fails whatever the shape.
+Small-integer operands, whose every partial sum is exact, must give the exact product
+bit for bit (a dropped or doubled term shows in any order of summation). Results are
+written into a C- or F-contiguous ``out`` in the middle of a larger buffer
+whose guard cells must come back untouched (no store outside C), at an odd element
+offset (unaligned vectors).
+"""
+import itertools
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastdnn
+from fastdnn import functional as F
+from fastdnn._kernels import _dense
+from fastdnn._kernels import _elementwise as _ew
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+DTYPES = [np.float32, np.float64]
+ACTIVATIONS = _ew.code_names("activation")
+KC = {np.float32: 384, np.float64: 256}   # K blocks of the packed engine
+NB = {np.float32: 384, np.float64: 256}   # N blocks
+MB = 1536                                 # M blocks
+SMALL_GEMM = 1 << 18                      # direct loops up to this many multiply-adds
+C_BOUND = 2.0
+PAD = 3                                   # guard cells each side of out (odd: unaligned)
+SENTINEL = -12345.5
+LAYOUTS = {"NN": "CC", "NT": "CF", "TN": "FC", "TT": "FF"}   # name -> order of A, B
+_EPS64 = float(np.finfo(np.float64).eps)
+_LD = np.longdouble
+_LD_EPS = float(np.finfo(_LD).eps)
+
+
+@pytest.fixture(autouse=True)
+def _restore_state():
+    """Each test leaves the automatic SIMD path and the default thread count behind."""
+    try:
+        yield
+    finally:
+        _ew.set_simd_path("auto")
+        fastdnn.set_num_threads(None)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _eps(dtype):
+    return float(np.finfo(dtype).eps)
+
+
+def _tile(dtype):
+    return _ew.gemm_tile(np.dtype(dtype) == np.float64)
+
+
+def _operand(rng, shape, dtype, order="C", offset=0, integers=False):
+    """A standard-normal (or small-integer) matrix of the order asked for; offset > 0
+    puts it that many elements into a larger buffer (an unaligned but contiguous array)."""
+    x = (rng.integers(-8, 9, shape) if integers else rng.standard_normal(shape)).astype(dtype)
+    if offset:
+        n = x.size
+        buf = np.empty(n + offset, dtype)
+        view = buf[offset:].reshape(shape, order=order)
+        view[...] = x
+        return view
+    return np.asfortranarray(x) if order == "F" else np.ascontiguousarray(x)
+
+
+def _guarded_out(shape, dtype, order, fill):
+    """out (shape, order) inside a buffer with PAD guard cells on each side."""
+    n = shape[0] * shape[1]
+    buf = np.full(n + 2 * PAD, SENTINEL, dtype)
+    out = buf[PAD:PAD + n].reshape(shape, order=order)
+    out[...] = fill
+    assert out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
+    return buf, out
+
+
+def _check_guards(buf, what):
+    assert np.all(buf[:PAD] == SENTINEL) and np.all(buf[len(buf) - PAD:] == SENTINEL), \
+        f"{what}: a store outside C"
+
+
+def _reference(A, B):
+    """(the product of the operands' exact values, to the reference's precision; its eps)."""
+    if A.dtype == np.float32:
+        return A.astype(np.float64) @ B.astype(np.float64), _EPS64
+    if _LD_EPS < _EPS64 and A.shape[0] * A.shape[1] * B.shape[1] <= 4_000_000:
+        return A.astype(_LD) @ B.astype(_LD), _LD_EPS
+    return A.astype(np.float64) @ B.astype(np.float64), _EPS64
+
+
+def _assert_product(C, A, B, alpha=1.0, beta=0.0, C0=None, what=""):
+    """C = alpha A B + beta C0 within the dot-product bound (NaN fails)."""
+    dtype = A.dtype.type
+    M, K = A.shape
+    N = B.shape[1]
+    assert C.shape == (M, N) and C.dtype == A.dtype, what
+    ref, ref_eps = _reference(A, B)
+    absprod = np.abs(A.astype(np.float64)) @ np.abs(B.astype(np.float64))
+    expected = alpha * ref
+    scale = abs(alpha) * absprod
+    terms = K
+    if alpha != 1.0:
+        terms += 1
+    if beta != 0.0:
+        expected = expected + beta * C0.astype(ref.dtype)
+        scale = scale + abs(beta) * np.abs(C0.astype(np.float64))
+        terms += 1
+    bound = C_BOUND * max(terms, 1) * (_eps(dtype) + ref_eps) * scale
+    err = np.abs(C.astype(ref.dtype) - expected).astype(np.float64)
+    bad = ~(err <= bound)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        pytest.fail(f"{what} M, N, K = {M}, {N}, {K}: {bad.sum()} elements off, e.g. "
+                    f"C[{i}, {j}] = {C[i, j]!r}, expected {float(expected[i, j])!r} "
+                    f"(error {err[i, j]:.3g} > bound {bound[i, j]:.3g})")
+
+
+def _run(rng, M, N, K, dtype, direct, a_order="C", b_order="C", out_order="C",
+         alpha=1.0, beta=0.0, offset=0, integers=False):
+    """One product into a guarded out, checked against the reference: within the bound
+    for normal operands; exactly for small integers (entries in [-8, 8], K <= 2^17 and
+    alpha, beta multiples of 1/4: every partial sum is exact in float32)."""
+    A = _operand(rng, (M, K), dtype, a_order, offset, integers)
+    B = _operand(rng, (K, N), dtype, b_order, offset, integers)
+    A_copy, B_copy = A.copy(), B.copy()
+    C0 = _operand(rng, (M, N), dtype, "C", 0, integers) if beta != 0.0 else None
+    buf, out = _guarded_out((M, N), dtype, out_order, C0 if beta != 0.0 else np.nan)
+    what = (f"[{_ew.simd_path()} {np.dtype(dtype).name} direct={direct} A:{a_order} "
+            f"B:{b_order} out:{out_order} alpha={alpha} beta={beta} integers={integers}]")
+    C = _dense.matmul(A, B, alpha, direct, out, beta)
+    assert C is out, what
+    _check_guards(buf, what)
+    np.testing.assert_array_equal(A, A_copy, err_msg=f"{what}: A modified")
+    np.testing.assert_array_equal(B, B_copy, err_msg=f"{what}: B modified")
+    if integers:
+        assert 4 * alpha == int(4 * alpha) and 4 * beta == int(4 * beta) and K <= 1 << 17
+        exact = alpha * (A.astype(np.float64) @ B.astype(np.float64))
+        if beta != 0.0:
+            exact += beta * C0.astype(np.float64)
+        np.testing.assert_array_equal(C, exact, err_msg=f"{what} M, N, K = {M}, {N}, {K}")
+    else:
+        _assert_product(C, A, B, alpha, beta, C0, what)
+    return C
+
+
+def _sweep_shapes(dtype):
+    """Every size 1..33 in each dimension with the other two at a few values, and sizes
+    around the register tile of the current path."""
+    mr, nr = _tile(dtype)
+    shapes = set()
+    for s in range(1, 34):
+        for x, y in [(1, 5), (nr + 1, 17), (mr + 1, 33)]:
+            shapes.add((s, x, y))          # M sweep: (N, K) = (x, y)
+        for x, y in [(1, 5), (mr + 1, 17), (2 * mr + 1, 33)]:
+            shapes.add((x, s, y))          # N sweep: (M, K) = (x, y)
+        for x, y in [(1, 1), (mr + 1, nr + 1), (2 * mr - 1, 2 * nr + 3)]:
+            shapes.add((x, y, s))          # K sweep: (M, N) = (x, y)
+    m_edge = {mr - 1, mr, mr + 1, 2 * mr - 1, 2 * mr, 2 * mr + 1} - {0}
+    n_edge = {nr - 1, nr, nr + 1, 2 * nr - 1, 2 * nr, 2 * nr + 1} - {0}
+    for M, N in itertools.product(m_edge, n_edge):
+        shapes.add((M, N, 7))
+    return sorted(shapes)
+
+
+def _block_shapes(dtype):
+    """K, N and M around the cache blocks (K blocks of KC: 383, 384, 385, 769 for float32)."""
+    mr, nr = _tile(dtype)
+    kc, nb = KC[dtype], NB[dtype]
+    shapes = [(mr + 1, nr + 1, k) for k in (kc - 1, kc, kc + 1, 2 * kc + 1)]
+    shapes += [(mr + 1, n, 9) for n in (nb - 1, nb, nb + 1, 2 * nb + 1)]
+    shapes += [(m, nr + 1, 3) for m in (MB - 1, MB, MB + 1)]
+    shapes.append((3 * mr + 1, nb + 1, kc + 1))   # all three at once
+    return shapes
+
+
+# ------------------------------------------------------------------ 1. sizes
+
+@pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_small_size(simd, dtype, direct):
+    rng = np.random.default_rng(1)
+    for (M, N, K), integers in itertools.product(_sweep_shapes(dtype), (False, True)):
+        _run(rng, M, N, K, dtype, direct, integers=integers)
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cache_block_boundaries(simd, dtype, direct):
+    rng = np.random.default_rng(2)
+    for (M, N, K), integers in itertools.product(_block_shapes(dtype), (False, True)):
+        _run(rng, M, N, K, dtype, direct, integers=integers)
+
+
+# ------------------------------------------------------------------ 2. layouts, alpha, beta
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layouts_alpha_beta(simd, dtype, layout):
+    """NN, NT, TN, TT operands, out in either order, alpha != 1, beta != 0 (out read),
+    beta = 0 (out prefilled with NaN must not be read), one K of several blocks."""
+    a_order, b_order = LAYOUTS[layout]
+    mr, nr = _tile(dtype)
+    rng = np.random.default_rng(3)
+    shapes = [(1, 1, 1), (mr + 1, nr - 1, 5), (2 * mr + 3, 2 * nr + 5, 37), (7, 1, 40),
+              (1, 19, 40), (mr + 1, nr + 1, 2 * KC[dtype] + 3)]
+    for (M, N, K), direct, out_order in itertools.product(shapes, (False, True), "CF"):
+        for (alpha, beta), integers in itertools.product(
+                [(1.0, 0.0), (-0.75, 0.0), (1.5, -0.5), (0.5, 1.0)], (False, True)):
+            _run(rng, M, N, K, dtype, direct, a_order, b_order, out_order, alpha, beta,
+                 offset=1 if M % 2 else 0, integers=integers)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_other_strides_are_copied(dtype):
+    """Neither C- nor F-contiguous operands (slices, negative strides) give the product."""
+    rng = np.random.default_rng(4)
+    big_a = rng.standard_normal((40, 90)).astype(dtype)
+    big_b = rng.standard_normal((90, 60)).astype(dtype)
+    A, B = big_a[::2, 5:80:3], big_b[::-3, 1::2][:25]
+    assert not (A.flags.c_contiguous or A.flags.f_contiguous)
+    for direct in (False, True):
+        _assert_product(_dense.matmul(A, B, 1.0, direct), A, B, what=f"direct={direct}")
+
+
+def test_default_out_is_c_ordered_and_beta_needs_out():
+    A, B = np.ones((3, 4)), np.ones((4, 5))
+    C = _dense.matmul(A, B)
+    assert C.flags.c_contiguous and C.shape == (3, 5) and C.dtype == np.float64
+    with pytest.raises(ValueError, match="beta"):
+        _dense.matmul(A, B, 1.0, False, None, 0.5)
+
+
+# ------------------------------------------------------------------ 3. aliasing
+
+@pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
+def test_out_overlapping_an_operand_is_refused(direct):
+    n = 6
+    q = n * n
+    buf = np.arange(5 * q, dtype=np.float32) / 100
+    A = buf[:q].reshape(n, n)
+    B = buf[2 * q: 3 * q].reshape(n, n)
+    cases = {
+        "out is A": A,
+        "out is B": B,
+        "out is A^T (F-ordered view)": A.T,
+        "out's first element is A's last": buf[q - 1: 2 * q - 1].reshape(n, n),
+        "out's last element is B's first": buf[q + 1: 2 * q + 1].reshape(n, n),
+        "out ends in B's last element": buf[2 * q + 5: 3 * q + 5].reshape(n, n, order="F"),
+    }
+    before = buf.copy()
+    for what, out in cases.items():
+        with pytest.raises(ValueError, match="overlap"):
+            _dense.matmul(A, B, 1.0, direct, out)
+        np.testing.assert_array_equal(buf, before, err_msg=f"{what}: memory written")
+    # out touching both operands but overlapping neither: accepted, and nothing else written
+    out = buf[q: 2 * q].reshape(n, n)
+    C = _dense.matmul(A, B, 1.0, direct, out)
+    assert C is out
+    _assert_product(C, A, B, what="adjacent out")
+    np.testing.assert_array_equal(buf[:q], before[:q])
+    np.testing.assert_array_equal(buf[2 * q:], before[2 * q:])
+
+
+# ------------------------------------------------------------------ 4. epilogue
+
+def _unfused(C0, bias, act, act_alpha):
+    Z = C0 if bias is None else C0 + bias[:, None]
+    name = ACTIVATIONS[act]
+    if name == "leaky_relu":
+        return F.leaky_relu(Z, alpha=act_alpha)
+    return getattr(F, name)(Z)
+
+
+@pytest.mark.parametrize("act_name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_epilogue_matches_unfused(simd, dtype, act_name):
+    """g(alpha A B + bias) fused into the product equals the product, then + bias, then
+    fastdnn.functional's activation. (direct=True without bias is left to
+    test_direct_epilogue_without_bias: it crashes the interpreter.)"""
+    act = ACTIVATIONS.index(act_name)
+    act_alpha = 0.25           # leaky_relu's slope; the other activations must ignore it
+    mr, nr = _tile(dtype)
+    eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
+    rng = np.random.default_rng(5)
+    shapes = [(1, 1, 3), (23, 37, 19), (mr + 1, nr + 3, KC[dtype] + 5), (40, 70, 100)]
+    for (M, N, K), direct, out_order, with_bias in itertools.product(
+            shapes, (False, True), "CF", (False, True)):
+        if direct and not with_bias:
+            continue
+        what = (f"[{simd} {np.dtype(dtype).name} {act_name} direct={direct} out:{out_order} "
+                f"bias={with_bias} M, N, K = {M}, {N}, {K}]")
+        A = _operand(rng, (M, K), dtype, "F" if M % 2 else "C")
+        B = _operand(rng, (K, N), dtype, "C" if N % 2 else "F")
+        bias = (3 * rng.standard_normal(M)).astype(dtype) if with_bias else None
+        alpha = 0.5 if K > 50 else 1.0
+        # the same product route without the epilogue: the direct loops only up to
+        # SMALL_GEMM when an epilogue is asked for, and only into a C-ordered out
+        ref_direct = direct and M * N * K <= SMALL_GEMM
+        C0 = _dense.matmul(A, B, alpha, ref_direct,
+                           np.empty((M, N), dtype, order=out_order))
+        _assert_product(C0, A, B, alpha, what=what)
+        expected = _unfused(C0, bias, act, act_alpha)
+        buf, out = _guarded_out((M, N), dtype, out_order, np.nan)
+        C = _dense.matmul(A, B, alpha, direct, out, 0.0, act, act_alpha, bias)
+        assert C is out, what
+        _check_guards(buf, what)
+        np.testing.assert_allclose(C, expected, rtol=4 * eps, atol=tiny, err_msg=what)
+
+        # NaN in A: its row of C is NaN whatever g is, and no other
+        A_nan = A.copy(order="K")
+        A_nan[M // 2, K // 3] = np.nan
+        C = _dense.matmul(A_nan, B, alpha, direct, np.empty((M, N), dtype, order=out_order),
+                          0.0, act, act_alpha, bias)
+        assert np.isnan(C[M // 2]).all(), what
+        assert not np.isnan(np.delete(C, M // 2, axis=0)).any(), what
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_epilogue_with_alpha_beta_and_several_k_blocks(dtype):
+    """beta * out is added before g (and before the bias), once, across K blocks."""
+    rng = np.random.default_rng(6)
+    M, N, K = 9, 21, 3 * KC[dtype] + 7
+    A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
+    bias = rng.standard_normal(M).astype(dtype)
+    C0 = rng.standard_normal((M, N)).astype(dtype)
+    relu = ACTIVATIONS.index("relu")
+    for out_order in "CF":
+        lin = _dense.matmul(A, B, -0.5, False, np.array(C0, order=out_order), 2.0)
+        _assert_product(lin, A, B, -0.5, 2.0, C0, what=f"out:{out_order}")
+        for direct in (False, True):
+            C = _dense.matmul(A, B, -0.5, direct, np.array(C0, order=out_order), 2.0,
+                              relu, 0.0, bias)
+            np.testing.assert_allclose(C, F.relu(lin + bias[:, None]),
+                                       rtol=4 * _eps(dtype), atol=0)
+
+
+def test_direct_epilogue_without_bias():
+    """In a child process: reading a NULL bias would kill the interpreter."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from fastdnn import functional as F
+        from fastdnn._kernels import _dense, _elementwise as _ew
+        rng = np.random.default_rng(0)
+        for dtype in (np.float32, np.float64):
+            A = rng.standard_normal((5, 7)).astype(dtype)
+            B = rng.standard_normal((7, 9)).astype(dtype)
+            C0 = _dense.matmul(A, B, 1.0, True)
+            for act, name in enumerate(_ew.code_names("activation")):
+                C = _dense.matmul(A, B, 1.0, True, None, 0.0, act, 0.25, None)
+                g = getattr(F, name)
+                want = g(C0, alpha=0.25) if name == "leaky_relu" else g(C0)
+                np.testing.assert_allclose(C, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", \
+        f"exit status {r.returncode}\n{r.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
+def test_leaky_relu_zero_slope_epilogue_propagates_nan(direct):
+    A = np.ones((4, 6), np.float32)
+    A[1, 2] = np.nan
+    B = np.ones((6, 5), np.float32)
+    C = _dense.matmul(A, B, 1.0, direct, None, 0.0, ACTIVATIONS.index("leaky_relu"), 0.0,
+                      np.zeros(4, np.float32))
+    assert np.isnan(C[1]).all()
+
+
+# ------------------------------------------------------------------ 5. threads
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_result_does_not_depend_on_thread_count(simd, dtype):
+    """A product split over threads in 2-D gives bit for bit the single-thread result."""
+    rng = np.random.default_rng(7)
+    M, N, K = 301, 503, 701          # ~1e8 multiply-adds: far above the threading grain
+    A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
+    C0 = rng.standard_normal((M, N)).astype(dtype)
+    bias = rng.standard_normal(M).astype(dtype)
+    sigmoid = ACTIVATIONS.index("sigmoid")
+
+    def products():
+        return [_dense.matmul(A, B, 1.0, False),
+                _dense.matmul(A, B, 0.75, False, np.array(C0, order="F"), -1.5,
+                              sigmoid, 0.0, bias)]
+
+    fastdnn.set_num_threads(1)
+    single = products()
+    if dtype == np.float32:   # (the float64 bound is checked on smaller shapes elsewhere)
+        _assert_product(single[0], A, B, what="1 thread")
+    for n in (2, 3):
+        fastdnn.set_num_threads(n)
+        for got, want in zip(products(), single):
+            np.testing.assert_array_equal(got, want, err_msg=f"{n} threads vs 1")
+
+
+# ------------------------------------------------------------------ 6. empty
+
+@pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_products(dtype, direct):
+    M, N = 5, 7
+    A, B = np.ones((M, 0), dtype), np.ones((0, N), dtype)
+    for a, b in [(A, B), (np.asfortranarray(A), np.asfortranarray(B))]:
+        C = _dense.matmul(a, b, 2.0, direct)
+        assert C.shape == (M, N) and C.dtype == dtype
+        np.testing.assert_array_equal(C, np.zeros((M, N)))
+    for out_order in "CF":
+        buf, out = _guarded_out((M, N), dtype, out_order, np.nan)
+        np.testing.assert_array_equal(_dense.matmul(A, B, 2.0, direct, out), np.zeros((M, N)))
+        _check_guards(buf, out_order)
+        C0 = np.arange(M * N, dtype=dtype).reshape(M, N)
+        out = np.array(C0, order=out_order)
+        np.testing.assert_array_equal(_dense.matmul(A, B, 2.0, direct, out, -0.5), -0.5 * C0)
+        # the epilogue on K = 0: g(0 + bias)
+        bias = np.linspace(-2, 2, M).astype(dtype)
+        out = np.full((M, N), np.nan, dtype, order=out_order)
+        C = _dense.matmul(A, B, 1.0, direct, out, 0.0, ACTIVATIONS.index("tanh"), 0.0, bias)
+        np.testing.assert_allclose(C, np.broadcast_to(F.tanh(bias)[:, None], (M, N)),
+                                   rtol=4 * _eps(dtype), atol=0)
+    for m, k, n in [(0, 4, 3), (3, 4, 0), (0, 0, 0), (0, 5, 0)]:
+        C = _dense.matmul(np.ones((m, k), dtype), np.ones((k, n), dtype), 1.0, direct)
+        assert C.shape == (m, n) and C.dtype == dtype
+        out = np.empty((m, n), dtype)
+        assert _dense.matmul(np.ones((m, k), dtype), np.ones((k, n), dtype), 1.0, direct,
+                             out, 0.5, ACTIVATIONS.index("relu"), 0.0,
+                             np.zeros(m, dtype)).shape == (m, n)
+
+
+# ------------------------------------------------------------------ 7. forced paths
+
+@pytest.mark.parametrize("path", ["portable", "avx2", "avx512"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forced_path_with_several_k_blocks(path, dtype):
+    if not _ew.simd_available(path):
+        pytest.skip(f"{path} is not available on this CPU/build")
+    _ew.set_simd_path(path)
+    assert _ew.simd_path() == path
+    mr, nr = _tile(dtype)
+    rng = np.random.default_rng(8)
+    M, N, K = 5 * mr + 1, 3 * nr + 1, 2 * KC[dtype] + 45
+    for layout, out_order in itertools.product(LAYOUTS.values(), "CF"):
+        for direct, integers in itertools.product((False, True), (False, True)):
+            _run(rng, M, N, K, dtype, direct, layout[0], layout[1], out_order,
+                 integers=integers)
+
+
+# ------------------------------------------------------------------ property test
+
+def test_random_products_property():
+    """Random shapes (0 to 40), orders, alpha, beta and routes, on the default path."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    @hypothesis.settings(max_examples=120, deadline=None, derandomize=True,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(M=st.integers(0, 40), N=st.integers(0, 40), K=st.integers(0, 40),
+                      dtype=st.sampled_from(DTYPES), layout=st.sampled_from(list(LAYOUTS)),
+                      out_order=st.sampled_from("CF"), direct=st.booleans(),
+                      alpha=st.sampled_from([1.0, -1.0, 0.3, 7.0]),
+                      beta=st.sampled_from([0.0, 1.0, -0.25]), integers=st.booleans(),
+                      seed=st.integers(0, 2**16))
+    def check(M, N, K, dtype, layout, out_order, direct, alpha, beta, integers, seed):
+        a_order, b_order = LAYOUTS[layout]
+        _run(np.random.default_rng(seed), M, N, K, dtype, direct, a_order, b_order,
+             out_order, alpha, beta, integers=integers and alpha != 0.3)
+
+    check()
