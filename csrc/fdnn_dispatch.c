@@ -335,7 +335,9 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
     {                                                                                   \
-        const int tm = gemm_grid_rows(nt, M, N, g->K, mr, nr), tn = nt / tm;                  \
+        /* column sums (db) stay with one thread per column: no split of the rows */   \
+        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
+        const int tn = nt / tm;                                                         \
         _Pragma("omp parallel num_threads(nt)")                                         \
         {                                                                               \
             ptrdiff_t i0, i1, j0, j1;                                                   \
@@ -358,6 +360,8 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         if (M <= 0 || N <= 0)                                                          \
             return;                                                                    \
         const int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];        \
+        if (g->bwd >= 0 && g->db != NULL)                                              \
+            memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
         int nt = 1;                                                                    \
         if (work >= 2 * FDNN_GEMM_GRAIN) {                                             \
@@ -367,11 +371,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             if (nt < 1)                                                                \
                 nt = 1;                                                                \
         }                                                                              \
-        if (nt <= 1) {                                                                 \
+        if (nt <= 1)                                                                   \
             f(g, 0, M, 0, N);                                                          \
-            return;                                                                    \
-        }                                                                              \
-        FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                      \
+        else                                                                           \
+            FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                  \
+        if (g->bwd >= 0 && g->db != NULL)                                              \
+            for (ptrdiff_t j = 0; j < N; j++)                                          \
+                g->db[j] *= g->db_scale;                                               \
     }
 
 FDNN_DEF_GEMM_DISPATCH(f32)

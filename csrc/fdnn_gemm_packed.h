@@ -207,6 +207,32 @@ static void FDNN_CAT(pk_epilogue_, TS)(int act, T *c, ptrdiff_t ldc, ptrdiff_t r
 }
 #undef PK_EPI_CASE
 
+/* the backward epilogue over rows x cols of C: c = c * g'(a), db += c down each column
+   (rows in order, so the sums do not depend on the tiling) */
+#define PK_BWD_CASE(CODE, name, deriv)                                          \
+    case FDNN_BW_##CODE:                                                        \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                  \
+            T *cr = c + r * ldc;                                                \
+            const T *ar = a + r * lda;                                          \
+            for (ptrdiff_t s = 0; s < cols; s++)                                \
+                cr[s] = cr[s] * OP(deriv)(ar[s], act_alpha);                    \
+            if (db != NULL)                                                     \
+                for (ptrdiff_t s = 0; s < cols; s++)                            \
+                    db[s] += cr[s];                                             \
+        }                                                                       \
+        break;
+static void FDNN_CAT(pk_backward_, TS)(int op, T *c, ptrdiff_t ldc, ptrdiff_t rows,
+                                       ptrdiff_t cols, const T *a, ptrdiff_t lda, T *db,
+                                       T act_alpha)
+{
+    switch (op) {
+        FDNN_ACTIVATIONS(PK_BWD_CASE)
+    default:
+        break;
+    }
+}
+#undef PK_BWD_CASE
+
 /* c[0:mr, 0:nr] = alpha tile + beta c (beta = 0: c is not read, as in BLAS) */
 FDNN_INLINE void FDNN_CAT(pk_store_, TS)(const T *restrict tile, T *restrict c, ptrdiff_t ldc,
                                          ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta)
@@ -242,7 +268,11 @@ static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, p
                 s += g->a[i * g->rs_a + k * g->cs_a] * g->b[k * g->rs_b + j * g->cs_b];
             c[j] = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * c[j];
         }
-        if (g->act >= 0)
+        if (g->bwd >= 0)
+            FDNN_CAT(pk_backward_, TS)(g->bwd, c + j0, g->ldc, 1, j1 - j0,
+                                       g->act_a + i * g->ld_act + j0, g->ld_act,
+                                       g->db == NULL ? NULL : g->db + j0, g->act_alpha);
+        else if (g->act >= 0)
             FDNN_CAT(pk_epilogue_, TS)(g->act, c + j0, g->ldc, 1, j1 - j0,
                                        g->bias == NULL ? NULL
                                        : g->bias_per_row ? g->bias + i : g->bias + j0,
@@ -289,7 +319,12 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
                         FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, tile);
                         FDNN_CAT(pk_store_, TS)(tile, c, g->ldc, mr, nr, g->alpha, beta);
-                        if (last && g->act >= 0)
+                        if (last && g->bwd >= 0)
+                            FDNN_CAT(pk_backward_, TS)(
+                                g->bwd, c, g->ldc, mr, nr,
+                                g->act_a + (i + ii) * g->ld_act + (j + jj), g->ld_act,
+                                g->db == NULL ? NULL : g->db + (j + jj), g->act_alpha);
+                        else if (last && g->act >= 0)
                             FDNN_CAT(pk_epilogue_, TS)(
                                 g->act, c, g->ldc, mr, nr,
                                 g->bias == NULL ? NULL

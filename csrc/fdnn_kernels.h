@@ -55,7 +55,10 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    A[i, k] = a[i * rs_a + k * cs_a], B[k, j] = b[k * rs_b + j * cs_b], C row-major (row
    stride ldc, not overlapping A or B); beta = 0 does not read C. Then, when act >= 0,
    C = g(C + bias) with the activation act (FDNN_SIGMOID..FDNN_LINEAR) and its alpha,
-   bias (may be NULL) indexed by C's row (bias_per_row) or column. */
+   bias (may be NULL) indexed by C's row (bias_per_row) or column. Or, when bwd >= 0 (a
+   backward op FDNN_BW_SIGMOID..FDNN_BW_LINEAR), the backward epilogue: C = C * g'(act)
+   with act[i * ld_act + j] the activation of C's element (i, j), and db (when not NULL)
+   = db_scale * the sums of C's columns. */
 #define FDNN_GEMM_ARGS(T)                                                       \
     struct {                                                                    \
         ptrdiff_t M, N, K;                                                      \
@@ -70,6 +73,11 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
         T act_alpha;                                                            \
         const T *bias;                                                          \
         int bias_per_row;                                                       \
+        int bwd;                                                                \
+        const T *act_a;                                                         \
+        ptrdiff_t ld_act;                                                       \
+        T *db;                                                                  \
+        T db_scale;                                                             \
     }
 typedef FDNN_GEMM_ARGS(float) fdnn_gemm_args_f32;
 typedef FDNN_GEMM_ARGS(double) fdnn_gemm_args_f64;

@@ -364,6 +364,30 @@ def test_compiled_equals_layer_path_on_blas_sized_layers(dtype, lam, opt, which_
     assert_same(results, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
+def test_backward_epilogue_forms_dZ_and_db_like_the_layer_path(dtype, hidden, which_path):
+    """Hidden layers whose dA product is packed get dZ = dA * g'(A) and db from its epilogue
+    (no dA written): the same training as the layer-by-layer path, for every activation."""
+    from fastdnn._kernels._dense import SMALL_GEMM_MACS
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(256, 30)).astype(dtype)
+    y = rng.integers(0, 3, size=256)
+    assert 80 * 96 * 128 > SMALL_GEMM_MACS and 64 * 80 * 128 > SMALL_GEMM_MACS
+    act = {"name": "leaky_relu", "alpha": 0.2} if hidden == "leaky_relu" else hidden
+    results = []
+    for compiled in (True, False):
+        model = Sequential([Input(30), Dense(96, activation=act), Dense(80, activation=act),
+                            Dense(64, activation="relu"), Dense(3, activation="softmax")],
+                           dtype=dtype, seed=4)
+        model.compile(Adam(1e-3), "categorical_crossentropy", ["accuracy"], compiled=compiled)
+        h = model.fit(X, y, epochs=2, batch_size=128, seed=1, verbose=0)
+        results.append((model, h))
+    assert which_path == [True, False]
+    assert_same(results, dtype)
+
+
 @pytest.mark.parametrize("loss, output", [("categorical_crossentropy", "softmax"),
                                           ("binary_crossentropy", "sigmoid"), ("mse", "linear")])
 def test_nan_propagates_through_the_compiled_loop(loss, output, which_path):

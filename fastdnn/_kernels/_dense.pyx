@@ -9,13 +9,16 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdnn._kernels._blas cimport _small_gemm, gemm
+from fastdnn._kernels._blas cimport SMALL_GEMM, _small_gemm, gemm
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
                                             bias_act_f32, bias_act_f64)
 
 from fastdnn._kernels import _elementwise as _ew
 
 cnp.import_array()
+
+# multiply-adds up to which products run on the direct loops rather than packed
+SMALL_GEMM_MACS = SMALL_GEMM
 
 cdef int LINEAR = _ew.LINEAR
 cdef int BW_LINEAR = _ew.BW_LINEAR

@@ -61,6 +61,11 @@ cdef extern from "fdnn_kernels.h" nogil:
         float act_alpha
         const float *bias
         int bias_per_row
+        int bwd
+        const float *act_a
+        Py_ssize_t ld_act
+        float *db
+        float db_scale
     ctypedef struct fdnn_gemm_args_f64:
         Py_ssize_t M, N, K
         double alpha, beta
@@ -74,6 +79,11 @@ cdef extern from "fdnn_kernels.h" nogil:
         double act_alpha
         const double *bias
         int bias_per_row
+        int bwd
+        const double *act_a
+        Py_ssize_t ld_act
+        double *db
+        double db_scale
     void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g)
     void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
     void fdnn_gemm_tile(int f64, int *rows, int *cols)
@@ -177,22 +187,28 @@ cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, co
 cdef void gemm_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
                    Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t rs_b,
                    Py_ssize_t cs_b, float beta, float *c, Py_ssize_t ldc, int act,
-                   float act_alpha, const float *bias, int bias_per_row) noexcept nogil:
+                   float act_alpha, const float *bias, int bias_per_row, int bwd,
+                   const float *act_a, Py_ssize_t ld_act, float *db,
+                   float db_scale) noexcept nogil:
     cdef fdnn_gemm_args_f32 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
+    g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     fdnn_gemm_f32(&g)
 
 
 cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
                    Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t rs_b,
                    Py_ssize_t cs_b, double beta, double *c, Py_ssize_t ldc, int act,
-                   double act_alpha, const double *bias, int bias_per_row) noexcept nogil:
+                   double act_alpha, const double *bias, int bias_per_row, int bwd,
+                   const double *act_a, Py_ssize_t ld_act, double *db,
+                   double db_scale) noexcept nogil:
     cdef fdnn_gemm_args_f64 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
+    g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     fdnn_gemm_f64(&g)
 
 

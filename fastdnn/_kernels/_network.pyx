@@ -68,6 +68,7 @@ cdef struct DenseL:
     char *dA_prev                  # (n_in, B) F, NULL for the first layer
     char *slot[2][2]               # optimizer state [W, b][first, second]
     bint w_done                    # this step's GD update of W was folded into its GEMM
+    bint dz_done                   # this step's dZ and db were made in the epilogue of dA's GEMM
 
 
 cdef struct Net:
@@ -158,6 +159,20 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
             gemm_nn_f64(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
     else:
         colmajor_gemm(b'N'[0], b'N'[0], M, N, K, one, W, M, dZ, K, zero, dA, M)
+
+
+cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
+                                real scale) noexcept nogil:
+    """prev's dZ = (W^T dZ) * g'(A_prev) and db = scale * its sums over examples, in the
+    epilogue of the packed product (so dA_prev is never written nor read back); False,
+    and nothing done, for products on the direct loops and for a softmax below."""
+    if m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax:
+        return False
+    colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
+                  <real *>d.dZ, d.n_out, <real>0, <real *>prev.dZ, d.n_in, -1,
+                  <real>prev.alpha, NULL, prev.bwd, <real *>prev.A, d.n_in, <real *>prev.db,
+                  scale)
+    return True
 
 
 cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
@@ -318,10 +333,13 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     else:
         G = <real *>net.G
         _sub(<real *>d.A, Yb, G, n_y * k)
+    net.layer[L - 1].dz_done = False
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
         X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
-        if real is float:
+        if d.dz_done:
+            pass
+        elif real is float:
             act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
                              <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
                              <float *>d.db, False, scale, <float>d.alpha)
@@ -330,8 +348,10 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
                              <const double *>G, <const double *>d.A, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
         if l > 0:   # before W changes
-            _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
-            G = <real *>d.dA_prev
+            net.layer[l - 1].dz_done = _dZ_prev_fused(d, &net.layer[l - 1], k, scale)
+            if not net.layer[l - 1].dz_done:
+                _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
+                G = <real *>d.dA_prev
         d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM)
         if d.w_done:
             # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
