@@ -139,10 +139,11 @@ static void FDNN_CAT(pk_pack_b_, TS)(ptrdiff_t kc, ptrdiff_t nc, const T *b, ptr
     }
 }
 
-/* acc = Ap Bp over kc: the tile of products, in the layout of a row-major PK_MR x PK_NR
-   block (ldt = PK_NR) */
+/* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc (beta = 0: c is not read, as in BLAS).
+   A full tile goes from the registers to C; a partial one through `tile` (PK_MR x PK_NR). */
 static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,
-                                     T *restrict tile)
+                                     T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
+                                     T alpha, T beta, T *restrict tile)
 {
 #ifdef PK_VECTOR
     PK_V acc[PK_MR][PK_NV];
@@ -161,9 +162,19 @@ static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T
         ap += PK_MR;
         bp += PK_NR;
     }
+    const PK_V va = alpha - (PK_V){0};
+    if (mr == PK_MR && nr == PK_NR) {
+        const PK_V vb = beta - (PK_V){0};
+        for (int r = 0; r < PK_MR; r++)
+            for (int v = 0; v < PK_NV; v++) {
+                T *cp = c + r * ldc + v * PK_VL;
+                PK_STORE(cp, beta == 0 ? va * acc[r][v] : va * acc[r][v] + vb * PK_LOAD(cp));
+            }
+        return;
+    }
     for (int r = 0; r < PK_MR; r++)
         for (int v = 0; v < PK_NV; v++)
-            *(PK_V *)(tile + r * PK_NR + v * PK_VL) = acc[r][v];
+            *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
 #else
     T acc[PK_MR][PK_NR] = {{0}};
     for (ptrdiff_t k = 0; k < kc; k++) {
@@ -173,8 +184,14 @@ static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T
         ap += PK_MR;
         bp += PK_NR;
     }
-    memcpy(tile, acc, sizeof acc);
+    for (int r = 0; r < PK_MR; r++)
+        for (int s = 0; s < PK_NR; s++)
+            tile[r * PK_NR + s] = alpha * acc[r][s];
 #endif
+    for (ptrdiff_t r = 0; r < mr; r++)
+        for (ptrdiff_t s = 0; s < nr; s++)
+            c[r * ldc + s] = beta == 0 ? tile[r * PK_NR + s]
+                                       : tile[r * PK_NR + s] + beta * c[r * ldc + s];
 }
 
 /* the epilogue g(c + bias) over rows x cols of C; bias per row (bias[r]) or per column */
@@ -232,29 +249,6 @@ static void FDNN_CAT(pk_backward_, TS)(int op, T *c, ptrdiff_t ldc, ptrdiff_t ro
     }
 }
 #undef PK_BWD_CASE
-
-/* c[0:mr, 0:nr] = alpha tile + beta c (beta = 0: c is not read, as in BLAS) */
-FDNN_INLINE void FDNN_CAT(pk_store_, TS)(const T *restrict tile, T *restrict c, ptrdiff_t ldc,
-                                         ptrdiff_t mr, ptrdiff_t nr, T alpha, T beta)
-{
-#ifdef PK_VECTOR
-    if (mr == PK_MR && nr == PK_NR) {
-        const PK_V va = alpha - (PK_V){0}, vb = beta - (PK_V){0};
-        for (int r = 0; r < PK_MR; r++)
-            for (int v = 0; v < PK_NV; v++) {
-                const PK_V t = *(const PK_V *)(tile + r * PK_NR + v * PK_VL);
-                T *cp = c + r * ldc + v * PK_VL;
-                PK_STORE(cp, beta == 0 ? va * t : va * t + vb * PK_LOAD(cp));
-            }
-        return;
-    }
-#endif
-    for (ptrdiff_t r = 0; r < mr; r++)
-        for (ptrdiff_t s = 0; s < nr; s++) {
-            const T t = alpha * tile[r * PK_NR + s];
-            c[r * ldc + s] = beta == 0 ? t : t + beta * c[r * ldc + s];
-        }
-}
 
 /* C[i0:i1, j0:j1] one element at a time: only when the packing buffers cannot be had */
 static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
@@ -317,8 +311,8 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                     for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
                         const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
-                        FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, tile);
-                        FDNN_CAT(pk_store_, TS)(tile, c, g->ldc, mr, nr, g->alpha, beta);
+                        FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, c, g->ldc, mr, nr,
+                                                 g->alpha, beta, tile);
                         if (last && g->bwd >= 0)
                             FDNN_CAT(pk_backward_, TS)(
                                 g->bwd, c, g->ldc, mr, nr,
