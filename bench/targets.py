@@ -11,8 +11,9 @@ meet. The sections read their targets from :data:`TARGETS` (``for_case``);
 A target is *enforced* unless the run is a ``--smoke`` run (correctness only),
 or a ``--quick`` run and the target is stated for the full-size configuration
 that ``--quick`` shrinks (``full_size``). When the case ran but the quantity
-is missing, the target is ``not measured`` -- a failure, unless the anchor it
-needs (``needs``, e.g. torch) is not installed, when it is ``skipped``.
+is missing, the target is ``not measured`` -- a failure, unless an anchor it
+needs (``needs``, e.g. torch, or several packages such as onnx and onnxruntime)
+is not installed, when it is ``skipped``.
 
 A target is stated on one case, or on a *group* of cases: a record (timing
 result, ratio or measured record) may list in its ``groups`` the names of
@@ -35,6 +36,7 @@ PASS, MISS, NOT_MEASURED, SKIPPED, NOT_RUN = "pass", "miss", "not measured", "sk
 MODES = ("full", "quick", "smoke")
 _OPS = {">=": operator.ge, "<=": operator.le}
 AGGREGATES = ("worst", "median")
+ORT = ("onnx", "onnxruntime")      # what an onnxruntime anchor built with onnx.helper needs
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Target:
     description: str       # the goal in words
     n: int | None = None   # the case's N, when its name alone is ambiguous
     unit: str = "x"        # appended to the bound and the measured value
-    needs: str | None = None     # the optional package the measurement needs
+    needs: str | tuple[str, ...] | None = None   # the optional package(s) the measurement needs
     full_size: bool = False      # stated for the full size; not enforced in --quick runs
     aggregate: str = "worst"     # "worst" value of the matching cases, or their "median"
 
@@ -73,6 +75,12 @@ class Target:
         """E.g. ``numpy/compiled >= 10x``, ``median anchor/fastdnn >= 1x``."""
         prefix = "median " if self.aggregate == "median" else ""
         return f"{prefix}{self.label} {self.op} {self.bound:g}{self.unit}"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The optional packages of ``needs``."""
+        return () if self.needs is None else \
+            (self.needs,) if isinstance(self.needs, str) else tuple(self.needs)
 
     def applies_to(self, section: str, case: str, n: int) -> bool:
         return self.section == section and self.case == case and self.n in (None, n)
@@ -94,6 +102,15 @@ TARGETS: tuple[Target, ...] = (
     Target("inference", "784-256-128-10 softmax", "torch/predict", ">=", 5.0,
            "target: one example through an MNIST-sized net with >= 5x lower latency than "
            "PyTorch", n=1, needs="torch"),
+    Target("inference", "784-256-128-10 softmax", "ort/predict", ">=", 1.5,
+           "target: predict at least 1.5x faster than an ONNX Runtime session of the same "
+           "weights (default CPU options) for one example", n=1, needs=ORT),
+    Target("inference", "784-256-128-10 softmax", "ort/predict", ">=", 1.1,
+           "target: predict at least 1.1x faster than an ONNX Runtime session of the same "
+           "weights (default CPU options) for batches of 32", n=32, needs=ORT),
+    Target("inference", "784-256-128-10 softmax", "ort/predict", ">=", 1.1,
+           "target: predict at least 1.1x faster than an ONNX Runtime session of the same "
+           "weights (default CPU options) for batches of 1024", n=1024, needs=ORT),
     Target("train", "digits 64-128-10 softmax", "sklearn/fastdnn", ">=", 10.0,
            "target: a full fit >= 10x faster than scikit-learn's", needs="sklearn",
            full_size=True),
@@ -251,9 +268,10 @@ def _evaluate_one(t: Target, obs: Mapping[Key, Mapping[str, list]], anchors: Map
         return Outcome(t, NOT_RUN, enforced=enforced, mode=mode)
     values = [v for k in keys for v in obs[k].get(t.label, [])]
     if not values or any(v is None for v in values):
-        if t.needs and not anchors.get(t.needs, installed(t.needs)):
+        missing = [p for p in t.packages if not anchors.get(p, installed(p))]
+        if missing:
             return Outcome(t, SKIPPED, enforced=enforced, mode=mode,
-                           reason=f"{t.needs} not installed")
+                           reason=f"{', '.join(missing)} not installed")
         return Outcome(t, NOT_MEASURED, enforced=enforced, mode=mode)
     if t.aggregate == "median":
         worst = statistics.median(values)

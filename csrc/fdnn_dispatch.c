@@ -286,6 +286,11 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
 /* Multiply-adds per thread below which another thread costs more than it saves
    (a product of this size takes about 10 us on one core). */
 #define FDNN_GEMM_GRAIN ((double)(1 << 19))
+/* multiply-adds from which a product always uses the team (~0.5 ms on one core: a late
+   thread costs it little) */
+#define FDNN_LONG_GEMM ((double)(1 << 26))
+/* threads a product is split over at most */
+#define FDNN_MAX_TEAM 256
 
 /* The thread's share of the grid tm x tn over C's register tiles: tile rows
    [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */
@@ -332,23 +337,56 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 }
 
 #ifdef _OPENMP
+/* Another library's threads spinning on our cores (NumPy's OpenBLAS spins ~0.1 s after
+   each product) hold a team's thread off for whole time slices: a 13 us product took
+   0.56 ms. When a thread of the team starts its share more than FDNN_LATE_S after the
+   first (waking from sleep takes tens of us, starting the threads more; a time slice,
+   milliseconds), products shorter than a time slice run on the calling thread alone for
+   the next FDNN_BACKOFF_S. The team's first region (thread creation) is not judged. */
+#define FDNN_LATE_S 1e-3
+#define FDNN_BACKOFF_S 20e-3
+static double g_team_off_until = 0;
+static int g_team_started = 0;
+
+static int team_usable(void) { return omp_get_wtime() >= g_team_off_until; }
+
+static void note_lateness(const double *start, int nt)
+{
+    if (!g_team_started) {
+        g_team_started = 1;
+        return;
+    }
+    double first = start[0], last = start[0];
+    for (int t = 1; t < nt; t++) {
+        first = start[t] < first ? start[t] : first;
+        last = start[t] > last ? start[t] : last;
+    }
+    if (last - first > FDNN_LATE_S)
+        g_team_off_until = omp_get_wtime() + FDNN_BACKOFF_S;
+}
+
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
     {                                                                                   \
         /* column sums (db) stay with one thread per column: no split of the rows */   \
         const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
         const int tn = nt / tm;                                                         \
+        double start_[FDNN_MAX_TEAM];                                                   \
         _Pragma("omp parallel num_threads(nt)")                                         \
         {                                                                               \
             ptrdiff_t i0, i1, j0, j1;                                                   \
-            gemm_share(omp_get_thread_num(), tm, tn, M, N, mr, nr, &i0, &i1, &j0, &j1); \
+            const int id_ = omp_get_thread_num();                                       \
+            start_[id_] = omp_get_wtime();                                              \
+            gemm_share(id_, tm, tn, M, N, mr, nr, &i0, &i1, &j0, &j1);                  \
             if (omp_get_num_threads() == nt && i0 < i1 && j0 < j1)                      \
                 f(g, i0, i1, j0, j1);                                                   \
-            else if (omp_get_num_threads() != nt && omp_get_thread_num() == 0)          \
+            else if (omp_get_num_threads() != nt && id_ == 0)                           \
                 f(g, 0, M, 0, N);                                                       \
         }                                                                               \
+        note_lateness(start_, nt);                                                      \
     }
 #else
+static int team_usable(void) { return 1; }
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) f(g, 0, M, 0, N);
 #endif
 
@@ -364,8 +402,10 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
         int nt = 1;                                                                    \
-        if (work >= 2 * FDNN_GEMM_GRAIN) {                                             \
+        if (work >= 2 * FDNN_GEMM_GRAIN && (work >= FDNN_LONG_GEMM || team_usable())) {  \
             nt = fdnn_get_num_threads();                                               \
+            if (nt > FDNN_MAX_TEAM)                                                    \
+                nt = FDNN_MAX_TEAM;                                                    \
             if (work / FDNN_GEMM_GRAIN < nt)                                           \
                 nt = (int)(work / FDNN_GEMM_GRAIN);                                    \
             if (nt < 1)                                                                \

@@ -143,6 +143,16 @@ def test_modes_and_missing_measurements(targets):
     assert (o.status, o.failed) == (targets.NOT_RUN, False)
 
 
+def test_target_needing_several_packages(targets):
+    """A target whose anchor needs several packages is skipped when any one is missing."""
+    t = targets.Target("s", "a", "ort/fastdnn", ">=", 1.0, "target", needs=("onnx", "onnxruntime"))
+    meta = _meta([_ratio("a", "numpy/fastdnn", 1.0)], anchors={"onnx": False, "onnxruntime": True})
+    (o,) = targets.evaluate(meta, [t], "full")
+    assert (o.status, o.failed, o.reason) == (targets.SKIPPED, False, "onnx not installed")
+    both = {**meta, "anchors": {"onnx": True, "onnxruntime": True}}
+    assert targets.evaluate(both, [t], "full")[0].status == targets.NOT_MEASURED
+
+
 def _measured(name: str, groups: list, value: float, n: int = 8) -> dict:
     """A measured record of case ``name`` in ``groups`` with a ratio and a value column."""
     return {"section": "s", "name": name, "dtype": "float32", "n": n, "impl": "fastdnn",
@@ -202,6 +212,57 @@ def test_declared_targets_are_well_formed(targets):
     for t in targets.TARGETS:
         assert t.section in SECTIONS and t.op in (">=", "<=") and t.description
         assert "issue" not in t.description.lower()
+
+
+# ------------------------------------------- the inference section's onnxruntime anchor
+
+@pytest.fixture(scope="module")
+def inference(run):
+    return run.sections.load("inference")
+
+
+def test_onnx_graph_reproduces_predict(inference):
+    """The onnxruntime session runs the fastdnn model's own arrays (Gemm on W, Relu,
+    Softmax): its outputs are predict's, at every m of the section."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    onnx, ort, why = inference.load_onnxruntime()
+    assert why == ""
+    for net in inference.NETS:
+        params, X = inference.make_params(net)
+        model = inference.fastdnn_model(net, params)
+        out = inference.ort_forward(onnx, ort, model, X)()
+        expected = model.predict(X)
+        assert out.dtype == np.float32 and out.shape == expected.shape
+        assert np.max(np.abs(out - expected)) <= inference.ORT_RTOL * np.max(np.abs(expected))
+
+
+def test_ort_check_flags_a_difference(inference):
+    P = np.full((2, 10), 0.1, dtype=np.float32)
+    impls = {inference.PREDICT: lambda: P, inference.ORT: lambda: P + np.float32(1e-3)}
+    (failure,) = inference.check_ort(impls)
+    assert "onnxruntime differs from fastdnn predict" in failure
+    assert inference.check_ort({**impls, inference.ORT: lambda: P.copy()}) == []
+
+
+def test_inference_without_onnxruntime(inference, monkeypatch):
+    """Without onnxruntime the section runs without its column, ratio or check, and says so."""
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    cfg = sys.modules["_case"].Config(quick=True, samples=1, target_ns=1, smoke=True)
+    cases = list(inference.cases(cfg))
+    assert cases and all(inference.ORT not in c.impls for c in cases)
+    assert all(r.label != inference.ORT_VS_PREDICT for c in cases for r in c.ratios)
+    assert all(c.check() == [] for c in cases)
+    assert "onnxruntime skipped" in cases[0].notes[0] and not cases[-1].notes
+
+
+def test_inference_ort_targets_per_batch(targets):
+    """ort/predict: >= 1.5x for one example, >= 1.1x for batches of 32 and 1024."""
+    def bounds(n):
+        return [t["bound"] for t in targets.for_case("inference", "784-256-128-10 softmax", n)
+                if t["ratio"] == "ort/predict"]
+
+    assert [bounds(n) for n in (1, 32, 1024)] == [[1.5], [1.1], [1.1]]
 
 
 # ----------------------------------------------------- a wrong result fails
