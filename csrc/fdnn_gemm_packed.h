@@ -139,6 +139,20 @@ static void FDNN_CAT(pk_pack_b_, TS)(ptrdiff_t kc, ptrdiff_t nc, const T *b, ptr
     }
 }
 
+static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, const T *c);
+
+/* the optimizer step of the parameters under rows x cols of C (the gradient) */
+static void FDNN_CAT(pk_optim_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, const T *c,
+                                    ptrdiff_t i, ptrdiff_t j, ptrdiff_t rows, ptrdiff_t cols)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const ptrdiff_t at = (i + r) * g->ldc + j;
+        T *s1 = g->opt_s1 == NULL ? NULL : g->opt_s1 + at;
+        T *s2 = g->opt_s2 == NULL ? NULL : g->opt_s2 + at;
+        KFN(optim)(g->opt, g->opt_p + at, c + r * g->ldc, s1, s2, cols, g->opt_c);
+    }
+}
+
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc (beta = 0: c is not read, as in BLAS).
    A full tile goes from the registers to C; a partial one through `tile` (PK_MR x PK_NR). */
 static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,
@@ -262,7 +276,9 @@ static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, p
                 s += g->a[i * g->rs_a + k * g->cs_a] * g->b[k * g->rs_b + j * g->cs_b];
             c[j] = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * c[j];
         }
-        if (g->bwd >= 0)
+        if (g->opt > FDNN_OPT_GD)
+            FDNN_CAT(pk_optim_, TS)(g, c + j0, i, j0, 1, j1 - j0);
+        else if (g->bwd >= 0)
             FDNN_CAT(pk_backward_, TS)(g->bwd, c + j0, g->ldc, 1, j1 - j0,
                                        g->act_a + i * g->ld_act + j0, g->ld_act,
                                        g->db == NULL ? NULL : g->db + j0, g->act_alpha);
@@ -313,7 +329,9 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
                         FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, c, g->ldc, mr, nr,
                                                  g->alpha, beta, tile);
-                        if (last && g->bwd >= 0)
+                        if (last && g->opt > FDNN_OPT_GD)
+                            FDNN_CAT(pk_optim_, TS)(g, c, i + ii, j + jj, mr, nr);
+                        else if (last && g->bwd >= 0)
                             FDNN_CAT(pk_backward_, TS)(
                                 g->bwd, c, g->ldc, mr, nr,
                                 g->act_a + (i + ii) * g->ld_act + (j + jj), g->ld_act,

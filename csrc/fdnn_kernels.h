@@ -58,7 +58,9 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    bias (may be NULL) indexed by C's row (bias_per_row) or column. Or, when bwd >= 0 (a
    backward op FDNN_BW_SIGMOID..FDNN_BW_LINEAR), the backward epilogue: C = C * g'(act)
    with act[i * ld_act + j] the activation of C's element (i, j), and db (when not NULL)
-   = db_scale * the sums of C's columns. */
+   = db_scale * the sums of C's columns. And, when opt > FDNN_OPT_GD, each finished tile of
+   C (a gradient) is the optimizer step opt (coefficients opt_c, FDNN_OC_*) of the parameters
+   opt_p and their state opt_s1, opt_s2, laid out like C (row stride ldc). */
 #define FDNN_GEMM_ARGS(T)                                                       \
     struct {                                                                    \
         ptrdiff_t M, N, K;                                                      \
@@ -78,6 +80,11 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
         ptrdiff_t ld_act;                                                       \
         T *db;                                                                  \
         T db_scale;                                                             \
+        int opt;                                                                \
+        T *opt_p;                                                               \
+        T *opt_s1;                                                              \
+        T *opt_s2;                                                              \
+        const T *opt_c;                                                         \
     }
 typedef FDNN_GEMM_ARGS(float) fdnn_gemm_args_f32;
 typedef FDNN_GEMM_ARGS(double) fdnn_gemm_args_f64;

@@ -146,6 +146,23 @@ cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py
     colmajor_gemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M)
 
 
+cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real scale,
+                                double lr_t, double inv_c2) noexcept nogil:
+    """dW = scale * dZ X^T with the optimizer's step on W applied to each tile of dW in the
+    product's epilogue (threaded with it, dW read back from L1); False, and nothing done,
+    for gradient descent (folded into the product instead) and the direct loops."""
+    cdef real c[FDNN_N_OC]
+    if net.opt == FDNN_OPT_GD or m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM:
+        return False
+    _coefficients(c, <real>lr_t, <real>(d.lam / m), <real>net.beta1, <real>(1.0 - net.beta1),
+                  <real>net.beta2, <real>(1.0 - net.beta2), <real>inv_c2, <real>net.eps)
+    # column-major dW^T (n_in, n_out) = X (n_in, m) @ dZ^T
+    colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, m, scale, X, d.n_in, <real *>d.dZ,
+                  d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL, 0, NULL,
+                  <real>0, net.opt, <real *>d.W, <real *>d.slot[0][0], <real *>d.slot[0][1], c)
+    return True
+
+
 cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssize_t n_in,
                           Py_ssize_t m) noexcept nogil:
     """dA (n_in, m) F = W (n_out, n_in) C ^T @ dZ (n_out, m) F."""
@@ -333,6 +350,10 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     else:
         G = <real *>net.G
         _sub(<real *>d.A, Yb, G, n_y * k)
+    # Adam's bias corrections once per step, in double; the others' rate as is
+    if net.opt == FDNN_OPT_ADAM:
+        lr_t = lr / (1.0 - pow(net.beta1, t))
+        inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
     net.layer[L - 1].dz_done = False
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
@@ -358,11 +379,9 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
             _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
                            <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
         else:
-            _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
-    # update (Adam's bias corrections once per step, in double; the others' rate as is)
-    if net.opt == FDNN_OPT_ADAM:
-        lr_t = lr / (1.0 - pow(net.beta1, t))
-        inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
+            d.w_done = _dW_step_fused(net, d, X_l, k, scale, lr_t, inv_c2)
+            if not d.w_done:
+                _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
     for l in range(L):
         d = &net.layer[l]
         if not d.w_done:

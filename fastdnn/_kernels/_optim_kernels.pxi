@@ -31,13 +31,20 @@ cdef extern from "fdnn_kernels.h" nogil:
         FDNN_OC_INV_C2, FDNN_OC_EPS, FDNN_N_OC
 
 
+cdef inline void _coefficients(real *c, real lr, real decay, real beta1, real one_minus_beta1,
+                               real beta2, real one_minus_beta2, real inv_c2,
+                               real eps) noexcept nogil:
+    """The C kernels' coefficient array (FDNN_OC_*)."""
+    c[FDNN_OC_LR], c[FDNN_OC_DECAY], c[FDNN_OC_EPS] = lr, decay, eps
+    c[FDNN_OC_BETA1], c[FDNN_OC_OMB1] = beta1, one_minus_beta1
+    c[FDNN_OC_BETA2], c[FDNN_OC_OMB2], c[FDNN_OC_INV_C2] = beta2, one_minus_beta2, inv_c2
+
+
 cdef inline void _optim(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n,
                         real lr, real decay, real beta1, real one_minus_beta1, real beta2,
                         real one_minus_beta2, real inv_c2, real eps) noexcept nogil:
     cdef real c[FDNN_N_OC]
-    c[FDNN_OC_LR], c[FDNN_OC_DECAY], c[FDNN_OC_EPS] = lr, decay, eps
-    c[FDNN_OC_BETA1], c[FDNN_OC_OMB1] = beta1, one_minus_beta1
-    c[FDNN_OC_BETA2], c[FDNN_OC_OMB2], c[FDNN_OC_INV_C2] = beta2, one_minus_beta2, inv_c2
+    _coefficients(c, lr, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_c2, eps)
     if real is float:
         optim_f32(op, p, g, s1, s2, n, c)
     else:
