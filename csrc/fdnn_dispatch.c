@@ -190,22 +190,37 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \
         fdnn_softmax_##TS##_t f = g_cur->softmax_##TS;                                 \
-        double *work = NULL;                                                           \
         if (inner == 1) { /* rows: chunks of whole rows go to the threads */           \
             ptrdiff_t rows = n > 0 ? ((ptrdiff_t)1 << 14) / n + 1 : outer;             \
             int nt = threads_for(outer * n, (ptrdiff_t)1 << 14);                       \
             if (nt <= 1) {                                                             \
-                f(x, y, outer, n, 1, NULL);                                            \
+                f(x, y, outer, n, 1, 1);                                               \
                 return 0;                                                              \
             }                                                                          \
             FDNN_PARALLEL_CHUNKS(nt, outer, rows,                                      \
-                                 f(x + lo * n, y + lo * n, hi - lo, n, 1, NULL))      \
+                                 f(x + lo * n, y + lo * n, hi - lo, n, 1, 1))          \
             return 0;                                                                  \
         }                                                                              \
-        if ((work = (double *)malloc(2 * (size_t)inner * sizeof(double))) == NULL)     \
-            return -1;                                                                 \
-        f(x, y, outer, n, inner, work);                                                \
-        free(work);                                                                    \
+        const ptrdiff_t slice = n * inner;                                             \
+        int nt = threads_for(outer * slice, (ptrdiff_t)1 << 14);                       \
+        if (nt > 1 && slice < ((ptrdiff_t)1 << 14)) { /* small slices: whole ones */   \
+            ptrdiff_t per = slice > 0 ? ((ptrdiff_t)1 << 14) / slice + 1 : outer;      \
+            FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
+                f(x + lo * slice, y + lo * slice, hi - lo, n, inner, inner))           \
+            return 0;                                                                  \
+        }                                                                              \
+        /* columns: chunks of (a multiple of 64) columns of each outer slice */       \
+        ptrdiff_t cols = n > 0 ? (((ptrdiff_t)1 << 14) / n + 63) / 64 * 64 : inner;     \
+        for (ptrdiff_t o = 0; o < outer; o++) {                                        \
+            const T *xo = x + o * n * inner;                                           \
+            T *yo = y + o * n * inner;                                                 \
+            if (nt <= 1) {                                                             \
+                f(xo, yo, 1, n, inner, inner);                                         \
+                continue;                                                              \
+            }                                                                          \
+            FDNN_PARALLEL_CHUNKS(nt, inner, cols,                                      \
+                                 f(xo + lo, yo + lo, 1, n, hi - lo, inner))            \
+        }                                                                              \
         return 0;                                                                      \
     }                                                                                  \
     int fdnn_softmax_bw_##TS(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n, \

@@ -209,17 +209,69 @@ static void KFN(softmax_short_rows)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t
     }
 }
 
-static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
-                         double *work)
+/* softmax over the n rows (row stride ld) of each of w columns, FDNN_SOFTMAX_COLS columns
+   at a time so that the block's passes (max, exp and sum, divide) run in cache */
+#define FDNN_SOFTMAX_COLS 256
+static void KFN(softmax_cols)(const T *x, T *y, ptrdiff_t n, ptrdiff_t w, ptrdiff_t ld)
 {
-    if (inner == 1 && n <= FDNN_SHORT_ROW && outer > 1) {
+    double m[FDNN_SOFTMAX_COLS], s[FDNN_SOFTMAX_COLS]; /* m holds T values exactly */
+    for (ptrdiff_t j0 = 0; j0 < w; j0 += FDNN_SOFTMAX_COLS) {
+        const ptrdiff_t g = w - j0 < FDNN_SOFTMAX_COLS ? w - j0 : FDNN_SOFTMAX_COLS;
+        const T *xo = x + j0;
+        T *yo = y + j0;
+        for (ptrdiff_t j = 0; j < g; j++) {
+            m[j] = xo[j];
+            s[j] = 0;
+        }
+        for (ptrdiff_t i = 1; i < n; i++) {
+            const T *xr = xo + i * ld;
+            for (ptrdiff_t j = 0; j < g; j++)
+                m[j] = (T)OP(nanmax)(xr[j], (T)m[j]);
+        }
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const T *xr = xo + i * ld;
+            T *yr = yo + i * ld;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++) {
+                T e = EXPNEG(xr[j] - (T)m[j]);
+                yr[j] = e;
+                s[j] += e;
+            }
+        }
+#if FDNN_TBYTES == 4
+        /* a double reciprocal, then products: still within one float32 rounding */
+        for (ptrdiff_t j = 0; j < g; j++)
+            s[j] = 1.0 / s[j];
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T *yr = yo + i * ld;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++)
+                yr[j] = (T)(yr[j] * s[j]);
+        }
+#else
+        for (ptrdiff_t i = 0; i < n; i++) {
+            T *yr = yo + i * ld;
+            FDNN_IVDEP
+            for (ptrdiff_t j = 0; j < g; j++)
+                yr[j] = (T)(yr[j] / s[j]);
+        }
+#endif
+    }
+}
+
+/* x, y seen as C-contiguous (outer, n, ld) with the reduction over n; only the first inner
+   columns of each of the n rows are computed (the others belong to another call) */
+static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
+                         ptrdiff_t ld)
+{
+    if (ld == 1 && n <= FDNN_SHORT_ROW && outer > 1) {
         KFN(softmax_short_rows)(x, y, outer, n);
         return;
     }
     for (ptrdiff_t o = 0; o < outer; o++) {
-        const T *xo = x + o * n * inner;
-        T *yo = y + o * n * inner;
-        if (inner == 1) {
+        const T *xo = x + o * n * ld;
+        T *yo = y + o * n * ld;
+        if (ld == 1) {
             T m = xo[0];
             double s = 0;
             for (ptrdiff_t i = 1; i < n; i++)
@@ -234,31 +286,7 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
                 yo[i] = (T)(yo[i] / s);
             continue;
         }
-        double *m = work, *s = work + inner; /* m holds T values exactly */
-        for (ptrdiff_t j = 0; j < inner; j++) {
-            m[j] = xo[j];
-            s[j] = 0;
-        }
-        for (ptrdiff_t i = 1; i < n; i++) {
-            const T *xr = xo + i * inner;
-            for (ptrdiff_t j = 0; j < inner; j++)
-                m[j] = (T)OP(nanmax)(xr[j], (T)m[j]);
-        }
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const T *xr = xo + i * inner;
-            T *yr = yo + i * inner;
-            FDNN_IVDEP
-            for (ptrdiff_t j = 0; j < inner; j++) {
-                T e = EXPNEG(xr[j] - (T)m[j]);
-                yr[j] = e;
-                s[j] += e;
-            }
-        }
-        for (ptrdiff_t i = 0; i < n; i++) {
-            T *yr = yo + i * inner;
-            for (ptrdiff_t j = 0; j < inner; j++)
-                yr[j] = (T)(yr[j] / s[j]);
-        }
+        KFN(softmax_cols)(xo, yo, n, inner, ld);
     }
 }
 

@@ -14,13 +14,14 @@ typedef void (*fdnn_unary_f32_t)(const float *x, float *y, ptrdiff_t n, float al
 typedef void (*fdnn_unary_f64_t)(const double *x, double *y, ptrdiff_t n, double alpha);
 typedef void (*fdnn_binary_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t n, float alpha);
 typedef void (*fdnn_binary_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t n, double alpha);
-/* Arrays seen as C-contiguous (outer, n, inner); the reduction runs over n.
-   work holds 2 * inner doubles: sums accumulate in double, so a float32 softmax
+/* Arrays seen as C-contiguous (outer, n, ld); the reduction runs over n, for the first
+   inner <= ld columns (ld == 1: rows). Sums accumulate in double, so a float32 softmax
    over many classes keeps float32 accuracy. */
 typedef void (*fdnn_softmax_f32_t)(const float *x, float *y, ptrdiff_t outer, ptrdiff_t n,
-                                   ptrdiff_t inner, double *work);
+                                   ptrdiff_t inner, ptrdiff_t ld);
 typedef void (*fdnn_softmax_f64_t)(const double *x, double *y, ptrdiff_t outer, ptrdiff_t n,
-                                   ptrdiff_t inner, double *work);
+                                   ptrdiff_t inner, ptrdiff_t ld);
+/* work holds inner doubles */
 typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t outer,
                                       ptrdiff_t n, ptrdiff_t inner, double *work);
 typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
