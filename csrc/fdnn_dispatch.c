@@ -114,6 +114,55 @@ int fdnn_get_num_threads(void)
 void fdnn_set_num_threads(int n) { g_user_threads = n > 0 ? n : 0; }
 int fdnn_get_user_threads(void) { return g_user_threads; }
 
+/* threads a parallel region uses at most */
+#define FDNN_MAX_TEAM 256
+/* elements from which an element-wise pass always uses the team (milliseconds) */
+#define FDNN_LONG_PASS ((ptrdiff_t)1 << 22)
+
+#ifdef _OPENMP
+/* Another library's threads spinning on our cores (NumPy's OpenBLAS spins ~0.1 s after
+   each product) hold a team's thread off for whole time slices: a 13 us product took
+   0.56 ms. When a thread of the team starts its share more than FDNN_LATE_S after the
+   first (a spinning thread starts within microseconds, a sleeping one within tens of them
+   on a quiet machine; one held off waits for a time slice, milliseconds), work shorter
+   than a time slice runs on the calling thread alone for the next FDNN_BACKOFF_S. The
+   team's first region (thread creation) is not judged. */
+#define FDNN_LATE_S 100e-6
+#define FDNN_BACKOFF_S 20e-3
+static double g_team_off_until = 0;
+static int g_team_started = 0;
+
+static int team_usable(void) { return omp_get_wtime() >= g_team_off_until; }
+
+static void note_lateness(const double *start, int nt)
+{
+    if (nt > FDNN_MAX_TEAM)
+        nt = FDNN_MAX_TEAM;
+    if (!g_team_started) {
+        g_team_started = 1;
+        return;
+    }
+    double first = start[0], last = start[0];
+    for (int t = 1; t < nt; t++) {
+        if (start[t] < 0) /* a thread the team did not get */
+            continue;
+        first = start[t] < first ? start[t] : first;
+        last = start[t] > last ? start[t] : last;
+    }
+    if (last - first > FDNN_LATE_S)
+        g_team_off_until = omp_get_wtime() + FDNN_BACKOFF_S;
+}
+
+int fdnn_team_threads(void) { return team_usable() ? fdnn_get_num_threads() : 1; }
+void fdnn_team_note(const double *start, int nt) { note_lateness(start, nt); }
+double fdnn_team_clock(void) { return omp_get_wtime(); }
+#else
+static int team_usable(void) { return 1; }
+int fdnn_team_threads(void) { return 1; }
+void fdnn_team_note(const double *start, int nt) { (void)start; (void)nt; }
+double fdnn_team_clock(void) { return 0; }
+#endif
+
 /* Elements per thread below which another thread costs more than it saves. */
 static ptrdiff_t unary_grain(int op)
 {
@@ -131,7 +180,7 @@ static ptrdiff_t unary_grain(int op)
 static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 {
 #ifdef _OPENMP
-    if (n < 4 * grain)
+    if (n < 4 * grain || (n < FDNN_LONG_PASS && !team_usable()))
         return 1;
     int nt = fdnn_get_num_threads();
     ptrdiff_t most = n / grain;
@@ -153,12 +202,21 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 #define FDNN_PARALLEL_CHUNKS(nt, n, grain, body)                                \
     {                                                                           \
         ptrdiff_t nchunks_ = ((n) + (grain)-1) / (grain);                       \
-        _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 1)")        \
-        for (ptrdiff_t c_ = 0; c_ < nchunks_; c_++) {                           \
-            ptrdiff_t lo = c_ * (grain);                                        \
-            ptrdiff_t hi = lo + (grain) < (n) ? lo + (grain) : (n);             \
-            body;                                                               \
+        double start_[FDNN_MAX_TEAM];                                           \
+        for (int t_ = 0; t_ < (nt) && t_ < FDNN_MAX_TEAM; t_++)                 \
+            start_[t_] = -1;                                                    \
+        _Pragma("omp parallel num_threads(nt)")                                 \
+        {                                                                       \
+            if (omp_get_thread_num() < FDNN_MAX_TEAM)                           \
+                start_[omp_get_thread_num()] = omp_get_wtime();                 \
+            _Pragma("omp for schedule(dynamic, 1)")                             \
+            for (ptrdiff_t c_ = 0; c_ < nchunks_; c_++) {                       \
+                ptrdiff_t lo = c_ * (grain);                                    \
+                ptrdiff_t hi = lo + (grain) < (n) ? lo + (grain) : (n);         \
+                body;                                                           \
+            }                                                                   \
         }                                                                       \
+        note_lateness(start_, nt);                                              \
     }
 #else
 #define FDNN_PARALLEL_CHUNKS(nt, n, grain, body) { ptrdiff_t lo = 0, hi = n; body; }
@@ -304,8 +362,6 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
 /* multiply-adds from which a product always uses the team (~0.5 ms on one core: a late
    thread costs it little) */
 #define FDNN_LONG_GEMM ((double)(1 << 26))
-/* threads a product is split over at most */
-#define FDNN_MAX_TEAM 256
 
 /* The thread's share of the grid tm x tn over C's register tiles: tile rows
    [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */
@@ -352,34 +408,6 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 }
 
 #ifdef _OPENMP
-/* Another library's threads spinning on our cores (NumPy's OpenBLAS spins ~0.1 s after
-   each product) hold a team's thread off for whole time slices: a 13 us product took
-   0.56 ms. When a thread of the team starts its share more than FDNN_LATE_S after the
-   first (waking from sleep takes tens of us, starting the threads more; a time slice,
-   milliseconds), products shorter than a time slice run on the calling thread alone for
-   the next FDNN_BACKOFF_S. The team's first region (thread creation) is not judged. */
-#define FDNN_LATE_S 1e-3
-#define FDNN_BACKOFF_S 20e-3
-static double g_team_off_until = 0;
-static int g_team_started = 0;
-
-static int team_usable(void) { return omp_get_wtime() >= g_team_off_until; }
-
-static void note_lateness(const double *start, int nt)
-{
-    if (!g_team_started) {
-        g_team_started = 1;
-        return;
-    }
-    double first = start[0], last = start[0];
-    for (int t = 1; t < nt; t++) {
-        first = start[t] < first ? start[t] : first;
-        last = start[t] > last ? start[t] : last;
-    }
-    if (last - first > FDNN_LATE_S)
-        g_team_off_until = omp_get_wtime() + FDNN_BACKOFF_S;
-}
-
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
     {                                                                                   \
@@ -387,6 +415,8 @@ static void note_lateness(const double *start, int nt)
         const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
         const int tn = nt / tm;                                                         \
         double start_[FDNN_MAX_TEAM];                                                   \
+        for (int t_ = 0; t_ < nt; t_++)                                                 \
+            start_[t_] = -1;                                                            \
         _Pragma("omp parallel num_threads(nt)")                                         \
         {                                                                               \
             ptrdiff_t i0, i1, j0, j1;                                                   \
@@ -401,7 +431,6 @@ static void note_lateness(const double *start, int nt)
         note_lateness(start_, nt);                                                      \
     }
 #else
-static int team_usable(void) { return 1; }
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) f(g, 0, M, 0, N);
 #endif
 

@@ -155,6 +155,13 @@ int fdnn_openmp_enabled(void);
 int fdnn_get_num_threads(void);
 void fdnn_set_num_threads(int n); /* n <= 0: follow OMP_NUM_THREADS / threadpoolctl */
 int fdnn_get_user_threads(void);  /* the count set, 0 when following the defaults */
+/* Threads a short parallel region may use now: 1 while the team is backing off (one of
+   its threads started a region over 1 ms late, e.g. held off by another library's
+   spinning workers), else fdnn_get_num_threads(). A region reports its threads' start
+   times (fdnn_team_clock(); -1 for a thread it did not get) with fdnn_team_note. */
+int fdnn_team_threads(void);
+void fdnn_team_note(const double *start, int nt);
+double fdnn_team_clock(void);
 
 void fdnn_unary_f32(int op, const float *x, float *y, ptrdiff_t n, float alpha);
 void fdnn_unary_f64(int op, const double *x, double *y, ptrdiff_t n, double alpha);

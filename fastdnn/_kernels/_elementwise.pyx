@@ -32,6 +32,9 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_get_num_threads()
     void fdnn_set_num_threads(int n)
     int fdnn_get_user_threads()
+    int fdnn_team_threads()
+    void fdnn_team_note(const double *start, int nt)
+    double fdnn_team_clock()
     void fdnn_unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha)
     void fdnn_unary_f64(int op, const double *x, double *y, Py_ssize_t n, double alpha)
     void fdnn_binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n, float alpha)
@@ -130,6 +133,18 @@ globals().update({name.upper(): code for kind in ("unary", "binary")
 
 cdef int kernel_threads() noexcept nogil:
     return fdnn_get_num_threads()
+
+
+cdef int team_threads() noexcept nogil:
+    return fdnn_team_threads()
+
+
+cdef void team_note(const double *start, int nt) noexcept nogil:
+    fdnn_team_note(start, nt)
+
+
+cdef double team_clock() noexcept nogil:
+    return fdnn_team_clock()
 
 
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil:

@@ -29,8 +29,9 @@ from fastdnn._kernels._loss cimport clip_bounds, loss_sum
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
-                                            gemm_nt_f64, kernel_threads, softmax_columns_f32,
-                                            softmax_columns_f64)
+                                            gemm_nt_f64, softmax_columns_f32,
+                                            softmax_columns_f64, team_clock, team_note,
+                                            team_threads)
 from cython.parallel cimport prange
 
 from fastdnn._kernels import _elementwise as _ew
@@ -41,6 +42,7 @@ cnp.import_array()
 
 cdef enum:
     PARALLEL_GEMV = 1 << 15  # weights from which one example's product is split over threads
+    MAX_TEAM = 64            # threads one example's product is split over at most
     MAX_LAYERS = 64
     MAX_METRICS = 8
 
@@ -94,20 +96,25 @@ cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, rea
     the bias and activation to each tile; the direct loops, one pass after them."""
     cdef real one = 1, zero = 0
     cdef Py_ssize_t blk, nblk, rows
-    cdef int nt
-    if m == 1 and n_out * n_in >= PARALLEL_GEMV:
+    cdef int nt = team_threads() if m == 1 and n_out * n_in >= PARALLEL_GEMV else 1
+    cdef double start[MAX_TEAM]
+    if nt > 1:
         # one example through a large layer: each thread reads its own rows of W,
         # which then stay in that core's cache from call to call
-        nt = kernel_threads()
+        nt = nt if nt < MAX_TEAM else MAX_TEAM
         nblk = nt if nt < n_out else n_out
         rows = (n_out + nblk - 1) // nblk
+        for blk in range(nblk):
+            start[blk] = -1
         for blk in prange(nblk, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            start[blk] = team_clock()
             if real is float:
                 gemm_nt_f32(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
                             W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
             else:
                 gemm_nt_f64(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
                             W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
+        team_note(start, <int>nblk)
     elif m == 1 or n_out * n_in * m <= SMALL_GEMM:
         # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
         if real is float:
