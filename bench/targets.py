@@ -111,6 +111,14 @@ TARGETS: tuple[Target, ...] = (
     Target("inference", "784-256-128-10 softmax", "ort/predict", ">=", 1.1,
            "target: predict at least 1.1x faster than an ONNX Runtime session of the same "
            "weights (default CPU options) for batches of 1024", n=1024, needs=ORT),
+    Target("inference", "784-256-128-10 softmax, torch imported first", "torch-first/alone",
+           "<=", 1.15,
+           "target: fastdnn's predict and fit within 15 % of their time alone when PyTorch was "
+           "imported and used first in the same process", needs="torch"),
+    Target("inference", "784-256-128-10 softmax, onnxruntime imported first", "ort-first/alone",
+           "<=", 1.15,
+           "target: fastdnn's predict and fit within 15 % of their time alone when ONNX Runtime "
+           "was imported and used first in the same process", needs=ORT),
     Target("train", "digits 64-128-10 softmax", "sklearn/fastdnn", ">=", 10.0,
            "target: a full fit >= 10x faster than scikit-learn's", needs="sklearn",
            full_size=True),

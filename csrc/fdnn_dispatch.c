@@ -122,14 +122,22 @@ int fdnn_get_user_threads(void) { return g_user_threads; }
 #ifdef _OPENMP
 /* Another library's threads spinning on our cores (NumPy's OpenBLAS spins ~0.1 s after
    each product) hold a team's thread off for whole time slices: a 13 us product took
-   0.56 ms. When a thread of the team starts its share more than FDNN_LATE_S after the
-   first (a spinning thread starts within microseconds, a sleeping one within tens of them
-   on a quiet machine; one held off waits for a time slice, milliseconds), work shorter
-   than a time slice runs on the calling thread alone for the next FDNN_BACKOFF_S. The
-   team's first region (thread creation) is not judged. */
+   0.56 ms. When a thread of the team starts its share late, work shorter than a time
+   slice runs on the calling thread alone for the next FDNN_BACKOFF_S. Late is more than
+   FDNN_LATE_S after the first thread when the previous region ended less than
+   FDNN_SPINNING_S before (the threads should still be spinning: they start within
+   microseconds), else more than FDNN_WAKE_S (waking a sleeping thread takes tens of us
+   here; one held off by another library's spinning thread, 0.5 ms to a time slice), in
+   FDNN_LATE_STREAK regions in a row. The team's first region (thread creation) is not
+   judged. */
 #define FDNN_LATE_S 100e-6
+#define FDNN_WAKE_S 250e-6
+#define FDNN_SPINNING_S 20e-6
 #define FDNN_BACKOFF_S 20e-3
+#define FDNN_LATE_STREAK 2
 static double g_team_off_until = 0;
+static int g_team_late = 0;
+static double g_team_last_end = -1;
 static int g_team_started = 0;
 
 static int team_usable(void) { return omp_get_wtime() >= g_team_off_until; }
@@ -140,6 +148,7 @@ static void note_lateness(const double *start, int nt)
         nt = FDNN_MAX_TEAM;
     if (!g_team_started) {
         g_team_started = 1;
+        g_team_last_end = omp_get_wtime();
         return;
     }
     double first = start[0], last = start[0];
@@ -149,8 +158,17 @@ static void note_lateness(const double *start, int nt)
         first = start[t] < first ? start[t] : first;
         last = start[t] > last ? start[t] : last;
     }
-    if (last - first > FDNN_LATE_S)
-        g_team_off_until = omp_get_wtime() + FDNN_BACKOFF_S;
+    const double now = omp_get_wtime();
+    const int spinning = g_team_last_end >= 0 && first - g_team_last_end < FDNN_SPINNING_S;
+    if (last - first > (spinning ? FDNN_LATE_S : FDNN_WAKE_S)) {
+        if (++g_team_late >= FDNN_LATE_STREAK) { /* a lone hiccup is not contention */
+            g_team_off_until = now + FDNN_BACKOFF_S;
+            g_team_late = 0;
+        }
+    } else {
+        g_team_late = 0;
+    }
+    g_team_last_end = now;
 }
 
 int fdnn_team_threads(void) { return team_usable() ? fdnn_get_num_threads() : 1; }

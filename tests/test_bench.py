@@ -249,7 +249,8 @@ def test_inference_without_onnxruntime(inference, monkeypatch):
     """Without onnxruntime the section runs without its column, ratio or check, and says so."""
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     cfg = sys.modules["_case"].Config(quick=True, samples=1, target_ns=1, smoke=True)
-    cases = list(inference.cases(cfg))
+    *cases, interference = list(inference.cases(cfg))
+    assert interference.params["variants"] == [inference.ALONE]   # no torch in cfg either
     assert cases and all(inference.ORT not in c.impls for c in cases)
     assert all(r.label != inference.ORT_VS_PREDICT for c in cases for r in c.ratios)
     assert all(c.check() == [] for c in cases)
@@ -263,6 +264,73 @@ def test_inference_ort_targets_per_batch(targets):
                 if t["ratio"] == "ort/predict"]
 
     assert [bounds(n) for n in (1, 32, 1024)] == [[1.5], [1.1], [1.1]]
+
+
+def _importable(*names: str) -> bool:
+    return all(importlib.util.find_spec(n) is not None for n in names)
+
+
+@pytest.mark.parametrize("variant, packages", [("torch", ("torch",)),
+                                               ("onnxruntime", ("onnx", "onnxruntime"))])
+def test_interference_targets_wired(inference, targets, variant, packages):
+    """"<variant>-first/alone <= 1.15" on every timed call of the variant's case, skipped
+    when the variant's package is missing, read from the measured records' ratios."""
+    var = inference.VARIANTS[variant]
+    (t,) = [t for t in targets.TARGETS if t.case == var.case]
+    assert (t.section, t.label, t.op, t.bound, t.packages) == \
+        ("inference", var.label, "<=", 1.15, packages)
+    assert "15 %" in t.description and "imported and used first" in t.description
+    for n in (32, 1024):
+        assert [d["ratio"] for d in targets.for_case("inference", var.case, n)] == [var.label]
+
+    def record(n, value):
+        return {"section": "inference", "name": var.case, "dtype": "float32", "n": n,
+                "impl": "fastdnn predict", "values": {"alone µs": 3.0, var.column: value},
+                "ratios": [] if value is None else [{"label": var.label, "value": value}]}
+
+    have = {p: True for p in packages}
+    met = _meta(measurements=[record(1024, 1.1), record(32, 0.9)], anchors=have)
+    missed = _meta(measurements=[record(1024, 1.1), record(32, 1.2)], anchors=have)
+    assert targets.evaluate(met, [t], "full")[0].status == targets.PASS
+    assert (targets.evaluate(missed, [t], "full")[0].measured) == 1.2
+    assert targets.evaluate(missed, [t], "full")[0].failed
+    skipped = _meta(measurements=[record(1024, None)], anchors={p: False for p in packages})
+    (o,) = targets.evaluate(skipped, [t], "full")
+    assert (o.status, o.failed) == (targets.SKIPPED, False)
+
+
+def test_interference_case_smoke(inference, targets):
+    """The fresh-process case runs at its smoke size: a ratio per timed call for each
+    variant whose package is installed, outputs checked, targets measured (not enforced)."""
+    has_torch, has_ort = _importable("torch"), _importable("onnx", "onnxruntime")
+    if not (has_torch or has_ort):
+        pytest.skip("neither torch nor onnx + onnxruntime is installed")
+    torch = importlib.import_module("torch") if has_torch else None
+    cfg = sys.modules["_case"].Config(quick=True, samples=1, target_ns=50_000, torch=torch,
+                                      smoke=True)
+    case = inference.interference_case(cfg)
+    records, notes, failures = case.measure()
+    assert failures == []
+    ran = [v for v, ok in ((inference.TORCH_FIRST, has_torch), (inference.ORT_FIRST, has_ort))
+           if ok]
+    for key in ran:
+        var = inference.VARIANTS[key]
+        recs = [r for r in records if r["name"] == var.case]
+        assert {(r["impl"], r["n"]) for r in recs} == {
+            ("fastdnn predict", m) for m in inference.SMOKE_INTERFERE_M} | {
+            ("fastdnn fit epoch", inference.SMOKE_FIT_ROWS)}
+        for r in recs:
+            (q,) = r["ratios"]
+            assert q["label"] == var.label and math.isfinite(q["value"]) and q["value"] > 0
+            assert r["values"]["alone µs"] > 0 and r["values"][var.column] > 0
+        assert any(n.startswith(f"fastdnn after {key}") for n in notes)
+    anchors = {"torch": has_torch, "onnx": has_ort, "onnxruntime": has_ort}
+    meta = {**_meta(measurements=records, anchors=anchors), "args": {"sections": ["inference"],
+                                                                     "smoke": True}}
+    outcomes = {o.target.case: o for o in targets.evaluate(meta)}
+    for key in ran:
+        o = outcomes[inference.VARIANTS[key].case]
+        assert o.status in (targets.PASS, targets.MISS) and not o.failed
 
 
 # ----------------------------------------------------- a wrong result fails
