@@ -237,7 +237,7 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
         note_lateness(start_, nt);                                              \
     }
 #else
-#define FDNN_PARALLEL_CHUNKS(nt, n, grain, body) { ptrdiff_t lo = 0, hi = n; body; }
+#define FDNN_PARALLEL_CHUNKS(nt, n, grain, body) { ptrdiff_t lo = 0, hi = n; (void)(grain); body; }
 #endif
 
 #define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
@@ -381,6 +381,7 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
    thread costs it little) */
 #define FDNN_LONG_GEMM ((double)(1 << 26))
 
+#ifdef _OPENMP
 /* The thread's share of the grid tm x tn over C's register tiles: tile rows
    [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */
 static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr, int nr,
@@ -425,7 +426,6 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     return best;
 }
 
-#ifdef _OPENMP
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 #define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
     {                                                                                   \
@@ -449,7 +449,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         note_lateness(start_, nt);                                                      \
     }
 #else
-#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) f(g, 0, M, 0, N);
+#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) { (void)(mr); (void)(nr); f(g, 0, M, 0, N); }
 #endif
 
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
