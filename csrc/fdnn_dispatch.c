@@ -302,11 +302,26 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     int fdnn_softmax_bw_##TS(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n, \
                              ptrdiff_t inner)                                          \
     {                                                                                  \
-        double *work = NULL;                                                           \
-        if (inner > 1 && (work = (double *)malloc((size_t)inner * sizeof(double))) == NULL) \
-            return -1;                                                                 \
-        g_cur->softmax_bw_##TS(dA, a, y, outer, n, inner, work);                       \
-        free(work);                                                                    \
+        fdnn_softmax_bw_##TS##_t f = g_cur->softmax_bw_##TS;                           \
+        const ptrdiff_t slice = n * inner;                                             \
+        int nt = threads_for(outer * slice, (ptrdiff_t)1 << 14);                       \
+        if (nt <= 1) {                                                                 \
+            f(dA, a, y, outer, n, inner, inner);                                       \
+            return 0;                                                                  \
+        }                                                                              \
+        if (inner == 1 || slice < ((ptrdiff_t)1 << 14)) { /* whole slices */           \
+            ptrdiff_t per = slice > 0 ? ((ptrdiff_t)1 << 14) / slice + 1 : outer;      \
+            FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
+                f(dA + lo * slice, a + lo * slice, y + lo * slice, hi - lo, n, inner,  \
+                  inner))                                                              \
+            return 0;                                                                  \
+        }                                                                              \
+        ptrdiff_t cols = n > 0 ? (((ptrdiff_t)1 << 14) / n + 63) / 64 * 64 : inner;     \
+        for (ptrdiff_t o = 0; o < outer; o++) {                                        \
+            const ptrdiff_t off = o * slice;                                           \
+            FDNN_PARALLEL_CHUNKS(nt, inner, cols,                                      \
+                f(dA + off + lo, a + off + lo, y + off + lo, 1, n, hi - lo, inner))    \
+        }                                                                              \
         return 0;                                                                      \
     }
 

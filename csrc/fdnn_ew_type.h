@@ -290,14 +290,15 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
     }
 }
 
-/* dZ = a * (dA - sum(dA * a)) over the softmax axis; the sum accumulates in double. */
+/* dZ = a * (dA - sum(dA * a)) over the softmax axis; the sum accumulates in double.
+   Arrays as for softmax: (outer, n, ld), the first inner columns, in blocks of columns. */
 static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrdiff_t n,
-                            ptrdiff_t inner, double *work)
+                            ptrdiff_t inner, ptrdiff_t ld)
 {
     for (ptrdiff_t o = 0; o < outer; o++) {
-        const T *go = dA + o * n * inner, *ao = a + o * n * inner;
-        T *yo = y + o * n * inner;
-        if (inner == 1) {
+        const T *go = dA + o * n * ld, *ao = a + o * n * ld;
+        T *yo = y + o * n * ld;
+        if (ld == 1) {
             double s = 0;
             for (ptrdiff_t i = 0; i < n; i++)
                 s += (double)go[i] * ao[i];
@@ -307,16 +308,26 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
                 yo[i] = ao[i] * (go[i] - st);
             continue;
         }
-        double *s = work;
-        for (ptrdiff_t j = 0; j < inner; j++)
-            s[j] = 0;
-        for (ptrdiff_t i = 0; i < n; i++)
-            for (ptrdiff_t j = 0; j < inner; j++)
-                s[j] += (double)go[i * inner + j] * ao[i * inner + j];
-        for (ptrdiff_t i = 0; i < n; i++) {
-            FDNN_IVDEP
-            for (ptrdiff_t j = 0; j < inner; j++)
-                yo[i * inner + j] = ao[i * inner + j] * (go[i * inner + j] - (T)s[j]);
+        double s[FDNN_SOFTMAX_COLS];
+        T st[FDNN_SOFTMAX_COLS];
+        for (ptrdiff_t j0 = 0; j0 < inner; j0 += FDNN_SOFTMAX_COLS) {
+            const ptrdiff_t g = inner - j0 < FDNN_SOFTMAX_COLS ? inner - j0 : FDNN_SOFTMAX_COLS;
+            for (ptrdiff_t j = 0; j < g; j++)
+                s[j] = 0;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                const T *gr = go + i * ld + j0, *ar = ao + i * ld + j0;
+                for (ptrdiff_t j = 0; j < g; j++)
+                    s[j] += (double)gr[j] * ar[j];
+            }
+            for (ptrdiff_t j = 0; j < g; j++)
+                st[j] = (T)s[j];
+            for (ptrdiff_t i = 0; i < n; i++) {
+                const T *gr = go + i * ld + j0, *ar = ao + i * ld + j0;
+                T *yr = yo + i * ld + j0;
+                FDNN_IVDEP
+                for (ptrdiff_t j = 0; j < g; j++)
+                    yr[j] = ar[j] * (gr[j] - st[j]);
+            }
         }
     }
 }

@@ -21,11 +21,10 @@ typedef void (*fdnn_softmax_f32_t)(const float *x, float *y, ptrdiff_t outer, pt
                                    ptrdiff_t inner, ptrdiff_t ld);
 typedef void (*fdnn_softmax_f64_t)(const double *x, double *y, ptrdiff_t outer, ptrdiff_t n,
                                    ptrdiff_t inner, ptrdiff_t ld);
-/* work holds inner doubles */
 typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y, ptrdiff_t outer,
-                                      ptrdiff_t n, ptrdiff_t inner, double *work);
+                                      ptrdiff_t n, ptrdiff_t inner, ptrdiff_t ld);
 typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
-                                      ptrdiff_t n, ptrdiff_t inner, double *work);
+                                      ptrdiff_t n, ptrdiff_t inner, ptrdiff_t ld);
 
 /* Dense-layer passes over a contiguous block of `lines` lines of `len` elements. */
 typedef void (*fdnn_bias_act_f32_t)(int act, float *Z, ptrdiff_t lines, ptrdiff_t len,
