@@ -92,7 +92,7 @@ import numpy as np
 
 from fastdnn import _training, course, models
 from fastdnn._compiled import CODES, NotCompilable
-from fastdnn._kernels._dense import matmul
+from fastdnn._kernels._dense import SMALL_GEMM_MACS, matmul
 from fastdnn import functional as F
 from fastdnn.layers import Dense, Input
 from fastdnn.optimizers import GD
@@ -109,9 +109,9 @@ CHECK_RTOL = 1e-4    # max |update - numpy's| / max |numpy's update|, float32
 # gemms) and torch keep their workers spinning ~2**28 cycles (~0.1 s) after a
 # GEMM, which would slow the next implementation down 2-3x.
 WARMUP_NS = 200_000_000
-# fastdnn/_kernels/_blas.pxd: products of up to this many multiply-adds run on
-# the direct loops (csrc/fdnn_gemm_type.h), larger ones on the packed engine
-SMALL_GEMM = 1 << 18
+# products of up to this many multiply-adds run on the direct loops
+# (csrc/fdnn_gemm_type.h), larger ones on the packed engine
+SMALL_GEMM = SMALL_GEMM_MACS
 ACT = CODES["activation"]
 
 
