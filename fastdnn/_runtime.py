@@ -37,11 +37,32 @@ _SPIN = "10000"
 _decisions: dict[str, str] = {}
 
 
+def _loaded_libgomp() -> str | None:
+    """The path of a GNU OpenMP runtime already mapped into this process (Linux), or None."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                path = line.split(None, 5)[-1].strip()
+                if os.path.basename(path).startswith("libgomp"):
+                    return path
+    except OSError:
+        pass
+    return None
+
+
 @contextlib.contextmanager
 def _short_openmp_spin() -> Iterator[None]:
     """``GOMP_SPINCOUNT`` set for the duration (libgomp loading), then the environment as it was."""
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         _decisions["openmp_spin"] = "left to the user's OMP_WAIT_POLICY / GOMP_SPINCOUNT"
+        yield
+        return
+    earlier = _loaded_libgomp()
+    if earlier is not None:
+        # libgomp reads its settings once: another library (e.g. PyTorch, which brings its
+        # own libgomp.so.1) loaded it first, and fastdnn's kernels run on that runtime
+        _decisions["openmp_spin"] = (f"left to the OpenMP runtime loaded before fastdnn "
+                                     f"({earlier}): its spin setting applies")
         yield
         return
     os.environ["GOMP_SPINCOUNT"] = _SPIN

@@ -170,3 +170,22 @@ def test_products_run_on_fastdnn_engine():
     assert fastdnn.info()["gemm"].startswith(f"fastdnn packed, {_ew.simd_path()} micro-kernels, "
                                              f"tiles {rows}x{cols}")
     assert "no BLAS" in fastdnn.info()["decisions"]["gemm"]
+
+
+def test_info_says_when_another_library_loaded_openmp_first():
+    """libgomp reads its spin setting once: loaded before fastdnn (as PyTorch's is), that
+    runtime's setting applies, and info() says so instead of claiming fastdnn's."""
+    code = ("import ctypes, ctypes.util, sys\n"
+            "name = ctypes.util.find_library('gomp')\n"
+            "if name is None:\n"
+            "    sys.exit(3)\n"
+            "ctypes.CDLL(name)\n"
+            "import fastdnn\n"
+            "print(fastdnn.info()['decisions']['openmp_spin'])\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env)
+    if res.returncode == 3 or not sys.platform.startswith("linux"):
+        pytest.skip("no GNU OpenMP runtime to load first")
+    assert res.returncode == 0, res.stderr
+    assert "loaded before fastdnn" in res.stdout and "libgomp" in res.stdout
