@@ -338,7 +338,7 @@ def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split:
         X_val = model._check_X(validation_data[0], "X_val")
         if check_finite:
             check_finite_rows(X_val, "X_val", _FINITE_HINT)
-        Y_val = model._check_y(validation_data[1], X_val.shape[0], "y_val")
+        Y_val = model._check_y(validation_data[1], X_val.shape[0], "y_val", "X_val")
     elif validation_split:
         n_val = int(math.floor(m_all * validation_split))
         if n_val == 0 or n_val == m_all:

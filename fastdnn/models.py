@@ -214,14 +214,18 @@ class Sequential:
                              f"but the model expects {expected}")
         return X
 
-    def _check_y(self, y: Any, m: int, name: str = "y") -> np.ndarray:
+    def _check_y(self, y: Any, m: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         """Targets as a C-ordered (m, n_outputs) array of the model's dtype."""
         if y is None:
             raise ValueError(f"{name} is required")
-        n_y = len(y) if hasattr(y, "__len__") else None
+        if np.ndim(y) == 0:
+            raise TypeError(f"{name} must be an array with one target per example of "
+                            f"{x_name}, got {type(y).__name__} {y!r}")
+        n_y = len(y)
         if n_y != m:
-            raise ValueError(f"{name} has {n_y} rows but X has {m}: one target per example")
-        Y = self.loss.prepare_targets(y, self.n_outputs, self.dtype)
+            raise ValueError(f"{name} has {n_y} rows but {x_name} has {m}: one target per "
+                             f"example")
+        Y = self.loss.prepare_targets(y, self.n_outputs, self.dtype, name)
         return np.ascontiguousarray(Y, dtype=self.dtype)
 
     # ------------------------------------------------------------ training

@@ -513,3 +513,26 @@ def test_layer_path_skips_the_gradient_nobody_needs(monkeypatch):
     monkeypatch.setattr(dense, "backward", spy)
     model.fit(X, y, epochs=1, batch_size=20, verbose=0)
     assert asked == [False, False, False]
+
+
+@pytest.mark.parametrize("loss, output, n_out", [("binary_crossentropy", "sigmoid", 1),
+                                                  ("categorical_crossentropy", "softmax", 3)])
+def test_target_errors_name_the_argument_and_its_examples(loss, output, n_out):
+    """A scalar y, a bad y_val and a y_val of the wrong length are reported against the
+    arguments they concern (y_val and X_val, not y and X)."""
+    model = Sequential([Input(3), Dense(4, activation="relu"), Dense(n_out, activation=output)])
+    model.compile("adam", loss)
+    X = np.random.default_rng(0).random((10, 3))
+    y = np.zeros(10)
+    with pytest.raises(TypeError, match=r"^y must be an array with one target per example of X,"
+                                        r" got float 1\.0"):
+        model.fit(X, 1.0, epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"^y_val must be an array .* of X_val"):
+        model.fit(X, y, validation_data=(X, 1.0), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"^y_val has 10 rows but X_val has 5"):
+        model.fit(X, y, validation_data=(X[:5], y), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"y_val holds"):
+        model.fit(X, y, validation_data=(X, np.full(10, 5.0)), epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"^y_val must hold real numbers"):
+        model.fit(X, y, validation_data=(X, np.array(["a"] * 10)), epochs=1, verbose=0)
+    assert not model.built or model.optimizer.iterations == 0

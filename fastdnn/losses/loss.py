@@ -143,8 +143,8 @@ class Loss:
         """
         raise NotImplementedError
 
-    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: Any = np.float32
-                        ) -> np.ndarray:
+    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: Any = np.float32,
+                        name: str = "y") -> np.ndarray:
         """Targets as a user passes them (``(m,)``, ``(m, 1)``, ``(m, k)``) -> ``(m, n_outputs)``.
 
         Parameters
@@ -155,6 +155,8 @@ class Loss:
         n_outputs : int
             Units of the output layer, ``n_L``.
         dtype : float32 or float64, default float32
+        name : str, default "y"
+            What error messages call the targets (e.g. ``"y_val"``).
 
         Returns
         -------
@@ -165,14 +167,14 @@ class Loss:
         Raises
         ------
         ValueError
-            Shape, range or NaN problems; the message names ``y`` and gives the
+            Shape, range or NaN problems; the message names ``name`` and gives the
             expected and the given shape or values.
         TypeError
             Non-numeric ``y``, or ``dtype`` not float32/float64.
         """
         dt = check_dtype(dtype)
         n = _check_n_outputs(n_outputs)
-        y = self._prepare(_check_targets(y, n, "y"), n, "y", dt)
+        y = self._prepare(_check_targets(y, n, name), n, name, dt)
         return np.ascontiguousarray(y, dtype=dt)
 
     def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype) -> np.ndarray:
