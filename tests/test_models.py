@@ -536,3 +536,31 @@ def test_target_errors_name_the_argument_and_its_examples(loss, output, n_out):
     with pytest.raises(TypeError, match=r"^y_val must hold real numbers"):
         model.fit(X, y, validation_data=(X, np.array(["a"] * 10)), epochs=1, verbose=0)
     assert not model.built or model.optimizer.iterations == 0
+
+
+def test_a_layer_is_built_only_once_its_weights_exist():
+    """Another thread's predict during a first fit must see an unbuilt model (a clear
+    RuntimeError), never a layer marked built without its W."""
+    seen = []
+
+    def watching_init(shape, dtype=np.float32, rng=None):
+        seen.append((first.built, model.built))
+        return np.zeros(shape, dtype=dtype)
+
+    first = Dense(4, activation="relu", kernel_initializer=watching_init)
+    model = Sequential([Input(3), first, Dense(1, activation="sigmoid")])
+    model.build()
+    assert seen == [(False, False)]
+    assert first.built and model.built and first.W.shape == (4, 3)
+    model.compile("adam", "binary_crossentropy")
+    predicted = []
+
+    def predicting_init(shape, dtype=np.float32, rng=None):
+        with pytest.raises(RuntimeError, match="no weights yet"):
+            model.predict(np.zeros((2, 3)))
+        predicted.append(True)
+        return np.zeros(shape, dtype=dtype)
+
+    first.kernel_initializer = predicting_init
+    model.build(3)
+    assert predicted == [True] and model.built

@@ -89,10 +89,8 @@ class Dense(Layer):
         self._A_prev: np.ndarray | None = None
         self._A: np.ndarray | None = None
 
-    def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
+    def _build(self, rng: np.random.Generator) -> None:
         units = self.units
-        super().build(n_in, dtype, rng)
-        self.units = units
         self.W = np.ascontiguousarray(
             self.kernel_initializer((units, self.n_in), dtype=self.dtype, rng=rng),
             dtype=self.dtype)

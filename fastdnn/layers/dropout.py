@@ -1,7 +1,6 @@
 """``Dropout``: inverted dropout in training, the identity at inference."""
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -40,8 +39,7 @@ class Dropout(Layer):
         self._buffers = _Buffers()
         self._mask: np.ndarray | None = None
 
-    def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
-        super().build(n_in, dtype, rng)
+    def _build(self, rng: np.random.Generator) -> None:
         self.units = self.n_in
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else rng
         self._buffers.clear()

@@ -82,12 +82,18 @@ class Layer:
 
     # -- construction
     def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
-        """Create the parameters for inputs of width ``n_in``."""
+        """Create the parameters for inputs of width ``n_in``; ``built`` becomes True only
+        once they all exist (another thread may be asking)."""
+        self.built = False
         self.n_in = _check_units(n_in, "n_in")
         self.dtype = np.dtype(dtype)
         if self.units is None:
             self.units = self.n_in
+        self._build(rng)
         self.built = True
+
+    def _build(self, rng: np.random.Generator) -> None:
+        """The subclass's parameters and buffers, once ``n_in`` and ``dtype`` are set."""
 
     # -- computation
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:

@@ -66,8 +66,7 @@ class Normalizer(Layer):
             self.mean, self.variance = mean, var   # cast to the model's dtype by build
             self.units = mean.shape[0]
 
-    def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
-        super().build(n_in, dtype, rng)
+    def _build(self, rng: np.random.Generator) -> None:
         self.units = self.n_in
         if self._adapted is not None:
             mean, var = self._adapted
