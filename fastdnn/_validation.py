@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool",
+__all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool", "check_range",
            "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite",
            "float_array", "real_array"]
 
@@ -231,8 +231,9 @@ def real_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_finite(X: np.ndarray, name: str = "X", hint: str = "") -> None:
-    """Raise ``ValueError`` naming the first row of ``X`` with a NaN or infinity.
+def check_finite(X: np.ndarray, name: str = "X", hint: str = "", dtype: Any = None) -> None:
+    """Raise ``ValueError`` naming the first row of ``X`` with a NaN or infinity, or, when
+    ``dtype`` is a narrower float than ``X``'s, with a value that becomes infinite in it.
 
     ``X`` is read ``CHECK_ROWS`` rows at a time, so a large or memory-mapped
     array needs no temporary of its size.
@@ -243,6 +244,10 @@ def check_finite(X: np.ndarray, name: str = "X", hint: str = "") -> None:
     Traceback (most recent call last):
     ...
     ValueError: X contains NaN or infinity (first in row 1)
+    >>> check_finite(np.array([[0.0], [1e39]]), dtype=np.float32)
+    Traceback (most recent call last):
+    ...
+    ValueError: X has values beyond float32's range (first in row 1: 1e+39); the model computes in float32
     """
     if X.dtype.kind != "f":
         return
@@ -252,3 +257,31 @@ def check_finite(X: np.ndarray, name: str = "X", hint: str = "") -> None:
         if not ok.all():
             bad = start + int(np.nonzero(~ok.reshape(len(chunk), -1).all(axis=1))[0][0])
             raise ValueError(f"{name} contains NaN or infinity (first in row {bad}){hint}")
+    check_range(X, dtype, name)
+
+
+def check_range(X: np.ndarray, dtype: Any, name: str = "X") -> None:
+    """Raise ``ValueError`` when ``X`` holds finite values that the narrower float ``dtype``
+    cannot hold (they would become infinite in the cast); NaN and infinity pass.
+
+    Examples
+    --------
+    >>> check_range(np.array([1e300]), np.float64)
+    >>> check_range(np.array([-1e39, 0.0]), np.float32)
+    Traceback (most recent call last):
+    ...
+    ValueError: X has values beyond float32's range (first in row 0: -1e+39); the model computes in float32
+    """
+    if dtype is None or X.dtype.kind != "f" or np.dtype(dtype).itemsize >= X.dtype.itemsize:
+        return
+    big = float(np.finfo(dtype).max)
+    for start in range(0, X.shape[0], CHECK_ROWS):
+        chunk = X[start:start + CHECK_ROWS]
+        with np.errstate(invalid="ignore"):
+            over = np.abs(chunk) > big
+        if over.any():
+            row = int(np.nonzero(over.reshape(len(chunk), -1).any(axis=1))[0][0])
+            value = chunk.reshape(len(chunk), -1)[row][over.reshape(len(chunk), -1)[row]][0]
+            raise ValueError(f"{name} has values beyond {np.dtype(dtype).name}'s range (first "
+                             f"in row {start + row}: {value:.3g}); the model computes in "
+                             f"{np.dtype(dtype).name}")

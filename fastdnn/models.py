@@ -32,6 +32,7 @@ from . import optimizers as _optimizers
 from . import _inference, _summary, _training
 from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_int as _check_int
+from ._validation import check_range as _check_range
 from .layers import Dense, Input, Layer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
@@ -212,6 +213,7 @@ class Sequential:
         if expected is not None and X.shape[1] != expected:
             raise ValueError(f"{name} has {X.shape[1]} features per example (shape {X.shape}), "
                              f"but the model expects {expected}")
+        _check_range(X, self.dtype, name)   # values the model's dtype would make infinite
         return X
 
     def _check_y(self, y: Any, m: int, name: str = "y", x_name: str = "X") -> np.ndarray:

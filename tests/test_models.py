@@ -564,3 +564,37 @@ def test_a_layer_is_built_only_once_its_weights_exist():
     first.kernel_initializer = predicting_init
     model.build(3)
     assert predicted == [True] and model.built
+
+
+def test_values_beyond_the_model_dtype_are_refused_before_they_become_inf():
+    """A float64 X holding values float32 cannot (they would be cast to inf and every weight
+    would turn NaN) is refused by fit, validation data, predict, evaluate and the
+    scikit-learn estimators, naming the argument and the first row; NaN-free float64
+    models take the same X."""
+    rng = np.random.default_rng(0)
+    X = rng.random((10, 3))
+    X[4, 1] = -1e39
+    y = (rng.random(10) > 0.5).astype(float)
+    model = Sequential([Input(3), Dense(4, activation="relu"), Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    model.build()
+    before = [w.copy() for w in model.get_weights()]
+    message = r"has values beyond float32's range \(first in row 4: -1e\+39\)"
+    with pytest.raises(ValueError, match="^X " + message):
+        model.fit(X, y, epochs=1, verbose=0, check_finite=False)
+    with pytest.raises(ValueError, match="^X_val " + message):
+        model.fit(X[:4], y[:4], validation_data=(X, y), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="^X " + message):
+        model.predict(X)
+    with pytest.raises(ValueError, match="^X " + message):
+        model.evaluate(X, y, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    wide = Sequential([Input(3), Dense(4, activation="relu"), Dense(1, activation="sigmoid")],
+                      dtype="float64")
+    wide.compile("adam", "binary_crossentropy")
+    wide.fit(X, y, epochs=1, verbose=0)
+    assert np.isfinite(wide.predict(X)).all()
+    from fastdnn.sklearn import MLPClassifier
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y.astype(int))
