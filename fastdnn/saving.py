@@ -34,8 +34,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
 import stat
+import time
 import zipfile
 from typing import Any
 
@@ -102,12 +104,58 @@ def _rng_states(model: Any) -> list[dict]:
     return list(groups.values())
 
 
+# a temporary file of a save whose process is gone and which is older than this (seconds)
+# is a killed save's leftover: the next save of the same target removes it
+STALE_TEMPORARY_S = 60.0
+
+
+def _temporary_pattern(base: str) -> "re.Pattern[str]":
+    return re.compile(re.escape(f".{base[:100]}.") + r"(\d+)-[0-9a-f]{12}\.tmp\Z")
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:   # exists, owned by someone else
+        return False
+    return False
+
+
+def _remove_stale_temporaries(directory: str, base: str) -> None:
+    """Delete the temporary files of earlier saves of ``base`` killed mid-write (their
+    process gone, older than ``STALE_TEMPORARY_S``); POSIX only, best effort."""
+    if os.name != "posix":  # pragma: no cover
+        return
+    pattern = _temporary_pattern(base)
+    try:
+        names = os.listdir(directory)
+    except OSError:  # pragma: no cover
+        return
+    now = time.time()
+    for name in names:
+        match = pattern.match(name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        full = os.path.join(directory, name)
+        try:
+            if now - os.stat(full).st_mtime > STALE_TEMPORARY_S and \
+                    _process_gone(int(match.group(1))):
+                os.unlink(full)
+        except OSError:
+            pass
+
+
 def _temporary(directory: str, base: str) -> tuple[int, str]:
     """A new file next to the target, created with the default permissions
-    (``0o666`` less the umask, as ``open`` gives) and never an existing one."""
+    (``0o666`` less the umask, as ``open`` gives) and never an existing one; its name
+    holds the writer's process id, so that a later save can tell a killed save's leftover."""
+    _remove_stale_temporaries(directory, base)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = os.path.join(directory, f".{base[:100]}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(directory,
+                           f".{base[:100]}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # pragma: no cover - 48 random bits collided

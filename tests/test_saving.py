@@ -377,6 +377,48 @@ def test_interrupted_save_leaves_no_temporary(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.skipif(os.name != "posix", reason="process ids of leftovers are checked on POSIX")
+def test_a_killed_saves_leftover_is_removed_by_the_next_save(tmp_path):
+    """A save killed with SIGKILL cannot clean up: the next save of the same target removes
+    its temporary file (process gone and old), and nothing else."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "m.npz"
+    code = ("import os, signal, sys, numpy as np\n"
+            "from fastdnn import saving\n"
+            "real = np.savez\n"
+            "def killed(f, **arrays):\n"
+            "    real(f, **arrays)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "np.savez = killed\n"
+            "from fastdnn import Sequential\n"
+            "from fastdnn.layers import Dense\n"
+            "m = Sequential([Dense(1)], seed=0)\n"
+            "m.build(2)\n"
+            f"m.save({str(path)!r})\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    leftovers = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    assert len(leftovers) == 1 and not path.exists()
+    old = time.time() - 2 * saving.STALE_TEMPORARY_S
+    os.utime(tmp_path / leftovers[0], (old, old))
+    mine = tmp_path / f".m.npz.{os.getpid()}-{'0' * 12}.tmp"        # a live writer's
+    young = tmp_path / leftovers[0].replace(".tmp", "").rsplit("-", 1)[0]
+    young = pathlib.Path(f"{young}-{'1' * 12}.tmp")                 # the dead one's, but new
+    other = tmp_path / ".other.npz.1-000000000000.tmp"               # another target's
+    for p in (mine, young, other):
+        p.write_bytes(b"x")
+        os.utime(p, (old, old) if p != young else None)
+    model = Sequential([Dense(1)], seed=0)
+    model.build(2)
+    model.save(path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", mine.name, young.name, other.name])
+    assert weights_equal(load_model(path), model)
+
+
 def test_save_into_a_missing_folder_raises_and_writes_nothing(tmp_path):
     model = Sequential([Dense(1)], seed=0)
     model.build(2)
