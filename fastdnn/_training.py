@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -396,6 +397,17 @@ def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
     return trainer
 
 
+def _warn_divergence(epoch: int, costs: Any) -> None:
+    """A RuntimeWarning saying where the training loss stopped being finite."""
+    values = np.asarray(costs, dtype=float).ravel()
+    bad = np.nonzero(~np.isfinite(values))[0]
+    where = f" at its step {int(bad[0]) + 1} of {values.size}" if bad.size else ""
+    warnings.warn(f"training diverged in epoch {epoch + 1}: the loss became "
+                  f"{values[bad[0]] if bad.size else float('nan')}{where}, and the weights "
+                  "follow it; lower the learning rate or rescale the inputs (TerminateOnNaN "
+                  "stops the fit at the end of such an epoch)", RuntimeWarning, stacklevel=5)
+
+
 def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch_hooks: bool,
                 initial_epoch: int, epochs: int, X_val: np.ndarray | None,
                 Y_val: np.ndarray | None, batch_size: int, engine: str) -> Any:
@@ -403,6 +415,7 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
     rebuilds the model gets a trainer for what the model is now."""
     cbl.on_train_begin()
     signature = _training_signature(model)
+    diverged = False
     for epoch in range(initial_epoch, epochs):
         if _training_signature(model) != signature:
             # a callback re-compiled or rebuilt the model: train what it is now
@@ -415,6 +428,9 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
         lr = model.optimizer.learning_rate
         costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
         logs = {"loss": trainer.epoch_loss(costs)}
+        if not diverged and not math.isfinite(logs["loss"]):
+            diverged = True
+            _warn_divergence(epoch, costs)
         for metric in model.metrics:
             logs[metric.name] = float(metric.result())
         if X_val is not None:

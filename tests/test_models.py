@@ -335,6 +335,7 @@ def test_bad_fit_arguments_raise_and_change_nothing(kwargs, exc, words):
     assert model.optimizer.iterations == iterations
 
 
+@pytest.mark.filterwarnings("ignore:training diverged:RuntimeWarning")  # NaN in, on purpose
 def test_nan_in_X_is_rejected_unless_asked():
     model, X, y = trained_model()
     before = model.get_weights()
@@ -598,3 +599,27 @@ def test_values_beyond_the_model_dtype_are_refused_before_they_become_inf():
     from fastdnn.sklearn import MLPClassifier
     with pytest.raises(ValueError, match=message):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y.astype(int))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_is_not_silent(compiled):
+    """A learning rate too large for the data: fit warns (once, at the user's call) in the
+    epoch where the loss stops being finite, naming the step."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * 10
+    y = (X[:, 0] > 0).astype(float)
+    model = Sequential([Input(5), Dense(16, activation="relu"), Dense(1, activation="linear")],
+                       seed=0)
+    model.compile(GD(10.0), "mse", compiled=compiled)
+    with pytest.warns(RuntimeWarning, match=r"training diverged in epoch 1: the loss became "
+                                            r"(inf|nan) at its step \d of 4") as record:
+        history = model.fit(X, y, epochs=3, batch_size=50, verbose=0)
+    assert not np.isfinite(history.history["loss"][0])
+    diverged = [w for w in record if "diverged" in str(w.message)]
+    assert len(diverged) == 1 and diverged[0].filename == __file__
+    calm = Sequential([Input(5), Dense(16, activation="relu"), Dense(1)], seed=0)
+    calm.compile(GD(1e-3), "mse", compiled=compiled)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        calm.fit(X, y, epochs=2, batch_size=50, verbose=0)
