@@ -72,70 +72,37 @@ static T *FDNN_CAT(pk_space_, TS)(int which, size_t n)
     return kept[which];
 }
 
-/* A[0:mc, 0:kc] -> micro-panels of PK_MR rows, k-major: ap[k * PK_MR + r]; rows
-   past mc are zero. */
-static void FDNN_CAT(pk_pack_a_, TS)(ptrdiff_t mc, ptrdiff_t kc, const T *a, ptrdiff_t rs,
-                                     ptrdiff_t cs, T *restrict ap)
+/* Lines [0, n) of x (line i at x + i * step, its k-th element k * kstep further) ->
+   micro-panels of w lines, k-major: p[k * w + r]; lines past n are zero. A's rows make
+   panels of PK_MR lines, B's columns panels of PK_NR. */
+FDNN_INLINE void FDNN_CAT(pk_pack_, TS)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x,
+                                        ptrdiff_t step, ptrdiff_t kstep, T *restrict p)
 {
-    for (ptrdiff_t i = 0; i < mc; i += PK_MR) {
-        const ptrdiff_t mr = mc - i < PK_MR ? mc - i : PK_MR;
-        const T *ai = a + i * rs;
+    for (ptrdiff_t i = 0; i < n; i += w) {
+        const ptrdiff_t nl = n - i < w ? n - i : w;
+        const T *xi = x + i * step;
+        if (nl == w && step == 1) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < w; r++)
+                    p[k * w + r] = xi[k * kstep + r];
 #ifdef PK_VECTOR
-        if (mr == PK_MR && cs == 1) {
-            /* rows of A contiguous: a transpose through registers */
-            FDNN_CAT(transpose_, TS)(PK_MR, kc, ai, rs, ap);
-        } else
+        } else if (nl == w && kstep == 1) {
+            /* each line contiguous along k: a transpose through registers */
+            FDNN_CAT(transpose_, TS)(w, kc, xi, step, p);
 #endif
-        if (mr == PK_MR && rs == 1) {
+        } else if (nl == w) {
             for (ptrdiff_t k = 0; k < kc; k++)
-                for (int r = 0; r < PK_MR; r++)
-                    ap[k * PK_MR + r] = ai[k * cs + r];
-        } else if (mr == PK_MR) {
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (int r = 0; r < PK_MR; r++)
-                    ap[k * PK_MR + r] = ai[r * rs + k * cs];
+                for (int r = 0; r < w; r++)
+                    p[k * w + r] = xi[r * step + k * kstep];
         } else {
             for (ptrdiff_t k = 0; k < kc; k++) {
-                for (ptrdiff_t r = 0; r < mr; r++)
-                    ap[k * PK_MR + r] = ai[r * rs + k * cs];
-                for (ptrdiff_t r = mr; r < PK_MR; r++)
-                    ap[k * PK_MR + r] = 0;
+                for (ptrdiff_t r = 0; r < nl; r++)
+                    p[k * w + r] = xi[r * step + k * kstep];
+                for (ptrdiff_t r = nl; r < w; r++)
+                    p[k * w + r] = 0;
             }
         }
-        ap += kc * PK_MR;
-    }
-}
-
-/* B[0:kc, 0:nc] -> micro-panels of PK_NR columns, k-major: bp[k * PK_NR + j];
-   columns past nc are zero. */
-static void FDNN_CAT(pk_pack_b_, TS)(ptrdiff_t kc, ptrdiff_t nc, const T *b, ptrdiff_t rs,
-                                     ptrdiff_t cs, T *restrict bp)
-{
-    for (ptrdiff_t j = 0; j < nc; j += PK_NR) {
-        const ptrdiff_t nr = nc - j < PK_NR ? nc - j : PK_NR;
-        const T *bj = b + j * cs;
-        if (nr == PK_NR && cs == 1) {
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (int s = 0; s < PK_NR; s++)
-                    bp[k * PK_NR + s] = bj[k * rs + s];
-#ifdef PK_VECTOR
-        } else if (nr == PK_NR && rs == 1) {
-            /* columns of B contiguous: a transpose through registers */
-            FDNN_CAT(transpose_, TS)(PK_NR, kc, bj, cs, bp);
-#endif
-        } else if (nr == PK_NR) {
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (int s = 0; s < PK_NR; s++)
-                    bp[k * PK_NR + s] = bj[k * rs + s * cs];
-        } else {
-            for (ptrdiff_t k = 0; k < kc; k++) {
-                for (ptrdiff_t s = 0; s < nr; s++)
-                    bp[k * PK_NR + s] = bj[k * rs + s * cs];
-                for (ptrdiff_t s = nr; s < PK_NR; s++)
-                    bp[k * PK_NR + s] = 0;
-            }
-        }
-        bp += kc * PK_NR;
+        p += kc * w;
     }
 }
 
@@ -315,12 +282,12 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
             const ptrdiff_t kc = K - p < kcb ? K - p : kcb;
             const T beta = p == 0 ? g->beta : (T)1;
             const int last = p + kc >= K;
-            FDNN_CAT(pk_pack_a_, TS)(mc, kc, g->a + i * g->rs_a + p * g->cs_a, g->rs_a,
-                                     g->cs_a, ap);
+            FDNN_CAT(pk_pack_, TS)(PK_MR, mc, kc, g->a + i * g->rs_a + p * g->cs_a, g->rs_a,
+                                   g->cs_a, ap);
             for (ptrdiff_t j = j0; j < j1; j += nb) {
                 const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
-                FDNN_CAT(pk_pack_b_, TS)(kc, nc, g->b + p * g->rs_b + j * g->cs_b, g->rs_b,
-                                         g->cs_b, bp);
+                FDNN_CAT(pk_pack_, TS)(PK_NR, nc, kc, g->b + p * g->rs_b + j * g->cs_b,
+                                       g->cs_b, g->rs_b, bp);
                 for (ptrdiff_t ii = 0; ii < mc; ii += PK_MR) {
                     const ptrdiff_t mr = mc - ii < PK_MR ? mc - ii : PK_MR;
                     const T *api = ap + ii * kc;

@@ -302,6 +302,6 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
         if cnp.PyArray_DIM(bv, 0) != cnp.PyArray_DIM(a, 0):
             raise ValueError(f"bias must have {cnp.PyArray_DIM(a, 0)} values, got {bv.size}")
     if not (direct and beta == 0 and act < 0 and _small_gemm(a, b, C, alpha)):
-        gemm(a, b, C, alpha, beta, direct and act >= 0, act, act_alpha,
+        gemm(a, b, C, alpha, beta, direct, act, act_alpha,
              cnp.PyArray_DATA(bv) if bv is not None else NULL)
     return C
