@@ -414,9 +414,6 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
         *j1 = N;
 }
 
-/* Cost of packing one element, in multiply-adds: packing reads strided and writes
-   once, a multiply-add is 1/32 of a cycle on a 16-lane vector with two FMA units. */
-#define FDNN_PACK_COST 8.0
 
 /* tm x tn = nt: the grid whose busiest thread has the least work, counting its tiles
    whole (a partial tile costs a full one) and the operands it packs (each thread
@@ -474,7 +471,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         const ptrdiff_t M = g->M, N = g->N;                                            \
         if (M <= 0 || N <= 0)                                                          \
             return;                                                                    \
-        const int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];        \
+        int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];              \
+        if (fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {  \
+            /* C^T's tiles: NR of C's rows by MR of its columns */                     \
+            const int t_ = mr;                                                         \
+            mr = nr;                                                                   \
+            nr = t_;                                                                   \
+        }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \

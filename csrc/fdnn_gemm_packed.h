@@ -120,31 +120,41 @@ static void FDNN_CAT(pk_optim_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, cons
     }
 }
 
-/* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc (beta = 0: c is not read, as in BLAS).
-   A full tile goes from the registers to C; a partial one through `tile` (PK_MR x PK_NR). */
-static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,
-                                     T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
-                                     T alpha, T beta, T *restrict tile)
+/* The MR x NR tile alpha Ap Bp over kc, with A's panel element (r, k) at
+   ap[k * aks + r * ars] (a packed panel: aks = MR, ars = 1; a matrix read in place:
+   its own strides). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
+   (+ beta c; beta = 0: c is not read, as in BLAS); otherwise it goes to `tile`
+   (PK_MR x PK_NR) for the caller to place. */
+FDNN_INLINE void FDNN_CAT(pk_tile_, TS)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                                        ptrdiff_t ars, const T *restrict bp, T *restrict c,
+                                        ptrdiff_t ldc, int store, T alpha, T beta,
+                                        T *restrict tile)
 {
 #ifdef PK_VECTOR
     PK_V acc[PK_MR][PK_NV];
     for (int r = 0; r < PK_MR; r++)
         for (int v = 0; v < PK_NV; v++)
             acc[r][v] = (PK_V){0};
+    /* rows in threes from a few base pointers, so that a matrix read in place needs
+       no register per row (x86 addresses base + index * 1, 2, 4 or 8) */
+    const T *base[(PK_MR + 2) / 3];
+    for (int q = 0; q < (PK_MR + 2) / 3; q++)
+        base[q] = ap + 3 * q * ars;
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_V bv[PK_NV];
         for (int v = 0; v < PK_NV; v++)
             bv[v] = *(const PK_V *)(bp + v * PK_VL);
         for (int r = 0; r < PK_MR; r++) {
-            const PK_V ar = ap[r] - (PK_V){0};
+            const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
             for (int v = 0; v < PK_NV; v++)
                 acc[r][v] += ar * bv[v];
         }
-        ap += PK_MR;
+        for (int q = 0; q < (PK_MR + 2) / 3; q++)
+            base[q] += aks;
         bp += PK_NR;
     }
     const PK_V va = alpha - (PK_V){0};
-    if (mr == PK_MR && nr == PK_NR) {
+    if (store) {
         const PK_V vb = beta - (PK_V){0};
         for (int r = 0; r < PK_MR; r++)
             for (int v = 0; v < PK_NV; v++) {
@@ -158,21 +168,58 @@ static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T
             *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
 #else
     T acc[PK_MR][PK_NR] = {{0}};
+    (void)c; (void)ldc; (void)store; (void)beta;
     for (ptrdiff_t k = 0; k < kc; k++) {
         for (int r = 0; r < PK_MR; r++)
             for (int s = 0; s < PK_NR; s++)
-                acc[r][s] += ap[r] * bp[s];
-        ap += PK_MR;
+                acc[r][s] += ap[k * aks + r * ars] * bp[s];
         bp += PK_NR;
     }
     for (int r = 0; r < PK_MR; r++)
         for (int s = 0; s < PK_NR; s++)
             tile[r * PK_NR + s] = alpha * acc[r][s];
 #endif
+}
+
+/* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel packed */
+static void FDNN_CAT(pk_kernel_, TS)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,
+                                     T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
+                                     T alpha, T beta, T *restrict tile)
+{
+#ifdef PK_VECTOR
+    const int store = mr == PK_MR && nr == PK_NR;
+#else
+    const int store = 0;
+#endif
+    FDNN_CAT(pk_tile_, TS)(kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+    if (store)
+        return;
     for (ptrdiff_t r = 0; r < mr; r++)
         for (ptrdiff_t s = 0; s < nr; s++)
             c[r * ldc + s] = beta == 0 ? tile[r * PK_NR + s]
                                        : tile[r * PK_NR + s] + beta * c[r * ldc + s];
+}
+
+/* the tile of rows x cols of C^T with A's panel read in place (element (r, k) at
+   a[k * aks + r * ars]), placed transposed: c[s * ldc + r] (+ beta c) */
+static void FDNN_CAT(pk_kernel_t_, TS)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
+                                       ptrdiff_t ars, const T *restrict bp, T *restrict c,
+                                       ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, T alpha,
+                                       T beta, T *restrict tile)
+{
+    if (aks == 1)
+        FDNN_CAT(pk_tile_, TS)(kc, a, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+    else
+        FDNN_CAT(pk_tile_, TS)(kc, a, aks, 1, bp, c, ldc, 0, alpha, beta, tile);
+    for (ptrdiff_t s = 0; s < cols; s++) {
+        T *cs = c + s * ldc;
+        if (beta == 0)
+            for (ptrdiff_t r = 0; r < rows; r++)
+                cs[r] = tile[r * PK_NR + s];
+        else
+            for (ptrdiff_t r = 0; r < rows; r++)
+                cs[r] = tile[r * PK_NR + s] + beta * cs[r];
+    }
 }
 
 /* the epilogue g(c + bias) over rows x cols of C; bias per row (bias[r]) or per column */
@@ -231,6 +278,24 @@ static void FDNN_CAT(pk_backward_, TS)(int op, T *c, ptrdiff_t ldc, ptrdiff_t ro
 }
 #undef PK_BWD_CASE
 
+/* what follows the last K block of C[i:i+rows, j:j+cols]: the optimizer step, the
+   backward epilogue or the forward one */
+static void FDNN_CAT(pk_finish_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i,
+                                     ptrdiff_t j, ptrdiff_t rows, ptrdiff_t cols)
+{
+    T *c = g->c + i * g->ldc + j;
+    if (g->opt > FDNN_OPT_GD)
+        FDNN_CAT(pk_optim_, TS)(g, c, i, j, rows, cols);
+    else if (g->bwd >= 0)
+        FDNN_CAT(pk_backward_, TS)(g->bwd, c, g->ldc, rows, cols, g->act_a + i * g->ld_act + j,
+                                   g->ld_act, g->db == NULL ? NULL : g->db + j, g->act_alpha);
+    else if (g->act >= 0)
+        FDNN_CAT(pk_epilogue_, TS)(g->act, c, g->ldc, rows, cols,
+                                   g->bias == NULL ? NULL
+                                   : g->bias_per_row ? g->bias + i : g->bias + j,
+                                   g->bias_per_row, g->act_alpha);
+}
+
 /* C[i0:i1, j0:j1] one element at a time: only when the packing buffers cannot be had */
 static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
                                        ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
@@ -243,17 +308,55 @@ static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, p
                 s += g->a[i * g->rs_a + k * g->cs_a] * g->b[k * g->rs_b + j * g->cs_b];
             c[j] = g->beta == 0 ? g->alpha * s : g->alpha * s + g->beta * c[j];
         }
-        if (g->opt > FDNN_OPT_GD)
-            FDNN_CAT(pk_optim_, TS)(g, c + j0, i, j0, 1, j1 - j0);
-        else if (g->bwd >= 0)
-            FDNN_CAT(pk_backward_, TS)(g->bwd, c + j0, g->ldc, 1, j1 - j0,
-                                       g->act_a + i * g->ld_act + j0, g->ld_act,
-                                       g->db == NULL ? NULL : g->db + j0, g->act_alpha);
-        else if (g->act >= 0)
-            FDNN_CAT(pk_epilogue_, TS)(g->act, c + j0, g->ldc, 1, j1 - j0,
-                                       g->bias == NULL ? NULL
-                                       : g->bias_per_row ? g->bias + i : g->bias + j0,
-                                       g->bias_per_row, g->act_alpha);
+        FDNN_CAT(pk_finish_, TS)(g, i, j0, 1, j1 - j0);
+    }
+}
+
+/* C[i0:i1, j0:j1] as C^T = B^T A^T, for few rows of C (fdnn_gemm_swapped): B, its
+   columns contiguous, is read in place as the broadcast operand, so the large operand is
+   never packed; A's rows are packed as the panels of C^T's columns, over the whole of K
+   (each tile is one chain over k, stored once, transposed). Each tile of C^T covers
+   MR of C's columns and NR of its rows. */
+static void KFN(gemm_block_t)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
+                              ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
+{
+    const ptrdiff_t K = g->K;
+    /* C's rows per packed block of A: NR multiples whose K-long panels stay in L2 */
+    ptrdiff_t ib = (ptrdiff_t)(FDNN_GEMM_SWAP_BYTES / (K * (ptrdiff_t)sizeof(T))) / PK_NR * PK_NR;
+    if (ib < PK_NR)
+        ib = PK_NR;
+    if (ib > i1 - i0)
+        ib = i1 - i0;
+    const size_t b_size = (size_t)((ib + PK_NR - 1) / PK_NR * PK_NR) * (size_t)K;
+    T *edge = FDNN_CAT(pk_space_, TS)(0, (size_t)PK_MR * (size_t)K);
+    T *bp = FDNN_CAT(pk_space_, TS)(1, b_size + PK_MR * PK_NR);
+    if (edge == NULL || bp == NULL) {
+        FDNN_CAT(pk_unpacked_, TS)(g, i0, i1, j0, j1);
+        return;
+    }
+    T *tile = bp + b_size;
+    for (ptrdiff_t i = i0; i < i1; i += ib) {
+        const ptrdiff_t ic = i1 - i < ib ? i1 - i : ib;
+        FDNN_CAT(pk_pack_, TS)(PK_NR, ic, K, g->a + i * g->rs_a, g->rs_a, g->cs_a, bp);
+        for (ptrdiff_t j = j0; j < j1; j += PK_MR) {
+            const ptrdiff_t mr = j1 - j < PK_MR ? j1 - j : PK_MR;
+            /* C^T's A panel: B's columns j.., element (r, k) at b[(j + r) cs_b + k rs_b] */
+            const T *a = g->b + j * g->cs_b;
+            ptrdiff_t aks = g->rs_b, ars = g->cs_b;
+            if (mr < PK_MR) {
+                FDNN_CAT(pk_pack_, TS)(PK_MR, mr, K, a, g->cs_b, g->rs_b, edge);
+                a = edge;
+                aks = PK_MR;
+                ars = 1;
+            }
+            for (ptrdiff_t ii = 0; ii < ic; ii += PK_NR) {
+                const ptrdiff_t nr = ic - ii < PK_NR ? ic - ii : PK_NR;
+                FDNN_CAT(pk_kernel_t_, TS)(K, a, aks, ars, bp + ii * K,
+                                           g->c + (i + ii) * g->ldc + j, g->ldc, mr, nr,
+                                           g->alpha, g->beta, tile);
+                FDNN_CAT(pk_finish_, TS)(g, i + ii, j, nr, mr);
+            }
+        }
     }
 }
 
@@ -262,6 +365,10 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                             ptrdiff_t j0, ptrdiff_t j1)
 {
     const ptrdiff_t K = g->K;
+    if (fdnn_gemm_swapped(g->M, g->N, K, g->rs_b, sizeof(T), PK_MR, PK_NR)) {
+        KFN(gemm_block_t)(g, i0, i1, j0, j1);
+        return;
+    }
     /* equal K blocks of at most PK_KC (a multiple of 8 when there are several) */
     const ptrdiff_t nkb = K > 0 ? (K + PK_KC - 1) / PK_KC : 1;
     const ptrdiff_t kcb = nkb > 1 ? ((K + nkb - 1) / nkb + 7) / 8 * 8 : (K > 0 ? K : 1);
@@ -296,19 +403,8 @@ static void KFN(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
                         FDNN_CAT(pk_kernel_, TS)(kc, api, bp + jj * kc, c, g->ldc, mr, nr,
                                                  g->alpha, beta, tile);
-                        if (last && g->opt > FDNN_OPT_GD)
-                            FDNN_CAT(pk_optim_, TS)(g, c, i + ii, j + jj, mr, nr);
-                        else if (last && g->bwd >= 0)
-                            FDNN_CAT(pk_backward_, TS)(
-                                g->bwd, c, g->ldc, mr, nr,
-                                g->act_a + (i + ii) * g->ld_act + (j + jj), g->ld_act,
-                                g->db == NULL ? NULL : g->db + (j + jj), g->act_alpha);
-                        else if (last && g->act >= 0)
-                            FDNN_CAT(pk_epilogue_, TS)(
-                                g->act, c, g->ldc, mr, nr,
-                                g->bias == NULL ? NULL
-                                : g->bias_per_row ? g->bias + (i + ii) : g->bias + (j + jj),
-                                g->bias_per_row, g->act_alpha);
+                        if (last)
+                            FDNN_CAT(pk_finish_, TS)(g, i + ii, j + jj, mr, nr);
                     }
                 }
             }

@@ -86,6 +86,34 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
         T *opt_s2;                                                              \
         const T *opt_c;                                                         \
     }
+/* Cost of packing one element, in multiply-adds: packing reads strided and writes
+   once, a multiply-add is 1/32 of a cycle on a 16-lane vector with two FMA units. */
+#define FDNN_PACK_COST 8
+
+/* Few rows of C and a B whose columns are contiguous (a batch of examples against a
+   layer's weights W^T): the engine computes C^T = B^T A^T, reading B in place as the
+   broadcast operand instead of packing it, when that saves more than the wider
+   padding of C's rows costs (they then fill vector lanes, NR at a time, instead of
+   MR rows). K-long panels of A stay in L2 (FDNN_GEMM_SWAP_BYTES). One rule for the
+   dispatch's thread grid and the kernels; it depends only on the shapes, strides and
+   register tile, so results do not depend on the thread count. */
+#define FDNN_GEMM_SWAP_M 64
+#define FDNN_GEMM_SWAP_BYTES (256 * 1024)
+static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
+                                    size_t tbytes, int mr, int nr)
+{
+    if (K <= 0 || rs_b != 1 || M > FDNN_GEMM_SWAP_M
+        || (size_t)K * tbytes * (size_t)nr > FDNN_GEMM_SWAP_BYTES)
+        return 0;
+    /* multiply-adds per k, padding included, plus the packing */
+    const double m = (double)M, n = (double)N;
+    const double straight = (double)((M + mr - 1) / mr * mr) * (double)((N + nr - 1) / nr * nr)
+                            + FDNN_PACK_COST * (m + n);
+    const double swapped = (double)((M + nr - 1) / nr * nr) * (double)((N + mr - 1) / mr * mr)
+                           + FDNN_PACK_COST * (m + (N % mr != 0 ? mr : 0));
+    return swapped < straight;
+}
+
 typedef FDNN_GEMM_ARGS(float) fdnn_gemm_args_f32;
 typedef FDNN_GEMM_ARGS(double) fdnn_gemm_args_f64;
 /* C[i0:i1, j0:j1] on the calling thread */

@@ -382,6 +382,59 @@ def test_leaky_relu_zero_slope_epilogue_propagates_nan(direct):
     assert np.isnan(C[1]).all()
 
 
+# ------------------------------------------------------------------ few rows, B's columns contiguous
+
+# A batch of a few examples against a layer's weights (B = W^T, its columns contiguous):
+# the engine computes C^T = B^T A^T there, reading B in place, and stores C's tiles
+# transposed (fdnn_gemm_swapped, csrc/fdnn_kernels.h). The shapes straddle that rule's
+# bounds (C's rows 64, the register tile's sides) so both orders are checked side by side.
+FEW_ROWS = [1, 5, 11, 12, 13, 24, 31, 32, 33, 48, 64, 65]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_against_transposed_weights(simd, dtype):
+    rng = np.random.default_rng(11)
+    for M, N, K in itertools.product(FEW_ROWS, (1, 10, 13, 100, 300), (1, 7, 300)):
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5 if K > 1 else 1.0)
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=1.0, beta=-0.75,
+             integers=True)
+
+
+@pytest.mark.parametrize("act_name", ["relu", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
+    """Bias (per row and, through a column-major out, per column of the stored C) and
+    activation on each transposed tile equal the unfused sequence; 2 and 3 threads give
+    the single thread's result bit for bit."""
+    act = ACTIVATIONS.index(act_name)
+    rng = np.random.default_rng(12)
+    eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
+    for M, N, K in [(32, 256, 784), (24, 1030, 70), (64, 13, 200), (5, 300, 33)]:
+        A = _operand(rng, (M, K), dtype, "C")
+        B = _operand(rng, (N, K), dtype, "C").T           # W^T: columns contiguous
+        bias = rng.standard_normal(M).astype(dtype)
+        C0 = _dense.matmul(A, B, 1.0, False)
+        _assert_product(C0, A, B, what=f"M, N, K = {M}, {N}, {K}")
+        want = _unfused(C0, bias, act, 0.25)
+        results = []
+        for threads in (1, 2, 3):
+            fastdnn.set_num_threads(threads)
+            buf, out = _guarded_out((M, N), dtype, "C", np.nan)
+            C = _dense.matmul(A, B, 1.0, False, out, 0.0, act, 0.25, bias)
+            _check_guards(buf, f"{threads} threads")
+            np.testing.assert_allclose(C, want, rtol=4 * eps, atol=tiny)
+            results.append(C.copy())
+        for threads, C in zip((2, 3), results[1:]):
+            np.testing.assert_array_equal(C, results[0], err_msg=f"{threads} threads vs 1")
+        # C^T = B^T A^T into a column-major out: the bias then runs along C's columns
+        bias_t = rng.standard_normal(N).astype(dtype)
+        Ct = _dense.matmul(B.T, A.T, 1.0, False, np.empty((N, M), dtype, order="F"), 0.0,
+                           act, 0.25, bias_t)
+        plain = _dense.matmul(B.T, A.T, 1.0, False, np.empty((N, M), dtype, order="F"))
+        want_t = _unfused(plain, bias_t, act, 0.25)
+        np.testing.assert_allclose(Ct, want_t, rtol=4 * eps, atol=tiny)
+
+
 # ------------------------------------------------------------------ 5. threads
 
 @pytest.mark.parametrize("dtype", DTYPES)
