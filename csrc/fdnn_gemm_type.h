@@ -136,40 +136,94 @@ FDNN_INLINE T FDNN_CAT(hsum_, TS)(V v)
     return s;
 }
 
-/* bt (K, N) = b^T for b (N, K) with row stride ldb, in square blocks of one 16-byte
-   vector a side (4 x 4 floats, 2 x 2 doubles) moved through registers: both sides
-   are read and written 16 bytes at a time instead of one element at a time. */
-#define QL (16 / FDNN_TBYTES)
+/* bt (K, N) = b^T for b (N, K) with row stride ldb, in square blocks moved through
+   registers: both sides are read and written a vector at a time instead of one element
+   at a time. Blocks of one 16-byte vector a side (4 x 4 floats, 2 x 2 doubles), and on
+   AVX2 and AVX-512 first of one 32-byte vector (8 x 8 floats, 4 x 4 doubles). */
+#define TQ4 FDNN_CAT(fdnn_tq4_, TS)
+#define TQ8 FDNN_CAT(fdnn_tq8_, TS)
+typedef T TQ4 __attribute__((vector_size(16)));
+typedef T TQ8 __attribute__((vector_size(32)));
 #if FDNN_TBYTES == 4
-#if defined(__clang__)
-#define SHUF(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+typedef int FDNN_CAT(fdnn_tm4_, TS) __attribute__((vector_size(16)));
+typedef int FDNN_CAT(fdnn_tm8_, TS) __attribute__((vector_size(32)));
 #else
-typedef int fdnn_mask_f32 __attribute__((vector_size(16)));
-#define SHUF(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, (fdnn_mask_f32){i0, i1, i2, i3})
+typedef long long FDNN_CAT(fdnn_tm4_, TS) __attribute__((vector_size(16)));
+typedef long long FDNN_CAT(fdnn_tm8_, TS) __attribute__((vector_size(32)));
 #endif
-#define QTRANSPOSE(r)                                                                   \
+#if defined(__clang__)
+#define SHUF4(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#define SHUF8(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define SHUF4(x, y, ...) __builtin_shuffle(x, y, (FDNN_CAT(fdnn_tm4_, TS)){__VA_ARGS__})
+#define SHUF8(x, y, ...) __builtin_shuffle(x, y, (FDNN_CAT(fdnn_tm8_, TS)){__VA_ARGS__})
+#endif
+#define QL4 (16 / FDNN_TBYTES)
+#define QL8 (32 / FDNN_TBYTES)
+#if FDNN_TBYTES == 4
+#define TRANSPOSE4(r)                                                                   \
     do {                                                                                \
-        Q t0 = SHUF(r[0], r[1], 0, 4, 1, 5), t1 = SHUF(r[0], r[1], 2, 6, 3, 7);        \
-        Q t2 = SHUF(r[2], r[3], 0, 4, 1, 5), t3 = SHUF(r[2], r[3], 2, 6, 3, 7);        \
-        r[0] = SHUF(t0, t2, 0, 1, 4, 5);                                                \
-        r[1] = SHUF(t0, t2, 2, 3, 6, 7);                                                \
-        r[2] = SHUF(t1, t3, 0, 1, 4, 5);                                                \
-        r[3] = SHUF(t1, t3, 2, 3, 6, 7);                                                \
+        TQ4 t0 = SHUF4(r[0], r[1], 0, 4, 1, 5), t1 = SHUF4(r[0], r[1], 2, 6, 3, 7);    \
+        TQ4 t2 = SHUF4(r[2], r[3], 0, 4, 1, 5), t3 = SHUF4(r[2], r[3], 2, 6, 3, 7);    \
+        r[0] = SHUF4(t0, t2, 0, 1, 4, 5);                                               \
+        r[1] = SHUF4(t0, t2, 2, 3, 6, 7);                                               \
+        r[2] = SHUF4(t1, t3, 0, 1, 4, 5);                                               \
+        r[3] = SHUF4(t1, t3, 2, 3, 6, 7);                                               \
+    } while (0)
+/* three rounds of two-input shuffles: pairs, then quads, then halves */
+#define TRANSPOSE8(r)                                                                   \
+    do {                                                                                \
+        TQ8 t[8], u[8];                                                                 \
+        for (int p_ = 0; p_ < 8; p_ += 2) {                                             \
+            t[p_] = SHUF8(r[p_], r[p_ + 1], 0, 8, 1, 9, 4, 12, 5, 13);                  \
+            t[p_ + 1] = SHUF8(r[p_], r[p_ + 1], 2, 10, 3, 11, 6, 14, 7, 15);            \
+        }                                                                               \
+        for (int p_ = 0; p_ < 8; p_ += 4)                                               \
+            for (int h_ = 0; h_ < 2; h_++) {                                            \
+                u[p_ + 2 * h_] = SHUF8(t[p_ + h_], t[p_ + h_ + 2],                      \
+                                       0, 1, 8, 9, 4, 5, 12, 13);                       \
+                u[p_ + 2 * h_ + 1] = SHUF8(t[p_ + h_], t[p_ + h_ + 2],                  \
+                                           2, 3, 10, 11, 6, 7, 14, 15);                 \
+            }                                                                           \
+        for (int c_ = 0; c_ < 4; c_++) {                                                \
+            r[c_] = SHUF8(u[c_], u[c_ + 4], 0, 1, 2, 3, 8, 9, 10, 11);                  \
+            r[c_ + 4] = SHUF8(u[c_], u[c_ + 4], 4, 5, 6, 7, 12, 13, 14, 15);            \
+        }                                                                               \
     } while (0)
 #else
-#if defined(__clang__)
-#define SHUF(x, y, i0, i1) __builtin_shufflevector(x, y, i0, i1)
-#else
-typedef long long fdnn_mask_f64 __attribute__((vector_size(16)));
-#define SHUF(x, y, i0, i1) __builtin_shuffle(x, y, (fdnn_mask_f64){i0, i1})
-#endif
-#define QTRANSPOSE(r)                                                                   \
+#define TRANSPOSE4(r)                                                                   \
     do {                                                                                \
-        Q t0 = SHUF(r[0], r[1], 0, 2);                                                  \
-        r[1] = SHUF(r[0], r[1], 1, 3);                                                  \
+        TQ4 t0 = SHUF4(r[0], r[1], 0, 2);                                               \
+        r[1] = SHUF4(r[0], r[1], 1, 3);                                                 \
         r[0] = t0;                                                                      \
     } while (0)
+/* pairs, then halves */
+#define TRANSPOSE8(r)                                                                   \
+    do {                                                                                \
+        TQ8 t0 = SHUF8(r[0], r[1], 0, 4, 2, 6), t1 = SHUF8(r[0], r[1], 1, 5, 3, 7);    \
+        TQ8 t2 = SHUF8(r[2], r[3], 0, 4, 2, 6), t3 = SHUF8(r[2], r[3], 1, 5, 3, 7);    \
+        r[0] = SHUF8(t0, t2, 0, 1, 4, 5);                                               \
+        r[2] = SHUF8(t0, t2, 2, 3, 6, 7);                                               \
+        r[1] = SHUF8(t1, t3, 0, 1, 4, 5);                                               \
+        r[3] = SHUF8(t1, t3, 2, 3, 6, 7);                                               \
+    } while (0)
 #endif
+/* lines [j, j + QL) of b into bt, blocks of QL x QL along k, then the tail of k */
+#define TRANSPOSE_LINES(QL, VT, TRANSPOSE)                                              \
+    do {                                                                                \
+        ptrdiff_t k = 0;                                                                \
+        for (; k + QL <= K; k += QL) {                                                  \
+            VT r[QL];                                                                   \
+            for (int i = 0; i < QL; i++)                                                \
+                memcpy(&r[i], b + (j + i) * ldb + k, sizeof(VT));                       \
+            TRANSPOSE(r);                                                               \
+            for (int i = 0; i < QL; i++)                                                \
+                memcpy(bt + (k + i) * N + j, &r[i], sizeof(VT));                        \
+        }                                                                               \
+        for (; k < K; k++)                                                              \
+            for (int i = 0; i < QL; i++)                                                \
+                bt[k * N + j + i] = b[(j + i) * ldb + k];                               \
+    } while (0)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noipa)) /* no clone for a constant N, whose dead tail loop gcc warns about */
 #elif defined(__clang__)
@@ -179,27 +233,25 @@ static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict
                                      ptrdiff_t ldb, T *restrict bt)
 {
     ptrdiff_t j = 0;
-    for (; j + QL <= N; j += QL) {
-        ptrdiff_t k = 0;
-        for (; k + QL <= K; k += QL) {
-            Q r[QL];
-            for (int i = 0; i < QL; i++)
-                memcpy(&r[i], b + (j + i) * ldb + k, sizeof(Q));
-            QTRANSPOSE(r);
-            for (int i = 0; i < QL; i++)
-                memcpy(bt + (k + i) * N + j, &r[i], sizeof(Q));
-        }
-        for (; k < K; k++)
-            for (int i = 0; i < QL; i++)
-                bt[k * N + j + i] = b[(j + i) * ldb + k];
-    }
+#if FDNN_VBYTES >= 32
+    for (; j + QL8 <= N; j += QL8)
+        TRANSPOSE_LINES(QL8, TQ8, TRANSPOSE8);
+#endif
+    for (; j + QL4 <= N; j += QL4)
+        TRANSPOSE_LINES(QL4, TQ4, TRANSPOSE4);
     for (; j < N; j++)
         for (ptrdiff_t k = 0; k < K; k++)
             bt[k * N + j] = b[j * ldb + k];
 }
-#undef QTRANSPOSE
-#undef SHUF
-#undef QL
+#undef TRANSPOSE_LINES
+#undef TRANSPOSE4
+#undef TRANSPOSE8
+#undef SHUF4
+#undef SHUF8
+#undef QL4
+#undef QL8
+#undef TQ4
+#undef TQ8
 #undef H
 #undef Q
 
