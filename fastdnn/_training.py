@@ -36,6 +36,7 @@ from . import _inference
 from . import callbacks as _callbacks
 from . import regularizers as _regularizers
 from ._compiled import NotCompilable
+from ._interrupts import StepGuard
 from ._validation import check_finite as check_finite_rows
 from ._validation import check_int
 from ._kernels import _network
@@ -80,6 +81,8 @@ class LayerTrainer:
                shuffle: bool, rng: np.random.Generator) -> None:
         """What both trainers keep: the data, the batch sizes and the shuffling."""
         self.model = model
+        self.guard = StepGuard()
+        self.costs, self.done = np.empty(0), 0   # the epoch's costs; steps completed
         self.X, self.Y = X, Y
         self.m = X.shape[0]
         self.batch_size = batch_size
@@ -89,6 +92,10 @@ class LayerTrainer:
         self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
         self.sizes[-1] = self.m - batch_size * (self.steps - 1)
 
+    def completed_costs(self) -> np.ndarray:
+        """The costs of the current epoch's completed steps (all of them after it ends)."""
+        return self.costs[:self.done]
+
     def epoch_loss(self, costs: np.ndarray) -> float:
         """The epoch's loss: the batches' costs weighted by their sizes."""
         sizes = self.sizes[:len(costs)]
@@ -97,7 +104,7 @@ class LayerTrainer:
     def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
         """One pass over the data; returns the cost of every mini-batch."""
         perm = self.rng.permutation(self.m) if self.shuffle else None
-        with np.errstate(all="ignore"):   # NaN/inf in training propagate silently
+        with np.errstate(all="ignore"), self.guard.steps():   # NaN/inf propagate silently
             return self._run(progbar, hooks, perm)
 
     def _batch(self, s: int, k: int, perm: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -120,39 +127,19 @@ class LayerTrainer:
         return Xb, Y[s:s + k]
 
     def _run(self, progbar: Any, hooks: Any, perm: np.ndarray | None) -> np.ndarray:
-        model, layers, loss, metrics = self.model, self.layers, self.model.loss, self.model.metrics
-        cost_sum = loss._cost_sum
+        model = self.model
         costs = np.empty(self.steps)
-        opt = model.optimizer
         B, m = self.batch_size, self.m
         running = 0.0
+        self.costs, self.done = costs, 0
         for step in range(self.steps):
             s = step * B
             k = min(B, m - s)
             if hooks is not None:
                 hooks.on_train_batch_begin(step)
-            Xb, Yb = self._batch(s, k, perm)
-            A = Xb.T
-            for layer in layers:
-                A = layer.forward(A, training=True)
-            Yt = Yb.T
-            cost = cost_sum(A, Yt) / k      # inputs are the trainer's own, checked once
-            if self.reg:
-                cost += model._regularization_cost(k)
-            costs[step] = cost
-            for metric in metrics:
-                metric.update_state(A, Yt)
-            # a layer needs dA_prev only when a trainable layer comes before it
-            first = self.first_trainable
-            last = len(layers) - 1
-            if self.fused:
-                G = layers[last].backward(Yt, last > first, fused_output=True)
-                last -= 1
-            else:
-                G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
-            for j in range(last, first - 1, -1):
-                G = layers[j].backward(G, j > first)
-            opt.apply_gradients(self.params, self.grads, self.decays[k])
+            with self.guard.step():
+                cost = costs[step] = self._step(s, k, perm)
+                self.done = step + 1
             running += cost * k
             if progbar is not None:
                 progbar.update(step + 1, {"loss": running / (s + k)})
@@ -161,6 +148,32 @@ class LayerTrainer:
                 if model.stop_training:
                     return costs[:step + 1]
         return costs
+
+    def _step(self, s: int, k: int, perm: np.ndarray | None) -> float:
+        """Forward, cost, metrics, backward and update on rows s..s+k; the batch's cost."""
+        model, layers, loss = self.model, self.layers, self.model.loss
+        Xb, Yb = self._batch(s, k, perm)
+        A = Xb.T
+        for layer in layers:
+            A = layer.forward(A, training=True)
+        Yt = Yb.T
+        cost = loss._cost_sum(A, Yt) / k   # inputs are the trainer's own, checked once
+        if self.reg:
+            cost += model._regularization_cost(k)
+        for metric in model.metrics:
+            metric.update_state(A, Yt)
+        # a layer needs dA_prev only when a trainable layer comes before it
+        first = self.first_trainable
+        last = len(layers) - 1
+        if self.fused:
+            G = layers[last].backward(Yt, last > first, fused_output=True)
+            last -= 1
+        else:
+            G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
+        for j in range(last, first - 1, -1):
+            G = layers[j].backward(G, j > first)
+        model.optimizer.apply_gradients(self.params, self.grads, self.decays[k])
+        return cost
 
 
 def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> list[str]:
@@ -279,10 +292,14 @@ class CompiledTrainer(LayerTrainer):
         lr = opt.learning_rate
         live = progbar is not None and progbar.live
         chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
+        self.costs, self.done = costs, 0
         for s0 in range(0, self.steps, chunk):
             s1 = min(self.steps, s0 + chunk)
-            self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums)
-            opt._iterations += s1 - s0
+            try:   # the plan advances the optimizer's step count itself, even when interrupted
+                self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums,
+                              opt)
+            finally:
+                self.done = s0 + self.plan.steps_done
             if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
@@ -426,7 +443,13 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
             metric.reset_state()
         cbl.on_epoch_begin(epoch)
         lr = model.optimizer.learning_rate
-        costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
+        try:
+            costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
+        except BaseException:
+            # interrupted (Ctrl-C) or failed between two steps: History keeps the costs of
+            # the steps the weights and the optimizer have taken
+            cbl.history.add_batch_losses(trainer.completed_costs())
+            raise
         logs = {"loss": trainer.epoch_loss(costs)}
         if not diverged and not math.isfinite(logs["loss"]):
             diverged = True

@@ -40,6 +40,12 @@ include "_optim_kernels.pxi"
 
 cnp.import_array()
 
+cdef extern from "Python.h":
+    int PyErr_CheckSignals() except -1
+
+# seconds between two looks for a signal (Ctrl-C) in the compiled training loop
+cdef double SIGNAL_POLL_S = 0.02
+
 cdef enum:
     PARALLEL_GEMV = 1 << 15  # weights from which one example's product is split over threads
     MAX_TEAM = 64            # threads one example's product is split over at most
@@ -450,6 +456,8 @@ cdef class Plan(_Buffers):
     contiguity); keeps a reference to each so the pointers stay valid.
     """
 
+    cdef public Py_ssize_t steps_done
+
     @property
     def batches_read_in_place(self) -> int:
         """Mini-batches trained so far from X's own rows, without a copy."""
@@ -506,13 +514,21 @@ cdef class Plan(_Buffers):
             net.metric[l], net.threshold[l] = metrics[l]
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
-            long long t0, double[::1] costs, double[::1] metric_sums):
-        """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X.
+            long long t0, double[::1] costs, double[::1] metric_sums, object counter=None):
+        """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X; returns
+        how many were trained (also in ``steps_done``).
 
         X: (m, n_x) float32/float64 with any strides; Y: the model's C-ordered (m, n_y)
         targets; perm: int64 (m,) order of the examples or None; t0: optimizer steps
         done before step0. costs[step] receives each batch's cost; metric_sums
-        accumulates the metrics' numerators.
+        accumulates the metrics' numerators. counter: an object whose ``_iterations``
+        becomes t0 + the steps trained (the optimizer), or None.
+
+        Between mini-batches, every 20 ms, the loop runs the Python signal handlers:
+        when one raises (Ctrl-C's KeyboardInterrupt), it stops after the mini-batch it
+        finished, sets ``steps_done`` (and the counter) and raises that exception, so the
+        weights, the optimizer's state and its step count are those of ``steps_done``
+        whole steps.
         """
         cdef Net *net = &self.net
         cdef const char *px = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
@@ -521,11 +537,15 @@ cdef class Plan(_Buffers):
         cdef int x_f32 = cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
         cdef const char *py = <const char *>cnp.PyArray_DATA(<cnp.ndarray>Y)
         cdef const long long *pp = NULL
-        cdef Py_ssize_t step, start, k, B = net.B
+        cdef Py_ssize_t step, start, k, B = net.B, done = 0
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
+        cdef double polled = team_clock(), now
+        cdef bint signalled = False
+        raised = None
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
+        self.steps_done = 0
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for step in range(step0, step1):
@@ -537,7 +557,26 @@ cdef class Plan(_Buffers):
                 else:
                     _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
                           lr, t0 + (step - step0) + 1, pc + step, pm)
+                done += 1
+                now = team_clock()
+                if step + 1 < step1 and not now - polled < SIGNAL_POLL_S:
+                    polled = now
+                    with gil:
+                        try:
+                            PyErr_CheckSignals()
+                        except BaseException as e:
+                            raised = e
+                            signalled = True
+                    if signalled:
+                        break
             PyThread_release_lock(self.lock)
+        # no Python code runs between the loop and these (no signal handler can cut in)
+        self.steps_done = done
+        if counter is not None:
+            counter._iterations = t0 + done
+        if signalled:
+            raise raised
+        return done
 
 
 cdef class Forward(_Buffers):
