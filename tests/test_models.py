@@ -598,7 +598,7 @@ def test_values_beyond_the_model_dtype_are_refused_before_they_become_inf():
     assert np.isfinite(wide.predict(X)).all()
     from fastdnn.sklearn import MLPClassifier
     with pytest.raises(ValueError, match=message):
-        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y.astype(int))
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, y.astype(int))
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -1,63 +1,52 @@
-"""scikit-learn compatible estimators: ``MLPClassifier`` and ``MLPRegressor``.
+"""scikit-learn's multi-layer perceptrons on fastdnn: ``MLPClassifier`` and ``MLPRegressor``.
 
-They take the parameters of scikit-learn's ``sklearn.neural_network``
-estimators of the same names and train a :class:`fastdnn.models.Sequential`
-with fastdnn's compiled kernels; all the math is fastdnn's. scikit-learn is not
-needed, but when it is installed the estimators work with its tools
-(``clone``, ``GridSearchCV``, ``Pipeline``, ``cross_val_score``): ``__init__``
-only stores its arguments, ``get_params``/``set_params`` follow
-``BaseEstimator``, parameters are checked in ``fit`` (``ValueError`` naming
-the parameter), ``fit`` returns ``self`` and fitted attributes end in ``_``.
+Drop-in replacements for ``sklearn.neural_network.MLPClassifier``/``MLPRegressor``
+(scikit-learn 1.9): the same constructor parameters, defaults and validation (scikit-learn's
+declarative ``_parameter_constraints``, ``validate_data``, ``check_is_fitted``), the same
+fitted attributes, ``fit``/``partial_fit``/``predict``/``predict_proba``/``score``,
+``sample_weight``, multilabel and multi-output targets, scipy.sparse ``X`` and warm starts;
+with the default initialization and a given ``random_state`` the initial weights, shuffling
+and validation split are scikit-learn's own draws. The forward and backward passes run on
+fastdnn's compiled dense kernels (``fastdnn.functional``), with every weight in one flat
+buffer that ``coefs_``/``intercepts_`` view, that ``lbfgs`` (scipy's L-BFGS-B) optimizes
+directly and that the fastdnn ``Sequential`` of ``model_`` shares.
 
-How scikit-learn's parameters map onto fastdnn
-----------------------------------------------
-- ``hidden_layer_sizes``, ``activation``: one ``Dense`` layer per entry, with
-  ``"relu"``, ``"tanh"``, ``"logistic"`` (fastdnn ``"sigmoid"``) or
-  ``"identity"`` (``"linear"``). The weights start with fastdnn's default for
-  the activation (He for ReLU, Xavier otherwise), not scikit-learn's Glorot
-  uniform, so results match scikit-learn's statistically, not bit for bit.
-- output: binary classification is one sigmoid unit with
-  ``binary_crossentropy``, multiclass a softmax layer with
-  ``categorical_crossentropy``, regression a linear layer with ``mse`` (the
-  half squared error ``sum((A - Y)**2) / 2m``, scikit-learn's squared loss).
-- ``alpha``: ``kernel_regularizer=L2(alpha)`` on every layer, the penalty
-  ``alpha / 2m * ||W||^2`` per mini-batch of ``m`` examples — scikit-learn's.
-- ``solver="adam"``: ``Adam(learning_rate_init, beta_1, beta_2, epsilon)``.
-  ``solver="sgd"``: ``GD(learning_rate_init)`` when ``momentum == 0``,
-  otherwise ``Momentum(learning_rate_init / (1 - momentum), beta=momentum)``.
-  fastdnn's momentum is the lecture's exponentially weighted average
-  ``v = beta v + (1 - beta) g; W -= lr v``; with the learning rate divided by
-  ``1 - momentum`` it is exactly scikit-learn's heavy-ball update
-  ``v = momentum v - lr g; W += v`` with ``nesterovs_momentum=False``
-  (Nesterov momentum and the ``learning_rate`` schedules are not offered).
-  ``solver="lbfgs"`` is not supported.
-- ``batch_size="auto"`` is ``min(200, n_samples)``; larger values are clipped.
-- ``max_iter``: epochs; ``n_iter_`` is the number actually run.
-- ``tol``, ``n_iter_no_change``: an :class:`~fastdnn.callbacks.EarlyStopping`
-  with ``min_delta=tol`` and ``patience=n_iter_no_change + 1``, which is
-  scikit-learn's rule (stop after more than ``n_iter_no_change`` epochs in a row
-  that do not beat the best value by ``tol``). It watches the training loss
-  (including the L2 penalty, like scikit-learn's ``loss_``). With
-  ``early_stopping=True`` a random ``validation_fraction`` of the training
-  data (drawn with ``random_state``, not stratified) is held out, the callback
-  watches ``val_accuracy`` (classifier; scikit-learn's validation score) or
-  ``val_loss`` (regressor; scikit-learn watches R², which is the half squared
-  error rescaled, for a single output) and the weights of the best epoch are
-  restored at the end, as scikit-learn does.
-- ``random_state``: seeds the initial weights, the shuffling and the
-  validation split; an int gives the same model on every ``fit``.
-- extras of fastdnn: ``normalize=True`` puts a
-  :class:`~fastdnn.layers.Normalizer` adapted on the training ``X`` first
-  (part of the model, so ``predict`` takes raw ``X``; ``coefs_[0]`` then
-  applies to normalized inputs); ``dtype`` (``"float32"`` by default).
+scikit-learn (>= 1.6; tested with 1.9) is needed: ``pip install 'fastdnn[sklearn]'``.
+``import fastdnn`` never imports it; the estimators are loaded from here on first use and
+raise ``ImportError`` naming that extra when it is missing.
+
+fastdnn's extras: ``dtype`` (``None``: follow ``X``, as scikit-learn does; or force
+``"float32"``/``"float64"``), ``normalize`` (a ``Normalizer`` adapted on the training ``X``),
+``model_`` (the network as a fastdnn ``Sequential`` sharing the weights),
+``kernel_initializer`` (fastdnn's initializers), ``activation="leaky_relu"`` and
+``solver="rmsprop"``.
+
+Where results differ from scikit-learn's
+-----------------------------------------
+- the sums of the matrix products run in fastdnn's order: results agree to rounding
+  (an ``sgd`` run in float64 from the same weights follows scikit-learn's loss curve to
+  about 1e-9 relative), not bit for bit;
+- ``adam`` is fastdnn's compiled Adam, which adds ``epsilon`` to the bias-corrected
+  ``sqrt(v_hat)`` (scikit-learn adds it to ``sqrt(v)``): the steps differ only where the
+  gradients' root mean square is near ``epsilon``;
+- with ``early_stopping`` the validation split of every single-label classifier is
+  stratified (scikit-learn's documentation says so; its code stratifies binary targets
+  only), unless a class is too rare to stratify a multiclass target;
+- a training loss that becomes NaN or infinite stops ``fit`` at once with a ``ValueError``
+  (scikit-learn runs on and raises at the end when the weights are not finite);
+- a mini-batch whose sample weights are all zero is skipped (scikit-learn divides by zero);
+- scipy.sparse ``X`` is multiplied by the first layer a chunk of densified rows at a time
+  (at most 2**20 values), since fastdnn's kernels take dense operands;
+- while an estimator trains, BLAS (used only by scipy's L-BFGS-B update and a few dot
+  products; fastdnn computes its products itself) is limited to one thread.
 
 Examples
 --------
 >>> import numpy as np
+>>> from fastdnn.sklearn import MLPClassifier
 >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
 >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
->>> clf = MLPClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=100,
-...                     random_state=0).fit(X, y)
+>>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0).fit(X, y)
 >>> clf.classes_.tolist(), clf.predict([[0.0, 0.0], [1.0, 1.0]]).tolist()
 (['no', 'yes'], ['no', 'yes'])
 >>> clf.predict_proba(X).shape, clf.score(X, y)
@@ -65,8 +54,25 @@ Examples
 """
 from __future__ import annotations
 
-from ._classifier import MLPClassifier
-from ._params import InvalidParameterError
-from ._regressor import MLPRegressor
+import importlib
+from typing import Any
+
+from ._require import require_sklearn
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+_WHERE = {"MLPClassifier": "._classifier", "MLPRegressor": "._regressor"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load an estimator (and scikit-learn) on first use."""
+    if name in _WHERE:
+        require_sklearn()
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

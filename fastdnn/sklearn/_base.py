@@ -1,283 +1,268 @@
-"""``_BaseMLP``: the parameters, scikit-learn protocol, training and fitted weights
-shared by ``MLPClassifier`` and ``MLPRegressor``."""
+"""``BaseMLP``: what ``MLPClassifier`` and ``MLPRegressor`` share — scikit-learn's
+``_fit`` (first pass, warm start, partial fit), the weights (``coefs_``/``intercepts_`` as
+views of one flat buffer, re-packed when the user assigns new arrays), prediction, tags,
+pickling and the fastdnn view ``model_``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn.sklearn import MLPRegressor
+>>> X = np.arange(8.0).reshape(4, 2)
+>>> reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0).fit(X, X[:, 0])
+>>> reg.coefs_[0].base is not None       # a view of the flat parameter buffer
+True
+"""
 from __future__ import annotations
 
-import inspect
-import math
-import sys
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..callbacks import EarlyStopping
-from ..layers import Dense, Normalizer
+from .. import initializers
+from .._validation import check_range
 from ..models import Sequential
-from ..optimizers import GD, Adam, Momentum
-from .._validation import check_finite as _check_finite
-from ..preprocessing import NotFittedError
-from ..regularizers import L2
-from ._params import _as_2d
+from ._constraints import (
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    PARAMETER_CONSTRAINTS,
+    STOCHASTIC_SOLVERS,
+)
+from ._lbfgs import fit_lbfgs
+from ._losses import LOSSES, loss_name
+from ._network import Network, make_normalizer
+from ._stochastic import _start_curves, fit_stochastic
+from ._threads import single_blas_thread
 
-_PARAMS_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
-        Units of each hidden layer; ``()`` gives a model without hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
-        Hidden activation (fastdnn's relu, tanh, sigmoid, linear).
-    solver : {"adam", "sgd"}, default "adam"
-        ``Adam``, or ``GD``/``Momentum`` (see the module docs for the momentum form).
-    alpha : float, default 0.0001
-        L2 strength: ``L2(alpha)`` on every layer, ``alpha / 2m * ||W||^2``.
-    batch_size : int or "auto", default "auto"
-        ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate_init : float, default 0.001
-    max_iter : int, default 200
-        Maximum number of epochs.
-    shuffle : bool, default True
-        Shuffle the examples every epoch.
-    random_state : int, RandomState, Generator or None, default None
-        Seeds weights, shuffling and the validation split.
-    tol : float, default 1e-4
-        Smallest improvement of the monitored value that counts.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` and stop on the validation score,
-        restoring the best weights.
-    validation_fraction : float, default 0.1
-    n_iter_no_change : int, default 10
-        Stop after more than this many epochs without an improvement of ``tol``.
-    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
-        Adam's parameters.
-    momentum : float in [0, 1), default 0.9
-        Momentum of ``solver="sgd"`` (0 is plain gradient descent).
-    normalize : bool, default False
-        Put a ``Normalizer`` adapted on the training ``X`` first in the model.
-    verbose : bool, default False
-        Print one line per epoch.
-    dtype : {"float32", "float64"}, default "float32"
-"""
+_STOCHASTIC_STATE = ("loss_curve_", "best_loss_", "validation_scores_",
+                     "best_validation_score_", "_no_improvement_count", "_best_params",
+                     "_optimizer")
 
 
-class _BaseMLP:
-    """Parameters, ``get_params``/``set_params`` and training shared by both estimators."""
+class BaseMLP(BaseEstimator):
+    """Shared machinery of the fastdnn multi-layer perceptrons (not used directly)."""
 
-    _output_activation = "linear"
-    _loss = "mse"
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
-    # -------------------------------------------------- scikit-learn protocol
-    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu",
-                 solver: str = "adam", alpha: float = 0.0001, batch_size: Any = "auto",
-                 learning_rate_init: float = 0.001, max_iter: int = 200, shuffle: bool = True,
-                 random_state: Any = None, tol: float = 1e-4, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 momentum: float = 0.9, normalize: bool = False, verbose: bool = False,
-                 dtype: Any = "float32"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.momentum = momentum
-        self.normalize = normalize
-        self.verbose = verbose
-        self.dtype = dtype
+    # ------------------------------------------------------------ parameters
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                   for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must hold ints, got {sizes}.")
+        return [int(s) for s in sizes]
 
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values()
-                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+    def _requested_dtype(self) -> np.dtype | None:
+        return None if self.dtype is None else np.dtype(self.dtype)
 
-    def get_params(self, deep: bool = True) -> dict:
-        """Parameters of the estimator as a dict (scikit-learn's ``BaseEstimator`` API).
+    def _weights_dtype(self) -> np.dtype:
+        """The dtype of the current weights (a fitted or user-set ``coefs_``)."""
+        net = self.__dict__.get("_net")
+        if net is not None:
+            return net.dtype
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        dt = np.asarray(self.coefs_[0]).dtype
+        return dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
 
-        ``deep`` is accepted for compatibility; there are no nested estimators.
+    def _loss_function(self) -> Any:
+        return LOSSES[loss_name(self.out_activation_, getattr(self, "loss", None))]
 
-        Examples
-        --------
-        >>> from fastdnn.sklearn import MLPRegressor
-        >>> MLPRegressor(max_iter=5).get_params()["max_iter"]
-        5
-        """
-        return {name: getattr(self, name) for name in self._get_param_names()}
+    def _check_solver(self) -> bool:
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "%s is not stochastic." % self.solver)
+        return True
 
-    def set_params(self, **params: Any):
-        """Set parameters by name and return ``self``; unknown names raise ``ValueError``.
+    # ------------------------------------------------------------ weights
+    def _set_net(self, net: Network) -> None:
+        self._net = net
+        self.coefs_ = list(net.coefs)
+        self.intercepts_ = list(net.intercepts)
 
-        Examples
-        --------
-        >>> from fastdnn.sklearn import MLPRegressor
-        >>> MLPRegressor().set_params(alpha=0.1, max_iter=20).alpha
-        0.1
-        """
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator "
-                                 f"{type(self).__name__}. Valid parameters are: {valid!r}.")
-            setattr(self, name, value)
+    def _get_net(self) -> Network:
+        """The network holding ``coefs_``/``intercepts_``; arrays assigned by the user are
+        copied into its buffer (same shapes) or give it a new one."""
+        net = self.__dict__.get("_net")
+        coefs, intercepts = self.coefs_, self.intercepts_
+        hidden = HIDDEN_ACTIVATIONS[self.activation]
+        if net is not None and net.hidden != hidden:     # changed before a warm start
+            net.hidden, net._model = hidden, None
+        if net is not None and net.holds(coefs, intercepts):
+            return net
+        if net is not None and net.fits(coefs, intercepts):
+            net.load(coefs, intercepts)
+        else:
+            net = Network.from_arrays(coefs, intercepts, hidden, self.out_activation_,
+                                      self._weights_dtype(), self.__dict__.get("_normalizer"))
+        self._set_net(net)
+        return net
+
+    def _init_weights(self, net: Network) -> None:
+        """scikit-learn's Glorot-uniform draws (``kernel_initializer=None``: the same numbers
+        from the same ``random_state``), or a fastdnn initializer with zero biases."""
+        rs = self._random_state
+        init = self.kernel_initializer
+        if init is None:
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            for W, b in zip(net.W, net.b):
+                fan_out, fan_in = W.shape
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                W[...] = rs.uniform(-bound, bound, (fan_in, fan_out)).T
+                b[...] = rs.uniform(-bound, bound, fan_out)
+            return
+        rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+        L = net.n_layers
+        for l, (W, b) in enumerate(zip(net.W, net.b)):
+            if isinstance(init, str) and init == "auto":
+                act = net.hidden if l < L - 1 else OUTPUT_ACTIVATIONS[net.out]
+                layer_init = initializers.get(initializers.default_for(act))
+            else:
+                layer_init = initializers.get(init)
+            W[...] = np.asarray(layer_init(W.shape, dtype=net.dtype, rng=rng))
+            b[...] = 0
+
+    def _initialize(self, y: np.ndarray, layer_units: list[int], dtype: Any, X: Any,
+                    sample_weight: np.ndarray | None = None,
+                    weights: tuple | None = None) -> None:
+        """scikit-learn's ``_initialize``: counters, output activation, weights."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        for name in _STOCHASTIC_STATE:
+            self.__dict__.pop(name, None)
+        normalizer = make_normalizer(X, dtype, sample_weight) if self.normalize else None
+        self._normalizer = normalizer
+        net = Network(layer_units, HIDDEN_ACTIVATIONS[self.activation], self.out_activation_,
+                      dtype, normalizer)
+        if weights is None:
+            self._init_weights(net)
+        else:
+            net.load(*weights)
+        self._set_net(net)
+        if self.solver in STOCHASTIC_SOLVERS:
+            _start_curves(self, self.early_stopping)
+
+    # ------------------------------------------------------------ training
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False):
+        hidden = self._hidden_sizes()
+        has_weights = hasattr(self, "coefs_")
+        first_pass = not has_weights or (not self.warm_start and not incremental)
+        dtype = self._requested_dtype() if first_pass else self._weights_dtype()
+        reset = first_pass or not hasattr(self, "n_features_in_")
+        if dtype is not None and isinstance(X, np.ndarray):
+            # fastdnn's message, naming the first row, for values the cast would make inf
+            check_range(X, dtype, "X")
+        X, y = self._validate_input(X, y, incremental, reset=reset,
+                                    dtype=(np.float64, np.float32) if dtype is None else dtype)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1]] + hidden + [self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype, X, sample_weight)
+        elif not hasattr(self, "t_"):      # weights set by the user before the first fit
+            self._initialize(y, layer_units, X.dtype, X, sample_weight,
+                             weights=(self.coefs_, self.intercepts_))
+        net = self._get_net()
+        if list(net.sizes) != layer_units:
+            raise ValueError(f"The network has layer sizes {list(net.sizes)} (from coefs_), "
+                             f"but X, y and hidden_layer_sizes give {layer_units}.")
+        Y = np.asarray(y, dtype=net.dtype)
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()       # the mini-batches are rows
+        if X.dtype != net.dtype:
+            X = X.astype(net.dtype)
+        with single_blas_thread():
+            if self.solver in STOCHASTIC_SOLVERS:
+                fit_stochastic(self, net, X, Y, sample_weight, incremental)
+            else:
+                fit_lbfgs(self, net, X, Y, sample_weight)
+        if not np.isfinite(net.flat).all():
+            raise ValueError("Solver produced non-finite parameter weights. The input data "
+                             "may contain large values and need to be preprocessed.")
         return self
 
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in
-                    inspect.signature(type(self).__init__).parameters.values()}
-        changed = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name)
-            try:
-                same = bool(value == default) and type(value) is type(default)
-            except Exception:  # arrays and the like
-                same = False
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
+    # ------------------------------------------------------------ prediction
+    def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
+        """The output activations ``(n_samples, n_outputs)``."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return self._get_net().predict(X)
+
+    def _score_with_function(self, X: Any, y: Any, sample_weight: Any,
+                             score_function: Any) -> float:
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    # ------------------------------------------------------------ fastdnn view
+    @property
+    def model_(self) -> Sequential:
+        """The fitted network as a fastdnn :class:`~fastdnn.models.Sequential` whose layers
+        share the estimator's weights (no copy: it sees every later ``partial_fit``).
+
+        A ``Normalizer`` comes first with ``normalize=True``; ``Dense`` layers hold
+        ``W = coefs_[l].T`` and ``b = intercepts_[l]``; it is compiled with the matching
+        fastdnn loss (none for ``loss="poisson"``, whose ``exp`` output it leaves out).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.sklearn import MLPRegressor
+        >>> X = np.arange(8.0).reshape(4, 2)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0)
+        >>> reg = reg.fit(X, X[:, 0])
+        >>> bool(np.allclose(reg.model_.predict(X).ravel(), reg.predict(X)))
+        True
+        """
+        check_is_fitted(self)
+        return self._get_net().sequential(self.alpha)
+
+    # ------------------------------------------------------------ protocol
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn estimator checks this parameter setting is known to fail, with the
+        reason (``parametrize_with_checks(..., expected_failed_checks=...)``; scikit-learn
+        >= 1.6 has no tag for them).
+
+        Examples
+        --------
+        >>> from fastdnn.sklearn import MLPRegressor
+        >>> MLPRegressor()._expected_failed_checks()
+        {}
+        >>> sorted(MLPRegressor(dtype="float32")._expected_failed_checks())[0]
+        'check_sample_weight_equivalence_on_dense_data'
+        """
+        failing: dict[str, str] = {}
+        if self.dtype is not None and np.dtype(self.dtype) == np.float32:
+            reason = ("dtype='float32' computes in float32: weighted and repeated samples "
+                      "agree to float32 rounding (~1e-7 relative), the check asks rtol=1e-7")
+            failing["check_sample_weight_equivalence_on_dense_data"] = reason
+            failing["check_sample_weight_equivalence_on_sparse_data"] = reason
+        return failing
 
     def __sklearn_tags__(self):
-        # Called by scikit-learn only, so it is already imported: no import here.
-        utils = sys.modules.get("sklearn.utils")
-        if utils is None or not hasattr(utils, "Tags"):
-            raise AttributeError("__sklearn_tags__ needs scikit-learn >= 1.6")
-        classifier = self._estimator_type == "classifier"
-        return utils.Tags(
-            estimator_type=self._estimator_type,
-            target_tags=utils.TargetTags(required=True, one_d_labels=classifier,
-                                         multi_output=not classifier),
-            classifier_tags=utils.ClassifierTags() if classifier else None,
-            regressor_tags=None if classifier else utils.RegressorTags(),
-            input_tags=utils.InputTags(),
-        )
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-    # -------------------------------------------------- checks
-    def _check_is_fitted(self) -> None:
-        if "model_" not in self.__dict__:
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
-                                 "'fit' with appropriate arguments before using this estimator.")
-
-    def _check_X_predict(self, X: Any) -> np.ndarray:
-        self._check_is_fitted()
-        X = _as_2d(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {self.n_features_in_} features as input.")
-        _check_finite(X)
-        return X
-
-    # -------------------------------------------------- training
-    def _optimizer(self, p: dict):
-        lr = p["learning_rate_init"]
-        if p["solver"] == "adam":
-            return Adam(lr, beta1=p["beta_1"], beta2=p["beta_2"], epsilon=p["epsilon"])
-        if p["momentum"] > 0.0:
-            # EWA momentum with lr / (1 - beta) == scikit-learn's heavy-ball momentum
-            return Momentum(lr / (1.0 - p["momentum"]), beta=p["momentum"])
-        return GD(lr)
-
-    def _train(self, p: dict, X: np.ndarray, Y: np.ndarray, n_outputs: int) -> None:
-        """Build, compile and fit ``model_`` on ``X`` and prepared targets ``Y``."""
-        _check_finite(X)
-        m = X.shape[0]
-        val = None
-        if p["early_stopping"]:
-            n_val = int(math.ceil(m * p["validation_fraction"]))
-            if n_val < 1 or n_val >= m:
-                raise ValueError(f"validation_fraction={p['validation_fraction']} leaves "
-                                 f"{m - n_val} training and {n_val} validation examples")
-            perm = np.random.default_rng(p["seed"]).permutation(m)
-            X, X_val = X[perm[n_val:]], X[perm[:n_val]]
-            Y, Y_val = Y[perm[n_val:]], Y[perm[:n_val]]
-            val = (X_val, Y_val)
-        layers: list = []
-        if p["normalize"]:
-            norm = Normalizer()
-            norm.adapt(X)
-            layers.append(norm)
-        reg = L2(p["alpha"]) if p["alpha"] > 0 else None
-        for units in p["hidden_layer_sizes"]:
-            layers.append(Dense(units, activation=p["activation"], kernel_regularizer=reg))
-        layers.append(Dense(n_outputs, activation=self._output_activation,
-                            kernel_regularizer=reg))
-        model = Sequential(layers, dtype=p["dtype"], seed=p["seed"])
-        metrics: list = []
-        if p["early_stopping"]:
-            monitor = "val_loss" if self._estimator_type == "regressor" else "val_accuracy"
-            if monitor == "val_accuracy":
-                metrics = ["accuracy"]
-            stopper = EarlyStopping(monitor=monitor, min_delta=p["tol"],
-                                    patience=p["n_iter_no_change"] + 1,
-                                    restore_best_weights=True)
-        else:
-            stopper = EarlyStopping(monitor="loss", min_delta=p["tol"],
-                                    patience=p["n_iter_no_change"] + 1)
-        model.compile(optimizer=self._optimizer(p), loss=self._loss, metrics=metrics)
-        m_train = X.shape[0]
-        batch = min(200, m_train) if p["batch_size"] == "auto" else min(p["batch_size"], m_train)
-        history = model.fit(X, Y, epochs=p["max_iter"], batch_size=batch,
-                            validation_data=val, shuffle=p["shuffle"], seed=p["seed"],
-                            callbacks=[stopper], verbose=p["verbose"])
-        losses = [float(v) for v in history.history["loss"]]
-        self.model_ = model
-        self.n_iter_ = len(losses)
-        self.loss_curve_ = losses
-        self.loss_ = losses[-1]
-        if p["early_stopping"]:
-            key = "val_accuracy" if self._estimator_type == "classifier" else "val_loss"
-            scores = [float(v) for v in history.history[key]]
-            if key == "val_loss":   # higher is better, as scikit-learn's scores
-                scores = [-v for v in scores]
-            self.validation_scores_ = scores
-            self.best_validation_score_ = max(scores)
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(losses)
-
-    # -------------------------------------------------- fitted weights
-    @property
-    def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices in scikit-learn's orientation, ``(n_in, n_out)`` per layer.
-
-        Copies of ``W.T`` of the ``Dense`` layers of ``model_`` (fastdnn stores
-        ``W`` as ``(n_out, n_in)``); changing them does not change the model.
-        """
-        self._check_is_fitted()
-        return [np.array(l.W.T, order="C", copy=True) for l in self.model_.layers
-                if isinstance(l, Dense)]
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, ``(n_out,)`` per layer (copies of the ``(n_out, 1)`` ``b``)."""
-        self._check_is_fitted()
-        return [np.array(l.b.ravel(), copy=True) for l in self.model_.layers
-                if isinstance(l, Dense)]
-
-    @property
-    def n_layers_(self) -> int:
-        """Layers counting input and output, as scikit-learn counts them."""
-        self._check_is_fitted()
-        return len(self.coefs_) + 1
-
-    @property
-    def n_outputs_(self) -> int:
-        """Units of the output layer."""
-        self._check_is_fitted()
-        return int(self.model_.n_outputs)
-
-    @property
-    def out_activation_(self) -> str:
-        """Output activation in scikit-learn's names: logistic, softmax or identity."""
-        self._check_is_fitted()
-        return {"sigmoid": "logistic", "linear": "identity"}.get(self._output_activation,
-                                                                  self._output_activation)
+    def __getstate__(self) -> dict:
+        # the flat buffer, its gradient and the cached Sequential (with its compiled plans)
+        # are rebuilt from coefs_/intercepts_ on first use after unpickling
+        state = dict(super().__getstate__())
+        state.pop("_net", None)
+        return state

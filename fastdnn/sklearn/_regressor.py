@@ -1,108 +1,175 @@
-"""``MLPRegressor``: real targets of one or more outputs, R² as the score."""
+"""``MLPRegressor``: real targets of one or more outputs, half squared error (identity
+output) or half Poisson deviance (``exp`` output)."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils import column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _PARAMS_DOC, _BaseMLP
-from ._params import _as_2d, _check_y, _validated
+from ._base import BaseMLP
+from ._constraints import REGRESSOR_CONSTRAINTS
+from ._docs import ATTRIBUTES, LOSS, PARAMETERS
 
 
-class MLPRegressor(_BaseMLP):
-    __doc__ = """Multi-layer perceptron regressor, scikit-learn's API on fastdnn.
+class MLPRegressor(RegressorMixin, BaseMLP):
+    __doc__ = """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on
+    fastdnn's compiled kernels.
 
-    A linear output layer trained with ``mse`` (half squared error, as
-    scikit-learn's). ``y`` may be ``(n_samples,)`` or ``(n_samples, n_outputs)``;
-    ``predict`` returns the same number of dimensions.
-""" + _PARAMS_DOC + """
+    The parameters, attributes, validation and behaviour are scikit-learn 1.9's (see
+    :mod:`fastdnn.sklearn` for the few differences); ``dtype``, ``normalize``,
+    ``kernel_initializer``, ``activation="leaky_relu"`` and ``solver="rmsprop"`` are
+    fastdnn's extras. ``y`` may have several columns (multi-output regression).
+
+    Parameters
+    ----------""" + LOSS + PARAMETERS + """
     Attributes
-    ----------
-    n_features_in_ : int
-    n_iter_ : int
-        Epochs run.
-    loss_ : float
-        Training loss (with the L2 penalty) of the last epoch.
-    loss_curve_ : list of float
-    best_loss_ : float or None
-    validation_scores_ : list of float or None
-        Minus the validation loss per epoch with ``early_stopping``.
-    best_validation_score_ : float or None
-    coefs_, intercepts_ : list of ndarray
-        ``(n_in, n_out)`` and ``(n_out,)`` per layer, copies.
-    model_ : Sequential
-        The trained fastdnn model.
-
+    ----------""" + ATTRIBUTES + """
     Examples
     --------
     >>> import numpy as np
+    >>> from fastdnn.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
     >>> y = 3 * X[:, 0] + 1
-    >>> reg = MLPRegressor(hidden_layer_sizes=(), learning_rate_init=0.05, max_iter=200,
-    ...                    random_state=0).fit(X, y)
-    >>> reg.predict([[0.0], [1.0]]).round().tolist(), reg.score(X, y) > 0.99
+    >>> reg = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs", random_state=0).fit(X, y)
+    >>> reg.predict([[0.0], [1.0]]).round(3).tolist(), reg.score(X, y) > 0.999
     ([1.0, 4.0], True)
     """
 
-    _estimator_type = "regressor"
-    _output_activation = "linear"
-    _loss = "mse"
+    _parameter_constraints: dict = REGRESSOR_CONSTRAINTS
 
-    def fit(self, X: Any, y: Any):
-        """Train on ``X (n_samples, n_features)`` and ``y (n_samples,)`` or ``(n_samples, k)``.
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: Any = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: Any = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True, random_state: Any = None, tol: float = 1e-4,
+                 verbose: Any = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: Any = 10, max_fun: int = 15000, dtype: Any = None,
+                 normalize: bool = False, kernel_initializer: Any = None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.normalize = normalize
+        self.kernel_initializer = kernel_initializer
 
-        Returns ``self``.
+    # ------------------------------------------------------------ targets
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool,
+                        dtype: Any) -> tuple[Any, np.ndarray]:
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=dtype, reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _output_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _stratify_labels(self, Y: np.ndarray) -> None:
+        return None
+
+    def _decode_targets(self, Y: np.ndarray) -> np.ndarray:
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        return self._score_with_function(X, y, sample_weight, r2_score)
+
+    # ------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
+        """Fit the model to ``X`` (dense or CSR/CSC sparse) and targets ``y``
+        (``(n_samples,)`` or ``(n_samples, n_outputs)``); returns ``self``.
 
         Examples
         --------
         >>> import numpy as np
         >>> X = np.arange(10.0).reshape(5, 2)
-        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0)
         >>> reg.fit(X, np.ones((5, 2))).predict(X).shape
         (5, 2)
         """
-        p = _validated(self)
-        X = _as_2d(X)
-        y = _check_y(y, X.shape[0], "MLPRegressor")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), "
-                             f"got shape {y.shape}")
-        if y.dtype.kind == "O":
-            y = y.astype(np.float64)
-        if y.dtype.kind not in "biuf":
-            raise TypeError(f"y must hold real numbers, got dtype {y.dtype}")
-        self.__dict__.pop("model_", None)
-        self.n_features_in_ = int(X.shape[1])
-        self._y_ndim = y.ndim
-        Y = y.reshape(len(y), -1)
-        self._train(p, X, Y, Y.shape[1])
-        return self
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    # scikit-learn 1.9 offers MLPRegressor.partial_fit for every solver (its available_if
+    # tests the method object, which is always true): kept, for a drop-in
+    @available_if(lambda est: est._check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
+        """One epoch over ``X, y`` from the current weights.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.linspace(0, 1, 10).reshape(-1, 1)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), random_state=0)
+        >>> reg.partial_fit(X, X[:, 0]).partial_fit(X, X[:, 0]).t_
+        20
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions, ``(n_samples,)`` if ``y`` was 1-D, else ``(n_samples, n_outputs)``."""
-        X = self._check_X_predict(X)
-        out = self.model_.predict(X)
-        return out.ravel() if self._y_ndim == 1 else out
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R² of ``predict(X)`` (averaged uniformly over outputs, as scikit-learn's ``score``).
+        """Predictions ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``.
 
         Examples
         --------
         >>> import numpy as np
         >>> X = np.arange(6.0).reshape(3, 2)
-        >>> reg = MLPRegressor(hidden_layer_sizes=(), max_iter=1, random_state=0).fit(X, X[:, 0])
+        >>> reg = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs", random_state=0)
+        >>> reg.fit(X, X[:, 0]).predict(X).shape
+        (3,)
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R² of ``predict(X)`` (averaged uniformly over the outputs).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs", random_state=0)
+        >>> reg = reg.fit(X, X[:, 0])
         >>> reg.score(X, reg.predict(X))
         1.0
         """
-        pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(X), -1)
-        y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        w = w.reshape(-1, 1)
-        ss_res = (w * (y - pred) ** 2).sum(axis=0)
-        mean = (w * y).sum(axis=0) / w.sum()
-        ss_tot = (w * (y - mean) ** 2).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
-                          np.where(ss_res > 0, 0.0, 1.0))
-        return float(r2.mean())
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True    # y may have several columns
+        return tags

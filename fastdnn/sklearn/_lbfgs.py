@@ -1,0 +1,58 @@
+"""``fit_lbfgs``: scipy's L-BFGS-B on the flat parameter vector (scikit-learn's
+``_fit_lbfgs``: ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``, its
+``ConvergenceWarning`` through ``sklearn.utils.optimize._check_optimize_result``).
+
+Each evaluation is one call of :meth:`Network.loss_grad` on the whole training set:
+the layers' ``W``/``b`` are views of the vector scipy passes (float64 networks: no copy of
+the parameters) and the gradient is written straight into the views of the vector handed
+back to scipy (the L2 term fused with the write).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn.sklearn import MLPRegressor
+>>> X = np.linspace(-1, 1, 30).reshape(-1, 1)
+>>> reg = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=200,
+...                    random_state=0).fit(X, 2 * X[:, 0])
+>>> reg.score(X, 2 * X[:, 0]) > 0.99
+True
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+from sklearn.utils.optimize import _check_optimize_result
+
+from ._network import Network
+
+try:   # scipy < 1.15 only: scikit-learn's shim for the iprint option
+    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+except ImportError:  # pragma: no cover
+    def _get_additional_lbfgs_options_dict(key: str, value: Any) -> dict:
+        return {}
+
+
+def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | None) -> None:
+    """Minimize the regularized loss of ``net`` on ``X, Y`` with L-BFGS-B (in place)."""
+    total = X.shape[0] if w is None else float(w.sum())
+    alpha = float(est.alpha)
+    loss = est._loss_function()
+    f64 = net.dtype == np.float64
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        # scipy hands each call its own copy of the iterate: the views may point into it
+        params = theta if f64 else theta.astype(net.dtype)
+        grad = np.empty(net.size, dtype=net.dtype)
+        value = net.loss_grad(X, Y, w, total, alpha, loss, params=params, grad=grad)
+        return value, (grad if f64 else grad.astype(np.float64))
+
+    iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    result = scipy.optimize.minimize(
+        fun, net.flat.astype(np.float64), method="L-BFGS-B", jac=True,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
+                 **_get_additional_lbfgs_options_dict("iprint", iprint)})
+    est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    est.loss_ = float(result.fun)
+    net.flat[...] = result.x
