@@ -49,6 +49,17 @@ ENGINES = ("auto", "compiled", "python")
 _MAX_LAYERS, _MAX_METRICS = 64, 8   # the plan's fixed tables (_network.pyx)
 
 
+ON_NAN = ("warn", "raise", "continue")
+
+
+class Diverged(Exception):
+    """A mini-batch's cost was not finite; the trainer stopped before its update."""
+
+    def __init__(self, cost: float):
+        super().__init__(cost)
+        self.cost = cost
+
+
 class LayerTrainer:
     """Epoch loop of ``fit`` from Python: gathers batches into preallocated buffers and
     runs forward, cost, backward and the optimizer's update for each."""
@@ -82,6 +93,7 @@ class LayerTrainer:
         """What both trainers keep: the data, the batch sizes and the shuffling."""
         self.model = model
         self.guard = StepGuard()
+        self.stop_on_nan = False   # raise Diverged at a non-finite cost, before the update
         self.costs, self.done = np.empty(0), 0   # the epoch's costs; steps completed
         self.X, self.Y = X, Y
         self.m = X.shape[0]
@@ -160,6 +172,8 @@ class LayerTrainer:
         cost = loss._cost_sum(A, Yt) / k   # inputs are the trainer's own, checked once
         if self.reg:
             cost += model._regularization_cost(k)
+        if self.stop_on_nan and not math.isfinite(cost):
+            raise Diverged(cost)
         for metric in model.metrics:
             metric.update_state(A, Yt)
         # a layer needs dA_prev only when a trainable layer comes before it
@@ -297,9 +311,11 @@ class CompiledTrainer(LayerTrainer):
             s1 = min(self.steps, s0 + chunk)
             try:   # the plan advances the optimizer's step count itself, even when interrupted
                 self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums,
-                              opt)
+                              opt, self.stop_on_nan)
             finally:
                 self.done = s0 + self.plan.steps_done
+            if self.plan.diverged:
+                raise Diverged(float(costs[self.done]))
             if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
@@ -372,7 +388,7 @@ def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split:
 def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
         Y_val: np.ndarray | None, epochs: int, batch_size: int | None, shuffle: bool,
         seed: int | None, callbacks: Any, verbose: int, initial_epoch: int,
-        engine: str) -> Any:
+        engine: str, on_nan: str = "warn") -> Any:
     """``Sequential.fit`` on checked data (``fit_data``): the callbacks, the trainer
     ``engine`` asks for, and the epoch loop; returns the ``History``."""
     m = X.shape[0]
@@ -398,7 +414,7 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
 
     model.stop_training = False
     return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                       X_val, Y_val, batch_size, engine)
+                       X_val, Y_val, batch_size, engine, on_nan)
 
 
 def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
@@ -415,29 +431,74 @@ def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
 
 
 def _warn_divergence(epoch: int, costs: Any) -> None:
-    """A RuntimeWarning saying where the training loss stopped being finite."""
+    """on_nan="continue": a RuntimeWarning saying where the training loss stopped being
+    finite."""
     values = np.asarray(costs, dtype=float).ravel()
     bad = np.nonzero(~np.isfinite(values))[0]
     where = f" at its step {int(bad[0]) + 1} of {values.size}" if bad.size else ""
     warnings.warn(f"training diverged in epoch {epoch + 1}: the loss became "
                   f"{values[bad[0]] if bad.size else float('nan')}{where}, and the weights "
-                  "follow it; lower the learning rate or rescale the inputs (TerminateOnNaN "
-                  "stops the fit at the end of such an epoch)", RuntimeWarning, stacklevel=5)
+                  "follow it (on_nan='continue'); lower the learning rate or rescale the "
+                  "inputs", RuntimeWarning, stacklevel=5)
+
+
+def _state(model: Any) -> tuple:
+    """Copies of the weights, the optimizer's state and its step count."""
+    opt = model.optimizer
+    params = [p.copy() for l in model._compute_layers for p in l.params]
+    slots = None if opt._slots is None else [[a.copy() for a in g] for g in opt._slots]
+    return params, slots, opt._iterations
+
+
+def _restore(model: Any, state: tuple) -> None:
+    params, slots, iterations = state
+    opt = model.optimizer
+    for p, saved in zip((p for l in model._compute_layers for p in l.params), params):
+        np.copyto(p, saved)
+    if slots is not None and opt._slots is not None:
+        for group, saved in zip(opt._slots, slots):
+            for a, b in zip(group, saved):
+                np.copyto(a, b)
+    opt._iterations = iterations
+
+
+def _stop_diverged(model: Any, on_nan: str, epoch: int, trainer: LayerTrainer, cost: float,
+                   start: tuple) -> None:
+    """on_nan="warn"/"raise" at a mini-batch whose cost is not finite: the weights are the
+    last finite ones (those before it; or, should they not be finite, those fit began
+    with), then a RuntimeWarning or FloatingPointError says where."""
+    finite = all(np.isfinite(p).all() for l in model._compute_layers for p in l.params)
+    if not finite:
+        _restore(model, start)
+    kept = ("the weights are those of the last finite step" if finite else
+            "the weights were no longer finite and are those fit started from")
+    message = (f"training diverged in epoch {epoch + 1} at its step {trainer.done + 1} of "
+               f"{trainer.steps}: the loss became {cost}; training stopped there, and {kept} "
+               f"(optimizer step {model.optimizer.iterations}). Lower the learning rate or "
+               "rescale the inputs; on_nan='continue' trains on regardless")
+    if on_nan == "raise":
+        raise FloatingPointError(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=5)
 
 
 def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch_hooks: bool,
                 initial_epoch: int, epochs: int, X_val: np.ndarray | None,
-                Y_val: np.ndarray | None, batch_size: int, engine: str) -> Any:
+                Y_val: np.ndarray | None, batch_size: int, engine: str,
+                on_nan: str = "warn") -> Any:
     """The epochs, with their callbacks and validation; a callback that re-compiles or
     rebuilds the model gets a trainer for what the model is now."""
     cbl.on_train_begin()
     signature = _training_signature(model)
     diverged = False
+    stop_on_nan = on_nan != "continue"
+    start = _state(model) if stop_on_nan else None
     for epoch in range(initial_epoch, epochs):
         if _training_signature(model) != signature:
             # a callback re-compiled or rebuilt the model: train what it is now
             trainer = _retrainer(model, cbl, trainer, signature, engine)
             signature = _training_signature(model)
+            start = _state(model) if stop_on_nan else None
+        trainer.stop_on_nan = stop_on_nan
         model.optimizer.epoch = epoch
         for metric in model.metrics:
             metric.reset_state()
@@ -445,6 +506,11 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
         lr = model.optimizer.learning_rate
         try:
             costs = trainer.run_epoch(progbar, cbl if batch_hooks else None)
+        except Diverged as exc:
+            cbl.history.add_batch_losses(trainer.completed_costs())
+            _stop_diverged(model, on_nan, epoch, trainer, exc.cost, start)
+            model.stop_training = True
+            break
         except BaseException:
             # interrupted (Ctrl-C) or failed between two steps: History keeps the costs of
             # the steps the weights and the optimizer have taken

@@ -236,7 +236,7 @@ class Sequential:
             shuffle: bool = True, seed: int | None = None,
             callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
             initial_epoch: int = 0, check_finite: bool = True,
-            engine: str = "auto") -> _callbacks.History:
+            engine: str = "auto", on_nan: str = "warn") -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -275,6 +275,15 @@ class Sequential:
             by layer. ``"auto"`` takes the compiled loop where it can (unless
             ``compile(..., compiled=False)``). Both give the same results to
             rounding; ``history.engine`` says which ran, and ``verbose`` prints it.
+        on_nan : {"warn", "raise", "continue"}, default "warn"
+            What a mini-batch whose cost is NaN or infinite (divergence: a learning
+            rate too large for the data) does. ``"warn"`` stops training there,
+            before that batch's update, keeps the last finite weights and optimizer
+            state (or, should they no longer be finite, those fit started from) and
+            warns (``RuntimeWarning``) naming the epoch and step; ``"raise"`` does the
+            same but raises ``FloatingPointError``; ``"continue"`` trains on and the
+            weights follow the loss (as Keras and PyTorch do without a check), with a
+            warning once per fit. ``History`` holds the costs of the steps taken.
 
         Returns
         -------
@@ -284,6 +293,7 @@ class Sequential:
         """
         self._require_compiled("fit")
         _check_choice(engine, "engine", _training.ENGINES)
+        _check_choice(on_nan, "on_nan", _training.ON_NAN)
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         if initial_epoch > epochs:
@@ -297,7 +307,7 @@ class Sequential:
         X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
                                                 check_finite)
         return _training.fit(self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed,
-                             callbacks, verbose, initial_epoch, engine)
+                             callbacks, verbose, initial_epoch, engine, on_nan)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:

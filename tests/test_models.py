@@ -344,7 +344,7 @@ def test_nan_in_X_is_rejected_unless_asked():
     with pytest.raises(ValueError, match="NaN.*row 17"):
         model.fit(X, y, epochs=1, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    model.fit(X, y, epochs=1, verbose=0, check_finite=False)
+    model.fit(X, y, epochs=1, verbose=0, check_finite=False, on_nan="continue")
     assert np.isnan(model.get_weights()[0]).any()   # NaN propagates, no crash
 
 
@@ -601,22 +601,92 @@ def test_values_beyond_the_model_dtype_are_refused_before_they_become_inf():
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, y.astype(int))
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_divergence_is_not_silent(compiled):
-    """A learning rate too large for the data: fit warns (once, at the user's call) in the
-    epoch where the loss stops being finite, naming the step."""
+def _diverging(compiled, optimizer=None):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 5)) * 10
     y = (X[:, 0] > 0).astype(float)
     model = Sequential([Input(5), Dense(16, activation="relu"), Dense(1, activation="linear")],
                        seed=0)
-    model.compile(GD(10.0), "mse", compiled=compiled)
-    with pytest.warns(RuntimeWarning, match=r"training diverged in epoch 1: the loss became "
-                                            r"(inf|nan) at its step \d of 4") as record:
-        history = model.fit(X, y, epochs=3, batch_size=50, verbose=0)
-    assert not np.isfinite(history.history["loss"][0])
+    model.compile(optimizer or GD(10.0), "mse", compiled=compiled)
+    return model, X, y
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_stops_at_the_first_non_finite_step(compiled):
+    """A learning rate too large for the data: fit stops at the mini-batch whose loss is not
+    finite, before its update, warns (once, at the user's call) naming the epoch and step,
+    and keeps the last finite weights -- those of the steps History lists."""
+    model, X, y = _diverging(compiled)
+    with pytest.warns(RuntimeWarning, match=r"training diverged in epoch \d+ at its step \d+ "
+                                            r"of 4: the loss became (inf|nan)") as record:
+        history = model.fit(X, y, epochs=5, batch_size=50, shuffle=False, verbose=0)
     diverged = [w for w in record if "diverged" in str(w.message)]
     assert len(diverged) == 1 and diverged[0].filename == __file__
+    steps = model.optimizer.iterations
+    assert history.batch_loss.size == steps and np.isfinite(history.batch_loss).all()
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    # the same steps, one by one and uninterrupted, give the same weights
+    reference, _, _ = _diverging(compiled)
+    per_epoch = 4
+    for e in range(steps // per_epoch):
+        reference.fit(X, y, epochs=1, batch_size=50, shuffle=False, verbose=0)
+    rest = steps % per_epoch
+    if rest:
+        reference.fit(X[:50 * rest], y[:50 * rest], epochs=1, batch_size=50, shuffle=False,
+                      verbose=0)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # one step more diverges
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        model.fit(X, y, epochs=1, batch_size=50, shuffle=False, verbose=0)
+    assert model.optimizer.iterations == steps
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_raises_when_asked(compiled):
+    model, X, y = _diverging(compiled)
+    with pytest.raises(FloatingPointError, match=r"training diverged in epoch"):
+        model.fit(X, y, epochs=5, batch_size=50, verbose=0, on_nan="raise")
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert model.history.batch_loss.size == model.optimizer.iterations
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_with_weights_no_longer_finite_restores_the_start(compiled):
+    """An update that overflows the weights while the loss was still finite: the next
+    step's loss is not finite, and the weights go back to those fit started from."""
+    model, X, y = _diverging(compiled, GD(1e38))
+    model.build()
+    start = [w.copy() for w in model.get_weights()]
+    with pytest.warns(RuntimeWarning, match="no longer finite"):
+        model.fit(X, y, epochs=3, batch_size=50, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), start):
+        np.testing.assert_array_equal(a, b)
+    assert model.optimizer.iterations == 0
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_continue_trains_on_with_one_warning(compiled):
+    model, X, y = _diverging(compiled)
+    with pytest.warns(RuntimeWarning, match=r"training diverged in epoch 1: the loss became "
+                                            r"(inf|nan) at its step \d of 4") as record:
+        history = model.fit(X, y, epochs=3, batch_size=50, verbose=0, on_nan="continue")
+    assert not np.isfinite(history.history["loss"][0])
+    assert len([w for w in record if "diverged" in str(w.message)]) == 1
+    assert model.optimizer.iterations == 12
+
+
+def test_on_nan_is_checked():
+    model, X, y = _diverging(True)
+    with pytest.raises(ValueError, match="on_nan"):
+        model.fit(X, y, on_nan="stop", verbose=0)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_calm_fit_does_not_warn(compiled):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * 10
+    y = (X[:, 0] > 0).astype(float)
     calm = Sequential([Input(5), Dense(16, activation="relu"), Dense(1)], seed=0)
     calm.compile(GD(1e-3), "mse", compiled=compiled)
     import warnings

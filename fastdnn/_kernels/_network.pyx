@@ -22,7 +22,7 @@ import numpy as np
 cimport numpy as cnp
 from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
-from libc.math cimport fabs, pow
+from libc.math cimport fabs, isfinite, pow
 from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport clip_bounds, loss_sum
@@ -81,6 +81,7 @@ cdef struct DenseL:
 
 cdef struct Net:
     int L, f32, loss, fused, opt, n_metrics
+    bint stop_on_nan               # a non-finite cost ends the step before its update
     Py_ssize_t n_x, n_y, B
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
@@ -321,10 +322,11 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
         X_l = A
 
 
-cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
+cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                 const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
                 double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
-    """One mini-batch of k examples: forward, cost, metrics, backward, update."""
+    """One mini-batch of k examples: forward, cost, metrics, backward, update. False when
+    the cost is not finite and net.stop_on_nan: then nothing was updated."""
     cdef int l, L = net.L, q
     cdef DenseL *d
     cdef real *X_l
@@ -354,6 +356,8 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     clip_bounds(sizeof(real) == 4, True, &lo, &hi)
     cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
                        False) / k + reg
+    if net.stop_on_nan and not isfinite(cost[0]):
+        return False
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
                                       Yb, n_y, k)
@@ -400,6 +404,7 @@ cdef void _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         if not d.w_done:
             _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
         _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
+    return True
 
 
 # ------------------------------------------------------------------ Python side
@@ -457,6 +462,7 @@ cdef class Plan(_Buffers):
     """
 
     cdef public Py_ssize_t steps_done
+    cdef public bint diverged
 
     @property
     def batches_read_in_place(self) -> int:
@@ -514,7 +520,8 @@ cdef class Plan(_Buffers):
             net.metric[l], net.threshold[l] = metrics[l]
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
-            long long t0, double[::1] costs, double[::1] metric_sums, object counter=None):
+            long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
+            bint stop_on_nan=False):
         """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X; returns
         how many were trained (also in ``steps_done``).
 
@@ -522,7 +529,9 @@ cdef class Plan(_Buffers):
         targets; perm: int64 (m,) order of the examples or None; t0: optimizer steps
         done before step0. costs[step] receives each batch's cost; metric_sums
         accumulates the metrics' numerators. counter: an object whose ``_iterations``
-        becomes t0 + the steps trained (the optimizer), or None.
+        becomes t0 + the steps trained (the optimizer), or None. stop_on_nan: a batch
+        whose cost is not finite ends the call before its update (``diverged`` is then
+        True, and costs[step0 + steps_done] holds that cost).
 
         Between mini-batches, every 20 ms, the loop runs the Python signal handlers:
         when one raises (Ctrl-C's KeyboardInterrupt), it stops after the mini-batch it
@@ -541,22 +550,26 @@ cdef class Plan(_Buffers):
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
         cdef double polled = team_clock(), now
-        cdef bint signalled = False
+        cdef bint signalled = False, taken = True
         raised = None
+        net.stop_on_nan = stop_on_nan
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
         self.steps_done = 0
+        self.diverged = False
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for step in range(step0, step1):
                 start = step * B
                 k = B if m - start > B else m - start
                 if net.f32:
-                    _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp, start, k,
-                          lr, t0 + (step - step0) + 1, pc + step, pm)
+                    taken = _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp,
+                                  start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
                 else:
-                    _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp, start, k,
-                          lr, t0 + (step - step0) + 1, pc + step, pm)
+                    taken = _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp,
+                                  start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
+                if not taken:
+                    break
                 done += 1
                 now = team_clock()
                 if step + 1 < step1 and not now - polled < SIGNAL_POLL_S:
@@ -572,6 +585,7 @@ cdef class Plan(_Buffers):
             PyThread_release_lock(self.lock)
         # no Python code runs between the loop and these (no signal handler can cut in)
         self.steps_done = done
+        self.diverged = not taken
         if counter is not None:
             counter._iterations = t0 + done
         if signalled:

@@ -21,6 +21,9 @@ class TerminateOnNaN(Callback):
 
     Checks ``logs["loss"]`` at every epoch end, and after every mini-batch when
     the model calls the batch hooks (this callback alone does not make it).
+    ``Sequential.fit`` itself stops at the first mini-batch whose loss is not finite,
+    before its update (``on_nan="warn"``, the default, or ``"raise"``); this callback
+    is Keras' way of saying so, and matters with ``on_nan="continue"``.
 
     Examples
     --------
