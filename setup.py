@@ -49,6 +49,8 @@ class BuildExt(build_ext):
         if not use_omp:
             print("fastdnn: building without OpenMP (kernels will run single-threaded)")
         cflags = ["/O2"] if msvc else ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+        if not msvc and os.environ.get("FASTDNN_DEBUG", "") == "":
+            cflags.append("-g0")   # no debug info in the modules (the wheel stays small)
         for ext in self.extensions:
             ext.extra_compile_args = cflags + ([omp_flag] if use_omp else [])
             ext.extra_link_args = [omp_flag] if use_omp and not msvc else []

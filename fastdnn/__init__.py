@@ -6,7 +6,7 @@ Examples
 >>> float(fastdnn.sigmoid(0.0))
 0.5
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 # import-time and fork-time decisions (threads, fork handlers, SIMD, product engine): one
 # module, and fastdnn.info() says what was decided and why
@@ -19,6 +19,7 @@ from . import (  # noqa: E402
 )
 from .models import Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
+from .onnx import load_onnx  # noqa: E402  (the onnx package is imported only when called)
 from ._runtime import get_num_threads, info, set_num_threads  # noqa: E402
 from .gradcheck import gradient_check  # noqa: E402
 from .functional import (  # noqa: E402
@@ -34,6 +35,7 @@ __all__ = [
     "__version__", "activations", "course", "functional", "reference",
     "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
     "preprocessing", "regularizers", "schedules", "sklearn", "Sequential", "load_model",
+    "load_onnx",
     "get_num_threads", "set_num_threads", "info", "gradient_check",
     "sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax",
     "sigmoid_derivative", "tanh_derivative", "relu_derivative",

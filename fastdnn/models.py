@@ -432,6 +432,20 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ weights
+    def export_onnx(self, path: Any = None, **kwargs: Any) -> bytes | None:
+        """The model as an ONNX graph (``fastdnn.onnx.export``): its bytes, or written to
+        ``path``; ``kwargs``: ``opset``, ``batch_dim``, ``dtype``.
+
+        Examples
+        --------
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(2, activation="relu")], seed=0)
+        >>> model.build(3)
+        >>> data = model.export_onnx()   # doctest: +SKIP
+        """
+        from .onnx import export
+        return export(self, path, **kwargs)
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every layer's arrays, layer by layer (``W (n_l, n_prev)``, ``b (n_l, 1)``).
 
