@@ -37,6 +37,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 import zipfile
 from typing import Any
@@ -53,6 +54,15 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 # deflate cannot expand data by more than about 1032:1; a larger claim is a zip bomb
 _MAX_DEFLATE_RATIO = 1100
+# NumPy parses every .npy header with ast.literal_eval. CPython 3.11 keeps the AST
+# constructor's recursion counter in per-interpreter state: when the garbage collector runs
+# Python code in the middle of one parse (a weakref callback, a __del__) and another thread
+# parses meanwhile, the first parse fails with "SystemError: AST constructor recursion depth
+# mismatch" (fixed in later CPython releases), and a valid file would be reported unreadable.
+# Models loaded from several threads at once take turns reading their arrays, and a parse
+# that fails so because some other code of the process parsed at that moment is retried.
+_ARRAY_LOCK = threading.Lock()
+_AST_RETRIES = 5
 
 
 class _Invalid(Exception):
@@ -281,6 +291,19 @@ class _Archive:
         if (info.compress_type == zipfile.ZIP_DEFLATED
                 and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 4096):
             raise _Invalid(f"the array {name!r} claims an impossible compression ratio")
+        for attempt in range(_AST_RETRIES):
+            try:
+                with _ARRAY_LOCK:
+                    return self._read(name, info)
+            except SystemError as exc:
+                # another thread of the process (not a fastdnn load) parsed at the same
+                # time: the header was fine, the parse is simply done again
+                if "AST constructor recursion depth" not in str(exc) \
+                        or attempt == _AST_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read(self, name: str, info: zipfile.ZipInfo) -> np.ndarray:
         fmt = np.lib.format
         with self.zf.open(info) as f:
             version = fmt.read_magic(f)
