@@ -9,8 +9,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-numpy_min=$(sed -n 's/.*"numpy>=\([0-9.]*\)".*/\1/p' "$here/pyproject.toml" | head -1)
-scipy_min=$(sed -n 's/.*"scipy>=\([0-9.]*\)".*/\1/p' "$here/pyproject.toml" | head -1)
+deps=$(grep '^dependencies' "$here/pyproject.toml")   # the runtime requirements line
+numpy_min=$(sed -n 's/.*"numpy>=\([0-9.]*\)".*/\1/p' <<<"$deps")
+scipy_min=$(sed -n 's/.*"scipy>=\([0-9.]*\)".*/\1/p' <<<"$deps")
 "$python" -m venv "$work/env"
 pip="$work/env/bin/pip"
 "$pip" install -q --upgrade pip

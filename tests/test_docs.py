@@ -14,8 +14,15 @@ MODULES = ["fastdnn"] + sorted(
     if not m.name.startswith("fastdnn._kernels") and m.name != "fastdnn.__main__")
 
 
+# modules whose examples need an optional package (an extra)
+NEEDS = {"fastdnn.sklearn": "sklearn", "fastdnn.onnx": "onnx"}
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    for prefix, package in NEEDS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            pytest.importorskip(package)
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     if not name.rpartition(".")[2].startswith("_"):

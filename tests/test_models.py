@@ -596,6 +596,7 @@ def test_values_beyond_the_model_dtype_are_refused_before_they_become_inf():
     wide.compile("adam", "binary_crossentropy")
     wide.fit(X, y, epochs=1, verbose=0)
     assert np.isfinite(wide.predict(X)).all()
+    pytest.importorskip("sklearn")
     from fastdnn.sklearn import MLPClassifier
     with pytest.raises(ValueError, match=message):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, y.astype(int))
