@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,14 @@ from ._validation import check_finite as check_finite_rows
 from ._validation import check_int
 from ._kernels import _network
 from .layers import Dense
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    # a trainer's data: X, Y, batch size, shuffle, shuffling rng
+    _Data = tuple[np.ndarray, np.ndarray, int, bool, np.random.Generator]
+    # the weights, the optimizer's state arrays (None before its first step) and step count
+    _State = tuple[list[np.ndarray], list[list[np.ndarray]] | None, int]
 
 __all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select",
            "fit_data", "fit"]
@@ -169,7 +177,7 @@ class LayerTrainer:
         for layer in layers:
             A = layer.forward(A, training=True)
         Yt = Yb.T
-        cost = loss._cost_sum(A, Yt) / k   # inputs are the trainer's own, checked once
+        cost: float = loss._cost_sum(A, Yt) / k   # inputs are the trainer's own, checked once
         if self.reg:
             cost += model._regularization_cost(k)
         if self.stop_on_nan and not math.isfinite(cost):
@@ -265,7 +273,8 @@ class CompiledTrainer(LayerTrainer):
 
     @classmethod
     def make(cls, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
-             rng: np.random.Generator, batch_hooks: list[str] | bool = ()) -> "CompiledTrainer":
+             rng: np.random.Generator, batch_hooks: Sequence[str] | bool = ()
+             ) -> "CompiledTrainer":
         """A compiled trainer, or ``NotCompilable`` listing why the model cannot have one."""
         hooks = ["per-batch callbacks"] if batch_hooks is True else list(batch_hooks or ())
         reasons = compiled_obstacles(model, X, hooks)
@@ -351,11 +360,12 @@ _FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
 
 
 def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split: Any,
-             check_finite: bool) -> tuple:
+             check_finite: bool
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """``fit``'s data checked: ``(X, Y, X_val, Y_val)`` with the targets prepared for the
     model's loss, the validation rows taken from ``validation_data`` or split off the end."""
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
-            or not 0.0 <= validation_split < 1.0:
+            or not 0.0 <= validation_split < 1.0:  # type: ignore[operator]  # Real has no <
         raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
     X = model._check_X(X)
     m_all = X.shape[0]
@@ -417,7 +427,7 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
                        X_val, Y_val, batch_size, engine, on_nan)
 
 
-def _trainer(model: Any, cbl: Any, data: tuple, engine: str, verbose: int
+def _trainer(model: Any, cbl: Any, data: _Data, engine: str, verbose: int
              ) -> LayerTrainer:
     """The trainer ``engine`` asks for, reported in ``History`` (and printed when verbose)."""
     hooks = [type(cb).__name__ for cb in cbl.callbacks
@@ -442,7 +452,7 @@ def _warn_divergence(epoch: int, costs: Any) -> None:
                   "inputs", RuntimeWarning, stacklevel=5)
 
 
-def _state(model: Any) -> tuple:
+def _state(model: Any) -> _State:
     """Copies of the weights, the optimizer's state and its step count."""
     opt = model.optimizer
     params = [p.copy() for l in model._compute_layers for p in l.params]
@@ -450,30 +460,35 @@ def _state(model: Any) -> tuple:
     return params, slots, opt._iterations
 
 
-def _restore(model: Any, state: tuple) -> None:
+def _restore(model: Any, state: _State) -> None:
     params, slots, iterations = state
     opt = model.optimizer
     for p, saved in zip((p for l in model._compute_layers for p in l.params), params):
         np.copyto(p, saved)
     if slots is not None and opt._slots is not None:
-        for group, saved in zip(opt._slots, slots):
-            for a, b in zip(group, saved):
+        for group, saved_group in zip(opt._slots, slots):
+            for a, b in zip(group, saved_group):
                 np.copyto(a, b)
     opt._iterations = iterations
 
 
+def _finite_weights(model: Any) -> bool:
+    return all(bool(np.isfinite(p).all()) for l in model._compute_layers for p in l.params)
+
+
 def _stop_diverged(model: Any, on_nan: str, epoch: int, trainer: LayerTrainer, cost: float,
-                   start: tuple) -> None:
+                   start: Any, what: str | None = None) -> None:
     """on_nan="warn"/"raise" at a mini-batch whose cost is not finite: the weights are the
     last finite ones (those before it; or, should they not be finite, those fit began
     with), then a RuntimeWarning or FloatingPointError says where."""
-    finite = all(np.isfinite(p).all() for l in model._compute_layers for p in l.params)
+    finite = _finite_weights(model)
     if not finite:
         _restore(model, start)
     kept = ("the weights are those of the last finite step" if finite else
             "the weights were no longer finite and are those fit started from")
-    message = (f"training diverged in epoch {epoch + 1} at its step {trainer.done + 1} of "
-               f"{trainer.steps}: the loss became {cost}; training stopped there, and {kept} "
+    what = what or (f"at its step {trainer.done + 1} of {trainer.steps}: the loss became "
+                    f"{cost}")
+    message = (f"training diverged in epoch {epoch + 1} {what}; training stopped there, and {kept} "
                f"(optimizer step {model.optimizer.iterations}). Lower the learning rate or "
                "rescale the inputs; on_nan='continue' trains on regardless")
     if on_nan == "raise":
@@ -516,6 +531,13 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
             # the steps the weights and the optimizer have taken
             cbl.history.add_batch_losses(trainer.completed_costs())
             raise
+        if stop_on_nan and not _finite_weights(model):
+            # the epoch's last updates overflowed the weights after finite costs
+            cbl.history.add_batch_losses(costs)
+            _stop_diverged(model, on_nan, epoch, trainer, math.inf, start,
+                           "at its last steps: the weights overflowed (the costs were finite)")
+            model.stop_training = True
+            break
         logs = {"loss": trainer.epoch_loss(costs)}
         if not diverged and not math.isfinite(logs["loss"]):
             diverged = True
@@ -523,7 +545,9 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
         for metric in model.metrics:
             logs[metric.name] = float(metric.result())
         if X_val is not None:
-            for key, value in _inference.evaluate(model, X_val, Y_val, batch_size).items():
+            # X_val and Y_val are None together (fit_data)
+            for key, value in _inference.evaluate(model, X_val, Y_val,  # type: ignore[arg-type]
+                                                  batch_size).items():
                 logs["val_" + key] = value
         logs["learning_rate"] = lr
         cbl.history.add_batch_losses(costs)
@@ -534,7 +558,7 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
     return cbl.history
 
 
-def _training_signature(model: Any) -> tuple:
+def _training_signature(model: Any) -> tuple[Any, ...]:
     """What a trainer was built from: it changes when a callback re-compiles or rebuilds."""
     return (id(model.optimizer), getattr(model.loss, "name", None), id(model.loss),
             tuple(map(id, model.metrics)), model.compiled,
@@ -542,7 +566,7 @@ def _training_signature(model: Any) -> tuple:
             tuple(getattr(l, "_kernel", None) for l in model._compute_layers))
 
 
-def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple,
+def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple[Any, ...],
                engine: str) -> LayerTrainer:
     if getattr(model.loss, "name", None) != signature[1]:
         raise RuntimeError(f"the loss changed from {signature[1]!r} to {model.loss.name!r} "

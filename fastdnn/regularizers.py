@@ -35,7 +35,7 @@ class Regularizer:
         """Coefficient ``c`` of the gradient term ``c * W`` for a batch of ``m``."""
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description; ``get(config)`` rebuilds the regularizer."""
         raise NotImplementedError
 
@@ -59,13 +59,15 @@ class L2(Regularizer):
         self.lam = check_real(lam, "lam", 0.0)
 
     def cost(self, W: np.ndarray, m: int) -> float:
-        flat = W.reshape(-1)
+        # in double precision, as the losses and the compiled loop sum: float32 squares
+        # summed in float32 overflow (to inf, with a warning) from |W| ~ 1e19
+        flat = W.reshape(-1).astype(np.float64, copy=False)
         return self.lam / (2.0 * m) * float(np.dot(flat, flat))
 
     def decay(self, m: int) -> float:
         return self.lam / m
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"class_name": "L2", "config": {"lam": self.lam}}
 
     def __eq__(self, other: object) -> bool:

@@ -778,3 +778,61 @@ def test_a_dense_layer_pickled_before_the_kernel_specs_had_names_still_runs():
     old.__setstate__(state)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).forward(X), want)
     assert old._kernel.alpha == 0.2
+
+
+def test_models_load_from_several_threads_at_once(tmp_path):
+    """NumPy parses .npy headers with ast.literal_eval; on CPython 3.11 a parse that the
+    garbage collector interrupts (here: weakref callbacks of cyclic garbage, as models in
+    fastdnn's plan registry are) while another thread parses fails with SystemError.
+    Concurrent loads must all succeed. The switch interval and GC threshold are lowered
+    to make that interleaving frequent."""
+    import gc
+    import sys
+    import threading
+    import time
+    import weakref
+
+    X, y = make_data()
+    model = Sequential([Dense(3, activation="relu"), Dense(1, activation="sigmoid")], seed=0)
+    model.compile("adam", "binary_crossentropy")
+    fit(model, X, y, epochs=1)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    expected = model.predict(X)
+
+    class Node:
+        pass
+
+    registry = weakref.WeakSet()
+    stop = threading.Event()
+    failures = []
+
+    def garbage():
+        while not stop.is_set():
+            for _ in range(100):
+                node = Node()
+                node.me = node
+                registry.add(node)
+
+    def load():
+        while not stop.is_set():
+            try:
+                assert np.array_equal(load_model(path).predict(X), expected)
+            except Exception as exc:   # noqa: BLE001 - every failure is reported
+                failures.append(repr(exc))
+
+    switch, threshold = sys.getswitchinterval(), gc.get_threshold()
+    threads = [threading.Thread(target=load) for _ in range(3)] + [threading.Thread(target=garbage)]
+    sys.setswitchinterval(1e-6)
+    gc.set_threshold(10)
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        sys.setswitchinterval(switch)
+        gc.set_threshold(*threshold)
+    assert not failures, failures[:3]
