@@ -124,4 +124,5 @@ def check_maths(obj: Any, owner: type, kind: str) -> None:
 
 
 # class -> {(owner, kind): why the owner's kernel cannot run it, "" when it can}
-_OVERRIDES: "weakref.WeakKeyDictionary[type, dict]" = weakref.WeakKeyDictionary()
+_OVERRIDES: "weakref.WeakKeyDictionary[type, dict[tuple[type, str], str]]" = (
+    weakref.WeakKeyDictionary())

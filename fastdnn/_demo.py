@@ -9,6 +9,7 @@ prints both times.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,10 +19,13 @@ from .layers import Dense, Input, Normalizer
 from .models import Sequential
 from .optimizers import Adam
 
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def run(dataset: str = "digits", epochs: int = 30, batch_size: int = 32, hidden: int = 128,
         learning_rate: float = 1e-3, seed: int = 0, numpy_reference: bool = True,
-        verbose: int = 1) -> dict:
+        verbose: int = 1) -> dict[str, Any]:
     """Train on ``dataset``; returns the measured numbers (also printed)."""
     X, y, description = load(dataset, seed)
     Xtr, Xte, ytr, yte = train_test_split(X, y, 0.25, seed)

@@ -54,7 +54,7 @@ def forward(model: Any, Xc: np.ndarray) -> np.ndarray:
     return out.T
 
 
-def split_normalizer(layers: list) -> tuple[Any, list]:
+def split_normalizer(layers: list[Any]) -> tuple[Normalizer | None, list[Any]]:
     """(the leading Normalizer or None, the layers after it): the compiled plans normalize
     the examples they gather themselves."""
     if layers and isinstance(layers[0], Normalizer):

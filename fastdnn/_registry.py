@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 
-def from_config(cls: type, config: Any, lookup: Callable[[str], type], what: str) -> Any:
+def from_config(cls: type[Any], config: Any, lookup: Callable[[str], type[Any]], what: str) -> Any:
     """``cls(**config)`` after checking the config names ``cls`` (its ``"name"`` key)."""
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict, got {type(config).__name__}")
@@ -25,7 +25,7 @@ def from_config(cls: type, config: Any, lookup: Callable[[str], type], what: str
         raise ValueError(f"bad config for {what} {cls.name!r}: {config!r}") from None
 
 
-def resolve(identifier: Any, base: type, lookup: Callable[[str], type], what: str) -> Any:
+def resolve(identifier: Any, base: type, lookup: Callable[[str], type[Any]], what: str) -> Any:
     """An instance of ``base`` from an instance, a subclass, a name or a config dict
     (``{"name": ...}`` or ``{"class_name": ..., "config": {...}}``); None for anything else."""
     if isinstance(identifier, base):

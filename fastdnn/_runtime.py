@@ -151,7 +151,7 @@ def _gemm_engine() -> str:
             f"(float32) and {t64[0]}x{t64[1]} (float64)")
 
 
-def info() -> dict:
+def info() -> dict[str, Any]:
     """Version, SIMD path, threads and product engine of this installation, and under
     ``"decisions"`` what fastdnn chose at import and why.
 

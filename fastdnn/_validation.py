@@ -21,9 +21,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool", "check_range",
            "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite",
@@ -55,6 +60,12 @@ def _range(low: float | None, high: float | None, low_open: bool, high_open: boo
     return ""
 
 
+@overload
+def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
+              *, allow_none: Literal[False] = False) -> int: ...
+@overload
+def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
+              *, allow_none: bool) -> int | None: ...
 def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
               *, allow_none: bool = False) -> int | None:
     """``value`` as an int in ``[minimum, maximum]`` (``None`` passes with ``allow_none``).
@@ -76,6 +87,16 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
     raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
+@overload
+def check_real(value: Any, name: str, minimum: float | None = None,
+               maximum: float | None = None, *, low_open: bool = False,
+               high_open: bool = False, finite: bool = True,
+               allow_none: Literal[False] = False) -> float: ...
+@overload
+def check_real(value: Any, name: str, minimum: float | None = None,
+               maximum: float | None = None, *, low_open: bool = False,
+               high_open: bool = False, finite: bool = True,
+               allow_none: bool) -> float | None: ...
 def check_real(value: Any, name: str, minimum: float | None = None,
                maximum: float | None = None, *, low_open: bool = False,
                high_open: bool = False, finite: bool = True,
@@ -139,7 +160,7 @@ def check_choice(value: Any, name: str, choices: Iterable[str], hint: str = "") 
     return value
 
 
-def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype[np.floating[Any]]:
     """float32 or float64 as a ``numpy.dtype``.
 
     Examples
@@ -148,7 +169,7 @@ def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     dtype('float32')
     """
     try:
-        dt = np.dtype(dtype)
+        dt: np.dtype[Any] = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
     if dt not in (np.float32, np.float64):
@@ -167,7 +188,7 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     return check_int(seed, name, 0, allow_none=True)
 
 
-def as_matrix(X: Any, name: str = "X") -> np.ndarray:
+def as_matrix(X: ArrayLike, name: str = "X") -> np.ndarray:
     """``X`` as a 2-D ndarray of real numbers; an ndarray (memmap, view) is never copied.
 
     Examples
@@ -187,7 +208,7 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     return X
 
 
-def float_array(x: Any, name: str) -> np.ndarray:
+def float_array(x: Any, name: str) -> NDArray[np.floating[Any]]:
     """``x`` as a float32/float64 array: arrays must already be; lists/scalars are converted.
 
     Examples

@@ -16,12 +16,15 @@ array([0., 1.])
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import functional as F
 from ._compiled import ActivationKernel, NotCompilable, check_maths, code
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Softmax",
            "get", "names"]
@@ -35,17 +38,20 @@ class Activation:
     """
 
     name: str = ""
+    # (the activation, its kernel spec), cached on the instance by fastdnn.functional
+    _fdnn_resolved: tuple[Activation, ActivationKernel]
 
-    def forward(self, z: Any, out: np.ndarray | None = None) -> np.ndarray:
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         """``a = g(z)``."""
         raise NotImplementedError
 
-    def derivative(self, x: Any, from_output: bool = False,
+    def derivative(self, x: ArrayLike, from_output: bool = False,
                    out: np.ndarray | None = None) -> np.ndarray:
         """``g'(z)``, or ``g'`` from the activation ``a`` when ``from_output``."""
         raise NotImplementedError
 
-    def backward(self, dA: Any, a: Any, out: np.ndarray | None = None) -> np.ndarray:
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         """``dZ = dA * g'(z)`` computed from the cached activation ``a``."""
         raise NotImplementedError
 
@@ -54,11 +60,11 @@ class Activation:
         raises ``NotCompilable`` for an activation they do not have."""
         raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description; ``get(config)`` rebuilds the activation."""
         return {"name": self.name}
 
-    def __call__(self, z: Any, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return self.forward(z, out)
 
     def __eq__(self, other: object) -> bool:
@@ -83,13 +89,15 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.sigmoid(z, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         return F.sigmoid_derivative(x, from_output, out)
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.sigmoid_backward(dA, a, out)
 
     def compiled_spec(self) -> ActivationKernel:
@@ -107,13 +115,15 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.tanh(z, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         return F.tanh_derivative(x, from_output, out)
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.tanh_backward(dA, a, out)
 
     def compiled_spec(self) -> ActivationKernel:
@@ -131,13 +141,15 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.relu(z, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         return F.relu_derivative(x, from_output, out)
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.relu_backward(dA, a, out)
 
     def compiled_spec(self) -> ActivationKernel:
@@ -174,16 +186,18 @@ class LeakyReLU(Activation):
                              "plans use it); make a new LeakyReLU(alpha) and assign it to the "
                              "layer's activation")
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.leaky_relu(z, self.alpha, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         return F.leaky_relu_derivative(x, self.alpha, from_output, out)
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.leaky_relu_backward(dA, a, self.alpha, out)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "alpha": self.alpha}
 
     def compiled_spec(self) -> ActivationKernel:
@@ -201,13 +215,15 @@ class Linear(Activation):
 
     name = "linear"
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.linear(z, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         return F.linear_derivative(x, from_output, out)
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.linear_backward(dA, a, out)
 
     def compiled_spec(self) -> ActivationKernel:
@@ -234,18 +250,20 @@ class Softmax(Activation):
             raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
         self.axis = None if axis is None else int(axis)
 
-    def forward(self, z, out=None):
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         return F.softmax(z, self.axis, out)
 
-    def derivative(self, x, from_output=False, out=None):
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError(
             "softmax has no element-wise derivative (its Jacobian is not diagonal); "
             "use backward(dA, a), or the fused categorical cross-entropy dZ = A - Y")
 
-    def backward(self, dA, a, out=None):
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
         return F.softmax_backward(dA, a, self.axis, out)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "axis": self.axis}
 
     def compiled_spec(self) -> ActivationKernel:
@@ -280,7 +298,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(identifier: str | dict | Activation | None) -> Activation:
+def get(identifier: str | dict[str, Any] | Activation | None) -> Activation:
     """Look up an activation by name, config dict or instance (``None`` is linear).
 
     Parameters

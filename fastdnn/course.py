@@ -29,12 +29,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import functional as F
 from ._compiled import CODES
 from ._kernels import _course, _losses
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    # the course's caches: (A_prev, W, b) of a linear step, and with it a layer's A
+    _LinearCache = tuple[np.ndarray, np.ndarray, np.ndarray]
+    _Cache = tuple[_LinearCache, np.ndarray]
 
 _BCE = CODES["loss"]["binary_crossentropy"]
 
@@ -48,7 +56,7 @@ _ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "linear", "softmax")
 
 
 @functools.lru_cache(maxsize=64)
-def _keys(L: int) -> tuple[tuple[str, ...], tuple[str, ...], frozenset]:
+def _keys(L: int) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
     """("W1".."WL"), ("b1".."bL") and the set of both, built once per depth."""
     Wk = tuple(f"W{l}" for l in range(1, L + 1))
     bk = tuple(f"b{l}" for l in range(1, L + 1))
@@ -69,7 +77,7 @@ def _grad_keys(L: int) -> tuple[str, ...]:
             + tuple(f"db{l}" for l in range(1, L + 1)))
 
 
-def _n_layers(parameters: dict) -> int:
+def _n_layers(parameters: dict[str, np.ndarray]) -> int:
     if not isinstance(parameters, dict):
         raise TypeError(f"parameters must be a dict with keys 'W1', 'b1', ..., "
                         f"got {type(parameters).__name__}")
@@ -79,7 +87,8 @@ def _n_layers(parameters: dict) -> int:
     return L
 
 
-def initialize_parameters_deep(layer_dims: list[int], seed: int | None = None) -> dict:
+def initialize_parameters_deep(layer_dims: list[int], seed: int | None = None
+                               ) -> dict[str, np.ndarray]:
     """``W[l] = randn(n_l, n_{l-1}) / sqrt(n_{l-1})``, ``b[l] = zeros((n_l, 1))``.
 
     Parameters
@@ -107,14 +116,15 @@ def initialize_parameters_deep(layer_dims: list[int], seed: int | None = None) -
                             for n in dims):
         raise ValueError(f"layer_dims must list at least two positive ints, got {layer_dims!r}")
     rng = np.random if seed is None else np.random.RandomState(seed)
-    parameters = {}
+    parameters: dict[str, np.ndarray] = {}
     for l in range(1, len(dims)):
         parameters[f"W{l}"] = rng.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
         parameters[f"b{l}"] = np.zeros((dims[l], 1))
     return parameters
 
 
-def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
+def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray
+                   ) -> tuple[np.ndarray, _LinearCache]:
     """``Z = W A + b``; returns ``(Z, (A, W, b))``.
 
     Examples
@@ -128,7 +138,7 @@ def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 
 
 def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
-                              activation: str) -> tuple[np.ndarray, tuple]:
+                              activation: str) -> tuple[np.ndarray, _Cache]:
     """``A = g(W A_prev + b)`` fused; returns ``(A, (linear_cache, activation_cache))``.
 
     ``activation`` is "sigmoid" or "relu" as in the course ("tanh", "leaky_relu",
@@ -147,7 +157,7 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
 
 
 @functools.lru_cache(maxsize=64)
-def _codes(L: int) -> tuple[list, list, list, list]:
+def _codes(L: int) -> tuple[list[int], list[int], list[float], list[bool]]:
     """Kernel codes of the course network: ReLU hidden layers, sigmoid output."""
     relu, sigmoid = F._resolve("relu")[1], F._resolve("sigmoid")[1]
     layers = [relu] * (L - 1) + [sigmoid]
@@ -155,7 +165,8 @@ def _codes(L: int) -> tuple[list, list, list, list]:
             [k.alpha for k in layers], [k.softmax for k in layers])
 
 
-def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
+def L_model_forward(X: np.ndarray, parameters: dict[str, np.ndarray]
+                    ) -> tuple[np.ndarray, list[_Cache]]:
     """Forward pass: ReLU for layers 1..L-1, sigmoid for layer L; returns ``(AL, caches)``.
 
     All layers run in one compiled call.
@@ -174,14 +185,15 @@ def L_model_forward(X: np.ndarray, parameters: dict) -> tuple[np.ndarray, list]:
 
 
 @functools.lru_cache(maxsize=64)
-def _cost_dtype(a_dtype: np.dtype, y_dtype: np.dtype) -> np.dtype:
+def _cost_dtype(a_dtype: np.dtype[Any], y_dtype: np.dtype[Any]) -> np.dtype[np.floating[Any]]:
     """The dtype compute_cost's NumPy expression gives for these inputs (it varies
     with NumPy's promotion rules, e.g. float32 under NumPy 2 but float64 under 1.x)."""
     a, y = np.full((1, 1), 0.5, a_dtype), np.ones((1, 1), y_dtype)
-    return ((-1 / 1) * np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))).dtype
+    cost: np.floating[Any] = (-1 / 1) * np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))
+    return cost.dtype
 
 
-def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
+def compute_cost(AL: np.ndarray, Y: np.ndarray) -> np.floating[Any]:
     """Cross-entropy ``-(1/m) sum(Y log AL + (1 - Y) log(1 - AL))``, a 0-d value like the course.
 
     One compiled pass summed in double for float arrays; the value has the dtype
@@ -207,7 +219,7 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         cost = (-1 / m) * np.sum(Y.reshape(AL.shape) * np.log(AL)
                                  + (1 - Y.reshape(AL.shape)) * np.log(1 - AL))
-    return np.squeeze(cost)
+    return np.squeeze(cost)  # type: ignore[no-any-return]  # a NumPy float scalar
 
 
 def _backward_op(activation: str) -> str:
@@ -216,7 +228,8 @@ def _backward_op(activation: str) -> str:
     return activation
 
 
-def linear_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def linear_backward(dZ: np.ndarray, cache: _LinearCache
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``dW = (1/m) dZ A_prev^T``, ``db = (1/m) sum(dZ)``, ``dA_prev = W^T dZ``.
 
     Examples
@@ -227,10 +240,12 @@ def linear_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     """
     A_prev, W, b = cache
     # linear: dZ * 1; the "activation" argument only feeds NaN checks, dZ itself serves
-    return F.dense_backward(dZ, F.DenseCache(A_prev, W, b, dZ, "linear"))
+    # need_dA_prev is True: dA_prev is an array, not None
+    return F.dense_backward(dZ, F.DenseCache(  # type: ignore[return-value]
+        A_prev, W, b, dZ, "linear"))
 
 
-def linear_activation_backward(dA: np.ndarray, cache: tuple, activation: str
+def linear_activation_backward(dA: np.ndarray, cache: _Cache, activation: str
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``dZ = dA * g'`` then :func:`linear_backward`, fused; returns ``(dA_prev, dW, db)``.
 
@@ -241,10 +256,13 @@ def linear_activation_backward(dA: np.ndarray, cache: tuple, activation: str
     array([[1., 1.]])
     """
     (A_prev, W, b), A = cache
-    return F.dense_backward(dA, F.DenseCache(A_prev, W, b, A, _backward_op(activation)))
+    # need_dA_prev is True: dA_prev is an array, not None
+    return F.dense_backward(dA, F.DenseCache(  # type: ignore[return-value]
+        A_prev, W, b, A, _backward_op(activation)))
 
 
-def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
+def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list[_Cache]
+                     ) -> dict[str, np.ndarray]:
     """Gradients of the whole network; keys ``"dA0".."dA{L-1}"``, ``"dW1"..``, ``"db1"..``.
 
     Examples
@@ -272,7 +290,8 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict:
     return _course.course_backward(Y, caches, bwd, alphas, softmaxes, _grad_keys(L))
 
 
-def update_parameters(parameters: dict, grads: dict, learning_rate: float) -> dict:
+def update_parameters(parameters: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                      learning_rate: float) -> dict[str, np.ndarray]:
     """``W[l] = W[l] - learning_rate * dW[l]`` (and b), one pass each; returns ``parameters``.
 
     Like the course, new arrays replace the old ones in the dict (arrays you

@@ -18,7 +18,8 @@ import numpy as np
 __all__ = ["gradient_check"]
 
 
-def gradient_check(cost: Callable[[dict], float], parameters: Mapping[str, np.ndarray],
+def gradient_check(cost: Callable[[dict[str, np.ndarray]], float],
+                   parameters: Mapping[str, np.ndarray],
                    gradients: Mapping[str, np.ndarray], epsilon: float = 1e-7, *,
                    max_checks: int | None = None, seed: int | None = 0) -> float:
     """Relative difference between analytic and centred finite-difference gradients.

@@ -43,7 +43,7 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -56,7 +56,10 @@ from ._validation import float_array as _float_array, real_array as _real_array
 __all__ = ["Metric", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "MeanAbsoluteError", "MeanSquaredError", "get", "names", "serialize"]
 
-ArrayLike = Any
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+else:
+    ArrayLike = Any
 
 
 def _check_pair(A: ArrayLike, Y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -125,12 +128,12 @@ class Metric:
         """
         raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description; ``get(config)`` or ``from_config`` rebuilds the metric."""
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Metric":
+    def from_config(cls, config: dict[str, Any]) -> "Metric":
         """Rebuild a metric (without its state) from :meth:`get_config`.
 
         Examples
@@ -138,7 +141,8 @@ class Metric:
         >>> BinaryAccuracy.from_config({"name": "binary_accuracy", "threshold": 0.3}).threshold
         0.3
         """
-        return _registry.from_config(cls, config, _lookup, "metric")
+        return _registry.from_config(  # type: ignore[no-any-return]  # an instance of cls
+            cls, config, _lookup, "metric")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
@@ -193,10 +197,10 @@ class BinaryAccuracy(Metric):
         super().__init__()
         self.threshold = _check_threshold(threshold)
 
-    def _batch(self, A, Y):
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         return _binary_correct(A, Y, self.threshold), A.size
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold}
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
@@ -215,7 +219,7 @@ class CategoricalAccuracy(Metric):
 
     name = "categorical_accuracy"
 
-    def _batch(self, A, Y):
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         return _argmax_correct(A, Y), A.shape[1]
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
@@ -245,12 +249,12 @@ class Accuracy(Metric):
         super().__init__()
         self.threshold = _check_threshold(threshold)
 
-    def _batch(self, A, Y):
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         if A.shape[0] == 1:
             return _binary_correct(A, Y, self.threshold), A.shape[1]
         return _argmax_correct(A, Y), A.shape[1]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold}
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
@@ -270,7 +274,7 @@ class MeanAbsoluteError(Metric):
 
     name = "mae"
 
-    def _batch(self, A, Y):
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         with np.errstate(all="ignore"):
             d = A - Y.astype(A.dtype, copy=False)
             np.abs(d, out=d)
@@ -293,7 +297,7 @@ class MeanSquaredError(Metric):
 
     name = "mse"
 
-    def _batch(self, A, Y):
+    def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         with np.errstate(all="ignore"):
             d = A - Y.astype(A.dtype, copy=False)
             np.square(d, out=d)
@@ -310,7 +314,7 @@ _REGISTRY: dict[str, type[Metric]] = {
 _ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse"}
 _CLASS_NAMES = {cls.__name__.lower(): name for name, cls in _REGISTRY.items()}
 
-MetricLike = Union[str, dict, Metric, type[Metric]]
+MetricLike = Union[str, dict[str, Any], Metric, type[Metric]]
 
 
 def names() -> list[str]:
@@ -337,7 +341,7 @@ def _lookup(name: Any) -> type[Metric]:
     return _REGISTRY[key]
 
 
-def serialize(metric: Metric) -> dict:
+def serialize(metric: Metric) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of a metric, without its state; ``get`` reads it.
 
     Examples
@@ -371,7 +375,7 @@ def get(identifier: MetricLike) -> Metric:
     >>> get({"name": "mse"}).name
     'mse'
     """
-    resolved = _registry.resolve(identifier, Metric, _lookup, "metric")
+    resolved: Metric | None = _registry.resolve(identifier, Metric, _lookup, "metric")
     if resolved is not None:
         return resolved
     raise TypeError("metric must be a name, a config dict or a Metric, "

@@ -21,7 +21,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,14 @@ from ._validation import as_matrix as _as_matrix, check_int as _check_int
 from ._validation import check_range as _check_range
 from .layers import Dense, Input, Layer, get as _get_layer
 from .layers import serialize as _serialize_layer
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._kernels import _network
 
 __all__ = ["Sequential"]
 
@@ -62,7 +70,7 @@ class Sequential:
     23
     """
 
-    def __init__(self, layers: Iterable[Layer] | None = None, dtype: Any = "float32",
+    def __init__(self, layers: Iterable[Layer] | None = None, dtype: DTypeLike = "float32",
                  seed: int | None = None, name: str | None = None):
         dt = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
         if dt is None or dt not in (np.float32, np.float64):
@@ -75,10 +83,12 @@ class Sequential:
         self.layers: list[Layer] = []
         self.optimizer: _optimizers.Optimizer | None = None
         self.loss: Any = None
-        self.metrics: list[Any] = []
+        self.metrics: list[_metrics.Metric] = []
         self.compiled = True
-        self._plan_cache: tuple | None = None
-        self._fast_predict: tuple | None = None
+        self._plan_cache: tuple[Any, ...] | None = None
+        # (plan, its layers, their W, their kernels): see _inference.plan
+        self._fast_predict: tuple[_network.Forward, tuple[Layer, ...], tuple[np.ndarray, ...],
+                                  tuple[Any, ...]] | None = None
         self.history: _callbacks.History | None = None
         self.stop_training = False
         self.n_features: int | None = None
@@ -158,15 +168,17 @@ class Sequential:
         n = n_features
         for layer in self._compute_layers:
             layer.build(n, self.dtype, rng)
-            n = layer.units
+            n = layer.units  # type: ignore[assignment]  # a built layer's units is an int
         for layer in self.layers:
             if isinstance(layer, Input):
                 layer.built = True
         self.n_features = n_features
 
     # ------------------------------------------------------------ compile
-    def compile(self, optimizer: Any = "adam", loss: Any = "binary_crossentropy",
-                metrics: Sequence[Any] | None = None, compiled: bool = True) -> None:
+    def compile(self, optimizer: str | _optimizers.Optimizer | Mapping[str, Any] = "adam",
+                loss: _losses.LossLike = "binary_crossentropy",
+                metrics: Sequence[_metrics.MetricLike] | None = None,
+                compiled: bool = True) -> None:
         """Choose the optimizer, the loss and the metrics reported during ``fit``.
 
         Parameters
@@ -207,7 +219,7 @@ class Sequential:
             raise RuntimeError(f"call compile(optimizer, loss) before {what}")
 
     # ------------------------------------------------------------ input checks
-    def _check_X(self, X: Any, name: str = "X") -> np.ndarray:
+    def _check_X(self, X: ArrayLike, name: str = "X") -> np.ndarray:
         X = _as_matrix(X, name)
         expected = self.n_features
         if expected is not None and X.shape[1] != expected:
@@ -227,12 +239,13 @@ class Sequential:
         if n_y != m:
             raise ValueError(f"{name} has {n_y} rows but {x_name} has {m}: one target per "
                              f"example")
-        Y = self.loss.prepare_targets(y, self.n_outputs, self.dtype, name)
+        Y: np.ndarray = self.loss.prepare_targets(y, self.n_outputs, self.dtype, name)
         return np.ascontiguousarray(Y, dtype=self.dtype)
 
     # ------------------------------------------------------------ training
-    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
-            validation_data: tuple | None = None, validation_split: float = 0.0,
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int | None = 32,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+            validation_split: float = 0.0,
             shuffle: bool = True, seed: int | None = None,
             callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
             initial_epoch: int = 0, check_finite: bool = True,
@@ -306,8 +319,9 @@ class Sequential:
             _check_int(seed, "seed", 0)
         X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
                                                 check_finite)
-        return _training.fit(self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed,
-                             callbacks, verbose, initial_epoch, engine, on_nan)
+        return _training.fit(  # type: ignore[no-any-return]  # the History of this fit
+            self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed, callbacks, verbose,
+            initial_epoch, engine, on_nan)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:
@@ -318,7 +332,8 @@ class Sequential:
         if not self.built:
             raise RuntimeError(f"the model has no weights yet: call fit (or build) before {what}")
 
-    def predict(self, X: Any, batch_size: int | None = None, verbose: int = 0) -> np.ndarray:
+    def predict(self, X: ArrayLike, batch_size: int | None = None, verbose: int = 0
+                ) -> np.ndarray:
         """Outputs of the last layer, shape ``(m, n_outputs)``.
 
         ``batch_size`` rows are pushed through at a time (default: as many as
@@ -346,7 +361,8 @@ class Sequential:
         rows = _inference.chunk_rows(self, batch_size)
         if m <= rows:
             return _inference.forward(self, X).T
-        out = np.empty((m, self.n_outputs), dtype=self.dtype)
+        out = np.empty((m, self.n_outputs),  # type: ignore[arg-type]  # built: an int
+                       dtype=self.dtype)
         for s in range(0, m, rows):
             out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
         return out
@@ -354,7 +370,7 @@ class Sequential:
     def _is_classifier(self) -> bool:
         return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")
 
-    def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities, shape ``(m, n_classes)`` (scikit-learn's convention:
         a one-unit sigmoid output gives two columns ``[1 - p, p]``).
 
@@ -376,7 +392,7 @@ class Sequential:
             return np.hstack([1 - P, P])
         return P
 
-    def predict_classes(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+    def predict_classes(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """Predicted class labels, shape ``(m,)``: ``p >= 0.5`` for one sigmoid unit,
         else the unit with the largest output.
 
@@ -395,12 +411,12 @@ class Sequential:
         P = self.predict(X, batch_size)
         if P.shape[1] == 1:
             return (P[:, 0] >= 0.5).astype(np.int64)
-        return np.argmax(P, axis=1)
+        return np.argmax(P, axis=1)  # type: ignore[no-any-return]  # an int array
 
     def _regularization_cost(self, m: int) -> float:
         return sum(layer.regularization_cost(m) for layer in self._compute_layers)
 
-    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: int = 0,
+    def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Cost (with the L2 penalty) and metrics on ``X, y``.
 
@@ -432,7 +448,8 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ weights
-    def export_onnx(self, path: Any = None, **kwargs: Any) -> bytes | None:
+    def export_onnx(self, path: str | os.PathLike[str] | None = None, **kwargs: Any
+                    ) -> bytes | None:
         """The model as an ONNX graph (``fastdnn.onnx.export``): its bytes, or written to
         ``path``; ``kwargs``: ``opset``, ``batch_dim``, ``dtype``.
 
@@ -513,14 +530,14 @@ class Sequential:
             (print_fn or print)(line)
 
     # ------------------------------------------------------------ config, saving
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description of the architecture."""
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
                 "n_features": self.n_features,
                 "layers": [_serialize_layer(l) for l in self.layers]}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
         """A new (unbuilt) model from ``get_config()``'s output."""
         model = cls([_get_layer(c) for c in config["layers"]], dtype=config.get("dtype", "float32"),
                     seed=config.get("seed"), name=config.get("name"))
@@ -528,7 +545,7 @@ class Sequential:
             model.n_features = int(config["n_features"])
         return model
 
-    def save(self, path: Any) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model (architecture, weights, compile settings, optimizer state)
         to ``path`` as ``.npz``; ``fastdnn.load_model(path)`` reads it back."""
         from .saving import save_model
@@ -539,7 +556,7 @@ class Sequential:
         """Forget the compiled plans (after a fork; rebuilt on use)."""
         self._plan_cache = self._fast_predict = None
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         # compiled plans hold raw pointers: not pickled (nor deep-copied), rebuilt on use
         state = self.__dict__.copy()
         state["_plan_cache"] = state["_fast_predict"] = None

@@ -53,13 +53,17 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import activations as _activations
 from ._validation import check_dtype, check_int, is_int
 from .layers import Dense, Dropout, Input, Normalizer
+
+if TYPE_CHECKING:
+    from .layers import Layer
+    from .models import Sequential
 
 __all__ = ["DEFAULT_OPSET", "MIN_OPSET", "export", "load_onnx"]
 
@@ -91,8 +95,8 @@ class _Graph:
 
     def __init__(self, onnx: Any, dtype: np.dtype):
         self.onnx, self.dtype = onnx, dtype
-        self.nodes: list = []
-        self.initializers: list = []
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
 
     def constant(self, name: str, value: np.ndarray) -> str:
         array = np.ascontiguousarray(value, dtype=self.dtype)
@@ -123,7 +127,7 @@ def _activation(g: _Graph, layer: Dense, prefix: str, z: str) -> str:
                         f"so no ONNX operator computes it")
     a = f"{prefix}/A"
     if owner is _activations.LeakyReLU:
-        alpha = float(act.alpha)
+        alpha = float(act.alpha)  # type: ignore[attr-defined]  # act is a LeakyReLU
         if alpha == 0.0:                      # fastdnn's leaky_relu with alpha 0 is relu
             return g.node("Relu", [z], a, f"{prefix}/Relu")
         if g.dtype == np.float32 or float(np.float32(alpha)) == alpha:
@@ -132,7 +136,7 @@ def _activation(g: _Graph, layer: Dense, prefix: str, z: str) -> str:
         slope = g.constant(f"{prefix}/alpha", np.array([alpha]))
         return g.node("PRelu", [z, slope], a, f"{prefix}/PRelu")
     if owner is _activations.Softmax:
-        axis = act.axis
+        axis = act.axis  # type: ignore[attr-defined]  # act is a Softmax
         if axis in (0, -2):                   # over the units: each example's row
             return g.node("Softmax", [z], a, f"{prefix}/Softmax", axis=-1)
         if axis in (1, -1):                   # over the examples: each unit's column
@@ -148,7 +152,7 @@ def _activation(g: _Graph, layer: Dense, prefix: str, z: str) -> str:
     return z if op is None else g.node(op, [z], a, f"{prefix}/{op}")
 
 
-def _check_layer(layer: Any, known: type) -> None:
+def _check_layer(layer: Any, known: type[Layer]) -> None:
     """A subclass that computes its own forward pass is not the layer the exporter knows."""
     if type(layer).forward is not known.forward:
         raise TypeError(f"{layer._label()}: {type(layer).__name__} overrides "
@@ -229,7 +233,8 @@ def _write_atomically(path: str, data: bytes) -> None:
     _fsync_directory(directory)
 
 
-def export(model: Any, path: str | os.PathLike | None = None, *, opset: int | None = None,
+def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
+           opset: int | None = None,
            batch_dim: str | int = "N", dtype: Any = None) -> bytes | None:
     """The ONNX model computing ``model.predict``: serialized, or written to ``path``.
 
@@ -327,7 +332,7 @@ def export(model: Any, path: str | os.PathLike | None = None, *, opset: int | No
                               doc_string="fastdnn Sequential model, exported for inference")
     proto.ir_version = helper.find_min_ir_version_for(opsets)
     onnx.checker.check_model(proto, full_check=True)
-    data = proto.SerializeToString()
+    data: bytes = proto.SerializeToString()
     if path is None:
         return data
     _write_atomically(path, data)
@@ -350,7 +355,7 @@ def _read_graph(onnx: Any, source: Any) -> Any:
                     f"onnx.ModelProto, got {type(source).__name__}")
 
 
-def load_onnx(source: str | os.PathLike | bytes | Any) -> Any:
+def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
     """A ``Sequential`` from an ONNX graph of the shape ``export`` writes.
 
     The graph must be, from its one input to its one output: an optional ``Sub`` and
@@ -389,7 +394,8 @@ def load_onnx(source: str | os.PathLike | bytes | Any) -> Any:
 
     proto = _read_graph(onnx, source)
     graph = proto.graph
-    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t)
+                                     for t in graph.initializer}
     inits = set(consts)
     inputs = [i for i in graph.input if i.name not in inits]
     if len(inputs) != 1 or len(graph.output) != 1:
@@ -408,7 +414,7 @@ def load_onnx(source: str | os.PathLike | bytes | Any) -> Any:
                              "which is not a constant of the graph")
         return consts[name]
 
-    def attrs(node: Any) -> dict:
+    def attrs(node: Any) -> dict[str, Any]:
         return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
     nodes = list(graph.node)

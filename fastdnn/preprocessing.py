@@ -22,7 +22,7 @@ array([[0., 0.],
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +30,10 @@ from ._validation import check_int, check_real
 
 __all__ = ["Normalizer", "NotFittedError"]
 
-ArrayLike = Any
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+else:
+    ArrayLike = Any
 
 # a chunk of rows holds at most this many values (32 MiB in float64), whatever chunk_rows says
 _MAX_CHUNK_VALUES = 1 << 22
@@ -51,7 +54,7 @@ class NotFittedError(ValueError, AttributeError):
     """
 
 
-def _check_X(X: ArrayLike, what: str = "X") -> tuple[np.ndarray, np.dtype]:
+def _check_X(X: ArrayLike, what: str = "X") -> tuple[np.ndarray, np.dtype[Any]]:
     """``X`` as a 2-D real array, and the dtype of results (float32/64 kept, else float64)."""
     if not isinstance(X, np.ndarray):  # np.memmap is an ndarray: never copied here
         X = np.asarray(X)
@@ -106,6 +109,12 @@ class Normalizer:
     >>> Z.dtype, float(Z.mean()), round(float(Z.std()), 5)
     (dtype('float32'), 0.0, 1.0)
     """
+
+    # set by fit (or set_weights)
+    mean_: np.ndarray
+    variance_: np.ndarray
+    n_features_in_: int
+    _scale: np.ndarray | None
 
     def __init__(self, epsilon: float = 1e-7, chunk_rows: int = 65536):
         self.epsilon = check_real(epsilon, "epsilon", 0.0)
@@ -213,7 +222,7 @@ class Normalizer:
             self._scale = scale
         return self._scale
 
-    def _check_features(self, X: ArrayLike, action: str) -> tuple[np.ndarray, np.dtype]:
+    def _check_features(self, X: ArrayLike, action: str) -> tuple[np.ndarray, np.dtype[Any]]:
         self._check_fitted(action)
         X, dt = _check_X(X)
         if X.shape[1] != self.n_features_in_:
@@ -281,7 +290,7 @@ class Normalizer:
         self._check_fitted("get_weights")
         return [self.mean_.copy(), self.variance_.copy()]
 
-    def set_weights(self, weights: list) -> None:
+    def set_weights(self, weights: list[ArrayLike] | tuple[ArrayLike, ...]) -> None:
         """Set ``[mean, variance]`` (1-D, same length, finite, variance ``>= 0``) as if fitted.
 
         Examples
@@ -314,7 +323,7 @@ class Normalizer:
         self.n_features_in_ = int(mean.shape[0])
         self._scale = None
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able constructor arguments; ``Normalizer.from_config`` rebuilds it (unfitted).
 
         Examples
@@ -325,7 +334,7 @@ class Normalizer:
         return {"name": "normalizer", "epsilon": self.epsilon, "chunk_rows": self.chunk_rows}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Normalizer":
+    def from_config(cls, config: dict[str, Any]) -> "Normalizer":
         """Rebuild from :meth:`get_config` (the ``name`` key is optional)."""
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict, got {type(config).__name__}")

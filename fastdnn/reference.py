@@ -11,92 +11,104 @@ Examples
 >>> reference.relu(np.array([-1.0, 2.0]))
 array([0., 2.])
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
-def sigmoid(z):
+    from numpy.typing import NDArray
+
+    _Array = NDArray[np.floating[Any]]
+
+
+def sigmoid(z: _Array) -> _Array:
     """``1 / (1 + exp(-z))``."""
     return 1 / (1 + np.exp(-z))
 
 
-def tanh(z):
+def tanh(z: _Array) -> _Array:
     """``tanh(z)``."""
     return np.tanh(z)
 
 
-def relu(z):
+def relu(z: _Array) -> _Array:
     """``max(0, z)``."""
     return np.maximum(z, 0)
 
 
-def leaky_relu(z, alpha=0.01):
+def leaky_relu(z: _Array, alpha: float = 0.01) -> _Array:
     """``z`` where ``z >= 0``, else ``alpha * z``."""
     return np.where(z >= 0, z, alpha * z)
 
 
-def linear(z):
+def linear(z: _Array) -> _Array:
     """Identity."""
     return z.copy()
 
 
-def softmax(z, axis=0):
+def softmax(z: _Array, axis: int | None = 0) -> _Array:
     """``exp(z - max) / sum(exp(z - max))`` along ``axis``."""
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    e: _Array = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def sigmoid_derivative(z):
+def sigmoid_derivative(z: _Array) -> _Array:
     """``s (1 - s)`` with ``s = sigmoid(z)``."""
     s = sigmoid(z)
     return s * (1 - s)
 
 
-def tanh_derivative(z):
+def tanh_derivative(z: _Array) -> _Array:
     """``1 - tanh(z)**2``."""
     return 1 - np.tanh(z) ** 2
 
 
-def relu_derivative(z):
+def relu_derivative(z: _Array) -> _Array:
     """1 for ``z >= 0``, 0 for ``z < 0``."""
     return (z >= 0).astype(z.dtype)
 
 
-def leaky_relu_derivative(z, alpha=0.01):
+def leaky_relu_derivative(z: _Array, alpha: float = 0.01) -> _Array:
     """1 for ``z >= 0``, ``alpha`` for ``z < 0``."""
     return np.where(z >= 0, 1.0, alpha).astype(z.dtype)
 
 
-def linear_derivative(z):
+def linear_derivative(z: _Array) -> _Array:
     """Ones."""
     return np.ones_like(z)
 
 
-def sigmoid_backward(dA, a):
+def sigmoid_backward(dA: _Array, a: _Array) -> _Array:
     """``dA * a * (1 - a)`` from the cached activation ``a``."""
     return dA * a * (1 - a)
 
 
-def tanh_backward(dA, a):
+def tanh_backward(dA: _Array, a: _Array) -> _Array:
     """``dA * (1 - a**2)``."""
     return dA * (1 - a ** 2)
 
 
-def relu_backward(dA, a):
+def relu_backward(dA: _Array, a: _Array) -> _Array:
     """``dA * (a > 0)``."""
     return dA * (a > 0)
 
 
-def leaky_relu_backward(dA, a, alpha=0.01):
+def leaky_relu_backward(dA: _Array, a: _Array, alpha: float = 0.01) -> _Array:
     """``dA * where(a >= 0, 1, alpha)``."""
     return dA * np.where(a >= 0, 1.0, alpha).astype(a.dtype)
 
 
-def linear_backward(dA, a):
+def linear_backward(dA: _Array, a: _Array) -> _Array:
     """``dA`` (a copy)."""
     return dA * np.ones_like(a)
 
 
-def softmax_backward(dA, a, axis=0):
+def softmax_backward(dA: _Array, a: _Array, axis: int | None = 0) -> _Array:
     """``a * (dA - sum(dA * a, axis))``."""
     return a * (dA - np.sum(dA * a, axis=axis, keepdims=True))
 
@@ -106,14 +118,14 @@ def softmax_backward(dA, a, axis=0):
 # ``decay`` is an L2 coefficient: the gradient used is ``grad + decay * param``.
 # Each function returns new arrays and leaves its arguments unchanged.
 
-def _l2_gradient(param, grad, decay):
+def _l2_gradient(param: _Array, grad: _Array, decay: float) -> _Array:
     """``grad + decay * param`` (just ``grad`` when ``decay`` is 0)."""
     if decay == 0:
         return grad
     return grad + decay * param
 
 
-def gd_step(param, grad, learning_rate, decay=0.0):
+def gd_step(param: _Array, grad: _Array, learning_rate: float, decay: float = 0.0) -> _Array:
     """Gradient descent: returns ``param - learning_rate * grad``.
 
     Examples
@@ -125,7 +137,8 @@ def gd_step(param, grad, learning_rate, decay=0.0):
     return param - learning_rate * grad
 
 
-def momentum_step(param, grad, v, learning_rate, beta=0.9, decay=0.0):
+def momentum_step(param: _Array, grad: _Array, v: _Array, learning_rate: float,
+                  beta: float = 0.9, decay: float = 0.0) -> tuple[_Array, _Array]:
     """Momentum: ``v = beta v + (1 - beta) grad``, ``param - learning_rate v``.
 
     Returns ``(param, v)``.
@@ -142,7 +155,9 @@ def momentum_step(param, grad, v, learning_rate, beta=0.9, decay=0.0):
     return param, v
 
 
-def rmsprop_step(param, grad, s, learning_rate, beta=0.999, epsilon=1e-8, decay=0.0):
+def rmsprop_step(param: _Array, grad: _Array, s: _Array, learning_rate: float,
+                 beta: float = 0.999, epsilon: float = 1e-8, decay: float = 0.0
+                 ) -> tuple[_Array, _Array]:
     """RMSprop: ``s = beta s + (1 - beta) grad**2``, ``param - lr grad / (sqrt(s) + eps)``.
 
     Returns ``(param, s)``.
@@ -160,8 +175,9 @@ def rmsprop_step(param, grad, s, learning_rate, beta=0.999, epsilon=1e-8, decay=
     return param, s
 
 
-def adam_step(param, grad, m, v, t, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8,
-              decay=0.0):
+def adam_step(param: _Array, grad: _Array, m: _Array, v: _Array, t: int, learning_rate: float,
+              beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+              decay: float = 0.0) -> tuple[_Array, _Array, _Array]:
     """Adam step number ``t`` (1 for the first step), with bias correction.
 
     ``m = beta1 m + (1 - beta1) grad``, ``v = beta2 v + (1 - beta2) grad**2``,
@@ -190,33 +206,36 @@ def adam_step(param, grad, m, v, t, learning_rate, beta1=0.9, beta2=0.999, epsil
 # NumPy: the oracle of the model tests and the baseline of the demo and of the
 # training benchmark. Arrays are (n_l, m), one column per example.
 
-_FORWARD = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
-            "linear": linear, "softmax": softmax}
-_BACKWARD = {"sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
-             "leaky_relu": leaky_relu_backward, "linear": linear_backward,
-             "softmax": softmax_backward}
+_FORWARD: dict[str, Callable[[_Array], _Array]] = {
+    "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
+    "linear": linear, "softmax": softmax}
+_BACKWARD: dict[str, Callable[[_Array, _Array], _Array]] = {
+    "sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
+    "leaky_relu": leaky_relu_backward, "linear": linear_backward,
+    "softmax": softmax_backward}
 
 
-def binary_crossentropy_cost(A, Y):
+def binary_crossentropy_cost(A: _Array, Y: _Array) -> float:
     """``-(1/m) sum(Y log A + (1 - Y) log(1 - A))``."""
     m = Y.shape[1]
     return float(-np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m)
 
 
-def categorical_crossentropy_cost(A, Y):
+def categorical_crossentropy_cost(A: _Array, Y: _Array) -> float:
     """``-(1/m) sum(Y log A)``."""
     return float(-np.sum(Y * np.log(A)) / Y.shape[1])
 
 
-def mse_cost(A, Y):
+def mse_cost(A: _Array, Y: _Array) -> float:
     """``(1/2m) sum((A - Y)**2)``, the half squared error whose ``dZ`` is ``A - Y``."""
     return float(np.sum((A - Y) ** 2) / (2 * Y.shape[1]))
 
 
-COSTS = {"binary_crossentropy": binary_crossentropy_cost,
-         "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost}
+COSTS: dict[str, Callable[[_Array, _Array], float]] = {
+    "binary_crossentropy": binary_crossentropy_cost,
+    "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost}
 # dL/dA per example, for outputs the loss does not pair with
-LOSS_GRADIENTS = {
+LOSS_GRADIENTS: dict[str, Callable[[_Array, _Array], _Array]] = {
     "binary_crossentropy": lambda A, Y: -(Y / A - (1 - Y) / (1 - A)),
     "categorical_crossentropy": lambda A, Y: -Y / A,
     "mse": lambda A, Y: A - Y,
@@ -226,7 +245,8 @@ FUSED_OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "s
                 "mse": "linear"}
 
 
-def network_forward(X, params, activations):
+def network_forward(X: _Array, params: Sequence[tuple[_Array, _Array]],
+                    activations: Sequence[str]) -> list[_Array]:
     """``[A0 = X, A1, ..., AL]`` with ``A[l] = g[l](W[l] A[l-1] + b[l])``."""
     As = [X]
     for (W, b), g in zip(params, activations):
@@ -234,7 +254,9 @@ def network_forward(X, params, activations):
     return As
 
 
-def network_backward(As, Y, params, activations, loss, lam=0.0):
+def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Array, _Array]],
+                     activations: Sequence[str], loss: str, lam: float = 0.0
+                     ) -> list[tuple[_Array, _Array]]:
     """``[(dW1, db1), ..., (dWL, dbL)]``, L2 term ``(lam/m) W`` included.
 
     The output's ``dZ`` is ``A - Y`` when ``loss`` pairs with its activation
@@ -245,10 +267,10 @@ def network_backward(As, Y, params, activations, loss, lam=0.0):
     L = len(params)
     AL = As[-1]
     if FUSED_OUTPUT[loss] == activations[-1]:
-        dZ = AL - Y
+        dZ: _Array = AL - Y
     else:
         dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y), AL)
-    grads = [None] * L
+    grads: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         W = params[l][0]
         dW = dZ @ As[l].T / m + (lam / m) * W
@@ -259,15 +281,20 @@ def network_backward(As, Y, params, activations, loss, lam=0.0):
     return grads
 
 
-def network_cost(AL, Y, params, loss, lam=0.0):
+def network_cost(AL: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]], loss: str,
+                 lam: float = 0.0) -> float:
     """``J = cost(AL, Y) + (lam/2m) sum ||W||^2``."""
-    m = Y.shape[1]
+    m: int = Y.shape[1]
     return COSTS[loss](AL, Y) + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
 
 
-def train(X, Y, params, activations, loss="binary_crossentropy", optimizer="gd",
-          learning_rate=0.01, epochs=1, batch_size=None, permutations=None, lam=0.0,
-          **hyper):
+def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
+          activations: Sequence[str], loss: str = "binary_crossentropy", optimizer: str = "gd",
+          learning_rate: float | Callable[[int], float] = 0.01, epochs: int = 1,
+          batch_size: int | None = None,
+          permutations: Callable[[int], NDArray[np.integer[Any]]] | None = None,
+          lam: float = 0.0, **hyper: float
+          ) -> tuple[list[tuple[_Array, _Array]], NDArray[np.float64]]:
     """Mini-batch training of ``params = [(W1, b1), ...]`` (copies; not modified).
 
     ``learning_rate`` is a float or a function of the epoch; ``permutations``
@@ -282,7 +309,7 @@ def train(X, Y, params, activations, loss="binary_crossentropy", optimizer="gd",
     state = [[np.zeros_like(p), np.zeros_like(p)] for p in flat]
     m = X.shape[1]
     B = m if batch_size is None else batch_size
-    costs = []
+    costs: list[float] = []
     t = 0
     for epoch in range(epochs):
         lr = learning_rate(epoch) if callable(learning_rate) else learning_rate
@@ -300,7 +327,8 @@ def train(X, Y, params, activations, loss="binary_crossentropy", optimizer="gd",
     return params, np.array(costs)
 
 
-def _step(optimizer, p, g, state, lr, t, hyper):
+def _step(optimizer: str, p: _Array, g: _Array, state: list[_Array], lr: float, t: int,
+          hyper: dict[str, float]) -> _Array:
     """One optimizer step on ``p`` (state arrays updated in place); returns the new ``p``."""
     if optimizer in ("gd", "sgd"):
         return gd_step(p, g, lr)

@@ -15,7 +15,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,7 +77,14 @@ class L2(Regularizer):
         return f"L2(lam={self.lam})"
 
 
-def get(identifier: Any) -> Regularizer | None:
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # what get (and Dense's kernel_regularizer) accepts
+    RegularizerLike: TypeAlias = "Regularizer | str | float | dict[str, Any] | None"
+
+
+def get(identifier: RegularizerLike) -> Regularizer | None:
     """A regularizer from ``None``, ``"l2"``, a float λ, a config dict or an instance.
 
     Examples

@@ -40,9 +40,12 @@ import stat
 import threading
 import time
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .models import Sequential
 
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
@@ -85,7 +88,7 @@ def _json_default(obj: Any) -> Any:
                     "must have JSON-compatible configs")
 
 
-def _compile_config(model: Any) -> dict | None:
+def _compile_config(model: Sequential) -> dict[str, Any] | None:
     if model.optimizer is None or model.loss is None:
         return None
     from . import optimizers
@@ -96,10 +99,10 @@ def _compile_config(model: Any) -> dict | None:
             "compiled": bool(getattr(model, "compiled", True))}
 
 
-def _rng_states(model: Any) -> list[dict]:
+def _rng_states(model: Sequential) -> list[dict[str, Any]]:
     """States of the layers' own generators (dropout masks), one entry per
     generator with the indices of the layers sharing it."""
-    groups: dict[int, dict] = {}
+    groups: dict[int, dict[str, Any]] = {}
     for i, layer in enumerate(model.layers):
         rng = getattr(layer, "_rng", None)
         if not isinstance(rng, np.random.Generator):
@@ -195,7 +198,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     fd, tmp = _temporary(directory, base)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # arrays named by their keys
             f.flush()
             os.fsync(f.fileno())
         try:  # replacing a file keeps its permissions, as writing into it would
@@ -212,7 +215,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     _fsync_directory(directory)
 
 
-def save_model(model: Any, path: str | os.PathLike) -> None:
+def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` (atomically; any existing file is replaced).
 
     The file holds the architecture, the weights and, for a compiled model,
@@ -253,7 +256,8 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     compile_config = _compile_config(model)
     state_keys: list[str] = []
     if compile_config is not None:
-        for key, value in model.optimizer.get_state().items():
+        # a compile configuration: the model has its optimizer
+        for key, value in model.optimizer.get_state().items():  # type: ignore[union-attr]
             arrays[f"optimizer/{key}"] = np.asarray(value)
             state_keys.append(key)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastdnn_version": __version__,
@@ -325,7 +329,7 @@ class _Archive:
         return a
 
 
-def _read_header(archive: _Archive) -> dict:
+def _read_header(archive: _Archive) -> dict[str, Any]:
     if _HEADER not in archive:
         raise _Invalid("no fastdnn header (written by another program?)")
     h = archive.array(_HEADER)
@@ -369,7 +373,7 @@ def _restore_rngs(model: Any, groups: Any) -> None:
             model.layers[i]._rng = rng
 
 
-def _read_model(archive: _Archive, compile: bool) -> Any:
+def _read_model(archive: _Archive, compile: bool) -> Sequential:
     from .models import Sequential
 
     header = _read_header(archive)
@@ -406,11 +410,11 @@ def _read_model(archive: _Archive, compile: bool) -> Any:
         if keys:
             state = {k: archive.array(f"optimizer/{k}") for k in keys}
             params = [p for layer in model._compute_layers for p in layer.params]
-            model.optimizer.set_state(state, params)
+            model.optimizer.set_state(state, params)  # type: ignore[union-attr]  # compiled
     return model
 
 
-def load_model(path: str | os.PathLike, compile: bool = True) -> Any:
+def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential:
     """Read a model written by ``Sequential.save``.
 
     The loaded model predicts exactly what the saved one did and, when it was

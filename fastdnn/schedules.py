@@ -57,7 +57,7 @@ class LearningRateSchedule:
     def __call__(self, epoch: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def get_config(self) -> dict:  # pragma: no cover - abstract
+    def get_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         """The keyword arguments that rebuild this schedule."""
         raise NotImplementedError
 
@@ -82,7 +82,7 @@ class LearningRateSchedule:
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.get_config() == self.get_config()
 
-    __hash__ = None  # compared by config, so not hashable
+    __hash__ = None  # type: ignore[assignment]  # compared by config, so not hashable
 
 
 class InverseTimeDecay(LearningRateSchedule):
@@ -121,7 +121,7 @@ class InverseTimeDecay(LearningRateSchedule):
         p = _progress(_epoch(epoch), self.decay_steps, self.staircase)
         return self.initial_learning_rate / (1.0 + self.decay_rate * p)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this schedule.
 
         Examples
@@ -164,9 +164,10 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __call__(self, epoch: int) -> float:
         p = _progress(_epoch(epoch), self.decay_steps, self.staircase)
-        return self.initial_learning_rate * self.decay_rate ** p
+        # float ** float is typed Any (it may be complex); here both are positive
+        return self.initial_learning_rate * self.decay_rate ** p  # type: ignore[no-any-return]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this schedule.
 
         Examples
@@ -207,7 +208,7 @@ class StepDecay(LearningRateSchedule):
     def __call__(self, epoch: int) -> float:
         return self.initial_learning_rate * self.drop ** math.floor(_epoch(epoch) / self.step_size)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this schedule.
 
         Examples
@@ -222,7 +223,7 @@ class StepDecay(LearningRateSchedule):
 _CLASSES = {cls.__name__.lower(): cls for cls in (InverseTimeDecay, ExponentialDecay, StepDecay)}
 
 
-def serialize(schedule: LearningRateSchedule) -> dict:
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of a schedule (JSON-compatible).
 
     Examples

@@ -10,14 +10,19 @@ epoch 1: loss 0.25
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = ["Callback"]
 
 
-def _default(fn: Callable) -> Callable:
+def _default(fn: _F) -> _F:
     """Mark a base-class hook as a no-op, so overriding it can be detected."""
-    fn._fastdnn_default_hook = True
+    fn._fastdnn_default_hook = True  # type: ignore[attr-defined]  # a function attribute
     return fn
 
 

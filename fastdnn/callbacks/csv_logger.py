@@ -59,7 +59,8 @@ class CSVLogger(Callback):
     1,0.875,0.25
     """
 
-    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
+                 append: bool = False):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):
             raise TypeError(f"filename must be a str or os.PathLike, got {type(filename).__name__}")
@@ -74,7 +75,7 @@ class CSVLogger(Callback):
         self._write_header = True
         self._ignored: set[str] = set()
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.close()
         self._write_header = not (self.append and os.path.isfile(self.filename)
                                   and os.path.getsize(self.filename) > 0)
@@ -82,7 +83,7 @@ class CSVLogger(Callback):
         self._writer = csv.writer(self._file, delimiter=self.separator, lineterminator="\n")
         self.keys = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self._file is None:  # used without on_train_begin
             self.on_train_begin()
@@ -96,9 +97,9 @@ class CSVLogger(Callback):
             warnings.warn(f"CSVLogger: keys {sorted(extra)} were not in the first epoch's logs "
                           "and are not written", RuntimeWarning, stacklevel=2)
         self._writer.writerow([epoch, *(_csv_value(logs.get(k, "NA")) for k in self.keys)])
-        self._file.flush()
+        self._file.flush()  # type: ignore[union-attr]  # opened by on_train_begin
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.close()
 
     def close(self) -> None:

@@ -7,11 +7,16 @@ Examples
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import check_int
 from ._utils import print_line
 from .monitor_callback import MonitorCallback
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["EarlyStopping"]
 
@@ -91,10 +96,10 @@ class EarlyStopping(MonitorCallback):
     def _copy_weights(self) -> list[np.ndarray]:
         return [np.array(w, copy=True) for w in self.model.get_weights()]
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
@@ -116,7 +121,7 @@ class EarlyStopping(MonitorCallback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print_line(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:

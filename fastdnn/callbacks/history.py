@@ -52,13 +52,13 @@ class History(Callback):
 
     def __init__(self) -> None:
         super().__init__()
-        self.history: dict[str, list] = {}
+        self.history: dict[str, list[Any]] = {}
         self.epoch: list[int] = []
         self.engine: str | None = None
         self._chunks: list[np.ndarray] = []
         self._batch_loss: np.ndarray | None = np.empty(0)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Append ``epoch`` and every entry of ``logs`` (numbers become floats)."""
         self.epoch.append(int(epoch))
         for key, value in (logs or {}).items():

@@ -38,17 +38,17 @@ class LambdaCallback(Callback):
     [0.5]
     """
 
-    def __init__(self, on_epoch_begin: Callable | None = None,
-                 on_epoch_end: Callable | None = None,
-                 on_train_begin: Callable | None = None,
-                 on_train_end: Callable | None = None,
-                 on_train_batch_begin: Callable | None = None,
-                 on_train_batch_end: Callable | None = None,
-                 on_test_begin: Callable | None = None,
-                 on_test_end: Callable | None = None,
-                 on_predict_begin: Callable | None = None,
-                 on_predict_end: Callable | None = None,
-                 **other_hooks: Callable):
+    def __init__(self, on_epoch_begin: Callable[..., object] | None = None,
+                 on_epoch_end: Callable[..., object] | None = None,
+                 on_train_begin: Callable[..., object] | None = None,
+                 on_train_end: Callable[..., object] | None = None,
+                 on_train_batch_begin: Callable[..., object] | None = None,
+                 on_train_batch_end: Callable[..., object] | None = None,
+                 on_test_begin: Callable[..., object] | None = None,
+                 on_test_end: Callable[..., object] | None = None,
+                 on_predict_begin: Callable[..., object] | None = None,
+                 on_predict_end: Callable[..., object] | None = None,
+                 **other_hooks: Callable[..., object]):
         super().__init__()
         hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
                      on_train_begin=on_train_begin, on_train_end=on_train_end,

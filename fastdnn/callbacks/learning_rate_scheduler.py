@@ -18,7 +18,7 @@ from .callback import Callback
 __all__ = ["LearningRateScheduler"]
 
 
-def _n_positional(fn: Callable) -> int | None:
+def _n_positional(fn: Callable[..., Any]) -> int | None:
     """How many positional arguments ``fn`` takes (a large number for *args)."""
     try:
         sig = inspect.signature(fn)
@@ -78,7 +78,7 @@ class LearningRateScheduler(Callback):
     def _optimizer(self) -> Any:
         return model_optimizer(self.model, "LearningRateScheduler")
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         optimizer = self._optimizer()
         if self._two_args:
             new = self.schedule(epoch, float(optimizer.learning_rate))
@@ -92,6 +92,6 @@ class LearningRateScheduler(Callback):
         if self.verbose > 0:
             print_line(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:
             logs["learning_rate"] = float(self._optimizer().learning_rate)

@@ -69,7 +69,7 @@ class ModelCheckpoint(MonitorCallback):
 
     _monitor_purpose = "ModelCheckpoint(save_best_only=True)"
 
-    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss",
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
                  save_best_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch", verbose: int = 0,
                  initial_value_threshold: float | None = None):
@@ -100,21 +100,21 @@ class ModelCheckpoint(MonitorCallback):
     def _implements_train_batch_hooks(self) -> bool:
         return self.save_freq != "epoch"
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._batches_since_save = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.save_freq == "epoch":
             return
         self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
+        if self._batches_since_save >= self.save_freq:  # type: ignore[operator]  # an int here
             self._batches_since_save = 0
             self._save(self._epoch, batch, logs or {})
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
 

@@ -29,7 +29,7 @@ def _check_monitor(monitor: Any) -> str:
     return monitor
 
 
-def _resolve_mode(mode: Any, monitor: str) -> str:
+def _resolve_mode(mode: str, monitor: str) -> str:
     """``"min"`` or ``"max"``; "auto" picks "max" for accuracy-like names."""
     mode = check_choice(mode, "mode", ("auto", "min", "max"))
     if mode == "auto":

@@ -120,11 +120,12 @@ class Progbar:
         self._start = time.perf_counter()
         self._last_draw = -math.inf
         self._current = 0
-        self._values: Mapping[str, Any] | Iterable = {}
+        self._values: Mapping[str, Any] | Iterable[tuple[str, Any]] = {}
         self._prev_width = 0
         self._finalized = False
 
-    def update(self, current: int, values: Mapping[str, Any] | Iterable | None = None,
+    def update(self, current: int,
+               values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
                finalize: bool | None = None) -> None:
         """Set the progress to ``current`` steps and the shown ``values``.
 

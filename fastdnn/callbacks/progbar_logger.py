@@ -81,7 +81,7 @@ class ProgbarLogger(Callback):
     def _stream(self) -> TextIO:
         return sys.stdout if self.stream is None else self.stream
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         verbose = self.verbose
         if verbose is None:
             verbose = check_verbose(self.params.get("verbose", 1), 'params["verbose"]')
@@ -123,7 +123,7 @@ class ProgbarLogger(Callback):
         if bar is not None:
             bar.update(step, logs, finalize=False)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = {} if logs is None else logs
         if self._epoch_verbose == 1 and self._bar is not None:
             bar = self._bar

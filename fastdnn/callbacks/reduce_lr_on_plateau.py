@@ -118,11 +118,11 @@ class ReduceLROnPlateau(MonitorCallback):
                             "schedule and drop ReduceLROnPlateau")
         return optimizer
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
         self._optimizer()  # a schedule fails here, before the first epoch
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         optimizer = self._optimizer()
         lr = float(optimizer.learning_rate)
         if logs is not None:

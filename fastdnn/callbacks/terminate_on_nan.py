@@ -43,10 +43,10 @@ class TerminateOnNaN(Callback):
             print_line(f"{where}: invalid loss {loss}, terminating training")
             self.model.stop_training = True
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._check(logs, f"Batch {batch}")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._check(logs, f"Epoch {epoch + 1}")
 
     def _implements_train_batch_hooks(self) -> bool:

@@ -40,7 +40,7 @@ array([[0.],
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import numpy as np
 
@@ -50,6 +50,9 @@ from .random_initializers import RandomNormal, RandomUniform
 from .variance_scaling_initializers import (
     GlorotNormal, GlorotUniform, HeNormal, HeUniform, VarianceScaling, XavierNormal,
 )
+
+if TYPE_CHECKING:
+    from ..activations import Activation
 
 __all__ = ["Initializer", "VarianceScaling", "HeNormal", "HeUniform", "XavierNormal",
            "GlorotUniform", "GlorotNormal", "RandomNormal", "RandomUniform", "Zeros", "Ones",
@@ -87,7 +90,8 @@ _CLASS_NAMES = {cls.__name__.lower(): name for name, cls in _REGISTRY.items()}
 _DEFAULTS = {"relu": "he_normal", "leaky_relu": "he_normal", "tanh": "xavier_normal",
              "sigmoid": "xavier_normal", "linear": "xavier_normal", "softmax": "xavier_normal"}
 
-InitializerLike = Union[str, dict, Initializer, type[Initializer], Callable[..., np.ndarray]]
+InitializerLike = Union[str, dict[str, Any], Initializer, type[Initializer],
+                        Callable[..., np.ndarray]]
 
 
 def names() -> list[str]:
@@ -163,12 +167,12 @@ def get(identifier: InitializerLike) -> Initializer | Callable[..., np.ndarray]:
                              f"got {identifier!r}")
         return _lookup(identifier["name"]).from_config(identifier)
     if callable(identifier):
-        return identifier
+        return identifier  # type: ignore[return-value]  # a callable f(shape, dtype, rng)
     raise TypeError("initializer must be a name, a config dict, an Initializer or a callable "
                     f"f(shape, dtype, rng), got {type(identifier).__name__}")
 
 
-def serialize(initializer: Initializer) -> dict:
+def serialize(initializer: Initializer | Callable[..., np.ndarray]) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of an initializer (JSON-compatible); ``get`` reads it.
 
     Raises
@@ -191,7 +195,7 @@ def serialize(initializer: Initializer) -> dict:
     return {"class_name": type(initializer).__name__, "config": config}
 
 
-def default_for(activation: Any) -> str:
+def default_for(activation: str | dict[str, Any] | Activation | None) -> str:
     """Name of the default kernel initializer for a layer with this activation.
 
     ``"he_normal"`` for relu and leaky_relu, ``"xavier_normal"`` for tanh,

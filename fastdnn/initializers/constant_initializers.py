@@ -1,10 +1,15 @@
 """``Constant``, ``Zeros`` and ``Ones``: every element the same value."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import check_real
 from .initializer import Initializer
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Constant", "Zeros", "Ones"]
 
@@ -30,10 +35,11 @@ class Constant(Initializer):
         super().__init__()
         self.value = check_real(value, "value")
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         return np.full(shape, self.value, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value}
 
 
@@ -48,13 +54,14 @@ class Zeros(Constant):
 
     name = "zeros"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(0.0)
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         return np.zeros(shape, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
 
 
@@ -69,11 +76,12 @@ class Ones(Constant):
 
     name = "ones"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(1.0)
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         return np.ones(shape, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name}

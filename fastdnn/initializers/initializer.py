@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from .. import _registry
 from .._validation import check_dtype, check_seed, is_int
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["Initializer", "fan_in_and_fan_out"]
 
@@ -23,7 +26,7 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     shape = tuple(int(n) for n in shape)
     if any(n < 0 for n in shape):
         raise ValueError(f"shape must not have negative dimensions, got {shape}")
-    return shape
+    return shape  # type: ignore[no-any-return]  # a tuple of ints
 
 
 def _resolve_rng(rng: RngLike, default: np.random.Generator | None) -> np.random.Generator:
@@ -97,7 +100,8 @@ class Initializer:
         self.seed = check_seed(seed)
         self._generator: np.random.Generator | None = None
 
-    def __call__(self, shape: Shape, dtype: Any = np.float32, rng: RngLike = None) -> np.ndarray:
+    def __call__(self, shape: Shape, dtype: DTypeLike = np.float32, rng: RngLike = None
+                 ) -> np.ndarray:
         """A new array of ``shape`` and ``dtype`` (float32 or float64).
 
         Parameters
@@ -114,7 +118,7 @@ class Initializer:
         if not self._random:
             if not (rng is None or isinstance(rng, np.random.Generator)):
                 _resolve_rng(rng, None)  # type and range check only
-            return self._draw(shape, dt, None)
+            return self._draw(shape, dt, None)  # type: ignore[arg-type]  # constants draw nothing
         default = None
         if rng is None and self.seed is not None:
             if self._generator is None:
@@ -125,19 +129,19 @@ class Initializer:
             return np.empty(shape, dt)
         return self._draw(shape, dt, gen)
 
-    def _draw(self, shape: tuple[int, ...], dtype: np.dtype,
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
               rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description; ``get(config)`` or ``from_config`` rebuilds it."""
-        config: dict = {"name": self.name}
+        config: dict[str, Any] = {"name": self.name}
         if self._random:
             config["seed"] = self.seed
         return config
 
     @classmethod
-    def from_config(cls, config: dict) -> "Initializer":
+    def from_config(cls, config: dict[str, Any]) -> "Initializer":
         """Rebuild an initializer from :meth:`get_config` (the ``name`` key is optional).
 
         Examples
@@ -148,7 +152,8 @@ class Initializer:
         """
         from . import _lookup  # the registry is the package's, which imports this module
 
-        return _registry.from_config(cls, config, _lookup, "initializer")
+        return _registry.from_config(  # type: ignore[no-any-return]  # an instance of cls
+            cls, config, _lookup, "initializer")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()

@@ -1,15 +1,21 @@
 """``RandomNormal`` and ``RandomUniform``: draws with fixed parameters, whatever the shape."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import check_real
 from .initializer import Initializer
 
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["RandomNormal", "RandomUniform"]
 
 
-def _uniform(shape, dtype, rng, low: float, high: float) -> np.ndarray:
+def _uniform(shape: tuple[int, ...], dtype: np.dtype[Any], rng: np.random.Generator,
+             low: float, high: float) -> np.ndarray:
     """``U(low, high)`` in ``dtype``, never above ``dtype(high)`` (nor below ``dtype(low)``)."""
     lo, hi = dtype.type(low), dtype.type(high)
     out = rng.random(shape, dtype=dtype)
@@ -43,13 +49,14 @@ class RandomNormal(Initializer):
         self.stddev = check_real(stddev, "stddev", 0.0)
         self.mean = check_real(mean, "mean")
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         out = rng.standard_normal(shape, dtype=dtype)
         out *= dtype.type(self.stddev)
         out += dtype.type(self.mean)
         return out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "stddev": self.stddev, "mean": self.mean, "seed": self.seed}
 
 
@@ -80,9 +87,10 @@ class RandomUniform(Initializer):
             raise ValueError(f"minval must be <= maxval, got minval={self.minval}, "
                              f"maxval={self.maxval}")
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         return _uniform(shape, dtype, rng, self.minval, self.maxval)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "minval": self.minval, "maxval": self.maxval,
                 "seed": self.seed}

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .._validation import check_real
 from .initializer import Initializer, fan_in_and_fan_out
 from .random_initializers import _uniform
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    import numpy as np
 
 __all__ = ["VarianceScaling", "HeNormal", "HeUniform", "XavierNormal", "GlorotUniform",
            "GlorotNormal"]
@@ -60,7 +66,8 @@ class VarianceScaling(Initializer):
         return {"fan_in": fan_in, "fan_out": fan_out,
                 "fan_avg": (fan_in + fan_out) / 2}[self.mode]
 
-    def _draw(self, shape, dtype, rng):
+    def _draw(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+              rng: np.random.Generator) -> np.ndarray:
         variance = self.scale / self._n(shape)
         if self.distribution == "normal":
             out = rng.standard_normal(shape, dtype=dtype)
@@ -68,7 +75,7 @@ class VarianceScaling(Initializer):
             return out
         return _uniform(shape, dtype, rng, -math.sqrt(3 * variance), math.sqrt(3 * variance))
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "scale": self.scale, "mode": self.mode,
                 "distribution": self.distribution, "seed": self.seed}
 
@@ -76,12 +83,12 @@ class VarianceScaling(Initializer):
 class _Named(VarianceScaling):
     """A fixed VarianceScaling whose config is just its name and seed."""
 
-    _ARGS: tuple = ()
+    _ARGS: tuple[float, str, str] | tuple[()] = ()   # scale, mode, distribution
 
     def __init__(self, seed: int | None = None):
-        super().__init__(*self._ARGS, seed=seed)
+        super().__init__(*self._ARGS, seed=seed)  # type: ignore[misc]  # _ARGS stops before seed
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "seed": self.seed}
 
 

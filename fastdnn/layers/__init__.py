@@ -33,7 +33,7 @@ __all__ = ["Layer", "Input", "Dense", "Dropout", "Normalizer", "get", "serialize
 _REGISTRY: dict[str, type[Layer]] = {c.__name__: c for c in (Input, Dense, Dropout, Normalizer)}
 
 
-def serialize(layer: Layer) -> dict:
+def serialize(layer: Layer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of a layer (JSON-able).
 
     Examples
@@ -44,7 +44,7 @@ def serialize(layer: Layer) -> dict:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def get(identifier: Any) -> Layer:
+def get(identifier: Layer | dict[str, Any]) -> Layer:
     """A layer from an instance or a ``serialize`` dict.
 
     Examples

@@ -1,7 +1,7 @@
 """``Dense``: the fully connected layer, ``A = g(W @ A_prev + b)``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,10 @@ from .._kernels import _dense
 from .._kernels import _elementwise as _ew
 from .._compiled import ActivationKernel, NotCompilable
 from .layer import Layer, _Buffers, _check_units, _f_empty
+
+if TYPE_CHECKING:
+    from ..initializers import InitializerLike
+    from ..regularizers import RegularizerLike
 
 __all__ = ["Dense"]
 
@@ -51,15 +55,16 @@ class Dense(Layer):
 
     trainable_weights_names = ("W", "b")
     weights_names = ("W", "b")
+    units: int   # set by the constructor (a Layer's units is None until it is built)
 
     @property
-    def activation(self) -> Any:
+    def activation(self) -> _activations.Activation:
         """The activation object; assigning a name, config or object takes effect on the
         next forward pass, in the layer path and in the model's compiled plans alike."""
         return self._activation
 
     @activation.setter
-    def activation(self, value: Any) -> None:
+    def activation(self, value: str | dict[str, Any] | _activations.Activation | None) -> None:
         act = _activations.get(value)
         try:
             kernel = act.compiled_spec()
@@ -67,14 +72,17 @@ class Dense(Layer):
             kernel = None
         self._activation, self._kernel = act, kernel
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         codes = state.pop("_codes", None)      # pickled before the kernel specs had names
         self.__dict__.update(state)
         if codes is not None:
             self.activation = self._activation
 
-    def __init__(self, units: int, activation: Any = None, kernel_initializer: Any = None,
-                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+    def __init__(self, units: int,
+                 activation: str | dict[str, Any] | _activations.Activation | None = None,
+                 kernel_initializer: InitializerLike | None = None,
+                 bias_initializer: InitializerLike = "zeros",
+                 kernel_regularizer: RegularizerLike = None,
                  input_dim: int | None = None, name: str | None = None):
         super().__init__(name)
         self.units = _check_units(units, "units")
@@ -91,11 +99,14 @@ class Dense(Layer):
 
     def _build(self, rng: np.random.Generator) -> None:
         units = self.units
+        # (building: n_in and dtype are set)
         self.W = np.ascontiguousarray(
-            self.kernel_initializer((units, self.n_in), dtype=self.dtype, rng=rng),
+            self.kernel_initializer((units, self.n_in), dtype=self.dtype,  # type: ignore[arg-type]
+                                    rng=rng),
             dtype=self.dtype)
         self.b = np.ascontiguousarray(
-            self.bias_initializer((units, 1), dtype=self.dtype, rng=rng), dtype=self.dtype)
+            self.bias_initializer((units, 1), dtype=self.dtype, rng=rng),  # type: ignore[arg-type]
+            dtype=self.dtype)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
         self._buffers.clear()
@@ -136,12 +147,13 @@ class Dense(Layer):
         if need_dA_prev:
             dA_prev = buf.get("dA_prev")
             if dA_prev is None:
-                dA_prev = buf["dA_prev"] = _f_empty(self.n_in, m, self.dtype)
+                dA_prev = buf["dA_prev"] = _f_empty(self.n_in,  # type: ignore[arg-type]  # built
+                                                    m, self.dtype)
         op = _ew.BW_OUTPUT_SUB if fused_output else bwd
         if kernel is None and not fused_output:   # dZ from the activation's own backward
             dA = np.asfortranarray(self._activation.backward(dA, A), dtype=self.dtype)
-        _dense.backward_into(dA, A_prev, self.W, A, op, alpha, softmax, dZ, self.dW, self.db,
-                             dA_prev)
+        _dense.backward_into(dA, A_prev,  # type: ignore[arg-type]  # set with A by forward
+                             self.W, A, op, alpha, softmax, dZ, self.dW, self.db, dA_prev)
         return dA_prev
 
     @property
@@ -156,7 +168,7 @@ class Dense(Layer):
         reg = self.kernel_regularizer
         return 0.0 if reg is None else reg.cost(self.W, m)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         reg = self.kernel_regularizer
         return {"units": self.units, "activation": self.activation.get_config(),
                 "kernel_initializer": _initializers.serialize(self.kernel_initializer),

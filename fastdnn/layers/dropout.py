@@ -1,12 +1,16 @@
 """``Dropout``: inverted dropout in training, the identity at inference."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import check_real
 
 from .layer import Layer, _Buffers, _f_empty
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Dropout"]
 
@@ -52,14 +56,14 @@ class Dropout(Layer):
         buf = self._buffers.get(m)
         if "mask" not in buf:
             # (m, n) C-ordered draws are the F-ordered (n, m) mask
-            buf["U"] = np.empty((m, self.n_in), dtype=self.dtype)
+            buf["U"] = np.empty((m, self.n_in), dtype=self.dtype)  # type: ignore[arg-type]
             buf["mask"] = buf["U"].T.copy(order="F")
-            buf["A"] = _f_empty(self.n_in, m, self.dtype)
+            buf["A"] = _f_empty(self.n_in, m, self.dtype)  # type: ignore[arg-type]
         U, mask, A = buf["U"], buf["mask"], buf["A"]
-        self._rng.random(out=U, dtype=self.dtype)
+        self._rng.random(out=U, dtype=self.dtype)  # type: ignore[union-attr,arg-type]  # built
         keep = 1.0 - self.rate
         np.greater_equal(U.T, self.rate, out=mask, casting="unsafe")
-        mask *= self.dtype.type(1.0 / keep)
+        mask *= self.dtype.type(1.0 / keep)  # type: ignore[union-attr]  # built: dtype is set
         np.multiply(A_prev, mask, out=A)
         self._mask = mask
         return A
@@ -68,8 +72,9 @@ class Dropout(Layer):
         if self._mask is None or not need_dA_prev:
             return dA if need_dA_prev else None
         buf = self._buffers.get(dA.shape[1])
-        out = buf.setdefault("dA_prev", _f_empty(self.n_in, dA.shape[1], self.dtype))
-        return np.multiply(dA, self._mask, out=out)
+        out = buf.setdefault("dA_prev", _f_empty(self.n_in,  # type: ignore[arg-type]  # built
+                                                 dA.shape[1], self.dtype))
+        return np.multiply(dA, self._mask, out=out)  # type: ignore[no-any-return]  # it is out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "seed": self.seed, "name": self.name}

@@ -1,7 +1,14 @@
 """``Input``: declares the number of features a model takes."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .layer import Layer, _check_units
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    import numpy as np
 
 __all__ = ["Input"]
 
@@ -28,11 +35,11 @@ class Input(Layer):
             shape = shape[0]
         self.units = _check_units(shape, "shape")
 
-    def forward(self, A_prev, training=False):
+    def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
         return A_prev
 
-    def backward(self, dA, need_dA_prev=True):
+    def backward(self, dA: np.ndarray, need_dA_prev: bool = True) -> np.ndarray | None:
         return dA
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"shape": self.units, "name": self.name}

@@ -13,9 +13,12 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["Layer"]
 
@@ -27,7 +30,7 @@ class _Buffers:
     __slots__ = ("_store",)
     _KEEP = 4
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._store: dict[int, dict[str, np.ndarray]] = {}
 
     def get(self, m: int) -> dict[str, np.ndarray]:
@@ -81,7 +84,7 @@ class Layer:
         self.dtype: np.dtype | None = None
 
     # -- construction
-    def build(self, n_in: int, dtype: Any, rng: np.random.Generator) -> None:
+    def build(self, n_in: int, dtype: DTypeLike, rng: np.random.Generator) -> None:
         """Create the parameters for inputs of width ``n_in``; ``built`` becomes True only
         once they all exist (another thread may be asking)."""
         self.built = False
@@ -155,12 +158,12 @@ class Layer:
         """Number of scalars in the layer's arrays (trainable or not)."""
         return sum(getattr(self, n).size for n in self.weights_names) if self.built else 0
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """Constructor arguments, JSON-able (``from_config`` rebuilds the layer)."""
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Layer":
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
         """A new layer from ``get_config()``'s output."""
         return cls(**config)
 

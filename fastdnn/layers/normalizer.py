@@ -1,13 +1,16 @@
 """``Normalizer``: the lecture's input normalization, ``(x - μ) / sqrt(σ² + ε)``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._validation import check_real
 
 from .layer import Layer, _Buffers, _f_empty
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["Normalizer"]
 
@@ -35,6 +38,9 @@ class Normalizer(Layer):
     """
 
     weights_names = ("mean", "variance")
+    mean: np.ndarray
+    variance: np.ndarray
+    _inv_std: np.ndarray
 
     def __init__(self, epsilon: float = 1e-7, name: str | None = None):
         super().__init__(name)
@@ -47,7 +53,7 @@ class Normalizer(Layer):
         """True once ``adapt`` has run (or weights were loaded)."""
         return self._adapted is not None or self.built
 
-    def adapt(self, X: Any) -> None:
+    def adapt(self, X: ArrayLike) -> None:
         """Learn per-feature ``μ`` and ``σ²`` from ``X (m, n_features)`` (chunked, memmap-safe)."""
         from ..preprocessing import Normalizer as _Stats
 
@@ -76,8 +82,8 @@ class Normalizer(Layer):
         elif getattr(self, "mean", None) is not None and self.mean.shape == (self.n_in, 1):
             mean, var = self.mean, self.variance    # rebuilt: keep what adapt learned
         else:
-            mean = np.zeros((self.n_in, 1))
-            var = np.ones((self.n_in, 1))
+            mean = np.zeros((self.n_in, 1))  # type: ignore[arg-type]  # built: n_in is set
+            var = np.ones((self.n_in, 1))  # type: ignore[arg-type]
         self.mean = mean.astype(self.dtype)
         self.variance = var.astype(self.dtype)
         self._adapted = None
@@ -98,9 +104,10 @@ class Normalizer(Layer):
             buf = self._buffers.get(m)
             A = buf.get("A")
             if A is None:
-                A = buf["A"] = _f_empty(self.n_in, m, self.dtype)
+                A = buf["A"] = _f_empty(self.n_in, m,  # type: ignore[arg-type]  # built
+                                        self.dtype)
         else:
-            A = _f_empty(self.n_in, m, self.dtype)
+            A = _f_empty(self.n_in, m, self.dtype)  # type: ignore[arg-type]  # built
         np.subtract(A_prev, self.mean, out=A)
         np.multiply(A, self._inv_std, out=A)
         return A
@@ -109,8 +116,9 @@ class Normalizer(Layer):
         if not need_dA_prev:
             return None
         buf = self._buffers.get(dA.shape[1])
-        out = buf.setdefault("dA_prev", _f_empty(self.n_in, dA.shape[1], self.dtype))
-        return np.multiply(dA, self._inv_std, out=out)
+        out = buf.setdefault("dA_prev", _f_empty(self.n_in,  # type: ignore[arg-type]  # built
+                                                 dA.shape[1], self.dtype))
+        return np.multiply(dA, self._inv_std, out=out)  # type: ignore[no-any-return]  # it is out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "name": self.name}

@@ -48,7 +48,7 @@ array([[1., 0., 1.]], dtype=float32)
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from .. import _registry
 from .binary_crossentropy import BinaryCrossentropy
@@ -123,7 +123,8 @@ _ALIASES = {"sparse_categorical_crossentropy": "categorical_crossentropy",
 _FUNCTIONS = {binary_crossentropy: BinaryCrossentropy,
               categorical_crossentropy: CategoricalCrossentropy, mse: MeanSquaredError}
 
-LossLike = Union[str, dict, Loss, type[Loss]]
+LossLike = Union[str, dict[str, Any], Loss, type[Loss],
+                 Callable[[ArrayLike, ArrayLike], float]]   # or one of the functions above
 
 
 def names() -> list[str]:
@@ -148,7 +149,7 @@ def _lookup(name: Any) -> type[Loss]:
     return _REGISTRY[key]
 
 
-def serialize(loss: Loss) -> dict:
+def serialize(loss: Loss) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of a loss (JSON-compatible); ``get`` reads it.
 
     Examples
@@ -189,7 +190,7 @@ def get(identifier: LossLike) -> Loss:
     >>> get(mse).name
     'mse'
     """
-    resolved = _registry.resolve(identifier, Loss, _lookup, "loss")
+    resolved: Loss | None = _registry.resolve(identifier, Loss, _lookup, "loss")
     if resolved is not None:
         return resolved
     try:

@@ -1,10 +1,17 @@
 """``BinaryCrossentropy``: ``-sum_k (y log a + (1-y) log(1-a))``, fused with a sigmoid output."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._compiled import LossKernel, check_maths, code
 from .loss import Loss, _check_pair, _check_unit_interval, _clip_bounds, _compiled_sum
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .loss import ArrayLike
 
 __all__ = ["BinaryCrossentropy"]
 
@@ -35,19 +42,19 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
-    def _cost_sum(self, A, Y):
+    def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
         return _compiled_sum(BinaryCrossentropy, A, Y)
 
-    def gradient(self, A, Y):
+    def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         A, Y = _check_pair(A, Y)
         lo, hi = _clip_bounds(A.dtype)
         with np.errstate(all="ignore"):
             a = np.clip(A, lo, hi)
             dA = a - Y
             dA /= a * (1 - a)  # -(y/a - (1-y)/(1-a)) with one rounding-friendly division
-        return dA
+        return dA  # type: ignore[no-any-return]  # NumPy types ufunc results as Any
 
-    def _prepare(self, y, n, what, dt):
+    def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         if y.ndim == 1:
             if n != 1:
                 raise ValueError(

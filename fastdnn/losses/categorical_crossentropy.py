@@ -1,10 +1,17 @@
 """``CategoricalCrossentropy``: ``-sum_k y_k log a_k``, fused with a softmax output."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._compiled import LossKernel, check_maths, code
 from .loss import Loss, _check_pair, _check_unit_interval, _clip_bounds, _compiled_sum
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .loss import ArrayLike
 
 __all__ = ["CategoricalCrossentropy"]
 
@@ -39,15 +46,16 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
-    def _cost_sum(self, A, Y):
+    def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
         return _compiled_sum(CategoricalCrossentropy, A, Y)
 
-    def gradient(self, A, Y):
+    def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         A, Y = _check_pair(A, Y)
         with np.errstate(all="ignore"):
-            return -Y / np.maximum(A, _clip_bounds(A.dtype)[0])
+            # NumPy types ufunc results as Any
+            return -Y / np.maximum(A, _clip_bounds(A.dtype)[0])  # type: ignore[no-any-return]
 
-    def _prepare(self, y, n, what, dt):
+    def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1 and n > 1:
             y = y[:, 0]
         if y.ndim == 1:
@@ -68,7 +76,7 @@ class CategoricalCrossentropy(Loss):
         return y
 
     @staticmethod
-    def _one_hot(labels, n, what, dt):
+    def _one_hot(labels: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         if labels.dtype.kind == "f" and np.any(labels != np.floor(labels)):
             raise ValueError(f"{what} of shape {labels.shape} holds class labels, which must be "
                              "integers; found non-integral values")

@@ -6,7 +6,7 @@ cross-entropies and the compiled cost sum live here; a subclass implements
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,12 +17,17 @@ from .._validation import check_dtype, float_array, real_array
 
 __all__ = ["Loss"]
 
-ArrayLike = Any
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike as ArrayLike
+    from numpy.typing import DTypeLike, NDArray
+else:
+    ArrayLike = Any
 
 
 # ---------------------------------------------------------------- validation
 
-def _check_pair(A: ArrayLike, Y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def _check_pair(A: ArrayLike, Y: ArrayLike
+                ) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
     """Validated ``(A, Y)`` in the lecture layout, ``Y`` in the dtype of ``A``."""
     A = float_array(A, "A")
     if A.ndim != 2:
@@ -64,7 +69,8 @@ def _check_unit_interval(y: np.ndarray, what: str, loss: str) -> None:
                          f"[{lo}, {hi}]")
 
 
-def _clip_bounds(dtype: np.dtype) -> tuple[Any, Any]:
+def _clip_bounds(dtype: np.dtype[np.floating[Any]]
+                 ) -> tuple[np.floating[Any], np.floating[Any]]:
     """``tiny`` (smallest normal) and ``1 - eps/2`` (largest number below 1) of ``dtype``:
     the compiled kernels' clipping of ``A`` (one definition, ``_kernels/_loss.pxd``)."""
     lo, hi = _losses.clip_range(dtype == np.float32)
@@ -74,7 +80,7 @@ def _clip_bounds(dtype: np.dtype) -> tuple[Any, Any]:
 _LOSS_CODES = CODES["loss"]
 
 
-def _compiled_sum(owner: type, A: np.ndarray, Y: np.ndarray) -> float:
+def _compiled_sum(owner: type[Loss], A: np.ndarray, Y: np.ndarray) -> float:
     """The compiled sum of ``owner``'s per-example loss over ``A`` against ``Y``
     (``fastdnn/_kernels/_loss.pxd``: the formulas and clipping the training loop uses)."""
     if Y.dtype not in (np.float32, np.float64):
@@ -128,7 +134,7 @@ class Loss:
         """
         A, Y = _check_pair(A, Y)
         with np.errstate(all="ignore"):
-            return self._cost_sum(A, Y) / A.shape[1]
+            return self._cost_sum(A, Y) / A.shape[1]  # type: ignore[no-any-return]  # a float
 
     def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
         raise NotImplementedError
@@ -143,7 +149,7 @@ class Loss:
         """
         raise NotImplementedError
 
-    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: Any = np.float32,
+    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: DTypeLike = np.float32,
                         name: str = "y") -> np.ndarray:
         """Targets as a user passes them (``(m,)``, ``(m, 1)``, ``(m, k)``) -> ``(m, n_outputs)``.
 
@@ -177,7 +183,7 @@ class Loss:
         y = self._prepare(_check_targets(y, n, name), n, name, dt)
         return np.ascontiguousarray(y, dtype=dt)
 
-    def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype) -> np.ndarray:
+    def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         raise NotImplementedError
 
     def __call__(self, y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -208,12 +214,12 @@ class Loss:
         """
         raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able description; ``get(config)`` or ``from_config`` rebuilds the loss."""
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Loss":
+    def from_config(cls, config: dict[str, Any]) -> "Loss":
         """Rebuild a loss from :meth:`get_config`.
 
         Examples
@@ -223,7 +229,8 @@ class Loss:
         MeanSquaredError()
         """
         from . import _lookup  # the registry imports this module
-        return _registry.from_config(cls, config, _lookup, "loss")
+        return _registry.from_config(  # type: ignore[no-any-return]  # an instance of cls
+            cls, config, _lookup, "loss")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()

@@ -1,10 +1,17 @@
 """``MeanSquaredError``: ``(1/2) sum_k (a_k - y_k)^2``, fused with a linear output."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._compiled import LossKernel, check_maths, code
 from .loss import Loss, _check_pair, _compiled_sum
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .loss import ArrayLike
 
 __all__ = ["MeanSquaredError"]
 
@@ -33,15 +40,15 @@ class MeanSquaredError(Loss):
     name = "mse"
     fused_activation = "linear"
 
-    def _cost_sum(self, A, Y):
+    def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
         return _compiled_sum(MeanSquaredError, A, Y)
 
-    def gradient(self, A, Y):
+    def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         A, Y = _check_pair(A, Y)
         with np.errstate(all="ignore"):
             return A - Y
 
-    def _prepare(self, y, n, what, dt):
+    def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         if y.ndim == 1:
             if n != 1:
                 raise ValueError(f"{what} has shape {y.shape} (one value per example) but the "

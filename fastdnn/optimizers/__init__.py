@@ -46,7 +46,7 @@ _REGISTRY: dict[str, type[Optimizer]] = {
     "gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
 
 
-def serialize(optimizer: Optimizer) -> dict:
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` of an optimizer (JSON-compatible, no state).
 
     Examples

@@ -1,12 +1,15 @@
 """``Adam``: Momentum and RMSprop together, with bias correction."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta, _epsilon
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Adam"]
 
@@ -66,12 +69,12 @@ class Adam(Optimizer):
         """Added to the root of the average of squared gradients."""
         return self._epsilon
 
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
+    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
+                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["adam"], params, grads, slots, ("m", "v"), decays, lr,
                       self._beta1, self._beta2, self._epsilon, self._iterations + 1)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,
                 "epsilon": self._epsilon}
 

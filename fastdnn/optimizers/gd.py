@@ -1,12 +1,15 @@
 """``GD`` (alias ``SGD``): gradient descent, ``p -= learning_rate * g``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["GD", "SGD"]
 
@@ -35,12 +38,12 @@ class GD(Optimizer):
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
         super().__init__(learning_rate)
 
-    def _new_slots(self, params: list) -> tuple:
+    def _new_slots(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], ...]:
         _optim.check_params(params)
         return ()
 
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
+    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
+                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["gd"], params, grads, (), (), decays, lr)
 
     def compiled_spec(self) -> OptimizerKernel:

@@ -1,12 +1,15 @@
 """``Momentum``: gradient descent on a moving average of the gradients."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Momentum"]
 
@@ -45,11 +48,11 @@ class Momentum(Optimizer):
         """Weight of the old average."""
         return self._beta
 
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
+    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
+                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["momentum"], params, grads, slots, ("v",), decays, lr, self._beta)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta": self._beta}
 
     def compiled_spec(self) -> OptimizerKernel:

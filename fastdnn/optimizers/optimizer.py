@@ -47,7 +47,7 @@ def _epsilon(value: Any) -> float:
     return check_real(value, "epsilon", 0.0, low_open=True)
 
 
-def _as_list(items: Any, name: str) -> list:
+def _as_list(items: Any, name: str) -> list[Any]:
     if type(items) is list:
         return items
     if not isinstance(items, Sequence):  # a lone ndarray is not a Sequence, nor a generator
@@ -144,7 +144,7 @@ class Optimizer:
 
     # ----------------------------------------------------------------- steps
 
-    def _new_slots(self, params: list) -> tuple[list[np.ndarray], ...]:
+    def _new_slots(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], ...]:
         _optim.check_params(params)
         return tuple([np.zeros_like(p, subok=False) for p in params] for _ in self._slot_names)
 
@@ -237,8 +237,8 @@ class Optimizer:
         self._slots = slots
         self._iterations += 1
 
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
+    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
+                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
     # -------------------------------------------------------------- config
@@ -255,7 +255,7 @@ class Optimizer:
         """
         raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this optimizer (JSON-compatible).
 
         A schedule appears as ``{"class_name": ..., "config": ...}``.

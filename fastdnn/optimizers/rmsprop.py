@@ -1,12 +1,15 @@
 """``RMSprop``: steps scaled by a moving average of the squared gradients."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from ..schedules import LearningRateSchedule
 from .optimizer import Optimizer, _beta, _epsilon
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["RMSprop"]
 
@@ -52,12 +55,12 @@ class RMSprop(Optimizer):
         """Added to the root of the average of squared gradients."""
         return self._epsilon
 
-    def _update(self, params: list, grads: list, slots: tuple, decays: Any,
-                lr: float) -> None:
+    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
+                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["rmsprop"], params, grads, slots, ("s",), decays, lr, self._beta,
                       0.0, self._epsilon)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
 
     def compiled_spec(self) -> OptimizerKernel:

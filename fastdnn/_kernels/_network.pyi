@@ -1,0 +1,54 @@
+# Stub for the compiled module _network.pyx: the names the Python code uses.
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+class Plan:
+    steps_done: int
+    diverged: bool
+    @property
+    def batches_read_in_place(self) -> int: ...
+    def __init__(
+        self,
+        layers: list[tuple[Any, ...]],
+        normalizer: tuple[NDArray[Any], NDArray[Any]] | None,
+        loss: int,
+        fused: bool,
+        opt: int,
+        hyper: tuple[float, float, float],
+        slots: list[Any],
+        metrics: list[tuple[int, float]],
+        B: int,
+        dtype: DTypeLike,
+    ) -> None: ...
+    def run(
+        self,
+        X: NDArray[Any],
+        Y: NDArray[Any],
+        perm: NDArray[np.int64] | None,
+        m: int,
+        step0: int,
+        step1: int,
+        lr: float,
+        t0: int,
+        costs: NDArray[np.float64],
+        metric_sums: NDArray[np.float64],
+        counter: object = None,
+        stop_on_nan: bool = False,
+    ) -> int: ...
+
+class Forward:
+    @property
+    def capacity(self) -> int: ...
+    def __init__(
+        self,
+        layers: list[tuple[Any, ...]],
+        normalizer: tuple[NDArray[Any], NDArray[Any]] | None,
+        capacity: int,
+        dtype: DTypeLike,
+    ) -> None: ...
+    def predict_current(
+        self, X: object, layers: tuple[Any, ...], Ws: tuple[Any, ...], codes: tuple[Any, ...]
+    ) -> NDArray[np.floating[Any]] | None: ...
+    def run(self, X: NDArray[Any], out: NDArray[Any]) -> None: ...

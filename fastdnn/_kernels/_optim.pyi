@@ -1,0 +1,20 @@
+# Stub for the compiled module _optim.pyx: the names the Python code uses.
+from collections.abc import Sequence
+from typing import Any
+
+from numpy.typing import NDArray
+
+def check_params(params: Sequence[NDArray[Any]]) -> None: ...
+def update(
+    op: int,
+    params: list[NDArray[Any]],
+    grads: list[NDArray[Any]],
+    slots: tuple[list[NDArray[Any]], ...],
+    slot_names: tuple[str, ...],
+    decays: Sequence[float] | NDArray[Any] | None,
+    learning_rate: float,
+    beta1: float = 0.0,
+    beta2: float = 0.0,
+    epsilon: float = 0.0,
+    t: int = 1,
+) -> None: ...
