@@ -6,10 +6,14 @@ declarative ``_parameter_constraints``, ``validate_data``, ``check_is_fitted``),
 fitted attributes, ``fit``/``partial_fit``/``predict``/``predict_proba``/``score``,
 ``sample_weight``, multilabel and multi-output targets, scipy.sparse ``X`` and warm starts;
 with the default initialization and a given ``random_state`` the initial weights, shuffling
-and validation split are scikit-learn's own draws. The forward and backward passes run on
-fastdnn's compiled dense kernels (``fastdnn.functional``), with every weight in one flat
-buffer that ``coefs_``/``intercepts_`` view, that ``lbfgs`` (scipy's L-BFGS-B) optimizes
-directly and that the fastdnn ``Sequential`` of ``model_`` shares.
+and validation split are scikit-learn's own draws. Every weight lives in one flat buffer
+that ``coefs_``/``intercepts_`` view, that ``lbfgs`` (scipy's L-BFGS-B) optimizes directly
+and that the fastdnn ``Sequential`` of ``model_`` shares. On dense ``X`` the stochastic
+solvers train in fastdnn's compiled training loop (the loop of
+``Sequential.fit(engine="compiled")``): ``adam`` and ``rmsprop`` (and ``sgd`` without
+momentum) one call per epoch, ``sgd`` with momentum one call per mini-batch followed by
+scikit-learn's momentum step; scipy.sparse ``X``, ``sample_weight`` and the Poisson loss
+train one mini-batch at a time on fastdnn's dense kernels, in buffers allocated once.
 
 scikit-learn (>= 1.6; tested with 1.9) is needed: ``pip install 'fastdnn[sklearn]'``.
 ``import fastdnn`` never imports it; the estimators are loaded from here on first use and
@@ -35,8 +39,12 @@ Where results differ from scikit-learn's
 - a training loss that becomes NaN or infinite stops ``fit`` at once with a ``ValueError``
   (scikit-learn runs on and raises at the end when the weights are not finite);
 - a mini-batch whose sample weights are all zero is skipped (scikit-learn divides by zero);
-- scipy.sparse ``X`` is multiplied by the first layer a chunk of densified rows at a time
-  (at most 2**20 values), since fastdnn's kernels take dense operands;
+- scipy.sparse ``X`` goes through the first layer as scipy.sparse products when at most 5 %
+  of its entries are stored (and ``normalize=False``), else as a chunk of densified rows at
+  a time (at most 2**20 values), since fastdnn's kernels take dense operands;
+- in the compiled loop the training loss clips probabilities into ``[tiny, 1 - eps/2]`` of
+  the dtype (scikit-learn: ``[eps, 1 - eps]``): ``loss_curve_`` differs only where the
+  probability of a true label falls below ``eps`` (2.2e-16 in float64, 1.2e-7 in float32);
 - while an estimator trains, BLAS (used only by scipy's L-BFGS-B update and a few dot
   products; fastdnn computes its products itself) is limited to one thread.
 

@@ -181,16 +181,19 @@ class BaseMLP(BaseEstimator):
         if list(net.sizes) != layer_units:
             raise ValueError(f"The network has layer sizes {list(net.sizes)} (from coefs_), "
                              f"but X, y and hidden_layer_sizes give {layer_units}.")
-        Y = np.asarray(y, dtype=net.dtype)
+        Y = np.ascontiguousarray(y, dtype=net.dtype)
         if sp.issparse(X) and X.format != "csr":
             X = X.tocsr()       # the mini-batches are rows
         if X.dtype != net.dtype:
             X = X.astype(net.dtype)
-        with single_blas_thread():
-            if self.solver in STOCHASTIC_SOLVERS:
-                fit_stochastic(self, net, X, Y, sample_weight, incremental)
-            else:
-                fit_lbfgs(self, net, X, Y, sample_weight)
+        try:
+            with single_blas_thread():
+                if self.solver in STOCHASTIC_SOLVERS:
+                    fit_stochastic(self, net, X, Y, sample_weight, incremental)
+                else:
+                    fit_lbfgs(self, net, X, Y, sample_weight)
+        finally:
+            net.release()       # the pass buffers: up to a data set's activations
         if not np.isfinite(net.flat).all():
             raise ValueError("Solver produced non-finite parameter weights. The input data "
                              "may contain large values and need to be preprocessed.")

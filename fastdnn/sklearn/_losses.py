@@ -31,10 +31,30 @@ import numpy as np
 from scipy.special import xlogy
 
 
-def _weighted(per_example: np.ndarray, w: np.ndarray | None) -> float:
+# eps of each float dtype (np.finfo is slow to call once per mini-batch)
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
+
+
+def _eps(dtype: np.dtype) -> float:
+    eps = _EPS.get(dtype)
+    return float(np.finfo(dtype).eps) if eps is None else eps
+
+
+def _weighted(per_entry: np.ndarray, w: np.ndarray | None) -> float:
+    """The sum of ``per_entry`` ``(m, n_outputs)`` over its outputs, then over the examples
+    weighted by ``w``, in float64."""
     if w is None:
-        return float(per_example.sum(dtype=np.float64))
-    return float(np.dot(w, per_example.astype(np.float64, copy=False)))
+        return float(per_entry.sum(dtype=np.float64))
+    if per_entry.ndim == 2:
+        per_entry = per_entry.sum(axis=1)
+    return float(np.dot(w, per_entry.astype(np.float64, copy=False)))
+
+
+def _clipped(P: np.ndarray) -> np.ndarray:
+    """A copy of ``P`` clipped into ``[eps, 1 - eps]`` of its dtype (scikit-learn's clip)."""
+    eps = _eps(P.dtype)
+    p = np.maximum(P, eps)
+    return np.minimum(p, 1 - eps, out=p)
 
 
 def binary_log_loss(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
@@ -46,10 +66,9 @@ def binary_log_loss(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float
     >>> round(binary_log_loss(np.array([[1.0]]), np.array([[0.25]]), None), 6)
     1.386294
     """
-    eps = np.finfo(P.dtype).eps
-    p = np.clip(P, eps, 1 - eps)
+    p = _clipped(P)
     q = np.where(Y > 0.5, p, 1 - p)     # targets are 0/1 labels: one log per entry
-    return -_weighted(np.log(q).sum(axis=1), w)
+    return -_weighted(np.log(q, out=q), w)
 
 
 def log_loss(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
@@ -61,9 +80,10 @@ def log_loss(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
     >>> round(log_loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]), None), 6)
     0.693147
     """
-    eps = np.finfo(P.dtype).eps
-    p = np.clip(P, eps, 1 - eps)
-    return -_weighted(xlogy(Y, p).sum(axis=1), w)
+    p = _clipped(P)
+    np.log(p, out=p)
+    p *= Y                  # xlogy(Y, p): p > 0 after clipping, so 0 log p is 0
+    return -_weighted(p, w)
 
 
 def squared_error(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
@@ -77,7 +97,7 @@ def squared_error(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
     """
     d = P - Y
     np.square(d, out=d)
-    return _weighted(d.sum(axis=1), w) / (2.0 * Y.shape[1])
+    return _weighted(d, w) / (2.0 * Y.shape[1])
 
 
 def poisson(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
@@ -91,7 +111,7 @@ def poisson(Y: np.ndarray, P: np.ndarray, w: np.ndarray | None) -> float:
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         per = xlogy(Y, Y / P) - Y + P
-    return _weighted(per.sum(axis=1), w)
+    return _weighted(per, w)
 
 
 LOSSES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]] = {

@@ -29,13 +29,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import functional as F
+from .._kernels import _dense
+from .._kernels import _elementwise as _ew
 from ..layers import Dense, Normalizer
 from ..models import Sequential
 from ..regularizers import L2
 from ._constraints import OUTPUT_ACTIVATIONS
 
-# a sparse X is densified in chunks of at most this many elements (8 MB of float64)
+# a sparse X is densified in chunks of at most this many elements (8 MB of float64) ...
 DENSE_CHUNK_ELEMENTS = 1 << 20
+# ... unless at most this fraction of its entries is stored: then the first layer's
+# products are scipy.sparse's (nnz multiply-adds per unit; they beat the dense products
+# of the densified rows below about 5 % density)
+SPARSE_DENSITY = 0.05
 # fastdnn losses matching the output, for the Sequential view (model_)
 _FASTDNN_LOSS = {"logistic": "binary_crossentropy", "softmax": "categorical_crossentropy",
                  "identity": "mse"}
@@ -92,6 +98,10 @@ class Network:
         self._gW, self._gb = self.views(self.grad)
         self.coefs = tuple(W.T for W in self.W)       # (fan_in, fan_out) views
         self.intercepts = tuple(self.b)
+        # per layer W (fan_out, fan_in) and b (fan_out, 1): a Sequential's parameter order
+        self.param_parts = [p for W, b in zip(self.W, self.b) for p in (W, b.reshape(-1, 1))]
+        self.grad_parts = [g for gW, gb in zip(self._gW, self._gb)
+                           for g in (gW, gb.reshape(-1, 1))]
         self._model: Sequential | None = None
 
     # ------------------------------------------------------------ the flat layout
@@ -154,32 +164,71 @@ class Network:
         return net
 
     # ------------------------------------------------------------ passes
-    def _inputs(self, Xc: Any) -> np.ndarray:
-        """Rows of X as the first layer's input ``(n_features, m)`` of the network's dtype."""
+    def _kernels(self) -> list:
+        """``(forward, backward, alpha, softmax)`` codes of every layer's activation."""
+        kernels = self.__dict__.get("_kernel_codes")
+        if kernels is None or kernels[0] != self.hidden:
+            L = self.n_layers
+            codes = [F._resolve(self.hidden if l < L - 1 else OUTPUT_ACTIVATIONS[self.out])[1]
+                     for l in range(L)]
+            kernels = self._kernel_codes = (self.hidden, codes)
+        return kernels[1]
+
+    def workspace(self, m: int) -> "Workspace":
+        """The pass buffers for ``m`` examples (kept, and grown when a larger ``m`` comes)."""
+        ws = self.__dict__.get("_workspace")
+        if ws is None or ws.capacity < m:
+            ws = self._workspace = Workspace(self.sizes, self.dtype, m)
+        return ws
+
+    def release(self) -> None:
+        """Drop the pass buffers (after training: they may hold a whole data set's
+        activations)."""
+        self.__dict__.pop("_workspace", None)
+
+    def sparse_first(self, X: Any) -> bool:
+        """Whether scipy.sparse rows go through the first layer as sparse products: at
+        most ``SPARSE_DENSITY`` of their entries stored, and no normalizer (centring would
+        make them dense); else they are densified a chunk at a time."""
+        return (sp.issparse(X) and self.normalizer is None
+                and X.nnz <= SPARSE_DENSITY * X.shape[0] * X.shape[1])
+
+    def _inputs(self, Xc: Any, ws: "Workspace") -> np.ndarray:
+        """Rows of X as the first layer's input ``(n_features, m)`` of the network's dtype:
+        a view of C-ordered rows of that dtype, else a copy (cast, densified, normalized) in
+        the workspace."""
+        m = Xc.shape[0]
         if sp.issparse(Xc):
             Xc = Xc.toarray()
-        if Xc.dtype != self.dtype:
-            Xc = Xc.astype(self.dtype)
-        A = Xc.T
-        if self.normalizer is not None:
-            A = self.normalizer.forward(A)
+        norm = self.normalizer
+        if norm is None and Xc.dtype == self.dtype and Xc.flags.c_contiguous:
+            return Xc.T
+        A = ws.inputs(m)
+        if norm is None:
+            np.copyto(A.T, Xc)
+        else:
+            np.subtract(Xc.T, norm.mean, out=A)
+            np.multiply(A, norm._inv_std, out=A)
         return A
-
-    def _chunk_rows(self, X: Any) -> int:
-        if sp.issparse(X):
-            return max(1, DENSE_CHUNK_ELEMENTS // max(1, X.shape[1]))
-        return max(1, X.shape[0])
 
     def loss_grad(self, X: Any, Y: np.ndarray, w: np.ndarray | None, total_weight: float,
                   alpha: float, loss: LossFn, params: np.ndarray | None = None,
-                  grad: np.ndarray | None = None) -> float:
+                  grad: np.ndarray | None = None, l2_in_grad: bool = True,
+                  first: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         """scikit-learn's regularized loss on ``X, Y`` and its gradient, written into ``grad``.
 
         ``loss(Y, P, w) / total_weight + alpha/2 ||W||^2 / total_weight``, where
         ``total_weight`` is the number of examples (or the sum of ``w``); the gradient
         ``(X^T delta + alpha W) / total_weight`` of every layer goes into its views of
         ``grad`` (default: this network's ``grad``) for the parameters ``params``
-        (default: this network's ``flat``).
+        (default: this network's ``flat``); without the L2 term when ``l2_in_grad`` is
+        False (an optimizer step that adds it itself). ``Y`` holds C-ordered rows of the
+        network's dtype.
+
+        ``first``: the first layer's weights and gradient held outside the buffer as
+        ``(n_features, units)`` C-ordered arrays, the layout scipy.sparse's products read
+        and write without a copy (``X`` must then be scipy.sparse, taken as sparse
+        products).
 
         Examples
         --------
@@ -199,60 +248,85 @@ class Network:
             gWs, gbs = self._gW, self._gb
         else:
             gWs, gbs = self.views(grad)
+        if first is not None:
+            Ws, gWs = [first[0].T, *Ws[1:]], [first[1].T, *gWs[1:]]
         m = X.shape[0]
-        rows = self._chunk_rows(X)
-        decay = float(alpha) / total_weight
-        value = 0.0
-        for s in range(0, m, rows):
-            e = min(m, s + rows)
-            value += self._chunk(X[s:e], Y[s:e], None if w is None else w[s:e],
-                                 total_weight, Ws, bs, gWs, gbs, decay, s == 0, loss)
+        sparse_in = first is not None or self.sparse_first(X)
+        rows = max(1, DENSE_CHUNK_ELEMENTS // max(1, X.shape[1])) \
+            if sp.issparse(X) and not sparse_in else m
+        decay = float(alpha) / total_weight if l2_in_grad else 0.0
+        if rows >= m:
+            value = self._chunk(X, Y, w, total_weight, Ws, bs, gWs, gbs, decay, True, loss,
+                                sparse_in)
+        else:
+            value = 0.0
+            for s in range(0, m, rows):
+                e = min(m, s + rows)
+                value += self._chunk(X[s:e], Y[s:e], None if w is None else w[s:e],
+                                     total_weight, Ws, bs, gWs, gbs, decay, s == 0, loss,
+                                     sparse_in)
         value /= total_weight
         if alpha:
-            Wflat = params[:self.n_coef]
-            value += 0.5 * float(alpha) * float(np.dot(Wflat, Wflat)) / total_weight
+            if first is None:
+                Wflat = params[:self.n_coef]
+                squares = float(np.dot(Wflat, Wflat))
+            else:
+                W0, rest = first[0].ravel(), params[first[0].size:self.n_coef]
+                squares = float(np.dot(W0, W0)) + float(np.dot(rest, rest))
+            value += 0.5 * float(alpha) * squares / total_weight
         return value
 
     def _chunk(self, Xc: Any, Yc: np.ndarray, wc: np.ndarray | None, total_weight: float,
                Ws: list, bs: list, gWs: list, gbs: list, decay: float, first: bool,
-               loss: LossFn) -> float:
-        """Forward and backward over some rows; returns their (weighted) loss sum."""
-        A = self._inputs(Xc)
-        L = len(Ws)
-        out_act = OUTPUT_ACTIVATIONS[self.out]
-        caches = []
+               loss: LossFn, sparse_in: bool) -> float:
+        """Forward and backward over some rows, in the workspace's buffers (the gradients
+        straight into ``gWs``/``gbs`` for the first chunk, added to them for the others);
+        returns the rows' (weighted) loss sum."""
+        m = Xc.shape[0]
+        ws = self.workspace(m)
+        L = self.n_layers
+        kernels = self._kernels()
+        X0 = Xc if sparse_in else self._inputs(Xc, ws)
+        As, dZs, dAs = ws.columns(m)
+        A_prev = X0
         for l in range(L):
-            A, cache = F.dense_forward(A, Ws[l], bs[l], self.hidden if l < L - 1 else out_act)
-            caches.append(cache)
-        if self.out == "exp":
-            np.exp(A, out=A)            # the cache holds A: dZ = exp(Z) - Y below
-        value = loss(Yc, A.T, wc)
-        scale = A.shape[1] / total_weight
-        if wc is None and scale == 1.0:
-            dA, dW, db = F.dense_output_backward(Yc.T, caches[-1], L > 1)
-        else:   # delta = (A - Y) * w scaled so the kernels' 1/m makes it 1/total_weight
-            G = A - Yc.T
-            G *= (wc * scale) if wc is not None else scale
-            dA, dW, db = F.dense_backward(G, caches[-1]._replace(activation="linear"), L > 1)
-        self._store(gWs[L - 1], gbs[L - 1], dW, db, Ws[L - 1], decay, first)
-        for l in range(L - 2, -1, -1):
-            dA, dW, db = F.dense_backward(dA, caches[l], l > 0)
-            self._store(gWs[l], gbs[l], dW, db, Ws[l], decay, first)
-        return value
-
-    @staticmethod
-    def _store(gW: np.ndarray, gb: np.ndarray, dW: np.ndarray, db: np.ndarray, W: np.ndarray,
-               decay: float, first: bool) -> None:
-        """gW = dW + decay * W (first chunk) or gW += dW; gb likewise, without the decay."""
-        if first:
-            if decay:
-                F.sgd_update(dW, W, -decay, out=gW)     # dW - (-decay) W in one pass
+            fwd, _, act_alpha, softmax = kernels[l]
+            if l == 0 and sparse_in:
+                _sparse_forward(Xc, Ws[0], bs[0], kernels[0], As[0])
             else:
-                np.copyto(gW, dW)
-            np.copyto(gb, db.reshape(gb.shape))
-        else:
-            gW += dW
-            gb += db.reshape(gb.shape)
+                _dense.forward_into(A_prev, Ws[l], bs[l], fwd, act_alpha, softmax, As[l])
+            A_prev = As[l]
+        A = As[L - 1]
+        if self.out == "exp":
+            np.exp(A, out=A)            # dZ = exp(Z) - Y below
+        value = loss(Yc, A.T, wc)
+        scale = m / total_weight
+        for l in range(L - 1, -1, -1):
+            _, bwd, act_alpha, softmax = kernels[l]
+            if l == L - 1:
+                if wc is None and scale == 1.0:
+                    G, bwd = Yc.T, _ew.BW_OUTPUT_SUB     # dZ = A - Y, fused
+                else:   # (A - Y) * w scaled so the kernels' 1/m makes it 1/total_weight
+                    G = ws.delta(m)
+                    np.subtract(A, Yc.T, out=G)
+                    G *= (wc * scale) if wc is not None else scale
+                    bwd, act_alpha, softmax = _ew.BW_LINEAR, 0.0, False
+            else:
+                G = dAs[l]
+            gW, gb = (gWs[l], gbs[l]) if first else ws.scratch(l)
+            dZ = dZs[l]
+            if l == 0 and sparse_in:
+                _sparse_backward(G, Xc, As[0], bwd, act_alpha, dZ, gW, gb)
+            else:
+                _dense.backward_into(G, As[l - 1] if l else X0, Ws[l], As[l], bwd, act_alpha,
+                                     softmax, dZ, gW, gb, dAs[l - 1] if l else None)
+            if first:
+                if decay:
+                    F.sgd_update(gW, Ws[l], -decay, out=gW)     # gW + decay W in one pass
+            else:
+                gWs[l] += gW
+                gbs[l] += gb
+        return value
 
     def predict(self, X: Any) -> np.ndarray:
         """The output layer's activations ``(m, n_outputs)`` for ``X`` (dense or sparse).
@@ -265,7 +339,7 @@ class Network:
         if sp.issparse(X):
             m = X.shape[0]
             out = np.empty((m, self.sizes[-1]), dtype=self.dtype)
-            rows = self._chunk_rows(X)
+            rows = max(1, DENSE_CHUNK_ELEMENTS // max(1, X.shape[1]))
             X = X.tocsr()
             for s in range(0, m, rows):
                 out[s:s + rows] = model.predict(X[s:s + rows].toarray())
@@ -286,8 +360,24 @@ class Network:
         matching fastdnn loss where there is one.
         """
         model = self._model
-        if model is not None:
-            return model
+        if model is None:
+            model = self._model = self.new_sequential(alpha)
+            if self.out in _FASTDNN_LOSS:
+                model.compile(optimizer="adam", loss=_FASTDNN_LOSS[self.out])
+        return model
+
+    def training_sequential(self, alpha: float) -> Sequential:
+        """A ``Sequential`` of this network for the compiled training loop (not ``model_``'s:
+        the estimator compiles it with its own optimizer), kept for the next ``fit`` or
+        ``partial_fit`` with the same ``alpha``."""
+        cached = self.__dict__.get("_training_model")
+        if cached is None or cached[0] != alpha or cached[1] != self.hidden:
+            cached = self._training_model = (alpha, self.hidden, self.new_sequential(alpha))
+        return cached[2]
+
+    def new_sequential(self, alpha: float = 0.0) -> Sequential:
+        """A new, uncompiled ``Sequential`` of this network whose ``Dense`` layers hold
+        views of the buffer (L2 of strength ``alpha`` on their weights)."""
         reg = L2(float(alpha)) if alpha else None
         norm = self.normalizer
         # a layer belongs to one model: the model's Normalizer gets the same statistics
@@ -303,10 +393,102 @@ class Network:
         dense = [l for l in model.layers if isinstance(l, Dense)]
         for layer, W, b in zip(dense, self.W, self.b):
             layer.W, layer.b = W, b.reshape(-1, 1)
-        if self.out in _FASTDNN_LOSS:
-            model.compile(optimizer="adam", loss=_FASTDNN_LOSS[self.out])
-        self._model = model
         return model
+
+
+class Workspace:
+    """The buffers of the passes over up to ``capacity`` examples, allocated once: per
+    layer its activations ``A``, ``dZ`` and (hidden layers) the ``dA`` the next layer's
+    backward step writes, each F-ordered ``(units, capacity)``; a batch of ``m`` examples
+    uses their first ``m`` columns (still contiguous). Inputs to copy, a weighted output
+    delta and the gradients of later chunks get buffers on first use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ws = Workspace((3, 4, 2), np.float64, 10)
+    >>> [A.shape for A in ws.A], ws.dA[0].flags.f_contiguous
+    ([(4, 10), (2, 10)], True)
+    """
+
+    def __init__(self, sizes: Sequence[int], dtype: Any, capacity: int):
+        self.sizes, self.dtype, self.capacity = tuple(sizes), np.dtype(dtype), int(capacity)
+        self.A = [self._f(n) for n in self.sizes[1:]]
+        self.dZ = [self._f(n) for n in self.sizes[1:]]
+        self.dA = [self._f(n) for n in self.sizes[1:-1]]
+        self._X: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        self._Y: np.ndarray | None = None
+        self._G: np.ndarray | None = None
+        self._scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._columns: tuple = (-1, None)
+
+    def columns(self, m: int) -> tuple[list, list, list]:
+        """The first ``m`` columns of ``A``, ``dZ`` and ``dA`` (cached for the last ``m``)."""
+        last, views = self._columns
+        if last != m:
+            views = ([A[:, :m] for A in self.A], [Z[:, :m] for Z in self.dZ],
+                     [D[:, :m] for D in self.dA])
+            self._columns = (m, views)
+        return views
+
+    def _f(self, n: int) -> np.ndarray:
+        return np.empty((n, self.capacity), dtype=self.dtype, order="F")
+
+    def inputs(self, m: int) -> np.ndarray:
+        """``(n_features, m)`` F-ordered: the first layer's input when it is copied."""
+        if self._X is None:
+            self._X = self._f(self.sizes[0])
+        return self._X[:, :m]
+
+    def rows(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(m, n_features)`` and ``(m, n_outputs)`` C-ordered: gathered mini-batch rows
+        (the first is the same memory as :meth:`inputs`)."""
+        if self._Y is None:
+            self._Y = np.empty((self.capacity, self.sizes[-1]), dtype=self.dtype)
+        return self.inputs(m).T, self._Y[:m]
+
+    def delta(self, m: int) -> np.ndarray:
+        """``(n_outputs, m)`` F-ordered: a weighted or scaled output delta."""
+        if self._G is None:
+            self._G = self._f(self.sizes[-1])
+        return self._G[:, :m]
+
+    def scratch(self, l: int) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient buffers of layer ``l`` for chunks after the first (then added)."""
+        bufs = self._scratch.get(l)
+        if bufs is None:
+            fan_out, fan_in = self.sizes[l + 1], self.sizes[l]
+            bufs = self._scratch[l] = (np.empty((fan_out, fan_in), dtype=self.dtype),
+                                       np.empty(fan_out, dtype=self.dtype))
+        return bufs
+
+
+def _sparse_forward(X: Any, W: np.ndarray, b: np.ndarray, kernel: Any, A: np.ndarray) -> None:
+    """``A = g(W X^T + b)`` for CSR rows ``X``: the product by scipy.sparse (``nnz``
+    multiply-adds per unit, where a dense product would take ``m n_features``), the bias
+    and activation by fastdnn's kernels, in place in ``A`` ``(units, m)`` F-ordered."""
+    fwd, _, alpha, softmax = kernel
+    np.copyto(A.T, X @ W.T)             # (m, units) C: A's memory
+    A += b.reshape(-1, 1)
+    if softmax:
+        _ew.softmax(A, 0, A)
+    else:
+        _ew.unary(fwd, A, A, alpha)
+
+
+def _sparse_backward(G: np.ndarray, X: Any, A: np.ndarray, bwd: int, alpha: float,
+                     dZ: np.ndarray, gW: np.ndarray, gb: np.ndarray) -> None:
+    """The first layer's gradients for CSR rows ``X``: ``dZ`` from ``G`` (``dA``, or
+    ``A - Y`` fused), ``gb = mean(dZ)``, ``gW = dZ X / m`` by scipy.sparse."""
+    m = X.shape[0]
+    if bwd == _ew.BW_OUTPUT_SUB:
+        np.subtract(A, G, out=dZ)
+    else:
+        _ew.binary(bwd, G, A, dZ, alpha)
+    np.sum(dZ, axis=1, out=gb)
+    gb *= 1.0 / m
+    np.multiply((X.T @ dZ.T).T, 1.0 / m, out=gW)
 
 
 def _weighted_stats(X: np.ndarray, w: np.ndarray, rows: int = 65536) -> tuple:

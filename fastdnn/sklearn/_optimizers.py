@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..optimizers import Adam, RMSprop
+from ..optimizers import GD, Adam, RMSprop
 
 
 class _Schedule:
@@ -97,6 +97,18 @@ class SGDOptimizer(_Schedule):
         else:
             params += v
 
+    def step(self, net: Any) -> None:
+        """One step on the network's flat parameter vector from its flat gradient."""
+        self.update_params(net.flat, net.grad)
+
+    def compiled(self) -> Any:
+        """The fastdnn optimizer the compiled training loop runs for this one (plain
+        gradient descent: ``momentum=0``), or None when it has none (scikit-learn's
+        momentum and Nesterov steps)."""
+        if self.momentum != 0.0:
+            return None
+        return GD(self.learning_rate)
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_step"] = None       # scratch, not state
@@ -119,6 +131,7 @@ class KernelOptimizer(_Schedule):
                  power_t: float = 0.5):
         super().__init__(learning_rate_init, lr_schedule, power_t)
         self.optimizer = optimizer
+        self._decays: list[float] | None = None
 
     @classmethod
     def adam(cls, learning_rate_init: float, beta_1: float, beta_2: float,
@@ -134,12 +147,47 @@ class KernelOptimizer(_Schedule):
         return cls(RMSprop(learning_rate_init, beta=beta, epsilon=epsilon), learning_rate_init,
                    lr_schedule, power_t)
 
-    def update_params(self, params: np.ndarray, grad: np.ndarray) -> None:
-        """One compiled step on ``params`` in place from ``grad``."""
+    def update_params(self, params: Any, grads: Any) -> None:
+        """One compiled step on ``params`` (an array or a list of arrays) in place from
+        ``grads``. The state belongs to the arrays of the first step."""
         opt = self.optimizer
         if opt.learning_rate != self.learning_rate:
             opt.learning_rate = self.learning_rate
-        opt.apply_gradients([params], [grad])
+        if isinstance(params, np.ndarray):
+            params, grads = [params], [grads]
+        opt.apply_gradients(params, grads)
+
+    fuses_l2 = True     # step() takes the L2 term into the update pass
+
+    def step(self, net: Any, decay: float = 0.0, parts: tuple[list, list] | None = None
+             ) -> None:
+        """One step on the network's layers (``W``, ``b`` per layer: the arrays the compiled
+        training loop updates, so that both share the state), or on ``parts`` (the same
+        arrays, some of them held elsewhere); ``decay`` adds the L2 term ``decay * W`` to
+        the weights' gradients in the same pass."""
+        opt = self.optimizer
+        if opt.learning_rate != self.learning_rate:
+            opt.learning_rate = self.learning_rate
+        params, grads = (net.param_parts, net.grad_parts) if parts is None else parts
+        decays = None
+        if decay:
+            decays = getattr(self, "_decays", None)
+            if decays is None or decays[0] != decay or len(decays) != len(params):
+                decays = self._decays = [decay, 0.0] * (len(params) // 2)
+        opt.apply_gradients(params, grads, decays)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_decays"] = None       # scratch, not state
+        return state
+
+    def compiled(self) -> Any:
+        """The fastdnn optimizer the compiled training loop runs: this one's own, at the
+        current learning rate."""
+        opt = self.optimizer
+        if opt.learning_rate != self.learning_rate:
+            opt.learning_rate = self.learning_rate
+        return opt
 
 
 def make_optimizer(est: Any, params: np.ndarray) -> Any:

@@ -1,5 +1,8 @@
 """``fit_stochastic``: scikit-learn's mini-batch training loop (``_fit_stochastic``), on
-fastdnn's compiled passes and the flat parameter vector.
+fastdnn's compiled passes and the flat parameter vector. Each epoch runs in fastdnn's
+compiled training loop when the configuration allows it (:mod:`._compiled`), else one
+mini-batch at a time from Python (:class:`MiniBatchEpochs`); ``_training_engine`` says
+which, and why.
 
 Same epochs, batches (``gen_batches``), shuffling (``sklearn.utils.shuffle`` of the indices
 with the estimator's ``RandomState``), validation split (``train_test_split``), loss
@@ -28,10 +31,13 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches, shuffle
 
+from .._compiled import NotCompilable
+from ._compiled import epochs as compiled_epochs
+from ._compiled import obstacles
 from ._network import Network
 from ._optimizers import make_optimizer
 
@@ -74,7 +80,7 @@ def _split(est: Any, X: Any, Y: np.ndarray, w: np.ndarray | None) -> tuple:
 def fit_stochastic(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | None,
                    incremental: bool) -> None:
     """Train ``net`` (the estimator's weights) by mini-batches, as scikit-learn does."""
-    params, grad = net.flat, net.grad
+    params = net.flat
     previous = getattr(est, "_optimizer", None)
     if not incremental or previous is None or getattr(previous, "size", None) != params.size:
         est._optimizer = make_optimizer(est, params)
@@ -92,7 +98,7 @@ def fit_stochastic(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray 
         X_val = y_val = w_val = None
 
     n_samples = X_train.shape[0]
-    sample_idx = np.arange(n_samples, dtype=int)
+    sample_idx = np.arange(n_samples, dtype=np.int64)
     if est.batch_size == "auto":
         batch_size = min(200, n_samples)
     else:
@@ -103,24 +109,26 @@ def fit_stochastic(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray 
     loss = est._loss_function()
     alpha = float(est.alpha)
     optimizer = est._optimizer
+    Y_train = np.ascontiguousarray(Y_train, dtype=net.dtype)
+    reasons = obstacles(est, net, X_train, w_train)
+    epochs: Any = None
+    if not reasons:
+        try:
+            epochs = compiled_epochs(est, net, X_train, Y_train, batch_size, alpha)
+            est._training_engine = epochs.engine
+        except NotCompilable as exc:     # what the loop itself refuses (e.g. unaligned X)
+            reasons = [str(exc)]
+    if epochs is None:
+        epochs = MiniBatchEpochs(net, X_train, Y_train, w_train, batch_size, alpha, loss,
+                                 optimizer)
+        est._training_engine = f"python ({'; '.join(reasons)})"
 
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
-                sample_idx = shuffle(sample_idx, random_state=est._random_state)
-            accumulated = 0.0
-            for batch in gen_batches(n_samples, batch_size):
-                idx = sample_idx[batch] if est.shuffle else batch
-                X_batch = X_train[idx]          # an ndarray or a CSR matrix: rows
-                w_batch = None if w_train is None else w_train[idx]
-                size = batch.stop - batch.start
-                total = size if w_batch is None else float(w_batch.sum())
-                if total == 0:      # only zero weights: nothing to learn from this batch
-                    continue
-                batch_loss = net.loss_grad(X_batch, Y_train[idx], w_batch, total, alpha, loss)
-                accumulated += batch_loss * size
-                optimizer.update_params(params, grad)
+                sample_idx = _shuffle(sample_idx, est._random_state)
+            accumulated = epochs.run(sample_idx if est.shuffle else None)
             est.n_iter_ += 1
             est.loss_ = accumulated / n_samples
             if not math.isfinite(est.loss_):
@@ -155,6 +163,88 @@ def fit_stochastic(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray 
 
     if early_stopping:
         np.copyto(params, est._best_params)     # restore the best weights, in place
+
+
+def _shuffle(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``: the same draw
+    (``random_state.shuffle`` of ``arange(n)``) and the same result, without its checks."""
+    order = np.arange(sample_idx.shape[0])
+    random_state.shuffle(order)
+    return sample_idx[order]
+
+
+class MiniBatchEpochs:
+    """Epochs on the mini-batch path: one :meth:`Network.loss_grad` and one optimizer step
+    per batch from Python (each a few compiled calls), the batch's rows gathered into the
+    network's workspace (scipy.sparse rows: a CSR slice).
+
+    :meth:`run` trains one epoch in the given order (None: as stored) and returns the sum
+    over its mini-batches of each one's loss times its size; a batch whose sample weights
+    are all zero is skipped.
+    """
+
+    engine = "python"
+
+    def __init__(self, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | None,
+                 batch_size: int, alpha: float, loss: Any, optimizer: Any):
+        self.net, self.X, self.Y, self.w = net, X, Y, w
+        self.batch_size, self.alpha, self.loss, self.optimizer = batch_size, alpha, loss, optimizer
+        # C-ordered rows of the network's dtype are gathered into its workspace
+        self.gather = isinstance(X, np.ndarray) and X.dtype == net.dtype
+        # the L2 term in the optimizer's step (adam, rmsprop) rather than in the gradient
+        self.fused_l2 = bool(alpha) and getattr(optimizer, "fuses_l2", False)
+        # scipy.sparse rows through the first layer as sparse products: with adam/rmsprop
+        # the epoch trains a transposed copy of its weights, (n_features, units) C-ordered,
+        # which those products read and write without copying them (written back after)
+        self.transposed = (getattr(optimizer, "fuses_l2", False) and sp.issparse(X)
+                           and net.sparse_first(X))
+
+    def run(self, order: np.ndarray | None) -> float:
+        if not self.transposed:
+            return self._run(order, None, None)
+        net = self.net
+        W0 = np.ascontiguousarray(net.W[0].T)
+        gW0 = np.empty_like(W0)
+        parts = ([W0.T, *net.param_parts[1:]], [gW0.T, *net.grad_parts[1:]])
+        try:
+            return self._run(order, (W0, gW0), parts)
+        finally:
+            np.copyto(net.W[0], W0.T)
+
+    def _run(self, order: np.ndarray | None, first: tuple | None, parts: tuple | None
+             ) -> float:
+        net, X, Y, w, B = self.net, self.X, self.Y, self.w, self.batch_size
+        alpha, loss, step, fused_l2 = self.alpha, self.loss, self.optimizer.step, self.fused_l2
+        n = X.shape[0]
+        ws = net.workspace(min(B, n))
+        accumulated = 0.0
+        for s in range(0, n, B):
+            e = min(n, s + B)
+            size = e - s
+            if order is None:
+                X_batch, Y_batch = X[s:e], Y[s:e]
+                w_batch = None if w is None else w[s:e]
+            else:
+                idx = order[s:e]
+                if self.gather:
+                    X_batch, Y_batch = ws.rows(size)
+                    np.take(X, idx, axis=0, out=X_batch, mode="clip")   # unbuffered
+                    np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
+                else:
+                    X_batch, Y_batch = X[idx], Y[idx]
+                w_batch = None if w is None else w[idx]
+            total = size if w_batch is None else float(w_batch.sum())
+            if total == 0:      # only zero weights: nothing to learn from this batch
+                continue
+            accumulated += net.loss_grad(X_batch, Y_batch, w_batch, total, alpha, loss,
+                                         l2_in_grad=not fused_l2, first=first) * size
+            if parts is not None:
+                step(net, alpha / total if fused_l2 else 0.0, parts)
+            elif fused_l2:
+                step(net, alpha / total)
+            else:
+                step(net)
+        return accumulated
 
 
 def _update_no_improvement_count(est: Any, early_stopping: bool, X_val: Any, y_val: Any,

@@ -1,0 +1,157 @@
+"""The stochastic solvers' epochs in fastdnn's compiled training loop.
+
+The loop ``Sequential.fit(engine="compiled")`` runs (``fastdnn._training.CompiledTrainer``),
+on a ``Sequential`` whose ``Dense`` layers are views of the estimator's flat buffer, with
+the order of the examples scikit-learn's shuffling drew (handed to the trainer as its
+permutation) and the loop's L2 term (``alpha/2 ||W||^2`` per batch, as scikit-learn's):
+
+- :class:`CompiledEpochs` (``adam``, ``rmsprop``, ``sgd`` without momentum): one call per
+  epoch gathers every mini-batch and runs forward, loss, backward and the update without
+  returning to Python; the optimizer is the estimator's own object (the same state arrays
+  and step count as the mini-batch path) or plain gradient descent;
+- :class:`CompiledSteps` (``sgd`` with momentum, heavy-ball or Nesterov, which the loop has
+  no update for): one call per mini-batch forms the loss and the gradient, then the
+  estimator's own momentum step runs from Python.
+
+Either way a fit follows the same path as on the mini-batch loop of :mod:`._stochastic`,
+to rounding. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
+Poisson loss, a multi-output squared error with ``alpha > 0`` (the loop's loss is not
+averaged over the outputs) -- trains on the mini-batch path; :func:`obstacles` says why.
+
+Its training loss clips probabilities into ``[tiny, 1 - eps/2]`` of the dtype where
+scikit-learn clips into ``[eps, 1 - eps]``: ``loss_curve_`` differs only where a
+probability of the true label falls below ``eps`` (2.2e-16 in float64, 1.2e-7 in float32).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastdnn.sklearn import MLPClassifier
+>>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+>>> clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+>>> clf = clf.fit(X, [0, 1, 1, 1] * 10)
+>>> clf._training_engine
+'compiled'
+>>> clf.set_params(solver="sgd").fit(X, [0, 1, 1, 1] * 10)._training_engine
+'compiled steps'
+>>> import scipy.sparse as sp
+>>> clf.fit(sp.csr_matrix(X), [0, 1, 1, 1] * 10)._training_engine
+'python (X is sparse)'
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._training import CompiledTrainer
+from ..optimizers import Momentum
+from ._network import _FASTDNN_LOSS, Network
+
+
+def obstacles(est: Any, net: Network, X: Any, w: np.ndarray | None) -> list[str]:
+    """Why the compiled loop cannot train this fit (empty: it can)."""
+    reasons = []
+    if sp.issparse(X):
+        reasons.append("X is sparse")
+    elif not isinstance(X, np.ndarray) or X.dtype != net.dtype:
+        reasons.append("X is not an array of the network's dtype")
+    if w is not None:
+        reasons.append("sample_weight")
+    if net.out not in _FASTDNN_LOSS:
+        reasons.append(f"the {net.out} output (loss={getattr(est, 'loss', None)!r})")
+    elif net.out == "identity" and net.sizes[-1] > 1 and est.alpha:
+        reasons.append("several outputs with alpha > 0")
+    return reasons
+
+
+def epochs(est: Any, net: Network, X: np.ndarray, Y: np.ndarray, batch_size: int,
+           alpha: float) -> "CompiledEpochs":
+    """The compiled epochs for the estimator's solver: whole epochs in one call
+    (:class:`CompiledEpochs`), or one call per mini-batch for scikit-learn's momentum
+    steps (:class:`CompiledSteps`)."""
+    cls = CompiledEpochs if est._optimizer.compiled() is not None else CompiledSteps
+    return cls(est, net, X, Y, batch_size, alpha)
+
+
+class _Order:
+    """What the trainer draws each epoch's order from: the order scikit-learn drew."""
+
+    order: np.ndarray | None = None
+
+    def permutation(self, m: int) -> np.ndarray:
+        return self.order
+
+
+class CompiledEpochs:
+    """Epochs of the compiled loop over ``X, Y`` (both of the network's dtype) with
+    mini-batches of ``batch_size``, the estimator's optimizer and L2 strength ``alpha``.
+
+    :meth:`run` trains one epoch in the given order and returns the sum over its
+    mini-batches of each one's loss times its size (scikit-learn's ``accumulated_loss``).
+    """
+
+    engine = "compiled"
+
+    def __init__(self, est: Any, net: Network, X: np.ndarray, Y: np.ndarray, batch_size: int,
+                 alpha: float):
+        self.net = net
+        self.est_optimizer = est._optimizer
+        self.optimizer = self._loop_optimizer(net)
+        model = net.training_sequential(alpha)
+        model.compile(optimizer=self.optimizer, loss=_FASTDNN_LOSS[net.out])
+        self._order = _Order()
+        Y = np.ascontiguousarray(Y, dtype=net.dtype)
+        self.trainer = CompiledTrainer.make(model, X, Y, batch_size, bool(est.shuffle),
+                                            self._order)
+        self.sizes = self.trainer.sizes
+        # the loop's squared error is summed over the outputs, scikit-learn's averaged
+        # (alpha = 0 there: the L2 term needs no such scaling)
+        self.scale = 1.0 / net.sizes[-1] if net.out == "identity" else 1.0
+
+    def _loop_optimizer(self, net: Network) -> Any:
+        """The estimator's own fastdnn optimizer (adam, rmsprop) or gradient descent."""
+        opt = self.est_optimizer.compiled()
+        # the loop reads the state in the weights' (C) order: state the mini-batch path
+        # laid out otherwise (a transposed first layer, see _stochastic) is put back
+        for group in getattr(opt, "_slots", None) or ():
+            for i, a in enumerate(group):
+                if not a.flags.c_contiguous:
+                    group[i] = np.ascontiguousarray(a)
+        return opt
+
+    def run(self, order: np.ndarray | None) -> float:
+        lr = self.est_optimizer.learning_rate
+        if self.optimizer.learning_rate != lr:
+            self.optimizer.learning_rate = lr
+        if order is not None:
+            self._order.order = np.ascontiguousarray(order, dtype=np.int64)
+        costs = self.trainer.run_epoch(None, None)
+        return float(np.dot(costs, self.sizes)) * self.scale
+
+
+class CompiledSteps(CompiledEpochs):
+    """``sgd`` with scikit-learn's momentum (heavy-ball or Nesterov), which the compiled
+    loop has no update for: each mini-batch is one call of the loop (gather, forward, loss,
+    backward) whose "update" only stores the gradient -- a momentum step with ``beta = 0``
+    and a zero learning rate writes ``g + (alpha / m) W`` into its state, which is the
+    network's gradient buffer -- followed by the estimator's own ``SGDOptimizer`` step on
+    the flat vectors, from Python.
+    """
+
+    engine = "compiled steps"
+
+    def _loop_optimizer(self, net: Network) -> Any:
+        opt = Momentum(1.0, beta=0.0)
+        opt._slots = (list(net.grad_parts),)      # its state: the gradient, in place
+        return opt
+
+    def run(self, order: np.ndarray | None) -> float:
+        tr, net, step = self.trainer, self.net, self.est_optimizer.step
+        perm = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
+        costs, sums = np.empty(tr.steps), np.zeros(0)
+        run = tr.plan.run
+        for s in range(tr.steps):
+            run(tr.X, tr.Y, perm, tr.m, s, s + 1, 0.0, 0, costs, sums, None, False)
+            step(net)
+        return float(np.dot(costs, self.sizes)) * self.scale
