@@ -86,6 +86,45 @@ class Target:
         return self.section == section and self.case == case and self.n in (None, n)
 
 
+# The element-wise API (bench/sections/activations.py): the project's goal is every
+# function -- forward, derivative (from Z and from the output A), the fused backward, softmax
+# and softmax_backward over both axes and both memory orders -- at N = 1e3 ... 1e7, float32
+# and float64, at least as fast as NumPy and as PyTorch, each writing into out=.
+ELEMENTWISE = (
+    "sigmoid", "tanh", "relu", "leaky_relu", "linear",
+    "sigmoid_derivative(z)", "tanh_derivative(z)", "relu_derivative(z)",
+    "leaky_relu_derivative(z)", "linear_derivative",
+    "sigmoid_derivative(a)", "tanh_derivative(a)", "relu_derivative(a)",
+    "leaky_relu_derivative(a)",
+    "sigmoid_backward", "tanh_backward", "relu_backward", "leaky_relu_backward",
+    "linear_backward",
+    *(f"{f} axis={axis} {order}" for f in ("softmax", "softmax_backward")
+      for axis in (0, 1) for order in ("C", "F")),
+)
+
+ELEMENTWISE_TARGETS: tuple[Target, ...] = tuple(
+    t for name in ELEMENTWISE for t in (
+        Target("activations", name, "vs numpy", ">=", 1.0,
+               "target: at least as fast as NumPy (ufuncs with out=) at every N and dtype"),
+        Target("activations", name, "vs torch", ">=", 1.0,
+               "target: at least as fast as PyTorch's own function (out=) at every N and "
+               "dtype", needs="torch"))
+) + (
+    Target("activations", "softmax float32", "vs numpy", ">=", 3.0,
+           "stretch: float32 softmax (each axis and order) >= 3x NumPy at N = 1e6", n=10**6),
+    Target("activations", "softmax float32", "vs torch", ">=", 1.5,
+           "stretch: float32 softmax (each axis and order) >= 1.5x PyTorch at N = 1e6",
+           n=10**6, needs="torch"),
+    Target("activations", "sigmoid float32", "vs numpy", ">=", 5.0,
+           "stretch: float32 sigmoid >= 5x NumPy at N = 1e6", n=10**6),
+    Target("activations", "tanh float32", "vs numpy", ">=", 5.0,
+           "stretch: float32 tanh >= 5x NumPy at N = 1e6", n=10**6),
+    Target("activations", "backward float32", "fastdnn/copy", "<=", 1.3,
+           "stretch: every float32 element-wise backward step within 1.3x of np.copyto's "
+           "time for the same bytes (3 N elements moved) at N = 1e6", n=10**6),
+)
+
+
 TARGETS: tuple[Target, ...] = (
     Target("dense", "2-3-5-4-2-1 sigmoid", "numpy/compiled", ">=", 10.0,
            "target: a tiny net's training step >= 10x faster than NumPy's"),
@@ -131,6 +170,27 @@ TARGETS: tuple[Target, ...] = (
     Target("train", "breast-cancer 30-16-8-1 sigmoid", "sklearn: Δacc pts", "<=", 1.0,
            "target: test accuracy at most 1 point below scikit-learn's", unit=" pts",
            needs="sklearn", full_size=True),
+    Target("estimators", "digits adam 64-128-10", "sklearn/fastdnn", ">=", 5.0,
+           "target: fastdnn.sklearn's MLPClassifier(solver='adam') fit >= 5x faster than "
+           "scikit-learn's, same data and parameters", needs="sklearn", full_size=True),
+    Target("estimators", "digits sgd 64-128-10", "sklearn/fastdnn", ">=", 5.0,
+           "target: fastdnn.sklearn's MLPClassifier(solver='sgd') fit >= 5x faster than "
+           "scikit-learn's, same data and parameters", needs="sklearn", full_size=True),
+    Target("estimators", "multilabel adam 100-128-10", "sklearn/fastdnn", ">=", 5.0,
+           "target: a multilabel MLPClassifier(solver='adam') fit >= 5x faster than "
+           "scikit-learn's, same data and parameters", needs="sklearn", full_size=True),
+    Target("estimators", "sparse adam 5000-64-1", "sklearn/fastdnn", ">=", 5.0,
+           "target: an MLPClassifier(solver='adam') fit on scipy.sparse X >= 5x faster than "
+           "scikit-learn's, same data and parameters", needs="sklearn", full_size=True),
+    Target("estimators", "regression lbfgs 50-64-1", "sklearn/fastdnn", ">=", 2.0,
+           "target: an MLPRegressor(solver='lbfgs') fit >= 2x faster than scikit-learn's, "
+           "same data and parameters", needs="sklearn", full_size=True),
+    *(Target("estimators", case, "sklearn: Δscore pts", "<=", 1.0,
+             "target: test score (accuracy, subset accuracy or R²) at most 1 point (0.01) "
+             "below scikit-learn's", unit=" pts", needs="sklearn", full_size=True)
+      for case in ("digits adam 64-128-10", "digits sgd 64-128-10",
+                   "multilabel adam 100-128-10", "sparse adam 5000-64-1",
+                   "regression lbfgs 50-64-1")),
     Target("memory", "digits fit 64-128-10 softmax", "torch/fastdnn", ">=", 1.0,
            "target: the peak memory a fit adds no more than PyTorch's (same network and data)",
            needs="torch"),
@@ -148,7 +208,7 @@ TARGETS: tuple[Target, ...] = (
     Target("gemm", "M, N, K ≥ 256", "fastdnn: % peak", ">=", 85.0,
            "target: fastdnn's matrix products at >= 85 % of the machine's FMA peak when M, N "
            "and K are all at least 256", unit=" %"),
-)
+) + ELEMENTWISE_TARGETS
 
 
 def for_case(section: str, case: str, n: int, targets: Iterable[Target] = TARGETS

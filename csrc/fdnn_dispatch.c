@@ -188,18 +188,85 @@ double fdnn_team_clock(void)
 }
 #endif
 
-/* Elements per thread below which another thread costs more than it saves. */
-static ptrdiff_t unary_grain(int op)
+/* ---- the element-wise passes' thread policy ----
+ * A call of n elements runs on the calling thread alone below `from` elements, the size
+ * from which two threads beat one for that kernel (measured per kernel: the table at
+ * ew_from, numbers next to each entry), and on min(team, 2 n / from) threads above it;
+ * the work is cut into chunks of about n / (4 nt) elements (a multiple of 64, so threads
+ * never share a cache line, and at least FDNN_MIN_CHUNK) handed out dynamically: if one
+ * core is busy with another process, the threads that do run take its chunks. */
+#define FDNN_MIN_CHUNK 4096
+/* Thresholds measured on the 2-core AMD EPYC (Zen 4, AVX-512) VM this library is tuned on,
+   quiet (load 0.6): best of 25 interleaved calls of each size, 1 thread against 2 forced
+   (speed-up = time on 1 thread / time on 2):
+     kernel                    dtype     16k   32k   48k   64k   80k  100k  128k
+     tanh, sigmoid (exp-based) float32     -     -   1.58  1.63  1.72  1.75  1.80
+                               float64  1.63  1.89  1.96  1.89     -     -     -
+     relu (cheap unary)        float32     -     -   0.89  1.02  1.27  1.46  1.92
+                               float64  0.73  0.93  1.33  1.89     -     -     -
+     leaky_relu_derivative(a)  float32     -     -   1.23  1.37  1.44  1.49  1.64
+     sigmoid_backward (binary) float32     -     -   1.23  1.43  1.56  2.16  1.84
+                               float64  0.89  0.97  2.10  1.85     -     -     -
+     sigmoid                   float32  0.69  1.23  (an earlier sweep, load ~1.5)
+     linear (memcpy)           float32  0.25  0.31     -   0.49     -     -   0.87  (256k: 1.50)
+                               float64  0.36     -     -     -     -     -   1.43
+     softmax (each layout)     both     1.27-1.58 from 16k on (load ~4)
+     softmax_backward          float32  0.98-1.58 at 16k, 1.01-1.20 at 32k, 1.56-1.84 at 64k
+                               float64  1.10-1.45 at 16k, 1.34-1.41 at 32k, 1.67-2.19 at 64k
+   A second thread costs a few us here (its wake-up, the dynamic chunks, the end barrier),
+   so it pays once one thread has ~5-10 us of work: exp-based unary ops from 32k float32 /
+   16k float64 elements, cheap unary ops from 64k / 48k, binary ops from 48k / 48k, a copy
+   (memcpy) from 256k / 128k, softmax from 16k and its backward from 32k. (Before:
+   exp-based ops from 64k, everything else from 256k, whatever the dtype. Under a load of
+   ~4 from other processes the same sweep showed no gain below 512k for the memory-bound
+   ops: the second core is then mostly taken, and the team's back-off keeps such calls on
+   one thread anyway.) */
+static ptrdiff_t unary_from(int op, int f64)
 {
     switch (op) {
     case FDNN_SIGMOID:
     case FDNN_TANH:
     case FDNN_D_SIGMOID_Z:
     case FDNN_D_TANH_Z:
-        return 1 << 14;
+        return (ptrdiff_t)1 << (f64 ? 14 : 15);
+    case FDNN_LINEAR:
+        return (ptrdiff_t)1 << (f64 ? 17 : 18);
     default:
-        return 1 << 16;
+        return f64 ? 49152 : 65536;
     }
+}
+
+static ptrdiff_t binary_from(int op, int f64)
+{
+    (void)op;
+    (void)f64;
+    return 49152;
+}
+
+static ptrdiff_t softmax_from(int backward) { return (ptrdiff_t)1 << (backward ? 15 : 14); }
+
+static int ew_threads(ptrdiff_t n, ptrdiff_t from)
+{
+#ifdef _OPENMP
+    if (n < from || (n < FDNN_LONG_PASS && !team_usable()))
+        return 1;
+    int nt = fdnn_get_num_threads();
+    ptrdiff_t most = 2 * n / from;
+    if (most < nt)
+        nt = (int)most;
+    return nt < 1 ? 1 : nt;
+#else
+    (void)n;
+    (void)from;
+    return 1;
+#endif
+}
+
+static ptrdiff_t ew_chunk(ptrdiff_t n, int nt)
+{
+    ptrdiff_t c = n / (4 * (ptrdiff_t)nt);
+    c = (c + 63) / 64 * 64;
+    return c < FDNN_MIN_CHUNK ? FDNN_MIN_CHUNK : c;
 }
 
 static int threads_for(ptrdiff_t n, ptrdiff_t grain)
@@ -247,35 +314,62 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 #define FDNN_PARALLEL_CHUNKS(nt, n, grain, body) { ptrdiff_t lo = 0, hi = n; (void)(grain); body; }
 #endif
 
+/* From this many bytes a copy is one memcpy call on the calling thread: glibc then writes
+   with non-temporal stores (above 3/4 of the L3, 24 MB here), 2 memory streams where two
+   threads' smaller memcpys read each output line first (3): 10^7 float32, 2.1 ms on one
+   thread against 3.3 ms on two. */
+#define FDNN_ONE_MEMCPY ((size_t)16 << 20)
+
+static void linear_copy_f32(const float *x, float *y, ptrdiff_t n, float alpha)
+{
+    (void)alpha;
+    memcpy(y, x, (size_t)n * sizeof(float));
+}
+
+static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alpha)
+{
+    (void)alpha;
+    memcpy(y, x, (size_t)n * sizeof(double));
+}
+
 #define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
     void fdnn_unary_##TS(int op, const T *x, T *y, ptrdiff_t n, T alpha)               \
     {                                                                                  \
         fdnn_unary_##TS##_t f = g_cur->unary_##TS[op];                                 \
-        ptrdiff_t grain = unary_grain(op);                                             \
-        int nt = threads_for(n, grain);                                                \
+        if (op == FDNN_LINEAR) { /* a copy: the C library's memcpy beats the loop */   \
+            if (x == y)                                                                \
+                return;                                                                \
+            f = linear_copy_##TS;                                                      \
+            if ((size_t)n * sizeof(T) >= FDNN_ONE_MEMCPY) {                            \
+                f(x, y, n, alpha);                                                     \
+                return;                                                                \
+            }                                                                          \
+        }                                                                              \
+        int nt = ew_threads(n, unary_from(op, sizeof(T) == 8));                                        \
         if (nt <= 1) {                                                                 \
             f(x, y, n, alpha);                                                         \
             return;                                                                    \
         }                                                                              \
+        ptrdiff_t grain = ew_chunk(n, nt);                                             \
         FDNN_PARALLEL_CHUNKS(nt, n, grain, f(x + lo, y + lo, hi - lo, alpha))                 \
     }                                                                                  \
     void fdnn_binary_##TS(int op, const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
     {                                                                                  \
         fdnn_binary_##TS##_t f = g_cur->binary_##TS[op];                               \
-        ptrdiff_t grain = 1 << 16;                                                     \
-        int nt = threads_for(n, grain);                                                \
+        int nt = ew_threads(n, binary_from(op, sizeof(T) == 8));                                       \
         if (nt <= 1) {                                                                 \
             f(dA, a, y, n, alpha);                                                     \
             return;                                                                    \
         }                                                                              \
+        ptrdiff_t grain = ew_chunk(n, nt);                                             \
         FDNN_PARALLEL_CHUNKS(nt, n, grain, f(dA + lo, a + lo, y + lo, hi - lo, alpha))        \
     }                                                                                  \
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \
         fdnn_softmax_##TS##_t f = g_cur->softmax_##TS;                                 \
         if (inner == 1) { /* rows: chunks of whole rows go to the threads */           \
-            ptrdiff_t rows = n > 0 ? ((ptrdiff_t)1 << 14) / n + 1 : outer;             \
-            int nt = threads_for(outer * n, (ptrdiff_t)1 << 14);                       \
+            int nt = ew_threads(outer * n, softmax_from(0));                            \
+            ptrdiff_t rows = n > 0 ? ew_chunk(outer * n, nt) / n + 1 : outer;          \
             if (nt <= 1) {                                                             \
                 f(x, y, outer, n, 1, 1);                                               \
                 return 0;                                                              \
@@ -285,15 +379,18 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
             return 0;                                                                  \
         }                                                                              \
         const ptrdiff_t slice = n * inner;                                             \
-        int nt = threads_for(outer * slice, (ptrdiff_t)1 << 14);                       \
-        if (nt > 1 && slice < ((ptrdiff_t)1 << 14)) { /* small slices: whole ones */   \
-            ptrdiff_t per = slice > 0 ? ((ptrdiff_t)1 << 14) / slice + 1 : outer;      \
+        int nt = ew_threads(outer * slice, softmax_from(0));                            \
+        const ptrdiff_t chunk = ew_chunk(outer * slice, nt);                           \
+        if (nt > 1 && slice < chunk) { /* small slices: whole ones */                  \
+            ptrdiff_t per = slice > 0 ? chunk / slice + 1 : outer;                     \
             FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
                 f(x + lo * slice, y + lo * slice, hi - lo, n, inner, inner))           \
             return 0;                                                                  \
         }                                                                              \
-        /* columns: chunks of (a multiple of 64) columns of each outer slice */       \
-        ptrdiff_t cols = n > 0 ? (((ptrdiff_t)1 << 14) / n + 63) / 64 * 64 : inner;     \
+        /* columns: chunks of (a multiple of 64) columns of each outer slice (at least 64: \
+           with n > 2^14 rows the quotient is 0, a chunk of 0 columns divided by zero) */ \
+        ptrdiff_t cols = n > 0 ? (chunk / n + 63) / 64 * 64 : inner;                   \
+        cols = cols < 64 ? 64 : cols;                                                  \
         for (ptrdiff_t o = 0; o < outer; o++) {                                        \
             const T *xo = x + o * n * inner;                                           \
             T *yo = y + o * n * inner;                                                 \
@@ -311,19 +408,21 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
     {                                                                                  \
         fdnn_softmax_bw_##TS##_t f = g_cur->softmax_bw_##TS;                           \
         const ptrdiff_t slice = n * inner;                                             \
-        int nt = threads_for(outer * slice, (ptrdiff_t)1 << 14);                       \
+        int nt = ew_threads(outer * slice, softmax_from(1));                            \
         if (nt <= 1) {                                                                 \
             f(dA, a, y, outer, n, inner, inner);                                       \
             return 0;                                                                  \
         }                                                                              \
-        if (inner == 1 || slice < ((ptrdiff_t)1 << 14)) { /* whole slices */           \
-            ptrdiff_t per = slice > 0 ? ((ptrdiff_t)1 << 14) / slice + 1 : outer;      \
+        const ptrdiff_t chunk = ew_chunk(outer * slice, nt);                           \
+        if (inner == 1 || slice < chunk) { /* whole slices */                          \
+            ptrdiff_t per = slice > 0 ? chunk / slice + 1 : outer;                     \
             FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
                 f(dA + lo * slice, a + lo * slice, y + lo * slice, hi - lo, n, inner,  \
                   inner))                                                              \
             return 0;                                                                  \
         }                                                                              \
-        ptrdiff_t cols = n > 0 ? (((ptrdiff_t)1 << 14) / n + 63) / 64 * 64 : inner;     \
+        ptrdiff_t cols = n > 0 ? (chunk / n + 63) / 64 * 64 : inner;                   \
+        cols = cols < 64 ? 64 : cols;                                                  \
         for (ptrdiff_t o = 0; o < outer; o++) {                                        \
             const ptrdiff_t off = o * slice;                                           \
             FDNN_PARALLEL_CHUNKS(nt, inner, cols,                                      \

@@ -43,6 +43,8 @@ ArrayLike = Any
 
 
 def _check_alpha(alpha: float) -> float:
+    if type(alpha) is float and 0.0 <= alpha < math.inf:   # the common case, without a call
+        return alpha
     return check_real(alpha, "alpha", 0.0)
 
 

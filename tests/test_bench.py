@@ -333,6 +333,58 @@ def test_interference_case_smoke(inference, targets):
         assert o.status in (targets.PASS, targets.MISS) and not o.failed
 
 
+# ------------------------------------------- the estimators section (fastdnn.sklearn)
+
+def test_estimators_targets_wired(targets):
+    """sklearn/fastdnn >= 5x for the adam and sgd fits, >= 2x for lbfgs; every problem's
+    score at most 1 point below scikit-learn's."""
+    speed = {t.case: t.bound for t in targets.TARGETS
+             if t.section == "estimators" and t.label == "sklearn/fastdnn"}
+    assert speed == {"digits adam 64-128-10": 5.0, "digits sgd 64-128-10": 5.0,
+                     "multilabel adam 100-128-10": 5.0, "sparse adam 5000-64-1": 5.0,
+                     "regression lbfgs 50-64-1": 2.0}
+    score = [t for t in targets.TARGETS
+             if t.section == "estimators" and t.label != "sklearn/fastdnn"]
+    assert {t.case for t in score} == set(speed)
+    assert all((t.label, t.op, t.bound, t.needs, t.full_size) ==
+               ("sklearn: Δscore pts", "<=", 1.0, "sklearn", True) for t in score)
+
+
+def test_estimators_case_smoke(run, targets):
+    """Each problem at its smoke size: both libraries fit with the same parameters, the
+    case names are the targets', the scores and engine are reported, the checks pass."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("threadpoolctl")
+    estimators = run.sections.load("estimators")
+    _case = sys.modules["_case"]
+    cfg = _case.Config(quick=True, samples=1, target_ns=1, smoke=True)
+    meta = {**_meta(), "args": {"sections": ["estimators"], "smoke": True},
+            "anchors": {"sklearn": True}}
+    names = []
+    for case in estimators.cases(cfg):
+        names.append(case.name)
+        assert set(case.impls) == {"fastdnn", "sklearn"} and case.repeats == 1
+        results, ratios, _notes, failures = _case.run_case(case, 1, 1)
+        assert failures == []
+        (q,) = ratios
+        assert q["label"] == "sklearn/fastdnn" and math.isfinite(q["value"]) and q["value"] > 0
+        fd, sk = case.extras["fastdnn"], case.extras["sklearn"]
+        assert abs(sk["Δscore pts"]) <= 200 and math.isfinite(fd["score"]) and fd["score"] <= 1
+        assert fd["n_iter_"] == sk["n_iter_"] == case.n
+        # the loop fastdnn trained in: the compiled one on dense X
+        expected = {"digits adam": "compiled", "digits sgd": "compiled steps",
+                    "multilabel adam": "compiled", "sparse adam": "python (X is sparse)",
+                    "regression lbfgs": ""}
+        assert fd["engine"] == expected[case.name.rsplit(" ", 1)[0]]
+        meta["results"] += results
+        meta["ratios"] += ratios
+    assert names == [t.case for t in targets.TARGETS
+                     if t.section == "estimators" and t.label == "sklearn/fastdnn"]
+    outcomes = targets.evaluate(meta)
+    assert len(outcomes) == 10
+    assert all(o.status in (targets.PASS, targets.MISS) and not o.failed for o in outcomes)
+
+
 # ----------------------------------------------------- a wrong result fails
 
 def _fake_section(run, kind: str) -> types.ModuleType:
@@ -371,3 +423,17 @@ def test_usage_error_exits_2(run):
     with pytest.raises(SystemExit) as exc:
         run.parse_args(["--sections", "no-such-section"])
     assert exc.value.code == 2
+
+
+def test_activation_targets_cover_every_benchmarked_function(run, targets):
+    """The element-wise goal's target rows (bench/targets.py) name exactly the functions
+    sections/activations.py measures: every function of the element-wise API, each with
+    a NumPy and a PyTorch target."""
+    from sections import activations
+
+    names = [spec.name for spec in activations.SPECS]
+    assert len(names) == len(set(names))
+    assert list(targets.ELEMENTWISE) == names
+    for name in names:
+        labels = {t.label for t in targets.TARGETS if t.section == "activations" and t.case == name}
+        assert labels == {"vs numpy", "vs torch"}, name

@@ -976,3 +976,80 @@ def test_softmax_of_many_short_rows_is_the_same_on_any_thread_count(dtype):
     np.testing.assert_array_equal(one, two)
     want = R.softmax(Z.astype(np.float64), axis=0)
     np.testing.assert_allclose(two, want, rtol=64 * np.finfo(dtype).eps, atol=1e-300)
+
+
+def _softmax_longdouble(z, axis):
+    ld = np.asarray(z, dtype=np.longdouble)
+    e = np.exp(ld - ld.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended long double")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["row", "C axis 1", "F axis 1"])
+def test_softmax_of_a_million_long_axis_against_long_double(dtype, layout):
+    """The sum over a 10**6-long axis (accumulated in double lanes) leaves the result as
+    accurate as its inputs allow: within (2 + |z - max|) eps relative, the rounding of
+    z - max in the input precision being the only error that grows with |z - max|."""
+    rng = np.random.default_rng(11)
+    z = (rng.standard_normal(10**6) * 4).astype(dtype)
+    axis = 0
+    if layout != "row":
+        z = z.reshape(2, -1) if layout == "C axis 1" else np.asfortranarray(z.reshape(10, -1))
+        axis = 1
+    got = F.softmax(z, axis=axis)
+    ref = _softmax_longdouble(z, axis)
+    ld = np.asarray(z, dtype=np.longdouble)
+    bound = np.finfo(dtype).eps * (2 + np.abs(ld - ld.max(axis=axis, keepdims=True)))
+    rel = np.abs(got.astype(np.longdouble) - ref) / ref
+    assert float(np.max(rel / bound)) <= 1.0
+    total = np.asarray(got, dtype=np.longdouble).sum(axis=axis)
+    np.testing.assert_allclose(total.astype(np.float64), 1.0, rtol=8 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [1, 2, 3, 7, 10, 16, 17])
+@pytest.mark.parametrize("n", [15, 16, 17, 50])
+def test_softmax_over_the_long_axis_of_few_columns(dtype, p, n):
+    """An F-ordered (p, n) array over axis 1 (a slice of n rows of p contiguous values, run
+    as one flat array of period p): the reference's values, NaN staying in its column,
+    and its backward step."""
+    rng = np.random.default_rng(p * 100 + n)
+    z = np.asfortranarray((rng.standard_normal((p, n)) * 5).astype(dtype))
+    if p > 2:
+        z[1, n // 2] = np.nan
+    got = F.softmax(z, axis=1)
+    want = R.softmax(z.astype(np.float64), axis=1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=64 * np.finfo(dtype).eps, atol=1e-300)
+    a = F.softmax(np.nan_to_num(z), axis=1)
+    dA = np.asfortranarray(rng.standard_normal((p, n)).astype(dtype))
+    assert_softmax_backward_matches(F.softmax_backward(dA, a, axis=1), dA, a, 1, dtype)
+    # the same layout inside a C-ordered (3, n, p) array reduced over axis 1: three slices
+    z3 = (rng.standard_normal((3, n, p)) * 5).astype(dtype)
+    got3 = F.softmax(z3, axis=1)
+    np.testing.assert_allclose(got3, R.softmax(z3.astype(np.float64), axis=1),
+                               rtol=64 * np.finfo(dtype).eps, atol=1e-300)
+    dA3 = rng.standard_normal((3, n, p)).astype(dtype)
+    assert_softmax_backward_matches(F.softmax_backward(dA3, got3, axis=1), dA3, got3, 1, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_f_ordered_long_rows_on_threads(dtype, default_threads):
+    """F-ordered (10, 10**5) over axis 1: a slice of 10**5 rows of 10 values, whose column
+    chunks for the threads were 0 columns wide (a division by zero: SIGFPE) before."""
+    rng = np.random.default_rng(12)
+    z = np.asfortranarray(rng.standard_normal((10, 10**5)).astype(dtype))
+    dA = np.asfortranarray(rng.standard_normal((10, 10**5)).astype(dtype))
+    results = []
+    for threads in (1, 2):
+        fastdnn.set_num_threads(threads)
+        a = F.softmax(z, axis=1)
+        results.append((a, F.softmax_backward(dA, a, axis=1)))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    a = results[1][0]
+    np.testing.assert_allclose(a, _softmax_longdouble(z, 1).astype(np.float64),
+                               rtol=16 * np.finfo(dtype).eps, atol=1e-300)
+    assert_softmax_backward_matches(results[1][1], dA, a, 1, dtype)

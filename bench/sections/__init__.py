@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SECTIONS: tuple[str, ...] = ("activations", "dense", "gemm", "train", "inference", "memory")
+SECTIONS: tuple[str, ...] = ("activations", "dense", "gemm", "train", "estimators",
+                             "inference", "memory")
 
 
 def load(name: str) -> ModuleType:

@@ -1,107 +1,495 @@
-"""Activations and their backward steps: fastdnn vs the NumPy a course exercise writes.
+"""The element-wise API -- activations, derivatives, backward steps, softmax -- against
+NumPy and PyTorch, each writing into a preallocated ``out=``.
 
-Arrays have the lecture layout ``(10, N // 10)`` (10 units, one column per
-example), C order. For sigmoid, relu and sigmoid_backward fastdnn is also
-timed writing into a preallocated ``out=`` buffer, next to ``np.copyto`` of
-one array: at large N both are memory bound, so ``out=/copyto`` close to 1
-means the kernel runs at copy speed (sigmoid_backward moves 3 arrays against
-copyto's 2, so about 1.5 is its bound).
+The project's goal (``bench/targets.py``): every function of the element-wise API
+-- forward, derivative (from Z and, where the API has it, from the output A),
+backward (the fused ``dA * g'``), softmax and softmax_backward over both axes and
+both memory orders -- at N = 1e3 ... 1e7, float32 and float64, at least as fast as
+NumPy and as PyTorch. Stretch, float32 at 1e6: softmax >= 3x NumPy and >= 1.5x
+PyTorch, sigmoid and tanh >= 5x NumPy, every element-wise backward within 1.3x of
+``np.copyto``'s time for the same bytes.
+
+Arrays have the lecture layout ``(10, N // 10)`` (10 units, one column per example),
+C order, inputs ``z ~ U(-8, 8)``, ``dA ~ N(0, 1)`` and the activations fastdnn
+computes from ``z``; the softmax cases run over axis 0 (the classes) and axis 1,
+on the C-ordered arrays and on F-ordered copies. Implementations, each writing into
+its own preallocated output of the case's order (made once, untimed):
+
+* ``fastdnn`` -- the ``fastdnn.functional`` function with ``out=``.
+* ``numpy`` -- the same function as NumPy ufuncs with ``out=`` (no temporary array
+  allocated per call; a second buffer, preallocated, where the formula needs one):
+  e.g. sigmoid ``negative, exp, add 1, reciprocal``; softmax ``max, subtract, exp,
+  sum, divide`` with keepdims; the derivatives and backward steps as the reference
+  formulas of ``fastdnn.reference`` (``linear_derivative``: a fill with ones,
+  ``linear_backward``: a copy of ``dA``).
+* ``torch`` (when installed) -- PyTorch's own function with ``out=``:
+  ``torch.sigmoid``, ``torch.tanh``, ``aten.relu.out``, ``leaky_relu``,
+  ``torch.softmax``; the backward steps ``aten.sigmoid_backward`` /
+  ``tanh_backward`` / ``threshold_backward`` / ``leaky_relu_backward`` /
+  ``_softmax_backward_data`` (``grad_input=``); a derivative is the formula
+  autograd applies, that backward op with a gradient of ones (from Z: the forward
+  function first, into the output); linear: ``copy_`` / ``fill_``. It runs in a
+  worker process of its own (``_torch_anchor.py``: NumPy and torch only) with
+  ``torch.set_num_threads`` = fastdnn's thread count: in this process torch would
+  share the OpenMP runtime fastdnn loaded with a short spin, not its own default.
+* ``copy`` -- ``np.copyto`` of a contiguous array moving the same bytes as the
+  function (2 N elements read and written for a forward function, a derivative and
+  softmax, 3 N for a backward step and softmax_backward): the memory roofline, not
+  checked.
+
+Timing: every implementation is calibrated (a sample lasts at least the run's
+minimum sample time), then the samples are taken in ``ROUNDS`` rounds, each
+implementation in turn running its share of the samples after an untimed warm-up
+(``WARMUP_NS``), the first one after torch's worker only after sleeping
+``WARMUP_AFTER_TORCH_NS`` (torch's OpenMP threads spin a few ms after each call with
+torch's default settings; calls made meanwhile would find fastdnn's team starting late
+and make it back off to one thread for the samples that follow), so that no other
+implementation's threads are awake while one is timed and a slow stretch of this shared
+machine hits all alike. N = 1e6 and 1e7 take fewer samples
+(``SAMPLE_CAPS``: 9 and 5), so that the full section stays within about 4 minutes.
+
+Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
+torch`` = the other's time / fastdnn's (> 1: fastdnn faster), the median over
+samples of the ratio of the two samples taken in the same round; ``roofline``: for
+the memory-bound functions the percentage of ``np.copyto``'s bandwidth fastdnn
+reaches on the same bytes (``copy / fastdnn``, 100 % = copy speed; more is
+possible: fastdnn runs on all threads, the copy on one), for the compute-bound ones
+(those with an exponential: sigmoid, tanh, their derivatives from Z, softmax) the
+time per element in ns; IQR: the largest (q3 - q1) / median of the row's
+implementations. Ratio ``fastdnn/copy`` (JSON) = fastdnn's time / the copy's.
+
+Checks (a mismatch is a failure of the run): before timing, fastdnn's result has the
+case's dtype and NumPy's and torch's results (torch's on a subsample of columns)
+equal it within the harness's tolerance (``_case._TOLERANCE``).
+
+``--quick``: N = 1e4 and 1e6; ``--smoke``: N = 1e3, one sample, no warm-up.
 """
 from __future__ import annotations
 
+import gc
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
-from functools import partial
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
+import fastdnn
 from fastdnn import functional as F
-from _case import Case, Config, Ratio
+from _case import _TOLERANCE, Config
+from _report import fmt_n, fmt_us
+from _timing import Stats, _stats, _time_loop, calibrate, warm_up
+
+from ._torch_anchor import ALPHA, base_inputs, out_order
 
 SECTION = "activations"
-SIZES = (10**4, 10**6, 10**7)
+SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
 QUICK_SIZES = (10**4, 10**6)
-SMOKE_SIZES = (10**4,)
+SMOKE_SIZES = (10**3,)
 DTYPES = ("float32", "float64")
-UNITS = 10   # rows of the (n_l, m) arrays
 SEED = 0
-# Time in rounds after untimed warm-up: a torch or OpenBLAS thread pool still
-# spinning from the previous implementation would otherwise slow the next one.
-WARMUP_NS = 50_000_000
+ROUNDS = 5
+SAMPLE_CAPS = ((10**7, 5), (10**6, 9))  # (N, at most this many samples from that N on)
+WARMUP_NS = 2_000_000
+WARMUP_AFTER_TORCH_NS = 20_000_000
+CHECK_COLUMNS = 20_000                  # columns of torch's result sent back for the check
+FASTDNN, NUMPY, TORCH, COPY = "fastdnn", "numpy", "torch", "copy"
+QUANTITY = "fastdnn's speed-up: other's time / fastdnn's time"
 
-
-def _np_softmax(z: np.ndarray) -> np.ndarray:
-    """The course's numerically stable softmax over the class axis 0."""
-    e = np.exp(z - z.max(0, keepdims=True))
-    return e / e.sum(0, keepdims=True)
+Thunk = Callable[[], object]
+Maker = Callable[[dict, np.ndarray, dict], Thunk]   # (inputs, out, scratch) -> thunk
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One function to benchmark: its inputs and its implementations."""
+    """One function of the API: its kind, how each implementation calls it, its traffic."""
 
     name: str
-    args: tuple[str, ...]               # keys into the inputs of :func:`make_inputs`
-    fastdnn: Callable[..., object]
-    numpy: Callable[..., object]
-    with_out: bool = False              # also time fastdnn with a preallocated ``out=``
-    torch: str | None = None            # name of the torch function, if compared
+    kind: str                 # forward, derivative, backward, softmax
+    fastdnn: Maker
+    numpy: Maker
+    streams: int = 2          # arrays of N elements read or written (memory roofline)
+    exp: bool = False         # has an exponential: compute bound, roofline in ns/element
+    scratch: tuple[str, ...] = ()   # preallocated buffers NumPy's formula needs
+
+    @property
+    def order(self) -> str:
+        return out_order(self.name)
 
 
-SPECS: tuple[Spec, ...] = (
-    Spec("sigmoid", ("z",), F.sigmoid, lambda z: 1 / (1 + np.exp(-z)), True, "sigmoid"),
-    Spec("tanh", ("z",), F.tanh, lambda z: np.tanh(z), torch="tanh"),
-    Spec("relu", ("z",), F.relu, lambda z: np.maximum(z, 0), True, "relu"),
-    Spec("leaky_relu", ("z",), F.leaky_relu, lambda z: np.where(z >= 0, z, 0.01 * z)),
-    Spec("softmax", ("z",), partial(F.softmax, axis=0), _np_softmax),
-    Spec("sigmoid_backward", ("dA", "s"), F.sigmoid_backward,
-         lambda dA, s: dA * s * (1 - s), True),
-    Spec("tanh_backward", ("dA", "t"), F.tanh_backward, lambda dA, t: dA * (1 - t**2)),
-    Spec("relu_backward", ("dA", "r"), F.relu_backward, lambda dA, r: dA * (r > 0)),
-    Spec("leaky_relu_backward", ("dA", "a"), F.leaky_relu_backward,
-         lambda dA, a: np.where(a >= 0, dA, 0.01 * dA)),
-)
+def _sigmoid_np(z: np.ndarray, o: np.ndarray) -> np.ndarray:
+    np.negative(z, out=o)
+    np.exp(o, out=o)
+    np.add(o, 1, out=o)
+    return np.reciprocal(o, out=o)
+
+
+def _leaky_np(x: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """where(x >= 0, x, alpha x) = max(x, alpha x) for 0 <= alpha < 1 (NaN propagates)."""
+    np.multiply(x, ALPHA, out=o)
+    return np.maximum(x, o, out=o)
+
+
+def _leaky_slope_np(x: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """where(x >= 0, 1, alpha) = alpha + (1 - alpha) (x >= 0)."""
+    np.greater_equal(x, 0, out=o)
+    np.multiply(o, 1 - ALPHA, out=o)
+    return np.add(o, ALPHA, out=o)
+
+
+def _leaky_bw_np(g: np.ndarray, a: np.ndarray, o: np.ndarray, mask: np.ndarray) -> None:
+    """where(a >= 0, dA, alpha dA): alpha dA, then dA copied where the mask says."""
+    np.multiply(g, ALPHA, out=o)
+    np.copyto(o, g, where=np.greater_equal(a, 0, out=mask))
+
+
+def _softmax_np(x: np.ndarray, o: np.ndarray, axis: int, m: np.ndarray, s: np.ndarray):
+    np.max(x, axis=axis, keepdims=True, out=m)
+    np.subtract(x, m, out=o)
+    np.exp(o, out=o)
+    np.sum(o, axis=axis, keepdims=True, out=s)
+    return np.divide(o, s, out=o)
+
+
+def _softmax_bw_np(g: np.ndarray, a: np.ndarray, o: np.ndarray, axis: int, s: np.ndarray):
+    np.multiply(g, a, out=o)
+    np.sum(o, axis=axis, keepdims=True, out=s)
+    np.subtract(g, s, out=o)
+    return np.multiply(o, a, out=o)
+
+
+def _specs() -> tuple[Spec, ...]:
+    P = lambda f: (lambda i, o, s: f(i, o, s))   # noqa: E731  (readability below)
+    specs = [
+        # ---- forward
+        Spec("sigmoid", "forward", P(lambda i, o, s: lambda: F.sigmoid(i["z"], out=o)),
+             P(lambda i, o, s: lambda: _sigmoid_np(i["z"], o)), exp=True),
+        Spec("tanh", "forward", P(lambda i, o, s: lambda: F.tanh(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.tanh(i["z"], out=o)), exp=True),
+        Spec("relu", "forward", P(lambda i, o, s: lambda: F.relu(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.maximum(i["z"], 0, out=o))),
+        Spec("leaky_relu", "forward",
+             P(lambda i, o, s: lambda: F.leaky_relu(i["z"], ALPHA, out=o)),
+             P(lambda i, o, s: lambda: _leaky_np(i["z"], o))),
+        Spec("linear", "forward", P(lambda i, o, s: lambda: F.linear(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.copyto(o, i["z"]))),
+        # ---- derivatives from z
+        Spec("sigmoid_derivative(z)", "derivative",
+             P(lambda i, o, s: lambda: F.sigmoid_derivative(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.multiply(
+                 _sigmoid_np(i["z"], o), np.subtract(1, o, out=s["t"]), out=o)),
+             exp=True, scratch=("t",)),
+        Spec("tanh_derivative(z)", "derivative",
+             P(lambda i, o, s: lambda: F.tanh_derivative(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.subtract(
+                 1, np.square(np.tanh(i["z"], out=o), out=o), out=o)), exp=True),
+        Spec("relu_derivative(z)", "derivative",
+             P(lambda i, o, s: lambda: F.relu_derivative(i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.greater_equal(i["z"], 0, out=o))),
+        Spec("leaky_relu_derivative(z)", "derivative",
+             P(lambda i, o, s: lambda: F.leaky_relu_derivative(i["z"], ALPHA, out=o)),
+             P(lambda i, o, s: lambda: _leaky_slope_np(i["z"], o))),
+        Spec("linear_derivative", "derivative",
+             P(lambda i, o, s: lambda: F.linear_derivative(i["z"], out=o)),
+             P(lambda i, o, s: lambda: o.fill(1))),
+        # ---- derivatives from the activation a
+        Spec("sigmoid_derivative(a)", "derivative",
+             P(lambda i, o, s: lambda: F.sigmoid_derivative(i["s"], True, out=o)),
+             P(lambda i, o, s: lambda: np.multiply(np.subtract(1, i["s"], out=o), i["s"],
+                                                   out=o))),
+        Spec("tanh_derivative(a)", "derivative",
+             P(lambda i, o, s: lambda: F.tanh_derivative(i["t"], True, out=o)),
+             P(lambda i, o, s: lambda: np.subtract(1, np.square(i["t"], out=o), out=o))),
+        Spec("relu_derivative(a)", "derivative",
+             P(lambda i, o, s: lambda: F.relu_derivative(i["r"], True, out=o)),
+             P(lambda i, o, s: lambda: np.greater(i["r"], 0, out=o))),
+        Spec("leaky_relu_derivative(a)", "derivative",
+             P(lambda i, o, s: lambda: F.leaky_relu_derivative(i["a"], ALPHA, True, out=o)),
+             P(lambda i, o, s: lambda: _leaky_slope_np(i["a"], o))),
+        # ---- backward steps dZ = dA * g'(a)
+        Spec("sigmoid_backward", "backward",
+             P(lambda i, o, s: lambda: F.sigmoid_backward(i["dA"], i["s"], out=o)),
+             P(lambda i, o, s: lambda: np.multiply(np.multiply(
+                 np.subtract(1, i["s"], out=o), i["s"], out=o), i["dA"], out=o)), streams=3),
+        Spec("tanh_backward", "backward",
+             P(lambda i, o, s: lambda: F.tanh_backward(i["dA"], i["t"], out=o)),
+             P(lambda i, o, s: lambda: np.multiply(np.subtract(
+                 1, np.square(i["t"], out=o), out=o), i["dA"], out=o)), streams=3),
+        Spec("relu_backward", "backward",
+             P(lambda i, o, s: lambda: F.relu_backward(i["dA"], i["r"], out=o)),
+             P(lambda i, o, s: lambda: np.multiply(np.greater(i["r"], 0, out=o), i["dA"],
+                                                   out=o)), streams=3),
+        Spec("leaky_relu_backward", "backward",
+             P(lambda i, o, s: lambda: F.leaky_relu_backward(i["dA"], i["a"], ALPHA, out=o)),
+             P(lambda i, o, s: lambda: _leaky_bw_np(i["dA"], i["a"], o, s["mask"])),
+             streams=3, scratch=("mask",)),
+        Spec("linear_backward", "backward",
+             P(lambda i, o, s: lambda: F.linear_backward(i["dA"], i["z"], out=o)),
+             P(lambda i, o, s: lambda: np.copyto(o, i["dA"])), streams=3),
+    ]
+    for axis in (0, 1):
+        for order, sfx in (("C", ""), ("F", "F")):
+            specs.append(Spec(
+                f"softmax axis={axis} {order}", "softmax",
+                lambda i, o, s, axis=axis, sfx=sfx: lambda: F.softmax(i["z" + sfx], axis, out=o),
+                lambda i, o, s, axis=axis, sfx=sfx: lambda: _softmax_np(
+                    i["z" + sfx], o, axis, s[f"r{axis}"], s[f"r{axis}'"]),
+                exp=True, scratch=(f"r{axis}", f"r{axis}'")))
+    for axis in (0, 1):
+        for order, sfx in (("C", ""), ("F", "F")):
+            specs.append(Spec(
+                f"softmax_backward axis={axis} {order}", "softmax",
+                lambda i, o, s, axis=axis, sfx=sfx: lambda: F.softmax_backward(
+                    i["dA" + sfx], i[f"sm{axis}{sfx}"], axis, out=o),
+                lambda i, o, s, axis=axis, sfx=sfx: lambda: _softmax_bw_np(
+                    i["dA" + sfx], i[f"sm{axis}{sfx}"], o, axis, s[f"r{axis}"]),
+                streams=3, scratch=(f"r{axis}",)))
+    return tuple(specs)
+
+
+SPECS = _specs()
+KINDS = ("forward", "derivative", "backward", "softmax")
+BINARY_BACKWARD = tuple(s.name for s in SPECS if s.kind == "backward")
 
 
 def make_inputs(n: int, dtype: str) -> dict[str, np.ndarray]:
-    """Seeded ``z ~ U(-8, 8)``, ``dA ~ N(0, 1)`` and the cached activations of ``z``."""
-    rng = np.random.default_rng(SEED)
-    shape = (UNITS, n // UNITS)
-    z = rng.uniform(-8.0, 8.0, shape).astype(dtype)
-    return {"z": z, "dA": rng.standard_normal(shape).astype(dtype),
-            "s": F.sigmoid(z), "t": F.tanh(z), "r": F.relu(z), "a": F.leaky_relu(z)}
+    """The base inputs (``_torch_anchor.base_inputs``) and fastdnn's activations of z."""
+    i = base_inputs(n, dtype, SEED)
+    z = i["z"]
+    i.update(s=F.sigmoid(z), t=F.tanh(z), r=F.relu(z), a=F.leaky_relu(z, ALPHA))
+    for axis in (0, 1):
+        i[f"sm{axis}"] = F.softmax(z, axis)
+        i[f"sm{axis}F"] = F.softmax(i["zF"], axis)
+    return i
 
 
-def make_case(spec: Spec, inputs: dict[str, np.ndarray], cfg: Config) -> Case:
-    """The fastdnn / NumPy (/ out= / copyto / torch) implementations of ``spec``."""
-    args = [inputs[key] for key in spec.args]
+def _scratch(spec: Spec, z: np.ndarray) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name in spec.scratch:
+        if name == "mask":
+            out[name] = np.empty(z.shape, dtype=bool)
+        elif name.startswith("r"):
+            axis = int(name[1])
+            shape = (1, z.shape[1]) if axis == 0 else (z.shape[0], 1)
+            out[name] = np.empty(shape, dtype=z.dtype, order=spec.order)
+        else:
+            out[name] = np.empty_like(z)
+    return out
+
+
+# ------------------------------------------------------------------ torch's worker
+
+class TorchWorker:
+    """The worker process of ``_torch_anchor.py``; None-safe: ``start`` may fail."""
+
+    def __init__(self, threads: int):
+        here = Path(__file__).resolve().parent
+        env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT",)}
+        self.proc = subprocess.Popen([sys.executable, str(here / "_torch_anchor.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.threads = threads
+
+    def call(self, *cmd: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        pickle.dump(cmd, self.proc.stdin)
+        self.proc.stdin.flush()
+        status, reply = pickle.load(self.proc.stdout)
+        if status != "ok":
+            raise RuntimeError(f"torch worker: {reply}")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.call("quit")
+        except Exception:
+            pass
+        self.proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------ one case
+
+def _runs(samples: int, rounds: int) -> list[int]:
+    k = max(1, min(rounds, samples))
+    return [samples // k + (i < samples % k) for i in range(k)]
+
+
+def _paired(num: Stats, den: Stats) -> float:
+    if len(num.sample_ns) != len(den.sample_ns):
+        return num.median_ns / den.median_ns
+    return statistics.median(a / b for a, b in zip(num.sample_ns, den.sample_ns))
+
+
+def _check(spec: Spec, dtype: str, got: dict[str, np.ndarray], step: int) -> list[str]:
+    failures = []
+    ref = got[FASTDNN]
+    if str(ref.dtype) != dtype:
+        failures.append(f"fastdnn returns {ref.dtype}")
+    tol = _TOLERANCE[dtype]
+    for impl, arr in got.items():
+        if impl == FASTDNN:
+            continue
+        want = ref[:, ::step] if impl == TORCH else ref
+        if arr.shape != want.shape:
+            failures.append(f"{impl} returns shape {arr.shape}, fastdnn {want.shape}")
+        elif not np.allclose(arr, want, equal_nan=True, **tol):
+            worst = float(np.max(np.abs(arr.astype(np.float64) - want)))
+            failures.append(f"{impl} differs from fastdnn (max abs diff {worst:.3g})")
+    return failures
+
+
+def measure_spec(spec: Spec, inputs: dict, cfg: Config, worker: TorchWorker | None,
+                 copy_src: np.ndarray, copy_dst: np.ndarray
+                 ) -> tuple[dict[str, Stats], list[str]]:
+    """Check, then time, one function at one size and dtype."""
     z = inputs["z"]
-    impls = {"fastdnn": partial(spec.fastdnn, *args), "numpy": partial(spec.numpy, *args)}
-    ratios = [Ratio("vs numpy", "numpy", "fastdnn")]
-    unchecked: set[str] = set()
-    if spec.with_out:
-        impls["fastdnn(out=)"] = partial(spec.fastdnn, *args, out=np.empty_like(z))
-        impls["np.copyto"] = partial(np.copyto, np.empty_like(z), z)
-        unchecked.add("np.copyto")
-        ratios.append(Ratio("out=/copyto", "fastdnn(out=)", "np.copyto"))
-    if cfg.torch is not None and spec.torch is not None:
-        tensors = [cfg.torch.from_numpy(x) for x in args]
-        impls["torch"] = partial(getattr(cfg.torch, spec.torch), *tensors)
-        ratios.append(Ratio("vs torch", "torch", "fastdnn"))
-    return Case(SECTION, spec.name, str(z.dtype), z.size, impls, tuple(ratios),
-                params={"shape": list(z.shape), "order": "C"}, unchecked=frozenset(unchecked),
-                warmup_ns=cfg.warmup(WARMUP_NS))
+    n = z.size
+    outs = {impl: np.empty_like(z, order=spec.order) for impl in (FASTDNN, NUMPY)}
+    scratch = _scratch(spec, z)
+    local: dict[str, Thunk] = {
+        FASTDNN: spec.fastdnn(inputs, outs[FASTDNN], scratch),
+        NUMPY: spec.numpy(inputs, outs[NUMPY], scratch),
+        COPY: lambda: np.copyto(copy_dst, copy_src)}
+    step = max(1, z.shape[1] // CHECK_COLUMNS)
+    with np.errstate(all="ignore"):
+        local[FASTDNN]()
+        local[NUMPY]()
+    got = {FASTDNN: outs[FASTDNN], NUMPY: outs[NUMPY]}
+    numbers: dict[str, int] = {}
+    if worker is not None:
+        numbers[TORCH] = worker.call("setup", spec.name, cfg.target_ns)
+        got[TORCH] = worker.call("output", spec.name, step)
+    failures = _check(spec, str(z.dtype), got, step)
+    samples = min([cfg.samples] + [cap for size, cap in SAMPLE_CAPS if n >= size])
+    numbers.update({impl: calibrate(fn, cfg.target_ns) for impl, fn in local.items()})
+    times: dict[str, list[float]] = {impl: [] for impl in ([TORCH] if worker else []) + list(local)}
+    warm = cfg.warmup(WARMUP_NS)
+    gc_was_enabled = gc.isenabled()
+    try:
+        for run in _runs(samples, ROUNDS):
+            after_torch = worker is not None
+            if worker is not None:
+                times[TORCH] += worker.call("run", spec.name, warm, run)
+            for impl, fn in local.items():
+                if after_torch and cfg.warmup(WARMUP_AFTER_TORCH_NS) > 0:
+                    # sleep, not calls: fastdnn's team would start late against torch's
+                    # spinning threads and back off to one thread for the samples too
+                    time.sleep(WARMUP_AFTER_TORCH_NS / 1e9)
+                after_torch = False
+                if warm > 0:
+                    warm_up(fn, warm)
+                gc.disable()
+                for _ in range(run):
+                    times[impl].append(_time_loop(fn, numbers[impl]) / numbers[impl])
+                if gc_was_enabled:
+                    gc.enable()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        if worker is not None:
+            worker.call("drop", spec.name)
+    return {impl: _stats(t, numbers[impl]) for impl, t in times.items()}, failures
 
 
-def sizes(cfg: Config) -> tuple[int, ...]:
-    """The N of this run: all, ``--quick``'s or ``--smoke``'s."""
-    return SMOKE_SIZES if cfg.smoke else QUICK_SIZES if cfg.quick else SIZES
+def record(spec: Spec, dtype: str, n: int, stats: dict[str, Stats]) -> dict[str, Any]:
+    """The measurement record of one case: displayed values, ratios, raw statistics."""
+    f = stats[FASTDNN]
+    ratios = [{"label": "vs numpy", "numerator": NUMPY, "denominator": FASTDNN,
+               "value": _paired(stats[NUMPY], f), "quantity": QUANTITY}]
+    if TORCH in stats:
+        ratios.append({"label": "vs torch", "numerator": TORCH, "denominator": FASTDNN,
+                       "value": _paired(stats[TORCH], f), "quantity": QUANTITY})
+    to_copy = _paired(f, stats[COPY])
+    ratios.append({"label": "fastdnn/copy", "numerator": FASTDNN, "denominator": COPY,
+                   "value": to_copy})
+    roof = (f"{f.median_ns / n:.3g} ns/el" if spec.exp else f"{100 / to_copy:.0f}% copy")
+    iqr = max((s.q3_ns - s.q1_ns) / s.median_ns for s in stats.values())
+    values: dict[str, Any] = {f"{impl} µs": fmt_us(stats[impl].median_ns) if impl in stats
+                              else "" for impl in (FASTDNN, NUMPY, TORCH, COPY)}
+    for q in ratios[:-1]:
+        values[q["label"]] = f"{q['value']:.2f}x"
+    values.setdefault("vs torch", "")
+    values["roofline"] = roof
+    values["IQR"] = f"{100 * iqr:.0f}%"
+    groups = [f"{spec.name} {dtype}"]
+    if spec.name.startswith("softmax "):
+        groups.append(f"softmax {dtype}")
+    if spec.name in BINARY_BACKWARD:
+        groups.append(f"backward {dtype}")
+    return {"section": SECTION, "name": spec.name, "dtype": dtype, "n": n, "impl": FASTDNN,
+            "table": f"{SECTION}: {spec.kind}", "groups": groups, "values": values,
+            "ratios": ratios, "streams": spec.streams, "compute_bound": spec.exp,
+            "raw": {impl: {"median_ns": s.median_ns, "min_ns": s.min_ns, "q1_ns": s.q1_ns,
+                           "q3_ns": s.q3_ns, "number": s.number,
+                           "sample_ns": [round(t, 1) for t in s.sample_ns]}
+                    for impl, s in stats.items()},
+            "legend": LEGEND}
 
 
-def cases(cfg: Config) -> Iterator[Case]:
-    """All cases, one size and dtype at a time (the inputs of a size are freed after it)."""
-    for n in sizes(cfg):
-        for dtype in DTYPES:
-            inputs = make_inputs(n, dtype)
-            for spec in SPECS:
-                yield make_case(spec, inputs, cfg)
+LEGEND = ("Each implementation writes into a preallocated out= (torch in a worker process "
+          "of its own, same thread count). µs: median per call. vs numpy / vs torch: the "
+          "other's time / fastdnn's (> 1: fastdnn faster), median over rounds of the paired "
+          "ratio. roofline: memory-bound functions, % of np.copyto's bandwidth fastdnn "
+          "reaches on the same bytes (copy µs); functions with an exponential, ns per "
+          "element. IQR: largest (q3 - q1) / median of the row's implementations.")
+
+
+# ------------------------------------------------------------------ the section
+
+@dataclass
+class Section:
+    """The whole section as one measured case: its records come back sorted by kind,
+    function, dtype and N (one table per kind), progress goes to stderr as it runs."""
+
+    cfg: Config
+    section: str = SECTION
+    name: str = "element-wise API"
+    dtype: str = "float32/float64"
+    n: int = 0
+
+    def measure(self) -> tuple[list[dict], list[str], list[str]]:
+        cfg = self.cfg
+        sizes = SMOKE_SIZES if cfg.smoke else QUICK_SIZES if cfg.quick else SIZES
+        worker, notes, failures, records = None, [], [], []
+        if cfg.torch is not None:
+            try:
+                worker = TorchWorker(fastdnn.get_num_threads())
+            except OSError as exc:
+                notes.append(f"torch worker not started ({exc}): no torch column")
+        try:
+            for n in sizes:
+                for dtype in DTYPES:
+                    inputs = make_inputs(n, dtype)
+                    if worker is not None:
+                        worker.call("prepare", n, dtype, worker.threads, SEED)
+                    copies = {k: (np.ones(n * k // 2, dtype), np.empty(n * k // 2, dtype))
+                              for k in {s.streams for s in SPECS}}
+                    for spec in SPECS:
+                        stats, bad = measure_spec(spec, inputs, cfg, worker,
+                                                  *copies[spec.streams])
+                        rec = record(spec, dtype, n, stats)
+                        records.append(rec)
+                        failures += [f"{spec.name} {dtype} N={fmt_n(n)}: {b}" for b in bad]
+                        for b in bad:
+                            print(f"  FAILED: {spec.name} {dtype} N={fmt_n(n)}: {b}",
+                                  file=sys.stderr)
+                        v = rec["values"]
+                        print(f"[{SECTION}] {spec.name} {dtype} N={fmt_n(n)}: "
+                              + " ".join(f"{k}={v[k]}" for k in v if v[k]),
+                              file=sys.stderr, flush=True)
+                    del inputs, copies
+        finally:
+            if worker is not None:
+                worker.close()
+        order = {s.name: i for i, s in enumerate(SPECS)}
+        records.sort(key=lambda r: (order[r["name"]], r["dtype"], r["n"]))
+        return records, notes, failures
+
+
+def cases(cfg: Config) -> Iterator[Section]:
+    """One measured case holding every function, size and dtype (see :class:`Section`)."""
+    yield Section(cfg)

@@ -380,8 +380,14 @@ def unary(int op, z, out=None, double alpha=0.0, str name="z"):
     """y = f(z) element-wise for kernel ``op``; see fastdnn.functional."""
     if not 0 <= op < FDNN_N_UNARY:
         raise ValueError(f"unknown element-wise kernel {op}")
-    cdef cnp.ndarray x = as_float_array(z, name)
-    cdef cnp.ndarray y, xs, tmp
+    cdef cnp.ndarray y, xs, tmp, x
+    if out is not None and _plain_one(z) and _plain_like(out, <cnp.ndarray>z, True) and (
+            out is z or not _overlap(<cnp.ndarray>z, <cnp.ndarray>out, True)):
+        # a preallocated out= of the input's kind: nothing to convert or check further
+        if cnp.PyArray_SIZE(<cnp.ndarray>z) > 0:
+            _call_unary(op, <cnp.ndarray>z, <cnp.ndarray>out, alpha)
+        return out
+    x = as_float_array(z, name)
     if out is None:
         # a permuted (neither C nor F) input gets a C result: the kernel writes it directly
         y = (_new_like(x, cnp.NPY_KEEPORDER, NULL, 0) if _direct(x)
@@ -432,24 +438,48 @@ cdef cnp.ndarray _materialize(cnp.ndarray a, tuple shape):
     return _contiguous(a)
 
 
-cdef inline bint _plain_pair(object dA, object a, object out):
-    """dA and a: exact ndarrays of one native float dtype, one shape and one contiguous
-    layout, with out None or a itself (writeable, dA not partly overlapping it): the
-    case of every training step, with nothing to convert, broadcast or check further."""
-    if not (cnp.PyArray_CheckExact(dA) and cnp.PyArray_CheckExact(a)
-            and (out is None or out is a)):
+cdef inline bint _plain_like(object obj, cnp.ndarray x, bint writeable):
+    """obj: an exact ndarray with x's native float type, shape and contiguous layout (an
+    aligned, direct array), writeable if asked: one that can go straight to a kernel."""
+    if not cnp.PyArray_CheckExact(obj):
         return False
-    cdef cnp.ndarray g = <cnp.ndarray>dA, x = <cnp.ndarray>a
-    cdef int t = cnp.PyArray_TYPE(x), d, nd = cnp.PyArray_NDIM(x)
-    if not ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_TYPE(g) == t
-            and cnp.PyArray_NDIM(g) == nd and cnp.PyArray_ISNOTSWAPPED(x)
-            and cnp.PyArray_ISNOTSWAPPED(g) and _direct(x) and _direct(g)
-            and _same_layout(g, x)):
+    cdef cnp.ndarray y = <cnp.ndarray>obj
+    cdef int d, nd = cnp.PyArray_NDIM(x)
+    if not (cnp.PyArray_TYPE(y) == cnp.PyArray_TYPE(x) and cnp.PyArray_NDIM(y) == nd
+            and cnp.PyArray_ISNOTSWAPPED(y) and _direct(y) and _same_layout(y, x)
+            and (not writeable or cnp.PyArray_ISWRITEABLE(y))):
         return False
     for d in range(nd):
-        if cnp.PyArray_DIM(g, d) != cnp.PyArray_DIM(x, d):
+        if cnp.PyArray_DIM(y, d) != cnp.PyArray_DIM(x, d):
             return False
-    return out is None or (cnp.PyArray_ISWRITEABLE(x) and not _overlap(g, x, True))
+    return True
+
+
+cdef inline bint _plain_one(object z):
+    """z: an exact, aligned, contiguous native float32/float64 ndarray."""
+    if not cnp.PyArray_CheckExact(z):
+        return False
+    cdef cnp.ndarray x = <cnp.ndarray>z
+    cdef int t = cnp.PyArray_TYPE(x)
+    return (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(x) \
+        and _direct(x)
+
+
+cdef inline bint _plain_pair(object dA, object a, object out):
+    """dA and a: exact ndarrays of one native float dtype, one shape and one contiguous
+    layout, with out None or such an array too (writeable, the same as dA or a or apart
+    from both): the case of every training step and of a preallocated out=, with nothing
+    to convert, broadcast or check further."""
+    if not (_plain_one(a) and _plain_like(dA, <cnp.ndarray>a, False)):
+        return False
+    if out is None:
+        return True
+    cdef cnp.ndarray g = <cnp.ndarray>dA, x = <cnp.ndarray>a
+    if out is a:
+        return cnp.PyArray_ISWRITEABLE(x) and not _overlap(g, x, True)
+    return (_plain_like(out, x, True) and not _overlap(g, x, True)
+            and not _overlap(<cnp.ndarray>out, g, True)
+            and not _overlap(<cnp.ndarray>out, x, True))
 
 
 def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname="a"):
@@ -458,8 +488,8 @@ def binary(int op, dA, a, out=None, double alpha=0.0, str gname="dA", str xname=
         raise ValueError(f"unknown element-wise kernel {op}")
     cdef cnp.ndarray y
     if _plain_pair(dA, a, out):
-        y = <cnp.ndarray>a if out is not None else _new_like(<cnp.ndarray>a, cnp.NPY_KEEPORDER,
-                                                             NULL, 0)
+        y = <cnp.ndarray>out if out is not None else _new_like(<cnp.ndarray>a,
+                                                               cnp.NPY_KEEPORDER, NULL, 0)
         if cnp.PyArray_SIZE(y) > 0:
             _call_binary(op, <cnp.ndarray>dA, <cnp.ndarray>a, y, alpha)
         return _result(y, out)
@@ -573,6 +603,16 @@ cdef object _softmax_common(cnp.ndarray g, cnp.ndarray x, object axis, object ou
 
 def softmax(z, axis=0, out=None):
     """Numerically stable softmax along ``axis``; see fastdnn.functional."""
+    if (type(axis) is int and out is not None and _plain_one(z)
+            and 0 <= <int>axis < cnp.PyArray_NDIM(<cnp.ndarray>z)
+            and _plain_like(out, <cnp.ndarray>z, True)
+            and (out is z or not _overlap(<cnp.ndarray>z, <cnp.ndarray>out, True))):
+        # a preallocated out= of the input's kind (the kernels read a slice before
+        # writing it: out may be z)
+        if cnp.PyArray_SIZE(<cnp.ndarray>z) > 0:
+            _call_softmax(None, <cnp.ndarray>z, <cnp.ndarray>out, _axis_blocks(
+                _shape(<cnp.ndarray>z), axis, cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>z)))
+        return out
     cdef cnp.ndarray x = as_float_array(z, "z")
     if not _direct(x):
         x = _contiguous(x)
@@ -581,8 +621,16 @@ def softmax(z, axis=0, out=None):
 
 def softmax_backward(dA, a, axis=0, out=None):
     """dZ = a * (dA - sum(dA * a, axis)); see fastdnn.functional."""
+    cdef cnp.ndarray x
+    if type(axis) is int and out is not None and _plain_pair(dA, a, out):
+        x = <cnp.ndarray>a
+        if 0 <= <int>axis < cnp.PyArray_NDIM(x):
+            if cnp.PyArray_SIZE(x) > 0:
+                _call_softmax(<cnp.ndarray>dA, x, <cnp.ndarray>out, _axis_blocks(
+                    _shape(x), axis, cnp.PyArray_IS_C_CONTIGUOUS(x)))
+            return out
     cdef cnp.ndarray g = as_float_array(dA, "dA")
-    cdef cnp.ndarray x = as_float_array(a, "a")
+    x = as_float_array(a, "a")
     g, x = _promote(g, x, dA, a)
     cdef tuple shape = _broadcast(g, x, "dA", "a")
     g = _materialize(g, shape)

@@ -1,0 +1,201 @@
+"""PyTorch's side of ``sections/activations.py``, in a process of its own.
+
+``activations.py`` starts this file as a worker (``sys.executable``, see
+:func:`main`) that imports NumPy and torch only -- never fastdnn -- so that
+torch runs on its own OpenMP runtime with its own default settings (in the
+benchmark process, fastdnn loads libgomp first with a short spin, and torch,
+which bundles a ``libgomp.so.1`` of the same name, would share that runtime
+and its settings). The worker answers commands read from stdin (pickled
+tuples), one pickled reply each on stdout:
+
+* ``("prepare", n, dtype, threads, seed)`` -- ``torch.set_num_threads(threads)``
+  and the inputs of size ``n`` (:func:`base_inputs`, then the activations
+  computed by torch);
+* ``("setup", name, target_ns)`` -- the thunk of function ``name`` (one call of
+  torch's own function with ``out=``), called once, calibrated like
+  ``_timing.calibrate``; replies the call count per sample;
+* ``("run", name, warmup_ns, samples)`` -- ``warmup_ns`` of untimed calls,
+  then ``samples`` timed samples (GC off); replies the per-call times in ns;
+* ``("output", name, step)`` -- a subsample ``out[:, ::step]`` of the result
+  for the section's checks;
+* ``("quit",)``.
+
+:func:`base_inputs` is also what the benchmark process draws its inputs from,
+so both sides compute on the same numbers.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import pickle
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+UNITS = 10          # rows of the (n_l, m) arrays
+ALPHA = 0.01        # leaky ReLU's slope
+
+
+def base_inputs(n: int, dtype: str, seed: int) -> dict[str, np.ndarray]:
+    """Seeded ``z ~ U(-8, 8)`` and ``dA ~ N(0, 1)`` of shape ``(10, n // 10)``, C order,
+    and ``zF``, ``dAF``: their F-ordered copies (the softmax cases in F order)."""
+    rng = np.random.default_rng(seed)
+    shape = (UNITS, n // UNITS)
+    z = rng.uniform(-8.0, 8.0, shape).astype(dtype)
+    dA = rng.standard_normal(shape).astype(dtype)
+    return {"z": z, "dA": dA, "zF": np.asfortranarray(z), "dAF": np.asfortranarray(dA)}
+
+
+# ------------------------------------------------------------------ torch's recipes
+
+def _torch_inputs(torch: Any, base: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Tensors sharing the base arrays' memory, and the activations torch computes."""
+    t = {k: torch.from_numpy(v) for k, v in base.items()}
+    z = t["z"]
+    t["s"], t["t"] = torch.sigmoid(z), torch.tanh(z)
+    t["r"] = torch.relu(z)
+    t["a"] = torch.nn.functional.leaky_relu(z, ALPHA)
+    t["ones"] = torch.ones_like(z)
+    for axis in (0, 1):
+        t[f"sm{axis}"] = torch.softmax(z, axis)
+        t[f"sm{axis}F"] = torch.from_numpy(np.asfortranarray(t[f"sm{axis}"].numpy()))
+    return t
+
+
+def recipes(torch: Any, t: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    """name -> f(out): torch's own function writing into ``out`` (derivatives: the
+    formula autograd applies, the fused backward op with a gradient of ones)."""
+    aten = torch.ops.aten
+    z, dA, ones = t["z"], t["dA"], t["ones"]
+    sig_bw, tanh_bw = aten.sigmoid_backward.grad_input, aten.tanh_backward.grad_input
+    thr_bw, leaky_bw = aten.threshold_backward.grad_input, aten.leaky_relu_backward.grad_input
+    r: dict[str, Callable[[Any], Any]] = {
+        "sigmoid": lambda o: torch.sigmoid(z, out=o),
+        "tanh": lambda o: torch.tanh(z, out=o),
+        "relu": lambda o: aten.relu.out(z, out=o),
+        "leaky_relu": lambda o: torch._C._nn.leaky_relu(z, ALPHA, out=o),
+        "linear": lambda o: o.copy_(z),
+        "sigmoid_derivative(z)": lambda o: sig_bw(ones, torch.sigmoid(z, out=o), grad_input=o),
+        "tanh_derivative(z)": lambda o: tanh_bw(ones, torch.tanh(z, out=o), grad_input=o),
+        "relu_derivative(z)": lambda o: thr_bw(ones, z, 0, grad_input=o),
+        "leaky_relu_derivative(z)": lambda o: leaky_bw(ones, z, ALPHA, False, grad_input=o),
+        "linear_derivative": lambda o: o.fill_(1),
+        "sigmoid_derivative(a)": lambda o: sig_bw(ones, t["s"], grad_input=o),
+        "tanh_derivative(a)": lambda o: tanh_bw(ones, t["t"], grad_input=o),
+        "relu_derivative(a)": lambda o: thr_bw(ones, t["r"], 0, grad_input=o),
+        "leaky_relu_derivative(a)": lambda o: leaky_bw(ones, t["a"], ALPHA, True, grad_input=o),
+        "sigmoid_backward": lambda o: sig_bw(dA, t["s"], grad_input=o),
+        "tanh_backward": lambda o: tanh_bw(dA, t["t"], grad_input=o),
+        "relu_backward": lambda o: thr_bw(dA, t["r"], 0, grad_input=o),
+        "leaky_relu_backward": lambda o: leaky_bw(dA, t["a"], ALPHA, True, grad_input=o),
+        "linear_backward": lambda o: o.copy_(dA),
+    }
+    # An F-ordered (10, m) array is handed over as its transpose, a C-contiguous (m, 10)
+    # tensor, with the other dim: the same memory and arithmetic (torch's backward op
+    # assumes the layout its forward produced, and gives wrong results on F strides).
+    for axis in (0, 1):
+        for order, sfx in (("C", ""), ("F", "F")):
+            x, g, a = t["z" + sfx], t["dA" + sfx], t[f"sm{axis}{sfx}"]
+            T = (lambda u: u.T) if order == "F" else (lambda u: u)
+            dim = 1 - axis if order == "F" else axis
+            r[f"softmax axis={axis} {order}"] = \
+                lambda o, x=T(x), dim=dim, T=T: torch.softmax(x, dim, out=T(o))
+            r[f"softmax_backward axis={axis} {order}"] = \
+                lambda o, g=T(g), a=T(a), dim=dim, T=T: aten._softmax_backward_data.out(
+                    g, a, dim, a.dtype, grad_input=T(o))
+    return r
+
+
+def out_order(name: str) -> str:
+    """The memory order of a function's output (and inputs): F for the F-order cases."""
+    return "F" if name.endswith(" F") else "C"
+
+
+# ------------------------------------------------------------------ the worker
+
+def _time_loop(fn: Callable[[], object], number: int) -> int:
+    start = time.perf_counter_ns()
+    for _ in range(number):
+        fn()
+    return time.perf_counter_ns() - start
+
+
+def _calibrate(fn: Callable[[], object], target_ns: int) -> int:
+    """As ``_timing.calibrate``: the call count that makes a sample last ``>= target_ns``."""
+    fn()
+    number = 1
+    while True:
+        elapsed = max(_time_loop(fn, number), 1)
+        if elapsed >= target_ns // 4:
+            return max(1, math.ceil(number * target_ns / elapsed))
+        number *= 2
+
+
+def main() -> None:
+    """Answer the benchmark process's commands until ``quit`` or end of input."""
+    import torch
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    tensors: dict[str, Any] = {}
+    recipe: dict[str, Callable[[Any], Any]] = {}
+    thunks: dict[str, tuple[Callable[[], object], int, Any]] = {}
+    while True:
+        try:
+            cmd = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            kind = cmd[0]
+            if kind == "quit":
+                reply: Any = None
+            elif kind == "prepare":
+                _, n, dtype, threads, seed = cmd
+                torch.set_num_threads(threads)
+                tensors = recipe = thunks = {}   # free the previous size first
+                gc.collect()
+                tensors = _torch_inputs(torch, base_inputs(n, dtype, seed))
+                recipe, thunks = recipes(torch, tensors), {}
+                reply = torch.get_num_threads()
+            elif kind == "setup":
+                _, name, target_ns = cmd
+                like = tensors["z"].numpy()
+                out = torch.from_numpy(np.empty_like(like, order=out_order(name)))
+                fn = (lambda f=recipe[name], o=out: f(o))
+                number = _calibrate(fn, target_ns)
+                thunks[name] = (fn, number, out)
+                reply = number
+            elif kind == "run":
+                _, name, warmup_ns, samples = cmd
+                fn, number, _ = thunks[name]
+                if warmup_ns > 0:
+                    end = time.perf_counter_ns() + warmup_ns
+                    fn()
+                    while time.perf_counter_ns() < end:
+                        fn()
+                gc.disable()
+                try:
+                    reply = [_time_loop(fn, number) / number for _ in range(samples)]
+                finally:
+                    gc.enable()
+            elif kind == "output":
+                _, name, step = cmd
+                fn, _, out = thunks[name]
+                fn()
+                reply = np.array(out.numpy()[:, ::step])
+            elif kind == "drop":
+                thunks.pop(cmd[1], None)
+                reply = None
+            else:
+                raise ValueError(f"unknown command {kind!r}")
+            pickle.dump(("ok", reply), stdout)
+        except Exception as exc:   # reported to the benchmark process as a failure
+            pickle.dump(("error", f"{type(exc).__name__}: {exc}"), stdout)
+        stdout.flush()
+        if cmd and cmd[0] == "quit":
+            return
+
+
+if __name__ == "__main__":
+    main()
