@@ -52,7 +52,6 @@ Examples
 from __future__ import annotations
 
 import os
-import stat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -205,34 +204,6 @@ def _check_batch_dim(batch_dim: Any) -> str | int:
     return check_int(batch_dim, "batch_dim", 1)
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    """``data`` to a temporary file next to ``path``, renamed over it (as ``Sequential.save``
-    writes models: a crash mid-write never leaves a half-written file)."""
-    from .saving import _fsync_directory, _temporary
-
-    if os.path.islink(path):   # update the file the link points to, keep the link
-        path = os.path.realpath(path)
-    directory, base = os.path.split(os.path.abspath(path))
-    fd, tmp = _temporary(directory, base)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:  # replacing a file keeps its permissions, as writing into it would
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
 def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
            opset: int | None = None,
            batch_dim: str | int = "N", dtype: Any = None) -> bytes | None:
@@ -335,7 +306,9 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
     data: bytes = proto.SerializeToString()
     if path is None:
         return data
-    _write_atomically(path, data)
+    from .saving import _write_file_atomically
+
+    _write_file_atomically(path, lambda f: f.write(data))
     return None
 
 

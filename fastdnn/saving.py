@@ -40,7 +40,7 @@ import stat
 import threading
 import time
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -192,13 +192,21 @@ def _fsync_directory(directory: str) -> None:
 
 
 def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
+    def write(f: IO[bytes]) -> None:
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # arrays named by their keys
+    _write_file_atomically(path, write)
+
+
+def _write_file_atomically(path: str, write: Callable[[IO[bytes]], object]) -> None:
+    """``write(f)`` into a temporary file next to ``path``, renamed over it: a crash mid-write
+    never leaves a half-written file (a symbolic link is kept and its target replaced)."""
     if os.path.islink(path):   # update the file the link points to, keep the link
         path = os.path.realpath(path)
     directory, base = os.path.split(os.path.abspath(path))
     fd, tmp = _temporary(directory, base)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # arrays named by their keys
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         try:  # replacing a file keeps its permissions, as writing into it would
