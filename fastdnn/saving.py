@@ -164,7 +164,6 @@ def _temporary(directory: str, base: str) -> tuple[int, str]:
     """A new file next to the target, created with the default permissions
     (``0o666`` less the umask, as ``open`` gives) and never an existing one; its name
     holds the writer's process id, so that a later save can tell a killed save's leftover."""
-    _remove_stale_temporaries(directory, base)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(directory,
@@ -197,28 +196,70 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     _write_file_atomically(path, write)
 
 
+def _anonymous_temporary(directory: str) -> int | None:
+    """An unnamed file in ``directory`` (Linux ``O_TMPFILE``) that the kernel removes when
+    the writer dies, unless it was linked; ``None`` where the OS or file system has none."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY, 0o666)
+    except OSError:   # e.g. EOPNOTSUPP: a file system without unnamed files
+        return None
+
+
+def _link_anonymous(fd: int, directory: str, base: str) -> str:
+    """Give the unnamed file ``fd`` a temporary name next to the target (``linkat`` through
+    ``/proc/self/fd``, which needs no privilege, unlike ``AT_EMPTY_PATH``). A directory
+    descriptor is passed because only then does ``os.link`` call ``linkat`` and honour
+    ``follow_symlinks``."""
+    dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        while True:
+            name = f".{base[:100]}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
+            try:
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+                return os.path.join(directory, name)
+            except FileExistsError:  # pragma: no cover - 48 random bits collided
+                continue
+    finally:
+        os.close(dir_fd)
+
+
 def _write_file_atomically(path: str, write: Callable[[IO[bytes]], object]) -> None:
     """``write(f)`` into a temporary file next to ``path``, renamed over it: a crash mid-write
-    never leaves a half-written file (a symbolic link is kept and its target replaced)."""
+    never leaves a half-written file (a symbolic link is kept and its target replaced).
+
+    On Linux the data goes into an unnamed ``O_TMPFILE`` file, named only once complete
+    and renamed over the target microseconds later, so a killed writer leaves nothing
+    behind; elsewhere a named temporary file is used, and a killed save's leftover is
+    removed by the next save of the same target."""
     if os.path.islink(path):   # update the file the link points to, keep the link
         path = os.path.realpath(path)
     directory, base = os.path.split(os.path.abspath(path))
-    fd, tmp = _temporary(directory, base)
+    _remove_stale_temporaries(directory, base)
+    fd = _anonymous_temporary(directory)
+    tmp: str | None = None
+    if fd is None:
+        fd, tmp = _temporary(directory, base)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+            if tmp is None:
+                tmp = _link_anonymous(f.fileno(), directory, base)
         try:  # replacing a file keeps its permissions, as writing into it would
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         except OSError:
             pass
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
     _fsync_directory(directory)
 
