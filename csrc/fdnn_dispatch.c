@@ -188,6 +188,45 @@ double fdnn_team_clock(void)
 }
 #endif
 
+/* ---- interrupts (fdnn_kernels.h) ---- */
+#if defined(_MSC_VER)
+#define FDNN_THREAD_LOCAL __declspec(thread)
+#else
+#define FDNN_THREAD_LOCAL _Thread_local
+#endif
+/* multiply-adds per piece of a product cut for polling: a few milliseconds */
+#define FDNN_POLL_GEMM ((double)(1 << 28))
+static FDNN_THREAD_LOCAL int (*t_poll)(void *) = NULL;
+static FDNN_THREAD_LOCAL void *t_poll_ctx = NULL;
+static FDNN_THREAD_LOCAL double t_poll_interval = 0, t_poll_next = 0;
+static FDNN_THREAD_LOCAL int t_poll_armed = 0, t_interrupted = 0;
+
+void fdnn_interrupt_set(int (*fn)(void *), void *ctx, double interval)
+{
+    t_poll = fn;
+    t_poll_ctx = ctx;
+    t_poll_interval = interval;
+    t_poll_next = fdnn_team_clock() + interval;
+    t_poll_armed = 0;
+    t_interrupted = 0;
+}
+
+void fdnn_interrupt_arm(int armed) { t_poll_armed = armed; }
+
+int fdnn_interrupt_poll(void)
+{
+    if (t_poll == NULL || t_interrupted)
+        return t_interrupted;
+    const double now = fdnn_team_clock();
+    if (now >= t_poll_next) {
+        t_poll_next = now + t_poll_interval;
+        t_interrupted = t_poll(t_poll_ctx) != 0;
+    }
+    return t_interrupted;
+}
+
+int fdnn_interrupted(void) { return t_interrupted; }
+
 /* ---- the element-wise passes' thread policy ----
  * A call of n elements runs on the calling thread alone below `from` elements, the size
  * from which two threads beat one for that kernel (measured per kernel: the table at
@@ -545,7 +584,8 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 }
 
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
-#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                       \
+/* C[0:M, J0:J0+N] on nt threads */
+#define FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                                  \
     {                                                                                   \
         /* column sums (db) stay with one thread per column: no split of the rows */   \
         const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
@@ -560,22 +600,32 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             start_[id_] = omp_get_wtime();                                              \
             gemm_share(id_, tm, tn, M, N, mr, nr, &i0, &i1, &j0, &j1);                  \
             if (omp_get_num_threads() == nt && i0 < i1 && j0 < j1)                      \
-                f(g, i0, i1, j0, j1);                                                   \
+                f(g, i0, i1, (J0) + j0, (J0) + j1);                                     \
             else if (omp_get_num_threads() != nt && id_ == 0)                           \
-                f(g, 0, M, 0, N);                                                       \
+                f(g, 0, M, J0, (J0) + (N));                                             \
         }                                                                               \
         note_lateness(start_, nt);                                                      \
     }
 #else
-#define FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr) { (void)(mr); (void)(nr); f(g, 0, M, 0, N); }
+#define FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                                  \
+    { (void)(mr); (void)(nr); f(g, 0, M, J0, (J0) + (N)); }
 #endif
+
+/* C[0:M, J0:J0+N]: on the calling thread, or the team */
+#define FDNN_GEMM_PART(nt, f, g, M, J0, N, mr, nr)                                     \
+    {                                                                                   \
+        if (nt <= 1)                                                                    \
+            f(g, 0, M, J0, (J0) + (N));                                                 \
+        else                                                                            \
+            FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                               \
+    }
 
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
     void fdnn_gemm_##TS(const fdnn_gemm_args_##TS *g)                                   \
     {                                                                                  \
         fdnn_gemm_##TS##_t f = g_cur->gemm_##TS;                                       \
         const ptrdiff_t M = g->M, N = g->N;                                            \
-        if (M <= 0 || N <= 0)                                                          \
+        if (M <= 0 || N <= 0 || t_interrupted)                                         \
             return;                                                                    \
         int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];              \
         if (fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {  \
@@ -597,10 +647,16 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             if (nt < 1)                                                                \
                 nt = 1;                                                                \
         }                                                                              \
-        if (nt <= 1)                                                                   \
-            f(g, 0, M, 0, N);                                                          \
-        else                                                                           \
-            FDNN_GEMM_THREADS(nt, f, g, M, N, mr, nr)                                  \
+        if (t_poll_armed && g->opt < 0 && work >= 2 * FDNN_POLL_GEMM) {                 \
+            /* pieces of whole tile columns, with a poll after each; each element of C \
+               is computed as it would be uncut */                                     \
+            ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * (double)(g->K > 0 ? g->K : 1))); \
+            w = (w + nr - 1) / nr * nr;                                                \
+            for (ptrdiff_t j0 = 0; j0 < N && !fdnn_interrupt_poll(); j0 += w)          \
+                FDNN_GEMM_PART(nt, f, g, M, j0, (N - j0 < w ? N - j0 : w), mr, nr)     \
+        } else {                                                                       \
+            FDNN_GEMM_PART(nt, f, g, M, 0, N, mr, nr)                                  \
+        }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             for (ptrdiff_t j = 0; j < N; j++)                                          \
                 g->db[j] *= g->db_scale;                                               \

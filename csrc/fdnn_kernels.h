@@ -186,6 +186,16 @@ int fdnn_get_user_threads(void);  /* the count set, 0 when following the default
    its threads started a region over 1 ms late, e.g. held off by another library's
    spinning workers), else fdnn_get_num_threads(). A region reports its threads' start
    times (fdnn_team_clock(); -1 for a thread it did not get) with fdnn_team_note. */
+/* Interrupts, per calling thread: fn(ctx) (nonzero: stop) is called on the calling thread
+   at most every `interval` seconds by fdnn_interrupt_poll(), and, while armed, between
+   the pieces (about FDNN_POLL_GEMM multiply-adds each) that long products are then cut
+   into. Once it returned nonzero, fdnn_interrupted() is 1 and every product on this
+   thread returns at once, its result undefined, until fdnn_interrupt_set is called
+   again. Products that apply an optimizer's step are never cut. fn NULL: no polling. */
+void fdnn_interrupt_set(int (*fn)(void *), void *ctx, double interval);
+void fdnn_interrupt_arm(int armed);
+int fdnn_interrupt_poll(void);
+int fdnn_interrupted(void);
 int fdnn_team_threads(void);
 void fdnn_team_note(const double *start, int nt);
 double fdnn_team_clock(void);

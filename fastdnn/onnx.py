@@ -13,8 +13,13 @@ Any ONNX runtime runs it, e.g. onnxruntime::
 
 Layer by layer (weights are initializers named after their layer, ``dense_0/W``):
 
-- ``Normalizer``: ``Sub(x, mean)`` then ``Mul(., inv_std)``, with ``inv_std =
-  1 / sqrt(variance + epsilon)`` as the model holds it;
+- ``Normalizer``: folded into the ``Dense`` after it (``W * inv_std`` and
+  ``b - (W * inv_std) @ mean``, computed in float64), with ``inv_std = 1 / sqrt(variance +
+  epsilon)`` as the model holds it. Folded, the rounding errors of the product grow with
+  ``|x|`` instead of ``|x - mean|``, so by default (``fold_normalizer="auto"``) it is
+  folded only when no feature's mean is more than ``FOLD_MAX_MEAN_STDS`` (16) standard
+  deviations from 0, and is otherwise written as ``Sub(x, mean)`` then ``Mul(., inv_std)``
+  (as it is when nothing or no ``Dense`` follows it);
 - ``Dense``: ``Gemm(x, W, b, transB=1)`` on ``W (units, n_in)`` as stored, then its
   activation: ``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu(alpha)`` (``PRelu`` with a
   slope of the model's dtype when ``alpha`` is not a float32 number and the graph is
@@ -64,7 +69,7 @@ if TYPE_CHECKING:
     from .layers import Layer
     from .models import Sequential
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "export", "load_onnx"]
+__all__ = ["DEFAULT_OPSET", "FOLD_MAX_MEAN_STDS", "MIN_OPSET", "export", "load_onnx"]
 
 DEFAULT_OPSET = 17   # onnxruntime >= 1.16 reads it
 MIN_OPSET = 13       # Softmax over one axis (opset 13's semantics)
@@ -159,14 +164,38 @@ def _check_layer(layer: Any, known: type[Layer]) -> None:
                         f"{known.__name__}'s computation")
 
 
-def _graph(onnx: Any, model: Any, dtype: np.dtype) -> tuple[_Graph, str]:
+# A Normalizer is folded into the Dense after it when no input's |mean| exceeds this many
+# standard deviations: folded, the rounding errors grow with |x| rather than |x - mean|
+FOLD_MAX_MEAN_STDS = 16.0
+
+
+def _foldable(layers: list[Any], i: int, fold: bool | str) -> bool:
+    """Whether the Normalizer ``layers[i]`` is folded into the next layer, a Dense."""
+    after = [layer for layer in layers[i + 1:] if not isinstance(layer, (Input, Dropout))]
+    if fold is False or not after or not isinstance(after[0], Dense):
+        return False
+    _check_layer(after[0], Dense)
+    norm = layers[i]
+    return fold is True or bool(
+        np.all(np.abs(norm.mean * norm._inv_std) <= FOLD_MAX_MEAN_STDS))
+
+
+def _graph(onnx: Any, model: Any, dtype: np.dtype,
+           fold: bool | str = "auto") -> tuple[_Graph, str]:
     """The nodes and initializers from ``"X"``; returns the graph and its last tensor."""
     g = _Graph(onnx, dtype)
     x = "X"
     counts: dict[str, int] = {}
-    for layer in model.layers:
+    folded: tuple[np.ndarray, np.ndarray] | None = None
+    layers = list(model.layers)
+    for i, layer in enumerate(layers):
         if isinstance(layer, (Input, Dropout)):   # nothing at inference
             _check_layer(layer, Input if isinstance(layer, Input) else Dropout)
+            continue
+        if isinstance(layer, Normalizer) and _foldable(layers, i, fold):
+            _check_layer(layer, Normalizer)
+            folded = (np.asarray(layer.mean, np.float64).ravel(),
+                      np.asarray(layer._inv_std, np.float64).ravel())
             continue
         if isinstance(layer, Normalizer):
             _check_layer(layer, Normalizer)
@@ -185,8 +214,15 @@ def _graph(onnx: Any, model: Any, dtype: np.dtype) -> tuple[_Graph, str]:
             centred = g.node("Sub", [x, mean], f"{prefix}/centred", f"{prefix}/Sub")
             x = g.node("Mul", [centred, inv_std], f"{prefix}/A", f"{prefix}/Mul")
         else:
-            W = g.constant(f"{prefix}/W", layer.W)
-            b = g.constant(f"{prefix}/b", layer.b.ravel())
+            W_, b_ = layer.W, layer.b.ravel()
+            if folded is not None:
+                # W ((x - mean) * inv_std) + b = (W * inv_std) x + (b - (W * inv_std) mean)
+                mean, inv_std = folded
+                W_ = np.asarray(W_, np.float64) * inv_std
+                b_ = np.asarray(b_, np.float64) - W_ @ mean
+                folded = None
+            W = g.constant(f"{prefix}/W", W_)
+            b = g.constant(f"{prefix}/b", b_)
             z = g.node("Gemm", [x, W, b], f"{prefix}/Z", f"{prefix}/Gemm", transB=1)
             x = _activation(g, layer, prefix, z)
     return g, x
@@ -204,9 +240,53 @@ def _check_batch_dim(batch_dim: Any) -> str | int:
     return check_int(batch_dim, "batch_dim", 1)
 
 
+def _check_fold(fold_normalizer: Any) -> bool | str:
+    if fold_normalizer not in (True, False, "auto") or isinstance(fold_normalizer, (int, float)) \
+            and not isinstance(fold_normalizer, bool):
+        raise ValueError(f"fold_normalizer must be True, False or 'auto', got "
+                         f"{fold_normalizer!r}")
+    return fold_normalizer  # type: ignore[no-any-return]
+
+
+def _options(path: Any, opset: Any, batch_dim: Any) -> tuple[str | None, int, str | int]:
+    """The checked path (decoded), opset and batch dimension of an export."""
+    onnx = _require_onnx()
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str, a PathLike or None, got "
+                            f"{type(path).__name__}")
+        path = os.fsdecode(os.fspath(path))
+    newest = onnx.defs.onnx_opset_version()
+    opset = DEFAULT_OPSET if opset is None else check_int(opset, "opset", MIN_OPSET, newest)
+    return path, opset, _check_batch_dim(batch_dim)
+
+
+def _finish(g: _Graph, name: str, inputs: list[Any], outputs: list[Any], opset: int,
+            doc: str, path: str | None) -> bytes | None:
+    """The checked ModelProto of g: serialized, or written to path (then None)."""
+    from . import __version__
+
+    onnx = g.onnx
+    helper = onnx.helper
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.initializers)
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="fastdnn",
+                              producer_version=__version__, doc_string=doc)
+    proto.ir_version = helper.find_min_ir_version_for(opsets)
+    onnx.checker.check_model(proto, full_check=True)
+    data: bytes = proto.SerializeToString()
+    if path is None:
+        return data
+    from .saving import _write_file_atomically
+
+    _write_file_atomically(path, lambda f: f.write(data))
+    return None
+
+
 def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
            opset: int | None = None,
-           batch_dim: str | int = "N", dtype: Any = None) -> bytes | None:
+           batch_dim: str | int = "N", dtype: Any = None,
+           fold_normalizer: bool | str = "auto") -> bytes | None:
     """The ONNX model computing ``model.predict``: serialized, or written to ``path``.
 
     Parameters
@@ -224,6 +304,9 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
     dtype : {"float32", "float64"}, optional
         Of the input, the weights and the output; default the model's. Weights of
         another dtype are cast.
+    fold_normalizer : {"auto", True, False}, default "auto"
+        Fold a ``Normalizer`` into the ``Dense`` after it: always, never, or when its
+        means are within ``FOLD_MAX_MEAN_STDS`` standard deviations of 0 (module notes).
 
     Returns
     -------
@@ -252,6 +335,9 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
     >>> model.build(2)
     >>> proto = onnx.load_from_string(export(model, batch_dim="batch"))
     >>> [node.op_type for node in proto.graph.node]
+    ['Gemm', 'Sigmoid']
+    >>> unfolded = onnx.load_from_string(export(model, fold_normalizer=False))
+    >>> [node.op_type for node in unfolded.graph.node]
     ['Sub', 'Mul', 'Gemm', 'Sigmoid']
     >>> proto.graph.input[0].type.tensor_type.shape
     dim {
@@ -266,50 +352,28 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
     ...
     ValueError: the model has no weights yet: build or fit it before exporting it to ONNX
     """
-    onnx = _require_onnx()
-    from . import __version__
     from .models import Sequential
 
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a fastdnn Sequential, got {type(model).__name__}")
-    if path is not None:
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str, a PathLike or None, got "
-                            f"{type(path).__name__}")
-        path = os.fsdecode(os.fspath(path))
-    newest = onnx.defs.onnx_opset_version()
-    opset = DEFAULT_OPSET if opset is None else check_int(opset, "opset", MIN_OPSET, newest)
-    batch_dim = _check_batch_dim(batch_dim)
+    path, opset, batch_dim = _options(path, opset, batch_dim)
     dtype = model.dtype if dtype is None else check_dtype(dtype)
+    fold = _check_fold(fold_normalizer)
     if not model.built:
         raise ValueError("the model has no weights yet: build or fit it before exporting it "
                          "to ONNX")
 
-    g, last = _graph(onnx, model, dtype)
-    helper = onnx.helper
+    g, last = _graph(_require_onnx(), model, dtype, fold)
+    helper = g.onnx.helper
     if last == "X":      # only shape-preserving layers: Y is X
         g.node("Identity", ["X"], "Y", "Identity")
     else:
         g.nodes[-1].output[0] = "Y"
     elem = helper.np_dtype_to_tensor_dtype(dtype)
-    graph = helper.make_graph(
-        g.nodes, model.name or "fastdnn",
-        [helper.make_tensor_value_info("X", elem, [batch_dim, model.n_features])],
-        [helper.make_tensor_value_info("Y", elem, [batch_dim, model.n_outputs])],
-        g.initializers)
-    opsets = [helper.make_opsetid("", opset)]
-    proto = helper.make_model(graph, opset_imports=opsets, producer_name="fastdnn",
-                              producer_version=__version__,
-                              doc_string="fastdnn Sequential model, exported for inference")
-    proto.ir_version = helper.find_min_ir_version_for(opsets)
-    onnx.checker.check_model(proto, full_check=True)
-    data: bytes = proto.SerializeToString()
-    if path is None:
-        return data
-    from .saving import _write_file_atomically
-
-    _write_file_atomically(path, lambda f: f.write(data))
-    return None
+    return _finish(g, model.name or "fastdnn",
+                   [helper.make_tensor_value_info("X", elem, [batch_dim, model.n_features])],
+                   [helper.make_tensor_value_info("Y", elem, [batch_dim, model.n_outputs])],
+                   opset, "fastdnn Sequential model, exported for inference", path)
 
 
 # ------------------------------------------------------------------ the reverse

@@ -211,3 +211,39 @@ def test_ctrl_c_stops_predict_and_leaves_the_model_usable():
           "after SIGINT")
     small = X[:100]
     np.testing.assert_array_equal(model.predict(small), model.predict(small.copy()))
+
+
+def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
+    """One mini-batch of seconds of work (batch gradient descent over 32768 examples):
+    the signal is seen between the pieces of its products, and the step is abandoned
+    before its update, so the model is the untrained one and a new fit runs as on it."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((32768, 256)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    model = _wide()
+    model.build(256)
+    before = model.get_weights()
+    sent = {}
+
+    def fire():
+        sent["at"] = time.perf_counter()
+        os.kill(os.getpid(), signal.SIGINT)
+    timer = threading.Timer(0.3, fire)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0,
+                      engine="compiled")
+    finally:
+        timer.join()
+    print(f"KeyboardInterrupt {(time.perf_counter() - sent['at']) * 1e3:.1f} ms after SIGINT, "
+          "inside the mini-batch")
+    assert model.optimizer.iterations == 0
+    assert model.history.batch_loss.size == 0
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    reference = _wide()
+    for m in (model, reference):
+        m.fit(X[:8192], y[:8192], epochs=1, batch_size=None, shuffle=False, verbose=0,
+              engine="compiled")
+    _assert_same(model, reference)

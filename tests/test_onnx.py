@@ -93,7 +93,7 @@ def test_the_graph(onnx):
     model = fastdnn.Sequential([Input(3), norm, Dense(5, activation="leaky_relu"),
                                 Dropout(0.5), Dense(2, activation="linear")], seed=0)
     model.build()
-    proto = onnx.load_from_string(export(model))
+    proto = onnx.load_from_string(export(model, fold_normalizer=False))
     onnx.checker.check_model(proto, full_check=True)
     graph = proto.graph
     assert [n.op_type for n in graph.node] == ["Sub", "Mul", "Gemm", "LeakyRelu", "Gemm"]
@@ -117,6 +117,51 @@ def test_the_graph(onnx):
     assert [(o.domain, o.version) for o in proto.opset_import] == [("", DEFAULT_OPSET)]
     assert proto.ir_version <= 8       # onnxruntime 1.16 reads IR versions up to 9
     assert proto.producer_name == "fastdnn"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_the_normalizer_is_folded_into_the_next_dense(onnx, ort, dtype):
+    rng = np.random.default_rng(5)
+    norm = Normalizer()
+    norm.adapt(rng.normal(2.0, 3.0, size=(200, 4)))
+    model = fastdnn.Sequential([Input(4), norm, Dropout(0.2), Dense(6, activation="tanh"),
+                                Dense(2, activation="softmax")], dtype=dtype, seed=0)
+    model.build()
+    data = export(model)
+    graph = onnx.load_from_string(data).graph
+    assert [n.op_type for n in graph.node] == ["Gemm", "Tanh", "Gemm", "Softmax"]
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    dense = model.layers[3]
+    W = dense.W.astype(np.float64) * norm._inv_std.ravel()
+    np.testing.assert_allclose(inits["dense_0/W"], W, rtol=TOL[dtype]["rtol"])
+    np.testing.assert_allclose(inits["dense_0/b"], dense.b.ravel() - W @ norm.mean.ravel(),
+                               rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"])
+    assert_runs_like_predict(ort, model, data, rng)
+    assert fastdnn.load_onnx(data).layers[0].__class__ is Dense
+
+
+def test_a_normalizer_far_from_zero_is_kept_unless_asked(onnx, ort):
+    """Means of 1000 standard deviations: folded, float32 would round W x and W mean,
+    each ~1000 times the result, so "auto" keeps Sub and Mul; True folds anyway."""
+    rng = np.random.default_rng(6)
+    norm = Normalizer()
+    norm.adapt(rng.normal(1000.0, 1.0, size=(200, 3)))
+    model = fastdnn.Sequential([Input(3), norm, Dense(2)], seed=0)
+    model.build()
+
+    def ops(**kwargs):
+        return [n.op_type for n in onnx.load_from_string(export(model, **kwargs)).graph.node]
+    assert ops() == ["Sub", "Mul", "Gemm"]
+    assert ops(fold_normalizer=True) == ["Gemm"]
+    assert ops(fold_normalizer=False) == ["Sub", "Mul", "Gemm"]
+    X = rng.normal(1000.0, 1.0, size=(64, 3)).astype(np.float32)
+    expected = model.predict(X)
+    kept = session(ort, export(model)).run(["Y"], {"X": X})[0]
+    folded = session(ort, export(model, fold_normalizer=True)).run(["Y"], {"X": X})[0]
+    assert np.max(np.abs(kept - expected)) < np.max(np.abs(folded - expected))
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match="fold_normalizer"):
+            export(model, fold_normalizer=bad)
 
 
 def test_leaky_relu_alpha_stays_exact_in_float64(onnx):
@@ -302,7 +347,11 @@ def test_export_onnx_method_and_load_onnx_round_trip(dtype, normalize, tmp_path)
     assert path.read_bytes() == model.export_onnx()
     again = fastdnn.load_onnx(path)
     assert again.dtype == model.dtype and again.n_features == 6
-    assert [type(l).__name__ for l in again.layers] == [type(l).__name__ for l in model.layers]
+    assert [type(l).__name__ for l in again.layers] == ["Dense"] * 4   # Normalizer folded
+    kept = fastdnn.load_onnx(model.export_onnx(fold_normalizer=False))
+    assert [type(l).__name__ for l in kept.layers] == [type(l).__name__ for l in model.layers]
+    np.testing.assert_allclose(kept.predict(X), model.predict(X),
+                               rtol=1e-5 if dtype == "float32" else 1e-12)
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(again.predict(X), model.predict(X), rtol=rtol, atol=rtol)
     # exported again, the graph is the same

@@ -62,3 +62,12 @@ cdef int kernel_threads() noexcept nogil
 cdef int team_threads() noexcept nogil
 cdef void team_note(const double *start, int nt) noexcept nogil
 cdef double team_clock() noexcept nogil
+# the calling thread's interrupt poll (csrc/fdnn_kernels.h, fdnn_interrupt_*): fn(ctx) is
+# called at most every `interval` s by interrupt_poll() and, while armed, between the
+# pieces long products are cut into; once it returned nonzero, interrupted() is True and
+# products return at once until the next interrupt_set (fn NULL: none)
+cdef void interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx,
+                        double interval) noexcept nogil
+cdef void interrupt_arm(bint armed) noexcept nogil
+cdef bint interrupt_poll() noexcept nogil
+cdef bint interrupted() noexcept nogil

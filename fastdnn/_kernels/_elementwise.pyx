@@ -35,6 +35,10 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_team_threads()
     void fdnn_team_note(const double *start, int nt)
     double fdnn_team_clock()
+    void fdnn_interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx, double interval)
+    void fdnn_interrupt_arm(int armed)
+    int fdnn_interrupt_poll()
+    int fdnn_interrupted()
     void fdnn_unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha)
     void fdnn_unary_f64(int op, const double *x, double *y, Py_ssize_t n, double alpha)
     void fdnn_binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n, float alpha)
@@ -145,6 +149,23 @@ cdef void team_note(const double *start, int nt) noexcept nogil:
 
 cdef double team_clock() noexcept nogil:
     return fdnn_team_clock()
+
+
+cdef void interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx,
+                        double interval) noexcept nogil:
+    fdnn_interrupt_set(fn, ctx, interval)
+
+
+cdef void interrupt_arm(bint armed) noexcept nogil:
+    fdnn_interrupt_arm(armed)
+
+
+cdef bint interrupt_poll() noexcept nogil:
+    return fdnn_interrupt_poll() != 0
+
+
+cdef bint interrupted() noexcept nogil:
+    return fdnn_interrupted() != 0
 
 
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil:

@@ -31,7 +31,8 @@ from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, 
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
                                             gemm_nt_f64, softmax_columns_f32,
                                             softmax_columns_f64, team_clock, team_note,
-                                            team_threads)
+                                            team_threads, interrupt_set, interrupt_arm,
+                                            interrupt_poll, interrupted)
 from cython.parallel cimport prange
 
 from fastdnn._kernels import _elementwise as _ew
@@ -43,8 +44,24 @@ cnp.import_array()
 cdef extern from "Python.h":
     int PyErr_CheckSignals() except -1
 
-# seconds between two looks for a signal (Ctrl-C) in the compiled training loop
+# seconds between two looks for a signal (Ctrl-C) in the compiled loops
 cdef double SIGNAL_POLL_S = 0.02
+# multiply-adds (batch size x weights) from which a training step also looks for signals
+# within its products (about 30 ms on two cores in float32); such steps apply the
+# optimizer after all the products, not in the epilogue of each layer's dW product
+cdef double LONG_STEP = <double>(1 << 29)
+
+
+cdef int _poll_signals(void *owner) noexcept nogil:
+    """Run the Python signal handlers (from the calling thread, between products or their
+    pieces); 1, and the exception kept in owner._raised, when one raised."""
+    with gil:
+        try:
+            PyErr_CheckSignals()
+        except BaseException as e:
+            (<_Buffers>owner)._raised = e
+            return 1
+    return 0
 
 cdef enum:
     PARALLEL_GEMV = 1 << 15  # weights from which one example's product is split over threads
@@ -322,11 +339,17 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
         X_l = A
 
 
-cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
-                const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
-                double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
-    """One mini-batch of k examples: forward, cost, metrics, backward, update. False when
-    the cost is not finite and net.stop_on_nan: then nothing was updated."""
+cdef enum:
+    STEP_DONE
+    STEP_DIVERGED     # the cost is not finite (net.stop_on_nan): nothing updated
+    STEP_INTERRUPTED  # a signal handler raised within its products: nothing updated
+
+
+cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
+               const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
+               double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
+    """One mini-batch of k examples: forward, cost, metrics, backward, update; returns a
+    STEP_* status. A long step (LONG_STEP) looks for signals within its products."""
     cdef int l, L = net.L, q
     cdef DenseL *d
     cdef real *X_l
@@ -336,6 +359,12 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef real scale = <real>(1.0 / k)
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
+    cdef double weights = 0
+    cdef bint long_step
+    for l in range(L):
+        weights += <double>net.layer[l].n_out * net.layer[l].n_in
+    long_step = weights * k >= LONG_STEP
+    interrupt_arm(long_step)
     if (perm == NULL and net.mean == NULL and (x_f32 != 0) == (sizeof(real) == 4)
             and cs == sizeof(real) and rs == cs * net.n_x):
         # the batch is k consecutive C-ordered rows of the model's dtype, i.e. an F-ordered
@@ -347,6 +376,8 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     else:
         _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
     _forward(net, Xb, <real *>net.layer[L - 1].A, k)
+    if interrupted():
+        return STEP_INTERRUPTED
     # cost (with the L2 penalty of the weights before this step's update) and metrics
     d = &net.layer[L - 1]
     for l in range(L):
@@ -357,7 +388,7 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
                        False) / k + reg
     if net.stop_on_nan and not isfinite(cost[0]):
-        return False
+        return STEP_DIVERGED
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
                                       Yb, n_y, k)
@@ -390,21 +421,25 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
             if not net.layer[l - 1].dz_done:
                 _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
                 G = <real *>d.dA_prev
-        d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM)
+        d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM
+                    and not long_step)
         if d.w_done:
             # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
             _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
                            <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
         else:
-            d.w_done = _dW_step_fused(net, d, X_l, k, scale, lr_t, inv_c2)
+            d.w_done = not long_step and _dW_step_fused(net, d, X_l, k, scale, lr_t, inv_c2)
             if not d.w_done:
                 _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
+    interrupt_arm(False)
+    if interrupted():
+        return STEP_INTERRUPTED
     for l in range(L):
         d = &net.layer[l]
         if not d.w_done:
             _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
         _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
-    return True
+    return STEP_DONE
 
 
 # ------------------------------------------------------------------ Python side
@@ -420,6 +455,7 @@ cdef class _Buffers:
     cdef Net net
     cdef list keep
     cdef PyThread_type_lock lock
+    cdef object _raised   # what a signal handler raised within a call (_poll_signals)
 
     def __cinit__(self):
         self.keep = []
@@ -533,11 +569,12 @@ cdef class Plan(_Buffers):
         whose cost is not finite ends the call before its update (``diverged`` is then
         True, and costs[step0 + steps_done] holds that cost).
 
-        Between mini-batches, every 20 ms, the loop runs the Python signal handlers:
-        when one raises (Ctrl-C's KeyboardInterrupt), it stops after the mini-batch it
-        finished, sets ``steps_done`` (and the counter) and raises that exception, so the
-        weights, the optimizer's state and its step count are those of ``steps_done``
-        whole steps.
+        Every 20 ms, between mini-batches and, in a long mini-batch (``LONG_STEP``),
+        between the pieces of its products, the loop runs the Python signal handlers:
+        when one raises (Ctrl-C's KeyboardInterrupt), it stops (within the mini-batch,
+        before its update, or after it), sets ``steps_done`` (and the counter) and raises
+        that exception, so the weights, the optimizer's state and its step count are
+        those of ``steps_done`` whole steps.
         """
         cdef Net *net = &self.net
         cdef const char *px = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
@@ -549,46 +586,39 @@ cdef class Plan(_Buffers):
         cdef Py_ssize_t step, start, k, B = net.B, done = 0
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
-        cdef double polled = team_clock(), now
-        cdef bint signalled = False, taken = True
-        raised = None
+        cdef int status = STEP_DONE
         net.stop_on_nan = stop_on_nan
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
         self.steps_done = 0
         self.diverged = False
+        self._raised = None
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            interrupt_set(_poll_signals, <void *>self, SIGNAL_POLL_S)
             for step in range(step0, step1):
                 start = step * B
                 k = B if m - start > B else m - start
                 if net.f32:
-                    taken = _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp,
-                                  start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
+                    status = _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp,
+                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
                 else:
-                    taken = _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp,
-                                  start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
-                if not taken:
+                    status = _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp,
+                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
+                if status != STEP_DONE:
                     break
                 done += 1
-                now = team_clock()
-                if step + 1 < step1 and not now - polled < SIGNAL_POLL_S:
-                    polled = now
-                    with gil:
-                        try:
-                            PyErr_CheckSignals()
-                        except BaseException as e:
-                            raised = e
-                            signalled = True
-                    if signalled:
-                        break
+                if step + 1 < step1 and interrupt_poll():
+                    break
+            interrupt_set(NULL, NULL, 0)
             PyThread_release_lock(self.lock)
         # no Python code runs between the loop and these (no signal handler can cut in)
         self.steps_done = done
-        self.diverged = not taken
+        self.diverged = status == STEP_DIVERGED
         if counter is not None:
             counter._iterations = t0 + done
-        if signalled:
+        if self._raised is not None:
+            raised, self._raised = self._raised, None
             raise raised
         return done
 
@@ -635,8 +665,9 @@ cdef class Forward(_Buffers):
                 and cnp.PyArray_NDIM(x) == 2 and cnp.PyArray_DIM(x, 1) == self.net.n_x
                 and cnp.PyArray_DIM(x, 0) <= self.capacity)
 
-    cdef void _run(self, cnp.ndarray x, cnp.ndarray out):
-        """The network on x (checked by _takes) into out (k, n_y) C-ordered, plan's dtype."""
+    cdef int _run(self, cnp.ndarray x, cnp.ndarray out) except -1:
+        """The network on x (checked by _takes) into out (k, n_y) C-ordered, plan's dtype.
+        Long products look for signals every 20 ms: a handler's exception is raised here."""
         cdef Net *net = &self.net
         cdef Py_ssize_t k = cnp.PyArray_DIM(x, 0)
         cdef const char *px = <const char *>cnp.PyArray_DATA(x)
@@ -645,8 +676,11 @@ cdef class Forward(_Buffers):
         cdef char *po = <char *>cnp.PyArray_DATA(out)
         cdef bint direct = (net.mean == NULL and (x_f32 == net.f32)
                             and cs == (4 if x_f32 else 8) and rs == cs * net.n_x)
+        self._raised = None
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            interrupt_set(_poll_signals, <void *>self, SIGNAL_POLL_S)
+            interrupt_arm(True)
             if net.f32:
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k)
@@ -655,7 +689,12 @@ cdef class Forward(_Buffers):
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k)
                 _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
+            interrupt_set(NULL, NULL, 0)
             PyThread_release_lock(self.lock)
+        if self._raised is not None:
+            raised, self._raised = self._raised, None
+            raise raised
+        return 0
 
     def predict_current(self, X, tuple layers, tuple Ws, tuple codes):
         """A new (k, n_y) array: the network on X, if each of ``layers`` still holds the
