@@ -217,9 +217,9 @@ def _graph(onnx: Any, model: Any, dtype: np.dtype,
             W_, b_ = layer.W, layer.b.ravel()
             if folded is not None:
                 # W ((x - mean) * inv_std) + b = (W * inv_std) x + (b - (W * inv_std) mean)
-                mean, inv_std = folded
-                W_ = np.asarray(W_, np.float64) * inv_std
-                b_ = np.asarray(b_, np.float64) - W_ @ mean
+                mu, inv_sigma = folded
+                W_ = np.asarray(W_, np.float64) * inv_sigma
+                b_ = np.asarray(b_, np.float64) - W_ @ mu
                 folded = None
             W = g.constant(f"{prefix}/W", W_)
             b = g.constant(f"{prefix}/b", b_)

@@ -21,7 +21,9 @@ raise ``ImportError`` naming that extra when it is missing.
 
 fastdnn's extras: ``dtype`` (``None``: follow ``X``, as scikit-learn does; or force
 ``"float32"``/``"float64"``), ``normalize`` (a ``Normalizer`` adapted on the training ``X``),
-``model_`` (the network as a fastdnn ``Sequential`` sharing the weights),
+``model_`` (the network as a fastdnn ``Sequential`` sharing the weights), ``export_onnx``
+(the fitted estimator as an ONNX graph with ``"label"``/``"probabilities"`` or
+``"variable"`` outputs),
 ``kernel_initializer`` (fastdnn's initializers), ``activation="leaky_relu"`` and
 ``solver="rmsprop"``.
 

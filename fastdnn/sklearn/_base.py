@@ -14,6 +14,8 @@ True
 """
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import numpy as np
@@ -235,6 +237,32 @@ class BaseMLP(BaseEstimator):
         """
         check_is_fitted(self)
         return self._get_net().sequential(self.alpha)
+
+    def export_onnx(self, path: str | os.PathLike[str] | None = None, *,
+                    opset: int | None = None, batch_dim: str | int = "N", dtype: Any = None,
+                    fold_normalizer: bool | str = "auto") -> bytes | None:
+        """The fitted estimator as an ONNX model, to predict where neither scikit-learn nor
+        fastdnn is installed: its bytes, or written to ``path`` (then None).
+
+        The input ``"X"`` is ``(N, n_features_in_)`` of the weights' dtype. A classifier's
+        outputs are ``"label"`` (``predict``) and ``"probabilities"`` (``predict_proba``), a
+        regressor's ``"variable"`` (``predict``, always ``(N, n_outputs_)``), as ONNX
+        converters of scikit-learn name them. The arguments are those of
+        :func:`fastdnn.onnx.export`; the ``onnx`` package is needed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.sklearn import MLPRegressor
+        >>> X = np.arange(8.0).reshape(4, 2)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0)
+        >>> reg = reg.fit(X, X[:, 0])
+        >>> data = reg.export_onnx()   # doctest: +SKIP
+        """
+        from ._onnx import export_estimator
+
+        return export_estimator(self, path, opset=opset, batch_dim=batch_dim, dtype=dtype,
+                                fold_normalizer=fold_normalizer)
 
     # ------------------------------------------------------------ protocol
     def _expected_failed_checks(self) -> dict[str, str]:
