@@ -293,12 +293,15 @@ class CompiledTrainer(LayerTrainer):
         opt.build(params)
         slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
         entries, slot_rows = [], []
-        for i, l in enumerate(layers):
+        i = 0   # the index of the layer's W in params (b follows it, when the layer has one)
+        for l in layers:
             k = l._kernel
             lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
             entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam))
-            slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
-                              [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
+            j = i + 1 if l.use_bias else None
+            slot_rows.append([[slots[0][i], slots[1][i]],
+                              [None if j is None else slots[s][j] for s in (0, 1)]])
+            i += 1 + l.use_bias
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
         self.metric_counts = [mk.per_example for mk in metrics]
         self.plan = _network.Plan(entries, normalizer, loss.code,

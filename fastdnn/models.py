@@ -116,7 +116,12 @@ class Sequential:
             if self.layers:
                 raise ValueError("Input must be the first layer")
             self.n_features = layer.units
-        elif not self.layers and isinstance(layer, Dense) and layer.input_dim is not None:
+        elif isinstance(layer, Dense) and layer.input_dim is not None \
+                and all(isinstance(l, Input) for l in self.layers):
+            # input_dim / input_shape on the first Dense: an Input of that many features
+            if self.n_features is not None and self.n_features != layer.input_dim:
+                raise ValueError(f"{layer._label()} declares input_dim={layer.input_dim} but "
+                                 f"the Input before it has {self.n_features} features")
             self.n_features = layer.input_dim
         if any(l is layer for l in self.layers):
             raise ValueError(f"layer {layer!r} is already in the model")
@@ -366,6 +371,36 @@ class Sequential:
         for s in range(0, m, rows):
             out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
         return out
+
+    def __call__(self, X: ArrayLike, training: bool = False) -> np.ndarray:
+        """``model(X)``: the outputs, as ``predict(X)`` returns them.
+
+        Keras' ``model(x)`` returns a tensor of its backend, recorded for
+        automatic differentiation; here it is the NumPy array ``predict`` returns
+        (``(m, n_outputs)``, the model's dtype), with no gradient attached: training
+        happens in ``fit``. ``training=True`` runs the layers as in training
+        (``Dropout`` drops units; the weights do not change).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(2, input_shape=(3,))], seed=0)
+        >>> model.build()
+        >>> X = np.ones((4, 3), np.float32)
+        >>> bool((model(X) == model.predict(X)).all())
+        True
+        """
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"training must be a bool, got {type(training).__name__}")
+        if not training:
+            return self.predict(X)
+        self._require_built("model(X, training=True)")
+        A = np.ascontiguousarray(self._check_X(X), dtype=self.dtype).T
+        for layer in self._compute_layers:
+            A = layer.forward(A, training=True)
+        # the layers' training buffers are reused by the next pass: a copy of the outputs
+        return np.array(A.T, order="C")
 
     def _is_classifier(self) -> bool:
         return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")

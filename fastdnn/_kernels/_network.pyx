@@ -403,7 +403,8 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         d = &net.layer[l]
         if not d.w_done:
             _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
-        _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
+        if d.b != NULL:
+            _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
     return True
 
 
@@ -411,6 +412,11 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
 
 cdef char *_ptr(object a):
     return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef char *_ptr_or_null(object a):
+    """A layer's b or db, NULL for a layer without a bias."""
+    return NULL if a is None else _ptr(a)
 
 
 cdef class _Buffers:
@@ -471,7 +477,8 @@ cdef class Plan(_Buffers):
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
-        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)] (b and db None for a
+        layer without a bias), normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold)]."""
         cdef Net *net = &self.net
@@ -504,7 +511,7 @@ cdef class Plan(_Buffers):
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
-            d.W, d.b, d.dW, d.db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
+            d.W, d.b, d.dW, d.db = _ptr(W), _ptr_or_null(b), _ptr(dW), _ptr_or_null(db)
             d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
             d.dA_prev = _ptr(buf(d.n_in)) if l > 0 else NULL
             for which in range(2):
@@ -600,7 +607,8 @@ cdef class Forward(_Buffers):
     cdef readonly Py_ssize_t capacity
 
     def __init__(self, list layers, object normalizer, Py_ssize_t capacity, object dtype):
-        """layers: [(W, b, act, alpha, softmax)]; normalizer: None or (mean, inv_std)."""
+        """layers: [(W, b, act, alpha, softmax)] (b None: no bias); normalizer: None or
+        (mean, inv_std)."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -623,7 +631,7 @@ cdef class Forward(_Buffers):
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.alpha, d.softmax = act, alpha, softmax
-            d.W, d.b = _ptr(W), _ptr(b)
+            d.W, d.b = _ptr(W), _ptr_or_null(b)
             a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
             self.keep += [W, b, a]
             d.A = _ptr(a) if a is not None else NULL
