@@ -33,6 +33,7 @@ from . import _inference, _summary, _training
 from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_int as _check_int
 from ._validation import check_range as _check_range
+from ._validation import check_sample_weight as _check_sample_weight
 from .layers import Dense, Input, Layer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
@@ -249,12 +250,14 @@ class Sequential:
 
     # ------------------------------------------------------------ training
     def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int | None = 32,
-            validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+            validation_data: tuple[ArrayLike, ...] | None = None,
             validation_split: float = 0.0,
             shuffle: bool = True, seed: int | None = None,
             callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
             initial_epoch: int = 0, check_finite: bool = True,
-            engine: str = "auto", on_nan: str = "warn") -> _callbacks.History:
+            engine: str = "auto", on_nan: str = "warn",
+            sample_weight: ArrayLike | None = None,
+            class_weight: Mapping[int, float] | None = None) -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -268,9 +271,10 @@ class Sequential:
         batch_size : int or None, default 32
             ``None`` is batch gradient descent (one batch of all m examples),
             1 is stochastic gradient descent. The last partial batch is used.
-        validation_data : (X_val, y_val), optional
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
         validation_split : float in [0, 1), default 0
-            Fraction of the last rows of ``X``/``y`` held out (before shuffling).
+            Fraction of the last rows of ``X``/``y`` (and ``sample_weight``) held out
+            (before shuffling).
         shuffle : bool, default True
             A new permutation of the examples each epoch.
         seed : int, optional
@@ -302,6 +306,19 @@ class Sequential:
             same but raises ``FloatingPointError``; ``"continue"`` trains on and the
             weights follow the loss (as Keras and PyTorch do without a check), with a
             warning once per fit. ``History`` holds the costs of the steps taken.
+        sample_weight : array, shape (m,), optional
+            One weight (finite, >= 0) per example, as in Keras: the cost of a
+            mini-batch of ``k`` examples is ``sum_j w_j L_j / k`` (Keras'
+            ``"sum_over_batch_size"``: divided by the number of examples, not by the
+            weights' sum), the gradient scales each example's ``dZ`` by ``w_j``, and
+            each metric is its weighted mean ``sum_j w_j v_j / sum_j w_j``. A weight of
+            2 counts the example twice; all ones is the unweighted fit. Both engines
+            take it.
+        class_weight : dict {class: weight}, optional
+            Keras' class weights: every example weighs its class's weight (1 for a
+            class not in the dict); the class is the argmax of its one-hot target, or
+            the 0/1 label of a one-unit output. Not with ``sample_weight``; the
+            validation data stay unweighted.
 
         Returns
         -------
@@ -322,11 +339,12 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         if seed is not None:
             _check_int(seed, "seed", 0)
-        X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
-                                                check_finite)
+        X, Y, X_val, Y_val, w, w_val = _training.fit_data(
+            self, X, y, validation_data, validation_split, check_finite, sample_weight,
+            class_weight)
         return _training.fit(  # type: ignore[no-any-return]  # the History of this fit
             self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed, callbacks, verbose,
-            initial_epoch, engine, on_nan)
+            initial_epoch, engine, on_nan, w, w_val)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:
@@ -452,11 +470,14 @@ class Sequential:
         return sum(layer.regularization_cost(m) for layer in self._compute_layers)
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int = 0,
-                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+                 return_dict: bool = False, sample_weight: ArrayLike | None = None
+                 ) -> float | list[float] | dict[str, float]:
         """Cost (with the L2 penalty) and metrics on ``X, y``.
 
         Returns the loss alone when no metrics were compiled, else
         ``[loss, metric, ...]`` (a dict with ``return_dict=True``), as Keras does.
+        ``sample_weight`` ``(m,)`` weighs the examples as in ``fit``: the loss is
+        ``sum_j w_j L_j / m``, each metric ``sum_j w_j v_j / sum_j w_j``.
 
         Examples
         --------
@@ -474,7 +495,8 @@ class Sequential:
         if X.shape[0] == 0:
             raise ValueError("X has no rows")
         Y = self._check_y(y, X.shape[0])
-        logs = _inference.evaluate(self, X, Y, batch_size)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X.shape[0])
+        logs = _inference.evaluate(self, X, Y, batch_size, w)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:

@@ -152,8 +152,10 @@ class Dense(Layer):
         return A
 
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
-                 fused_output: bool = False) -> np.ndarray | None:
-        """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``."""
+                 fused_output: bool = False,
+                 sample_weight: np.ndarray | None = None) -> np.ndarray | None:
+        """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``
+        (times ``sample_weight``, one weight per example (column), when given)."""
         kernel = self._kernel
         _, bwd, alpha, softmax = kernel or _LINEAR_PASS
         A_prev, A = self._A_prev, self._A
@@ -171,7 +173,15 @@ class Dense(Layer):
                 dA_prev = buf["dA_prev"] = _f_empty(self.n_in,  # type: ignore[arg-type]  # built
                                                     m, self.dtype)
         op = _ew.BW_OUTPUT_SUB if fused_output else bwd
-        if kernel is None and not fused_output:   # dZ from the activation's own backward
+        if fused_output and sample_weight is not None:
+            # dZ = (A - Y) w, formed here and passed through
+            G = buf.get("G")
+            if G is None:
+                G = buf["G"] = _f_empty(self.units, m, self.dtype)
+            np.subtract(A, dA, out=G)
+            G *= sample_weight
+            dA, op, softmax = G, _ew.BW_LINEAR, False
+        elif kernel is None and not fused_output:   # dZ from the activation's own backward
             dA = np.asfortranarray(self._activation.backward(dA, A), dtype=self.dtype)
         _dense.backward_into(dA, A_prev,  # type: ignore[arg-type]  # set with A by forward
                              self.W, A, op, alpha, softmax, dZ, self.dW, self.db, dA_prev)
