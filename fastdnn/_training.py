@@ -350,7 +350,7 @@ class CompiledTrainer(LayerTrainer):
             s1 = min(self.steps, s0 + chunk)
             try:   # the plan advances the optimizer's step count itself, even when interrupted
                 self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums,
-                              opt, self.stop_on_nan)
+                              opt, self.stop_on_nan, self.sw)
             finally:
                 self.done = s0 + self.plan.steps_done
             if self.plan.diverged:
@@ -358,9 +358,10 @@ class CompiledTrainer(LayerTrainer):
             if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
+        examples = m if self.sw is None else float(self.sw.sum(dtype=np.float64))
         for metric, total, count in zip(model.metrics, sums, self.metric_counts):
             metric.total += float(total)
-            metric.count += count * m
+            metric.count += count * examples
         return costs
 
 
@@ -373,11 +374,6 @@ def select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: b
     cannot train the model; ``"auto"`` falls back to the layer path, also when
     ``compile(..., compiled=False)`` asked for it.
     """
-    if sample_weight is not None and engine != "python":
-        if engine == "compiled":
-            raise ValueError("engine='compiled' cannot train this model: sample weights "
-                             "train layer by layer")
-        engine = "python"
     trainer, why = _select(model, X, Y, batch_size, shuffle, rng, batch_hooks, engine)
     trainer.weigh(sample_weight)
     return trainer, why

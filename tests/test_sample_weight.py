@@ -8,7 +8,7 @@ from fastdnn import Sequential, losses, metrics
 from fastdnn.layers import Dense
 from fastdnn.optimizers import GD
 
-ENGINES = ["python"]
+ENGINES = ["python", "compiled"]
 
 # (output activation, loss, metrics, targets)
 TASKS = {
@@ -101,7 +101,7 @@ def test_all_ones_is_unweighted(task, engine, dtype):
 @pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def _compiled_equals_layer_path(task, optimizer, dtype):
+def test_compiled_equals_layer_path(task, optimizer, dtype):
     X, y = task_data(task)
     w = weights(len(X))
     w[5] = 0.0
@@ -120,8 +120,7 @@ def _compiled_equals_layer_path(task, optimizer, dtype):
         np.testing.assert_allclose(runs[0][1][key], runs[1][1][key], rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def _compiled_equals_layer_path_wide(engine):
+def test_compiled_equals_layer_path_wide():
     # layers large enough for the packed products and their fused epilogues
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 64))
