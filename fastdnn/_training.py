@@ -478,7 +478,7 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
         Y_val: np.ndarray | None, epochs: int, batch_size: int | None, shuffle: bool,
         seed: int | None, callbacks: Any, verbose: int, initial_epoch: int,
         engine: str, on_nan: str = "warn", sample_weight: np.ndarray | None = None,
-        val_weight: np.ndarray | None = None) -> Any:
+        val_weight: np.ndarray | None = None, validation_freq: int = 1) -> Any:
     """``Sequential.fit`` on checked data (``fit_data``): the callbacks, the trainer
     ``engine`` asks for, and the epoch loop; returns the ``History``."""
     m = X.shape[0]
@@ -496,7 +496,9 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
     steps = -(-m // batch_size)
     cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
                                   add_progbar=verbose != 0, model=model, verbose=verbose,
-                                  epochs=epochs, steps=steps, samples=m)
+                                  epochs=epochs, steps=steps, samples=m,
+                                  do_validation=X_val is not None,
+                                  validation_freq=validation_freq)
     progbar = cbl.progbar
     batch_hooks = cbl.needs_batch_hooks
     model.history = cbl.history
@@ -505,7 +507,7 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
 
     model.stop_training = False
     return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                       X_val, Y_val, batch_size, engine, on_nan, val_weight)
+                       X_val, Y_val, batch_size, engine, on_nan, val_weight, validation_freq)
 
 
 def _trainer(model: Any, cbl: Any, data: _Data, engine: str, verbose: int
@@ -581,7 +583,8 @@ def _stop_diverged(model: Any, on_nan: str, epoch: int, trainer: LayerTrainer, c
 def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch_hooks: bool,
                 initial_epoch: int, epochs: int, X_val: np.ndarray | None,
                 Y_val: np.ndarray | None, batch_size: int, engine: str,
-                on_nan: str = "warn", val_weight: np.ndarray | None = None) -> Any:
+                on_nan: str = "warn", val_weight: np.ndarray | None = None,
+                validation_freq: int = 1) -> Any:
     """The epochs, with their callbacks and validation; a callback that re-compiles or
     rebuilds the model gets a trainer for what the model is now."""
     cbl.on_train_begin()
@@ -626,7 +629,7 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
             _warn_divergence(epoch, costs)
         for metric in model.metrics:
             logs[metric.name] = float(metric.result())
-        if X_val is not None:
+        if X_val is not None and (epoch + 1) % validation_freq == 0:
             # X_val and Y_val are None together (fit_data)
             for key, value in _inference.evaluate(model, X_val, Y_val,  # type: ignore[arg-type]
                                                   batch_size, val_weight).items():

@@ -257,7 +257,8 @@ class Sequential:
             initial_epoch: int = 0, check_finite: bool = True,
             engine: str = "auto", on_nan: str = "warn",
             sample_weight: ArrayLike | None = None,
-            class_weight: Mapping[int, float] | None = None) -> _callbacks.History:
+            class_weight: Mapping[int, float] | None = None,
+            validation_freq: int = 1) -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -319,6 +320,12 @@ class Sequential:
             class not in the dict); the class is the argmax of its one-hot target, or
             the 0/1 label of a one-unit output. Not with ``sample_weight``; the
             validation data stay unweighted.
+        validation_freq : int, default 1
+            Validate after every ``validation_freq``-th epoch (Keras' rule: epoch
+            ``e``, counted from 1, validates when ``e % validation_freq == 0``). The
+            logs of the other epochs have no ``val_*`` keys, so ``History``'s ``val_*``
+            lists are shorter; callbacks monitoring a ``val_*`` metric skip those
+            epochs without a warning, and ``CSVLogger`` writes ``NA`` there.
 
         Returns
         -------
@@ -339,12 +346,13 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         if seed is not None:
             _check_int(seed, "seed", 0)
+        validation_freq = _check_int(validation_freq, "validation_freq", 1)
         X, Y, X_val, Y_val, w, w_val = _training.fit_data(
             self, X, y, validation_data, validation_split, check_finite, sample_weight,
             class_weight)
         return _training.fit(  # type: ignore[no-any-return]  # the History of this fit
             self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed, callbacks, verbose,
-            initial_epoch, engine, on_nan, w, w_val)
+            initial_epoch, engine, on_nan, w, w_val, validation_freq)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:
