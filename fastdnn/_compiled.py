@@ -42,7 +42,7 @@ MATHS: dict[str, tuple[str, ...]] = {
     "loss": ("cost", "_cost_sum", "gradient"),
     "optimizer": ("apply_gradients", "_update", "learning_rate", "beta", "beta1", "beta2",
                   "epsilon"),
-    "metric": ("update_state", "_batch", "result"),
+    "metric": ("update_state", "_batch", "_example_values", "result"),
 }
 
 

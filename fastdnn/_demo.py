@@ -41,7 +41,8 @@ def run(dataset: str = "digits", epochs: int = 30, batch_size: int = 32, hidden:
     model.compile(optimizer=Adam(learning_rate), loss=loss, metrics=["accuracy"])
     model.build()
     model.summary()
-    initial = [(l.W.copy(), l.b.copy()) for l in model.layers if isinstance(l, Dense)]
+    initial = [(l.W.copy(), l.b.copy()) for l in model.layers  # type: ignore[union-attr]
+               if isinstance(l, Dense)]   # every layer here has a bias
     Xtr32, Xte32 = Xtr.astype(np.float32), Xte.astype(np.float32)
 
     t0 = time.perf_counter()

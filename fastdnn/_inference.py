@@ -85,9 +85,11 @@ def plan(model: Any, k: int) -> Any:
     return plan
 
 
-def evaluate(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int | None
-             ) -> dict[str, float]:
-    """Loss (with the L2 penalty) and metrics of ``model`` on checked ``X``, ``Y``."""
+def evaluate(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int | None,
+             sample_weight: np.ndarray | None = None) -> dict[str, float]:
+    """Loss (with the L2 penalty) and metrics of ``model`` on checked ``X``, ``Y``; with
+    checked ``sample_weight`` (float64 ``(m,)``) the loss is ``sum_j w_j L_j / m`` and each
+    metric its weighted mean, as Keras reduces them."""
     m = X.shape[0]
     rows = chunk_rows(model, batch_size)
     total = 0.0
@@ -95,9 +97,15 @@ def evaluate(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int | None
     for s in range(0, m, rows):
         A = forward(model, X[s:s + rows])
         Yc = Y[s:s + rows].T
-        total += model.loss.cost(A, Yc) * A.shape[1]
+        if sample_weight is None:
+            total += model.loss.cost(A, Yc) * A.shape[1]
+            w = None
+        else:
+            w = sample_weight[s:s + rows]
+            with np.errstate(all="ignore"):
+                total += model.loss._weighted_cost_sum(A, Yc, w)
         for metric in metrics:
-            metric.update_state(A, Yc)
+            metric.update_state(A, Yc, sample_weight=w)
     logs = {"loss": total / m + model._regularization_cost(m)}
     for metric in metrics:
         logs[metric.name] = float(metric.result())

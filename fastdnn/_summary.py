@@ -23,7 +23,7 @@ def count_unbuilt(model: Any) -> int:
         raise ValueError("the number of input features is unknown; build the model first")
     for layer in model._compute_layers:
         if isinstance(layer, Dense):
-            total += layer.units * (n + 1)
+            total += layer.units * (n + layer.use_bias)
             n = layer.units
         elif type(layer).__name__ == "Normalizer":
             total += 2 * n
@@ -38,7 +38,7 @@ def lines(model: Any) -> list[str]:
     for i, layer in enumerate(model._compute_layers):
         units = layer.units if layer.units is not None else n
         if isinstance(layer, Dense):
-            count = units * (n + 1) if n is not None else None
+            count = units * (n + layer.use_bias) if n is not None else None
             kind = f"Dense, {layer.activation.name}"
         elif type(layer).__name__ == "Normalizer":
             count = 2 * n if n is not None else None

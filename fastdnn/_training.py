@@ -37,6 +37,7 @@ from . import callbacks as _callbacks
 from . import regularizers as _regularizers
 from ._compiled import NotCompilable
 from ._interrupts import StepGuard
+from ._validation import check_class_weight, check_sample_weight
 from ._validation import check_finite as check_finite_rows
 from ._validation import check_int
 from ._kernels import _network
@@ -45,13 +46,13 @@ from .layers import Dense
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    # a trainer's data: X, Y, batch size, shuffle, shuffling rng
-    _Data = tuple[np.ndarray, np.ndarray, int, bool, np.random.Generator]
+    # a trainer's data: X, Y, batch size, shuffle, shuffling rng, sample weights or None
+    _Data = tuple[np.ndarray, np.ndarray, int, bool, np.random.Generator, np.ndarray | None]
     # the weights, the optimizer's state arrays (None before its first step) and step count
     _State = tuple[list[np.ndarray], list[list[np.ndarray]] | None, int]
 
 __all__ = ["ENGINES", "LayerTrainer", "CompiledTrainer", "compiled_obstacles", "select",
-           "fit_data", "fit"]
+           "fit_data", "fit", "class_weights"]
 
 ENGINES = ("auto", "compiled", "python")
 _MAX_LAYERS, _MAX_METRICS = 64, 8   # the plan's fixed tables (_network.pyx)
@@ -73,6 +74,8 @@ class LayerTrainer:
     runs forward, cost, backward and the optimizer's update for each."""
 
     engine = "python"
+    sw: np.ndarray | None   # the examples' weights, of the model's dtype (weigh)
+    Wb: np.ndarray          # a mini-batch's weights
 
     def __init__(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
                  shuffle: bool, rng: np.random.Generator):
@@ -96,6 +99,13 @@ class LayerTrainer:
                        for k in set(self.sizes.astype(int).tolist())}
         self.reg = any(getattr(l, "kernel_regularizer", None) is not None for l in self.layers)
 
+    def weigh(self, sample_weight: np.ndarray | None) -> None:
+        """Train with one weight per example (``(m,)``, the model's dtype), or without (None):
+        each example's loss, metrics and output ``dZ`` column scale by its weight."""
+        self.sw = sample_weight
+        if sample_weight is not None:
+            self.Wb = np.empty(self.batch_size, dtype=sample_weight.dtype)
+
     def _setup(self, model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int,
                shuffle: bool, rng: np.random.Generator) -> None:
         """What both trainers keep: the data, the batch sizes and the shuffling."""
@@ -103,6 +113,7 @@ class LayerTrainer:
         self.guard = StepGuard()
         self.stop_on_nan = False   # raise Diverged at a non-finite cost, before the update
         self.costs, self.done = np.empty(0), 0   # the epoch's costs; steps completed
+        self.sw = None                           # sample weights (weigh)
         self.X, self.Y = X, Y
         self.m = X.shape[0]
         self.batch_size = batch_size
@@ -126,6 +137,16 @@ class LayerTrainer:
         perm = self.rng.permutation(self.m) if self.shuffle else None
         with np.errstate(all="ignore"), self.guard.steps():   # NaN/inf propagate silently
             return self._run(progbar, hooks, perm)
+
+    def _weights(self, s: int, k: int, perm: np.ndarray | None) -> np.ndarray | None:
+        """The sample weights of rows s..s+k of the epoch's order (None: unweighted)."""
+        if self.sw is None:
+            return None
+        if perm is None:
+            return self.sw[s:s + k]
+        wb = self.Wb[:k]
+        np.take(self.sw, perm[s:s + k], out=wb, mode="clip")
+        return wb
 
     def _batch(self, s: int, k: int, perm: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Rows s..s+k of the epoch's order, as (Xb, Yb) of the model's dtype."""
@@ -173,25 +194,31 @@ class LayerTrainer:
         """Forward, cost, metrics, backward and update on rows s..s+k; the batch's cost."""
         model, layers, loss = self.model, self.layers, self.model.loss
         Xb, Yb = self._batch(s, k, perm)
+        wb = self._weights(s, k, perm)
         A = Xb.T
         for layer in layers:
             A = layer.forward(A, training=True)
         Yt = Yb.T
-        cost: float = loss._cost_sum(A, Yt) / k   # inputs are the trainer's own, checked once
+        # inputs are the trainer's own, checked once
+        cost: float = (loss._cost_sum(A, Yt) if wb is None else
+                       loss._weighted_cost_sum(A, Yt, wb.astype(np.float64))) / k
         if self.reg:
             cost += model._regularization_cost(k)
         if self.stop_on_nan and not math.isfinite(cost):
             raise Diverged(cost)
         for metric in model.metrics:
-            metric.update_state(A, Yt)
+            metric.update_state(A, Yt, sample_weight=wb)
         # a layer needs dA_prev only when a trainable layer comes before it
         first = self.first_trainable
         last = len(layers) - 1
         if self.fused:
-            G = layers[last].backward(Yt, last > first, fused_output=True)
+            G = layers[last].backward(Yt, last > first, fused_output=True, sample_weight=wb)
             last -= 1
         else:
-            G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
+            G = loss.gradient(A, Yt)
+            if wb is not None:
+                G *= wb   # each example's dA scaled by its weight
+            G = np.asfortranarray(G, dtype=model.dtype)
         for j in range(last, first - 1, -1):
             G = layers[j].backward(G, j > first)
         model.optimizer.apply_gradients(self.params, self.grads, self.decays[k])
@@ -293,12 +320,15 @@ class CompiledTrainer(LayerTrainer):
         opt.build(params)
         slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
         entries, slot_rows = [], []
-        for i, l in enumerate(layers):
+        i = 0   # the index of the layer's W in params (b follows it, when the layer has one)
+        for l in layers:
             k = l._kernel
             lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
             entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam))
-            slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
-                              [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
+            j = i + 1 if l.use_bias else None
+            slot_rows.append([[slots[0][i], slots[1][i]],
+                              [None if j is None else slots[s][j] for s in (0, 1)]])
+            i += 1 + l.use_bias
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
         self.metric_counts = [mk.per_example for mk in metrics]
         self.plan = _network.Plan(entries, normalizer, loss.code,
@@ -320,7 +350,7 @@ class CompiledTrainer(LayerTrainer):
             s1 = min(self.steps, s0 + chunk)
             try:   # the plan advances the optimizer's step count itself, even when interrupted
                 self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums,
-                              opt, self.stop_on_nan)
+                              opt, self.stop_on_nan, self.sw)
             finally:
                 self.done = s0 + self.plan.steps_done
             if self.plan.diverged:
@@ -328,21 +358,30 @@ class CompiledTrainer(LayerTrainer):
             if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
+        examples = m if self.sw is None else float(self.sw.sum(dtype=np.float64))
         for metric, total, count in zip(model.metrics, sums, self.metric_counts):
             metric.total += float(total)
-            metric.count += count * m
+            metric.count += count * examples
         return costs
 
 
 def select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
-           rng: np.random.Generator, batch_hooks: list[str], engine: str
-           ) -> tuple[LayerTrainer, str]:
+           rng: np.random.Generator, batch_hooks: list[str], engine: str,
+           sample_weight: np.ndarray | None = None) -> tuple[LayerTrainer, str]:
     """The trainer for ``engine`` and, when it is not the compiled one, why.
 
     ``"compiled"`` raises ``ValueError`` with the reasons when the compiled loop
     cannot train the model; ``"auto"`` falls back to the layer path, also when
     ``compile(..., compiled=False)`` asked for it.
     """
+    trainer, why = _select(model, X, Y, batch_size, shuffle, rng, batch_hooks, engine)
+    trainer.weigh(sample_weight)
+    return trainer, why
+
+
+def _select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
+            rng: np.random.Generator, batch_hooks: list[str], engine: str
+            ) -> tuple[LayerTrainer, str]:
     args = (model, X, Y, batch_size, shuffle, rng)
     if engine == "python":
         return LayerTrainer(*args), "engine='python' was asked for"
@@ -360,10 +399,13 @@ _FINITE_HINT = "; clean it, or pass check_finite=False to train on it anyway"
 
 
 def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split: Any,
-             check_finite: bool
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``fit``'s data checked: ``(X, Y, X_val, Y_val)`` with the targets prepared for the
-    model's loss, the validation rows taken from ``validation_data`` or split off the end."""
+             check_finite: bool, sample_weight: Any = None, class_weight: Any = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+                        np.ndarray | None, np.ndarray | None]:
+    """``fit``'s data checked: ``(X, Y, X_val, Y_val, w, w_val)`` with the targets prepared
+    for the model's loss, the validation rows taken from ``validation_data`` or split off
+    the end, and the sample weights of each (None: unweighted), from ``sample_weight`` or
+    ``class_weight``."""
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
             or not 0.0 <= validation_split < 1.0:  # type: ignore[operator]  # Real has no <
         raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
@@ -374,15 +416,21 @@ def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split:
     if check_finite:
         check_finite_rows(X, "X", _FINITE_HINT)
     Y = model._check_y(y, m_all)
+    w = _fit_weights(model, Y, sample_weight, class_weight)
+    w_val = None
     if validation_data is not None:
         if validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a tuple (X_val, y_val)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (X_val, y_val) or "
+                             "(X_val, y_val, sample_weight_val)")
         X_val = model._check_X(validation_data[0], "X_val")
         if check_finite:
             check_finite_rows(X_val, "X_val", _FINITE_HINT)
         Y_val = model._check_y(validation_data[1], X_val.shape[0], "y_val", "X_val")
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            w_val = check_sample_weight(validation_data[2], X_val.shape[0],
+                                        "sample_weight_val", "X_val")
     elif validation_split:
         n_val = int(math.floor(m_all * validation_split))
         if n_val == 0 or n_val == m_all:
@@ -390,15 +438,47 @@ def fit_data(model: Any, X: Any, y: Any, validation_data: Any, validation_split:
                              f"{m_all - n_val} training and {n_val} validation examples")
         X, X_val = X[:m_all - n_val], X[m_all - n_val:]
         Y, Y_val = Y[:m_all - n_val], Y[m_all - n_val:]
+        if sample_weight is not None:   # as Keras: class weights weigh the training rows only
+            w_val = w[m_all - n_val:].astype(np.float64)  # type: ignore[index]  # weighted
+        if w is not None:
+            w = w[:m_all - n_val]
     else:
         X_val = Y_val = None
-    return X, Y, X_val, Y_val
+    return X, Y, X_val, Y_val, w, w_val
+
+
+def _fit_weights(model: Any, Y: np.ndarray, sample_weight: Any, class_weight: Any
+                 ) -> np.ndarray | None:
+    """The training examples' weights, of the model's dtype, or None (unweighted)."""
+    if class_weight is not None:
+        if sample_weight is not None:
+            raise ValueError("pass sample_weight or class_weight, not both (Keras refuses "
+                             "them together too): fold the class weights into sample_weight")
+        return class_weights(model, Y, class_weight).astype(model.dtype)
+    if sample_weight is None:
+        return None
+    return check_sample_weight(sample_weight, Y.shape[0]).astype(model.dtype)
+
+
+def class_weights(model: Any, Y: np.ndarray, class_weight: Any) -> np.ndarray:
+    """Keras' per-example weights from ``{class: weight}``: each example weighs its class's
+    weight (1 for a class not in the dict); its class is the argmax of its targets, or the
+    rounded target of a one-unit output."""
+    n = Y.shape[1]
+    classifier = getattr(model.loss, "fused_activation", None) in ("sigmoid", "softmax")
+    weights = check_class_weight(class_weight, (2 if n == 1 else n) if classifier else None)
+    classes = np.rint(Y[:, 0]).astype(np.int64) if n == 1 else np.argmax(Y, axis=1)
+    w = np.ones(Y.shape[0])
+    for k, value in weights.items():
+        w[classes == k] = value
+    return w
 
 
 def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
         Y_val: np.ndarray | None, epochs: int, batch_size: int | None, shuffle: bool,
         seed: int | None, callbacks: Any, verbose: int, initial_epoch: int,
-        engine: str, on_nan: str = "warn") -> Any:
+        engine: str, on_nan: str = "warn", sample_weight: np.ndarray | None = None,
+        val_weight: np.ndarray | None = None, validation_freq: int = 1) -> Any:
     """``Sequential.fit`` on checked data (``fit_data``): the callbacks, the trainer
     ``engine`` asks for, and the epoch loop; returns the ``History``."""
     m = X.shape[0]
@@ -416,15 +496,18 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
     steps = -(-m // batch_size)
     cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
                                   add_progbar=verbose != 0, model=model, verbose=verbose,
-                                  epochs=epochs, steps=steps, samples=m)
+                                  epochs=epochs, steps=steps, samples=m,
+                                  do_validation=X_val is not None,
+                                  validation_freq=validation_freq)
     progbar = cbl.progbar
     batch_hooks = cbl.needs_batch_hooks
     model.history = cbl.history
-    trainer = _trainer(model, cbl, (X, Y, batch_size, shuffle, rng), engine, verbose)
+    trainer = _trainer(model, cbl, (X, Y, batch_size, shuffle, rng, sample_weight), engine,
+                       verbose)
 
     model.stop_training = False
     return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
-                       X_val, Y_val, batch_size, engine, on_nan)
+                       X_val, Y_val, batch_size, engine, on_nan, val_weight, validation_freq)
 
 
 def _trainer(model: Any, cbl: Any, data: _Data, engine: str, verbose: int
@@ -432,7 +515,8 @@ def _trainer(model: Any, cbl: Any, data: _Data, engine: str, verbose: int
     """The trainer ``engine`` asks for, reported in ``History`` (and printed when verbose)."""
     hooks = [type(cb).__name__ for cb in cbl.callbacks
              if cb._implements_train_batch_hooks()]
-    trainer, why = select(model, *data, hooks, engine)
+    X, Y, batch_size, shuffle, rng, sample_weight = data
+    trainer, why = select(model, X, Y, batch_size, shuffle, rng, hooks, engine, sample_weight)
     cbl.history.engine = trainer.engine
     cbl.history.params["engine"] = trainer.engine
     if verbose:
@@ -499,7 +583,8 @@ def _stop_diverged(model: Any, on_nan: str, epoch: int, trainer: LayerTrainer, c
 def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch_hooks: bool,
                 initial_epoch: int, epochs: int, X_val: np.ndarray | None,
                 Y_val: np.ndarray | None, batch_size: int, engine: str,
-                on_nan: str = "warn") -> Any:
+                on_nan: str = "warn", val_weight: np.ndarray | None = None,
+                validation_freq: int = 1) -> Any:
     """The epochs, with their callbacks and validation; a callback that re-compiles or
     rebuilds the model gets a trainer for what the model is now."""
     cbl.on_train_begin()
@@ -544,10 +629,10 @@ def _fit_epochs(model: Any, cbl: Any, trainer: LayerTrainer, progbar: Any, batch
             _warn_divergence(epoch, costs)
         for metric in model.metrics:
             logs[metric.name] = float(metric.result())
-        if X_val is not None:
+        if X_val is not None and (epoch + 1) % validation_freq == 0:
             # X_val and Y_val are None together (fit_data)
             for key, value in _inference.evaluate(model, X_val, Y_val,  # type: ignore[arg-type]
-                                                  batch_size).items():
+                                                  batch_size, val_weight).items():
                 logs["val_" + key] = value
         logs["learning_rate"] = lr
         cbl.history.add_batch_losses(costs)
@@ -572,5 +657,5 @@ def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple[Any
         raise RuntimeError(f"the loss changed from {signature[1]!r} to {model.loss.name!r} "
                            "during fit (the targets were prepared for the first one); "
                            "call fit again instead")
-    data = (trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng)
+    data = (trainer.X, trainer.Y, trainer.batch_size, trainer.shuffle, trainer.rng, trainer.sw)
     return _trainer(model, cbl, data, engine, 0)

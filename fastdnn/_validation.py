@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHECK_ROWS", "is_int", "is_real", "check_int", "check_real", "check_bool", "check_range",
            "check_choice", "check_dtype", "check_seed", "as_matrix", "check_finite",
-           "float_array", "real_array"]
+           "float_array", "real_array", "check_sample_weight", "check_class_weight"]
 
 # rows checked for NaN/inf at a time (bounded temporaries on large or memmapped X)
 CHECK_ROWS = 65536
@@ -306,3 +306,64 @@ def check_range(X: np.ndarray, dtype: Any, name: str = "X") -> None:
             raise ValueError(f"{name} has values beyond {np.dtype(dtype).name}'s range (first "
                              f"in row {start + row}: {value:.3g}); the model computes in "
                              f"{np.dtype(dtype).name}")
+
+
+def check_sample_weight(sample_weight: Any, m: int, name: str = "sample_weight",
+                        x_name: str = "X") -> NDArray[np.float64]:
+    """One weight per example of ``x_name``: a float64 array ``(m,)`` of finite numbers
+    >= 0 (``(m, 1)`` is taken as ``(m,)``).
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2, 0.5], 3)
+    array([1. , 2. , 0.5])
+    >>> check_sample_weight([1.0, -1.0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight must hold finite numbers >= 0, got -1.0 (example 1)
+    """
+    w = real_array(sample_weight, name)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1:
+        raise ValueError(f"{name} must have shape ({m},): one weight per example of "
+                         f"{x_name}, got shape {w.shape}")
+    if w.shape[0] != m:
+        raise ValueError(f"{name} has {w.shape[0]} weights but {x_name} has {m} examples: "
+                         "one weight per example")
+    w = w.astype(np.float64)
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must hold finite numbers >= 0, got {float(w[i])!r} (example {i})")
+    return w
+
+
+def check_class_weight(class_weight: Any, n_classes: int | None,
+                       name: str = "class_weight") -> dict[int, float]:
+    """``{class: weight}`` with int classes (in ``[0, n_classes)`` when ``n_classes`` is
+    given) and finite weights >= 0.
+
+    Examples
+    --------
+    >>> check_class_weight({0: 1, 1: 3.0}, 2)
+    {0: 1.0, 1: 3.0}
+    >>> check_class_weight({2: 1.0}, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: class_weight has class 2, but the model's classes are 0 to 1
+    """
+    from collections.abc import Mapping
+
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"{name} must be a dict {{class: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    out = {}
+    for key, value in class_weight.items():
+        if not is_int(key):
+            raise TypeError(f"{name} keys must be int class labels, got {key!r}")
+        if n_classes is not None and not 0 <= key < n_classes:
+            raise ValueError(f"{name} has class {key}, but the model's classes are 0 to "
+                             f"{n_classes - 1}")
+        out[int(key)] = check_real(value, f"{name}[{key}]", 0.0)
+    return out

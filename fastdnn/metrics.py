@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import check_real, check_sample_weight
 from . import _registry
 from ._compiled import MetricKernel, NotCompilable, check_maths, code
 
@@ -89,17 +89,48 @@ class Metric:
 
     def __init__(self) -> None:
         self.total = 0.0
-        self.count = 0
+        self.count: float = 0
 
     def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         raise NotImplementedError
 
-    def update_state(self, A: ArrayLike, Y: ArrayLike) -> None:
-        """Add one batch: ``A`` (n_L, m) float32/float64, ``Y`` of the same shape."""
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The metric of each example (column) alone, shape ``(m,)``: what sample weights
+        weigh. This fallback runs ``_batch`` column by column; the built-in metrics
+        compute it at once."""
+        values = np.empty(A.shape[1])
+        for j in range(A.shape[1]):
+            total, count = self._batch(A[:, j:j + 1], Y[:, j:j + 1])
+            values[j] = total / count if count else math.nan
+        return values
+
+    def update_state(self, A: ArrayLike, Y: ArrayLike,
+                     sample_weight: ArrayLike | None = None) -> None:
+        """Add one batch: ``A`` (n_L, m) float32/float64, ``Y`` of the same shape.
+
+        ``sample_weight`` ``(m,)``: each example's value counts ``w_j`` times, as in
+        Keras: the result is ``sum_j w_j v_j / sum_j w_j`` with ``v_j`` the example's
+        value (for element-wise metrics, its mean over the output units).
+
+        Examples
+        --------
+        >>> acc = Accuracy()
+        >>> acc.update_state(np.array([[0.9, 0.2, 0.8]]), np.array([[1, 1, 0]]),
+        ...                  sample_weight=[2.0, 1.0, 1.0])
+        >>> acc.result()
+        0.5
+        """
         A, Y = _check_pair(A, Y)
-        total, count = self._batch(A, Y)
-        self.total += total
-        self.count += count
+        if sample_weight is None:
+            total, count = self._batch(A, Y)
+            self.total += total
+            self.count += count
+            return
+        w = check_sample_weight(sample_weight, A.shape[1], x_name="A's columns")
+        values = _weighed_values(self)(A, Y)
+        with np.errstate(invalid="ignore"):
+            self.total += float(np.dot(w, values))
+        self.count += float(w.sum())
 
     def result(self) -> float:
         """The metric over every batch since the last reset (NaN before any)."""
@@ -147,6 +178,28 @@ class Metric:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+def _weighed_values(metric: Metric) -> Any:
+    """``metric._example_values``, unless a subclass changed ``_batch`` below the class
+    that defines it: then the per-column fallback, which follows ``_batch``."""
+    mro = type(metric).__mro__
+    batch_owner = next(c for c in mro if "_batch" in c.__dict__)
+    values_owner = next(c for c in mro if "_example_values" in c.__dict__)
+    if issubclass(values_owner, batch_owner):
+        return metric._example_values
+    return lambda A, Y: Metric._example_values(metric, A, Y)
+
+
+def _binary_hits(A: np.ndarray, Y: np.ndarray, threshold: float) -> np.ndarray:
+    """Per element: ``A > threshold`` agrees with ``Y > 0.5`` (NaN in ``A``: wrong)."""
+    return ((A > threshold) == (Y > 0.5)) & ~np.isnan(A)  # type: ignore[no-any-return]
+
+
+def _argmax_hits(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Per column: the argmax agrees (a column of ``A`` holding NaN: wrong)."""
+    hit = np.argmax(A, axis=0) == np.argmax(Y, axis=0)
+    return hit & ~np.isnan(A).any(axis=0)  # type: ignore[no-any-return]
 
 
 def _check_threshold(threshold: Any) -> float:
@@ -200,6 +253,9 @@ class BinaryAccuracy(Metric):
     def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         return _binary_correct(A, Y, self.threshold), A.size
 
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return _binary_hits(A, Y, self.threshold).mean(axis=0)  # type: ignore[no-any-return]
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold}
 
@@ -221,6 +277,9 @@ class CategoricalAccuracy(Metric):
 
     def _batch(self, A: np.ndarray, Y: np.ndarray) -> tuple[float, int]:
         return _argmax_correct(A, Y), A.shape[1]
+
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return _argmax_hits(A, Y).astype(np.float64)
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
         return _spec(self, CategoricalAccuracy, "categorical_accuracy", 0.0, 1)
@@ -254,6 +313,11 @@ class Accuracy(Metric):
             return _binary_correct(A, Y, self.threshold), A.shape[1]
         return _argmax_correct(A, Y), A.shape[1]
 
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        if A.shape[0] == 1:
+            return _binary_hits(A, Y, self.threshold)[0].astype(np.float64)  # type: ignore[no-any-return]
+        return _argmax_hits(A, Y).astype(np.float64)
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "threshold": self.threshold}
 
@@ -280,6 +344,11 @@ class MeanAbsoluteError(Metric):
             np.abs(d, out=d)
             return float(np.sum(d, dtype=np.float64)), A.size
 
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.abs(A - Y.astype(A.dtype, copy=False)).mean(  # type: ignore[no-any-return]
+                axis=0, dtype=np.float64)
+
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
         return _spec(self, MeanAbsoluteError, "mean_absolute_error", 0.0, n_outputs)
 
@@ -302,6 +371,11 @@ class MeanSquaredError(Metric):
             d = A - Y.astype(A.dtype, copy=False)
             np.square(d, out=d)
             return float(np.sum(d, dtype=np.float64)), A.size
+
+    def _example_values(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.square(A - Y.astype(A.dtype, copy=False)).mean(  # type: ignore[no-any-return]
+                axis=0, dtype=np.float64)
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
         return _spec(self, MeanSquaredError, "mean_squared_error", 0.0, n_outputs)

@@ -33,6 +33,7 @@ from . import _inference, _summary, _training
 from ._validation import check_choice as _check_choice
 from ._validation import as_matrix as _as_matrix, check_int as _check_int
 from ._validation import check_range as _check_range
+from ._validation import check_sample_weight as _check_sample_weight
 from .layers import Dense, Input, Layer, get as _get_layer
 from .layers import serialize as _serialize_layer
 
@@ -116,7 +117,12 @@ class Sequential:
             if self.layers:
                 raise ValueError("Input must be the first layer")
             self.n_features = layer.units
-        elif not self.layers and isinstance(layer, Dense) and layer.input_dim is not None:
+        elif isinstance(layer, Dense) and layer.input_dim is not None \
+                and all(isinstance(l, Input) for l in self.layers):
+            # input_dim / input_shape on the first Dense: an Input of that many features
+            if self.n_features is not None and self.n_features != layer.input_dim:
+                raise ValueError(f"{layer._label()} declares input_dim={layer.input_dim} but "
+                                 f"the Input before it has {self.n_features} features")
             self.n_features = layer.input_dim
         if any(l is layer for l in self.layers):
             raise ValueError(f"layer {layer!r} is already in the model")
@@ -244,12 +250,15 @@ class Sequential:
 
     # ------------------------------------------------------------ training
     def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int | None = 32,
-            validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+            validation_data: tuple[ArrayLike, ...] | None = None,
             validation_split: float = 0.0,
             shuffle: bool = True, seed: int | None = None,
             callbacks: Sequence[_callbacks.Callback] | None = None, verbose: int = 1,
             initial_epoch: int = 0, check_finite: bool = True,
-            engine: str = "auto", on_nan: str = "warn") -> _callbacks.History:
+            engine: str = "auto", on_nan: str = "warn",
+            sample_weight: ArrayLike | None = None,
+            class_weight: Mapping[int, float] | None = None,
+            validation_freq: int = 1) -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -263,9 +272,10 @@ class Sequential:
         batch_size : int or None, default 32
             ``None`` is batch gradient descent (one batch of all m examples),
             1 is stochastic gradient descent. The last partial batch is used.
-        validation_data : (X_val, y_val), optional
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
         validation_split : float in [0, 1), default 0
-            Fraction of the last rows of ``X``/``y`` held out (before shuffling).
+            Fraction of the last rows of ``X``/``y`` (and ``sample_weight``) held out
+            (before shuffling).
         shuffle : bool, default True
             A new permutation of the examples each epoch.
         seed : int, optional
@@ -297,6 +307,25 @@ class Sequential:
             same but raises ``FloatingPointError``; ``"continue"`` trains on and the
             weights follow the loss (as Keras and PyTorch do without a check), with a
             warning once per fit. ``History`` holds the costs of the steps taken.
+        sample_weight : array, shape (m,), optional
+            One weight (finite, >= 0) per example, as in Keras: the cost of a
+            mini-batch of ``k`` examples is ``sum_j w_j L_j / k`` (Keras'
+            ``"sum_over_batch_size"``: divided by the number of examples, not by the
+            weights' sum), the gradient scales each example's ``dZ`` by ``w_j``, and
+            each metric is its weighted mean ``sum_j w_j v_j / sum_j w_j``. A weight of
+            2 counts the example twice; all ones is the unweighted fit. Both engines
+            take it.
+        class_weight : dict {class: weight}, optional
+            Keras' class weights: every example weighs its class's weight (1 for a
+            class not in the dict); the class is the argmax of its one-hot target, or
+            the 0/1 label of a one-unit output. Not with ``sample_weight``; the
+            validation data stay unweighted.
+        validation_freq : int, default 1
+            Validate after every ``validation_freq``-th epoch (Keras' rule: epoch
+            ``e``, counted from 1, validates when ``e % validation_freq == 0``). The
+            logs of the other epochs have no ``val_*`` keys, so ``History``'s ``val_*``
+            lists are shorter; callbacks monitoring a ``val_*`` metric skip those
+            epochs without a warning, and ``CSVLogger`` writes ``NA`` there.
 
         Returns
         -------
@@ -317,11 +346,13 @@ class Sequential:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
         if seed is not None:
             _check_int(seed, "seed", 0)
-        X, Y, X_val, Y_val = _training.fit_data(self, X, y, validation_data, validation_split,
-                                                check_finite)
+        validation_freq = _check_int(validation_freq, "validation_freq", 1)
+        X, Y, X_val, Y_val, w, w_val = _training.fit_data(
+            self, X, y, validation_data, validation_split, check_finite, sample_weight,
+            class_weight)
         return _training.fit(  # type: ignore[no-any-return]  # the History of this fit
             self, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed, callbacks, verbose,
-            initial_epoch, engine, on_nan)
+            initial_epoch, engine, on_nan, w, w_val, validation_freq)
 
     # ------------------------------------------------------------ inference
     def _inference_plan(self, k: int) -> Any:
@@ -366,6 +397,36 @@ class Sequential:
         for s in range(0, m, rows):
             out[s:s + rows] = _inference.forward(self, X[s:s + rows]).T
         return out
+
+    def __call__(self, X: ArrayLike, training: bool = False) -> np.ndarray:
+        """``model(X)``: the outputs, as ``predict(X)`` returns them.
+
+        Keras' ``model(x)`` returns a tensor of its backend, recorded for
+        automatic differentiation; here it is the NumPy array ``predict`` returns
+        (``(m, n_outputs)``, the model's dtype), with no gradient attached: training
+        happens in ``fit``. ``training=True`` runs the layers as in training
+        (``Dropout`` drops units; the weights do not change).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdnn.layers import Dense
+        >>> model = Sequential([Dense(2, input_shape=(3,))], seed=0)
+        >>> model.build()
+        >>> X = np.ones((4, 3), np.float32)
+        >>> bool((model(X) == model.predict(X)).all())
+        True
+        """
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"training must be a bool, got {type(training).__name__}")
+        if not training:
+            return self.predict(X)
+        self._require_built("model(X, training=True)")
+        A = np.ascontiguousarray(self._check_X(X), dtype=self.dtype).T
+        for layer in self._compute_layers:
+            A = layer.forward(A, training=True)
+        # the layers' training buffers are reused by the next pass: a copy of the outputs
+        return np.array(A.T, order="C")
 
     def _is_classifier(self) -> bool:
         return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")
@@ -417,11 +478,14 @@ class Sequential:
         return sum(layer.regularization_cost(m) for layer in self._compute_layers)
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None, verbose: int = 0,
-                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+                 return_dict: bool = False, sample_weight: ArrayLike | None = None
+                 ) -> float | list[float] | dict[str, float]:
         """Cost (with the L2 penalty) and metrics on ``X, y``.
 
         Returns the loss alone when no metrics were compiled, else
         ``[loss, metric, ...]`` (a dict with ``return_dict=True``), as Keras does.
+        ``sample_weight`` ``(m,)`` weighs the examples as in ``fit``: the loss is
+        ``sum_j w_j L_j / m``, each metric ``sum_j w_j v_j / sum_j w_j``.
 
         Examples
         --------
@@ -439,7 +503,8 @@ class Sequential:
         if X.shape[0] == 0:
             raise ValueError("X has no rows")
         Y = self._check_y(y, X.shape[0])
-        logs = _inference.evaluate(self, X, Y, batch_size)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X.shape[0])
+        logs = _inference.evaluate(self, X, Y, batch_size, w)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:

@@ -20,7 +20,8 @@ Layer by layer (weights are initializers named after their layer, ``dense_0/W``)
   folded only when no feature's mean is more than ``FOLD_MAX_MEAN_STDS`` (16) standard
   deviations from 0, and is otherwise written as ``Sub(x, mean)`` then ``Mul(., inv_std)``
   (as it is when nothing or no ``Dense`` follows it);
-- ``Dense``: ``Gemm(x, W, b, transB=1)`` on ``W (units, n_in)`` as stored, then its
+- ``Dense``: ``Gemm(x, W, b, transB=1)`` on ``W (units, n_in)`` as stored (``Gemm(x, W)``
+  for ``use_bias=False``, unless a folded ``Normalizer`` gives it a bias), then its
   activation: ``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu(alpha)`` (``PRelu`` with a
   slope of the model's dtype when ``alpha`` is not a float32 number and the graph is
   float64: ONNX stores ``LeakyRelu``'s ``alpha`` as a float32), ``Softmax(axis=-1)`` over
@@ -214,16 +215,18 @@ def _graph(onnx: Any, model: Any, dtype: np.dtype,
             centred = g.node("Sub", [x, mean], f"{prefix}/centred", f"{prefix}/Sub")
             x = g.node("Mul", [centred, inv_std], f"{prefix}/A", f"{prefix}/Mul")
         else:
-            W_, b_ = layer.W, layer.b.ravel()
+            W_ = layer.W
+            b_ = None if layer.b is None else layer.b.ravel()
             if folded is not None:
                 # W ((x - mean) * inv_std) + b = (W * inv_std) x + (b - (W * inv_std) mean)
                 mu, inv_sigma = folded
                 W_ = np.asarray(W_, np.float64) * inv_sigma
-                b_ = np.asarray(b_, np.float64) - W_ @ mu
+                b_ = (0.0 if b_ is None else np.asarray(b_, np.float64)) - W_ @ mu
                 folded = None
-            W = g.constant(f"{prefix}/W", W_)
-            b = g.constant(f"{prefix}/b", b_)
-            z = g.node("Gemm", [x, W, b], f"{prefix}/Z", f"{prefix}/Gemm", transB=1)
+            inputs = [x, g.constant(f"{prefix}/W", W_)]
+            if b_ is not None:   # a layer without a bias: Gemm without its C input
+                inputs.append(g.constant(f"{prefix}/b", b_))
+            z = g.node("Gemm", inputs, f"{prefix}/Z", f"{prefix}/Gemm", transB=1)
             x = _activation(g, layer, prefix, z)
     return g, x
 
@@ -476,14 +479,15 @@ def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
     while i < len(nodes):
         node = nodes[i]
         a = attrs(node)
-        if node.op_type != "Gemm" or not follows(node) or len(node.input) != 3 \
+        if node.op_type != "Gemm" or not follows(node) or len(node.input) not in (2, 3) \
                 or a.get("transB", 0) != 1 or a.get("transA", 0) != 0 \
                 or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
             raise ValueError(f"load_onnx reads the graphs fastdnn.onnx.export writes: "
                              f"expected a Gemm(transB=1) of {x!r}, got {node.op_type} "
                              f"node {node.name!r}")
         W = const(node, node.input[1])
-        b = const(node, node.input[2]).reshape(-1, 1)
+        use_bias = len(node.input) == 3 and node.input[2] != ""   # C is optional
+        b = const(node, node.input[2]).reshape(-1, 1) if use_bias else None
         x = node.output[0]
         activation: Any = "linear"
         nxt = nodes[i + 1] if i + 1 < len(nodes) else None
@@ -503,8 +507,8 @@ def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
                                  f"node {nxt.name!r} as exported")
             x = nxt.output[0]
             i += 1
-        layers.append(Dense(W.shape[0], activation=activation))
-        weights += [W, b]
+        layers.append(Dense(W.shape[0], activation=activation, use_bias=use_bias))
+        weights += [W] if b is None else [W, b]
         i += 1
     if x != graph.output[0].name:
         raise ValueError(f"load_onnx: the graph's output {graph.output[0].name!r} is not "

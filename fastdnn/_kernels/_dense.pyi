@@ -34,7 +34,7 @@ def backward(
 def forward_into(
     X: NDArray[Any],
     W: NDArray[Any],
-    b: NDArray[Any],
+    b: NDArray[Any] | None,
     act: int,
     alpha: float,
     softmax: bool,
@@ -50,7 +50,7 @@ def backward_into(
     softmax: bool,
     dZ: NDArray[Any],
     dW: NDArray[Any],
-    db: NDArray[Any],
+    db: NDArray[Any] | None,
     dA_prev: NDArray[Any] | None,
 ) -> None: ...
 def matmul(

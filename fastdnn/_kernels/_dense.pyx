@@ -121,11 +121,13 @@ cdef tuple _check_layer(cnp.ndarray A_prev, cnp.ndarray W, cnp.ndarray b, object
 
 cdef int _forward_into(cnp.ndarray X, cnp.ndarray Wm, cnp.ndarray bv, int act, double alpha,
                        bint softmax, cnp.ndarray A) except -1:
-    """A = g(Wm @ X + bv) for checked arrays (A contiguous, not overlapping)."""
+    """A = g(Wm @ X + bv) for checked arrays (A contiguous, not overlapping; bv None: no
+    bias)."""
     cdef Py_ssize_t n_l = cnp.PyArray_DIM(A, 0), m = cnp.PyArray_DIM(A, 1)
     if n_l == 0 or m == 0:
         return 0
-    gemm(Wm, X, A, 1.0, 0.0, True, LINEAR if softmax else act, alpha, cnp.PyArray_DATA(bv))
+    gemm(Wm, X, A, 1.0, 0.0, True, LINEAR if softmax else act, alpha,
+         NULL if bv is None else cnp.PyArray_DATA(bv))
     if softmax:
         _ew.softmax(A, 0, A)
     return 0
@@ -175,7 +177,7 @@ cdef int _backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, cnp.ndarra
     cdef void *pg = cnp.PyArray_DATA(G)
     cdef void *pa = cnp.PyArray_DATA(Am)
     cdef void *pz = cnp.PyArray_DATA(dZ)
-    cdef void *pdb = cnp.PyArray_DATA(db)
+    cdef void *pdb = NULL if db is None else cnp.PyArray_DATA(db)
     if n_l > 0 and m > 0:
         if cnp.PyArray_TYPE(Am) == cnp.NPY_FLOAT32:
             with nogil:
@@ -187,7 +189,8 @@ cdef int _backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray Wm, cnp.ndarra
                                  length, <double *>pdb, rows, scale, alpha)
     if m == 0:
         dW.fill(0)
-        db.fill(0)
+        if db is not None:
+            db.fill(0)
     else:
         gemm(dZ, X.T, dW, scale, 0.0)
     if dA_prev is not None:
@@ -255,7 +258,7 @@ def backward(dA, A_prev, W, b, A, int op, double alpha, bint softmax, bint need_
 
 def forward_into(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, int act, double alpha,
                  bint softmax, cnp.ndarray A):
-    """A = g(W @ X + b) into the preallocated, contiguous A (no checks)."""
+    """A = g(W @ X + b) into the preallocated, contiguous A (no checks; b None: no bias)."""
     _forward_into(X, W, b, act, alpha, softmax, A)
 
 
@@ -264,7 +267,8 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
                   object dA_prev):
     """dZ, dW, db (and dA_prev unless None) of one layer into preallocated arrays.
 
-    G (dA, or Y with op BW_OUTPUT_SUB) must have A's memory order; no checks.
+    G (dA, or Y with op BW_OUTPUT_SUB) must have A's memory order; no checks. db None:
+    a layer without a bias (no column sums formed).
     """
     _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)
 

@@ -36,6 +36,7 @@ class Plan:
         metric_sums: NDArray[np.float64],
         counter: object = None,
         stop_on_nan: bool = False,
+        sample_weight: NDArray[Any] | None = None,
     ) -> int: ...
 
 class Forward:

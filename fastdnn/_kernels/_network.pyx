@@ -72,6 +72,7 @@ cdef enum:
 cdef extern from "fdnn_codes.h" nogil:
     enum:
         FDNN_LINEAR
+        FDNN_BW_LINEAR
         FDNN_BW_OUTPUT_SUB
         FDNN_METRIC_BINARY
         FDNN_METRIC_ARGMAX
@@ -103,7 +104,8 @@ cdef struct Net:
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
-    char *G                        # (n_y, B) F when the output is not fused
+    char *G                        # (n_y, B) F: the output's dA (not fused, or weighted)
+    char *wb                       # (B): the mini-batch's sample weights
     char *mean                     # normalizer (n_x), or NULL
     char *inv_std
     double beta1, beta2, eps
@@ -225,10 +227,12 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
 
 cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                          const real *Y, const long long *perm, Py_ssize_t start,
-                         Py_ssize_t k) noexcept nogil:
-    """Columns 0..k-1 of Xb and Yb from examples perm[start:start+k] (or start.. in order)."""
+                         Py_ssize_t k, const real *SW) noexcept nogil:
+    """Columns 0..k-1 of Xb and Yb from examples perm[start:start+k] (or start.. in order),
+    and their sample weights into wb when SW is not NULL."""
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
+    cdef real *wb = <real *>net.wb
     cdef const real *mean = <const real *>net.mean
     cdef const real *inv_std = <const real *>net.inv_std
     cdef Py_ssize_t j, i, row, n_x = net.n_x, n_y = net.n_y
@@ -253,24 +257,33 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
         if Y != NULL:
             for i in range(n_y):
                 Yb[j * n_y + i] = Y[row * n_y + i]
+        if SW != NULL:
+            wb[j] = SW[row]
 
 
 cdef inline double _metric_sum(int kind, double threshold, const real *A, const real *Y,
-                               Py_ssize_t n_y, Py_ssize_t k) noexcept nogil:
-    """Numerator of one metric over a batch (the denominators are counted in Python)."""
+                               Py_ssize_t n_y, Py_ssize_t k, const real *w) noexcept nogil:
+    """Numerator of one metric over a batch, each example's terms times its weight w[j]
+    (w NULL: 1); the denominators are counted in Python."""
     cdef Py_ssize_t i, j, ia, iy
-    cdef double s = 0, d
+    cdef double s = 0, d, wj = 1
     cdef const real *a
     cdef const real *y
     cdef bint nan
     if kind == FDNN_METRIC_BINARY:
-        for i in range(n_y * k):
-            if A[i] != A[i]:
-                continue
-            s += (A[i] > threshold) == (Y[i] > 0.5)
+        for j in range(k):
+            if w != NULL:
+                wj = w[j]
+            for i in range(j * n_y, (j + 1) * n_y):
+                if A[i] != A[i]:
+                    continue
+                if (A[i] > threshold) == (Y[i] > 0.5):
+                    s += wj
         return s
     if kind == FDNN_METRIC_ARGMAX:
         for j in range(k):
+            if w != NULL:
+                wj = w[j]
             a, y = A + j * n_y, Y + j * n_y
             ia = iy = 0
             nan = a[0] != a[0]
@@ -282,11 +295,14 @@ cdef inline double _metric_sum(int kind, double threshold, const real *A, const 
                 if y[i] > y[iy]:
                     iy = i
             if not nan and ia == iy:
-                s += 1
+                s += wj
         return s
-    for i in range(n_y * k):
-        d = <double>A[i] - <double>Y[i]
-        s += fabs(d) if kind == FDNN_METRIC_MAE else d * d
+    for j in range(k):
+        if w != NULL:
+            wj = w[j]
+        for i in range(j * n_y, (j + 1) * n_y):
+            d = <double>A[i] - <double>Y[i]
+            s += wj * (fabs(d) if kind == FDNN_METRIC_MAE else d * d)
     return s
 
 
@@ -294,6 +310,25 @@ cdef inline void _sub(const real *A, const real *Y, real *G, Py_ssize_t n) noexc
     cdef Py_ssize_t i
     for i in range(n):
         G[i] = A[i] - Y[i]
+
+
+cdef inline void _scale_columns(real *G, const real *w, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Column j of G (n, k) F times w[j]: each example's dA by its sample weight."""
+    cdef Py_ssize_t i, j
+    for j in range(k):
+        for i in range(j * n, (j + 1) * n):
+            G[i] = G[i] * w[j]
+
+
+cdef inline double _weighted_loss_sum(int loss, const real *A, const real *Y, const real *w,
+                                      Py_ssize_t n_y, Py_ssize_t k, double lo,
+                                      double hi) noexcept nogil:
+    """sum_j w[j] * (the loss summed over example j's n_y outputs)."""
+    cdef Py_ssize_t j
+    cdef double s = 0
+    for j in range(k):
+        s += <double>w[j] * loss_sum(loss, A + j * n_y, Y + j * n_y, n_y, lo, hi, False)
+    return s
 
 
 cdef inline double _sum_squares(const real *W, Py_ssize_t n) noexcept nogil:
@@ -347,9 +382,11 @@ cdef enum:
 
 cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
-               double lr, long long t, double *cost, double *metric_sums) noexcept nogil:
+               double lr, long long t, double *cost, double *metric_sums,
+               const real *SW) noexcept nogil:
     """One mini-batch of k examples: forward, cost, metrics, backward, update; returns a
-    STEP_* status. A long step (LONG_STEP) looks for signals within its products."""
+    STEP_* status. A long step (LONG_STEP) looks for signals within its products. SW: the
+    m examples' sample weights, or NULL (unweighted)."""
     cdef int l, L = net.L, q
     cdef DenseL *d
     cdef real *X_l
@@ -361,6 +398,8 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef real *Yb = <real *>net.Yb
     cdef double weights = 0
     cdef bint long_step
+    cdef const real *w = NULL
+    cdef int out_op
     for l in range(L):
         weights += <double>net.layer[l].n_out * net.layer[l].n_in
     long_step = weights * k >= LONG_STEP
@@ -372,9 +411,13 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         # than the rows' bytes suggest, its lines being cached by the BLAS threads' core.
         Xb = <real *>(X + start * rs)
         Yb = <real *>(Y + start * n_y)
+        if SW != NULL:
+            w = SW + start
         net.batches_in_place += 1
     else:
-        _gather(net, X, rs, cs, x_f32, Y, perm, start, k)
+        _gather(net, X, rs, cs, x_f32, Y, perm, start, k, SW)
+        if SW != NULL:
+            w = <const real *>net.wb
     _forward(net, Xb, <real *>net.layer[L - 1].A, k)
     if interrupted():
         return STEP_INTERRUPTED
@@ -385,19 +428,29 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
     clip_bounds(sizeof(real) == 4, True, &lo, &hi)
-    cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
-                       False) / k + reg
+    if w == NULL:
+        cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
+                           False) / k + reg
+    else:
+        cost[0] = _weighted_loss_sum(net.loss, <const real *>d.A, <const real *>Yb, w, n_y, k,
+                                     lo, hi) / k + reg
     if net.stop_on_nan and not isfinite(cost[0]):
         return STEP_DIVERGED
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
-                                      Yb, n_y, k)
-    # backward
-    if net.fused:
+                                      Yb, n_y, k, w)
+    # backward: the output's dZ = A - Y (fused), or dA = A - Y through g', column j times
+    # w[j] when weighted (then formed here, and passed through for a fused output)
+    out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
+    if net.fused and w == NULL:
         G = Yb
     else:
         G = <real *>net.G
         _sub(<real *>d.A, Yb, G, n_y * k)
+        if w != NULL:
+            _scale_columns(G, w, n_y, k)
+            if net.fused:
+                out_op = FDNN_BW_LINEAR
     # Adam's bias corrections once per step, in double; the others' rate as is
     if net.opt == FDNN_OPT_ADAM:
         lr_t = lr / (1.0 - pow(net.beta1, t))
@@ -409,11 +462,11 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         if d.dz_done:
             pass
         elif real is float:
-            act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+            act_backward_f32(out_op if l == L - 1 else d.bwd,
                              <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
                              <float *>d.db, False, scale, <float>d.alpha)
         else:
-            act_backward_f64(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+            act_backward_f64(out_op if l == L - 1 else d.bwd,
                              <const double *>G, <const double *>d.A, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
         if l > 0:   # before W changes
@@ -438,7 +491,8 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         d = &net.layer[l]
         if not d.w_done:
             _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
-        _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
+        if d.b != NULL:
+            _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
     return STEP_DONE
 
 
@@ -446,6 +500,11 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
 
 cdef char *_ptr(object a):
     return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef char *_ptr_or_null(object a):
+    """A layer's b or db, NULL for a layer without a bias."""
+    return NULL if a is None else _ptr(a)
 
 
 cdef class _Buffers:
@@ -507,7 +566,8 @@ cdef class Plan(_Buffers):
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
-        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)] (b and db None for a
+        layer without a bias), normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold)]."""
         cdef Net *net = &self.net
@@ -532,7 +592,7 @@ cdef class Plan(_Buffers):
             return a
 
         net.Xb, net.Yb = _ptr(buf(net.n_x)), _ptr(buf(net.n_y))
-        net.G = _ptr(buf(net.n_y)) if not fused else NULL
+        net.G, net.wb = _ptr(buf(net.n_y)), _ptr(buf(1))
         self._set_normalizer(normalizer, dt)
         for l in range(L):
             W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
@@ -540,7 +600,7 @@ cdef class Plan(_Buffers):
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
-            d.W, d.b, d.dW, d.db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
+            d.W, d.b, d.dW, d.db = _ptr(W), _ptr_or_null(b), _ptr(dW), _ptr_or_null(db)
             d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
             d.dA_prev = _ptr(buf(d.n_in)) if l > 0 else NULL
             for which in range(2):
@@ -557,7 +617,7 @@ cdef class Plan(_Buffers):
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
             long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
-            bint stop_on_nan=False):
+            bint stop_on_nan=False, sample_weight=None):
         """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X; returns
         how many were trained (also in ``steps_done``).
 
@@ -567,7 +627,10 @@ cdef class Plan(_Buffers):
         accumulates the metrics' numerators. counter: an object whose ``_iterations``
         becomes t0 + the steps trained (the optimizer), or None. stop_on_nan: a batch
         whose cost is not finite ends the call before its update (``diverged`` is then
-        True, and costs[step0 + steps_done] holds that cost).
+        True, and costs[step0 + steps_done] holds that cost). sample_weight: None, or the
+        m examples' weights, a contiguous (m,) array of the model's dtype: each batch's cost
+        is sum_j w_j L_j / k, its metric sums weigh each example by w_j and the output's
+        dZ column j is scaled by w_j.
 
         Every 20 ms, between mini-batches and, in a long mini-batch (``LONG_STEP``),
         between the pieces of its products, the loop runs the Python signal handlers:
@@ -583,6 +646,7 @@ cdef class Plan(_Buffers):
         cdef int x_f32 = cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
         cdef const char *py = <const char *>cnp.PyArray_DATA(<cnp.ndarray>Y)
         cdef const long long *pp = NULL
+        cdef const char *pw = NULL
         cdef Py_ssize_t step, start, k, B = net.B, done = 0
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
@@ -590,6 +654,15 @@ cdef class Plan(_Buffers):
         net.stop_on_nan = stop_on_nan
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
+        if sample_weight is not None:
+            if not (cnp.PyArray_Check(sample_weight)
+                    and cnp.PyArray_TYPE(<cnp.ndarray>sample_weight)
+                    == (cnp.NPY_FLOAT32 if net.f32 else cnp.NPY_FLOAT64)
+                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>sample_weight)
+                    and cnp.PyArray_SIZE(<cnp.ndarray>sample_weight) == m):
+                raise TypeError(f"sample_weight must be a contiguous ({m},) array of the "
+                                "plan's dtype")
+            pw = <const char *>cnp.PyArray_DATA(<cnp.ndarray>sample_weight)
         self.steps_done = 0
         self.diverged = False
         self._raised = None
@@ -601,10 +674,12 @@ cdef class Plan(_Buffers):
                 k = B if m - start > B else m - start
                 if net.f32:
                     status = _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp,
-                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
+                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm,
+                                   <const float *>pw)
                 else:
                     status = _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp,
-                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm)
+                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm,
+                                   <const double *>pw)
                 if status != STEP_DONE:
                     break
                 done += 1
@@ -630,7 +705,8 @@ cdef class Forward(_Buffers):
     cdef readonly Py_ssize_t capacity
 
     def __init__(self, list layers, object normalizer, Py_ssize_t capacity, object dtype):
-        """layers: [(W, b, act, alpha, softmax)]; normalizer: None or (mean, inv_std)."""
+        """layers: [(W, b, act, alpha, softmax)] (b None: no bias); normalizer: None or
+        (mean, inv_std)."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -646,14 +722,14 @@ cdef class Forward(_Buffers):
         xb = np.empty(net.n_x * capacity, dtype=dt)
         self.keep.append(xb)
         net.Xb = _ptr(xb)
-        net.Yb = net.G = NULL
+        net.Yb = net.G = net.wb = NULL
         self._set_normalizer(normalizer, dt)
         for l in range(L):
             W, b, act, alpha, softmax = layers[l]
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.alpha, d.softmax = act, alpha, softmax
-            d.W, d.b = _ptr(W), _ptr(b)
+            d.W, d.b = _ptr(W), _ptr_or_null(b)
             a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
             self.keep += [W, b, a]
             d.A = _ptr(a) if a is not None else NULL
@@ -683,11 +759,13 @@ cdef class Forward(_Buffers):
             interrupt_arm(True)
             if net.f32:
                 if not direct:
-                    _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k)
+                    _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k,
+                            <const float *>NULL)
                 _forward(net, <float *>(px if direct else net.Xb), <float *>po, k)
             else:
                 if not direct:
-                    _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k)
+                    _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k,
+                            <const double *>NULL)
                 _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
             interrupt_set(NULL, NULL, 0)
             PyThread_release_lock(self.lock)

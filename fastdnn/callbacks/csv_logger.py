@@ -88,7 +88,11 @@ class CSVLogger(Callback):
         if self._file is None:  # used without on_train_begin
             self.on_train_begin()
         if self.keys is None:
-            self.keys = sorted(logs)
+            keys = set(logs)
+            if self.params.get("do_validation") and not any(k.startswith("val_") for k in keys):
+                # fit(validation_freq=k): the first epoch was not validated, later ones are
+                keys |= {"val_" + k for k in keys if k != "learning_rate"}
+            self.keys = sorted(keys)
             if self._write_header:
                 self._writer.writerow(["epoch", *self.keys])
         extra = set(logs).difference(self.keys, self._ignored)

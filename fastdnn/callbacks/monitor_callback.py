@@ -38,6 +38,12 @@ def _resolve_mode(mode: str, monitor: str) -> str:
     return mode
 
 
+def _validation_skipped(params: Mapping[str, Any], logs: Mapping[str, Any]) -> bool:
+    """The epoch was not validated because of ``fit(validation_freq=k)``, k > 1."""
+    return (bool(params.get("do_validation")) and params.get("validation_freq", 1) != 1
+            and not any(key.startswith("val_") for key in logs))
+
+
 class MonitorCallback(Callback):
     """Base class of callbacks that compare a monitored metric with its best value.
 
@@ -117,7 +123,9 @@ class MonitorCallback(Callback):
         """``logs[monitor]`` as a float, or None with a ``RuntimeWarning``.
 
         A missing key or a value that is not a number is warned about and the
-        epoch is skipped (the caller gets None), as in Keras.
+        epoch is skipped (the caller gets None), as in Keras; a ``val_*`` metric
+        missing because ``fit(validation_freq=k)`` did not validate this epoch is
+        skipped without a warning.
 
         Examples
         --------
@@ -126,6 +134,8 @@ class MonitorCallback(Callback):
         """
         logs = logs or {}
         if self.monitor not in logs:
+            if self.monitor.startswith("val_") and _validation_skipped(self.params, logs):
+                return None
             warnings.warn(f"{self._monitor_purpose} is conditioned on metric "
                           f"{self.monitor!r}, which is not in the logs; available metrics: "
                           f"{', '.join(logs) or '(none)'}", RuntimeWarning, stacklevel=3)

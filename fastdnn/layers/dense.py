@@ -43,6 +43,11 @@ class Dense(Layer):
     input_dim : int, optional
         Input features, for a first layer (same as putting ``Input(n)`` first).
     name : str, optional
+    use_bias : bool, default True
+        ``False``: ``A = g(W @ A_prev)``, a layer without ``b`` (nothing saved,
+        trained or exported for it).
+    input_shape : tuple of one int, optional
+        Keras' spelling of ``input_dim``: ``input_shape=(n,)``.
 
     Examples
     --------
@@ -51,11 +56,15 @@ class Dense(Layer):
     >>> layer.build(3, np.float32, np.random.default_rng(0))
     >>> layer.W.dtype, layer.count_params()
     (dtype('float32'), 16)
+    >>> Dense(4, use_bias=False, input_shape=(3,)).input_dim
+    3
     """
 
-    trainable_weights_names = ("W", "b")
-    weights_names = ("W", "b")
+    trainable_weights_names: tuple[str, ...] = ("W", "b")
+    weights_names: tuple[str, ...] = ("W", "b")
     units: int   # set by the constructor (a Layer's units is None until it is built)
+    b: np.ndarray | None    # None without a bias (use_bias=False), as db
+    db: np.ndarray | None
 
     @property
     def activation(self) -> _activations.Activation:
@@ -74,6 +83,7 @@ class Dense(Layer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         codes = state.pop("_codes", None)      # pickled before the kernel specs had names
+        state.setdefault("use_bias", True)     # pickled before layers without a bias
         self.__dict__.update(state)
         if codes is not None:
             self.activation = self._activation
@@ -83,9 +93,15 @@ class Dense(Layer):
                  kernel_initializer: InitializerLike | None = None,
                  bias_initializer: InitializerLike = "zeros",
                  kernel_regularizer: RegularizerLike = None,
-                 input_dim: int | None = None, name: str | None = None):
+                 input_dim: int | None = None, name: str | None = None, *,
+                 use_bias: bool = True, input_shape: tuple[int] | None = None):
         super().__init__(name)
         self.units = _check_units(units, "units")
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"use_bias must be a bool, got {type(use_bias).__name__}")
+        self.use_bias = bool(use_bias)
+        if not self.use_bias:
+            self.trainable_weights_names = self.weights_names = ("W",)
         self.activation = activation
         if kernel_initializer is None:
             kernel_initializer = _initializers.default_for(self.activation.name)
@@ -93,6 +109,8 @@ class Dense(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.input_dim = None if input_dim is None else _check_units(input_dim, "input_dim")
+        if input_shape is not None:
+            self.input_dim = _input_shape_dim(input_shape, self.input_dim)
         self._buffers = _Buffers()
         self._A_prev: np.ndarray | None = None
         self._A: np.ndarray | None = None
@@ -104,11 +122,14 @@ class Dense(Layer):
             self.kernel_initializer((units, self.n_in), dtype=self.dtype,  # type: ignore[arg-type]
                                     rng=rng),
             dtype=self.dtype)
-        self.b = np.ascontiguousarray(
-            self.bias_initializer((units, 1), dtype=self.dtype, rng=rng),  # type: ignore[arg-type]
-            dtype=self.dtype)
+        self.b = self.db = None
+        if self.use_bias:
+            self.b = np.ascontiguousarray(
+                self.bias_initializer((units, 1), dtype=self.dtype,  # type: ignore[arg-type]
+                                      rng=rng),
+                dtype=self.dtype)
+            self.db = np.zeros_like(self.b)
         self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
         self._buffers.clear()
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
@@ -131,8 +152,10 @@ class Dense(Layer):
         return A
 
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
-                 fused_output: bool = False) -> np.ndarray | None:
-        """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``."""
+                 fused_output: bool = False,
+                 sample_weight: np.ndarray | None = None) -> np.ndarray | None:
+        """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``
+        (times ``sample_weight``, one weight per example (column), when given)."""
         kernel = self._kernel
         _, bwd, alpha, softmax = kernel or _LINEAR_PASS
         A_prev, A = self._A_prev, self._A
@@ -150,7 +173,15 @@ class Dense(Layer):
                 dA_prev = buf["dA_prev"] = _f_empty(self.n_in,  # type: ignore[arg-type]  # built
                                                     m, self.dtype)
         op = _ew.BW_OUTPUT_SUB if fused_output else bwd
-        if kernel is None and not fused_output:   # dZ from the activation's own backward
+        if fused_output and sample_weight is not None:
+            # dZ = (A - Y) w, formed here and passed through
+            G = buf.get("G")
+            if G is None:
+                G = buf["G"] = _f_empty(self.units, m, self.dtype)
+            np.subtract(A, dA, out=G)
+            G *= sample_weight
+            dA, op, softmax = G, _ew.BW_LINEAR, False
+        elif kernel is None and not fused_output:   # dZ from the activation's own backward
             dA = np.asfortranarray(self._activation.backward(dA, A), dtype=self.dtype)
         _dense.backward_into(dA, A_prev,  # type: ignore[arg-type]  # set with A by forward
                              self.W, A, op, alpha, softmax, dZ, self.dW, self.db, dA_prev)
@@ -158,11 +189,11 @@ class Dense(Layer):
 
     @property
     def grads(self) -> list[np.ndarray]:
-        return [self.dW, self.db]
+        return [self.dW] if self.db is None else [self.dW, self.db]
 
     def decays(self, m: int) -> list[float]:
         reg = self.kernel_regularizer
-        return [0.0 if reg is None else reg.decay(m), 0.0]
+        return [0.0 if reg is None else reg.decay(m)] + [0.0] * self.use_bias
 
     def regularization_cost(self, m: int) -> float:
         reg = self.kernel_regularizer
@@ -174,4 +205,16 @@ class Dense(Layer):
                 "kernel_initializer": _initializers.serialize(self.kernel_initializer),
                 "bias_initializer": _initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": None if reg is None else reg.get_config(),
-                "input_dim": self.input_dim, "name": self.name}
+                "input_dim": self.input_dim, "name": self.name, "use_bias": self.use_bias}
+
+
+def _input_shape_dim(input_shape: Any, input_dim: int | None) -> int:
+    """The number of features ``input_shape=(n,)`` declares (agreeing with ``input_dim``)."""
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1:
+        raise ValueError(f"input_shape must be a tuple (n_features,), got {input_shape!r}; "
+                         "a Dense layer takes one feature axis")
+    n = _check_units(input_shape[0], "input_shape[0]")
+    if input_dim is not None and input_dim != n:
+        raise ValueError(f"input_dim={input_dim} and input_shape={tuple(input_shape)} "
+                         "disagree; pass one of them")
+    return n

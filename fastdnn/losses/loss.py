@@ -13,7 +13,7 @@ import numpy as np
 from .. import _registry
 from .._compiled import CODES, LossKernel, NotCompilable
 from .._kernels import _losses
-from .._validation import check_dtype, float_array, real_array
+from .._validation import check_dtype, check_sample_weight, float_array, real_array
 
 __all__ = ["Loss"]
 
@@ -139,6 +139,22 @@ class Loss:
     def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
         raise NotImplementedError
 
+    def _weighted_cost_sum(self, A: np.ndarray, Y: np.ndarray, w: np.ndarray) -> float:
+        """``sum_j w[j] L(A[:, j], Y[:, j])`` for checked ``A``, ``Y`` ``(n_L, m)`` and float64
+        weights ``w (m,)``: the compiled kernel's sums where the loss has one, else
+        ``_cost_sum`` column by column."""
+        try:
+            spec = self.compiled_spec()
+        except NotCompilable:
+            return float(sum(float(w[j]) * self._cost_sum(A[:, j:j + 1], Y[:, j:j + 1])
+                             for j in range(A.shape[1])))
+        if Y.dtype not in (np.float32, np.float64):
+            Y = Y.astype(A.dtype)
+        A, Y = np.asfortranarray(A), np.asfortranarray(Y)
+        if not (A.flags.aligned and Y.flags.aligned):
+            A, Y = np.array(A, order="F"), np.array(Y, order="F")
+        return _losses.cost_sum_weighted(spec.code, A, Y, np.ascontiguousarray(w, np.float64))
+
     def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         """``dA = dL/dA`` per example (not divided by ``m``), shape and dtype of ``A``.
 
@@ -186,9 +202,13 @@ class Loss:
     def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         raise NotImplementedError
 
-    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike,
+                 sample_weight: ArrayLike | None = None) -> float:
         """The cost in the user layout: ``y_true`` as for :meth:`prepare_targets`,
-        ``y_pred`` of shape ``(m,)`` or ``(m, n_outputs)``. Same number as :meth:`cost`."""
+        ``y_pred`` of shape ``(m,)`` or ``(m, n_outputs)``. Same number as :meth:`cost`.
+
+        ``sample_weight`` ``(m,)``: Keras' ``"sum_over_batch_size"`` reduction,
+        ``sum_j w_j L_j / m`` (the mean over all ``m`` examples, not over the weights)."""
         P = float_array(y_pred, "y_pred")
         if P.ndim == 1:
             P = P.reshape(-1, 1)
@@ -200,7 +220,12 @@ class Loss:
         if Y.shape[0] != P.shape[0]:
             raise ValueError(f"y_true has {Y.shape[0]} examples but y_pred has {P.shape[0]} "
                              f"(shape {P.shape})")
-        return self.cost(P.T, Y.T)
+        if sample_weight is None:
+            return self.cost(P.T, Y.T)
+        w = check_sample_weight(sample_weight, P.shape[0], x_name="y_pred")
+        A, Yt = _check_pair(P.T, Y.T)
+        with np.errstate(all="ignore"):
+            return self._weighted_cost_sum(A, Yt, w) / A.shape[1]  # type: ignore[no-any-return]
 
     def compiled_spec(self) -> LossKernel:
         """What the compiled training loop needs to compute this loss
