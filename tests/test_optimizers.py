@@ -754,3 +754,135 @@ def test_update_kernel_checks_the_state_it_is_given(name, slots):
     with pytest.raises(ValueError, match="state arrays"):
         _optim.update(CODES["optimizer"][name], p, g, state, ("s",) * slots, None, 0.1, 0.9)
     np.testing.assert_array_equal(p[0], np.zeros(3))
+
+
+# --------------------------------------------------------------- clipping
+
+CLIP_CASES = [{"clipnorm": 1.5}, {"global_clipnorm": 2.0}, {"clipvalue": 0.3},
+              {"clipnorm": 1.5, "clipvalue": 0.2}, {"global_clipnorm": 2.0, "clipvalue": 0.25}]
+
+
+@pytest.mark.parametrize("clip", CLIP_CASES, ids=lambda c: "+".join(c))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_clipping_matches_reference(name, dtype, clip):
+    """Every optimizer with each clipping: the reference step on the gradients (with
+    their L2 term) clipped by reference.clip_gradients."""
+    rng = np.random.default_rng([NAMES.index(name), len(clip)])
+    shapes = [(7, 3), (7, 1), (2, 7)]
+    decays = [0.2, 0.0, 0.1]
+    params = [array(rng, s, dtype, order="F" if i == 2 else "C") for i, s in enumerate(shapes)]
+    opt = make_opt(name, **clip)
+    ref = [p.astype(np.float64) for p in params]
+    state = [initial_state(name, s, HYPER[name]) for s in shapes]
+    clipped_steps = 0
+    for step in range(6):
+        grads = [array(rng, s, dtype, scale=0.1 + 0.4 * step) for s in shapes]
+        t = opt.iterations + 1
+        opt.apply_gradients(params, grads, decays)
+        full = [g.astype(np.float64) + d * r for g, d, r in zip(grads, decays, ref)]
+        clipped = reference.clip_gradients(full, **clip)
+        clipped_steps += any(not np.array_equal(a, b) for a, b in zip(full, clipped))
+        for i, g in enumerate(clipped):
+            ref[i], state[i] = reference_step(name, HYPER[name], ref[i], g, state[i], t, 0.0)
+        for p, r in zip(params, ref):
+            assert_close(p, r, dtype)
+    assert 0 < clipped_steps < 6 or "clipvalue" in clip and clipped_steps == 6
+
+
+def test_clip_gradients_reference():
+    g = [np.array([3.0, 4.0]), np.array([0.0, 12.0])]
+    np.testing.assert_allclose(reference.clip_gradients(g, clipnorm=5.0)[0], [3.0, 4.0])
+    np.testing.assert_allclose(reference.clip_gradients(g, clipnorm=5.0)[1], [0.0, 5.0])
+    out = reference.clip_gradients(g, global_clipnorm=6.5)   # the norm is 13
+    np.testing.assert_allclose(out[0], [1.5, 2.0])
+    np.testing.assert_allclose(out[1], [0.0, 6.0])
+    np.testing.assert_allclose(reference.clip_gradients(g, clipvalue=3.5)[0], [3.0, 3.5])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_clipnorm_is_one_factor_for_all_arrays(dtype):
+    """The arrays' joint norm is 13 > 6.5: every gradient is halved, a small one too."""
+    W, b = np.zeros((1, 2), dtype), np.zeros((2, 1), dtype)
+    GD(1.0, global_clipnorm=6.5).apply_gradients(
+        [W, b], [np.array([[3.0, 4.0]], dtype), np.array([[0.0], [12.0]], dtype)])
+    np.testing.assert_allclose(W, [[-1.5, -2.0]], rtol=1e-6)
+    np.testing.assert_allclose(b, [[0.0], [-6.0]], rtol=1e-6)
+    W[...], b[...] = 0, 0
+    GD(1.0, clipnorm=6.5).apply_gradients(   # each array alone: only b's norm (12) is above
+        [W, b], [np.array([[3.0, 4.0]], dtype), np.array([[0.0], [12.0]], dtype)])
+    np.testing.assert_allclose(W, [[-3.0, -4.0]], rtol=1e-6)
+    np.testing.assert_allclose(b, [[0.0], [-6.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 1.0}, {"global_clipnorm": 1.0}])
+def test_non_finite_norms(clip):
+    """A NaN gradient entry makes its norm NaN: every entry it scales becomes NaN. An
+    infinite entry makes the norm infinite: the factor is 0, so the other entries do
+    not move and the infinite one gives NaN (inf * 0)."""
+    p = [np.zeros(3), np.zeros(2)]
+    GD(0.1, **clip).apply_gradients(p, [np.array([1.0, np.nan, 2.0]), np.ones(2)])
+    assert np.isnan(p[0]).all()
+    assert np.isnan(p[1]).all() == ("global_clipnorm" in clip)
+    p = [np.zeros(3), np.zeros(2)]
+    GD(0.1, **clip).apply_gradients(p, [np.array([1.0, np.inf, 2.0]), np.ones(2)])
+    assert p[0][0] == 0 and np.isnan(p[0][1]) and p[0][2] == 0
+    if "clipnorm" in clip:
+        np.testing.assert_allclose(p[1], -0.1 / np.sqrt(2))
+    else:
+        np.testing.assert_array_equal(p[1], 0.0)
+
+
+def test_clipvalue_keeps_nan():
+    p = np.zeros(3)
+    SGD(1.0, clipvalue=0.5).apply_gradients([p], [np.array([np.nan, -3.0, 0.25])])
+    assert np.isnan(p[0]) and p[1] == 0.5 and p[2] == -0.25
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clipping_in_config(name):
+    opt = make_opt(name, clipnorm=0.5, clipvalue=2.0)
+    config = opt.get_config()
+    assert config["clipnorm"] == 0.5 and config["clipvalue"] == 2.0
+    assert "global_clipnorm" not in config
+    clone = optimizers.get(optimizers.serialize(opt))
+    assert (clone.clipnorm, clone.global_clipnorm, clone.clipvalue) == (0.5, None, 2.0)
+    assert clone.get_config() == config
+    g = make_opt(name, global_clipnorm=3)
+    assert g.get_config()["global_clipnorm"] == 3.0 and g.compiled_spec().global_clipnorm == 3.0
+    assert repr(g).endswith("global_clipnorm=3.0)")
+    assert make_opt(name).compiled_spec().clipnorm == 0.0
+
+
+@pytest.mark.parametrize("cls", [GD, SGD, Momentum, RMSprop, Adam, AdamW, Nadam, Adagrad, Adamax])
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"clipnorm": 1.0, "global_clipnorm": 1.0}, ValueError,
+     "only one of clipnorm and global_clipnorm"),
+    ({"clipnorm": 0.0}, ValueError, "clipnorm must be a finite number > 0 or None, got 0.0"),
+    ({"clipnorm": -1.0}, ValueError, "clipnorm must be a finite number > 0"),
+    ({"global_clipnorm": float("inf")}, ValueError, "global_clipnorm must be a finite number"),
+    ({"clipvalue": float("nan")}, ValueError, "clipvalue must be a finite number > 0"),
+    ({"clipvalue": "1"}, TypeError, "clipvalue must be a real number"),
+    ({"clipnorm": True}, TypeError, "clipnorm must be a real number"),
+])
+def test_bad_clipping(cls, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        cls(**kwargs)
+
+
+def test_update_kernel_checks_clipping():
+    from fastdnn._compiled import CODES
+    from fastdnn._kernels import _optim
+
+    p = [np.zeros(3)]
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="clipvalue must be a finite number >= 0"):
+            _optim.update(CODES["optimizer"]["gd"], p, [np.ones(3)], (), (), None, 0.1,
+                          clipvalue=bad)
+    np.testing.assert_array_equal(p[0], 0.0)
+    assert _optim.nadam_mu_product(0.9, 0.004, 3) == pytest.approx(
+        np.prod([reference.nadam_mu(s, 0.9, 0.004) for s in (1, 2, 3)]), rel=1e-15)
+    assert _optim.nadam_mu_product(0.9, 0.004, 3, 5, 0.123) == _optim.nadam_mu_product(
+        0.9, 0.004, 3)   # a known product past t is not used
+    with pytest.raises(ValueError, match="t and known_t must be >= 0"):
+        _optim.nadam_mu_product(0.9, 0.004, -1)
