@@ -31,7 +31,9 @@
     X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)
 /* X(CODE, name, state arrays per parameter array) */
 #define FDNN_OPTIMIZERS(X)                                                      \
-    X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)
+    X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)   \
+    X(ADAMW, adamw, 2) X(NADAM, nadam, 2) X(ADAGRAD, adagrad, 1) X(ADAMAX, adamax, 2) \
+    X(SGD, sgd, 1)
 #define FDNN_METRICS(X)                                                         \
     X(BINARY, binary_accuracy) X(ARGMAX, categorical_accuracy)                  \
     X(MAE, mean_absolute_error) X(MSE, mean_squared_error)

@@ -752,18 +752,36 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 
 /* ---- optimizer steps ---- */
 /* BODY updates p[i] (and the state) from the gradient gi; one loop without the L2 term,
-   one with it, so the vectorizer sees a plain loop in each */
+   one with it, so the vectorizer sees a plain loop in each; and the same two with a norm
+   clip's scale and a value clip (NaN passes the clip unchanged) */
 #define FDNN_OPT_LOOP(BODY)                                                             \
     do {                                                                                \
-        if (decay == 0) {                                                               \
-            for (ptrdiff_t i = 0; i < n; i++) {                                         \
-                const T gi = g[i];                                                      \
-                BODY;                                                                   \
+        if (gscale == 1 && !(clip > 0)) {                                               \
+            if (decay == 0) {                                                           \
+                for (ptrdiff_t i = 0; i < n; i++) {                                     \
+                    const T gi = g[i];                                                  \
+                    BODY;                                                               \
+                }                                                                       \
+            } else {                                                                    \
+                for (ptrdiff_t i = 0; i < n; i++) {                                     \
+                    const T gi = g[i] + decay * p[i];                                   \
+                    BODY;                                                               \
+                }                                                                       \
             }                                                                           \
         } else {                                                                        \
-            for (ptrdiff_t i = 0; i < n; i++) {                                         \
-                const T gi = g[i] + decay * p[i];                                       \
-                BODY;                                                                   \
+            const T clip_ = clip > 0 ? clip : (T)INFINITY;                              \
+            if (decay == 0) {                                                           \
+                for (ptrdiff_t i = 0; i < n; i++) {                                     \
+                    const T xi_ = gscale * g[i];                                        \
+                    const T gi = xi_ > clip_ ? clip_ : (xi_ < -clip_ ? -clip_ : xi_);   \
+                    BODY;                                                               \
+                }                                                                       \
+            } else {                                                                    \
+                for (ptrdiff_t i = 0; i < n; i++) {                                     \
+                    const T xi_ = gscale * g[i] + decay * p[i];                         \
+                    const T gi = xi_ > clip_ ? clip_ : (xi_ < -clip_ ? -clip_ : xi_);   \
+                    BODY;                                                               \
+                }                                                                       \
             }                                                                           \
         }                                                                               \
     } while (0)
@@ -773,7 +791,11 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
     const T lr = c[FDNN_OC_LR], decay = c[FDNN_OC_DECAY], eps = c[FDNN_OC_EPS];
     const T beta1 = c[FDNN_OC_BETA1], omb1 = c[FDNN_OC_OMB1];
     const T beta2 = c[FDNN_OC_BETA2], omb2 = c[FDNN_OC_OMB2], inv_c2 = c[FDNN_OC_INV_C2];
+    const T gscale = c[FDNN_OC_GSCALE], clip = c[FDNN_OC_CLIP];
     switch (op) {
+    case FDNN_OPT_GD: /* (callers fold plain gradient descent into their own loops) */
+        FDNN_OPT_LOOP(p[i] = p[i] - lr * gi);
+        break;
     case FDNN_OPT_MOMENTUM:
         FDNN_OPT_LOOP(const T vi = beta1 * s1[i] + omb1 * gi; s1[i] = vi; p[i] = p[i] - lr * vi);
         break;
@@ -786,7 +808,40 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
                       const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
                       p[i] = p[i] - lr * mi / (FDNN_SQRT(vi * inv_c2) + eps));
         break;
-    default: /* gradient descent is folded into its callers' loops */
+    case FDNN_OPT_ADAMW: {
+        const T keep = c[FDNN_OC_KEEP];
+        FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
+                      const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
+                      p[i] = keep * p[i] - lr * mi / (FDNN_SQRT(vi * inv_c2) + eps));
+        break;
+    }
+    case FDNN_OPT_NADAM: {
+        const T lr_m = c[FDNN_OC_LR_M];
+        FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
+                      const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
+                      const T di = FDNN_SQRT(vi * inv_c2) + eps;
+                      p[i] = p[i] - lr * gi / di - lr_m * mi / di);
+        break;
+    }
+    case FDNN_OPT_ADAGRAD:
+        FDNN_OPT_LOOP(const T si = s1[i] + gi * gi; s1[i] = si;
+                      p[i] = p[i] - lr * gi / (FDNN_SQRT(si) + eps));
+        break;
+    case FDNN_OPT_ADAMAX:
+        /* u = max(beta2 u, |g| + eps), NaN from either side */
+        FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi; const T bu = beta2 * s2[i];
+                      const T ai = FDNN_ABS(gi) + eps;
+                      const T ui = (bu > ai || bu != bu) ? bu : ai; s1[i] = mi; s2[i] = ui;
+                      p[i] = p[i] - lr * mi / ui);
+        break;
+    case FDNN_OPT_SGD: /* b = momentum b + g; p -= lr b, or lr (g + momentum b) */
+        if (c[FDNN_OC_NESTEROV] != 0)
+            FDNN_OPT_LOOP(const T bi = beta1 * s1[i] + gi; s1[i] = bi;
+                          p[i] = p[i] - lr * (gi + beta1 * bi));
+        else
+            FDNN_OPT_LOOP(const T bi = beta1 * s1[i] + gi; s1[i] = bi; p[i] = p[i] - lr * bi);
+        break;
+    default:
         break;
     }
 }

@@ -122,7 +122,7 @@ typedef void (*fdnn_gemm_f32_t)(const fdnn_gemm_args_f32 *g, ptrdiff_t i0, ptrdi
 typedef void (*fdnn_gemm_f64_t)(const fdnn_gemm_args_f64 *g, ptrdiff_t i0, ptrdiff_t i1,
                                ptrdiff_t j0, ptrdiff_t j1);
 
-/* Optimizer steps (fdnn_optim_*): op (FDNN_OPT_*, but GD) and the layout of the
+/* Optimizer steps (fdnn_optim_*): op (FDNN_OPT_*) and the layout of the
    coefficients c. */
 enum {
     FDNN_OC_LR = 0,    /* learning rate; Adam's is bias-corrected: lr / (1 - beta1^t) */
@@ -133,6 +133,11 @@ enum {
     FDNN_OC_OMB2,      /* 1 - beta2 */
     FDNN_OC_INV_C2,    /* Adam: 1 / (1 - beta2^t) */
     FDNN_OC_EPS,
+    FDNN_OC_KEEP,      /* AdamW: p is first multiplied by 1 - lr * weight_decay */
+    FDNN_OC_LR_M,      /* Nadam: the rate on m (FDNN_OC_LR is the rate on g) */
+    FDNN_OC_NESTEROV,  /* SGD: nonzero for Nesterov momentum */
+    FDNN_OC_GSCALE,    /* the gradient is GSCALE * g + DECAY * p (a norm clip's scale) */
+    FDNN_OC_CLIP,      /* > 0: the gradient is clipped to [-CLIP, CLIP] */
     FDNN_N_OC
 };
 typedef void (*fdnn_optim_f32_t)(int op, float *p, const float *g, float *s1, float *s2,

@@ -41,7 +41,9 @@ MATHS: dict[str, tuple[str, ...]] = {
     "activation": ("forward", "derivative", "backward"),
     "loss": ("cost", "_cost_sum", "gradient"),
     "optimizer": ("apply_gradients", "_update", "learning_rate", "beta", "beta1", "beta2",
-                  "epsilon"),
+                  "epsilon", "weight_decay", "momentum_decay", "initial_accumulator_value",
+                  "momentum", "nesterov", "clipnorm", "global_clipnorm", "clipvalue",
+                  "_new_slots"),
     "metric": ("update_state", "_batch", "_example_values", "result"),
 }
 
@@ -67,11 +69,24 @@ class LossKernel(NamedTuple):
 
 
 class OptimizerKernel(NamedTuple):
-    """``code`` of the update and its hyperparameters (0 where it has none)."""
+    """``code`` of the update and its hyperparameters (0 where it has none): ``beta1``
+    (SGD's momentum), ``beta2``, ``epsilon``, AdamW's ``weight_decay``, Nadam's
+    ``momentum_decay``, SGD's ``nesterov``; and the gradient clipping (0: none)."""
     code: int
     beta1: float = 0.0
     beta2: float = 0.0
     epsilon: float = 0.0
+    weight_decay: float = 0.0
+    momentum_decay: float = 0.0
+    nesterov: bool = False
+    clipnorm: float = 0.0
+    global_clipnorm: float = 0.0
+    clipvalue: float = 0.0
+
+    def hyper(self) -> tuple[float, float, float, float, float, bool, float, float, float]:
+        """Everything but the code, in the order the compiled loop's plan takes it."""
+        return (self.beta1, self.beta2, self.epsilon, self.weight_decay, self.momentum_decay,
+                self.nesterov, self.clipnorm, self.global_clipnorm, self.clipvalue)
 
 
 class MetricKernel(NamedTuple):

@@ -333,7 +333,7 @@ class CompiledTrainer(LayerTrainer):
         self.metric_counts = [mk.per_example for mk in metrics]
         self.plan = _network.Plan(entries, normalizer, loss.code,
                                   loss.fused_activation == layers[-1].activation.name,
-                                  spec.code, (spec.beta1, spec.beta2, spec.epsilon), slot_rows,
+                                  spec.code, spec.hyper(), slot_rows,
                                   [(mk.code, mk.threshold) for mk in metrics], batch_size,
                                   model.dtype)
 

@@ -190,7 +190,9 @@ class Sequential:
         Parameters
         ----------
         optimizer : str or Optimizer, default "adam"
-            ``"gd"``/``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"`` or an instance.
+            A name of :func:`fastdnn.optimizers.get` (``"gd"``, ``"sgd"``, ``"momentum"``,
+            ``"rmsprop"``, ``"adam"``, ``"adamw"``, ``"nadam"``, ``"adagrad"``,
+            ``"adamax"``) or an instance.
         loss : str or Loss, default "binary_crossentropy"
             ``"binary_crossentropy"`` (sigmoid output), ``"categorical_crossentropy"``
             (softmax output; integer or one-hot labels), ``"mse"`` (linear output).
@@ -208,7 +210,7 @@ class Sequential:
         >>> model = Sequential([Dense(1, activation="sigmoid")])
         >>> model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
         >>> type(model.optimizer).__name__
-        'GD'
+        'SGD'
         """
         opt = _optimizers.get(optimizer)
         loss_obj = _losses.get(loss)

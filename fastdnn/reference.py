@@ -201,6 +201,149 @@ def adam_step(param: _Array, grad: _Array, m: _Array, v: _Array, t: int, learnin
     return param, m, v
 
 
+def adamw_step(param: _Array, grad: _Array, m: _Array, v: _Array, t: int, learning_rate: float,
+               beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+               weight_decay: float = 0.01, decay: float = 0.0
+               ) -> tuple[_Array, _Array, _Array]:
+    """AdamW step ``t``: ``param * (1 - learning_rate * weight_decay)``, then Adam's step
+    (the L2 ``decay`` enters the gradient, from the parameters before the step).
+    Returns ``(param, m, v)``.
+
+    Examples
+    --------
+    >>> p, m, v = adamw_step(np.array([1.0]), np.array([2.0]), np.array([0.0]),
+    ...                      np.array([0.0]), 1, 0.1, epsilon=0.0, weight_decay=1.0)
+    >>> p
+    array([0.8])
+    """
+    grad = _l2_gradient(param, grad, decay)
+    shrunk = param * (1 - learning_rate * weight_decay)
+    p, m, v = adam_step(param, grad, m, v, t, learning_rate, beta1, beta2, epsilon)
+    return shrunk + (p - param), m, v
+
+
+def nadam_mu(t: int, beta1: float = 0.9, momentum_decay: float = 0.004) -> float:
+    """Nadam's momentum coefficient at step ``t``: ``beta1 (1 - 0.96**(t momentum_decay) / 2)``.
+
+    Examples
+    --------
+    >>> round(nadam_mu(1, 0.9, 0.0), 12)
+    0.45
+    """
+    return float(beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay)))
+
+
+def nadam_step(param: _Array, grad: _Array, m: _Array, v: _Array, t: int, learning_rate: float,
+               beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+               momentum_decay: float = 0.004, decay: float = 0.0
+               ) -> tuple[_Array, _Array, _Array]:
+    """Nadam step ``t`` (PyTorch's NAdam): with ``mu_s = nadam_mu(s)`` and
+    ``P = mu_1 ... mu_t``, ``m``, ``v`` as Adam, ``d = sqrt(v / (1 - beta2**t)) + epsilon``,
+    ``param - lr (1 - mu_t) / (1 - P) g / d - lr mu_{t+1} / (1 - P mu_{t+1}) m / d``.
+    Returns ``(param, m, v)``.
+
+    Examples
+    --------
+    >>> p, m, v = nadam_step(np.array([1.0]), np.array([2.0]), np.array([0.0]),
+    ...                      np.array([0.0]), 1, 0.1, beta1=0.0, epsilon=0.0)
+    >>> p
+    array([0.9])
+    """
+    grad = _l2_gradient(param, grad, decay)
+    product = 1.0
+    for s in range(1, t + 1):
+        product *= nadam_mu(s, beta1, momentum_decay)
+    mu, mu_next = nadam_mu(t, beta1, momentum_decay), nadam_mu(t + 1, beta1, momentum_decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    d = np.sqrt(v / (1 - beta2 ** t)) + epsilon
+    param = (param - learning_rate * (1 - mu) / (1 - product) * grad / d
+             - learning_rate * mu_next / (1 - product * mu_next) * m / d)
+    return param, m, v
+
+
+def adagrad_step(param: _Array, grad: _Array, s: _Array, learning_rate: float,
+                 epsilon: float = 1e-10, decay: float = 0.0) -> tuple[_Array, _Array]:
+    """Adagrad: ``s = s + grad**2``, ``param - lr grad / (sqrt(s) + epsilon)``.
+
+    Returns ``(param, s)``; ``s`` starts at the initial accumulator value.
+
+    Examples
+    --------
+    >>> p, s = adagrad_step(np.array([1.0]), np.array([2.0]), np.array([12.0]), 0.1,
+    ...                     epsilon=0.0)
+    >>> p, s
+    (array([0.95]), array([16.]))
+    """
+    grad = _l2_gradient(param, grad, decay)
+    s = s + grad ** 2
+    param = param - learning_rate * grad / (np.sqrt(s) + epsilon)
+    return param, s
+
+
+def adamax_step(param: _Array, grad: _Array, m: _Array, u: _Array, t: int, learning_rate: float,
+                beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+                decay: float = 0.0) -> tuple[_Array, _Array, _Array]:
+    """Adamax step ``t``: ``m`` as Adam, ``u = max(beta2 u, |grad| + epsilon)``,
+    ``param - lr / (1 - beta1**t) m / u``. Returns ``(param, m, u)``.
+
+    Examples
+    --------
+    >>> p, m, u = adamax_step(np.array([1.0]), np.array([2.0]), np.array([0.0]),
+    ...                       np.array([0.0]), 1, 0.1, epsilon=0.0)
+    >>> p
+    array([0.9])
+    """
+    grad = _l2_gradient(param, grad, decay)
+    m = beta1 * m + (1 - beta1) * grad
+    u = np.maximum(beta2 * u, np.abs(grad) + epsilon)
+    param = param - learning_rate / (1 - beta1 ** t) * m / u
+    return param, m, u
+
+
+def sgd_step(param: _Array, grad: _Array, b: _Array, learning_rate: float,
+             momentum: float = 0.0, nesterov: bool = False, decay: float = 0.0
+             ) -> tuple[_Array, _Array]:
+    """SGD with momentum (PyTorch's form): ``b = momentum b + grad``,
+    ``param - lr b`` (Nesterov: ``param - lr (grad + momentum b)``). Returns ``(param, b)``.
+
+    Examples
+    --------
+    >>> p, b = sgd_step(np.array([1.0]), np.array([2.0]), np.array([1.0]), 0.1, momentum=0.5)
+    >>> p, b
+    (array([0.75]), array([2.5]))
+    """
+    grad = _l2_gradient(param, grad, decay)
+    b = momentum * b + grad
+    param = param - learning_rate * (grad + momentum * b if nesterov else b)
+    return param, b
+
+
+def clip_gradients(grads: Sequence[_Array], clipnorm: float | None = None,
+                 global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> list[_Array]:
+    """Gradients clipped as the optimizers do: each scaled to an L2 norm of at most
+    ``clipnorm``, or all together to ``global_clipnorm`` (``g * c / norm`` when the norm
+    is above ``c``), then each entry clipped to ``[-clipvalue, clipvalue]``.
+
+    Examples
+    --------
+    >>> clip_gradients([np.array([3.0, 4.0])], clipnorm=1.0)[0]
+    array([0.6, 0.8])
+    """
+    out: list[_Array] = [np.asarray(g, dtype=np.float64) for g in grads]
+    if clipnorm is not None:
+        norms = [float(np.sqrt(np.sum(g * g))) for g in out]
+        out = [g if n <= clipnorm else g * (clipnorm / n) for g, n in zip(out, norms)]
+    if global_clipnorm is not None:
+        n = float(np.sqrt(sum(float(np.sum(g * g)) for g in out)))
+        if not n <= global_clipnorm:
+            out = [g * (global_clipnorm / n) for g in out]
+    if clipvalue is not None:
+        out = [np.clip(g, -clipvalue, clipvalue) for g in out]
+    return out
+
+
 # ------------------------------------------------------------ whole networks
 # The course's L-layer network trained by mini-batch gradient descent, in plain
 # NumPy: the oracle of the model tests and the baseline of the demo and of the

@@ -5,19 +5,44 @@ import pytest
 
 import fastdnn.optimizers as optimizers
 from fastdnn import reference
-from fastdnn.optimizers import GD, SGD, Adam, Momentum, Optimizer, RMSprop
+from fastdnn.optimizers import (GD, SGD, Adagrad, Adam, Adamax, AdamW, Momentum, Nadam, Optimizer,
+                                RMSprop)
 from fastdnn.schedules import ExponentialDecay, InverseTimeDecay, LearningRateSchedule
 
-NAMES = ["gd", "momentum", "rmsprop", "adam"]
-CLASSES = {"gd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
-SLOTS = {"gd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}
+NAMES = ["gd", "momentum", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adamax", "sgd",
+         "sgd_nesterov", "sgd_plain"]
+CLASSES = {"gd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+           "nadam": Nadam, "adagrad": Adagrad, "adamax": Adamax, "sgd": SGD,
+           "sgd_nesterov": SGD, "sgd_plain": SGD}
+SLOTS = {"gd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v"),
+         "adamw": ("m", "v"), "nadam": ("m", "v"), "adagrad": ("s",), "adamax": ("m", "u"),
+         "sgd": ("b",), "sgd_nesterov": ("b",), "sgd_plain": ()}
 # not the defaults, so that a hyperparameter lost or swapped on the way shows
 HYPER = {
     "gd": {"learning_rate": 0.05},
     "momentum": {"learning_rate": 0.05, "beta": 0.8},
     "rmsprop": {"learning_rate": 0.01, "beta": 0.9, "epsilon": 1e-4},
     "adam": {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-4},
+    "adamw": {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-4,
+              "weight_decay": 0.3},
+    "nadam": {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-4,
+              "momentum_decay": 0.3},
+    "adagrad": {"learning_rate": 0.05, "initial_accumulator_value": 0.2, "epsilon": 1e-4},
+    "adamax": {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-4},
+    "sgd": {"learning_rate": 0.05, "momentum": 0.8, "nesterov": False},
+    "sgd_nesterov": {"learning_rate": 0.05, "momentum": 0.7, "nesterov": True},
+    "sgd_plain": {"learning_rate": 0.05, "momentum": 0.0, "nesterov": False},
 }
+DEFAULTS = {"gd": {}, "momentum": {}, "rmsprop": {}, "adam": {}, "adamw": {}, "nadam": {},
+            "adagrad": {}, "adamax": {}, "sgd": {"momentum": 0.9},
+            "sgd_nesterov": {"momentum": 0.9, "nesterov": True},
+            "sgd_plain": {}}
+
+
+def initial_state(name, shape, hyper):
+    """The reference's state arrays before the first step."""
+    value = hyper.get("initial_accumulator_value", 0.0) if name == "adagrad" else 0.0
+    return {s: np.full(shape, value) for s in SLOTS[name]}
 DTYPES = [np.float32, np.float64]
 
 
@@ -29,8 +54,30 @@ def reference_step(name, hyper, p, g, state, t, decay):
     """(new p, new state) from the reference functions, in float64."""
     p, g = p.astype(np.float64), g.astype(np.float64)
     lr = hyper["learning_rate"]
-    if name == "gd":
+    if name == "gd" or name == "sgd_plain":
         return reference.gd_step(p, g, lr, decay=decay), {}
+    if name.startswith("sgd"):
+        p, b = reference.sgd_step(p, g, state["b"], lr, momentum=hyper.get("momentum", 0.0),
+                                  nesterov=hyper.get("nesterov", False), decay=decay)
+        return p, {"b": b}
+    if name == "adagrad":
+        p, s = reference.adagrad_step(p, g, state["s"], lr, epsilon=hyper.get("epsilon", 1e-10),
+                                      decay=decay)
+        return p, {"s": s}
+    adam_like = dict(beta1=hyper.get("beta1", 0.9), beta2=hyper.get("beta2", 0.999),
+                     epsilon=hyper.get("epsilon", 1e-8), decay=decay)
+    if name == "adamw":
+        p, m, v = reference.adamw_step(p, g, state["m"], state["v"], t, lr,
+                                       weight_decay=hyper.get("weight_decay", 0.01), **adam_like)
+        return p, {"m": m, "v": v}
+    if name == "nadam":
+        p, m, v = reference.nadam_step(p, g, state["m"], state["v"], t, lr,
+                                       momentum_decay=hyper.get("momentum_decay", 0.004),
+                                       **adam_like)
+        return p, {"m": m, "v": v}
+    if name == "adamax":
+        p, m, u = reference.adamax_step(p, g, state["m"], state["u"], t, lr, **adam_like)
+        return p, {"m": m, "u": u}
     if name == "momentum":
         p, v = reference.momentum_step(p, g, state["v"], lr, beta=hyper.get("beta", 0.9),
                                        decay=decay)
@@ -71,7 +118,7 @@ class Run:
         self.params = params
         self.decays = decays
         self.ref = [p.astype(np.float64) for p in params]
-        self.ref_state = [{s: np.zeros(p.shape) for s in SLOTS[name]} for p in params]
+        self.ref_state = [initial_state(name, p.shape, self.hyper) for p in params]
 
     def step(self, grads):
         t = self.opt.iterations + 1
@@ -126,10 +173,13 @@ def test_matches_reference(simd, name, dtype, order, shape):
 def test_default_hyperparameters_match_reference_defaults(name, dtype):
     rng = np.random.default_rng(1)
     W = array(rng, (4, 6), dtype)
-    opt = CLASSES[name]()
-    expected_lr = 0.01 if name in ("gd", "momentum") else 0.001
+    opt = CLASSES[name](**DEFAULTS[name])
+    expected_lr = {"gd": 0.01, "momentum": 0.01, "adagrad": 0.01, "nadam": 0.002,
+                   "adamax": 0.002}.get(name.split("_")[0], 0.001)
+    if name.startswith("sgd"):
+        expected_lr = 0.01
     assert opt.learning_rate == expected_lr
-    run = Run(name, [W], None, hyper={"learning_rate": expected_lr})
+    run = Run(name, [W], None, hyper={"learning_rate": expected_lr, **DEFAULTS[name]})
     for _ in range(3):
         run.step([array(rng, (4, 6), dtype)])
         run.check()
@@ -185,12 +235,12 @@ def test_gradient_sharing_memory_with_its_parameter(name):
         buf = array(rng, (11,), np.float64)
         p, g = buf[p_at], buf[g_at]  # partial overlap: g is read as it was before the step
         expected, _ = reference_step(name, HYPER[name], p.copy(), g.copy(),
-                                     {s: np.zeros(10) for s in SLOTS[name]}, 1, 0.1)
+                                     initial_state(name, 10, HYPER[name]), 1, 0.1)
         make_opt(name).apply_gradients([p], [g], decays=[0.1])
         assert_close(p, expected, np.float64)
     q = array(rng, (3, 3), np.float64)  # the same array as gradient
     expected, _ = reference_step(name, HYPER[name], q.copy(), q.copy(),
-                                 {s: np.zeros((3, 3)) for s in SLOTS[name]}, 1, 0.0)
+                                 initial_state(name, (3, 3), HYPER[name]), 1, 0.0)
     make_opt(name).apply_gradients([q], [q])
     assert_close(q, expected, np.float64)
 
@@ -217,7 +267,7 @@ def test_empty_arrays(name, dtype):
     opt = make_opt(name)
     opt.apply_gradients([p], [np.zeros((0, 3), dtype=dtype)], decays=[0.1])
     assert opt.iterations == 1 and p.shape == (0, 3)
-    if name == "gd":  # no state, so any list of arrays will do
+    if not SLOTS[name]:  # no state, so any list of arrays will do
         opt.apply_gradients([], [])
         assert opt.iterations == 2
     else:
@@ -241,9 +291,24 @@ def test_nan_gradient_propagates(simd, name, dtype):
     assert_close(p[mask], run.ref[0][mask], dtype)
 
 
-def test_sgd_is_gd():
-    assert SGD is GD
-    assert optimizers.get("sgd").__class__ is GD
+def test_sgd_without_momentum_is_gd_and_old_sgd_configs_load():
+    """"sgd" once named GD: its configs (and GD's) load, with the same steps."""
+    assert type(optimizers.get("sgd")) is SGD
+    old = optimizers.get({"class_name": "sgd", "config": {"learning_rate": 0.2}})
+    assert type(old) is SGD and old.momentum == 0.0 and not old.nesterov
+    assert type(optimizers.get({"class_name": "GD", "config": {"learning_rate": 0.2}})) is GD
+    rng = np.random.default_rng(11)
+    P1 = [array(rng, (4, 3), np.float64), array(rng, (4, 1), np.float64)]
+    P2 = [p.copy() for p in P1]
+    gd = GD(0.2)
+    for _ in range(3):
+        G = [array(rng, (4, 3), np.float64), array(rng, (4, 1), np.float64)]
+        old.apply_gradients(P1, G, [0.1, 0.0])
+        gd.apply_gradients(P2, G, [0.1, 0.0])
+    for a, b in zip(P1, P2):
+        np.testing.assert_array_equal(a, b)
+    assert old.get_state().keys() == gd.get_state().keys()   # no buffer without momentum
+    assert old.compiled_spec().code == optimizers.get("sgd").compiled_spec().code
 
 
 # ------------------------------------------------------------------ state
@@ -388,9 +453,10 @@ def test_hyperparameters_in_config_and_properties():
 
 # --------------------------------------------------------------- registry
 
-@pytest.mark.parametrize("ident, cls", [("gd", GD), ("SGD", GD), ("Momentum", Momentum),
+@pytest.mark.parametrize("ident, cls", [("gd", GD), ("SGD", SGD), ("Momentum", Momentum),
                                         ("rmsprop", RMSprop), ("RMSProp", RMSprop),
-                                        ("ADAM", Adam)])
+                                        ("ADAM", Adam), ("AdamW", AdamW), ("nadam", Nadam),
+                                        ("Adagrad", Adagrad), ("adamax", Adamax)])
 def test_get_by_name(ident, cls):
     opt = optimizers.get(ident)
     assert type(opt) is cls
@@ -402,15 +468,16 @@ def test_get_instance_and_dict():
     assert optimizers.get(a) is a
     m = optimizers.get({"class_name": "Momentum", "config": {"learning_rate": 0.3, "beta": 0.5}})
     assert type(m) is Momentum and m.learning_rate == 0.3 and m.beta == 0.5
-    assert type(optimizers.get({"class_name": "sgd"})) is GD
-    assert optimizers.serialize(SGD(0.2)) == {"class_name": "GD", "config": {"learning_rate": 0.2}}
+    assert type(optimizers.get({"class_name": "sgd"})) is SGD
+    assert optimizers.serialize(SGD(0.2)) == {
+        "class_name": "SGD", "config": {"learning_rate": 0.2, "momentum": 0.0, "nesterov": False}}
 
 
 def test_get_errors():
-    with pytest.raises(ValueError, match="unknown optimizer 'adamw'; known names: .*adam"):
-        optimizers.get("adamw")
-    with pytest.raises(ValueError, match="unknown optimizer 'Nadam'"):
-        optimizers.get({"class_name": "Nadam", "config": {}})
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'; known names: .*adamax"):
+        optimizers.get("lion")
+    with pytest.raises(ValueError, match="unknown optimizer 'Lamb'"):
+        optimizers.get({"class_name": "Lamb", "config": {}})
     with pytest.raises(ValueError, match="class_name"):
         optimizers.get({"config": {}})
     with pytest.raises(TypeError, match="identifier must be"):
@@ -441,6 +508,26 @@ def test_get_errors():
     (Adam, {"beta2": -1e-9}, ValueError, "beta2 must be a finite number in"),
     (Adam, {"epsilon": -1e-8}, ValueError, "epsilon"),
     (Adam, {"learning_rate": float("nan")}, ValueError, "learning_rate"),
+    (AdamW, {"weight_decay": -0.1}, ValueError, "weight_decay must be a finite number >= 0"),
+    (AdamW, {"weight_decay": float("inf")}, ValueError, "weight_decay"),
+    (AdamW, {"weight_decay": "0.1"}, TypeError, "weight_decay must be a real number"),
+    (AdamW, {"beta2": 1.0}, ValueError, "beta2 must be a finite number in"),
+    (Nadam, {"momentum_decay": -1.0}, ValueError, "momentum_decay must be a finite number >= 0"),
+    (Nadam, {"momentum_decay": None}, TypeError, "momentum_decay must be a real number"),
+    (Nadam, {"epsilon": 0.0}, ValueError, "epsilon must be a finite number > 0"),
+    (Adagrad, {"initial_accumulator_value": -0.1}, ValueError,
+     "initial_accumulator_value must be a finite number >= 0"),
+    (Adagrad, {"initial_accumulator_value": float("nan")}, ValueError,
+     "initial_accumulator_value"),
+    (Adagrad, {"epsilon": -1e-10}, ValueError, "epsilon must be a finite number > 0"),
+    (Adamax, {"beta1": 1.0}, ValueError, "beta1 must be a finite number in"),
+    (Adamax, {"epsilon": float("nan")}, ValueError, "epsilon"),
+    (SGD, {"momentum": -0.5}, ValueError, r"momentum must be a finite number in \[0, 1\]"),
+    (SGD, {"momentum": 1.5}, ValueError, "momentum must be a finite number in"),
+    (SGD, {"momentum": "0.9"}, TypeError, "momentum must be a real number"),
+    (SGD, {"nesterov": 1}, TypeError, "nesterov must be a bool"),
+    (SGD, {"nesterov": "yes"}, TypeError, "nesterov must be a bool"),
+    (SGD, {"learning_rate": 0.0}, ValueError, "learning_rate"),
 ])
 def test_bad_hyperparameters(cls, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -605,7 +692,7 @@ def test_schedule_changes_the_rate_with_the_epoch(name):
     rng = np.random.default_rng(9)
     W = array(rng, (5, 3), np.float64)
     opt = make_opt(name, learning_rate=schedule)
-    ref, state = W.copy(), {s: np.zeros((5, 3)) for s in SLOTS[name]}
+    ref, state = W.copy(), initial_state(name, (5, 3), HYPER[name])
     for epoch in range(4):
         opt.epoch = epoch
         assert opt.learning_rate == 0.05 / (1 + 2.0 * epoch)
@@ -667,3 +754,135 @@ def test_update_kernel_checks_the_state_it_is_given(name, slots):
     with pytest.raises(ValueError, match="state arrays"):
         _optim.update(CODES["optimizer"][name], p, g, state, ("s",) * slots, None, 0.1, 0.9)
     np.testing.assert_array_equal(p[0], np.zeros(3))
+
+
+# --------------------------------------------------------------- clipping
+
+CLIP_CASES = [{"clipnorm": 1.5}, {"global_clipnorm": 2.0}, {"clipvalue": 0.3},
+              {"clipnorm": 1.5, "clipvalue": 0.2}, {"global_clipnorm": 2.0, "clipvalue": 0.25}]
+
+
+@pytest.mark.parametrize("clip", CLIP_CASES, ids=lambda c: "+".join(c))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_clipping_matches_reference(name, dtype, clip):
+    """Every optimizer with each clipping: the reference step on the gradients (with
+    their L2 term) clipped by reference.clip_gradients."""
+    rng = np.random.default_rng([NAMES.index(name), len(clip)])
+    shapes = [(7, 3), (7, 1), (2, 7)]
+    decays = [0.2, 0.0, 0.1]
+    params = [array(rng, s, dtype, order="F" if i == 2 else "C") for i, s in enumerate(shapes)]
+    opt = make_opt(name, **clip)
+    ref = [p.astype(np.float64) for p in params]
+    state = [initial_state(name, s, HYPER[name]) for s in shapes]
+    clipped_steps = 0
+    for step in range(6):
+        grads = [array(rng, s, dtype, scale=0.1 + 0.4 * step) for s in shapes]
+        t = opt.iterations + 1
+        opt.apply_gradients(params, grads, decays)
+        full = [g.astype(np.float64) + d * r for g, d, r in zip(grads, decays, ref)]
+        clipped = reference.clip_gradients(full, **clip)
+        clipped_steps += any(not np.array_equal(a, b) for a, b in zip(full, clipped))
+        for i, g in enumerate(clipped):
+            ref[i], state[i] = reference_step(name, HYPER[name], ref[i], g, state[i], t, 0.0)
+        for p, r in zip(params, ref):
+            assert_close(p, r, dtype)
+    assert 0 < clipped_steps < 6 or "clipvalue" in clip and clipped_steps == 6
+
+
+def test_clip_gradients_reference():
+    g = [np.array([3.0, 4.0]), np.array([0.0, 12.0])]
+    np.testing.assert_allclose(reference.clip_gradients(g, clipnorm=5.0)[0], [3.0, 4.0])
+    np.testing.assert_allclose(reference.clip_gradients(g, clipnorm=5.0)[1], [0.0, 5.0])
+    out = reference.clip_gradients(g, global_clipnorm=6.5)   # the norm is 13
+    np.testing.assert_allclose(out[0], [1.5, 2.0])
+    np.testing.assert_allclose(out[1], [0.0, 6.0])
+    np.testing.assert_allclose(reference.clip_gradients(g, clipvalue=3.5)[0], [3.0, 3.5])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_clipnorm_is_one_factor_for_all_arrays(dtype):
+    """The arrays' joint norm is 13 > 6.5: every gradient is halved, a small one too."""
+    W, b = np.zeros((1, 2), dtype), np.zeros((2, 1), dtype)
+    GD(1.0, global_clipnorm=6.5).apply_gradients(
+        [W, b], [np.array([[3.0, 4.0]], dtype), np.array([[0.0], [12.0]], dtype)])
+    np.testing.assert_allclose(W, [[-1.5, -2.0]], rtol=1e-6)
+    np.testing.assert_allclose(b, [[0.0], [-6.0]], rtol=1e-6)
+    W[...], b[...] = 0, 0
+    GD(1.0, clipnorm=6.5).apply_gradients(   # each array alone: only b's norm (12) is above
+        [W, b], [np.array([[3.0, 4.0]], dtype), np.array([[0.0], [12.0]], dtype)])
+    np.testing.assert_allclose(W, [[-3.0, -4.0]], rtol=1e-6)
+    np.testing.assert_allclose(b, [[0.0], [-6.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 1.0}, {"global_clipnorm": 1.0}])
+def test_non_finite_norms(clip):
+    """A NaN gradient entry makes its norm NaN: every entry it scales becomes NaN. An
+    infinite entry makes the norm infinite: the factor is 0, so the other entries do
+    not move and the infinite one gives NaN (inf * 0)."""
+    p = [np.zeros(3), np.zeros(2)]
+    GD(0.1, **clip).apply_gradients(p, [np.array([1.0, np.nan, 2.0]), np.ones(2)])
+    assert np.isnan(p[0]).all()
+    assert np.isnan(p[1]).all() == ("global_clipnorm" in clip)
+    p = [np.zeros(3), np.zeros(2)]
+    GD(0.1, **clip).apply_gradients(p, [np.array([1.0, np.inf, 2.0]), np.ones(2)])
+    assert p[0][0] == 0 and np.isnan(p[0][1]) and p[0][2] == 0
+    if "clipnorm" in clip:
+        np.testing.assert_allclose(p[1], -0.1 / np.sqrt(2))
+    else:
+        np.testing.assert_array_equal(p[1], 0.0)
+
+
+def test_clipvalue_keeps_nan():
+    p = np.zeros(3)
+    SGD(1.0, clipvalue=0.5).apply_gradients([p], [np.array([np.nan, -3.0, 0.25])])
+    assert np.isnan(p[0]) and p[1] == 0.5 and p[2] == -0.25
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clipping_in_config(name):
+    opt = make_opt(name, clipnorm=0.5, clipvalue=2.0)
+    config = opt.get_config()
+    assert config["clipnorm"] == 0.5 and config["clipvalue"] == 2.0
+    assert "global_clipnorm" not in config
+    clone = optimizers.get(optimizers.serialize(opt))
+    assert (clone.clipnorm, clone.global_clipnorm, clone.clipvalue) == (0.5, None, 2.0)
+    assert clone.get_config() == config
+    g = make_opt(name, global_clipnorm=3)
+    assert g.get_config()["global_clipnorm"] == 3.0 and g.compiled_spec().global_clipnorm == 3.0
+    assert repr(g).endswith("global_clipnorm=3.0)")
+    assert make_opt(name).compiled_spec().clipnorm == 0.0
+
+
+@pytest.mark.parametrize("cls", [GD, SGD, Momentum, RMSprop, Adam, AdamW, Nadam, Adagrad, Adamax])
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"clipnorm": 1.0, "global_clipnorm": 1.0}, ValueError,
+     "only one of clipnorm and global_clipnorm"),
+    ({"clipnorm": 0.0}, ValueError, "clipnorm must be a finite number > 0 or None, got 0.0"),
+    ({"clipnorm": -1.0}, ValueError, "clipnorm must be a finite number > 0"),
+    ({"global_clipnorm": float("inf")}, ValueError, "global_clipnorm must be a finite number"),
+    ({"clipvalue": float("nan")}, ValueError, "clipvalue must be a finite number > 0"),
+    ({"clipvalue": "1"}, TypeError, "clipvalue must be a real number"),
+    ({"clipnorm": True}, TypeError, "clipnorm must be a real number"),
+])
+def test_bad_clipping(cls, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        cls(**kwargs)
+
+
+def test_update_kernel_checks_clipping():
+    from fastdnn._compiled import CODES
+    from fastdnn._kernels import _optim
+
+    p = [np.zeros(3)]
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="clipvalue must be a finite number >= 0"):
+            _optim.update(CODES["optimizer"]["gd"], p, [np.ones(3)], (), (), None, 0.1,
+                          clipvalue=bad)
+    np.testing.assert_array_equal(p[0], 0.0)
+    assert _optim.nadam_mu_product(0.9, 0.004, 3) == pytest.approx(
+        np.prod([reference.nadam_mu(s, 0.9, 0.004) for s in (1, 2, 3)]), rel=1e-15)
+    assert _optim.nadam_mu_product(0.9, 0.004, 3, 5, 0.123) == _optim.nadam_mu_product(
+        0.9, 0.004, 3)   # a known product past t is not used
+    with pytest.raises(ValueError, match="t and known_t must be >= 0"):
+        _optim.nadam_mu_product(0.9, 0.004, -1)

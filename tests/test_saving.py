@@ -19,12 +19,13 @@ from fastdnn import initializers, load_model, saving
 from fastdnn.callbacks import Callback, ModelCheckpoint
 from fastdnn.layers import Dense, Dropout, Input, Normalizer
 from fastdnn.models import Sequential
-from fastdnn.optimizers import GD, Adam, Momentum, RMSprop
+from fastdnn.optimizers import GD, SGD, Adagrad, Adam, Adamax, AdamW, Momentum, Nadam, RMSprop
 from fastdnn.saving import save_model
 from fastdnn.schedules import ExponentialDecay, InverseTimeDecay, StepDecay
 
 DTYPES = [np.float32, np.float64]
-OPTIMIZERS = ["gd", "momentum", "rmsprop", "adam"]
+OPTIMIZERS = ["gd", "momentum", "rmsprop", "adam", "adamw", "nadam", "adagrad", "adamax", "sgd",
+              "adam_clipnorm", "sgd_global_clipnorm"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -51,6 +52,21 @@ def make_optimizer(name):
         return Momentum(learning_rate=lr, beta=0.8)
     if name == "rmsprop":
         return RMSprop(learning_rate=lr, beta=0.95, epsilon=1e-6)
+    if name == "adamw":
+        return AdamW(learning_rate=lr, beta1=0.85, beta2=0.99, epsilon=1e-7, weight_decay=0.2,
+                     clipvalue=0.5)
+    if name == "nadam":
+        return Nadam(learning_rate=lr, beta1=0.85, beta2=0.99, epsilon=1e-7, momentum_decay=0.1)
+    if name == "adagrad":
+        return Adagrad(learning_rate=lr, initial_accumulator_value=0.05, epsilon=1e-6)
+    if name == "adamax":
+        return Adamax(learning_rate=lr, beta1=0.85, beta2=0.99, epsilon=1e-7)
+    if name == "sgd":
+        return SGD(learning_rate=lr, momentum=0.8, nesterov=True)
+    if name == "sgd_global_clipnorm":
+        return SGD(learning_rate=lr, momentum=0.7, global_clipnorm=0.2)
+    if name == "adam_clipnorm":
+        return Adam(learning_rate=lr, beta1=0.85, beta2=0.99, epsilon=1e-7, clipnorm=0.1)
     return Adam(learning_rate=lr, beta1=0.85, beta2=0.99, epsilon=1e-7)
 
 

@@ -16,7 +16,7 @@ class Plan:
         loss: int,
         fused: bool,
         opt: int,
-        hyper: tuple[float, float, float],
+        hyper: tuple[float, float, float, float, float, bool, float, float, float],
         slots: list[Any],
         metrics: list[tuple[int, float]],
         B: int,

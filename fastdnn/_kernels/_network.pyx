@@ -108,7 +108,7 @@ cdef struct Net:
     char *wb                       # (B): the mini-batch's sample weights
     char *mean                     # normalizer (n_x), or NULL
     char *inv_std
-    double beta1, beta2, eps
+    OptHyper hyper                 # the optimizer's hyperparameters and gradient clipping
     int metric[MAX_METRICS]
     double threshold[MAX_METRICS]
     DenseL layer[MAX_LAYERS]
@@ -180,15 +180,19 @@ cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py
 
 
 cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real scale,
-                                double lr_t, double inv_c2) noexcept nogil:
+                                const double *base) noexcept nogil:
     """dW = scale * dZ X^T with the optimizer's step on W applied to each tile of dW in the
     product's epilogue (threaded with it, dW read back from L1); False, and nothing done,
-    for gradient descent (folded into the product instead) and the direct loops."""
+    for gradient descent (folded into the product instead), the direct loops and a norm
+    clip (the norm of dW is needed before its update)."""
     cdef real c[FDNN_N_OC]
-    if net.opt == FDNN_OPT_GD or m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM:
+    cdef int q
+    if (net.opt == FDNN_OPT_GD or m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM
+            or net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0):
         return False
-    _coefficients(c, <real>lr_t, <real>(d.lam / m), <real>net.beta1, <real>(1.0 - net.beta1),
-                  <real>net.beta2, <real>(1.0 - net.beta2), <real>inv_c2, <real>net.eps)
+    for q in range(FDNN_N_OC):
+        c[q] = <real>base[q]
+    c[FDNN_OC_DECAY] = <real>(d.lam / m)
     # column-major dW^T (n_in, n_out) = X (n_in, m) @ dZ^T
     colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, m, scale, X, d.n_in, <real *>d.dZ,
                   d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL, 0, NULL,
@@ -339,21 +343,23 @@ cdef inline double _sum_squares(const real *W, Py_ssize_t n) noexcept nogil:
     return s
 
 
-cdef void _update(Net *net, DenseL *d, int which, real decay, real lr_t,
-                  real inv_c2) noexcept nogil:
-    """The optimizer's step on W (which = 0) or b (which = 1) of layer d: every update
-    but plain gradient descent is the C kernel of its code (csrc/fdnn_ew_type.h)."""
+cdef double _grad_sq_norm(DenseL *d, int which, double decay, real dummy) noexcept nogil:
+    """The sum of squares of W's (which = 0) or b's (which = 1) gradient with its L2 term."""
+    if which == 0:
+        return _sq_norm(<const real *>d.W, <const real *>d.dW, d.n_out * d.n_in, <real>decay)
+    return _sq_norm(<const real *>d.b, <const real *>d.db, d.n_out, <real>0)
+
+
+cdef void _update(Net *net, DenseL *d, int which, double decay, const double *base,
+                  double gscale, real dummy) noexcept nogil:
+    """The optimizer's step on W (which = 0) or b (which = 1) of layer d with the step's
+    coefficients base and the norm clip's scale: every update but plain gradient descent
+    is the C kernel of its code (csrc/fdnn_ew_type.h)."""
     cdef real *p = <real *>(d.W if which == 0 else d.b)
     cdef real *g = <real *>(d.dW if which == 0 else d.db)
-    cdef real *s1 = <real *>d.slot[which][0]
-    cdef real *s2 = <real *>d.slot[which][1]
     cdef Py_ssize_t n = d.n_out * (d.n_in if which == 0 else 1)
-    cdef real b1 = <real>net.beta1, b2 = <real>net.beta2, eps = <real>net.eps
-    if net.opt == FDNN_OPT_GD:
-        _gd(p, g, n, lr_t, decay)
-    else:
-        _optim(net.opt, p, g, s1, s2, n, lr_t, decay, b1, <real>(1.0 - net.beta1), b2,
-               <real>(1.0 - net.beta2), inv_c2, eps)
+    _apply(net.opt, p, g, <real *>d.slot[which][0], <real *>d.slot[which][1], n, base, decay,
+           gscale)
 
 
 cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
@@ -392,7 +398,9 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef real *X_l
     cdef real *G
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0, lr_t = lr, inv_c2 = 1, lo, hi
+    cdef double reg = 0, lo, hi, gscale = 1, sq = 0
+    cdef double base[FDNN_N_OC]
+    cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
     cdef real scale = <real>(1.0 / k)
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
@@ -451,10 +459,8 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
             _scale_columns(G, w, n_y, k)
             if net.fused:
                 out_op = FDNN_BW_LINEAR
-    # Adam's bias corrections once per step, in double; the others' rate as is
-    if net.opt == FDNN_OPT_ADAM:
-        lr_t = lr / (1.0 - pow(net.beta1, t))
-        inv_c2 = 1.0 / (1.0 - pow(net.beta2, t))
+    # the step's coefficients (bias corrections, ...) once, in double
+    _step_scalars(&net.hyper, lr, t, base)
     net.layer[L - 1].dz_done = False
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
@@ -475,24 +481,35 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
                 _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
                 G = <real *>d.dA_prev
         d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM
-                    and not long_step)
+                    and not norm_clip and not net.hyper.clipvalue > 0 and not long_step)
         if d.w_done:
             # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
             _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
                            <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
         else:
-            d.w_done = not long_step and _dW_step_fused(net, d, X_l, k, scale, lr_t, inv_c2)
+            d.w_done = not long_step and _dW_step_fused(net, d, X_l, k, scale, base)
             if not d.w_done:
                 _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
     interrupt_arm(False)
     if interrupted():
         return STEP_INTERRUPTED
+    if net.hyper.global_clipnorm > 0:   # the norm over every array before any update
+        for l in range(L):
+            d = &net.layer[l]
+            sq += _grad_sq_norm(d, 0, d.lam / k, scale)
+            if d.b != NULL:
+                sq += _grad_sq_norm(d, 1, 0, scale)
+        gscale = _clip_scale(sq, net.hyper.global_clipnorm)
     for l in range(L):
         d = &net.layer[l]
         if not d.w_done:
-            _update(net, d, 0, <real>(d.lam / k), <real>lr_t, <real>inv_c2)
+            if net.hyper.clipnorm > 0:
+                gscale = _clip_scale(_grad_sq_norm(d, 0, d.lam / k, scale), net.hyper.clipnorm)
+            _update(net, d, 0, d.lam / k, base, gscale, scale)
         if d.b != NULL:
-            _update(net, d, 1, 0, <real>lr_t, <real>inv_c2)
+            if net.hyper.clipnorm > 0:
+                gscale = _clip_scale(_grad_sq_norm(d, 1, 0, scale), net.hyper.clipnorm)
+            _update(net, d, 1, 0, base, gscale, scale)
     return STEP_DONE
 
 
@@ -567,20 +584,27 @@ cdef class Plan(_Buffers):
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)] (b and db None for a
-        layer without a bias), normalizer: None or
-        (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
+        layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
+        beta2, epsilon, weight_decay, momentum_decay, nesterov, clipnorm, global_clipnorm,
+        clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold)]."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
         cdef int which, s
+        cdef OptHyper *h
         if not 0 < L <= MAX_LAYERS or len(metrics) > MAX_METRICS:
             raise ValueError("plan: unsupported number of layers or metrics")
         _check_blas_dims(layers, B)
         dt = np.dtype(dtype)
         net.f32 = dt == np.float32
         net.L, net.loss, net.fused, net.opt = <int>L, loss, fused, opt
-        net.beta1, net.beta2, net.eps = hyper
+        h = &net.hyper
+        (h.beta1, h.beta2, h.eps, h.weight_decay, h.momentum_decay, h.nesterov, h.clipnorm,
+         h.global_clipnorm, h.clipvalue) = hyper
+        if opt == FDNN_OPT_SGD and h.beta1 == 0:   # SGD without momentum is gradient descent
+            opt = net.opt = FDNN_OPT_GD
+        h.op, h.mu_t, h.mu_product = opt, 0, 1.0
         net.B = B
         first_W = layers[0][0]
         net.n_x = first_W.shape[1]

@@ -17,7 +17,6 @@ the result.
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport pow
 
 cnp.import_array()
 
@@ -174,52 +173,92 @@ cdef list _checked(list params, list grads, tuple slots, tuple names, object dec
 
 # ------------------------------------------------------------- entry points
 
-cdef void _step(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n, double lr,
-                double decay, double beta1, double beta2, double epsilon,
-                double inv_c2) noexcept nogil:
-    if op == FDNN_OPT_GD:
-        _gd(p, g, n, <real>lr, <real>decay)
+def nadam_mu_product(double beta1, double momentum_decay, long long t, long long known_t=0,
+                     double known=1.0):
+    """Nadam's product of momentum coefficients mu_1 ... mu_t, multiplied on from
+    ``known`` = mu_1 ... mu_known_t (from the start when known_t > t)."""
+    if t < 0 or known_t < 0:
+        raise ValueError(f"t and known_t must be >= 0, got {t} and {known_t}")
+    cdef OptHyper h
+    h.beta1, h.momentum_decay, h.mu_t, h.mu_product = beta1, momentum_decay, known_t, known
+    return _nadam_product(&h, t)
+
+
+cdef double _array_sq_norm(cnp.ndarray p, cnp.ndarray g, double d):
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(p)
+    cdef void *pp = cnp.PyArray_DATA(p)
+    cdef const void *pg = cnp.PyArray_DATA(g)
+    cdef double s
+    if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
+        with nogil:
+            s = _sq_norm(<const float *>pp, <const float *>pg, n, <float>d)
     else:
-        _optim(op, p, g, s1, s2, n, <real>lr, <real>decay, <real>beta1, <real>(1.0 - beta1),
-               <real>beta2, <real>(1.0 - beta2), <real>inv_c2, <real>epsilon)
+        with nogil:
+            s = _sq_norm(<const double *>pp, <const double *>pg, n, d)
+    return s
+
+
+cdef int _check_clip(double value, str name) except -1:
+    if not (value >= 0.0 and value <= 1.7976931348623157e308):
+        raise ValueError(f"{name} must be a finite number >= 0 (0: none), got {value!r}")
+    return 0
 
 
 def update(int op, list params, list grads, tuple slots, tuple slot_names, object decays,
            double learning_rate, double beta1=0.0, double beta2=0.0, double epsilon=0.0,
-           long long t=1):
+           long long t=1, *, double weight_decay=0.0, double momentum_decay=0.0,
+           bint nesterov=False, double mu_product=1.0, double clipnorm=0.0,
+           double global_clipnorm=0.0, double clipvalue=0.0):
     """One step of the optimizer ``op`` (``fastdnn._compiled.CODES["optimizer"]``) on every
     parameter array, in place, with its state ``slots`` (a tuple of lists of arrays named
-    ``slot_names``: none for gd, (v,) for momentum, (s,) for rmsprop, (m, v) for adam);
-    ``t`` (>= 1) is Adam's step number, for its bias corrections."""
+    ``slot_names``: none for gd, (v,) for momentum, (s,) for rmsprop, (m, v) for adam, ...);
+    ``t`` (>= 1) is the step number, for the bias corrections; ``weight_decay`` is AdamW's,
+    ``momentum_decay`` and ``mu_product`` (mu_1 ... mu_t, ``nadam_mu_product``) Nadam's,
+    ``nesterov`` SGD's. The gradient used is ``g + decay * p`` scaled to a norm of at most
+    ``clipnorm`` (each array) or ``global_clipnorm`` (all arrays together), then clipped to
+    ``[-clipvalue, clipvalue]``; 0 for none."""
     if not 0 <= op < FDNN_N_OPT:
         raise ValueError(f"op must be an optimizer code in [0, {FDNN_N_OPT}), got {op}")
     if len(slots) != _SLOTS[op] or len(slot_names) != len(slots):
         raise ValueError(f"optimizer {op} keeps {_SLOTS[op]} state arrays per parameter "
                          f"array; got {len(slots)} slots named {slot_names!r}")
+    _check_clip(clipnorm, "clipnorm")
+    _check_clip(global_clipnorm, "global_clipnorm")
+    _check_clip(clipvalue, "clipvalue")
     grads = _checked(params, grads, slots, slot_names, decays)
-    cdef double lr = learning_rate, inv_c2 = 1.0
-    if op == FDNN_OPT_ADAM:   # bias corrections once per step, in double
-        lr = learning_rate / (1.0 - pow(beta1, t))
-        inv_c2 = 1.0 / (1.0 - pow(beta2, t))
+    cdef OptHyper h
+    h.op, h.beta1, h.beta2, h.eps = op, beta1, beta2, epsilon
+    h.weight_decay, h.momentum_decay, h.nesterov = weight_decay, momentum_decay, nesterov
+    h.clipnorm, h.global_clipnorm, h.clipvalue = clipnorm, global_clipnorm, clipvalue
+    h.mu_t, h.mu_product = t, mu_product
+    cdef double base[FDNN_N_OC]
+    _step_scalars(&h, learning_rate, t, base)   # once per step, in double
     cdef Py_ssize_t i, n
     cdef cnp.ndarray p, g
-    cdef double d
+    cdef double d, gscale = 1.0, sq = 0.0
     cdef void *pp
     cdef void *s1
     cdef void *s2
     cdef const void *pg
+    if global_clipnorm > 0:   # the norm over every array before any update
+        for i in range(len(params)):
+            sq += _array_sq_norm(<cnp.ndarray>params[i], <cnp.ndarray>grads[i],
+                                 _decay(decays, i))
+        gscale = _clip_scale(sq, global_clipnorm)
     for i in range(len(params)):
         p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
         d = _decay(decays, i)
+        if clipnorm > 0:
+            gscale = _clip_scale(_array_sq_norm(p, g, d), clipnorm)
         n = cnp.PyArray_SIZE(p)
         pp, pg = cnp.PyArray_DATA(p), cnp.PyArray_DATA(g)
         s1 = cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[0])[i]) if len(slots) > 0 else NULL
         s2 = cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[1])[i]) if len(slots) > 1 else s1
         if cnp.PyArray_TYPE(p) == cnp.NPY_FLOAT32:
             with nogil:
-                _step(op, <float *>pp, <const float *>pg, <float *>s1, <float *>s2, n, lr, d,
-                      beta1, beta2, epsilon, inv_c2)
+                _apply(op, <float *>pp, <const float *>pg, <float *>s1, <float *>s2, n, base, d,
+                       gscale)
         else:
             with nogil:
-                _step(op, <double *>pp, <const double *>pg, <double *>s1, <double *>s2, n, lr,
-                      d, beta1, beta2, epsilon, inv_c2)
+                _apply(op, <double *>pp, <const double *>pg, <double *>s1, <double *>s2, n,
+                       base, d, gscale)

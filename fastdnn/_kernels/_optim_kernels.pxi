@@ -1,5 +1,7 @@
 # The optimizer update loops, shared by _optim (one step from Python) and
 # _network (the compiled training loop) through `include`.
+from libc.math cimport pow, sqrt
+
 from fastdnn._kernels._elementwise cimport optim_f32, optim_f64
 
 ctypedef fused real:
@@ -26,25 +28,109 @@ cdef extern from "fdnn_kernels.h" nogil:
     enum:
         FDNN_OPT_GD
         FDNN_OPT_ADAM
+        FDNN_OPT_ADAMW
+        FDNN_OPT_NADAM
+        FDNN_OPT_ADAMAX
+        FDNN_OPT_SGD
         FDNN_N_OPT
         FDNN_OC_LR, FDNN_OC_DECAY, FDNN_OC_BETA1, FDNN_OC_OMB1, FDNN_OC_BETA2, FDNN_OC_OMB2
-        FDNN_OC_INV_C2, FDNN_OC_EPS, FDNN_N_OC
+        FDNN_OC_INV_C2, FDNN_OC_EPS, FDNN_OC_KEEP, FDNN_OC_LR_M, FDNN_OC_NESTEROV
+        FDNN_OC_GSCALE, FDNN_OC_CLIP, FDNN_N_OC
 
 
-cdef inline void _coefficients(real *c, real lr, real decay, real beta1, real one_minus_beta1,
-                               real beta2, real one_minus_beta2, real inv_c2,
-                               real eps) noexcept nogil:
-    """The C kernels' coefficient array (FDNN_OC_*)."""
-    c[FDNN_OC_LR], c[FDNN_OC_DECAY], c[FDNN_OC_EPS] = lr, decay, eps
-    c[FDNN_OC_BETA1], c[FDNN_OC_OMB1] = beta1, one_minus_beta1
-    c[FDNN_OC_BETA2], c[FDNN_OC_OMB2], c[FDNN_OC_INV_C2] = beta2, one_minus_beta2, inv_c2
+# An optimizer's hyperparameters, its gradient clipping (0: none) and Nadam's running
+# product of its momentum coefficients (mu_product = mu_1 ... mu_{mu_t}).
+cdef struct OptHyper:
+    int op
+    double beta1, beta2, eps, weight_decay, momentum_decay
+    bint nesterov
+    double clipnorm, global_clipnorm, clipvalue
+    long long mu_t
+    double mu_product
 
 
-cdef inline void _optim(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n,
-                        real lr, real decay, real beta1, real one_minus_beta1, real beta2,
-                        real one_minus_beta2, real inv_c2, real eps) noexcept nogil:
+cdef inline double _nadam_mu(double beta1, double momentum_decay, long long t) noexcept nogil:
+    """Nadam's momentum coefficient at step t: beta1 (1 - 0.96^(t momentum_decay) / 2)."""
+    return beta1 * (1.0 - 0.5 * pow(0.96, <double>t * momentum_decay))
+
+
+cdef double _nadam_product(OptHyper *h, long long t) noexcept nogil:
+    """mu_1 ... mu_t, multiplied on from the product h holds (from the start when that
+    one is past t); h then holds it."""
+    if h.mu_t > t:
+        h.mu_t, h.mu_product = 0, 1.0
+    while h.mu_t < t:
+        h.mu_t += 1
+        h.mu_product = h.mu_product * _nadam_mu(h.beta1, h.momentum_decay, h.mu_t)
+    return h.mu_product
+
+
+cdef void _step_scalars(OptHyper *h, double lr, long long t, double *c) noexcept nogil:
+    """Step t's coefficients (FDNN_OC_*) in double, once per step: bias corrections and
+    Nadam's rates. DECAY and GSCALE are per array (_apply)."""
+    cdef int op = h.op
+    cdef double b1 = h.beta1, b2 = h.beta2, prod, mu, mu_next
+    c[FDNN_OC_LR], c[FDNN_OC_DECAY], c[FDNN_OC_EPS] = lr, 0.0, h.eps
+    c[FDNN_OC_BETA1], c[FDNN_OC_OMB1] = b1, 1.0 - b1
+    c[FDNN_OC_BETA2], c[FDNN_OC_OMB2], c[FDNN_OC_INV_C2] = b2, 1.0 - b2, 1.0
+    c[FDNN_OC_KEEP], c[FDNN_OC_LR_M], c[FDNN_OC_NESTEROV] = 1.0, 0.0, 1.0 if h.nesterov else 0.0
+    c[FDNN_OC_GSCALE], c[FDNN_OC_CLIP] = 1.0, h.clipvalue
+    if op == FDNN_OPT_ADAM or op == FDNN_OPT_ADAMW or op == FDNN_OPT_NADAM:
+        c[FDNN_OC_INV_C2] = 1.0 / (1.0 - pow(b2, <double>t))
+    if op == FDNN_OPT_ADAM or op == FDNN_OPT_ADAMW or op == FDNN_OPT_ADAMAX:
+        c[FDNN_OC_LR] = lr / (1.0 - pow(b1, <double>t))
+    if op == FDNN_OPT_ADAMW:
+        c[FDNN_OC_KEEP] = 1.0 - lr * h.weight_decay
+    if op == FDNN_OPT_NADAM:
+        prod = _nadam_product(h, t)
+        mu = _nadam_mu(b1, h.momentum_decay, t)
+        mu_next = _nadam_mu(b1, h.momentum_decay, t + 1)
+        c[FDNN_OC_LR] = lr * (1.0 - mu) / (1.0 - prod)
+        c[FDNN_OC_LR_M] = lr * mu_next / (1.0 - prod * mu_next)
+
+
+cdef double _sq_norm(const real *p, const real *g, Py_ssize_t n, real decay) noexcept nogil:
+    """The sum of squares of the gradient the update sees, g + decay p, in double."""
+    cdef Py_ssize_t i
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, x0, x1, x2, x3
+    cdef real zero = 0
+    if decay == zero:
+        for i in range(0, n - 3, 4):
+            x0, x1, x2, x3 = g[i], g[i + 1], g[i + 2], g[i + 3]
+            s0 += x0 * x0
+            s1 += x1 * x1
+            s2 += x2 * x2
+            s3 += x3 * x3
+        for i in range(n - n % 4, n):
+            x0 = g[i]
+            s0 += x0 * x0
+    else:
+        for i in range(n):
+            x0 = <real>(g[i] + decay * p[i])
+            s0 += x0 * x0
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double _clip_scale(double sq, double max_norm) noexcept nogil:
+    """The factor of a gradient whose norm is sqrt(sq) under a norm clip: 1 up to
+    max_norm, max_norm / norm above (0 for an infinite norm, NaN for a NaN one)."""
+    cdef double norm = sqrt(sq)
+    return 1.0 if norm <= max_norm else max_norm / norm
+
+
+cdef void _apply(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n,
+                 const double *base, double decay, double gscale) noexcept nogil:
+    """One array's update with step coefficients base (_step_scalars), its L2 decay and
+    its norm clip's scale: the gradient used is clip(gscale (g + decay p))."""
     cdef real c[FDNN_N_OC]
-    _coefficients(c, lr, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_c2, eps)
+    cdef int k
+    if op == FDNN_OPT_GD and gscale == 1.0 and not base[FDNN_OC_CLIP] > 0:
+        _gd(p, g, n, <real>base[FDNN_OC_LR], <real>decay)
+        return
+    for k in range(FDNN_N_OC):
+        c[k] = <real>base[k]
+    c[FDNN_OC_DECAY] = <real>(gscale * decay)
+    c[FDNN_OC_GSCALE] = <real>gscale
     if real is float:
         optim_f32(op, p, g, s1, s2, n, c)
     else:

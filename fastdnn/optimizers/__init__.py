@@ -1,4 +1,5 @@
-"""Optimizers: gradient descent (alias SGD), Momentum, RMSprop and Adam.
+"""Optimizers: the course's gradient descent, Momentum, RMSprop and Adam, and SGD,
+AdamW, Nadam, Adagrad and Adamax.
 
 An optimizer updates a list of parameter arrays in place from their
 gradients, one compiled pass per array with the GIL released, and keeps its
@@ -8,13 +9,24 @@ array may carry an L2 coefficient ``decay``: the gradient used is then
 passes ``lambd / m`` for kernel weights, the derivative of the lecture's cost
 term ``(lambd / 2m) * sum(W**2)``, and 0 for biases.
 
-The formulas are the lecture's, where ``beta`` weights the old average::
+The course's formulas, where ``beta`` weights the old average::
 
     GD        p -= lr * g
     Momentum  v = beta v + (1 - beta) g;            p -= lr * v
     RMSprop   s = beta s + (1 - beta) g**2;         p -= lr * g / (sqrt(s) + eps)
     Adam      t += 1; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g**2
               p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
+
+and PyTorch's for the others (``torch.optim``, step for step)::
+
+    SGD       b = momentum b + g;  p -= lr * b  (Nesterov: lr * (g + momentum b))
+    AdamW     p *= 1 - lr * weight_decay, then Adam's step
+    Nadam     Adam with Nesterov momentum on the schedule mu_t (see Nadam)
+    Adagrad   s += g**2;                            p -= lr * g / (sqrt(s) + eps)
+    Adamax    m as Adam; u = max(b2 u, |g| + eps);  p -= lr / (1 - b1**t) * m / u
+
+Every optimizer takes ``clipnorm``, ``global_clipnorm`` and ``clipvalue``
+(Keras' gradient clipping, see :class:`Optimizer`).
 
 The learning rate is a number or a :mod:`fastdnn.schedules` schedule, which
 the optimizer evaluates at its ``epoch`` (set by the model at the start of each
@@ -34,16 +46,25 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .adagrad import Adagrad
 from .adam import Adam
-from .gd import GD, SGD
+from .adamax import Adamax
+from .adamw import AdamW
+from .gd import GD
 from .momentum import Momentum
+from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
+from .sgd import SGD
 
-__all__ = ["Optimizer", "GD", "SGD", "Momentum", "RMSprop", "Adam", "get", "serialize"]
+__all__ = ["Optimizer", "GD", "SGD", "Momentum", "RMSprop", "Adam", "AdamW", "Nadam",
+           "Adagrad", "Adamax", "get", "serialize"]
 
+# "sgd" was once another name of GD; SGD() without momentum is the same update, so
+# configs saved as {"class_name": "sgd", "config": {"learning_rate": ...}} still load
 _REGISTRY: dict[str, type[Optimizer]] = {
-    "gd": GD, "sgd": GD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
+    "gd": GD, "sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
+    "adamw": AdamW, "nadam": Nadam, "adagrad": Adagrad, "adamax": Adamax}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
@@ -73,8 +94,9 @@ def get(identifier: str | Optimizer | Mapping[str, Any]) -> Optimizer:
     Parameters
     ----------
     identifier : str, Optimizer or dict
-        ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"``
-        (case-insensitive, default hyperparameters); an :class:`Optimizer`
+        ``"gd"``, ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``,
+        ``"nadam"``, ``"adagrad"`` or ``"adamax"`` (case-insensitive, default
+        hyperparameters); an :class:`Optimizer`
         (returned as is); or ``{"class_name": "Adam", "config": {...}}``.
 
     Examples

@@ -34,6 +34,8 @@ class Adam(Optimizer):
         Weight of the old average of squared gradients, in ``[0, 1)``.
     epsilon : float, default 1e-8
         Added to ``sqrt(v_hat)`` (finite, > 0).
+    clipnorm, global_clipnorm, clipvalue : float, optional
+        Gradient clipping (see :class:`Optimizer`).
 
     Examples
     --------
@@ -48,8 +50,11 @@ class Adam(Optimizer):
     _slot_names = ("m", "v")
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(learning_rate)
+                 beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, *,
+                 clipnorm: float | None = None, global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
+                         clipvalue=clipvalue)
         self._beta1 = _beta(beta1, "beta1")
         self._beta2 = _beta(beta2, "beta2")
         self._epsilon = _epsilon(epsilon)
@@ -72,12 +77,14 @@ class Adam(Optimizer):
     def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
                 slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["adam"], params, grads, slots, ("m", "v"), decays, lr,
-                      self._beta1, self._beta2, self._epsilon, self._iterations + 1)
+                      self._beta1, self._beta2, self._epsilon, self._iterations + 1,
+                      **self._clip_args())
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta1": self._beta1, "beta2": self._beta2,
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"beta1": self._beta1, "beta2": self._beta2,
                 "epsilon": self._epsilon}
 
     def compiled_spec(self) -> OptimizerKernel:
         check_maths(self, Adam, "optimizer")
-        return OptimizerKernel(code("optimizer", "adam"), self.beta1, self.beta2, self.epsilon)
+        return OptimizerKernel(code("optimizer", "adam"), self.beta1, self.beta2, self.epsilon,
+                               **self._clip_args())

@@ -1,4 +1,4 @@
-"""``GD`` (alias ``SGD``): gradient descent, ``p -= learning_rate * g``."""
+"""``GD``: gradient descent, ``p -= learning_rate * g``."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -11,20 +11,23 @@ from .optimizer import Optimizer
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GD", "SGD"]
+__all__ = ["GD"]
 
 
 _CODES = CODES["optimizer"]
 
 
 class GD(Optimizer):
-    """Gradient descent: ``p -= learning_rate * g``. ``SGD`` is the same class.
+    """Gradient descent: ``p -= learning_rate * g``.
 
-    With mini-batches this is mini-batch (stochastic) gradient descent.
+    With mini-batches this is mini-batch (stochastic) gradient descent;
+    :class:`SGD` adds Keras' ``momentum`` and ``nesterov`` arguments.
 
     Parameters
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
+    clipnorm, global_clipnorm, clipvalue : float, optional
+        Gradient clipping (see :class:`Optimizer`).
 
     Examples
     --------
@@ -35,8 +38,11 @@ class GD(Optimizer):
     array([0.9, 2.1])
     """
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, *,
+                 clipnorm: float | None = None, global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
+                         clipvalue=clipvalue)
 
     def _new_slots(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], ...]:
         _optim.check_params(params)
@@ -44,11 +50,9 @@ class GD(Optimizer):
 
     def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
                 slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
-        _optim.update(_CODES["gd"], params, grads, (), (), decays, lr)
+        _optim.update(_CODES["gd"], params, grads, (), (), decays, lr, **self._clip_args())
 
     def compiled_spec(self) -> OptimizerKernel:
         check_maths(self, GD, "optimizer")
-        return OptimizerKernel(code("optimizer", "gd"))
+        return OptimizerKernel(code("optimizer", "gd"), **self._clip_args())
 
-
-SGD = GD

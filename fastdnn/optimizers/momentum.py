@@ -25,6 +25,8 @@ class Momentum(Optimizer):
     learning_rate : float or LearningRateSchedule, default 0.01
     beta : float, default 0.9
         Weight of the old average, in ``[0, 1)``.
+    clipnorm, global_clipnorm, clipvalue : float, optional
+        Gradient clipping (see :class:`Optimizer`).
 
     Examples
     --------
@@ -39,8 +41,11 @@ class Momentum(Optimizer):
     _slot_names = ("v",)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01,
-                 beta: float = 0.9) -> None:
-        super().__init__(learning_rate)
+                 beta: float = 0.9, *,
+                 clipnorm: float | None = None, global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
+                         clipvalue=clipvalue)
         self._beta = _beta(beta, "beta")
 
     @property
@@ -50,11 +55,12 @@ class Momentum(Optimizer):
 
     def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
                 slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
-        _optim.update(_CODES["momentum"], params, grads, slots, ("v",), decays, lr, self._beta)
+        _optim.update(_CODES["momentum"], params, grads, slots, ("v",), decays, lr, self._beta,
+                      **self._clip_args())
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta": self._beta}
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"beta": self._beta}
 
     def compiled_spec(self) -> OptimizerKernel:
         check_maths(self, Momentum, "optimizer")
-        return OptimizerKernel(code("optimizer", "momentum"), self.beta)
+        return OptimizerKernel(code("optimizer", "momentum"), self.beta, **self._clip_args())

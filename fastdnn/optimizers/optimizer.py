@@ -1,14 +1,15 @@
 """``Optimizer``: the base class of the optimizers and the argument checks they share.
 
-Learning rate (a number or a schedule), the ``epoch`` and ``iterations``
-counters, the state arrays (built on first use), config and state I/O live
-here; a subclass names its state arrays and implements one update step.
+Learning rate (a number or a schedule), gradient clipping, the ``epoch`` and
+``iterations`` counters, the state arrays (built on first use), config and
+state I/O live here; a subclass names its state arrays and implements one
+update step.
 """
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 import numpy as np
 
@@ -21,6 +22,13 @@ from ..schedules import LearningRateSchedule
 __all__ = ["Optimizer"]
 
 _STATE_COUNTERS = ("iterations", "epoch")
+
+
+class _Clipping(TypedDict):
+    """The clipping as the compiled update and kernel spec take it (0: none)."""
+    clipnorm: float
+    global_clipnorm: float
+    clipvalue: float
 
 
 # ------------------------------------------------------------------ checks
@@ -45,6 +53,10 @@ def _beta(value: Any, name: str) -> float:
 
 def _epsilon(value: Any) -> float:
     return check_real(value, "epsilon", 0.0, low_open=True)
+
+
+def _clip(value: Any, name: str) -> float | None:
+    return check_real(value, name, 0.0, low_open=True, allow_none=True)
 
 
 def _as_list(items: Any, name: str) -> list[Any]:
@@ -75,6 +87,20 @@ class Optimizer:
     ----------
     learning_rate : float or LearningRateSchedule, default 0.01
         A finite number > 0, or a schedule evaluated at :attr:`epoch`.
+    clipnorm : float, optional
+        Each parameter array's gradient is scaled to an L2 norm of at most this
+        (finite, > 0): ``g * clipnorm / norm(g)`` when ``norm(g) > clipnorm``.
+    global_clipnorm : float, optional
+        The same over all parameter arrays of a step together (one norm, one
+        factor). At most one of ``clipnorm`` and ``global_clipnorm``.
+    clipvalue : float, optional
+        Each gradient entry is clipped to ``[-clipvalue, clipvalue]`` (after a
+        norm clip, when both are given).
+
+    The gradient clipped is the one the update uses: ``grad + decay * param``
+    with the L2 term of ``decays``. A norm that is not finite gives every entry
+    of its arrays a non-finite or zero factor (NaN for a NaN norm), so training
+    stops as it does for a non-finite cost. ``None`` (the default) clips nothing.
 
     Attributes
     ----------
@@ -98,8 +124,16 @@ class Optimizer:
 
     _slot_names: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01) -> None:
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, *,
+                 clipnorm: float | None = None, global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
         self._lr: float | LearningRateSchedule = _learning_rate(learning_rate)
+        self._clipnorm = _clip(clipnorm, "clipnorm")
+        self._global_clipnorm = _clip(global_clipnorm, "global_clipnorm")
+        self._clipvalue = _clip(clipvalue, "clipvalue")
+        if self._clipnorm is not None and self._global_clipnorm is not None:
+            raise ValueError("only one of clipnorm and global_clipnorm can be set, got "
+                             f"clipnorm={clipnorm!r} and global_clipnorm={global_clipnorm!r}")
         self._epoch = 0
         self._iterations = 0
         self._slots: tuple[list[np.ndarray], ...] | None = None
@@ -122,6 +156,27 @@ class Optimizer:
     @learning_rate.setter
     def learning_rate(self, value: float | LearningRateSchedule) -> None:
         self._lr = _learning_rate(value)
+
+    @property
+    def clipnorm(self) -> float | None:
+        """The largest L2 norm of each parameter array's gradient, or None."""
+        return self._clipnorm
+
+    @property
+    def global_clipnorm(self) -> float | None:
+        """The largest L2 norm of all parameter arrays' gradients together, or None."""
+        return self._global_clipnorm
+
+    @property
+    def clipvalue(self) -> float | None:
+        """The largest absolute value of a gradient entry, or None."""
+        return self._clipvalue
+
+    def _clip_args(self) -> _Clipping:
+        """The clipping as the compiled update takes it (0: none)."""
+        return {"clipnorm": self._clipnorm or 0.0,
+                "global_clipnorm": self._global_clipnorm or 0.0,
+                "clipvalue": self._clipvalue or 0.0}
 
     @property
     def epoch(self) -> int:
@@ -255,10 +310,15 @@ class Optimizer:
         """
         raise NotCompilable(f"{type(self).__name__} has no compiled kernel")
 
+    def _hyperparameters(self) -> dict[str, Any]:
+        """The subclass's own arguments, in :meth:`get_config`'s order."""
+        return {}
+
     def get_config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this optimizer (JSON-compatible).
 
-        A schedule appears as ``{"class_name": ..., "config": ...}``.
+        A schedule appears as ``{"class_name": ..., "config": ...}``; ``clipnorm``,
+        ``global_clipnorm`` and ``clipvalue`` appear when set.
 
         Examples
         --------
@@ -267,8 +327,14 @@ class Optimizer:
         {'learning_rate': 0.05, 'beta': 0.8}
         """
         lr = self._lr
-        return {"learning_rate": _schedules.serialize(lr)
-                if isinstance(lr, LearningRateSchedule) else lr}
+        config: dict[str, Any] = {"learning_rate": _schedules.serialize(lr)
+                                  if isinstance(lr, LearningRateSchedule) else lr,
+                                  **self._hyperparameters()}
+        for name in ("clipnorm", "global_clipnorm", "clipvalue"):   # only those set
+            value = getattr(self, "_" + name)
+            if value is not None:
+                config[name] = value
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Optimizer":

@@ -27,6 +27,8 @@ class RMSprop(Optimizer):
         Weight of the old average of squared gradients, in ``[0, 1)``.
     epsilon : float, default 1e-8
         Added to ``sqrt(s)`` (finite, > 0).
+    clipnorm, global_clipnorm, clipvalue : float, optional
+        Gradient clipping (see :class:`Optimizer`).
 
     Examples
     --------
@@ -40,8 +42,11 @@ class RMSprop(Optimizer):
     _slot_names = ("s",)
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
-                 beta: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(learning_rate)
+                 beta: float = 0.999, epsilon: float = 1e-8, *,
+                 clipnorm: float | None = None, global_clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
+                         clipvalue=clipvalue)
         self._beta = _beta(beta, "beta")
         self._epsilon = _epsilon(epsilon)
 
@@ -58,11 +63,12 @@ class RMSprop(Optimizer):
     def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
                 slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
         _optim.update(_CODES["rmsprop"], params, grads, slots, ("s",), decays, lr, self._beta,
-                      0.0, self._epsilon)
+                      0.0, self._epsilon, **self._clip_args())
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta": self._beta, "epsilon": self._epsilon}
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"beta": self._beta, "epsilon": self._epsilon}
 
     def compiled_spec(self) -> OptimizerKernel:
         check_maths(self, RMSprop, "optimizer")
-        return OptimizerKernel(code("optimizer", "rmsprop"), self.beta, 0.0, self.epsilon)
+        return OptimizerKernel(code("optimizer", "rmsprop"), self.beta, 0.0, self.epsilon,
+                               **self._clip_args())
