@@ -28,7 +28,9 @@
 
 /* The compiled training loop's losses, optimizers and metrics: X(CODE, name, ...). */
 #define FDNN_LOSSES(X)                                                          \
-    X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)
+    X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)      \
+    X(MAE, mae) X(HUBER, huber) X(LOG_COSH, log_cosh) X(POISSON, poisson)        \
+    X(HINGE, hinge) X(SQUARED_HINGE, squared_hinge)
 /* X(CODE, name, state arrays per parameter array) */
 #define FDNN_OPTIMIZERS(X)                                                      \
     X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)

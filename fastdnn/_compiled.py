@@ -61,9 +61,13 @@ class ActivationKernel(NamedTuple):
 
 
 class LossKernel(NamedTuple):
-    """``code`` of the loss and the output activation it fuses with (``dZ = A - Y``)."""
+    """``code`` of the loss, the output activation it fuses with (``dZ = A - Y``; None:
+    none), whether ``A`` holds ``logits`` and the loss's ``param`` (huber's delta, the
+    label smoothing; 0 where it has none)."""
     code: int
     fused_activation: str | None
+    logits: bool = False
+    param: float = 0.0
 
 
 class OptimizerKernel(NamedTuple):

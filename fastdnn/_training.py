@@ -188,7 +188,7 @@ class LayerTrainer:
         first = self.first_trainable
         last = len(layers) - 1
         if self.fused:
-            G = layers[last].backward(Yt, last > first, fused_output=True)
+            G = layers[last].backward(loss._fused_targets(Yt), last > first, fused_output=True)
             last -= 1
         else:
             G = np.asfortranarray(loss.gradient(A, Yt), dtype=model.dtype)
@@ -237,11 +237,11 @@ def _spec_obstacles(model: Any, last: Dense | None) -> list[str]:
     reasons = []
     try:
         loss = model.loss.compiled_spec()
-        if last is not None and loss.fused_activation != last.activation.name and (
-                loss.fused_activation != "linear" or last.activation.name == "softmax"):
-            reasons.append(f"loss {model.loss.name!r} after a {last.activation.name} output: "
-                           "the compiled loop fuses it with its "
-                           f"{loss.fused_activation} output only")
+        # any other output takes the loss's gradient through its derivative
+        if last is not None and last.activation.name == "softmax" and \
+                loss.fused_activation != "softmax":
+            reasons.append(f"loss {model.loss.name!r} after a softmax output: the compiled "
+                           "loop trains a softmax output with categorical cross-entropy only")
     except NotCompilable as exc:
         reasons.append(f"loss: {exc}")
     try:
@@ -301,7 +301,7 @@ class CompiledTrainer(LayerTrainer):
                               [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
         self.metric_counts = [mk.per_example for mk in metrics]
-        self.plan = _network.Plan(entries, normalizer, loss.code,
+        self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
                                   loss.fused_activation == layers[-1].activation.name,
                                   spec.code, (spec.beta1, spec.beta2, spec.epsilon), slot_rows,
                                   [(mk.code, mk.threshold) for mk in metrics], batch_size,

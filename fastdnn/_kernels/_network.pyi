@@ -13,7 +13,7 @@ class Plan:
         self,
         layers: list[tuple[Any, ...]],
         normalizer: tuple[NDArray[Any], NDArray[Any]] | None,
-        loss: int,
+        loss: int | tuple[int, bool, float],
         fused: bool,
         opt: int,
         hyper: tuple[float, float, float],

@@ -25,7 +25,8 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
 from libc.math cimport fabs, isfinite, pow
 from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
-from fastdnn._kernels._loss cimport clip_bounds, loss_sum
+from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
+                                     smoothed_targets)
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -86,7 +87,8 @@ cdef struct Net:
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
-    char *G                        # (n_y, B) F when the output is not fused
+    char *G                        # (n_y, B) F: dL/dA, or the smoothed targets of a fused output
+    LossArgs lf                    # the loss, its parameter and its clipping of A
     char *mean                     # normalizer (n_x), or NULL
     char *inv_std
     double beta1, beta2, eps
@@ -273,12 +275,6 @@ cdef inline double _metric_sum(int kind, double threshold, const real *A, const 
     return s
 
 
-cdef inline void _sub(const real *A, const real *Y, real *G, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        G[i] = A[i] - Y[i]
-
-
 cdef inline double _sum_squares(const real *W, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef double s = 0
@@ -332,7 +328,7 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef real *X_l
     cdef real *G
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0, lr_t = lr, inv_c2 = 1, lo, hi
+    cdef double reg = 0, lr_t = lr, inv_c2 = 1
     cdef real scale = <real>(1.0 / k)
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
@@ -353,20 +349,21 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
         if net.layer[l].lam != 0:
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
-    clip_bounds(sizeof(real) == 4, True, &lo, &hi)
-    cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
-                       False) / k + reg
+    cost[0] = loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, n_y, k, False) / k + reg
     if net.stop_on_nan and not isfinite(cost[0]):
         return False
     for q in range(net.n_metrics):
         metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
                                       Yb, n_y, k)
     # backward
-    if net.fused:
+    if net.fused and net.lf.param == 0:
         G = Yb
+    elif net.fused:    # dZ = A - the smoothed targets
+        G = <real *>net.G
+        smoothed_targets(&net.lf, <const real *>Yb, G, n_y, k)
     else:
         G = <real *>net.G
-        _sub(<real *>d.A, Yb, G, n_y * k)
+        loss_gradient(&net.lf, <const real *>d.A, <const real *>Yb, G, n_y, k)
     # Adam's bias corrections once per step, in double; the others' rate as is
     if net.opt == FDNN_OPT_ADAM:
         lr_t = lr / (1.0 - pow(net.beta1, t))
@@ -469,11 +466,12 @@ cdef class Plan(_Buffers):
         """Mini-batches trained so far from X's own rows, without a copy."""
         return self.net.batches_in_place
 
-    def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
+    def __init__(self, list layers, object normalizer, object loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold)]."""
+        the optimizer has no such slot); metrics: [(kind, threshold)]; loss: its code, or
+        (code, logits, param) (fastdnn._compiled.LossKernel)."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -483,7 +481,9 @@ cdef class Plan(_Buffers):
         _check_blas_dims(layers, B)
         dt = np.dtype(dtype)
         net.f32 = dt == np.float32
-        net.L, net.loss, net.fused, net.opt = <int>L, loss, fused, opt
+        code, logits, param = (loss, False, 0.0) if isinstance(loss, int) else loss
+        net.L, net.loss, net.fused, net.opt = <int>L, code, fused, opt
+        net.lf = loss_args(code, dt == np.float32, True, logits, param)
         net.beta1, net.beta2, net.eps = hyper
         net.B = B
         first_W = layers[0][0]
@@ -496,7 +496,7 @@ cdef class Plan(_Buffers):
             return a
 
         net.Xb, net.Yb = _ptr(buf(net.n_x)), _ptr(buf(net.n_y))
-        net.G = _ptr(buf(net.n_y)) if not fused else NULL
+        net.G = _ptr(buf(net.n_y))
         self._set_normalizer(normalizer, dt)
         for l in range(L):
             W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
