@@ -36,7 +36,9 @@
     X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)
 #define FDNN_METRICS(X)                                                         \
     X(BINARY, binary_accuracy) X(ARGMAX, categorical_accuracy)                  \
-    X(MAE, mean_absolute_error) X(MSE, mean_squared_error)
+    X(MAE, mean_absolute_error) X(MSE, mean_squared_error)                      \
+    X(PRECISION, precision) X(RECALL, recall) X(AUC, auc)                       \
+    X(TOP_K, top_k_categorical_accuracy)
 
 #define FDNN_ENUM_OP_(CODE, ...) FDNN_##CODE,
 #define FDNN_ENUM_BW_(CODE, ...) FDNN_BW_##CODE,

@@ -42,7 +42,7 @@ MATHS: dict[str, tuple[str, ...]] = {
     "loss": ("cost", "_cost_sum", "gradient"),
     "optimizer": ("apply_gradients", "_update", "learning_rate", "beta", "beta1", "beta2",
                   "epsilon"),
-    "metric": ("update_state", "_batch", "result"),
+    "metric": ("update_state", "_batch", "result", "_counts", "_finish"),
 }
 
 
@@ -79,11 +79,14 @@ class OptimizerKernel(NamedTuple):
 
 
 class MetricKernel(NamedTuple):
-    """``code`` of the metric, its ``threshold``, and ``per_example``: how many values it
-    counts per example (its denominator is ``per_example * m``)."""
+    """``code`` of the metric, its ``threshold`` (AUC: its number of thresholds; top-k:
+    its k), ``per_example``: how many values it counts per example (its denominator is
+    ``per_example * m``), and ``slots``: how many accumulators the compiled loop adds its
+    batches to (one numerator; or the counts the metric finishes, ``Metric._absorb``)."""
     code: int
     threshold: float
     per_example: int
+    slots: int = 1
 
 
 def code(kind: str, name: str) -> int:

@@ -300,18 +300,19 @@ class CompiledTrainer(LayerTrainer):
             slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
                               [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
-        self.metric_counts = [mk.per_example for mk in metrics]
+        self.metric_specs = metrics
         self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
                                   loss.fused_activation == layers[-1].activation.name,
                                   spec.code, (spec.beta1, spec.beta2, spec.epsilon), slot_rows,
-                                  [(mk.code, mk.threshold) for mk in metrics], batch_size,
+                                  [(mk.code, mk.threshold, mk.slots) for mk in metrics],
+                                  batch_size,
                                   model.dtype)
 
     def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
         model, opt, m, B = self.model, self.model.optimizer, self.m, self.batch_size
         perm = self.rng.permutation(m) if self.shuffle else None
         costs = np.empty(self.steps)
-        sums = np.zeros(len(self.metric_counts))
+        sums = np.zeros(self.plan.n_accumulators)
         lr = opt.learning_rate
         live = progbar is not None and progbar.live
         chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
@@ -328,9 +329,10 @@ class CompiledTrainer(LayerTrainer):
             if live:
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
-        for metric, total, count in zip(model.metrics, sums, self.metric_counts):
-            metric.total += float(total)
-            metric.count += count * m
+        at = 0
+        for metric, spec in zip(model.metrics, self.metric_specs):
+            metric._absorb(sums[at:at + spec.slots], spec.per_example * m)
+            at += spec.slots
         return costs
 
 

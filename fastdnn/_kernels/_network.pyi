@@ -7,6 +7,7 @@ from numpy.typing import DTypeLike, NDArray
 class Plan:
     steps_done: int
     diverged: bool
+    n_accumulators: int
     @property
     def batches_read_in_place(self) -> int: ...
     def __init__(
@@ -18,7 +19,7 @@ class Plan:
         opt: int,
         hyper: tuple[float, float, float],
         slots: list[Any],
-        metrics: list[tuple[int, float]],
+        metrics: list[tuple[int, float, int]],
         B: int,
         dtype: DTypeLike,
     ) -> None: ...

@@ -27,6 +27,7 @@ from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
+from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -60,6 +61,10 @@ cdef extern from "fdnn_codes.h" nogil:
         FDNN_METRIC_BINARY
         FDNN_METRIC_ARGMAX
         FDNN_METRIC_MAE
+        FDNN_METRIC_PRECISION
+        FDNN_METRIC_RECALL
+        FDNN_METRIC_AUC
+        FDNN_METRIC_TOP_K
 
 
 
@@ -93,7 +98,8 @@ cdef struct Net:
     char *inv_std
     double beta1, beta2, eps
     int metric[MAX_METRICS]
-    double threshold[MAX_METRICS]
+    double threshold[MAX_METRICS]  # a threshold; AUC's number of thresholds; top-k's k
+    Py_ssize_t metric_at[MAX_METRICS]   # where each metric's accumulators start
     DenseL layer[MAX_LAYERS]
 
 
@@ -240,6 +246,20 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
                 Yb[j * n_y + i] = Y[row * n_y + i]
 
 
+cdef inline void _metric_add(int kind, double threshold, const real *A, const real *Y,
+                             Py_ssize_t n_y, Py_ssize_t k, double *acc) noexcept nogil:
+    """Add one batch to a metric's accumulators: its numerator (_metric_sum), or the counts
+    (fastdnn/_kernels/_metric.pxd) the metric object finishes."""
+    if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL:
+        confusion_counts(A, Y, n_y * k, threshold, acc)
+    elif kind == FDNN_METRIC_AUC:
+        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, acc)
+    elif kind == FDNN_METRIC_TOP_K:
+        acc[0] += top_k_hits(A, Y, n_y, k, <Py_ssize_t>threshold)
+    else:
+        acc[0] += _metric_sum(kind, threshold, A, Y, n_y, k)
+
+
 cdef inline double _metric_sum(int kind, double threshold, const real *A, const real *Y,
                                Py_ssize_t n_y, Py_ssize_t k) noexcept nogil:
     """Numerator of one metric over a batch (the denominators are counted in Python)."""
@@ -353,8 +373,8 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     if net.stop_on_nan and not isfinite(cost[0]):
         return False
     for q in range(net.n_metrics):
-        metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
-                                      Yb, n_y, k)
+        _metric_add(net.metric[q], net.threshold[q], <real *>d.A, Yb, n_y, k,
+                    metric_sums + net.metric_at[q])
     # backward
     if net.fused and net.lf.param == 0:
         G = Yb
@@ -460,6 +480,7 @@ cdef class Plan(_Buffers):
 
     cdef public Py_ssize_t steps_done
     cdef public bint diverged
+    cdef readonly Py_ssize_t n_accumulators   # metric_sums' length
 
     @property
     def batches_read_in_place(self) -> int:
@@ -470,7 +491,8 @@ cdef class Plan(_Buffers):
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold)]; loss: its code, or
+        the optimizer has no such slot); metrics: [(kind, threshold, accumulators)]
+        (fastdnn._compiled.MetricKernel); loss: its code, or
         (code, logits, param) (fastdnn._compiled.LossKernel)."""
         cdef Net *net = &self.net
         cdef DenseL *d
@@ -516,8 +538,12 @@ cdef class Plan(_Buffers):
                         self.keep.append(arr)
                         d.slot[which][s] = _ptr(arr)
         net.n_metrics = <int>len(metrics)
+        at = 0
         for l in range(len(metrics)):
-            net.metric[l], net.threshold[l] = metrics[l]
+            net.metric[l], net.threshold[l], n_acc = metrics[l]
+            net.metric_at[l] = at
+            at += n_acc
+        self.n_accumulators = at
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
             long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
@@ -528,7 +554,7 @@ cdef class Plan(_Buffers):
         X: (m, n_x) float32/float64 with any strides; Y: the model's C-ordered (m, n_y)
         targets; perm: int64 (m,) order of the examples or None; t0: optimizer steps
         done before step0. costs[step] receives each batch's cost; metric_sums
-        accumulates the metrics' numerators. counter: an object whose ``_iterations``
+        (n_accumulators) accumulates the metrics' numerators and counts. counter: an object whose ``_iterations``
         becomes t0 + the steps trained (the optimizer), or None. stop_on_nan: a batch
         whose cost is not finite ends the call before its update (``diverged`` is then
         True, and costs[step0 + steps_done] holds that cost).
@@ -552,6 +578,8 @@ cdef class Plan(_Buffers):
         cdef double polled = team_clock(), now
         cdef bint signalled = False, taken = True
         raised = None
+        if metric_sums.shape[0] < self.n_accumulators:
+            raise ValueError(f"metric_sums must hold {self.n_accumulators} accumulators")
         net.stop_on_nan = stop_on_nan
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
