@@ -201,6 +201,83 @@ def adam_step(param: _Array, grad: _Array, m: _Array, v: _Array, t: int, learnin
     return param, m, v
 
 
+# ------------------------------------------------------------------ metrics
+# The counts of the metrics kept as counts, over every element of A and Y (n_L, m); a
+# target is positive when y > 0.5.
+
+def confusion_counts(A: _Array, Y: _Array, threshold: float = 0.5) -> tuple[int, int, int]:
+    """``(TP, FP, FN)`` at ``A > threshold``; a NaN prediction is wrong.
+
+    Examples
+    --------
+    >>> confusion_counts(np.array([[0.9, 0.8, 0.2]]), np.array([[1, 0, 1]]))
+    (1, 1, 1)
+    """
+    pos = Y > 0.5
+    pred = np.where(np.isnan(A), ~pos, A > threshold)
+    return (int(np.sum(pred & pos)), int(np.sum(pred & ~pos)), int(np.sum(~pred & pos)))
+
+
+def auc(A: _Array, Y: _Array, num_thresholds: int = 200, curve: str = "ROC",
+        summation_method: str = "interpolation") -> float:
+    """Keras' ``AUC``: confusion counts at the thresholds ``-1e-7, 1/(N-1), ...,
+    (N-2)/(N-1), 1 + 1e-7`` (``A > t`` is positive at ``t``), then a Riemann sum of the
+    ROC or precision-recall curve (``"interpolation"``: trapezoids, or for PR Davis and
+    Goadrich's interpolation; ``"minoring"``; ``"majoring"``).
+
+    Examples
+    --------
+    >>> round(auc(np.array([[0.1, 0.4, 0.35, 0.8]]), np.array([[0, 0, 1, 1]])), 6)
+    0.75
+    """
+    N = num_thresholds
+    t = np.array([-1e-7] + [i / (N - 1) for i in range(1, N - 1)] + [1 + 1e-7])
+    a, pos = A.ravel()[:, None], (Y > 0.5).ravel()[:, None]
+    above = a > t[None, :]
+    tp = np.sum(above & pos, axis=0).astype(float)
+    fp = np.sum(above & ~pos, axis=0).astype(float)
+    fn = np.sum(~above & pos, axis=0).astype(float)
+    tn = np.sum(~above & ~pos, axis=0).astype(float)
+
+    def div(x: _Array, y: _Array) -> _Array:
+        return np.where(y != 0, x / np.where(y != 0, y, 1), 0.0)
+
+    if curve == "PR" and summation_method == "interpolation":
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = div(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = np.where((p[:-1] > 0) & (p[1:] > 0), div(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        return float(np.sum(div(slope * (dtp + intercept * np.log(ratio)),
+                                np.maximum(tp[1:] + fn[1:], 0))))
+    recall = div(tp, tp + fn)
+    x, y = (div(fp, fp + tn), recall) if curve == "ROC" else (recall, div(tp, tp + fp))
+    if summation_method == "interpolation":
+        heights = (y[:-1] + y[1:]) / 2
+    elif summation_method == "minoring":
+        heights = np.minimum(y[:-1], y[1:])
+    else:
+        heights = np.maximum(y[:-1], y[1:])
+    return float(np.sum((x[:-1] - x[1:]) * heights))
+
+
+def top_k_hits(A: _Array, Y: _Array, k: int = 5) -> int:
+    """Columns whose target class (argmax of ``Y``) has fewer than ``k`` outputs of ``A``
+    above its own; a column holding NaN misses.
+
+    Examples
+    --------
+    >>> top_k_hits(np.array([[0.5, 0.1], [0.3, 0.2], [0.2, 0.7]]),
+    ...            np.array([[0, 1], [1, 0], [0, 0]]), k=2)
+    1
+    """
+    target = np.argmax(Y, axis=0)
+    own = A[target, np.arange(A.shape[1])]
+    above = np.sum(A > own[None, :], axis=0)
+    return int(np.sum((above < k) & ~np.isnan(A).any(axis=0)))
+
+
 # ------------------------------------------------------------ whole networks
 # The course's L-layer network trained by mini-batch gradient descent, in plain
 # NumPy: the oracle of the model tests and the baseline of the demo and of the
