@@ -77,12 +77,15 @@ extensions = [
               depends=HEADERS + ["fastdnn/_kernels/_dense.pxd"], **COMMON),
     Extension("fastdnn._kernels._losses", sources=["fastdnn/_kernels/_losses.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_loss.pxd"], **COMMON),
+    Extension("fastdnn._kernels._metrics", sources=["fastdnn/_kernels/_metrics.pyx"],
+              depends=["fastdnn/_kernels/_metric.pxd"], **COMMON),
     Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
                                  "fastdnn/_kernels/_elementwise.pxd",
-                                 "fastdnn/_kernels/_loss.pxd"],
+                                 "fastdnn/_kernels/_loss.pxd",
+                                 "fastdnn/_kernels/_metric.pxd"],
               **COMMON),
 ]
 

@@ -28,7 +28,9 @@
 
 /* The compiled training loop's losses, optimizers and metrics: X(CODE, name, ...). */
 #define FDNN_LOSSES(X)                                                          \
-    X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)
+    X(BCE, binary_crossentropy) X(CCE, categorical_crossentropy) X(MSE, mse)      \
+    X(MAE, mae) X(HUBER, huber) X(LOG_COSH, log_cosh) X(POISSON, poisson)        \
+    X(HINGE, hinge) X(SQUARED_HINGE, squared_hinge)
 /* X(CODE, name, state arrays per parameter array) */
 #define FDNN_OPTIMIZERS(X)                                                      \
     X(GD, gd, 0) X(MOMENTUM, momentum, 1) X(RMSPROP, rmsprop, 1) X(ADAM, adam, 2)   \
@@ -36,7 +38,9 @@
     X(SGD, sgd, 1)
 #define FDNN_METRICS(X)                                                         \
     X(BINARY, binary_accuracy) X(ARGMAX, categorical_accuracy)                  \
-    X(MAE, mean_absolute_error) X(MSE, mean_squared_error)
+    X(MAE, mean_absolute_error) X(MSE, mean_squared_error)                      \
+    X(PRECISION, precision) X(RECALL, recall) X(AUC, auc)                       \
+    X(TOP_K, top_k_categorical_accuracy)
 
 #define FDNN_ENUM_OP_(CODE, ...) FDNN_##CODE,
 #define FDNN_ENUM_BW_(CODE, ...) FDNN_BW_##CODE,

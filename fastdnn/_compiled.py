@@ -44,7 +44,7 @@ MATHS: dict[str, tuple[str, ...]] = {
                   "epsilon", "weight_decay", "momentum_decay", "initial_accumulator_value",
                   "momentum", "nesterov", "clipnorm", "global_clipnorm", "clipvalue",
                   "_new_slots"),
-    "metric": ("update_state", "_batch", "_example_values", "result"),
+    "metric": ("update_state", "_batch", "_example_values", "result", "_counts", "_finish"),
 }
 
 
@@ -63,9 +63,13 @@ class ActivationKernel(NamedTuple):
 
 
 class LossKernel(NamedTuple):
-    """``code`` of the loss and the output activation it fuses with (``dZ = A - Y``)."""
+    """``code`` of the loss, the output activation it fuses with (``dZ = A - Y``; None:
+    none), whether ``A`` holds ``logits`` and the loss's ``param`` (huber's delta, the
+    label smoothing; 0 where it has none)."""
     code: int
     fused_activation: str | None
+    logits: bool = False
+    param: float = 0.0
 
 
 class OptimizerKernel(NamedTuple):
@@ -90,11 +94,14 @@ class OptimizerKernel(NamedTuple):
 
 
 class MetricKernel(NamedTuple):
-    """``code`` of the metric, its ``threshold``, and ``per_example``: how many values it
-    counts per example (its denominator is ``per_example * m``)."""
+    """``code`` of the metric, its ``threshold`` (AUC: its number of thresholds; top-k:
+    its k), ``per_example``: how many values it counts per example (its denominator is
+    ``per_example * m``), and ``slots``: how many accumulators the compiled loop adds its
+    batches to (one numerator; or the counts the metric finishes, ``Metric._absorb``)."""
     code: int
     threshold: float
     per_example: int
+    slots: int = 1
 
 
 def code(kind: str, name: str) -> int:

@@ -212,7 +212,8 @@ class LayerTrainer:
         first = self.first_trainable
         last = len(layers) - 1
         if self.fused:
-            G = layers[last].backward(Yt, last > first, fused_output=True, sample_weight=wb)
+            G = layers[last].backward(loss._fused_targets(Yt), last > first, fused_output=True,
+                                      sample_weight=wb)
             last -= 1
         else:
             G = loss.gradient(A, Yt)
@@ -264,11 +265,11 @@ def _spec_obstacles(model: Any, last: Dense | None) -> list[str]:
     reasons = []
     try:
         loss = model.loss.compiled_spec()
-        if last is not None and loss.fused_activation != last.activation.name and (
-                loss.fused_activation != "linear" or last.activation.name == "softmax"):
-            reasons.append(f"loss {model.loss.name!r} after a {last.activation.name} output: "
-                           "the compiled loop fuses it with its "
-                           f"{loss.fused_activation} output only")
+        # any other output takes the loss's gradient through its derivative
+        if last is not None and last.activation.name == "softmax" and \
+                loss.fused_activation != "softmax":
+            reasons.append(f"loss {model.loss.name!r} after a softmax output: the compiled "
+                           "loop trains a softmax output with categorical cross-entropy only")
     except NotCompilable as exc:
         reasons.append(f"loss: {exc}")
     try:
@@ -330,18 +331,19 @@ class CompiledTrainer(LayerTrainer):
                               [None if j is None else slots[s][j] for s in (0, 1)]])
             i += 1 + l.use_bias
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
-        self.metric_counts = [mk.per_example for mk in metrics]
-        self.plan = _network.Plan(entries, normalizer, loss.code,
+        self.metric_specs = metrics
+        self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
                                   loss.fused_activation == layers[-1].activation.name,
                                   spec.code, spec.hyper(), slot_rows,
-                                  [(mk.code, mk.threshold) for mk in metrics], batch_size,
+                                  [(mk.code, mk.threshold, mk.slots) for mk in metrics],
+                                  batch_size,
                                   model.dtype)
 
     def run_epoch(self, progbar: Any, hooks: Any) -> np.ndarray:
         model, opt, m, B = self.model, self.model.optimizer, self.m, self.batch_size
         perm = self.rng.permutation(m) if self.shuffle else None
         costs = np.empty(self.steps)
-        sums = np.zeros(len(self.metric_counts))
+        sums = np.zeros(self.plan.n_accumulators)
         lr = opt.learning_rate
         live = progbar is not None and progbar.live
         chunk = max(1, -(-self.steps // self._SLICES)) if live else self.steps
@@ -359,9 +361,10 @@ class CompiledTrainer(LayerTrainer):
                 progbar.update(s1, {"loss": float(np.dot(costs[:s1], self.sizes[:s1]))
                                     / min(m, s1 * B)})
         examples = m if self.sw is None else float(self.sw.sum(dtype=np.float64))
-        for metric, total, count in zip(model.metrics, sums, self.metric_counts):
-            metric.total += float(total)
-            metric.count += count * examples
+        at = 0
+        for metric, spec in zip(model.metrics, self.metric_specs):
+            metric._absorb(sums[at:at + spec.slots], spec.per_example * examples)
+            at += spec.slots
         return costs
 
 

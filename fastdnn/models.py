@@ -431,11 +431,23 @@ class Sequential:
         return np.array(A.T, order="C")
 
     def _is_classifier(self) -> bool:
-        return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax")
+        return getattr(self.loss, "fused_activation", None) in ("sigmoid", "softmax") or \
+            isinstance(self.loss, (_losses.BinaryCrossentropy, _losses.CategoricalCrossentropy))
+
+    def _probabilities(self, X: ArrayLike, batch_size: int | None) -> np.ndarray:
+        """``predict``, through the sigmoid or softmax when the loss reads logits."""
+        P = self.predict(X, batch_size)
+        if getattr(self.loss, "from_logits", False):
+            from . import functional
+            if isinstance(self.loss, _losses.BinaryCrossentropy):
+                return functional.sigmoid(P)
+            return functional.softmax(P, axis=1)
+        return P
 
     def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities, shape ``(m, n_classes)`` (scikit-learn's convention:
-        a one-unit sigmoid output gives two columns ``[1 - p, p]``).
+        a one-unit sigmoid output gives two columns ``[1 - p, p]``). A cross-entropy
+        ``from_logits`` turns the logits into probabilities (sigmoid or softmax).
 
         Examples
         --------
@@ -450,7 +462,7 @@ class Sequential:
         if self.loss is not None and not self._is_classifier():
             raise ValueError(f"predict_proba needs a classifier loss, the model uses "
                              f"{self.loss.name!r}")
-        P = self.predict(X, batch_size)
+        P = self._probabilities(X, batch_size)
         if P.shape[1] == 1:
             return np.hstack([1 - P, P])
         return P
@@ -471,7 +483,7 @@ class Sequential:
         if self.loss is not None and not self._is_classifier():
             raise ValueError(f"predict_classes needs a classifier loss, the model uses "
                              f"{self.loss.name!r}")
-        P = self.predict(X, batch_size)
+        P = self._probabilities(X, batch_size)
         if P.shape[1] == 1:
             return (P[:, 0] >= 0.5).astype(np.int64)
         return np.argmax(P, axis=1)  # type: ignore[no-any-return]  # an int array

@@ -344,6 +344,83 @@ def clip_gradients(grads: Sequence[_Array], clipnorm: float | None = None,
     return out
 
 
+# ------------------------------------------------------------------ metrics
+# The counts of the metrics kept as counts, over every element of A and Y (n_L, m); a
+# target is positive when y > 0.5.
+
+def confusion_counts(A: _Array, Y: _Array, threshold: float = 0.5) -> tuple[int, int, int]:
+    """``(TP, FP, FN)`` at ``A > threshold``; a NaN prediction is wrong.
+
+    Examples
+    --------
+    >>> confusion_counts(np.array([[0.9, 0.8, 0.2]]), np.array([[1, 0, 1]]))
+    (1, 1, 1)
+    """
+    pos = Y > 0.5
+    pred = np.where(np.isnan(A), ~pos, A > threshold)
+    return (int(np.sum(pred & pos)), int(np.sum(pred & ~pos)), int(np.sum(~pred & pos)))
+
+
+def auc(A: _Array, Y: _Array, num_thresholds: int = 200, curve: str = "ROC",
+        summation_method: str = "interpolation") -> float:
+    """Keras' ``AUC``: confusion counts at the thresholds ``-1e-7, 1/(N-1), ...,
+    (N-2)/(N-1), 1 + 1e-7`` (``A > t`` is positive at ``t``), then a Riemann sum of the
+    ROC or precision-recall curve (``"interpolation"``: trapezoids, or for PR Davis and
+    Goadrich's interpolation; ``"minoring"``; ``"majoring"``).
+
+    Examples
+    --------
+    >>> round(auc(np.array([[0.1, 0.4, 0.35, 0.8]]), np.array([[0, 0, 1, 1]])), 6)
+    0.75
+    """
+    N = num_thresholds
+    t = np.array([-1e-7] + [i / (N - 1) for i in range(1, N - 1)] + [1 + 1e-7])
+    a, pos = A.ravel()[:, None], (Y > 0.5).ravel()[:, None]
+    above = a > t[None, :]
+    tp = np.sum(above & pos, axis=0).astype(float)
+    fp = np.sum(above & ~pos, axis=0).astype(float)
+    fn = np.sum(~above & pos, axis=0).astype(float)
+    tn = np.sum(~above & ~pos, axis=0).astype(float)
+
+    def div(x: _Array, y: _Array) -> _Array:
+        return np.where(y != 0, x / np.where(y != 0, y, 1), 0.0)
+
+    if curve == "PR" and summation_method == "interpolation":
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = div(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = np.where((p[:-1] > 0) & (p[1:] > 0), div(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        return float(np.sum(div(slope * (dtp + intercept * np.log(ratio)),
+                                np.maximum(tp[1:] + fn[1:], 0))))
+    recall = div(tp, tp + fn)
+    x, y = (div(fp, fp + tn), recall) if curve == "ROC" else (recall, div(tp, tp + fp))
+    if summation_method == "interpolation":
+        heights = (y[:-1] + y[1:]) / 2
+    elif summation_method == "minoring":
+        heights = np.minimum(y[:-1], y[1:])
+    else:
+        heights = np.maximum(y[:-1], y[1:])
+    return float(np.sum((x[:-1] - x[1:]) * heights))
+
+
+def top_k_hits(A: _Array, Y: _Array, k: int = 5) -> int:
+    """Columns whose target class (argmax of ``Y``) has fewer than ``k`` outputs of ``A``
+    above its own; a column holding NaN misses.
+
+    Examples
+    --------
+    >>> top_k_hits(np.array([[0.5, 0.1], [0.3, 0.2], [0.2, 0.7]]),
+    ...            np.array([[0, 1], [1, 0], [0, 0]]), k=2)
+    1
+    """
+    target = np.argmax(Y, axis=0)
+    own = A[target, np.arange(A.shape[1])]
+    above = np.sum(A > own[None, :], axis=0)
+    return int(np.sum((above < k) & ~np.isnan(A).any(axis=0)))
+
+
 # ------------------------------------------------------------ whole networks
 # The course's L-layer network trained by mini-batch gradient descent, in plain
 # NumPy: the oracle of the model tests and the baseline of the demo and of the
@@ -358,15 +435,34 @@ _BACKWARD: dict[str, Callable[[_Array, _Array], _Array]] = {
     "softmax": softmax_backward}
 
 
-def binary_crossentropy_cost(A: _Array, Y: _Array) -> float:
-    """``-(1/m) sum(Y log A + (1 - Y) log(1 - A))``."""
+def _smooth(Y: _Array, label_smoothing: float, classes: int) -> _Array:
+    """Targets with label smoothing: ``Y (1 - s) + s / classes``."""
+    return Y * (1 - label_smoothing) + label_smoothing / classes
+
+
+def binary_crossentropy_cost(A: _Array, Y: _Array, from_logits: bool = False,
+                             label_smoothing: float = 0.0) -> float:
+    """``-(1/m) sum(Y log A + (1 - Y) log(1 - A))``; from logits ``Z``:
+    ``(1/m) sum(max(Z, 0) - Z Y + log(1 + exp(-|Z|)))``."""
     m = Y.shape[1]
+    Y = _smooth(Y, label_smoothing, 2)
+    if from_logits:
+        return float(np.sum(np.maximum(A, 0) - A * Y + np.log1p(np.exp(-np.abs(A)))) / m)
     return float(-np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m)
 
 
-def categorical_crossentropy_cost(A: _Array, Y: _Array) -> float:
-    """``-(1/m) sum(Y log A)``."""
-    return float(-np.sum(Y * np.log(A)) / Y.shape[1])
+def _log_softmax(Z: _Array) -> _Array:
+    """``Z - logsumexp(Z)`` over each column."""
+    shifted = Z - np.max(Z, axis=0, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))  # type: ignore[no-any-return]
+
+
+def categorical_crossentropy_cost(A: _Array, Y: _Array, from_logits: bool = False,
+                                  label_smoothing: float = 0.0) -> float:
+    """``-(1/m) sum(Y log A)``; from logits: ``log A`` is the log-softmax of the logits."""
+    Y = _smooth(Y, label_smoothing, Y.shape[0])
+    logA = _log_softmax(A) if from_logits else np.log(A)
+    return float(-np.sum(Y * logA) / Y.shape[1])
 
 
 def mse_cost(A: _Array, Y: _Array) -> float:
@@ -374,18 +470,93 @@ def mse_cost(A: _Array, Y: _Array) -> float:
     return float(np.sum((A - Y) ** 2) / (2 * Y.shape[1]))
 
 
-COSTS: dict[str, Callable[[_Array, _Array], float]] = {
+def mae_cost(A: _Array, Y: _Array) -> float:
+    """``(1/m) sum(|A - Y|)``."""
+    return float(np.sum(np.abs(A - Y)) / Y.shape[1])
+
+
+def huber_cost(A: _Array, Y: _Array, delta: float = 1.0) -> float:
+    """``(1/m) sum(h(A - Y))``, ``h(d) = d**2 / 2`` for ``|d| <= delta``, else
+    ``delta (|d| - delta / 2)``."""
+    d = np.abs(A - Y)
+    return float(np.sum(np.where(d <= delta, 0.5 * d ** 2, delta * (d - 0.5 * delta)))
+                 / Y.shape[1])
+
+
+def log_cosh_cost(A: _Array, Y: _Array) -> float:
+    """``(1/m) sum(log(cosh(A - Y)))``."""
+    return float(np.sum(np.log(np.cosh(A - Y))) / Y.shape[1])
+
+
+def poisson_cost(A: _Array, Y: _Array, log_input: bool = False) -> float:
+    """``(1/m) sum(A - Y log(A + 1e-7))``; with ``log_input``: ``(1/m) sum(exp(A) - Y A)``."""
+    if log_input:
+        return float(np.sum(np.exp(A) - Y * A) / Y.shape[1])
+    return float(np.sum(A - Y * np.log(A + 1e-7)) / Y.shape[1])
+
+
+def hinge_cost(A: _Array, Y: _Array) -> float:
+    """``(1/m) sum(max(1 - Y A, 0))``, labels ``Y`` in {-1, 1}."""
+    return float(np.sum(np.maximum(1 - Y * A, 0)) / Y.shape[1])
+
+
+def squared_hinge_cost(A: _Array, Y: _Array) -> float:
+    """``(1/m) sum(max(1 - Y A, 0)**2)``, labels ``Y`` in {-1, 1}."""
+    return float(np.sum(np.maximum(1 - Y * A, 0) ** 2) / Y.shape[1])
+
+
+def binary_crossentropy_gradient(A: _Array, Y: _Array, from_logits: bool = False,
+                                 label_smoothing: float = 0.0) -> _Array:
+    """``-(Y / A - (1 - Y) / (1 - A))``; from logits: ``sigmoid(A) - Y``."""
+    Y = _smooth(Y, label_smoothing, 2)
+    if from_logits:
+        return sigmoid(A) - Y
+    return -(Y / A - (1 - Y) / (1 - A))
+
+
+def categorical_crossentropy_gradient(A: _Array, Y: _Array, from_logits: bool = False,
+                                      label_smoothing: float = 0.0) -> _Array:
+    """``-Y / A``; from logits: ``softmax(A) sum(Y) - Y`` per column."""
+    Y = _smooth(Y, label_smoothing, Y.shape[0])
+    if from_logits:
+        G: _Array = softmax(A) * np.sum(Y, axis=0, keepdims=True) - Y
+        return G
+    return -Y / A
+
+
+def huber_gradient(A: _Array, Y: _Array, delta: float = 1.0) -> _Array:
+    """``A - Y`` clipped into ``[-delta, delta]``."""
+    return np.clip(A - Y, -delta, delta)
+
+
+def poisson_gradient(A: _Array, Y: _Array, log_input: bool = False) -> _Array:
+    """``1 - Y / (A + 1e-7)``; with ``log_input``: ``exp(A) - Y``."""
+    if log_input:
+        return np.exp(A) - Y
+    return 1 - Y / (A + 1e-7)
+
+
+COSTS: dict[str, Callable[..., float]] = {
     "binary_crossentropy": binary_crossentropy_cost,
-    "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost}
+    "categorical_crossentropy": categorical_crossentropy_cost, "mse": mse_cost,
+    "mae": mae_cost, "huber": huber_cost, "log_cosh": log_cosh_cost, "poisson": poisson_cost,
+    "hinge": hinge_cost, "squared_hinge": squared_hinge_cost}
 # dL/dA per example, for outputs the loss does not pair with
-LOSS_GRADIENTS: dict[str, Callable[[_Array, _Array], _Array]] = {
-    "binary_crossentropy": lambda A, Y: -(Y / A - (1 - Y) / (1 - A)),
-    "categorical_crossentropy": lambda A, Y: -Y / A,
+LOSS_GRADIENTS: dict[str, Callable[..., _Array]] = {
+    "binary_crossentropy": binary_crossentropy_gradient,
+    "categorical_crossentropy": categorical_crossentropy_gradient,
     "mse": lambda A, Y: A - Y,
+    "mae": lambda A, Y: np.sign(A - Y),
+    "huber": huber_gradient,
+    "log_cosh": lambda A, Y: np.tanh(A - Y),
+    "poisson": poisson_gradient,
+    "hinge": lambda A, Y: np.where(1 - Y * A > 0, -Y, 0.0),
+    "squared_hinge": lambda A, Y: -2 * Y * np.maximum(1 - Y * A, 0),
 }
 # the output activation each cost pairs with, making dZ = A - Y
 FUSED_OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
-                "mse": "linear"}
+                "mse": "linear", "mae": None, "huber": None, "log_cosh": None,
+                "poisson": None, "hinge": None, "squared_hinge": None}
 
 
 def network_forward(X: _Array, params: Sequence[tuple[_Array, _Array]],
@@ -398,21 +569,23 @@ def network_forward(X: _Array, params: Sequence[tuple[_Array, _Array]],
 
 
 def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Array, _Array]],
-                     activations: Sequence[str], loss: str, lam: float = 0.0
-                     ) -> list[tuple[_Array, _Array]]:
+                     activations: Sequence[str], loss: str, lam: float = 0.0,
+                     **loss_args: Any) -> list[tuple[_Array, _Array]]:
     """``[(dW1, db1), ..., (dWL, dbL)]``, L2 term ``(lam/m) W`` included.
 
     The output's ``dZ`` is ``A - Y`` when ``loss`` pairs with its activation
     (sigmoid + binary cross-entropy, softmax + categorical, linear + mse);
-    otherwise the loss's ``dA`` (see ``LOSS_GRADIENTS``) goes through ``g'``.
+    otherwise the loss's ``dA`` (see ``LOSS_GRADIENTS``, called with ``loss_args``) goes
+    through ``g'``.
     """
     m = Y.shape[1]
     L = len(params)
     AL = As[-1]
-    if FUSED_OUTPUT[loss] == activations[-1]:
-        dZ: _Array = AL - Y
+    if FUSED_OUTPUT[loss] == activations[-1] and not loss_args.get("from_logits"):
+        dZ: _Array = AL - _smooth(Y, loss_args.get("label_smoothing", 0.0),
+                                  2 if loss == "binary_crossentropy" else Y.shape[0])
     else:
-        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y), AL)
+        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y, **loss_args), AL)
     grads: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         W = params[l][0]
@@ -425,10 +598,10 @@ def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Ar
 
 
 def network_cost(AL: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]], loss: str,
-                 lam: float = 0.0) -> float:
-    """``J = cost(AL, Y) + (lam/2m) sum ||W||^2``."""
+                 lam: float = 0.0, **loss_args: Any) -> float:
+    """``J = cost(AL, Y) + (lam/2m) sum ||W||^2`` (the cost called with ``loss_args``)."""
     m: int = Y.shape[1]
-    return COSTS[loss](AL, Y) + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
+    return COSTS[loss](AL, Y, **loss_args) + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
 
 
 def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
@@ -436,7 +609,7 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
           learning_rate: float | Callable[[int], float] = 0.01, epochs: int = 1,
           batch_size: int | None = None,
           permutations: Callable[[int], NDArray[np.integer[Any]]] | None = None,
-          lam: float = 0.0, **hyper: float
+          lam: float = 0.0, loss_args: dict[str, Any] | None = None, **hyper: float
           ) -> tuple[list[tuple[_Array, _Array]], NDArray[np.float64]]:
     """Mini-batch training of ``params = [(W1, b1), ...]`` (copies; not modified).
 
@@ -444,7 +617,8 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
     is a function of the epoch returning the order of the examples (default:
     their order); the last partial batch is used. ``optimizer`` is
     ``"gd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"`` with ``hyper`` its
-    parameters (``beta``, ``beta1``, ``beta2``, ``epsilon``).
+    parameters (``beta``, ``beta1``, ``beta2``, ``epsilon``); ``loss_args`` the loss's
+    (``from_logits``, ``label_smoothing``, ``delta``, ``log_input``).
     Returns ``(params, costs)`` with the cost of every mini-batch.
     """
     params = [(W.copy(), b.copy()) for W, b in params]
@@ -461,8 +635,8 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
             idx = order[s:s + B]
             Xb, Yb = X[:, idx], Y[:, idx]
             As = network_forward(Xb, params, activations)
-            costs.append(network_cost(As[-1], Yb, params, loss, lam))
-            grads = network_backward(As, Yb, params, activations, loss, lam)
+            costs.append(network_cost(As[-1], Yb, params, loss, lam, **(loss_args or {})))
+            grads = network_backward(As, Yb, params, activations, loss, lam, **(loss_args or {}))
             t += 1
             flat_grads = [g for pair in grads for g in pair]
             for i, (p, g) in enumerate(zip(flat, flat_grads)):

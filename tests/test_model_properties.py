@@ -72,13 +72,16 @@ OUTPUT_LOSS_PAIRS = [
     ("linear", "mse"),
     ("tanh", "mse"), ("sigmoid", "mse"), ("relu", "mse"), ("leaky_relu", "mse"),
     ("softmax", "mse"),
+    ("linear", "mae"), ("tanh", "huber"), ("linear", "log_cosh"), ("sigmoid", "log_cosh"),
 ]
 # names and aliases fastdnn.losses.get accepts for each loss
 LOSS_NAMES = {
     "binary_crossentropy": ["binary_crossentropy", "log_loss", "BinaryCrossentropy"],
-    "categorical_crossentropy": ["categorical_crossentropy", "sparse_categorical_crossentropy",
-                                 "CategoricalCrossentropy"],
+    "categorical_crossentropy": ["categorical_crossentropy", "CategoricalCrossentropy"],
     "mse": ["mse", "mean_squared_error", "MeanSquaredError"],
+    "mae": ["mae", "mean_absolute_error", "MeanAbsoluteError"],
+    "huber": ["huber", "Huber"],
+    "log_cosh": ["log_cosh", "logcosh", "LogCosh"],
 }
 
 
@@ -131,8 +134,8 @@ class Case:
     def obstacles(self) -> list:
         """What keeps this model out of the compiled loop (README: "Models the loop does
         not cover (Dropout, per-batch callbacks, ...)"; ARCHITECTURE.md: "a softmax on a
-        hidden layer"; a loss runs there after the output it is fused with, mse after any
-        output but a softmax, as fastdnn._training.compiled_obstacles says; X of a dtype
+        hidden layer"; a softmax output runs there with categorical cross-entropy only, any
+        other output with any loss, as fastdnn._training.compiled_obstacles says; X of a dtype
         other than float32/float64 trains on the layer path)."""
         found = []
         if np.dtype(self.x_dtype) not in (np.float32, np.float64):
@@ -141,10 +144,8 @@ class Case:
             found.append("a Dropout layer")
         if any(act["name"] == "softmax" for _, act in self.hidden):
             found.append("a hidden softmax")
-        fused = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
-                 "mse": "linear"}[self.loss]
-        if self.output != fused and (fused != "linear" or self.output == "softmax"):
-            found.append("a loss not fused with its output")
+        if self.output == "softmax" and self.loss != "categorical_crossentropy":
+            found.append("a softmax output with a loss other than categorical cross-entropy")
         ckpt = self.callbacks.get("checkpoint")
         if ckpt and ckpt["save_freq"] != "epoch":
             found.append("a callback run after every mini-batch")

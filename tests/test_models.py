@@ -361,7 +361,7 @@ def test_predict_before_fit_and_fit_before_compile():
 
 @pytest.mark.parametrize("what, kwargs", [
     ("optimizer", {"optimizer": "adamw"}),
-    ("loss", {"loss": "hinge"}),
+    ("loss", {"loss": "kl_divergence"}),
     ("metric", {"metrics": ["f1"]}),
 ])
 def test_unknown_names_list_known_ones(what, kwargs):

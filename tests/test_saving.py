@@ -611,7 +611,7 @@ FORGERIES = {
     "bad optimizer config": dict(header=lambda h: {**h, "compile": {
         **h["compile"], "optimizer": {"class_name": "Adam", "config": {"beta1": 3}}}}),
     "unknown loss": dict(header=lambda h: {**h, "compile": {**h["compile"],
-                                                            "loss": {"name": "hinge"}}}),
+                                                            "loss": {"name": "kl_divergence"}}}),
     "metrics not a list": dict(header=lambda h: {**h, "compile": {**h["compile"],
                                                                   "metrics": "acc"}}),
     "compiled not a bool": dict(header=lambda h: {**h, "compile": {**h["compile"],

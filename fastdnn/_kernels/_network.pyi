@@ -7,18 +7,19 @@ from numpy.typing import DTypeLike, NDArray
 class Plan:
     steps_done: int
     diverged: bool
+    n_accumulators: int
     @property
     def batches_read_in_place(self) -> int: ...
     def __init__(
         self,
         layers: list[tuple[Any, ...]],
         normalizer: tuple[NDArray[Any], NDArray[Any]] | None,
-        loss: int,
+        loss: int | tuple[int, bool, float],
         fused: bool,
         opt: int,
         hyper: tuple[float, float, float, float, float, bool, float, float, float],
         slots: list[Any],
-        metrics: list[tuple[int, float]],
+        metrics: list[tuple[int, float, int]],
         B: int,
         dtype: DTypeLike,
     ) -> None: ...

@@ -25,7 +25,9 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
 from libc.math cimport fabs, isfinite, pow
 from libc.string cimport memcpy
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
-from fastdnn._kernels._loss cimport clip_bounds, loss_sum
+from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
+                                     smoothed_targets)
+from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -77,6 +79,10 @@ cdef extern from "fdnn_codes.h" nogil:
         FDNN_METRIC_BINARY
         FDNN_METRIC_ARGMAX
         FDNN_METRIC_MAE
+        FDNN_METRIC_PRECISION
+        FDNN_METRIC_RECALL
+        FDNN_METRIC_AUC
+        FDNN_METRIC_TOP_K
 
 
 
@@ -104,13 +110,16 @@ cdef struct Net:
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
-    char *G                        # (n_y, B) F: the output's dA (not fused, or weighted)
+    char *G                        # (n_y, B) F: dL/dA (times the weights), or the targets a
+                                   # fused output subtracts (smoothed, or weighted A - Y)
     char *wb                       # (B): the mini-batch's sample weights
+    LossArgs lf                    # the loss, its parameter and its clipping of A
     char *mean                     # normalizer (n_x), or NULL
     char *inv_std
     OptHyper hyper                 # the optimizer's hyperparameters and gradient clipping
     int metric[MAX_METRICS]
-    double threshold[MAX_METRICS]
+    double threshold[MAX_METRICS]  # a threshold; AUC's number of thresholds; top-k's k
+    Py_ssize_t metric_at[MAX_METRICS]   # where each metric's accumulators start
     DenseL layer[MAX_LAYERS]
 
 
@@ -265,6 +274,36 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
             wb[j] = SW[row]
 
 
+cdef inline void _metric_add(int kind, double threshold, const real *A, const real *Y,
+                             Py_ssize_t n_y, Py_ssize_t k, double *acc,
+                             const real *w) noexcept nogil:
+    """Add one batch to a metric's accumulators: its numerator (_metric_sum), or the counts
+    (fastdnn/_kernels/_metric.pxd) the metric object finishes; each example's share times
+    its weight w[j] (w NULL: 1)."""
+    cdef Py_ssize_t j
+    if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL or kind == FDNN_METRIC_AUC \
+            or kind == FDNN_METRIC_TOP_K:
+        if w == NULL:
+            _count_add(kind, threshold, A, Y, n_y, k, acc, 1.0)
+        else:
+            for j in range(k):
+                _count_add(kind, threshold, A + j * n_y, Y + j * n_y, n_y, 1, acc, w[j])
+    else:
+        acc[0] += _metric_sum(kind, threshold, A, Y, n_y, k, w)
+
+
+cdef inline void _count_add(int kind, double threshold, const real *A, const real *Y,
+                            Py_ssize_t n_y, Py_ssize_t k, double *acc,
+                            double weight) noexcept nogil:
+    """The counts of the metrics kept as counts, each counted ``weight`` times."""
+    if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL:
+        confusion_counts(A, Y, n_y * k, threshold, acc, weight)
+    elif kind == FDNN_METRIC_AUC:
+        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, acc, weight)
+    else:
+        acc[0] += weight * top_k_hits(A, Y, n_y, k, <Py_ssize_t>threshold)
+
+
 cdef inline double _metric_sum(int kind, double threshold, const real *A, const real *Y,
                                Py_ssize_t n_y, Py_ssize_t k, const real *w) noexcept nogil:
     """Numerator of one metric over a batch, each example's terms times its weight w[j]
@@ -324,14 +363,14 @@ cdef inline void _scale_columns(real *G, const real *w, Py_ssize_t n, Py_ssize_t
             G[i] = G[i] * w[j]
 
 
-cdef inline double _weighted_loss_sum(int loss, const real *A, const real *Y, const real *w,
-                                      Py_ssize_t n_y, Py_ssize_t k, double lo,
-                                      double hi) noexcept nogil:
+cdef inline double _weighted_loss_sum(const LossArgs *f, const real *A, const real *Y,
+                                      const real *w, Py_ssize_t n_y,
+                                      Py_ssize_t k) noexcept nogil:
     """sum_j w[j] * (the loss summed over example j's n_y outputs)."""
     cdef Py_ssize_t j
     cdef double s = 0
     for j in range(k):
-        s += <double>w[j] * loss_sum(loss, A + j * n_y, Y + j * n_y, n_y, lo, hi, False)
+        s += <double>w[j] * loss_sum(f, A + j * n_y, Y + j * n_y, n_y, 1, False)
     return s
 
 
@@ -398,7 +437,7 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef real *X_l
     cdef real *G
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0, lo, hi, gscale = 1, sq = 0
+    cdef double reg = 0, gscale = 1, sq = 0
     cdef double base[FDNN_N_OC]
     cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
     cdef real scale = <real>(1.0 / k)
@@ -435,30 +474,33 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         if net.layer[l].lam != 0:
             reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
                                                                 net.layer[l].n_out * net.layer[l].n_in)
-    clip_bounds(sizeof(real) == 4, True, &lo, &hi)
     if w == NULL:
-        cost[0] = loss_sum(net.loss, <const real *>d.A, <const real *>Yb, n_y * k, lo, hi,
-                           False) / k + reg
+        cost[0] = loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, n_y, k, False) / k + reg
     else:
-        cost[0] = _weighted_loss_sum(net.loss, <const real *>d.A, <const real *>Yb, w, n_y, k,
-                                     lo, hi) / k + reg
+        cost[0] = _weighted_loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, w, n_y,
+                                     k) / k + reg
     if net.stop_on_nan and not isfinite(cost[0]):
         return STEP_DIVERGED
     for q in range(net.n_metrics):
-        metric_sums[q] += _metric_sum(net.metric[q], net.threshold[q], <real *>d.A,
-                                      Yb, n_y, k, w)
-    # backward: the output's dZ = A - Y (fused), or dA = A - Y through g', column j times
-    # w[j] when weighted (then formed here, and passed through for a fused output)
+        _metric_add(net.metric[q], net.threshold[q], <real *>d.A, Yb, n_y, k,
+                    metric_sums + net.metric_at[q], w)
+    # backward: the output's dZ = A - T (fused; T = Y, or Y smoothed), or dA = dL/dA
+    # through g'; column j times w[j] when weighted (a fused output's dZ is then formed
+    # here, and passed through as linear)
     out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
-    if net.fused and w == NULL:
+    if net.fused and net.lf.param == 0 and w == NULL:
         G = Yb
     else:
         G = <real *>net.G
-        _sub(<real *>d.A, Yb, G, n_y * k)
+        if net.fused:
+            smoothed_targets(&net.lf, <const real *>Yb, G, n_y, k)
+            if w != NULL:
+                _sub(<real *>d.A, G, G, n_y * k)
+                out_op = FDNN_BW_LINEAR
+        else:
+            loss_gradient(&net.lf, <const real *>d.A, <const real *>Yb, G, n_y, k)
         if w != NULL:
             _scale_columns(G, w, n_y, k)
-            if net.fused:
-                out_op = FDNN_BW_LINEAR
     # the step's coefficients (bias corrections, ...) once, in double
     _step_scalars(&net.hyper, lr, t, base)
     net.layer[L - 1].dz_done = False
@@ -575,19 +617,22 @@ cdef class Plan(_Buffers):
 
     cdef public Py_ssize_t steps_done
     cdef public bint diverged
+    cdef readonly Py_ssize_t n_accumulators   # metric_sums' length
 
     @property
     def batches_read_in_place(self) -> int:
         """Mini-batches trained so far from X's own rows, without a copy."""
         return self.net.batches_in_place
 
-    def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
+    def __init__(self, list layers, object normalizer, object loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)] (b and db None for a
         layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
         beta2, epsilon, weight_decay, momentum_decay, nesterov, clipnorm, global_clipnorm,
         clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold)]."""
+        the optimizer has no such slot); metrics: [(kind, threshold, accumulators)]
+        (fastdnn._compiled.MetricKernel); loss: its code, or (code, logits, param)
+        (fastdnn._compiled.LossKernel)."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -598,7 +643,9 @@ cdef class Plan(_Buffers):
         _check_blas_dims(layers, B)
         dt = np.dtype(dtype)
         net.f32 = dt == np.float32
-        net.L, net.loss, net.fused, net.opt = <int>L, loss, fused, opt
+        code, logits, param = (loss, False, 0.0) if isinstance(loss, int) else loss
+        net.L, net.loss, net.fused, net.opt = <int>L, code, fused, opt
+        net.lf = loss_args(code, dt == np.float32, True, logits, param)
         h = &net.hyper
         (h.beta1, h.beta2, h.eps, h.weight_decay, h.momentum_decay, h.nesterov, h.clipnorm,
          h.global_clipnorm, h.clipvalue) = hyper
@@ -636,8 +683,12 @@ cdef class Plan(_Buffers):
                         self.keep.append(arr)
                         d.slot[which][s] = _ptr(arr)
         net.n_metrics = <int>len(metrics)
+        at = 0
         for l in range(len(metrics)):
-            net.metric[l], net.threshold[l] = metrics[l]
+            net.metric[l], net.threshold[l], n_acc = metrics[l]
+            net.metric_at[l] = at
+            at += n_acc
+        self.n_accumulators = at
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
             long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
@@ -648,7 +699,7 @@ cdef class Plan(_Buffers):
         X: (m, n_x) float32/float64 with any strides; Y: the model's C-ordered (m, n_y)
         targets; perm: int64 (m,) order of the examples or None; t0: optimizer steps
         done before step0. costs[step] receives each batch's cost; metric_sums
-        accumulates the metrics' numerators. counter: an object whose ``_iterations``
+        (n_accumulators) accumulates the metrics' numerators and counts. counter: an object whose ``_iterations``
         becomes t0 + the steps trained (the optimizer), or None. stop_on_nan: a batch
         whose cost is not finite ends the call before its update (``diverged`` is then
         True, and costs[step0 + steps_done] holds that cost). sample_weight: None, or the
@@ -675,6 +726,8 @@ cdef class Plan(_Buffers):
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
         cdef int status = STEP_DONE
+        if metric_sums.shape[0] < self.n_accumulators:
+            raise ValueError(f"metric_sums must hold {self.n_accumulators} accumulators")
         net.stop_on_nan = stop_on_nan
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)

@@ -5,12 +5,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._compiled import LossKernel, check_maths, code
-from .loss import Loss, _check_pair, _check_unit_interval, _clip_bounds, _compiled_sum
+from .._kernels import _losses
+from .._validation import check_bool, check_real
+from .loss import (_LOSS_CODES, Loss, _check_pair, _check_unit_interval, _compiled_gradient,
+                   _compiled_sum, _spec)
 
 if TYPE_CHECKING:
     from typing import Any
 
+    from .._compiled import LossKernel
     from .loss import ArrayLike
 
 __all__ = ["CategoricalCrossentropy"]
@@ -24,12 +27,21 @@ class CategoricalCrossentropy(Loss):
 
     ``L = -sum_k y_k log a_k`` with ``A`` clipped below at ``tiny``.
 
+    Parameters
+    ----------
+    from_logits : bool, default False
+        ``A`` holds logits ``z`` (a linear output), not probabilities:
+        ``L = sum_k y_k (logsumexp(z) - z_k)``, finite for any ``z``, with the
+        gradient ``softmax(z) - y``.
+    label_smoothing : float in [0, 1], default 0
+        The loss reads the targets ``y (1 - s) + s / n_L``.
+
     Targets (:meth:`prepare_targets`): integer class labels of shape ``(m,)``
     (or ``(m, 1)`` when ``n_outputs > 1``) in ``[0, n_outputs)`` -- also float
     labels with integral values -- are turned into one-hot rows; or one-hot /
     probability rows of shape ``(m, n_outputs)`` with values in ``[0, 1]``
     summing to 1 (within 1e-3: ``dZ = A - Y`` needs every row of ``Y`` to sum
-    to 1). The registry name ``sparse_categorical_crossentropy`` is this loss.
+    to 1). :class:`SparseCategoricalCrossentropy` takes integer labels only.
 
     Examples
     --------
@@ -41,19 +53,32 @@ class CategoricalCrossentropy(Loss):
     >>> A = np.array([[0.25, 0.5], [0.25, 0.5], [0.5, 0.0]])
     >>> round(cce([2, 0], A.T), 6)  # (log 2 + log 2) / 2
     0.693147
+    >>> logits = CategoricalCrossentropy(from_logits=True)
+    >>> round(logits.cost(np.zeros((2, 1)), np.array([[1.0], [0.0]])), 6)
+    0.693147
     """
 
     name = "categorical_crossentropy"
-    fused_activation = "softmax"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
+        self.from_logits = check_bool(from_logits, "from_logits")
+        self.label_smoothing = check_real(label_smoothing, "label_smoothing", 0.0, 1.0)
+        self.fused_activation = "" if self.from_logits else "softmax"
 
     def _cost_sum(self, A: np.ndarray, Y: np.ndarray) -> float:
-        return _compiled_sum(CategoricalCrossentropy, A, Y)
+        return _compiled_sum(CategoricalCrossentropy, A, Y, self.from_logits,
+                             self.label_smoothing, CategoricalCrossentropy.name)
 
     def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         A, Y = _check_pair(A, Y)
-        with np.errstate(all="ignore"):
-            # NumPy types ufunc results as Any
-            return -Y / np.maximum(A, _clip_bounds(A.dtype)[0])  # type: ignore[no-any-return]
+        return _compiled_gradient(CategoricalCrossentropy, A, Y, self.from_logits,
+                                  self.label_smoothing, CategoricalCrossentropy.name)
+
+    def _fused_targets(self, Y: np.ndarray) -> np.ndarray:
+        if not self.label_smoothing:
+            return Y
+        return _losses.smoothed(_LOSS_CODES[CategoricalCrossentropy.name],
+                                np.asfortranarray(Y), self.label_smoothing)
 
     def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1 and n > 1:
@@ -89,6 +114,9 @@ class CategoricalCrossentropy(Loss):
         return Y
 
     def compiled_spec(self) -> LossKernel:
-        check_maths(self, CategoricalCrossentropy, "loss")
-        return LossKernel(code("loss", CategoricalCrossentropy.name),
-                          CategoricalCrossentropy.fused_activation)
+        return _spec(self, CategoricalCrossentropy, CategoricalCrossentropy.name,
+                     self.from_logits, self.label_smoothing)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import _registry
-from .._compiled import CODES, LossKernel, NotCompilable
+from .._compiled import CODES, LossKernel, NotCompilable, check_maths, code
 from .._kernels import _losses
 from .._validation import check_dtype, check_sample_weight, float_array, real_array
 
@@ -80,17 +80,58 @@ def _clip_bounds(dtype: np.dtype[np.floating[Any]]
 _LOSS_CODES = CODES["loss"]
 
 
-def _compiled_sum(owner: type[Loss], A: np.ndarray, Y: np.ndarray) -> float:
-    """The compiled sum of ``owner``'s per-example loss over ``A`` against ``Y``
-    (``fastdnn/_kernels/_loss.pxd``: the formulas and clipping the training loop uses)."""
-    if Y.dtype not in (np.float32, np.float64):
+def _kernel_pair(A: np.ndarray, Y: np.ndarray, dtype: Any = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` and ``Y`` as the compiled kernels read them: aligned float arrays of one memory
+    order (``Y`` of ``dtype`` when given)."""
+    if Y.dtype not in (np.float32, np.float64) or (dtype is not None and Y.dtype != dtype):
         Y = Y.astype(A.dtype)
     if not ((A.flags.c_contiguous and Y.flags.c_contiguous)
             or (A.flags.f_contiguous and Y.flags.f_contiguous)):
         A, Y = np.ascontiguousarray(A), np.ascontiguousarray(Y)
     if not (A.flags.aligned and Y.flags.aligned):   # views into byte buffers, e.g.
         A, Y = np.array(A, order="C"), np.array(Y, order="C")
-    return _losses.cost_sum(_LOSS_CODES[owner.name], A, Y)
+    return A, Y
+
+
+def _compiled_sum(owner: type[Loss], A: np.ndarray, Y: np.ndarray, logits: bool = False,
+                  param: float = 0.0, kernel: str = "") -> float:
+    """The compiled sum of ``owner``'s per-example loss over ``A`` against ``Y``
+    (``fastdnn/_kernels/_loss.pxd``: the formulas and clipping the training loop uses);
+    ``logits``: ``A`` holds logits; ``param``: the loss's parameter; ``kernel``: the
+    kernel's name when it is not ``owner.name``."""
+    A, Y = _kernel_pair(A, Y)
+    return _losses.cost_sum(_LOSS_CODES[kernel or owner.name], A, Y, True, logits, param)
+
+
+def _compiled_gradient(owner: type[Loss], A: np.ndarray, Y: np.ndarray, logits: bool = False,
+                       param: float = 0.0, kernel: str = "") -> np.ndarray:
+    """``dL/dA`` of ``owner`` from the compiled kernel (``_compiled_sum``'s arguments), in
+    the dtype of ``A``."""
+    A, Y = _kernel_pair(A, Y, A.dtype)
+    return _losses.gradient(_LOSS_CODES[kernel or owner.name], A, Y, logits, param)
+
+
+def _regression_targets(y: np.ndarray, n: int, what: str) -> np.ndarray:
+    """``(m,)`` for one output unit, else ``(m, n)``: the targets of a regression loss."""
+    if y.ndim == 1:
+        if n != 1:
+            raise ValueError(f"{what} has shape {y.shape} (one value per example) but the "
+                             f"output layer has n_outputs={n} units; expected {what} of "
+                             f"shape (m, {n})")
+        return y.reshape(-1, 1)
+    if y.shape[1] != n:
+        raise ValueError(f"{what} has shape {y.shape}; expected (m, {n}) for an output layer "
+                         f"of {n} unit{'s' if n > 1 else ''}")
+    return y
+
+
+def _spec(loss: Loss, owner: type[Loss], kernel: str, logits: bool = False,
+          param: float = 0.0) -> LossKernel:
+    """The kernel of ``loss``, an instance of the built-in ``owner`` whose formula is the
+    kernel named ``kernel``."""
+    check_maths(loss, owner, "loss")
+    return LossKernel(code("loss", kernel), loss.fused_activation or None, logits, param)
 
 
 # ---------------------------------------------------------------- base class
@@ -115,7 +156,7 @@ class Loss:
     """
 
     name: str = ""
-    fused_activation: str = ""
+    fused_activation: str = ""   # "" when no output activation makes dZ = A - Y
 
     def cost(self, A: ArrayLike, Y: ArrayLike) -> float:
         """``J = (1/m) sum_examples L(a, y)`` for ``A``, ``Y`` of shape ``(n_L, m)``.
@@ -153,7 +194,8 @@ class Loss:
         A, Y = np.asfortranarray(A), np.asfortranarray(Y)
         if not (A.flags.aligned and Y.flags.aligned):
             A, Y = np.array(A, order="F"), np.array(Y, order="F")
-        return _losses.cost_sum_weighted(spec.code, A, Y, np.ascontiguousarray(w, np.float64))
+        return _losses.cost_sum_weighted(spec.code, A, Y, np.ascontiguousarray(w, np.float64),
+                                          True, spec.logits, spec.param)
 
     def gradient(self, A: ArrayLike, Y: ArrayLike) -> np.ndarray:
         """``dA = dL/dA`` per example (not divided by ``m``), shape and dtype of ``A``.
@@ -201,6 +243,11 @@ class Loss:
 
     def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
         raise NotImplementedError
+
+    def _fused_targets(self, Y: np.ndarray) -> np.ndarray:
+        """What the output fused with this loss subtracts from ``A`` (``dZ = A - T``): ``Y``,
+        or the targets with label smoothing applied."""
+        return Y
 
     def __call__(self, y_true: ArrayLike, y_pred: ArrayLike,
                  sample_weight: ArrayLike | None = None) -> float:
@@ -264,4 +311,5 @@ class Loss:
         return hash(tuple(sorted(self.get_config().items())))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"

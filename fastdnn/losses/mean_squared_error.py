@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._compiled import LossKernel, check_maths, code
-from .loss import Loss, _check_pair, _compiled_sum
+from .loss import Loss, _check_pair, _compiled_sum, _regression_targets
 
 if TYPE_CHECKING:
     from typing import Any
@@ -49,16 +49,7 @@ class MeanSquaredError(Loss):
             return A - Y
 
     def _prepare(self, y: np.ndarray, n: int, what: str, dt: np.dtype[Any]) -> np.ndarray:
-        if y.ndim == 1:
-            if n != 1:
-                raise ValueError(f"{what} has shape {y.shape} (one value per example) but the "
-                                 f"output layer has n_outputs={n} units; expected {what} of "
-                                 f"shape (m, {n})")
-            return y.reshape(-1, 1)
-        if y.shape[1] != n:
-            raise ValueError(f"{what} has shape {y.shape}; expected (m, {n}) for an output layer "
-                             f"of {n} unit{'s' if n > 1 else ''}")
-        return y
+        return _regression_targets(y, n, what)
 
     def compiled_spec(self) -> LossKernel:
         check_maths(self, MeanSquaredError, "loss")
