@@ -218,7 +218,7 @@ class LayerTrainer:
         else:
             G = loss.gradient(A, Yt)
             if wb is not None:
-                G *= wb   # each example's dA scaled by its weight
+                G = G * wb   # each example's dA scaled by its weight
             G = np.asfortranarray(G, dtype=model.dtype)
         for j in range(last, first - 1, -1):
             G = layers[j].backward(G, j > first)

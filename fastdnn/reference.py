@@ -570,22 +570,24 @@ def network_forward(X: _Array, params: Sequence[tuple[_Array, _Array]],
 
 def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Array, _Array]],
                      activations: Sequence[str], loss: str, lam: float = 0.0,
+                     sample_weight: _Array | None = None,
                      **loss_args: Any) -> list[tuple[_Array, _Array]]:
     """``[(dW1, db1), ..., (dWL, dbL)]``, L2 term ``(lam/m) W`` included.
 
     The output's ``dZ`` is ``A - Y`` when ``loss`` pairs with its activation
     (sigmoid + binary cross-entropy, softmax + categorical, linear + mse);
     otherwise the loss's ``dA`` (see ``LOSS_GRADIENTS``, called with ``loss_args``) goes
-    through ``g'``.
+    through ``g'``. ``sample_weight`` ``(m,)``: example j's ``dZ`` (or ``dA``) times ``w_j``.
     """
     m = Y.shape[1]
     L = len(params)
     AL = As[-1]
+    w = 1.0 if sample_weight is None else np.asarray(sample_weight).reshape(1, -1)
     if FUSED_OUTPUT[loss] == activations[-1] and not loss_args.get("from_logits"):
-        dZ: _Array = AL - _smooth(Y, loss_args.get("label_smoothing", 0.0),
-                                  2 if loss == "binary_crossentropy" else Y.shape[0])
+        dZ: _Array = (AL - _smooth(Y, loss_args.get("label_smoothing", 0.0),
+                                   2 if loss == "binary_crossentropy" else Y.shape[0])) * w
     else:
-        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y, **loss_args), AL)
+        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y, **loss_args) * w, AL)
     grads: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         W = params[l][0]
@@ -598,10 +600,17 @@ def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Ar
 
 
 def network_cost(AL: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]], loss: str,
-                 lam: float = 0.0, **loss_args: Any) -> float:
-    """``J = cost(AL, Y) + (lam/2m) sum ||W||^2`` (the cost called with ``loss_args``)."""
+                 lam: float = 0.0, sample_weight: _Array | None = None,
+                 **loss_args: Any) -> float:
+    """``J = cost(AL, Y) + (lam/2m) sum ||W||^2`` (the cost called with ``loss_args``); with
+    ``sample_weight`` ``(m,)`` the cost is Keras' ``sum_j w_j L_j / m``."""
     m: int = Y.shape[1]
-    return COSTS[loss](AL, Y, **loss_args) + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
+    if sample_weight is None:
+        cost = COSTS[loss](AL, Y, **loss_args)
+    else:
+        cost = sum(float(w_j) * COSTS[loss](AL[:, j:j + 1], Y[:, j:j + 1], **loss_args)
+                   for j, w_j in enumerate(np.asarray(sample_weight).ravel())) / m
+    return cost + lam / (2 * m) * sum(float(np.sum(W * W)) for W, _ in params)
 
 
 def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
@@ -609,7 +618,8 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
           learning_rate: float | Callable[[int], float] = 0.01, epochs: int = 1,
           batch_size: int | None = None,
           permutations: Callable[[int], NDArray[np.integer[Any]]] | None = None,
-          lam: float = 0.0, loss_args: dict[str, Any] | None = None, **hyper: float
+          lam: float = 0.0, loss_args: dict[str, Any] | None = None,
+          sample_weight: _Array | None = None, **hyper: float
           ) -> tuple[list[tuple[_Array, _Array]], NDArray[np.float64]]:
     """Mini-batch training of ``params = [(W1, b1), ...]`` (copies; not modified).
 
@@ -618,7 +628,8 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
     their order); the last partial batch is used. ``optimizer`` is
     ``"gd"``, ``"momentum"``, ``"rmsprop"`` or ``"adam"`` with ``hyper`` its
     parameters (``beta``, ``beta1``, ``beta2``, ``epsilon``); ``loss_args`` the loss's
-    (``from_logits``, ``label_smoothing``, ``delta``, ``log_input``).
+    (``from_logits``, ``label_smoothing``, ``delta``, ``log_input``); ``sample_weight``
+    ``(m,)`` weighs the examples (see ``network_cost``, ``network_backward``).
     Returns ``(params, costs)`` with the cost of every mini-batch.
     """
     params = [(W.copy(), b.copy()) for W, b in params]
@@ -634,9 +645,11 @@ def train(X: _Array, Y: _Array, params: Sequence[tuple[_Array, _Array]],
         for s in range(0, m, B):
             idx = order[s:s + B]
             Xb, Yb = X[:, idx], Y[:, idx]
+            wb = None if sample_weight is None else np.asarray(sample_weight)[idx]
             As = network_forward(Xb, params, activations)
-            costs.append(network_cost(As[-1], Yb, params, loss, lam, **(loss_args or {})))
-            grads = network_backward(As, Yb, params, activations, loss, lam, **(loss_args or {}))
+            costs.append(network_cost(As[-1], Yb, params, loss, lam, wb, **(loss_args or {})))
+            grads = network_backward(As, Yb, params, activations, loss, lam, wb,
+                                     **(loss_args or {}))
             t += 1
             flat_grads = [g for pair in grads for g in pair]
             for i, (p, g) in enumerate(zip(flat, flat_grads)):

@@ -217,3 +217,27 @@ def test_call_training_without_dropout_is_predict():
 def test_call_unbuilt():
     with pytest.raises(RuntimeError, match="call fit"):
         Sequential([Dense(1)])(np.zeros((1, 2)))
+
+
+def test_no_bias_with_normalizer_l2_and_weights_both_engines():
+    from fastdnn.layers import Normalizer
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = rng.integers(0, 3, 200)
+    w = rng.uniform(0, 2, 200)
+    runs = []
+    for engine in ("python", "compiled"):
+        norm = Normalizer()
+        norm.adapt(X)
+        model = Sequential([norm, Dense(16, "relu", use_bias=False, kernel_regularizer=0.1),
+                            Dense(3, "softmax", use_bias=False, kernel_regularizer=0.2)],
+                           seed=0, dtype="float64")
+        model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(X, y, epochs=3, batch_size=17, verbose=0, seed=0, engine=engine,
+                            sample_weight=w)
+        assert history.engine == engine
+        runs.append((model.get_weights(), history.history))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    for key in runs[0][1]:
+        np.testing.assert_allclose(runs[0][1][key], runs[1][1][key], rtol=1e-12)

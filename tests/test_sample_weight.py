@@ -332,3 +332,53 @@ def test_bad_validation_weights():
         make("binary").fit(X, y, verbose=0, validation_data=(X[:30], y[:30], np.ones(3)))
     with pytest.raises(ValueError, match="validation_data must be a tuple"):
         make("binary").fit(X, y, verbose=0, validation_data=(X[:30], y[:30], None, None))
+
+
+# (loss, output activation, hidden activation): fused outputs, and tanh after mse, whose
+# dA = (A - Y) w goes through tanh'
+PROBLEMS = [("binary_crossentropy", "sigmoid", "relu"),
+            ("categorical_crossentropy", "softmax", "tanh"),
+            ("mse", "linear", "leaky_relu"),
+            ("mse", "tanh", "sigmoid")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_reference_training(problem, optimizer, engine, dtype):
+    from fastdnn import reference
+    from fastdnn.layers import Input
+    from fastdnn.optimizers import Adam
+    loss, output, hidden = problem
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(53, 4)).astype(dtype)
+    if loss == "binary_crossentropy":
+        y, n_out = (X[:, 0] + X[:, 1] > 0).astype(dtype), 1
+        Y = y.reshape(1, -1)
+    elif loss == "categorical_crossentropy":
+        y, n_out = rng.integers(0, 3, size=53), 3
+        Y = np.eye(3, dtype=dtype)[y].T
+    else:
+        y, n_out = np.tanh(X[:, :2] * 0.7).astype(dtype), 2
+        Y = y.T.copy()
+    w = rng.uniform(0.0, 2.5, size=53).astype(dtype)
+    model = Sequential([Input(4), Dense(5, hidden, kernel_regularizer=0.3),
+                        Dense(n_out, output, kernel_regularizer=0.3)], dtype=dtype, seed=0)
+    model.compile(GD(0.1) if optimizer == "gd" else Adam(0.01), loss)
+    model.build()
+    start = [(l.W.copy(), l.b.copy()) for l in model.layers[1:]]
+    history = model.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0,
+                        sample_weight=w, engine=engine)
+    assert history.engine == engine
+    hyper = {} if optimizer == "gd" else {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
+    expected, costs = reference.train(X.T.copy(), Y, start, [hidden, output], loss=loss,
+                                      optimizer=optimizer, learning_rate=0.1 if optimizer == "gd"
+                                      else 0.01, epochs=3, batch_size=16, lam=0.3,
+                                      sample_weight=w, **hyper)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for layer, (W, b) in zip(model.layers[1:], expected):
+        np.testing.assert_allclose(layer.W, W, rtol=tol, atol=tol * 10)
+        np.testing.assert_allclose(layer.b, b, rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(history.batch_loss, costs, rtol=1e-4 if dtype == np.float32
+                               else 1e-10)
