@@ -82,8 +82,11 @@ extensions = [
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
                                  "fastdnn/_kernels/_elementwise.pxd",
-                                 "fastdnn/_kernels/_loss.pxd"],
+                                 "fastdnn/_kernels/_loss.pxd",
+                                 "fastdnn/_kernels/_norm.pxd"],
               **COMMON),
+    Extension("fastdnn._kernels._norm", sources=["fastdnn/_kernels/_norm.pyx"],
+              depends=["fastdnn/_kernels/_norm.pxd"], **COMMON),
 ]
 
 setup(
