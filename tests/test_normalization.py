@@ -249,7 +249,7 @@ def _problem(dtype=np.float32, m=256, seed=0):
 
 def _model(dtype="float32", **bn):
     return Sequential([Input(4), Dense(16), BatchNormalization(**bn), Activation("relu"),
-                       Dense(8, activation="tanh"), LayerNormalization(),
+                       Dense(8), LayerNormalization(), Activation("tanh"),
                        Dense(1, activation="sigmoid")], dtype=dtype, seed=0)
 
 
@@ -326,6 +326,7 @@ def test_weights_and_counts():
     model = _model()
     model.build()
     bn, ln = model.layers[2], model.layers[5]
+    assert type(ln) is LayerNormalization
     assert [w.shape for w in bn.get_weights()] == [(16, 1)] * 4
     assert len(bn.params) == 2 and len(ln.params) == 2 and len(ln.get_weights()) == 2
     unbuilt = _model().count_params()
@@ -398,3 +399,137 @@ def test_kernel_argument_checks():
         _norm.batch_norm_train(X, ones, ones, 1e-3, np.empty((3, 4)), *stats)
     with pytest.raises(ValueError, match="mean"):
         _norm.layer_norm_forward(X, ones, ones, 1e-3, out, np.empty(3), np.empty(4))
+
+
+# ------------------------------------------------------------------ the compiled loop
+
+def _stack(kind, units, center=True, scale=True, out="sigmoid", first=None):
+    norm = (lambda: BatchNormalization(momentum=0.8, center=center, scale=scale)) \
+        if kind == "batch" else (lambda: LayerNormalization(center=center, scale=scale))
+    layers = [Input(6)] + ([first] if first is not None else [])
+    layers += [Dense(units), norm(), Activation("relu"),
+               Dense(units // 2), norm(), Activation("tanh"),
+               Dense(units // 4, activation="leaky_relu"),
+               Dense(3 if out == "softmax" else 1), norm(), Activation(out)]
+    return layers
+
+
+def _train_both(make, loss, optimizer, dtype, X, y, **fit):
+    """Weights, optimizer states and predictions after the same fit on both engines.
+
+    The bias of a Dense before a batch normalization has a gradient of 0 but for rounding,
+    which the adaptive optimizers rescale to steps of about their rate: it is left out
+    (checked to stay within those steps), and so is the moving mean it shifts."""
+    weights, states, outputs = {}, {}, {}
+    for engine in ("python", "compiled"):
+        model = Sequential(make(), dtype=dtype, seed=0)
+        model.compile(optimizer, loss)
+        history = model.fit(X, y, verbose=0, seed=0, engine=engine, **fit)
+        assert history.engine == engine
+        layers = model._compute_layers
+        bound = 0.01 * model.optimizer.iterations
+        weights[engine], states[engine] = [], {}
+        state = model.optimizer.get_state()
+        count = 0
+        for prev, layer, after in zip([None] + layers, layers, layers[1:] + [None]):
+            left_out = set()
+            if type(layer) is Dense and type(after) is BatchNormalization:
+                left_out = {"b"}
+            if type(layer) is BatchNormalization and type(prev) is Dense:
+                left_out = {"moving_mean"}
+            for name, w in zip(layer.weights_names, layer.get_weights()):
+                if name in left_out:
+                    assert np.abs(w).max() <= bound + (np.abs(prev.W).sum() * 10
+                                                       if name == "moving_mean" else 0)
+                else:
+                    weights[engine].append(w)
+            for name in layer.trainable_weights_names:
+                if name not in left_out:
+                    states[engine].update({k: v for k, v in state.items()
+                                           if k.endswith(f"/{count}")})
+                count += 1
+        outputs[engine] = model.predict(X)
+    # (float32: the left-out bias's noise, against the moving mean's, reaches the outputs)
+    tol = 1e-2 if dtype == "float32" else 1e-9
+    np.testing.assert_allclose(outputs["compiled"], outputs["python"], rtol=tol, atol=tol)
+    return weights, states
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize("units", [8, 128])
+def test_compiled_loop_matches_the_layer_path(dtype, kind, optimizer, units):
+    # 128 units with batches of 64: the products run packed, with their fused epilogues
+    rng = np.random.default_rng(5)
+    X = rng.normal(2.0, 3.0, size=(200, 6))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.float64)
+    weights, states = _train_both(lambda: _stack(kind, units), "binary_crossentropy",
+                                  optimizer, dtype, X, y, epochs=3, batch_size=64)
+    tol = 2e-3 if dtype == "float32" else 1e-9
+    for a, b in zip(weights["python"], weights["compiled"]):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+    for key, value in states["python"].items():
+        np.testing.assert_allclose(states["compiled"][key], value, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+@pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
+def test_compiled_loop_without_gamma_or_beta(kind, center, scale):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(100, 6))
+    y = rng.normal(size=(100,))
+    make = lambda: _stack(kind, 16, center, scale, out="linear",  # noqa: E731
+                          first=fastdnn.layers.Normalizer())
+    weights, _ = _train_both(make, "mse", "adam", "float64", X, y, epochs=2, batch_size=16)
+    assert len(weights["python"]) == len(weights["compiled"])
+    for a, b in zip(weights["python"], weights["compiled"]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
+
+
+def test_compiled_loop_softmax_output_after_a_normalization():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(90, 6))
+    y = rng.integers(0, 3, 90)
+    weights, _ = _train_both(lambda: _stack("batch", 16, out="softmax"),
+                             "categorical_crossentropy", "adam", "float64", X, y, epochs=2,
+                             batch_size=30)
+    for a, b in zip(weights["python"], weights["compiled"]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
+
+
+def test_auto_takes_the_compiled_loop_and_predicts_with_moving_statistics():
+    X, y = _problem(np.float32)
+    model = _model()
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, y, epochs=2, batch_size=32, verbose=0, seed=0)
+    assert history.engine == "compiled"
+    # predict: inference mode, the layers one after the other with the moving statistics
+    A = X.T
+    for layer in model._compute_layers:
+        A = layer.forward(A)
+    np.testing.assert_array_equal(model.predict(X), A.T)
+
+
+@pytest.mark.parametrize("layers, words", [
+    (lambda: [Input(4), Dense(8, activation="relu"), BatchNormalization(), Dense(1)],
+     ["layer 2 (BatchNormalization)", "relu"]),
+    (lambda: [Input(4), LayerNormalization(), Dense(1)], ["layer 1 (LayerNormalization)"]),
+    (lambda: [Input(4), Dense(8), BatchNormalization(), BatchNormalization(), Dense(1)],
+     ["layer 3 (BatchNormalization)"]),
+    (lambda: [Input(4), Dense(8, activation="tanh"), Activation("relu"), Dense(1)],
+     ["layer 2 (Activation)"]),
+])
+def test_compiled_obstacles_name_the_layer(layers, words):
+    X, y = _problem(np.float32)
+    model = Sequential(layers(), seed=0)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError) as info:
+        model.fit(X, y, epochs=1, verbose=0, engine="compiled")
+    for word in words:
+        assert word in str(info.value)
+    # auto falls back to the layer path and trains there
+    before = model.get_weights()
+    history = model.fit(X, y, epochs=1, verbose=0)
+    assert history.engine == "python"
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

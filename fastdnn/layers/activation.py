@@ -60,7 +60,10 @@ class Activation(Layer):
             self._A = A
         return A
 
-    def backward(self, dA: np.ndarray, need_dA_prev: bool = True) -> np.ndarray | None:
+    def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
+                 fused_output: bool = False) -> np.ndarray | None:
+        """``dA_prev = dA * g'``; with ``fused_output`` ``dA`` is ``Y`` and ``dA_prev = A - Y``
+        (the gradient of the loss paired with this activation)."""
         A = self._A
         if A is None:
             raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")
@@ -70,6 +73,8 @@ class Activation(Layer):
         out = buf.get("dA_prev")
         if out is None:
             out = buf["dA_prev"] = _f_empty(A.shape[0], A.shape[1], self.dtype)
+        if fused_output:
+            return np.subtract(A, dA, out=out)  # type: ignore[no-any-return]  # it is out
         dZ = self.activation.backward(np.asfortranarray(dA, dtype=self.dtype), A, out=out)
         return np.asfortranarray(dZ, dtype=self.dtype)
 
