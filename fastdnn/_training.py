@@ -530,10 +530,15 @@ def _warn_divergence(epoch: int, costs: Any) -> None:
                   "inputs", RuntimeWarning, stacklevel=5)
 
 
+def _arrays(model: Any) -> list[np.ndarray]:
+    """Every array of the layers, trained or not (a normalization's moving statistics)."""
+    return [getattr(l, n) for l in model._compute_layers for n in l.weights_names]
+
+
 def _state(model: Any) -> _State:
     """Copies of the weights, the optimizer's state and its step count."""
     opt = model.optimizer
-    params = [p.copy() for l in model._compute_layers for p in l.params]
+    params = [p.copy() for p in _arrays(model)]
     slots = None if opt._slots is None else [[a.copy() for a in g] for g in opt._slots]
     return params, slots, opt._iterations
 
@@ -541,7 +546,7 @@ def _state(model: Any) -> _State:
 def _restore(model: Any, state: _State) -> None:
     params, slots, iterations = state
     opt = model.optimizer
-    for p, saved in zip((p for l in model._compute_layers for p in l.params), params):
+    for p, saved in zip(_arrays(model), params):
         np.copyto(p, saved)
     if slots is not None and opt._slots is not None:
         for group, saved_group in zip(opt._slots, slots):
