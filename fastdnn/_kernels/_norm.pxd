@@ -14,6 +14,9 @@ ctypedef fused n_real:
     float
     double
 
+cdef enum:
+    LANES = 8       # independent partial sums of a reduction along a column
+
 
 cdef inline void bn_statistics(const n_real *X, Py_ssize_t n, Py_ssize_t m, double epsilon,
                                double *mean, double *var, double *inv_std) noexcept nogil:
@@ -114,16 +117,29 @@ cdef inline void ln_forward(const n_real *X, Py_ssize_t n, Py_ssize_t m, double 
                             double *mean, double *inv_std) noexcept nogil:
     """Y = gamma (X - mean) inv_std + beta with the statistics of each example over its n
     features (mean, inv_std: length m): one pass over the column for them, one for Y."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, q, blk
     cdef const n_real *x
     cdef n_real *y
     cdef double d, s1, s2, k, v
+    cdef double p1[LANES]
+    cdef double p2[LANES]
     cdef n_real mu, r
     for j in range(m):
         x, y = X + j * n, Y + j * n
         k = x[0]
+        for q in range(LANES):
+            p1[q] = p2[q] = 0
+        for blk in range(n // LANES):   # LANES chains: the sums vectorize
+            i = blk * LANES
+            for q in range(LANES):
+                d = <double>x[i + q] - k
+                p1[q] += d
+                p2[q] += d * d
         s1 = s2 = 0
-        for i in range(1, n):
+        for q in range(LANES):
+            s1 += p1[q]
+            s2 += p2[q]
+        for i in range(n - n % LANES, n):
             d = <double>x[i] - k
             s1 += d
             s2 += d * d
@@ -142,24 +158,40 @@ cdef inline void ln_backward(const n_real *dY, const n_real *X, Py_ssize_t n, Py
     """Per example: dX = inv_std / n (n g - sum(g) - xh sum(g xh)) with g = gamma dY over its
     features; dgamma = scale sum(dY xh), dbeta = scale sum(dY) over the examples.
     sdy, sdyx: work arrays of n doubles (the parameters' sums)."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, q, blk
     cdef const n_real *x
     cdef const n_real *dy
     cdef n_real *dx
     cdef n_real xh, g, mu, r
     cdef double a, c
+    cdef double pa[LANES]
+    cdef double pc[LANES]
     for i in range(n):
         sdy[i] = 0
         sdyx[i] = 0
     for j in range(m):
         x, dy = X + j * n, dY + j * n
         mu, r = <n_real>mean[j], <n_real>inv_std[j]
+        for q in range(LANES):
+            pa[q] = pc[q] = 0
+        for blk in range(n // LANES):   # LANES chains: the sums vectorize
+            i = blk * LANES
+            for q in range(LANES):
+                xh = (x[i + q] - mu) * r
+                g = gamma[i + q] * dy[i + q]
+                pa[q] += g
+                pc[q] += <double>g * <double>xh
         a = c = 0
-        for i in range(n):
+        for q in range(LANES):
+            a += pa[q]
+            c += pc[q]
+        for i in range(n - n % LANES, n):
             xh = (x[i] - mu) * r
             g = gamma[i] * dy[i]
             a += g
             c += <double>g * <double>xh
+        for i in range(n):
+            xh = (x[i] - mu) * r
             sdy[i] += dy[i]
             sdyx[i] += <double>dy[i] * <double>xh
         if dX != NULL:
