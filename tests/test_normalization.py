@@ -533,3 +533,27 @@ def test_compiled_obstacles_name_the_layer(layers, words):
     history = model.fit(X, y, epochs=1, verbose=0)
     assert history.engine == "python"
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_pickle_and_copy_keep_the_statistics():
+    import copy
+    import pickle
+
+    X, y = _problem(np.float32)
+    model = _model()
+    model.compile("adam", "binary_crossentropy")
+    model.fit(X, y, epochs=1, batch_size=32, verbose=0, seed=0)
+    for again in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(again.predict(X), model.predict(X))
+        again.fit(X, y, epochs=1, batch_size=32, verbose=0, seed=1)
+        assert not np.array_equal(again.layers[2].moving_mean, model.layers[2].moving_mean)
+
+
+def test_a_batch_of_one_example():
+    # batch statistics of one example: the variance is 0, the output is beta
+    layer = _built(BatchNormalization(), 3, np.float64)
+    layer.beta[...] = [[1.0], [2.0], [3.0]]
+    Y = layer.forward(np.array([[5.0], [-1.0], [0.5]]), training=True)
+    np.testing.assert_array_equal(Y, layer.beta)
+    dX = layer.backward(np.ones((3, 1)))
+    np.testing.assert_array_equal(dX, np.zeros((3, 1)))
