@@ -357,8 +357,11 @@ class CompiledTrainer(LayerTrainer):
         slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
         index = {id(p): i for i, p in enumerate(params)}
 
-        def state(p: np.ndarray, trained: bool = True) -> list[Any]:
-            return [slots[0][index[id(p)]], slots[1][index[id(p)]]] if trained else [None, None]
+        def state(p: np.ndarray | None, trained: bool = True) -> list[Any]:
+            """The optimizer's state arrays of p ([None, None]: p is not trained)."""
+            if p is None or not trained:
+                return [None, None]
+            return [slots[0][index[id(p)]], slots[1][index[id(p)]]]
 
         entries, slot_rows = [], []
         for l, nl, act in steps:

@@ -557,3 +557,17 @@ def test_a_batch_of_one_example():
     np.testing.assert_array_equal(Y, layer.beta)
     dX = layer.backward(np.ones((3, 1)))
     np.testing.assert_array_equal(dX, np.zeros((3, 1)))
+
+
+def test_activation_fused_output_gradient():
+    layer = _built(Activation("sigmoid"), 2, np.float64)
+    Z = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -2.0]])
+    A = layer.forward(Z, training=True)
+    Y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(layer.backward(Y, fused_output=True), A - Y, rtol=1e-15)
+    w = np.array([0.5, 2.0, 1.0])
+    np.testing.assert_allclose(layer.backward(Y, fused_output=True, sample_weight=w),
+                               (A - Y) * w, rtol=1e-15)
+    # unfused: the binary cross-entropy's dA through the sigmoid's derivative is A - Y too
+    dA = -(Y / A - (1 - Y) / (1 - A))
+    np.testing.assert_allclose(layer.backward(dA), A - Y, rtol=1e-12, atol=1e-15)

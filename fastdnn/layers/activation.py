@@ -61,9 +61,11 @@ class Activation(Layer):
         return A
 
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
-                 fused_output: bool = False) -> np.ndarray | None:
+                 fused_output: bool = False,
+                 sample_weight: np.ndarray | None = None) -> np.ndarray | None:
         """``dA_prev = dA * g'``; with ``fused_output`` ``dA`` is ``Y`` and ``dA_prev = A - Y``
-        (the gradient of the loss paired with this activation)."""
+        (the gradient of the loss paired with this activation), times ``sample_weight``
+        (one weight per example) when given."""
         A = self._A
         if A is None:
             raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")
@@ -74,7 +76,10 @@ class Activation(Layer):
         if out is None:
             out = buf["dA_prev"] = _f_empty(A.shape[0], A.shape[1], self.dtype)
         if fused_output:
-            return np.subtract(A, dA, out=out)  # type: ignore[no-any-return]  # it is out
+            np.subtract(A, dA, out=out)
+            if sample_weight is not None:
+                out *= np.asarray(sample_weight, dtype=self.dtype).reshape(1, -1)
+            return out
         dZ = self.activation.backward(np.asfortranarray(dA, dtype=self.dtype), A, out=out)
         return np.asfortranarray(dZ, dtype=self.dtype)
 
