@@ -345,7 +345,8 @@ cdef void _norm_forward(DenseL *d, const real *Z, real *A, Py_ssize_t k) noexcep
 
 cdef void _norm_backward(DenseL *d, Py_ssize_t k, real scale) noexcept nogil:
     """d.dZ holds dN, the gradient of the normalization's output: it becomes dZ (in place),
-    with dgamma, dbeta and db = scale * dZ's sums over the examples."""
+    with dgamma, dbeta and (a layer with a bias: d.db not NULL) db = scale * dZ's sums over
+    the examples."""
     cdef real *dZ = <real *>d.dZ
     cdef real *db = <real *>d.db
     cdef Py_ssize_t i, j, n = d.n_out
@@ -357,6 +358,8 @@ cdef void _norm_backward(DenseL *d, Py_ssize_t k, real scale) noexcept nogil:
         ln_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
                     <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
                     d.work, d.work + n)
+    if db == NULL:
+        return
     for i in range(n):
         d.work[i] = 0
     for j in range(k):
