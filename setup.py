@@ -85,8 +85,11 @@ extensions = [
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
                                  "fastdnn/_kernels/_elementwise.pxd",
                                  "fastdnn/_kernels/_loss.pxd",
-                                 "fastdnn/_kernels/_metric.pxd"],
+                                 "fastdnn/_kernels/_metric.pxd",
+                                 "fastdnn/_kernels/_norm.pxd"],
               **COMMON),
+    Extension("fastdnn._kernels._norm", sources=["fastdnn/_kernels/_norm.pyx"],
+              depends=["fastdnn/_kernels/_norm.pxd"], **COMMON),
 ]
 
 setup(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .layers import Dense
+from .layers._scaled import _Scaled
 
 __all__ = ["count_unbuilt", "lines"]
 
@@ -27,6 +28,8 @@ def count_unbuilt(model: Any) -> int:
             n = layer.units
         elif type(layer).__name__ == "Normalizer":
             total += 2 * n
+        elif isinstance(layer, _Scaled):    # gamma, beta, moving statistics: n values each
+            total += len(layer.weights_names) * n
     return total
 
 
@@ -43,6 +46,9 @@ def lines(model: Any) -> list[str]:
         elif type(layer).__name__ == "Normalizer":
             count = 2 * n if n is not None else None
             kind = "Normalizer"
+        elif isinstance(layer, _Scaled):
+            count = len(layer.weights_names) * n if n is not None else None
+            kind = type(layer).__name__
         else:
             count, kind = 0, type(layer).__name__
         if layer.built:

@@ -21,7 +21,7 @@ Examples
 >>> model.compile("adam", "binary_crossentropy")
 >>> model.build(3)
 >>> compiled_obstacles(model, np.zeros((2, 3), np.float32), [])
-['layer 2 (Dropout): the compiled loop runs Dense layers, optionally after a Normalizer']
+['layer 2 (Dropout): the compiled loop runs Dense layers (each optionally followed by a BatchNormalization or LayerNormalization and an Activation), optionally after a Normalizer']
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from ._validation import check_class_weight, check_sample_weight
 from ._validation import check_finite as check_finite_rows
 from ._validation import check_int
 from ._kernels import _network
-from .layers import Dense
+from .layers import Activation, BatchNormalization, Dense, LayerNormalization
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -82,7 +82,7 @@ class LayerTrainer:
         self._setup(model, X, Y, batch_size, shuffle, rng)
         self.layers = model._compute_layers
         last = self.layers[-1]
-        self.fused = isinstance(last, Dense) and last._kernel is not None and \
+        self.fused = isinstance(last, (Dense, Activation)) and _kernel(last) is not None and \
             getattr(model.loss, "fused_activation", None) == last.activation.name
         dt = model.dtype
         # X rows can be sliced in place (no gather) when they already are the model's
@@ -226,6 +226,68 @@ class LayerTrainer:
         return cost
 
 
+def _kernel(layer: Dense | Activation) -> Any:
+    """The compiled kernel of a layer's activation, or None."""
+    if isinstance(layer, Dense):
+        return layer._kernel
+    try:
+        return layer.activation.compiled_spec()
+    except NotCompilable:
+        return None
+
+
+_NORMS = (BatchNormalization, LayerNormalization)
+_Step = tuple[Any, Any, Any]   # (Dense, its normalization or None, its Activation or None)
+
+
+def loop_steps(layers: list[Any], first: int = 1) -> tuple[list[_Step], list[str]]:
+    """The compiled loop's layers: each a ``Dense``, optionally followed by a
+    normalization (between its product and its activation: the Dense is linear) and an
+    ``Activation`` layer; and every reason the layers (numbered from ``first``) are not
+    of that form."""
+    steps: list[_Step] = []
+    reasons = []
+    i, n = 0, len(layers)
+    while i < n:
+        dense = layers[i]
+        if type(dense) is not Dense:
+            reasons.append(f"layer {first + i} ({type(dense).__name__}): the compiled loop runs "
+                           "Dense layers (each optionally followed by a BatchNormalization or "
+                           "LayerNormalization and an Activation), optionally after a "
+                           "Normalizer")
+            i += 1
+            continue
+        norm = act = None
+        j = i + 1
+        if j < n and type(layers[j]) in _NORMS:
+            norm = layers[j]
+            if dense.activation.name != "linear" or dense._kernel is None:
+                reasons.append(f"layer {first + j} ({type(norm).__name__}) after a Dense with a "
+                               f"{dense.activation.name} activation: the compiled loop "
+                               "normalizes a linear Dense's output (Dense(units), then the "
+                               "normalization, then Activation(...))")
+            j += 1
+        if j < n and type(layers[j]) is Activation:
+            act = layers[j]
+            if norm is None and dense.activation.name != "linear":
+                reasons.append(f"layer {first + j} (Activation) after a Dense with a "
+                               f"{dense.activation.name} activation: the compiled loop "
+                               "applies one activation per Dense")
+            try:
+                act.activation.compiled_spec()
+            except NotCompilable as exc:
+                reasons.append(f"layer {first + j} (Activation): {exc}")
+            j += 1
+        steps.append((dense, norm, act))
+        i = j
+    return steps, reasons
+
+
+def _output(step: _Step) -> Any:
+    """The layer whose activation a step ends with (its Activation, else its Dense)."""
+    return step[2] if step[2] is not None else step[0]
+
+
 def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> list[str]:
     """Every reason the compiled loop cannot train ``model`` on ``X`` (empty: it can).
 
@@ -238,29 +300,28 @@ def compiled_obstacles(model: Any, X: np.ndarray, batch_hooks: list[str]) -> lis
         reasons.append(f"X has dtype {X.dtype}{'' if X.flags.aligned else ' (unaligned)'}; "
                        "the compiled loop reads aligned float32 or float64")
     norm, layers = _inference.split_normalizer(model._compute_layers)
+    steps, step_reasons = loop_steps(layers, 2 if norm is not None else 1)
     for i, layer in enumerate(model._compute_layers, 1):
-        if type(layer) is not Dense and layer is not norm:
-            reasons.append(f"layer {i} ({type(layer).__name__}): the compiled loop runs Dense "
-                           "layers, optionally after a Normalizer")
-        elif type(layer) is Dense and layer._kernel is None:
+        if type(layer) is Dense and layer._kernel is None:
             try:
                 layer.activation.compiled_spec()
             except NotCompilable as exc:
                 reasons.append(f"layer {i} (Dense): activation: {exc}")
-    dense = [l for l in layers if type(l) is Dense]
+    reasons += step_reasons
+    dense = [step[0] for step in steps]
     if len(dense) > _MAX_LAYERS:
         reasons.append(f"{len(dense)} Dense layers; the compiled loop takes at most {_MAX_LAYERS}")
-    if any(l.activation.name == "softmax" for l in dense[:-1]):
+    if any(_output(step).activation.name == "softmax" for step in steps[:-1]):
         reasons.append("a hidden layer has a softmax output")
     for l in dense:
         reg = l.kernel_regularizer
         if reg is not None and type(reg) is not _regularizers.L2:
             reasons.append(f"kernel_regularizer {type(reg).__name__}: the compiled loop has L2")
-    reasons += _spec_obstacles(model, dense[-1] if dense else None)
+    reasons += _spec_obstacles(model, _output(steps[-1]) if steps else None)
     return reasons
 
 
-def _spec_obstacles(model: Any, last: Dense | None) -> list[str]:
+def _spec_obstacles(model: Any, last: Dense | Activation | None) -> list[str]:
     """What the loss, optimizer and metrics say of their compiled kernels."""
     reasons = []
     try:
@@ -314,26 +375,33 @@ class CompiledTrainer(LayerTrainer):
                  shuffle: bool, rng: np.random.Generator):
         self._setup(model, X, Y, batch_size, shuffle, rng)
         norm, layers = _inference.split_normalizer(model._compute_layers)
+        steps, _ = loop_steps(layers)
+        out = _output(steps[-1])
         opt, loss = model.optimizer, model.loss.compiled_spec()
         spec = opt.compiled_spec()
-        metrics = [m.compiled_spec(layers[-1].units) for m in model.metrics]
+        metrics = [m.compiled_spec(out.units) for m in model.metrics]
         params = [p for l in layers for p in l.params]
         opt.build(params)
         slots = list(opt._slots) + [[None] * len(params)] * (2 - len(opt._slots))
+        index = {id(p): i for i, p in enumerate(params)}
+
+        def state(p: np.ndarray | None, trained: bool = True) -> list[Any]:
+            """The optimizer's state arrays of p ([None, None]: p is not trained)."""
+            if p is None or not trained:
+                return [None, None]
+            return [slots[0][index[id(p)]], slots[1][index[id(p)]]]
+
         entries, slot_rows = [], []
-        i = 0   # the index of the layer's W in params (b follows it, when the layer has one)
-        for l in layers:
-            k = l._kernel
+        for l, nl, act in steps:
+            k = _kernel(act if act is not None else l)
             lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
-            entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam))
-            j = i + 1 if l.use_bias else None
-            slot_rows.append([[slots[0][i], slots[1][i]],
-                              [None if j is None else slots[s][j] for s in (0, 1)]])
-            i += 1 + l.use_bias
+            entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam,
+                            None if nl is None else _norm_entry(nl, state)))
+            slot_rows.append([state(l.W), state(l.b)])
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
         self.metric_specs = metrics
         self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
-                                  loss.fused_activation == layers[-1].activation.name,
+                                  loss.fused_activation == out.activation.name,
                                   spec.code, spec.hyper(), slot_rows,
                                   [(mk.code, mk.threshold, mk.slots) for mk in metrics],
                                   batch_size,
@@ -366,6 +434,16 @@ class CompiledTrainer(LayerTrainer):
             metric._absorb(sums[at:at + spec.slots], spec.per_example * examples)
             at += spec.slots
         return costs
+
+
+def _norm_entry(layer: Any, state: Any) -> tuple[Any, ...]:
+    """A normalization layer as the plan holds it (``_network.Plan``'s ``norm``)."""
+    batch = isinstance(layer, BatchNormalization)
+    return (_network.BATCH_NORM if batch else _network.LAYER_NORM, layer.epsilon,
+            layer.momentum if batch else 0.0, layer.gamma, layer.beta, layer.dgamma,
+            layer.dbeta, layer.moving_mean if batch else None,
+            layer.moving_variance if batch else None, layer.scale, layer.center,
+            [state(layer.gamma, layer.scale), state(layer.beta, layer.center)])
 
 
 def select(model: Any, X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool,
@@ -539,10 +617,15 @@ def _warn_divergence(epoch: int, costs: Any) -> None:
                   "inputs", RuntimeWarning, stacklevel=5)
 
 
+def _arrays(model: Any) -> list[np.ndarray]:
+    """Every array of the layers, trained or not (a normalization's moving statistics)."""
+    return [getattr(l, n) for l in model._compute_layers for n in l.weights_names]
+
+
 def _state(model: Any) -> _State:
     """Copies of the weights, the optimizer's state and its step count."""
     opt = model.optimizer
-    params = [p.copy() for l in model._compute_layers for p in l.params]
+    params = [p.copy() for p in _arrays(model)]
     slots = None if opt._slots is None else [[a.copy() for a in g] for g in opt._slots]
     return params, slots, opt._iterations
 
@@ -550,7 +633,7 @@ def _state(model: Any) -> _State:
 def _restore(model: Any, state: _State) -> None:
     params, slots, iterations = state
     opt = model.optimizer
-    for p, saved in zip((p for l in model._compute_layers for p in l.params), params):
+    for p, saved in zip(_arrays(model), params):
         np.copyto(p, saved)
     if slots is not None and opt._slots is not None:
         for group, saved_group in zip(opt._slots, slots):

@@ -294,7 +294,9 @@ class Sequential:
             ``"compiled"`` trains in the whole-network compiled loop (every
             mini-batch in one call, without Python) and raises ``ValueError``
             naming each reason when the model cannot run there (layers other than
-            ``Dense``, optionally after a ``Normalizer``; a loss, optimizer or metric
+            ``Dense``, each optionally followed by a ``BatchNormalization`` or
+            ``LayerNormalization`` and an ``Activation``, optionally after a
+            ``Normalizer``; a loss, optimizer or metric
             without a compiled kernel, such as a subclass that overrides the
             maths; callbacks run after every mini-batch). ``"python"`` trains layer
             by layer. ``"auto"`` takes the compiled loop where it can (unless

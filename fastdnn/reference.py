@@ -559,6 +559,49 @@ FUSED_OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "s
                 "poisson": None, "hinge": None, "squared_hinge": None}
 
 
+def batch_norm(X: _Array, gamma: _Array, beta: _Array, epsilon: float
+               ) -> tuple[_Array, _Array, _Array]:
+    """Batch normalization of ``X (n, m)``: each feature (row) over the examples,
+    ``gamma (X - mu) / sqrt(var + epsilon) + beta``; returns (Y, mu, var), var biased."""
+    mu = X.mean(axis=1, keepdims=True)
+    var = ((X - mu) ** 2).mean(axis=1, keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + epsilon) + beta, mu, var
+
+
+def batch_norm_backward(dY: _Array, X: _Array, gamma: _Array, epsilon: float
+                        ) -> tuple[_Array, _Array, _Array]:
+    """(dX, dgamma, dbeta) of ``batch_norm`` for ``dY`` = d(sum of the losses)/dY;
+    dgamma and dbeta are averaged over the m examples, as ``db`` is."""
+    m = X.shape[1]
+    mu = X.mean(axis=1, keepdims=True)
+    inv_std = 1 / np.sqrt(((X - mu) ** 2).mean(axis=1, keepdims=True) + epsilon)
+    xh = (X - mu) * inv_std
+    s, sx = dY.sum(axis=1, keepdims=True), (dY * xh).sum(axis=1, keepdims=True)
+    dX = gamma * inv_std / m * (m * dY - s - xh * sx)
+    return dX, sx / m, s / m
+
+
+def layer_norm(X: _Array, gamma: _Array, beta: _Array, epsilon: float) -> _Array:
+    """Layer normalization of ``X (n, m)``: each example (column) over its features."""
+    mu = X.mean(axis=0, keepdims=True)
+    var = ((X - mu) ** 2).mean(axis=0, keepdims=True)
+    Y: _Array = gamma * (X - mu) / np.sqrt(var + epsilon) + beta
+    return Y
+
+
+def layer_norm_backward(dY: _Array, X: _Array, gamma: _Array, epsilon: float
+                        ) -> tuple[_Array, _Array, _Array]:
+    """(dX, dgamma, dbeta) of ``layer_norm``; dgamma and dbeta averaged over the examples."""
+    n, m = X.shape
+    mu = X.mean(axis=0, keepdims=True)
+    inv_std = 1 / np.sqrt(((X - mu) ** 2).mean(axis=0, keepdims=True) + epsilon)
+    xh = (X - mu) * inv_std
+    g = gamma * dY
+    dX = inv_std / n * (n * g - g.sum(axis=0, keepdims=True)
+                        - xh * (g * xh).sum(axis=0, keepdims=True))
+    return dX, (dY * xh).sum(axis=1, keepdims=True) / m, dY.sum(axis=1, keepdims=True) / m
+
+
 def network_forward(X: _Array, params: Sequence[tuple[_Array, _Array]],
                     activations: Sequence[str]) -> list[_Array]:
     """``[A0 = X, A1, ..., AL]`` with ``A[l] = g[l](W[l] A[l-1] + b[l])``."""

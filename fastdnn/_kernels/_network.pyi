@@ -4,6 +4,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+BATCH_NORM: int
+LAYER_NORM: int
+
 class Plan:
     steps_done: int
     diverged: bool

@@ -28,6 +28,8 @@ from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
 from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
+from fastdnn._kernels._norm cimport (bn_apply, bn_backward, bn_moving_update, bn_statistics,
+                                     ln_backward, ln_forward)
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
@@ -70,6 +72,12 @@ cdef enum:
     MAX_TEAM = 64            # threads one example's product is split over at most
     MAX_LAYERS = 64
     MAX_METRICS = 8
+    NORM_BATCH = 1           # DenseL.norm: batch normalization between product and activation
+    NORM_LAYER = 2           # layer normalization there
+
+# the kinds of Plan's normalizations, for Python
+BATCH_NORM = NORM_BATCH
+LAYER_NORM = NORM_LAYER
 
 cdef extern from "fdnn_codes.h" nogil:
     enum:
@@ -101,6 +109,23 @@ cdef struct DenseL:
     char *slot[2][2]               # optimizer state [W, b][first, second]
     bint w_done                    # this step's GD update of W was folded into its GEMM
     bint dz_done                   # this step's dZ and db were made in the epilogue of dA's GEMM
+    # a normalization between the product and the activation (norm != 0):
+    # A = g(gamma normalized(Z) + beta) with Z = W A_prev + b
+    int norm                       # 0, NORM_BATCH or NORM_LAYER
+    double norm_eps, momentum
+    bint train_gamma, train_beta   # scale, center
+    char *Z                        # (n_out, B) F
+    char *gamma                    # (n_out) each
+    char *beta
+    char *dgamma
+    char *dbeta
+    char *moving_mean              # (n_out), batch normalization only
+    char *moving_var
+    double *mean                   # the batch's statistics: n_out (batch) or B (layer) each
+    double *var
+    double *inv_std
+    double *work                   # 2 n_out
+    char *nslot[2][2]              # optimizer state [gamma, beta][first, second]
 
 
 cdef struct Net:
@@ -229,7 +254,7 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
     """prev's dZ = (W^T dZ) * g'(A_prev) and db = scale * its sums over examples, in the
     epilogue of the packed product (so dA_prev is never written nor read back); False,
     and nothing done, for products on the direct loops and for a softmax below."""
-    if m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax:
+    if m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax or prev.norm:
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
                   <real *>d.dZ, d.n_out, <real>0, <real *>prev.dZ, d.n_in, -1,
@@ -401,16 +426,83 @@ cdef void _update(Net *net, DenseL *d, int which, double decay, const double *ba
            gscale)
 
 
+cdef void _norm_forward(DenseL *d, const real *Z, real *A, Py_ssize_t k) noexcept nogil:
+    """A = gamma normalized(Z) + beta with the batch's statistics (training), the moving
+    statistics of a batch normalization updated."""
+    if d.norm == NORM_BATCH:
+        bn_statistics(Z, d.n_out, k, d.norm_eps, d.mean, d.var, d.inv_std)
+        bn_apply(Z, d.n_out, k, d.mean, d.inv_std, <const real *>d.gamma,
+                 <const real *>d.beta, A)
+        bn_moving_update(<real *>d.moving_mean, <real *>d.moving_var, d.mean, d.var, d.n_out,
+                         d.momentum)
+    else:
+        ln_forward(Z, d.n_out, k, d.norm_eps, <const real *>d.gamma, <const real *>d.beta, A,
+                   d.mean, d.inv_std)
+
+
+cdef void _norm_backward(DenseL *d, Py_ssize_t k, real scale) noexcept nogil:
+    """d.dZ holds dN, the gradient of the normalization's output: it becomes dZ (in place),
+    with dgamma, dbeta and (a layer with a bias: d.db not NULL) db = scale * dZ's sums over
+    the examples."""
+    cdef real *dZ = <real *>d.dZ
+    cdef real *db = <real *>d.db
+    cdef Py_ssize_t i, j, n = d.n_out
+    if d.norm == NORM_BATCH:
+        bn_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
+                    <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
+                    d.work, d.work + n)
+    else:
+        ln_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
+                    <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
+                    d.work, d.work + n)
+    if db == NULL:
+        return
+    for i in range(n):
+        d.work[i] = 0
+    for j in range(k):
+        for i in range(n):
+            d.work[i] += dZ[j * n + i]
+    for i in range(n):
+        db[i] = <real>(d.work[i] * scale)
+
+
+cdef void _update_norm(Net *net, DenseL *d, int which, const double *base, double gscale,
+                       real dummy) noexcept nogil:
+    """The optimizer's step on gamma (which = 0) or beta (which = 1) of layer d (no L2)."""
+    cdef real *p = <real *>(d.gamma if which == 0 else d.beta)
+    cdef real *g = <real *>(d.dgamma if which == 0 else d.dbeta)
+    _apply(net.opt, p, g, <real *>d.nslot[which][0], <real *>d.nslot[which][1], d.n_out, base,
+           0, gscale)
+
+
+cdef double _norm_grad_sq(DenseL *d, int which, real dummy) noexcept nogil:
+    """The sum of squares of gamma's (which = 0) or beta's (which = 1) gradient."""
+    if which == 0:
+        return _sq_norm(<const real *>d.gamma, <const real *>d.dgamma, d.n_out, <real>0)
+    return _sq_norm(<const real *>d.beta, <const real *>d.dbeta, d.n_out, <real>0)
+
+
 cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
-    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F."""
+    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F.
+    A normalization (training plans only) normalizes with the batch's statistics."""
     cdef int l
     cdef DenseL *d
     cdef real *A
     for l in range(net.L):
         d = &net.layer[l]
         A = out if l == net.L - 1 else <real *>d.A
-        _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
-                       <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
+        if d.norm:
+            _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>d.alpha, X_l,
+                           <real *>d.Z, d.n_out, d.n_in, k)
+            _norm_forward(d, <real *>d.Z, A, k)
+            if not d.softmax:
+                if real is float:
+                    bias_act_f32(d.act, A, k, d.n_out, NULL, False, <float>d.alpha)
+                else:
+                    bias_act_f64(d.act, A, k, d.n_out, NULL, False, d.alpha)
+        else:
+            _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
+                           <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
         if d.softmax:
             if real is float:
                 softmax_columns_f32(A, d.n_out, k)
@@ -509,6 +601,16 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
         if d.dz_done:
             pass
+        elif d.norm:
+            if real is float:
+                act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+                                 <const float *>G, <const float *>d.A, <float *>d.dZ, k,
+                                 d.n_out, NULL, False, scale, <float>d.alpha)
+            else:
+                act_backward_f64(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
+                                 <const double *>G, <const double *>d.A, <double *>d.dZ, k,
+                                 d.n_out, NULL, False, scale, d.alpha)
+            _norm_backward(d, k, scale)
         elif real is float:
             act_backward_f32(out_op if l == L - 1 else d.bwd,
                              <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
@@ -541,6 +643,10 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
             sq += _grad_sq_norm(d, 0, d.lam / k, scale)
             if d.b != NULL:
                 sq += _grad_sq_norm(d, 1, 0, scale)
+            if d.norm and d.train_gamma:
+                sq += _norm_grad_sq(d, 0, scale)
+            if d.norm and d.train_beta:
+                sq += _norm_grad_sq(d, 1, scale)
         gscale = _clip_scale(sq, net.hyper.global_clipnorm)
     for l in range(L):
         d = &net.layer[l]
@@ -552,6 +658,11 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
             if net.hyper.clipnorm > 0:
                 gscale = _clip_scale(_grad_sq_norm(d, 1, 0, scale), net.hyper.clipnorm)
             _update(net, d, 1, 0, base, gscale, scale)
+        for q in range(2):
+            if d.norm and (d.train_gamma if q == 0 else d.train_beta):
+                if net.hyper.clipnorm > 0:
+                    gscale = _clip_scale(_norm_grad_sq(d, q, scale), net.hyper.clipnorm)
+                _update_norm(net, d, q, base, gscale, scale)
     return STEP_DONE
 
 
@@ -584,6 +695,46 @@ cdef class _Buffers:
     def __dealloc__(self):
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
+
+    cdef _set_norm(self, DenseL *d, object norm, object dt, Py_ssize_t B):
+        """Layer d's normalization between its product and activation, or none (None)."""
+        cdef Py_ssize_t n = d.n_out, k
+        cdef int which, s
+        d.norm = 0
+        if norm is None:
+            return
+        (kind, eps, momentum, gamma, beta, dgamma, dbeta, mm, mv, train_gamma, train_beta,
+         nslots) = norm
+        if kind not in (NORM_BATCH, NORM_LAYER):
+            raise ValueError(f"plan: unknown normalization {kind!r}")
+        k = n if kind == NORM_BATCH else B
+        stats = np.zeros(3 * k + 2 * n)
+        arrays = [gamma, beta, dgamma, dbeta] + ([mm, mv] if kind == NORM_BATCH else [])
+        for a in arrays:
+            if a.dtype != dt or a.size != n or not a.flags.c_contiguous:
+                raise ValueError(f"plan: normalization arrays must be {n} contiguous {dt}")
+        self.keep += arrays + [stats]
+        d.norm, d.norm_eps, d.momentum = kind, eps, momentum
+        d.train_gamma, d.train_beta = train_gamma, train_beta
+        d.Z = _ptr(self._buffer(n * B, dt))
+        d.gamma, d.beta, d.dgamma, d.dbeta = _ptr(gamma), _ptr(beta), _ptr(dgamma), _ptr(dbeta)
+        d.moving_mean = _ptr(mm) if kind == NORM_BATCH else NULL
+        d.moving_var = _ptr(mv) if kind == NORM_BATCH else NULL
+        d.mean = <double *>_ptr(stats)
+        d.var, d.inv_std, d.work = d.mean + k, d.mean + 2 * k, d.mean + 3 * k
+        for which in range(2):
+            for s in range(2):
+                arr = nslots[which][s]
+                if arr is None:
+                    d.nslot[which][s] = NULL
+                else:
+                    self.keep.append(arr)
+                    d.nslot[which][s] = _ptr(arr)
+
+    cdef object _buffer(self, Py_ssize_t size, object dt):
+        a = np.empty(size, dtype=dt)
+        self.keep.append(a)
+        return a
 
     cdef _set_normalizer(self, object normalizer, object dt):
         """Normalize gathered examples with (mean, inv_std), or not (None)."""
@@ -626,13 +777,17 @@ cdef class Plan(_Buffers):
 
     def __init__(self, list layers, object normalizer, object loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
-        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)] (b and db None for a
-        layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam, norm)] (b and db None for
+        a layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
         beta2, epsilon, weight_decay, momentum_decay, nesterov, clipnorm, global_clipnorm,
         clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold, accumulators)]
         (fastdnn._compiled.MetricKernel); loss: its code, or (code, logits, param)
-        (fastdnn._compiled.LossKernel)."""
+        (fastdnn._compiled.LossKernel). norm: None, or the normalization between the
+        layer's product and its activation: (kind, epsilon, momentum, gamma, beta, dgamma,
+        dbeta, moving_mean, moving_var, train_gamma, train_beta, [[gamma_s1, gamma_s2],
+        [beta_s1, beta_s2]]) with kind NORM_BATCH or NORM_LAYER (moving_mean and moving_var
+        None for the latter)."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -666,10 +821,11 @@ cdef class Plan(_Buffers):
         net.G, net.wb = _ptr(buf(net.n_y)), _ptr(buf(1))
         self._set_normalizer(normalizer, dt)
         for l in range(L):
-            W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
+            W, b, dW, db, act, bwd, alpha, softmax, lam, norm = layers[l]
             self.keep += [W, b, dW, db]
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
+            self._set_norm(d, norm, dt, B)
             d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
             d.W, d.b, d.dW, d.db = _ptr(W), _ptr_or_null(b), _ptr(dW), _ptr_or_null(db)
             d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
@@ -806,6 +962,7 @@ cdef class Forward(_Buffers):
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.alpha, d.softmax = act, alpha, softmax
+            d.norm = 0         # inference plans hold no normalization layer
             d.W, d.b = _ptr(W), _ptr_or_null(b)
             a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
             self.keep += [W, b, a]

@@ -22,15 +22,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from .activation import Activation
+from .batch_normalization import BatchNormalization
 from .dense import Dense
 from .dropout import Dropout
 from .input import Input
+from .layer_normalization import LayerNormalization
 from .layer import Layer, _Buffers  # noqa: F401 - models pickled before the split name it here
 from .normalizer import Normalizer
 
-__all__ = ["Layer", "Input", "Dense", "Dropout", "Normalizer", "get", "serialize"]
+__all__ = ["Layer", "Input", "Dense", "Dropout", "Normalizer", "BatchNormalization",
+           "LayerNormalization", "Activation", "get", "serialize"]
 
-_REGISTRY: dict[str, type[Layer]] = {c.__name__: c for c in (Input, Dense, Dropout, Normalizer)}
+_REGISTRY: dict[str, type[Layer]] = {
+    c.__name__: c for c in (Input, Dense, Dropout, Normalizer, BatchNormalization,
+                            LayerNormalization, Activation)}
 
 
 def serialize(layer: Layer) -> dict[str, Any]:
