@@ -489,8 +489,9 @@ cdef class Plan(_Buffers):
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
         (mean, inv_std) 1-D; hyper: (beta1, beta2, epsilon, weight_decay, momentum_decay,
-        nesterov, clipnorm, global_clipnorm, clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold)]."""
+        nesterov, clipnorm, global_clipnorm, clipvalue), 0 where not used; slots: per
+        layer [[W_s1, W_s2], [b_s1, b_s2]] (None where the optimizer has no such slot);
+        metrics: [(kind, threshold)]."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
