@@ -125,7 +125,8 @@ typedef void (*fdnn_gemm_f64_t)(const fdnn_gemm_args_f64 *g, ptrdiff_t i0, ptrdi
 /* Optimizer steps (fdnn_optim_*): op (FDNN_OPT_*) and the layout of the
    coefficients c. */
 enum {
-    FDNN_OC_LR = 0,    /* learning rate; Adam's is bias-corrected: lr / (1 - beta1^t) */
+    FDNN_OC_LR = 0,    /* learning rate; Adam's, AdamW's and Adamax's are bias-corrected:
+                          lr / (1 - beta1^t); Nadam's is its rate on g */
     FDNN_OC_DECAY,     /* L2: the gradient is g + decay * p */
     FDNN_OC_BETA1,
     FDNN_OC_OMB1,      /* 1 - beta1 */

@@ -61,7 +61,7 @@ PROPERTIES = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, da
 # every activation of the registry may be a hidden layer's (a hidden softmax trains on the
 # layer path; fastdnn._training.compiled_obstacles says so)
 HIDDEN_ACTIVATIONS = activations.names()
-# every name fastdnn.optimizers.get takes ("sgd" is an alias of "gd": the same class)
+# every name fastdnn.optimizers.get takes (their default hyperparameters)
 OPTIMIZER_NAMES = sorted(optimizers._REGISTRY)
 METRIC_NAMES = metrics.names()
 # (output activation, loss): the fused pairs of fastdnn.losses and the other pairs the

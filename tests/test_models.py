@@ -360,7 +360,7 @@ def test_predict_before_fit_and_fit_before_compile():
 
 
 @pytest.mark.parametrize("what, kwargs", [
-    ("optimizer", {"optimizer": "adamw"}),
+    ("optimizer", {"optimizer": "lion"}),
     ("loss", {"loss": "kl_divergence"}),
     ("metric", {"metrics": ["f1"]}),
 ])

@@ -90,25 +90,29 @@ cdef void _step_scalars(OptHyper *h, double lr, long long t, double *c) noexcept
 
 
 cdef double _sq_norm(const real *p, const real *g, Py_ssize_t n, real decay) noexcept nogil:
-    """The sum of squares of the gradient the update sees, g + decay p, in double."""
-    cdef Py_ssize_t i
-    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, x0, x1, x2, x3
-    cdef real zero = 0
-    if decay == zero:
-        for i in range(0, n - 3, 4):
-            x0, x1, x2, x3 = g[i], g[i + 1], g[i + 2], g[i + 3]
-            s0 += x0 * x0
-            s1 += x1 * x1
-            s2 += x2 * x2
-            s3 += x3 * x3
+    """The sum of squares of the gradient the update sees, g + decay p, in double (four
+    running sums, so the additions overlap)."""
+    cdef Py_ssize_t i, q
+    cdef double s[4]
+    cdef double x
+    s[0] = s[1] = s[2] = s[3] = 0
+    if decay == 0:
+        for i in range(0, n - n % 4, 4):
+            for q in range(4):
+                x = g[i + q]
+                s[q] += x * x
         for i in range(n - n % 4, n):
-            x0 = g[i]
-            s0 += x0 * x0
+            x = g[i]
+            s[0] += x * x
     else:
-        for i in range(n):
-            x0 = <real>(g[i] + decay * p[i])
-            s0 += x0 * x0
-    return (s0 + s1) + (s2 + s3)
+        for i in range(0, n - n % 4, 4):
+            for q in range(4):
+                x = <real>(g[i + q] + decay * p[i + q])
+                s[q] += x * x
+        for i in range(n - n % 4, n):
+            x = <real>(g[i] + decay * p[i])
+            s[0] += x * x
+    return (s[0] + s[1]) + (s[2] + s[3])
 
 
 cdef inline double _clip_scale(double sq, double max_norm) noexcept nogil:
