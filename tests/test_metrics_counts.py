@@ -135,7 +135,8 @@ def test_config_round_trip(metric):
     ("auc", metrics.AUC), ("AUC", metrics.AUC), ("precision", metrics.Precision),
     ("Precision", metrics.Precision), ("recall", metrics.Recall),
     ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
-    ("TopKCategoricalAccuracy", metrics.TopKCategoricalAccuracy)])
+    ("TopKCategoricalAccuracy", metrics.TopKCategoricalAccuracy),
+    ("sparse_top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy)])
 def test_registry_names(name, cls):
     assert type(metrics.get(name)) is cls
 
