@@ -208,3 +208,11 @@ def test_a_model_saves_and_loads_its_metrics(tmp_path):
     loaded = load_model(tmp_path / "m.npz")
     assert [m.get_config() for m in loaded.metrics] == [m.get_config() for m in model.metrics]
     assert loaded.evaluate(X, y, verbose=0) == pytest.approx(model.evaluate(X, y, verbose=0))
+
+
+@pytest.mark.parametrize("monitor, mode", [
+    ("val_auc", "max"), ("precision", "max"), ("val_recall", "max"),
+    ("val_top_k_categorical_accuracy", "max"), ("val_loss", "min"), ("mae", "min")])
+def test_monitors_know_which_way_the_metrics_improve(monitor, mode):
+    from fastdnn.callbacks import EarlyStopping
+    assert EarlyStopping(monitor=monitor).mode == mode
