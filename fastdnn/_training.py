@@ -304,7 +304,8 @@ class CompiledTrainer(LayerTrainer):
         self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
                                   loss.fused_activation == layers[-1].activation.name,
                                   spec.code, (spec.beta1, spec.beta2, spec.epsilon), slot_rows,
-                                  [(mk.code, mk.threshold, mk.slots) for mk in metrics],
+                                  [(mk.code, mk.threshold, mk.slots, mk.logits)
+                                   for mk in metrics],
                                   batch_size,
                                   model.dtype)
 

@@ -100,6 +100,7 @@ cdef struct Net:
     int metric[MAX_METRICS]
     double threshold[MAX_METRICS]  # a threshold; AUC's number of thresholds; top-k's k
     Py_ssize_t metric_at[MAX_METRICS]   # where each metric's accumulators start
+    bint metric_logits[MAX_METRICS]     # the metric reads sigmoid(A) (AUC's from_logits)
     DenseL layer[MAX_LAYERS]
 
 
@@ -246,14 +247,15 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
                 Yb[j * n_y + i] = Y[row * n_y + i]
 
 
-cdef inline void _metric_add(int kind, double threshold, const real *A, const real *Y,
-                             Py_ssize_t n_y, Py_ssize_t k, double *acc) noexcept nogil:
+cdef inline void _metric_add(int kind, double threshold, bint logits, const real *A,
+                             const real *Y, Py_ssize_t n_y, Py_ssize_t k,
+                             double *acc) noexcept nogil:
     """Add one batch to a metric's accumulators: its numerator (_metric_sum), or the counts
     (fastdnn/_kernels/_metric.pxd) the metric object finishes."""
     if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL:
         confusion_counts(A, Y, n_y * k, threshold, acc)
     elif kind == FDNN_METRIC_AUC:
-        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, acc)
+        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, logits, acc)
     elif kind == FDNN_METRIC_TOP_K:
         acc[0] += top_k_hits(A, Y, n_y, k, <Py_ssize_t>threshold)
     else:
@@ -373,8 +375,8 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     if net.stop_on_nan and not isfinite(cost[0]):
         return False
     for q in range(net.n_metrics):
-        _metric_add(net.metric[q], net.threshold[q], <real *>d.A, Yb, n_y, k,
-                    metric_sums + net.metric_at[q])
+        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
+                    n_y, k, metric_sums + net.metric_at[q])
     # backward
     if net.fused and net.lf.param == 0:
         G = Yb
@@ -491,7 +493,7 @@ cdef class Plan(_Buffers):
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
         """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold, accumulators)]
+        the optimizer has no such slot); metrics: [(kind, threshold, accumulators, logits)]
         (fastdnn._compiled.MetricKernel); loss: its code, or
         (code, logits, param) (fastdnn._compiled.LossKernel)."""
         cdef Net *net = &self.net
@@ -540,7 +542,7 @@ cdef class Plan(_Buffers):
         net.n_metrics = <int>len(metrics)
         at = 0
         for l in range(len(metrics)):
-            net.metric[l], net.threshold[l], n_acc = metrics[l]
+            net.metric[l], net.threshold[l], n_acc, net.metric_logits[l] = metrics[l]
             net.metric_at[l] = at
             at += n_acc
         self.n_accumulators = at
