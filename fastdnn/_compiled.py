@@ -97,11 +97,13 @@ class MetricKernel(NamedTuple):
     """``code`` of the metric, its ``threshold`` (AUC: its number of thresholds; top-k:
     its k), ``per_example``: how many values it counts per example (its denominator is
     ``per_example * m``), and ``slots``: how many accumulators the compiled loop adds its
-    batches to (one numerator; or the counts the metric finishes, ``Metric._absorb``)."""
+    batches to (one numerator; or the counts the metric finishes, ``Metric._absorb``);
+    ``logits``: it reads ``sigmoid(A)``."""
     code: int
     threshold: float
     per_example: int
     slots: int = 1
+    logits: bool = False
 
 
 def code(kind: str, name: str) -> int:

@@ -403,7 +403,8 @@ class CompiledTrainer(LayerTrainer):
         self.plan = _network.Plan(entries, normalizer, (loss.code, loss.logits, loss.param),
                                   loss.fused_activation == out.activation.name,
                                   spec.code, spec.hyper(), slot_rows,
-                                  [(mk.code, mk.threshold, mk.slots) for mk in metrics],
+                                  [(mk.code, mk.threshold, mk.slots, mk.logits)
+                                   for mk in metrics],
                                   batch_size,
                                   model.dtype)
 

@@ -122,7 +122,8 @@ def test_bad_arguments(bad, exc):
 
 
 @pytest.mark.parametrize("metric", [
-    metrics.AUC(50, "PR", "majoring"), metrics.Precision(0.3), metrics.Recall(),
+    metrics.AUC(50, "PR", "majoring"), metrics.AUC(from_logits=True), metrics.Precision(0.3),
+    metrics.Recall(),
     metrics.TopKCategoricalAccuracy(2)])
 def test_config_round_trip(metric):
     config = metric.get_config()
@@ -135,7 +136,8 @@ def test_config_round_trip(metric):
     ("auc", metrics.AUC), ("AUC", metrics.AUC), ("precision", metrics.Precision),
     ("Precision", metrics.Precision), ("recall", metrics.Recall),
     ("top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy),
-    ("TopKCategoricalAccuracy", metrics.TopKCategoricalAccuracy)])
+    ("TopKCategoricalAccuracy", metrics.TopKCategoricalAccuracy),
+    ("sparse_top_k_categorical_accuracy", metrics.TopKCategoricalAccuracy)])
 def test_registry_names(name, cls):
     assert type(metrics.get(name)) is cls
 
@@ -207,3 +209,40 @@ def test_a_model_saves_and_loads_its_metrics(tmp_path):
     loaded = load_model(tmp_path / "m.npz")
     assert [m.get_config() for m in loaded.metrics] == [m.get_config() for m in model.metrics]
     assert loaded.evaluate(X, y, verbose=0) == pytest.approx(model.evaluate(X, y, verbose=0))
+
+
+@pytest.mark.parametrize("monitor, mode", [
+    ("val_auc", "max"), ("precision", "max"), ("val_recall", "max"),
+    ("val_top_k_categorical_accuracy", "max"), ("val_loss", "min"), ("mae", "min")])
+def test_monitors_know_which_way_the_metrics_improve(monitor, mode):
+    from fastdnn.callbacks import EarlyStopping
+    assert EarlyStopping(monitor=monitor).mode == mode
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_auc_from_logits_counts_the_sigmoid(dtype):
+    rng = np.random.default_rng(4)
+    Z = (rng.normal(size=(2, 300)) * 3).astype(dtype)
+    Z[0, :4] = [-1e30, 1e30, -800, 800]
+    with np.errstate(over="ignore"):   # exp(1e30) = inf: the sigmoid is 0, as it should be
+        P = 1 / (1 + np.exp(-Z.astype(np.float64)))
+    Y = (rng.uniform(size=(2, 300)) < P).astype(dtype)
+    P = P.astype(dtype)
+    for curve in ("ROC", "PR"):
+        got = metrics.AUC(curve=curve, from_logits=True)(Z, Y)
+        assert np.isfinite(got)
+        assert got == pytest.approx(metrics.AUC(curve=curve)(P, Y), rel=1e-12)
+
+
+def test_auc_from_logits_in_fit_on_both_engines():
+    X, y, n_out, output, loss = classification("binary")
+    runs = []
+    for engine in ("compiled", "python"):
+        model = Sequential([Input(4), Dense(6, activation="tanh"), Dense(1, activation="linear")],
+                           seed=0)
+        model.compile("adam", {"name": "binary_crossentropy", "from_logits": True},
+                      [metrics.AUC(from_logits=True)])
+        runs.append(model.fit(X, y, epochs=3, batch_size=16, seed=1, verbose=0,
+                              validation_split=0.25, engine=engine))
+    for key in ("auc", "val_auc", "loss"):
+        np.testing.assert_allclose(runs[0].history[key], runs[1].history[key], rtol=1e-9)

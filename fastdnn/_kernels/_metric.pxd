@@ -3,6 +3,7 @@
 # compiled training loop (_network), which adds them up and lets the metric object finish
 # them. A and Y are (n_y, k) F-ordered, column j (one example) at A + j * n_y; a target is
 # positive when y > 0.5. fastdnn/reference.py has their NumPy twins.
+from libc.math cimport exp
 
 ctypedef fused m_real:
     float
@@ -54,14 +55,16 @@ cdef inline Py_ssize_t auc_bucket(double a, Py_ssize_t N) noexcept nogil:
 
 
 cdef inline void auc_counts(const m_real *A, const m_real *Y, Py_ssize_t n, Py_ssize_t N,
-                            double *out, double weight=1.0) noexcept nogil:
+                            bint logits, double *out, double weight=1.0) noexcept nogil:
     """out[b] += positives and out[N + 1 + b] += negatives whose prediction lies above b of
     the N thresholds (auc_bucket), out[2N + 2] += NaN predictions, over n elements, each
-    counted ``weight`` times."""
+    counted ``weight`` times; logits: the predictions are sigmoid(A)."""
     cdef Py_ssize_t i
     cdef double a
     for i in range(n):
         a = A[i]
+        if logits:
+            a = 1.0 / (1.0 + exp(-a)) if a >= 0 else exp(a) / (1.0 + exp(a))
         if a != a:
             out[2 * N + 2] += weight
         elif Y[i] > 0.5:

@@ -38,19 +38,19 @@ def confusion_counts(object A, object Y, double threshold):
     return out
 
 
-def auc_counts(object A, object Y, Py_ssize_t num_thresholds):
-    """Positives and negatives by how many of the thresholds lie below their prediction,
-    then the NaN predictions: float64 (2 num_thresholds + 3,)."""
+def auc_counts(object A, object Y, Py_ssize_t num_thresholds, bint logits=False):
+    """Positives and negatives by how many of the thresholds lie below their prediction
+    (sigmoid(A) with logits), then the NaN predictions: float64 (2 num_thresholds + 3,)."""
     A, Y = _pair(A, Y)
     out = np.zeros(2 * num_thresholds + 3)
     cdef double[::1] o = out
     cdef Py_ssize_t n = A.size
     if A.dtype == np.float32:
         _auc_counts(<const float *>cnp.PyArray_DATA(A), <const float *>cnp.PyArray_DATA(Y), n,
-                    num_thresholds, &o[0])
+                    num_thresholds, logits, &o[0])
     else:
         _auc_counts(<const double *>cnp.PyArray_DATA(A), <const double *>cnp.PyArray_DATA(Y),
-                    n, num_thresholds, &o[0])
+                    n, num_thresholds, logits, &o[0])
     return out
 
 

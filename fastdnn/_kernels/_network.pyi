@@ -22,7 +22,7 @@ class Plan:
         opt: int,
         hyper: tuple[float, float, float, float, float, bool, float, float, float],
         slots: list[Any],
-        metrics: list[tuple[int, float, int]],
+        metrics: list[tuple[int, float, int, bool]],
         B: int,
         dtype: DTypeLike,
     ) -> None: ...

@@ -145,6 +145,7 @@ cdef struct Net:
     int metric[MAX_METRICS]
     double threshold[MAX_METRICS]  # a threshold; AUC's number of thresholds; top-k's k
     Py_ssize_t metric_at[MAX_METRICS]   # where each metric's accumulators start
+    bint metric_logits[MAX_METRICS]     # the metric reads sigmoid(A) (AUC's from_logits)
     DenseL layer[MAX_LAYERS]
 
 
@@ -299,8 +300,8 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
             wb[j] = SW[row]
 
 
-cdef inline void _metric_add(int kind, double threshold, const real *A, const real *Y,
-                             Py_ssize_t n_y, Py_ssize_t k, double *acc,
+cdef inline void _metric_add(int kind, double threshold, bint logits, const real *A,
+                             const real *Y, Py_ssize_t n_y, Py_ssize_t k, double *acc,
                              const real *w) noexcept nogil:
     """Add one batch to a metric's accumulators: its numerator (_metric_sum), or the counts
     (fastdnn/_kernels/_metric.pxd) the metric object finishes; each example's share times
@@ -309,22 +310,23 @@ cdef inline void _metric_add(int kind, double threshold, const real *A, const re
     if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL or kind == FDNN_METRIC_AUC \
             or kind == FDNN_METRIC_TOP_K:
         if w == NULL:
-            _count_add(kind, threshold, A, Y, n_y, k, acc, 1.0)
+            _count_add(kind, threshold, logits, A, Y, n_y, k, acc, 1.0)
         else:
             for j in range(k):
-                _count_add(kind, threshold, A + j * n_y, Y + j * n_y, n_y, 1, acc, w[j])
+                _count_add(kind, threshold, logits, A + j * n_y, Y + j * n_y, n_y, 1, acc,
+                           w[j])
     else:
         acc[0] += _metric_sum(kind, threshold, A, Y, n_y, k, w)
 
 
-cdef inline void _count_add(int kind, double threshold, const real *A, const real *Y,
-                            Py_ssize_t n_y, Py_ssize_t k, double *acc,
+cdef inline void _count_add(int kind, double threshold, bint logits, const real *A,
+                            const real *Y, Py_ssize_t n_y, Py_ssize_t k, double *acc,
                             double weight) noexcept nogil:
     """The counts of the metrics kept as counts, each counted ``weight`` times."""
     if kind == FDNN_METRIC_PRECISION or kind == FDNN_METRIC_RECALL:
         confusion_counts(A, Y, n_y * k, threshold, acc, weight)
     elif kind == FDNN_METRIC_AUC:
-        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, acc, weight)
+        auc_counts(A, Y, n_y * k, <Py_ssize_t>threshold, logits, acc, weight)
     else:
         acc[0] += weight * top_k_hits(A, Y, n_y, k, <Py_ssize_t>threshold)
 
@@ -574,8 +576,8 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     if net.stop_on_nan and not isfinite(cost[0]):
         return STEP_DIVERGED
     for q in range(net.n_metrics):
-        _metric_add(net.metric[q], net.threshold[q], <real *>d.A, Yb, n_y, k,
-                    metric_sums + net.metric_at[q], w)
+        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
+                    n_y, k, metric_sums + net.metric_at[q], w)
     # backward: the output's dZ = A - T (fused; T = Y, or Y smoothed), or dA = dL/dA
     # through g'; column j times w[j] when weighted (a fused output's dZ is then formed
     # here, and passed through as linear)
@@ -781,7 +783,7 @@ cdef class Plan(_Buffers):
         a layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
         beta2, epsilon, weight_decay, momentum_decay, nesterov, clipnorm, global_clipnorm,
         clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
-        the optimizer has no such slot); metrics: [(kind, threshold, accumulators)]
+        the optimizer has no such slot); metrics: [(kind, threshold, accumulators, logits)]
         (fastdnn._compiled.MetricKernel); loss: its code, or (code, logits, param)
         (fastdnn._compiled.LossKernel). norm: None, or the normalization between the
         layer's product and its activation: (kind, epsilon, momentum, gamma, beta, dgamma,
@@ -841,7 +843,7 @@ cdef class Plan(_Buffers):
         net.n_metrics = <int>len(metrics)
         at = 0
         for l in range(len(metrics)):
-            net.metric[l], net.threshold[l], n_acc = metrics[l]
+            net.metric[l], net.threshold[l], n_acc, net.metric_logits[l] = metrics[l]
             net.metric_at[l] = at
             at += n_acc
         self.n_accumulators = at

@@ -38,7 +38,8 @@ class EarlyStopping(MonitorCallback):
         Epochs without improvement before stopping.
     mode : {"auto", "min", "max"}, default "auto"
         Whether the metric should decrease or increase; "auto" is "max" when
-        the name contains "acc" (accuracy), "min" otherwise.
+        the name contains "acc" (accuracy), "auc", "precision" or "recall", "min"
+        otherwise.
     baseline : float, optional
         The patience counter restarts only on epochs that also beat this value.
     restore_best_weights : bool, default False

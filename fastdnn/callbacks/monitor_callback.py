@@ -29,12 +29,17 @@ def _check_monitor(monitor: Any) -> str:
     return monitor
 
 
+# names of the metrics that grow as the model improves (accuracies, AUC, precision, recall)
+_GROWING = ("acc", "auc", "precision", "recall")
+
+
 def _resolve_mode(mode: str, monitor: str) -> str:
     """``"min"`` or ``"max"``; "auto" picks "max" for accuracy-like names."""
     mode = check_choice(mode, "mode", ("auto", "min", "max"))
     if mode == "auto":
         # accuracy-like metrics grow; losses and errors shrink
-        return "max" if "acc" in monitor.lower() else "min"
+        name = monitor.lower()
+        return "max" if any(word in name for word in _GROWING) else "min"
     return mode
 
 
@@ -57,7 +62,8 @@ class MonitorCallback(Callback):
         Key of the epoch logs to watch.
     mode : {"auto", "min", "max"}, default "auto"
         Whether the metric should decrease or increase; "auto" is "max" when
-        the name contains "acc" (accuracy), "min" otherwise.
+        the name contains "acc" (accuracy), "auc", "precision" or "recall", "min"
+        otherwise.
     min_delta : float, default 0.0
         Smallest change that counts as an improvement (its absolute value).
     baseline : float, optional

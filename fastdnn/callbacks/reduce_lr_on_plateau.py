@@ -45,7 +45,8 @@ class ReduceLROnPlateau(MonitorCallback):
         1 prints a message at every reduction.
     mode : {"auto", "min", "max"}, default "auto"
         Whether the metric should decrease or increase; "auto" is "max" when
-        the name contains "acc" (accuracy), "min" otherwise.
+        the name contains "acc" (accuracy), "auc", "precision" or "recall", "min"
+        otherwise.
     min_delta : float, default 1e-4
         Smallest change that counts as an improvement.
     cooldown : int, default 0

@@ -73,7 +73,9 @@ _REGISTRY: dict[str, type[Metric]] = {
                               MeanAbsoluteError, MeanSquaredError, Precision, Recall, AUC,
                               TopKCategoricalAccuracy)
 }
-_ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse"}
+_ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse",
+            # the targets are one-hot once prepared, whatever form the labels had
+            "sparse_top_k_categorical_accuracy": "top_k_categorical_accuracy"}
 _CLASS_NAMES = {cls.__name__.lower(): name for name, cls in _REGISTRY.items()}
 
 MetricLike = Union[str, dict[str, Any], Metric, type[Metric]]
@@ -81,7 +83,7 @@ MetricLike = Union[str, dict[str, Any], Metric, type[Metric]]
 
 def names() -> list[str]:
     """Names ``get`` accepts (besides the aliases ``acc``, ``mean_absolute_error``,
-    ``mean_squared_error``).
+    ``mean_squared_error``, ``sparse_top_k_categorical_accuracy``).
 
     Examples
     --------

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._kernels import _metrics
-from .._validation import check_choice, check_int
+from .._validation import check_bool, check_choice, check_int
 from .metric import CountsMetric, _spec
 
 if TYPE_CHECKING:
@@ -33,13 +33,15 @@ class AUC(CountsMetric):
     (trapezoids; for ``"PR"``, Davis and Goadrich's interpolation), ``"minoring"`` or
     ``"majoring"`` (rectangles under or over). The area equals
     ``sklearn.metrics.roc_auc_score`` up to the thresholds' spacing. Predictions should be
-    probabilities in ``[0, 1]``; a NaN prediction makes the result NaN.
+    probabilities in ``[0, 1]`` (or logits, with ``from_logits=True``: then the sigmoid of
+    each is counted); a NaN prediction makes the result NaN.
 
     Parameters
     ----------
     num_thresholds : int > 1, default 200
     curve : {"ROC", "PR"}, default "ROC"
     summation_method : {"interpolation", "minoring", "majoring"}, default "interpolation"
+    from_logits : bool, default False
 
     Examples
     --------
@@ -54,20 +56,21 @@ class AUC(CountsMetric):
     name = "auc"
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
-                 summation_method: str = "interpolation"):
+                 summation_method: str = "interpolation", from_logits: bool = False):
         self.num_thresholds = check_int(num_thresholds, "num_thresholds", 2, 1 << 24)
         self.curve = check_choice(curve.upper() if isinstance(curve, str) else curve, "curve",
                                   ("ROC", "PR"))
         self.summation_method = check_choice(
             summation_method.lower() if isinstance(summation_method, str) else summation_method,
             "summation_method", ("interpolation", "minoring", "majoring"))
+        self.from_logits = check_bool(from_logits, "from_logits")
         super().__init__()
 
     def _size(self) -> int:
         return 2 * self.num_thresholds + 3
 
     def _counts(self, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        return _metrics.auc_counts(A, Y, self.num_thresholds)
+        return _metrics.auc_counts(A, Y, self.num_thresholds, self.from_logits)
 
     def confusion(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(tp, fp, tn, fn)`` at each threshold, from the counts so far.
@@ -125,7 +128,8 @@ class AUC(CountsMetric):
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "summation_method": self.summation_method}
+                "summation_method": self.summation_method, "from_logits": self.from_logits}
 
     def compiled_spec(self, n_outputs: int) -> MetricKernel:
-        return _spec(self, AUC, "auc", self.num_thresholds, n_outputs, self._size())
+        return _spec(self, AUC, "auc", self.num_thresholds, n_outputs, self._size(),
+                     self.from_logits)

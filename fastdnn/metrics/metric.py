@@ -228,6 +228,6 @@ def _check_threshold(threshold: Any) -> float:
 
 
 def _spec(metric: Metric, owner: type, name: str, threshold: float,
-          per_example: int, slots: int = 1) -> MetricKernel:
+          per_example: int, slots: int = 1, logits: bool = False) -> MetricKernel:
     check_maths(metric, owner, "metric")
-    return MetricKernel(code("metric", name), threshold, per_example, slots)
+    return MetricKernel(code("metric", name), threshold, per_example, slots, logits)
