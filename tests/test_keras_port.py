@@ -1,0 +1,27 @@
+"""README's Keras port runs as written (fewer epochs, generated data), in the compiled loop."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+if not README.is_file():   # tests copied without the repository's README
+    pytest.skip(f"README.md is not next to the tests ({README})", allow_module_level=True)
+
+
+def test_the_keras_port_in_the_readme_runs():
+    text = README.read_text(encoding="utf-8")
+    code = re.search(r"<!-- keras-port -->\n```python\n(.*?)```", text, re.S).group(1)
+    assert "from fastdnn" in code and "epochs=20" in code
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((784, 10))
+    x = rng.standard_normal((1200, 784)).astype(np.float32)
+    y = np.argmax(x @ W, axis=1)
+    scope = {"x_train": x[:1000], "y_train": y[:1000], "x_test": x[1000:], "y_test": y[1000:]}
+    exec(compile(code.replace("epochs=20", "epochs=3"), "README.md", "exec"), scope)
+    model = scope["model"]
+    assert model.history.engine == "compiled"
+    assert len(model.history.history["val_loss"]) == 3
+    loss, accuracy = model.evaluate(x[1000:], y[1000:])
+    assert accuracy > 0.2   # 10 classes: chance is 0.1
