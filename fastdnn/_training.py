@@ -296,7 +296,8 @@ class CompiledTrainer(LayerTrainer):
         for i, l in enumerate(layers):
             k = l._kernel
             lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
-            entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam))
+            entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam,
+                            k.on_z))
             slot_rows.append([[slots[0][2 * i], slots[1][2 * i]],
                               [slots[0][2 * i + 1], slots[1][2 * i + 1]]])
         normalizer = None if norm is None else (norm.mean, norm._inv_std)

@@ -31,7 +31,7 @@ from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, 
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
                                             gemm_nt_f64, softmax_columns_f32,
                                             softmax_columns_f64, team_clock, team_note,
-                                            team_threads)
+                                            team_threads, unary_f32, unary_f64)
 from cython.parallel cimport prange
 
 from fastdnn._kernels import _elementwise as _ew
@@ -77,6 +77,8 @@ cdef struct DenseL:
     char *slot[2][2]               # optimizer state [W, b][first, second]
     bint w_done                    # this step's GD update of W was folded into its GEMM
     bint dz_done                   # this step's dZ and db were made in the epilogue of dA's GEMM
+    bint on_z                      # bwd takes Z (dZ = dA * g'(Z)): training keeps Z
+    char *Z                        # (n_out, B) F when on_z, else NULL
 
 
 cdef struct Net:
@@ -201,8 +203,8 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
                   <real *>d.dZ, d.n_out, <real>0, <real *>prev.dZ, d.n_in, -1,
-                  <real>prev.alpha, NULL, prev.bwd, <real *>prev.A, d.n_in, <real *>prev.db,
-                  scale)
+                  <real>prev.alpha, NULL, prev.bwd, <real *>(prev.Z if prev.on_z else prev.A),
+                  d.n_in, <real *>prev.db, scale)
     return True
 
 
@@ -305,13 +307,23 @@ cdef void _update(Net *net, DenseL *d, int which, real decay, real lr_t,
 
 
 cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
-    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F."""
+    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F.
+    A layer whose backward takes Z (on_z) keeps Z = W X_l + b and then applies g."""
     cdef int l
     cdef DenseL *d
     cdef real *A
     for l in range(net.L):
         d = &net.layer[l]
         A = out if l == net.L - 1 else <real *>d.A
+        if d.on_z:
+            _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>0, X_l,
+                           <real *>d.Z, d.n_out, d.n_in, k)
+            if real is float:
+                unary_f32(d.act, <const float *>d.Z, A, d.n_out * k, <float>d.alpha)
+            else:
+                unary_f64(d.act, <const double *>d.Z, A, d.n_out * k, d.alpha)
+            X_l = A
+            continue
         _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
                        <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
         if d.softmax:
@@ -331,6 +343,8 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     cdef DenseL *d
     cdef real *X_l
     cdef real *G
+    cdef bint fused_out
+    cdef char *cached
     cdef Py_ssize_t n_y = net.n_y
     cdef double reg = 0, lr_t = lr, inv_c2 = 1, lo, hi
     cdef real scale = <real>(1.0 / k)
@@ -375,15 +389,18 @@ cdef bint _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t c
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
         X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
+        # the fused output's dZ = A - Y reads A; the other backward ops A, or Z (on_z)
+        fused_out = l == L - 1 and net.fused
+        cached = d.Z if (d.on_z and not fused_out) else d.A
         if d.dz_done:
             pass
         elif real is float:
-            act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
-                             <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
+            act_backward_f32(FDNN_BW_OUTPUT_SUB if fused_out else d.bwd,
+                             <const float *>G, <const float *>cached, <float *>d.dZ, k, d.n_out,
                              <float *>d.db, False, scale, <float>d.alpha)
         else:
-            act_backward_f64(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
-                             <const double *>G, <const double *>d.A, <double *>d.dZ, k,
+            act_backward_f64(FDNN_BW_OUTPUT_SUB if fused_out else d.bwd,
+                             <const double *>G, <const double *>cached, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
         if l > 0:   # before W changes
             net.layer[l - 1].dz_done = _dZ_prev_fused(d, &net.layer[l - 1], k, scale)
@@ -471,7 +488,7 @@ cdef class Plan(_Buffers):
 
     def __init__(self, list layers, object normalizer, int loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
-        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam)], normalizer: None or
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam, on_z)], normalizer: None or
         (mean, inv_std) 1-D; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold)]."""
         cdef Net *net = &self.net
@@ -499,13 +516,15 @@ cdef class Plan(_Buffers):
         net.G = _ptr(buf(net.n_y)) if not fused else NULL
         self._set_normalizer(normalizer, dt)
         for l in range(L):
-            W, b, dW, db, act, bwd, alpha, softmax, lam = layers[l]
+            W, b, dW, db, act, bwd, alpha, softmax, lam, on_z = layers[l]
             self.keep += [W, b, dW, db]
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
             d.W, d.b, d.dW, d.db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
             d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
+            d.on_z = on_z
+            d.Z = _ptr(buf(d.n_out)) if on_z else NULL
             d.dA_prev = _ptr(buf(d.n_in)) if l > 0 else NULL
             for which in range(2):
                 for s in range(2):
@@ -623,6 +642,7 @@ cdef class Forward(_Buffers):
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
             d.act, d.alpha, d.softmax = act, alpha, softmax
+            d.on_z, d.Z = False, NULL   # inference applies g in the product's epilogue
             d.W, d.b = _ptr(W), _ptr(b)
             a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
             self.keep += [W, b, a]
