@@ -247,14 +247,27 @@ FDNN_INLINE T OP(silu)(T z, T alpha)
     return NAN_OR(z, (T)r);
 }
 
-/* sigma(z) (1 + z sigma(-z)): z >= 0: 1/(1+e) + z e/(1+e)^2; z < 0: e (1 + e + z)/(1+e)^2 */
+/* 1 + e + c with the two sums error-free: the bracket of the silu and tanh-GELU
+   derivatives for z < 0, whose zero is theirs (c = -1.28 and -1.85 there) */
+FDNN_INLINE W OP(one_plus_sum)(W e, W c, W c_lo)
+{
+    W q = 1.0 + c, bq = q - 1.0;
+    W err = (1.0 - (q - bq)) + (c - bq);
+    W r = q + e, br = r - q;
+    err += (q - (r - br)) + (e - br);
+    return r + (err + c_lo);
+}
+
+/* sigma(z) (1 + z sigma(-z)): z >= 0: 1/(1+e) + z e/(1+e)^2; z < 0: e (1 + e + z)/(1+e)^2,
+   (1 + e)^2 as e (2 + e) + 1 (see e_over_1pe_sq) */
 FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
 {
     (void)alpha;
     W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
-    W d = 1.0 / (1.0 + e);
-    W r = x > 0 ? d + x * e * (d * d) : (m * (1.0 + e + x) * (d * d)) * s;
+    W den = e * (2.0 + e) + 1.0;
+    W r = x > 0 ? 1.0 / (1.0 + e) + x * (e / den)
+                : (m * OP(one_plus_sum)(e, x, 0.0) / den) * s;
     return NAN_OR(z, (T)r);
 }
 
@@ -343,9 +356,11 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
     (void)alpha;
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
-    W ds = FDNN_GELU_A_HI + 3.0 * FDNN_GELU_B_HI * (x * x);
-    W d = 1.0 / (1.0 + e);
-    W r = x > 0 ? d + x * ds * e * (d * d) : (m * (1.0 + e + x * ds) * (d * d)) * sc;
+    W ds = FDNN_GELU_A_HI + 3.0 * FDNN_GELU_B_HI * (x * x), c_lo;
+    W c = fdnn_two_prod_f64(x, ds, &c_lo);
+    W den = e * (2.0 + e) + 1.0;
+    W r = x > 0 ? 1.0 / (1.0 + e) + x * ds * (e / den)
+                : (m * OP(one_plus_sum)(e, c, c_lo) / den) * sc;
     return NAN_OR(z, (T)r);
 }
 

@@ -154,12 +154,19 @@ FDNN_INLINE double fdnn_hi26_f64(double x)
     return fdnn_from_bits_f64(fdnn_bits_f64(x) & 0xFFFFFFFFF8000000ull);
 }
 
-/* x y = p + *e, p = x y rounded (Dekker's product on masked halves); |x|, |y| < 2^500 */
+/* x y = p + *e, p = x y rounded; |x|, |y| < 2^500. With FMA (the AVX2 and AVX-512 paths)
+   e = fma(x, y, -p); without, Dekker's product on masked halves. The explicit fma also
+   keeps the compiler from contracting p's other uses (p + d into fma(x, y, d)), which
+   would break the error-free sums that p enters. */
 FDNN_INLINE double fdnn_two_prod_f64(double x, double y, double *e)
 {
     double p = x * y;
+#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
+    *e = __builtin_fma(x, y, -p);
+#else
     double xh = fdnn_hi26_f64(x), xl = x - xh, yh = fdnn_hi26_f64(y), yl = y - yh;
     *e = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+#endif
     return p;
 }
 
