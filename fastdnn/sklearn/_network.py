@@ -468,7 +468,7 @@ def _sparse_forward(X: Any, W: np.ndarray, b: np.ndarray, kernel: Any, A: np.nda
     """``A = g(W X^T + b)`` for CSR rows ``X``: the product by scipy.sparse (``nnz``
     multiply-adds per unit, where a dense product would take ``m n_features``), the bias
     and activation by fastdnn's kernels, in place in ``A`` ``(units, m)`` F-ordered."""
-    fwd, _, alpha, softmax = kernel
+    fwd, _, alpha, softmax = kernel[:4]
     np.copyto(A.T, X @ W.T)             # (m, units) C: A's memory
     A += b.reshape(-1, 1)
     if softmax:
