@@ -13,14 +13,31 @@
     X(D_SIGMOID_Z, d_sigmoid_z) X(D_TANH_Z, d_tanh_z) X(D_RELU_Z, d_relu_z)      \
     X(D_LEAKY_RELU_Z, d_leaky_relu_z) X(D_LINEAR, d_linear)                     \
     X(D_SIGMOID_A, d_sigmoid_a) X(D_TANH_A, d_tanh_a) X(D_RELU_A, d_relu_a)      \
-    X(D_LEAKY_RELU_A, d_leaky_relu_a)
+    X(D_LEAKY_RELU_A, d_leaky_relu_a)                                           \
+    X(ELU, elu) X(SELU, selu) X(GELU, gelu) X(GELU_TANH, gelu_tanh)              \
+    X(SILU, silu) X(SOFTPLUS, softplus) X(SOFTSIGN, softsign)                    \
+    X(HARD_SIGMOID, hard_sigmoid) X(MISH, mish)                                 \
+    X(D_ELU_Z, d_elu_z) X(D_SELU_Z, d_selu_z) X(D_GELU_Z, d_gelu_z)              \
+    X(D_GELU_TANH_Z, d_gelu_tanh_z) X(D_SILU_Z, d_silu_z)                       \
+    X(D_SOFTPLUS_Z, d_softplus_z) X(D_SOFTSIGN_Z, d_softsign_z)                 \
+    X(D_HARD_SIGMOID_Z, d_hard_sigmoid_z) X(D_MISH_Z, d_mish_z)                 \
+    X(D_ELU_A, d_elu_a) X(D_SELU_A, d_selu_a) X(D_SOFTPLUS_A, d_softplus_a)      \
+    X(D_SOFTSIGN_A, d_softsign_a) X(D_HARD_SIGMOID_A, d_hard_sigmoid_a)
 
-/* The activations: X(CODE, name, derivative on the activation a). Forward is the
- * unary op FDNN_CODE, backward (dZ = dA * g'(a)) the binary op FDNN_BW_CODE. */
+/* The activations: X(CODE, name, derivative, what it takes: a or z). Forward is the
+ * unary op FDNN_CODE, backward the binary op FDNN_BW_CODE: dZ = dA * g'(a) from the
+ * activation a = g(z) where g' can be written in a (the forward pass then keeps only A),
+ * dZ = dA * g'(z) from the pre-activation z where it cannot (gelu, silu, mish: the
+ * forward pass keeps Z too; fdnn_code_name("backward_input", code) says which). */
 #define FDNN_ACTIVATIONS(X)                                                     \
-    X(SIGMOID, sigmoid, d_sigmoid_a) X(TANH, tanh, d_tanh_a)                     \
-    X(RELU, relu, d_relu_a) X(LEAKY_RELU, leaky_relu, d_leaky_relu_a)            \
-    X(LINEAR, linear, d_linear)
+    X(SIGMOID, sigmoid, d_sigmoid_a, a) X(TANH, tanh, d_tanh_a, a)               \
+    X(RELU, relu, d_relu_a, a) X(LEAKY_RELU, leaky_relu, d_leaky_relu_a, a)      \
+    X(LINEAR, linear, d_linear, a)                                              \
+    X(ELU, elu, d_elu_a, a) X(SELU, selu, d_selu_a, a)                           \
+    X(GELU, gelu, d_gelu_z, z) X(GELU_TANH, gelu_tanh, d_gelu_tanh_z, z)         \
+    X(SILU, silu, d_silu_z, z) X(SOFTPLUS, softplus, d_softplus_a, a)            \
+    X(SOFTSIGN, softsign, d_softsign_a, a)                                      \
+    X(HARD_SIGMOID, hard_sigmoid, d_hard_sigmoid_a, a) X(MISH, mish, d_mish_z, z)
 
 /* y = f(dA, a) with a table kernel: the activations' backward steps, then others. */
 #define FDNN_OTHER_BINARY_OPS(X)                                                \
@@ -65,7 +82,8 @@ enum { FDNN_METRICS(FDNN_ENUM_METRIC_) FDNN_N_METRIC };
 extern "C" {
 #endif
 /* Names by code, for Cython and Python: kind is "unary", "binary", "activation", "loss",
- * "optimizer" or "metric"; returns NULL past the last code or for an unknown kind. */
+ * "optimizer", "metric" or "backward_input" (per activation: "a" or "z"); returns NULL
+ * past the last code or for an unknown kind. */
 const char *fdnn_code_name(const char *kind, int code);
 /* State arrays the optimizer `code` keeps per parameter array (-1 for an unknown code). */
 int fdnn_optimizer_slots(int code);

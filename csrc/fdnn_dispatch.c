@@ -267,6 +267,20 @@ static ptrdiff_t unary_from(int op, int f64)
     case FDNN_TANH:
     case FDNN_D_SIGMOID_Z:
     case FDNN_D_TANH_Z:
+    case FDNN_ELU: /* the newer exp-, log- and erfc-based ones: costlier still */
+    case FDNN_SELU:
+    case FDNN_GELU:
+    case FDNN_GELU_TANH:
+    case FDNN_SILU:
+    case FDNN_SOFTPLUS:
+    case FDNN_MISH:
+    case FDNN_D_ELU_Z:
+    case FDNN_D_SELU_Z:
+    case FDNN_D_GELU_Z:
+    case FDNN_D_GELU_TANH_Z:
+    case FDNN_D_SILU_Z:
+    case FDNN_D_SOFTPLUS_Z:
+    case FDNN_D_MISH_Z:
         return (ptrdiff_t)1 << (f64 ? 14 : 15);
     case FDNN_LINEAR:
         return (ptrdiff_t)1 << (f64 ? 17 : 18);
@@ -691,6 +705,8 @@ static const char *const unary_names[] = {FDNN_UNARY_OPS(FDNN_NAME_) NULL};
 static const char *const binary_names[] = {
     FDNN_ACTIVATIONS(FDNN_BW_NAME_) FDNN_OTHER_BINARY_OPS(FDNN_NAME_) "bw_output_sub", NULL};
 static const char *const activation_names[] = {FDNN_ACTIVATIONS(FDNN_NAME_) NULL};
+#define FDNN_INPUT_NAME_(CODE, name, deriv, on) #on,
+static const char *const backward_inputs[] = {FDNN_ACTIVATIONS(FDNN_INPUT_NAME_) NULL};
 static const char *const loss_names[] = {FDNN_LOSSES(FDNN_NAME_) NULL};
 static const char *const optimizer_names[] = {FDNN_OPTIMIZERS(FDNN_NAME_) NULL};
 static const char *const metric_names[] = {FDNN_METRICS(FDNN_NAME_) NULL};
@@ -706,6 +722,7 @@ const char *fdnn_code_name(const char *kind, int code)
         {"activation", activation_names, FDNN_N_ACTIVATION},
         {"loss", loss_names, FDNN_N_LOSS},         {"optimizer", optimizer_names, FDNN_N_OPT},
         {"metric", metric_names, FDNN_N_METRIC},
+        {"backward_input", backward_inputs, FDNN_N_ACTIVATION},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         if (strcmp(kind, lists[i].kind) == 0)

@@ -123,6 +123,251 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
     return NAN_OR(a, slope);
 }
 
+/* ---- elu, selu, gelu, gelu_tanh, silu, softplus, softsign, hard_sigmoid, mish ----
+ * Forward, derivative on z and (where the activation's list entry says so) on a. The ones
+ * built on exp, log1p and erfc compute in double (W) and round once: float32 results are
+ * then correctly rounded but for a fraction of an ULP, and the double cores in fdnn_math.h
+ * serve both types. Results that are products with exp(-|z|) (z sigma(z) for z << 0) are
+ * formed as (z m ...) s with exp = m s (fdnn_expneg_split_f64), so that a subnormal result
+ * is rounded once. */
+
+#define W double /* with fabs, not FDNN_ABS (fabsf for float) */
+#define SELU_SCALE 1.0507009873554804934
+#define SELU_SA 1.7580993408473768599 /* SELU's scale * alpha */
+
+FDNN_INLINE T OP(elu)(T z, T alpha)
+{
+    T q = EXPM1NEG(z < 0 ? z : (T)0);
+    return NAN_OR(z, z > 0 ? z : alpha * q);
+}
+
+FDNN_INLINE T OP(d_elu_z)(T z, T alpha)
+{
+    T e = EXPNEG(z < 0 ? z : (T)0);
+    return NAN_OR(z, z > 0 ? (T)1 : alpha * e); /* alpha exp(z), alpha at z = 0 (as PyTorch) */
+}
+
+FDNN_INLINE T OP(d_elu_a)(T a, T alpha)
+{
+    return NAN_OR(a, a > 0 ? (T)1 : a + alpha); /* alpha exp(z) = a + alpha */
+}
+
+FDNN_INLINE T OP(selu)(T z, T alpha)
+{
+    (void)alpha;
+    T q = EXPM1NEG(z < 0 ? z : (T)0);
+    return NAN_OR(z, z > 0 ? (T)SELU_SCALE * z : (T)SELU_SA * q);
+}
+
+FDNN_INLINE T OP(d_selu_z)(T z, T alpha)
+{
+    (void)alpha;
+    T e = EXPNEG(z < 0 ? z : (T)0);
+    return NAN_OR(z, z > 0 ? (T)SELU_SCALE : (T)SELU_SA * e);
+}
+
+FDNN_INLINE T OP(d_selu_a)(T a, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(a, a > 0 ? (T)SELU_SCALE : a + (T)SELU_SA);
+}
+
+/* softplus log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)) */
+FDNN_INLINE T OP(softplus)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z;
+    W e = fdnn_expneg_f64(-FDNN_ABS(z));
+    W r = (x > 0 ? x : 0.0) + fdnn_log1p01_f64(e);
+    return NAN_OR(z, (T)r);
+}
+
+FDNN_INLINE T OP(d_softplus_z)(T z, T alpha)
+{
+    return OP(sigmoid)(z, alpha);
+}
+
+FDNN_INLINE T OP(d_softplus_a)(T a, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(a, -EXPM1NEG(-a)); /* sigma(z) = 1 - exp(-a), a >= 0 */
+}
+
+FDNN_INLINE T OP(softsign)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z, ax = FDNN_ABS(z);
+    W r = ax < 1e300 ? x / (1.0 + ax) : (x > 0 ? 1.0 : -1.0);
+    return NAN_OR(z, (T)r);
+}
+
+FDNN_INLINE T OP(d_softsign_z)(T z, T alpha)
+{
+    (void)alpha;
+    W r = 1.0 / (1.0 + (W)FDNN_ABS(z));
+    return NAN_OR(z, (T)(r * r));
+}
+
+FDNN_INLINE T OP(d_softsign_a)(T a, T alpha)
+{
+    (void)alpha;
+    T d = (T)1 - FDNN_ABS(a); /* 1 / (1 + |z|) */
+    return d * d;
+}
+
+/* Keras 3's hard sigmoid relu6(z + 3) / 6 */
+FDNN_INLINE T OP(hard_sigmoid)(T z, T alpha)
+{
+    (void)alpha;
+    T t = z + (T)3;
+    t = t > 0 ? t : (T)0;
+    t = t < 6 ? t : (T)6;
+    return NAN_OR(z, t / (T)6);
+}
+
+FDNN_INLINE T OP(d_hard_sigmoid_z)(T z, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(z, z > -3 && z < 3 ? (T)1 / (T)6 : (T)0);
+}
+
+FDNN_INLINE T OP(d_hard_sigmoid_a)(T a, T alpha)
+{
+    (void)alpha;
+    return NAN_OR(a, a > 0 && a < 1 ? (T)1 / (T)6 : (T)0);
+}
+
+/* silu z sigma(z); e = exp(-|z|) = m s */
+FDNN_INLINE T OP(silu)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -800 ? -800.0 : (W)z, s;
+    W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
+    W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * s;
+    return NAN_OR(z, (T)r);
+}
+
+/* 1 + e + c with the two sums error-free: the bracket of the silu and tanh-GELU
+   derivatives for z < 0, whose zero is theirs (c = -1.28 and -1.85 there) */
+FDNN_INLINE W OP(one_plus_sum)(W e, W c, W c_lo)
+{
+    W q = 1.0 + c, bq = q - 1.0;
+    W err = (1.0 - (q - bq)) + (c - bq);
+    W r = q + e, br = r - q;
+    err += (q - (r - br)) + (e - br);
+    return r + (err + c_lo);
+}
+
+/* sigma(z) (1 + z sigma(-z)): z >= 0: 1/(1+e) + z e/(1+e)^2; z < 0: e (1 + e + z)/(1+e)^2,
+   (1 + e)^2 as e (2 + e) + 1 (see e_over_1pe_sq) */
+FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
+    W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
+    W den = e * (2.0 + e) + 1.0;
+    W r = x > 0 ? 1.0 / (1.0 + e) + x * (e / den)
+                : (m * OP(one_plus_sum)(e, x, 0.0) / den) * s;
+    return NAN_OR(z, (T)r);
+}
+
+/* mish z tanh(softplus(z)); tanh(log(1 + exp(z))) = N / D with, e = exp(-|z|):
+   z >= 0: N = 1 + 2e, D = N + 2e^2; z < 0: N = e (e + 2), D = N + 2 */
+FDNN_INLINE T OP(mish)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -800 ? -800.0 : (W)z, s;
+    W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
+    W n = x > 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
+    W d = x > 0 ? n + 2.0 * e * e : n + 2.0;
+    W r = x > 0 ? x * n / d : (x * m * (e + 2.0) / d) * s;
+    return NAN_OR(z, (T)r);
+}
+
+/* tanh(sp) + z sigma(z) (1 - tanh(sp)^2), 1 - (N/D)^2 = 4 (1 + e)^2 e^2 / D^2 (z >= 0),
+   4 (1 + e)^2 / D^2 (z < 0) */
+FDNN_INLINE T OP(d_mish_z)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
+    W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
+    W n = x > 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
+    W d = x > 0 ? n + 2.0 * e * e : n + 2.0;
+    W r = x > 0 ? n / d + 4.0 * x * e * e * (1.0 + e) / (d * d)
+                : (m * ((e + 2.0) * d + 4.0 * x * (1.0 + e)) / (d * d)) * s;
+    return NAN_OR(z, (T)r);
+}
+
+/* The Gaussian CDF Phi(z) = *cdf * *sc and z phi(z) = *zpdf * *sc (sc = 1 unless the tail
+   is below 2^-1000); |z| < 0.6: 1/2 + z Q(z^2); else from the tail 1/2 exp(-z^2/2) erfcx,
+   the exponential's argument exact. zc: z clamped to [-40, 40]. */
+FDNN_INLINE void OP(gauss)(W zc, W *cdf, W *zpdf, W *sc)
+{
+    W y = fabs(zc), es;
+    W g = fdnn_exp_half_sq_f64(y, &es); /* exp(-y^2/2) = g es */
+    W tail = 0.5 * g * fdnn_gauss_tailx_f64(y < 0.6 ? 0.6 : y); /* Phi(-y) / es */
+    W small = 0.5 + zc * fdnn_gauss_series_f64(zc * zc);
+    *cdf = y < 0.6 ? small : (zc < 0 ? tail : 1.0 - tail * es);
+    *zpdf = zc * FDNN_INV_SQRT_2PI * g * (zc < 0 ? 1.0 : es);
+    *sc = zc < 0 ? es : 1.0;
+}
+
+/* gelu z Phi(z) */
+FDNN_INLINE T OP(gelu)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
+    OP(gauss)(x, &cdf, &zpdf, &sc);
+    W r = z > 40 ? (W)z : (x * cdf) * sc;
+    return NAN_OR(z, (T)r);
+}
+
+FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
+    OP(gauss)(x, &cdf, &zpdf, &sc);
+    return NAN_OR(z, (T)((cdf + zpdf) * sc));
+}
+
+/* the tanh approximation z (1 + tanh u) / 2 = z sigma(2u), 2u = sqrt(8/pi) (z + 0.044715 z^3)
+   as a double-double (s + lo): e = exp(-|2u|) = m sc exactly enough for any z */
+FDNN_INLINE W OP(gelu_tanh_e)(W x, W *s2u, W *m, W *sc)
+{
+    W lo, s = fdnn_gelu_tanh_arg_f64(x, &lo);
+    W mm = fdnn_expneg_split2_f64(-fabs(s), s > 0 ? -lo : lo, sc);
+    *s2u = s;
+    *m = mm;
+    return mm * *sc;
+}
+
+FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
+    W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
+    W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * sc;
+    return NAN_OR(z, (T)(z > 40 ? (W)z : r));
+}
+
+/* sigma(2u) + z sigma'(2u) (2u)', (2u)' = a + 3 b z^2 */
+FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
+{
+    (void)alpha;
+    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
+    W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
+    W ds = FDNN_GELU_A_HI + 3.0 * FDNN_GELU_B_HI * (x * x), c_lo;
+    W c = fdnn_two_prod_f64(x, ds, &c_lo);
+    W den = e * (2.0 + e) + 1.0;
+    W r = x > 0 ? 1.0 / (1.0 + e) + x * ds * (e / den)
+                : (m * OP(one_plus_sum)(e, c, c_lo) / den) * sc;
+    return NAN_OR(z, (T)r);
+}
+
+#undef SELU_SA
+#undef SELU_SCALE
+#undef W
+
 /* ---- loops ---- */
 
 #define FDNN_DEF_UNARY(name)                                                    \
@@ -142,7 +387,7 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
     }
 
 #define FDNN_UNARY_X(CODE, name) FDNN_DEF_UNARY(name)
-#define FDNN_BACKWARD_X(CODE, name, deriv) FDNN_DEF_BACKWARD(name, deriv)
+#define FDNN_BACKWARD_X(CODE, name, deriv, on) FDNN_DEF_BACKWARD(name, deriv)
 FDNN_UNARY_OPS(FDNN_UNARY_X)
 FDNN_ACTIVATIONS(FDNN_BACKWARD_X)
 #undef FDNN_UNARY_X
@@ -666,7 +911,7 @@ static void FDNN_CAT(sum_rows_, TS)(const T *y, ptrdiff_t lines, ptrdiff_t len, 
 static void KFN(bias_act)(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,
                           int bias_per_line, T alpha)
 {
-#define FDNN_BIAS_X(CODE, name, deriv) FDNN_BIAS_CASE(FDNN_##CODE, name)
+#define FDNN_BIAS_X(CODE, name, deriv, on) FDNN_BIAS_CASE(FDNN_##CODE, name)
     switch (act) {
         FDNN_ACTIVATIONS(FDNN_BIAS_X)
     default:
@@ -730,7 +975,7 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
     if (db != NULL && !db_per_line)
         for (ptrdiff_t i = 0; i < len; i++)
             db[i] = 0;
-#define FDNN_BW_X(CODE, name, deriv) FDNN_BW_CASE(FDNN_BW_##CODE, g[i] * OP(deriv)(x[i], alpha))
+#define FDNN_BW_X(CODE, name, deriv, on) FDNN_BW_CASE(FDNN_BW_##CODE, g[i] * OP(deriv)(x[i], alpha))
     switch (op) {
         FDNN_ACTIVATIONS(FDNN_BW_X)
         FDNN_BW_CASE(FDNN_BW_OUTPUT_SUB, OP(d_output_sub)(g[i], x[i]))
@@ -852,7 +1097,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
     FDNN_CAT(fdnn_binary_, FDNN_CAT(TS, _t)) *b = t->FDNN_CAT(binary_, TS);
 #define FDNN_FILL_U(CODE, name) u[FDNN_##CODE] = KFN(name);
-#define FDNN_FILL_BW(CODE, name, deriv) b[FDNN_BW_##CODE] = KFN(bw_##name);
+#define FDNN_FILL_BW(CODE, name, deriv, on) b[FDNN_BW_##CODE] = KFN(bw_##name);
 #define FDNN_FILL_B(CODE, name) b[FDNN_##CODE] = KFN(name);
     FDNN_UNARY_OPS(FDNN_FILL_U)
     FDNN_ACTIVATIONS(FDNN_FILL_BW)

@@ -223,7 +223,7 @@ static void FDNN_CAT(pk_kernel_t_, TS)(ptrdiff_t kc, const T *restrict a, ptrdif
 }
 
 /* the epilogue g(c + bias) over rows x cols of C; bias per row (bias[r]) or per column */
-#define PK_EPI_CASE(CODE, name, deriv)                                          \
+#define PK_EPI_CASE(CODE, name, deriv, on)                                          \
     case FDNN_##CODE:                                                           \
         for (ptrdiff_t r = 0; r < rows; r++) {                                  \
             T *cr = c + r * ldc;                                                \
@@ -254,7 +254,7 @@ static void FDNN_CAT(pk_epilogue_, TS)(int act, T *c, ptrdiff_t ldc, ptrdiff_t r
 
 /* the backward epilogue over rows x cols of C: c = c * g'(a), db += c down each column
    (rows in order, so the sums do not depend on the tiling) */
-#define PK_BWD_CASE(CODE, name, deriv)                                          \
+#define PK_BWD_CASE(CODE, name, deriv, on)                                          \
     case FDNN_BW_##CODE:                                                        \
         for (ptrdiff_t r = 0; r < rows; r++) {                                  \
             T *cr = c + r * ldc;                                                \

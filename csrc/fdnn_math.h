@@ -139,4 +139,166 @@ FDNN_INLINE double fdnn_expm1neg_f64(double x)
     return s * q + (s - 1.0);
 }
 
+/* ------------------------------------------- double building blocks of the newer activations
+ * The float32 kernels of these activations compute in double and round once, so one set of
+ * cores serves both types. Arguments that a result is very sensitive to are kept exact
+ * (splits into a high part of 26 bits, whose products are exact, and a small remainder):
+ * exp(-y^2/2) for the Gaussian tail and the tanh-GELU's cubic, whose rounding would
+ * otherwise cost |argument| ULP of exp's result. Bit masks, not Veltkamp's multiply, make
+ * the splits, so contracting products into FMAs (AVX2) cannot change them. */
+
+/* x with its 27 low mantissa bits cleared: 26 significant bits, |x - hi| < 2^-25 |x|,
+   truncated toward zero */
+FDNN_INLINE double fdnn_hi26_f64(double x)
+{
+    return fdnn_from_bits_f64(fdnn_bits_f64(x) & 0xFFFFFFFFF8000000ull);
+}
+
+/* x y = p + *e, p = x y rounded; |x|, |y| < 2^500. With FMA (the AVX2 and AVX-512 paths)
+   e = fma(x, y, -p); without, Dekker's product on masked halves. The explicit fma also
+   keeps the compiler from contracting p's other uses (p + d into fma(x, y, d)), which
+   would break the error-free sums that p enters. */
+FDNN_INLINE double fdnn_two_prod_f64(double x, double y, double *e)
+{
+    double p = x * y;
+#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
+    *e = __builtin_fma(x, y, -p);
+#else
+    double xh = fdnn_hi26_f64(x), xl = x - xh, yh = fdnn_hi26_f64(y), yl = y - yh;
+    *e = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+#endif
+    return p;
+}
+
+/* exp(x + lo) = m * (*s) for x <= 0 and |lo| < 2^-10 (lo is added to the reduced
+   argument: the argument is then a double-double): m = p 2^k1 is normal and *s = 2^k2 a
+   power of two <= 1
+   (1 unless exp(x) is below 2^-1000): a product with a value of magnitude >= 1 taken
+   with m and then *s rounds a subnormal result once, as fdnn_expneg_f64 does; exp(-760)
+   for x below -760. */
+FDNN_INLINE double fdnn_expneg_split2_f64(double x, double lo, double *s)
+{
+    x = x < -760.0 ? -760.0 : x; /* products with factors up to 2^10 still underflow to 0 */
+    double k = fdnn_round_f64(x * FDNN_F64_LOG2E);
+    double r = x - k * FDNN_F64_LN2_HI;
+    r = (r - k * FDNN_F64_LN2_LO) + lo;
+    double p = 1.0 + (r + (r * r) * fdnn_exp_tail_f64(r));
+    double k1 = k > -1000.0 ? k : -1000.0;
+    *s = fdnn_pow2i_f64(k - k1);
+    return p * fdnn_pow2i_f64(k1);
+}
+
+FDNN_INLINE double fdnn_expneg_split_f64(double x, double *s)
+{
+    return fdnn_expneg_split2_f64(x, 0.0, s);
+}
+
+/* log1p(y) for y in [0, 1]: 1 + y = 2^k (1 + f), f in [sqrt2/2 - 1, sqrt2 - 1] exact, plus
+   the rounding of 1 + y as c / (1 + y); log(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2))) with
+   s = f / (2 + f) and 2 atanh(s) = 2s + s R(s^2) (its Taylor series, |s| < 0.172: 11 terms
+   to 2^-60). About 1 ULP. */
+FDNN_INLINE double fdnn_log1p01_f64(double y)
+{
+    double u = 1.0 + y;
+    int big = u > 1.4142135623730951;
+    double f = big ? 0.5 * u - 1.0 : u - 1.0;
+    double k = big ? 1.0 : 0.0;
+    double c = (y - (u - 1.0)) / u;
+    double s = f / (2.0 + f), z = s * s;
+    double R = 2.0 / 23;
+    R = R * z + 2.0 / 21;
+    R = R * z + 2.0 / 19;
+    R = R * z + 2.0 / 17;
+    R = R * z + 2.0 / 15;
+    R = R * z + 2.0 / 13;
+    R = R * z + 2.0 / 11;
+    R = R * z + 2.0 / 9;
+    R = R * z + 2.0 / 7;
+    R = R * z + 2.0 / 5;
+    R = R * z + 2.0 / 3;
+    R = R * z;
+    double hfsq = 0.5 * f * f;
+    return k * FDNN_F64_LN2_HI + ((f - (hfsq - s * (hfsq + R))) + (k * FDNN_F64_LN2_LO + c));
+}
+
+/* exp(-y^2/2) = m * (*s) for y in [0, 40], the argument exact: y = h + l with h of 26 bits,
+   y^2 = h^2 (exact) + l (y + h), l (y + h) >= 0 and below 2^-24 y^2. */
+FDNN_INLINE double fdnn_exp_half_sq_f64(double y, double *s)
+{
+    double h = fdnn_hi26_f64(y), l = y - h;
+    return fdnn_expneg_split2_f64(-0.5 * (h * h), -0.5 * (l * (y + h)), s);
+}
+
+/* erfc(y / sqrt2) exp(y^2 / 2) for y in [0.6, 40]: (y + 4) times it is a degree-21
+   polynomial in t = (Z - Zm) / Zh, Z = (y - 4) / (y + 4) (Chebyshev fit in 50-digit
+   arithmetic; 1.2e-17 absolute on values in [0.87, 3.1]). */
+FDNN_INLINE double fdnn_gauss_tailx_f64(double y)
+{
+    double t = ((y - 4.0) / (y + 4.0) - 0.039525691699604743083) * 1.2842639593908629442;
+    double p = -3.12959587083911e-11;
+    p = p * t + 1.2930827634252728e-10;
+    p = p * t + 5.636882204172111e-10;
+    p = p * t + -1.2020400384807741e-09;
+    p = p * t + -6.076847790378348e-09;
+    p = p * t + 4.964884951308593e-09;
+    p = p * t + 5.4309220930959894e-08;
+    p = p * t + 1.56740745473116e-09;
+    p = p * t + -4.71371588399277e-07;
+    p = p * t + -2.3715864539669803e-07;
+    p = p * t + 4.434255185013659e-06;
+    p = p * t + 2.1860559632517095e-06;
+    p = p * t + -4.8156448205900336e-05;
+    p = p * t + 1.3881165504667237e-05;
+    p = p * t + 0.0005761796439345993;
+    p = p * t + -0.0013479179198113002;
+    p = p * t + -0.00475815851935985;
+    p = p * t + 0.04325138290741572;
+    p = p * t + -0.16721424975398683;
+    p = p * t + 0.44330809988830794;
+    p = p * t + -0.9003636128046071;
+    p = p * t + 1.4637020824060827;
+    return p / (y + 4.0);
+}
+
+/* (Phi(z) - 1/2) / z as a series in w = z^2, |z| < 0.6: Taylor terms of erf to w^12 */
+FDNN_INLINE double fdnn_gauss_series_f64(double w)
+{
+    double q = -2.121761474217046e-13;
+    q = q * w + 5.1124347902563106e-12;
+    q = q * w + -1.1301171641619213e-10;
+    q = q * w + 2.2735298243728065e-09;
+    q = q * w + -4.122667414862689e-08;
+    q = q * w + 6.659693516316651e-07;
+    q = q * w + -9.444656259503615e-06;
+    q = q * w + 0.00011543468761615529;
+    q = q * w + -0.0011873282154804543;
+    q = q * w + 0.009973557010035817;
+    q = q * w + -0.06649038006690544;
+    q = q * w + 0.3989422804014327;
+    return q;
+}
+
+#define FDNN_INV_SQRT_2PI 0.3989422804014327
+/* sqrt(8/pi) and sqrt(8/pi) 0.044715 as double-doubles: the tanh-GELU's 2u = a z + b z^3 */
+#define FDNN_GELU_A_HI 1.5957691216057308
+#define FDNN_GELU_A_LO -9.96930880911092e-17
+#define FDNN_GELU_B_HI 0.07135481627260025
+#define FDNN_GELU_B_LO -6.175149918155315e-19
+
+/* 2u = a z + b z^3 = hi + *lo for |z| <= 40, to about 2^-100 relative */
+FDNN_INLINE double fdnn_gelu_tanh_arg_f64(double z, double *lo)
+{
+    double qe, ce, de, fe;
+    double q = fdnn_two_prod_f64(z, z, &qe);
+    double c = fdnn_two_prod_f64(z, q, &ce);
+    ce += z * qe;
+    double d = fdnn_two_prod_f64(FDNN_GELU_B_HI, c, &de);
+    de += FDNN_GELU_B_HI * ce + FDNN_GELU_B_LO * c;
+    double f = fdnn_two_prod_f64(FDNN_GELU_A_HI, z, &fe);
+    fe += FDNN_GELU_A_LO * z;
+    double s = f + d, t = s - f;
+    *lo = ((f - (s - t)) + (d - t)) + (fe + de);
+    return s;
+}
+
 #endif

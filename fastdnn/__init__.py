@@ -29,6 +29,15 @@ from .functional import (  # noqa: E402
     sigmoid, sigmoid_backward, sigmoid_derivative,
     softmax, softmax_backward,
     tanh, tanh_backward, tanh_derivative,
+    elu, elu_backward, elu_derivative,
+    selu, selu_backward, selu_derivative,
+    gelu, gelu_backward, gelu_derivative,
+    gelu_tanh, gelu_tanh_backward, gelu_tanh_derivative,
+    silu, silu_backward, silu_derivative,
+    softplus, softplus_backward, softplus_derivative,
+    softsign, softsign_backward, softsign_derivative,
+    hard_sigmoid, hard_sigmoid_backward, hard_sigmoid_derivative,
+    mish, mish_backward, mish_derivative,
 )
 
 __all__ = [
@@ -42,4 +51,10 @@ __all__ = [
     "leaky_relu_derivative", "linear_derivative",
     "sigmoid_backward", "tanh_backward", "relu_backward",
     "leaky_relu_backward", "linear_backward", "softmax_backward",
+    "elu", "selu", "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid", "mish",
+    "elu_derivative", "selu_derivative", "gelu_derivative", "gelu_tanh_derivative",
+    "silu_derivative", "softplus_derivative", "softsign_derivative",
+    "hard_sigmoid_derivative", "mish_derivative",
+    "elu_backward", "selu_backward", "gelu_backward", "gelu_tanh_backward", "silu_backward",
+    "softplus_backward", "softsign_backward", "hard_sigmoid_backward", "mish_backward",
 ]

@@ -27,12 +27,15 @@ from typing import Any, NamedTuple
 
 from ._kernels import _elementwise as _ew
 
-__all__ = ["CODES", "KINDS", "MATHS", "NotCompilable", "ActivationKernel", "LossKernel",
+__all__ = ["CODES", "KINDS", "BACKWARD_INPUT", "MATHS", "NotCompilable", "ActivationKernel", "LossKernel",
            "OptimizerKernel", "MetricKernel", "code", "check_maths"]
 
 KINDS = ("unary", "binary", "activation", "loss", "optimizer", "metric")
 CODES: dict[str, dict[str, int]] = {
     kind: {name: i for i, name in enumerate(_ew.code_names(kind))} for kind in KINDS}
+# per activation, what its backward op takes: "a" (its output) or "z" (its pre-activation)
+BACKWARD_INPUT: dict[str, str] = dict(zip(_ew.code_names("activation"),
+                                          _ew.code_names("backward_input")))
 
 # the methods and properties that hold each kind's maths: overriding one leaves the kernel
 # behind (the compiled loop reads the learning rate once per epoch and the hyperparameters
@@ -54,12 +57,15 @@ class NotCompilable(Exception):
 
 class ActivationKernel(NamedTuple):
     """Codes of a dense layer's activation: ``forward`` (unary op), ``backward``
-    (binary op, ``dZ = dA * g'(a)``), its parameter ``alpha`` and whether it is the
-    softmax (applied over each column after a linear pass)."""
+    (binary op, ``dZ = dA * g'(a)``), its parameter ``alpha``, whether it is the
+    softmax (applied over each column after a linear pass) and ``on_z``: whether
+    ``backward`` takes the pre-activation ``Z`` instead of ``A`` (``dZ = dA * g'(Z)``,
+    so the forward pass keeps ``Z``)."""
     forward: int
     backward: int
     alpha: float
     softmax: bool
+    on_z: bool = False
 
 
 class LossKernel(NamedTuple):

@@ -396,7 +396,7 @@ class CompiledTrainer(LayerTrainer):
             k = _kernel(act if act is not None else l)
             lam = 0.0 if l.kernel_regularizer is None else l.kernel_regularizer.lam
             entries.append((l.W, l.b, l.dW, l.db, k.forward, k.backward, k.alpha, k.softmax, lam,
-                            None if nl is None else _norm_entry(nl, state)))
+                            None if nl is None else _norm_entry(nl, state), k.on_z))
             slot_rows.append([state(l.W), state(l.b)])
         normalizer = None if norm is None else (norm.mean, norm._inv_std)
         self.metric_specs = metrics

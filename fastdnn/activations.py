@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import functional as F
-from ._compiled import ActivationKernel, NotCompilable, check_maths, code
+from ._compiled import BACKWARD_INPUT, ActivationKernel, NotCompilable, check_maths, code
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 __all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Linear", "Softmax",
-           "get", "names"]
+           "ELU", "SELU", "GELU", "GELUTanh", "SiLU", "Softplus", "Softsign", "HardSigmoid",
+           "Mish", "get", "names"]
 
 
 class Activation:
@@ -38,6 +39,9 @@ class Activation:
     """
 
     name: str = ""
+    # what backward(dA, x) takes as x: "a", the activation (the layer then keeps only A),
+    # or "z", the pre-activation, for activations whose derivative a does not determine
+    backward_input: str = "a"
     # (the activation, its kernel spec), cached on the instance by fastdnn.functional
     _fdnn_resolved: tuple[Activation, ActivationKernel]
 
@@ -52,7 +56,8 @@ class Activation:
 
     def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
                  ) -> np.ndarray:
-        """``dZ = dA * g'(z)`` computed from the cached activation ``a``."""
+        """``dZ = dA * g'(z)`` computed from the cached activation ``a`` (from the
+        pre-activation ``z`` when ``backward_input == "z"``)."""
         raise NotImplementedError
 
     def compiled_spec(self) -> ActivationKernel:
@@ -272,19 +277,286 @@ class Softmax(Activation):
                                 "over the units (axis 0 of the (n_l, m) activations)")
         return _kernel(self, Softmax, "linear", softmax=True)
 
+class ELU(Activation):
+    """Exponential linear unit: ``z`` for ``z > 0``, ``alpha (exp(z) - 1)`` below.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        ``-alpha`` is approached as ``z -> -inf``; finite and ``>= 0``.
+
+    Examples
+    --------
+    >>> ELU().forward([-float("inf"), 2.0])
+    array([-1.,  2.])
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self._alpha = F._check_alpha(alpha)
+
+    @property
+    def alpha(self) -> float:
+        """``-alpha`` is ELU's limit at ``-inf``; fixed at construction."""
+        return self._alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        raise AttributeError("ELU.alpha is fixed at construction (layers and compiled plans "
+                             "use it); make a new ELU(alpha) and assign it to the layer's "
+                             "activation")
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.elu(z, self.alpha, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.elu_derivative(x, self.alpha, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.elu_backward(dA, a, self.alpha, out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "alpha": self.alpha}
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, ELU, "elu", self.alpha)
+
+
+class SELU(Activation):
+    """Scaled ELU with the self-normalizing constants (Klambauer et al., 2017).
+
+    Examples
+    --------
+    >>> float(SELU().derivative(1.0))
+    1.0507009873554805
+    """
+
+    name = "selu"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.selu(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.selu_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.selu_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, SELU, "selu", 0.0)
+
+
+class GELU(Activation):
+    """Gaussian error linear unit ``z Phi(z)``; ``approximate=True`` is its tanh form
+    (named ``"gelu_tanh"``), as Keras' ``approximate`` and PyTorch's ``approximate="tanh"``.
+
+    Its backward takes the pre-activation ``z`` (``backward_input == "z"``).
+
+    Examples
+    --------
+    >>> GELU().name, GELU(approximate=True).name
+    ('gelu', 'gelu_tanh')
+    >>> float(GELU().backward(1.0, 0.0))
+    0.5
+    """
+
+    name = "gelu"
+    backward_input = "z"
+
+    def __init__(self, approximate: bool = False):
+        self._approximate = F._check_flag(approximate, "approximate")
+        self.name = "gelu_tanh" if self._approximate else "gelu"
+
+    @property
+    def approximate(self) -> bool:
+        """True for the tanh approximation; fixed at construction."""
+        return self._approximate
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.gelu(z, self._approximate, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.gelu_derivative(x, self._approximate, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.gelu_backward(dA, a, self._approximate, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, GELU, self.name, 0.0)
+
+
+class GELUTanh(GELU):
+    """``GELU(approximate=True)``, the registry's ``"gelu_tanh"``.
+
+    Examples
+    --------
+    >>> GELUTanh() == GELU(approximate=True)
+    True
+    """
+
+    name = "gelu_tanh"
+
+    def __init__(self) -> None:
+        super().__init__(approximate=True)
+
+
+class SiLU(Activation):
+    """Sigmoid linear unit ``z sigmoid(z)``, also named swish (``get("swish")``).
+
+    Its backward takes the pre-activation ``z`` (``backward_input == "z"``).
+
+    Examples
+    --------
+    >>> float(SiLU().forward(0.0)), get("swish").name
+    (0.0, 'silu')
+    """
+
+    name = "silu"
+    backward_input = "z"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.silu(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.silu_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.silu_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, SiLU, "silu", 0.0)
+
+
+class Softplus(Activation):
+    """``log(1 + exp(z))``, a smooth ReLU.
+
+    Examples
+    --------
+    >>> round(float(Softplus().forward(0.0)), 6)
+    0.693147
+    """
+
+    name = "softplus"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.softplus(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.softplus_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.softplus_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Softplus, "softplus", 0.0)
+
+
+class Softsign(Activation):
+    """``z / (1 + |z|)``.
+
+    Examples
+    --------
+    >>> float(Softsign().forward(1.0))
+    0.5
+    """
+
+    name = "softsign"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.softsign(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.softsign_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.softsign_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Softsign, "softsign", 0.0)
+
+
+class HardSigmoid(Activation):
+    """Keras 3's ``relu6(z + 3) / 6``.
+
+    Examples
+    --------
+    >>> HardSigmoid().forward([-3.0, 0.0, 3.0])
+    array([0. , 0.5, 1. ])
+    """
+
+    name = "hard_sigmoid"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.hard_sigmoid(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.hard_sigmoid_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.hard_sigmoid_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, HardSigmoid, "hard_sigmoid", 0.0)
+
+
+class Mish(Activation):
+    """``z tanh(softplus(z))`` (Misra, 2019).
+
+    Its backward takes the pre-activation ``z`` (``backward_input == "z"``).
+
+    Examples
+    --------
+    >>> round(float(Mish().forward(1.0)), 6)
+    0.865098
+    """
+
+    name = "mish"
+    backward_input = "z"
+
+    def forward(self, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        return F.mish(z, out)
+
+    def derivative(self, x: ArrayLike, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        return F.mish_derivative(x, from_output, out)
+
+    def backward(self, dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                 ) -> np.ndarray:
+        return F.mish_backward(dA, a, out)
+
+    def compiled_spec(self) -> ActivationKernel:
+        return _kernel(self, Mish, "mish", 0.0)
+
 
 def _kernel(act: Activation, owner: type, name: str, alpha: float = 0.0,
             softmax: bool = False) -> ActivationKernel:
     """The kernel spec of ``owner``'s kernel ``name``, unless ``act`` overrides its maths."""
     check_maths(act, owner, "activation")
     return ActivationKernel(code("unary", name), code("binary", "bw_" + name), float(alpha),
-                            softmax)
+                            softmax, BACKWARD_INPUT[name] == "z")
 
 
 _REGISTRY: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Softmax)
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Softmax, ELU, SELU, GELU,
+                              GELUTanh, SiLU, Softplus, Softsign, HardSigmoid, Mish)
 }
-_ALIASES = {"identity": "linear", "leakyrelu": "leaky_relu", "logistic": "sigmoid"}
+_ALIASES = {"identity": "linear", "leakyrelu": "leaky_relu", "logistic": "sigmoid",
+            "swish": "silu", "hardsigmoid": "hard_sigmoid"}
 
 
 def names() -> list[str]:
@@ -293,7 +565,7 @@ def names() -> list[str]:
     Examples
     --------
     >>> names()
-    ['leaky_relu', 'linear', 'relu', 'sigmoid', 'softmax', 'tanh']
+    ['elu', 'gelu', 'gelu_tanh', 'hard_sigmoid', 'leaky_relu', 'linear', 'mish', 'relu', 'selu', 'sigmoid', 'silu', 'softmax', 'softplus', 'softsign', 'tanh']
     """
     return sorted(_REGISTRY)
 

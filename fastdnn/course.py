@@ -52,7 +52,8 @@ __all__ = ["initialize_parameters_deep", "linear_forward", "linear_activation_fo
            "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward",
            "L_model_backward", "update_parameters"]
 
-_ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "linear", "softmax")
+_ACTIVATIONS = ("sigmoid", "relu", "tanh", "leaky_relu", "linear", "softmax", "elu", "selu",
+                "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid", "mish")
 
 
 @functools.lru_cache(maxsize=64)
@@ -142,7 +143,10 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     """``A = g(W A_prev + b)`` fused; returns ``(A, (linear_cache, activation_cache))``.
 
     ``activation`` is "sigmoid" or "relu" as in the course ("tanh", "leaky_relu",
-    "linear" and "softmax" work too). The activation cache is ``A``.
+    "linear", "softmax", "elu", "selu", "gelu", "gelu_tanh", "silu", "softplus",
+    "softsign", "hard_sigmoid" and "mish" work too). The activation cache is ``A``, or
+    ``Z`` as in the course for gelu, gelu_tanh, silu and mish, whose derivative ``A``
+    does not determine.
 
     Examples
     --------
@@ -152,8 +156,8 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
-    A, _ = F.dense_forward(A_prev, W, b, activation)
-    return A, ((A_prev, W, b), A)
+    A, cache = F.dense_forward(A_prev, W, b, activation)
+    return A, ((A_prev, W, b), A if cache.Z is None else cache.Z)
 
 
 @functools.lru_cache(maxsize=64)
@@ -255,10 +259,10 @@ def linear_activation_backward(dA: np.ndarray, cache: _Cache, activation: str
     >>> linear_activation_backward(np.ones((1, 1)), cache, "relu")[1]
     array([[1., 1.]])
     """
-    (A_prev, W, b), A = cache
+    (A_prev, W, b), A = cache   # A, or Z for an activation whose backward takes Z
     # need_dA_prev is True: dA_prev is an array, not None
     return F.dense_backward(dA, F.DenseCache(  # type: ignore[return-value]
-        A_prev, W, b, A, _backward_op(activation)))
+        A_prev, W, b, A, _backward_op(activation), A))
 
 
 def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list[_Cache]

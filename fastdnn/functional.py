@@ -36,6 +36,12 @@ __all__ = [
     "leaky_relu_derivative", "linear_derivative",
     "sigmoid_backward", "tanh_backward", "relu_backward",
     "leaky_relu_backward", "linear_backward", "softmax_backward",
+    "elu", "selu", "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid", "mish",
+    "elu_derivative", "selu_derivative", "gelu_derivative", "gelu_tanh_derivative",
+    "silu_derivative", "softplus_derivative", "softsign_derivative",
+    "hard_sigmoid_derivative", "mish_derivative",
+    "elu_backward", "selu_backward", "gelu_backward", "gelu_tanh_backward", "silu_backward",
+    "softplus_backward", "softsign_backward", "hard_sigmoid_backward", "mish_backward",
     "DenseCache", "dense_forward", "dense_backward", "dense_output_backward", "sgd_update",
 ]
 
@@ -48,9 +54,9 @@ def _check_alpha(alpha: float) -> float:
     return check_real(alpha, "alpha", 0.0)
 
 
-def _check_flag(from_output: bool) -> bool:
+def _check_flag(from_output: bool, name: str = "from_output") -> bool:
     if not isinstance(from_output, (bool, np.bool_)):
-        raise TypeError(f"from_output must be a bool, got {type(from_output).__name__}")
+        raise TypeError(f"{name} must be a bool, got {type(from_output).__name__}")
     return bool(from_output)
 
 
@@ -134,6 +140,121 @@ def linear(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     array([ 1.5, -2. ])
     """
     return _ew.unary(_ew.LINEAR, z, out)
+
+def elu(z: ArrayLike, alpha: float = 1.0, out: np.ndarray | None = None) -> np.ndarray:
+    """Exponential linear unit: ``z`` for ``z > 0``, ``alpha * (exp(z) - 1)`` otherwise.
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+    alpha : float, default 1.0
+        The value ``-alpha`` approached as ``z -> -inf``; finite and ``>= 0``.
+    out : ndarray, optional
+
+    Examples
+    --------
+    >>> elu([-float("inf"), 0.0, 2.0])
+    array([-1.,  0.,  2.])
+    """
+    return _ew.unary(_ew.ELU, z, out, _check_alpha(alpha))
+
+
+def selu(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Scaled ELU ``scale * elu(z, alpha)`` with the self-normalizing constants
+    ``alpha = 1.6732632423543772``, ``scale = 1.0507009873554805`` (as Keras and PyTorch).
+
+    Examples
+    --------
+    >>> float(selu(1.0))
+    1.0507009873554805
+    """
+    return _ew.unary(_ew.SELU, z, out)
+
+
+def gelu(z: ArrayLike, approximate: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """Gaussian error linear unit ``z * Phi(z)``, ``Phi`` the standard normal CDF
+    (``0.5 * z * (1 + erf(z / sqrt(2)))``).
+
+    Parameters
+    ----------
+    z : array_like of float32 or float64
+    approximate : bool, default False
+        True: the tanh approximation :func:`gelu_tanh` (PyTorch's ``approximate="tanh"``).
+    out : ndarray, optional
+
+    Examples
+    --------
+    >>> round(float(gelu(1.0)), 6), round(float(gelu(1.0, approximate=True)), 6)
+    (0.841345, 0.841192)
+    """
+    return _ew.unary(_ew.GELU_TANH if _check_flag(approximate, "approximate") else _ew.GELU,
+                     z, out)
+
+
+def gelu_tanh(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """GELU's tanh approximation ``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z**3)))``.
+
+    Examples
+    --------
+    >>> round(float(gelu_tanh(-1.0)), 6)
+    -0.158808
+    """
+    return _ew.unary(_ew.GELU_TANH, z, out)
+
+
+def silu(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Sigmoid linear unit (swish) ``z * sigmoid(z)``.
+
+    Examples
+    --------
+    >>> silu([0.0, float("inf"), -float("inf")])
+    array([ 0., inf, -0.])
+    """
+    return _ew.unary(_ew.SILU, z, out)
+
+
+def softplus(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``log(1 + exp(z))``, overflow-free for any ``z``.
+
+    Examples
+    --------
+    >>> softplus([-float("inf"), 1000.0])
+    array([   0., 1000.])
+    """
+    return _ew.unary(_ew.SOFTPLUS, z, out)
+
+
+def softsign(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``z / (1 + |z|)``.
+
+    Examples
+    --------
+    >>> softsign([-1.0, float("inf")])
+    array([-0.5,  1. ])
+    """
+    return _ew.unary(_ew.SOFTSIGN, z, out)
+
+
+def hard_sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """Keras 3's hard sigmoid ``relu6(z + 3) / 6``: 0 below -3, 1 above 3, linear between.
+
+    Examples
+    --------
+    >>> hard_sigmoid([-4.0, 0.0, 1.5])
+    array([0.  , 0.5 , 0.75])
+    """
+    return _ew.unary(_ew.HARD_SIGMOID, z, out)
+
+
+def mish(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``z * tanh(softplus(z))``.
+
+    Examples
+    --------
+    >>> round(float(mish(1.0)), 6)
+    0.865098
+    """
+    return _ew.unary(_ew.MISH, z, out)
 
 
 def softmax(z: ArrayLike, axis: int | None = 0, out: np.ndarray | None = None) -> np.ndarray:
@@ -236,6 +357,134 @@ def linear_derivative(x: ArrayLike, from_output: bool = False,
     """
     return _ew.unary(_ew.D_LINEAR, x, out, 0.0, "a" if _check_flag(from_output) else "z")
 
+def _on_z(name: str, from_output: bool) -> str:
+    if _check_flag(from_output):
+        raise ValueError(f"the derivative of {name} cannot be taken from its output a "
+                         "(several z give the same a); pass z with from_output=False")
+    return "z"
+
+
+def elu_derivative(x: ArrayLike, alpha: float = 1.0, from_output: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of ELU: 1 for ``z > 0``, ``alpha * exp(z)`` otherwise (from ``a``:
+    ``a + alpha`` where ``a <= 0``).
+
+    Examples
+    --------
+    >>> elu_derivative([-float("inf"), 0.0, 1.0])
+    array([0., 1., 1.])
+    >>> elu_derivative([-0.5], from_output=True)
+    array([0.5])
+    """
+    op = _ew.D_ELU_A if _check_flag(from_output) else _ew.D_ELU_Z
+    return _ew.unary(op, x, out, _check_alpha(alpha), "a" if from_output else "z")
+
+
+def selu_derivative(x: ArrayLike, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of SELU: ``scale`` for ``z > 0``, ``scale * alpha * exp(z)`` otherwise.
+
+    Examples
+    --------
+    >>> float(selu_derivative(1.0))
+    1.0507009873554805
+    """
+    op = _ew.D_SELU_A if _check_flag(from_output) else _ew.D_SELU_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def gelu_derivative(z: ArrayLike, approximate: bool = False, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of GELU, ``Phi(z) + z phi(z)`` (of its tanh approximation when
+    ``approximate``); on ``z`` only: GELU is not one-to-one.
+
+    Examples
+    --------
+    >>> float(gelu_derivative(0.0))
+    0.5
+    """
+    op = _ew.D_GELU_TANH_Z if _check_flag(approximate, "approximate") else _ew.D_GELU_Z
+    return _ew.unary(op, z, out, 0.0, _on_z("gelu", from_output))
+
+
+def gelu_tanh_derivative(z: ArrayLike, from_output: bool = False,
+                         out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of GELU's tanh approximation (on ``z`` only).
+
+    Examples
+    --------
+    >>> float(gelu_tanh_derivative(0.0))
+    0.5
+    """
+    return _ew.unary(_ew.D_GELU_TANH_Z, z, out, 0.0, _on_z("gelu_tanh", from_output))
+
+
+def silu_derivative(z: ArrayLike, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of SiLU, ``sigmoid(z) (1 + z (1 - sigmoid(z)))`` (on ``z`` only).
+
+    Examples
+    --------
+    >>> float(silu_derivative(0.0))
+    0.5
+    """
+    return _ew.unary(_ew.D_SILU_Z, z, out, 0.0, _on_z("silu", from_output))
+
+
+def softplus_derivative(x: ArrayLike, from_output: bool = False,
+                        out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of softplus, ``sigmoid(z)`` (from ``a``: ``1 - exp(-a)``).
+
+    Examples
+    --------
+    >>> float(softplus_derivative(0.0))
+    0.5
+    >>> float(softplus_derivative(np.log(2.0), from_output=True))
+    0.5
+    """
+    op = _ew.D_SOFTPLUS_A if _check_flag(from_output) else _ew.D_SOFTPLUS_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def softsign_derivative(x: ArrayLike, from_output: bool = False,
+                        out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of softsign, ``1 / (1 + |z|)**2`` (from ``a``: ``(1 - |a|)**2``).
+
+    Examples
+    --------
+    >>> softsign_derivative([0.0, -1.0])
+    array([1.  , 0.25])
+    """
+    op = _ew.D_SOFTSIGN_A if _check_flag(from_output) else _ew.D_SOFTSIGN_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def hard_sigmoid_derivative(x: ArrayLike, from_output: bool = False,
+                            out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of the hard sigmoid: 1/6 for ``-3 < z < 3``, 0 elsewhere (from ``a``:
+    1/6 where ``0 < a < 1``).
+
+    Examples
+    --------
+    >>> hard_sigmoid_derivative([-3.0, 0.0, 3.0])
+    array([0.        , 0.16666667, 0.        ])
+    """
+    op = _ew.D_HARD_SIGMOID_A if _check_flag(from_output) else _ew.D_HARD_SIGMOID_Z
+    return _ew.unary(op, x, out, 0.0, "a" if from_output else "z")
+
+
+def mish_derivative(z: ArrayLike, from_output: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of mish, ``tanh(sp) + z sigmoid(z) (1 - tanh(sp)**2)``, ``sp = softplus(z)``
+    (on ``z`` only).
+
+    Examples
+    --------
+    >>> round(float(mish_derivative(0.0)), 6)
+    0.6
+    """
+    return _ew.unary(_ew.D_MISH_Z, z, out, 0.0, _on_z("mish", from_output))
+
 
 # --------------------------------------------------------------- backward
 
@@ -305,6 +554,113 @@ def linear_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) 
     """
     return _ew.binary(_ew.BW_LINEAR, dA, a, out)
 
+def elu_backward(dA: ArrayLike, a: ArrayLike, alpha: float = 1.0,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'`` for an ELU layer from its output ``a``: 1 where ``a > 0``,
+    ``a + alpha`` elsewhere.
+
+    Examples
+    --------
+    >>> elu_backward([2.0, 2.0], [-0.5, 3.0])
+    array([1., 2.])
+    """
+    return _ew.binary(_ew.BW_ELU, dA, a, out, _check_alpha(alpha))
+
+
+def selu_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'`` for a SELU layer from its output ``a``.
+
+    Examples
+    --------
+    >>> float(selu_backward(1.0, 2.0))
+    1.0507009873554805
+    """
+    return _ew.binary(_ew.BW_SELU, dA, a, out)
+
+
+def gelu_backward(dA: ArrayLike, z: ArrayLike, approximate: bool = False,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'(z)`` for a GELU layer, from its pre-activation ``z`` (GELU's
+    derivative is not a function of its output).
+
+    Examples
+    --------
+    >>> float(gelu_backward(2.0, 0.0))
+    1.0
+    """
+    op = _ew.BW_GELU_TANH if _check_flag(approximate, "approximate") else _ew.BW_GELU
+    return _ew.binary(op, dA, z, out, 0.0, "dA", "z")
+
+
+def gelu_tanh_backward(dA: ArrayLike, z: ArrayLike, out: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """``dZ = dA * g'(z)`` for a tanh-approximated GELU layer, from ``z``.
+
+    Examples
+    --------
+    >>> float(gelu_tanh_backward(2.0, 0.0))
+    1.0
+    """
+    return _ew.binary(_ew.BW_GELU_TANH, dA, z, out, 0.0, "dA", "z")
+
+
+def silu_backward(dA: ArrayLike, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'(z)`` for a SiLU layer, from its pre-activation ``z``.
+
+    Examples
+    --------
+    >>> float(silu_backward(2.0, 0.0))
+    1.0
+    """
+    return _ew.binary(_ew.BW_SILU, dA, z, out, 0.0, "dA", "z")
+
+
+def softplus_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """``dZ = dA * (1 - exp(-a))`` for a softplus layer, from its output ``a``.
+
+    Examples
+    --------
+    >>> float(softplus_backward(2.0, np.log(2.0)))
+    1.0
+    """
+    return _ew.binary(_ew.BW_SOFTPLUS, dA, a, out)
+
+
+def softsign_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """``dZ = dA * (1 - |a|)**2`` for a softsign layer, from its output ``a``.
+
+    Examples
+    --------
+    >>> float(softsign_backward(4.0, 0.5))
+    1.0
+    """
+    return _ew.binary(_ew.BW_SOFTSIGN, dA, a, out)
+
+
+def hard_sigmoid_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None
+                          ) -> np.ndarray:
+    """``dZ = dA / 6`` where ``0 < a < 1``, 0 elsewhere, for a hard-sigmoid layer.
+
+    Examples
+    --------
+    >>> hard_sigmoid_backward([6.0, 6.0], [0.5, 1.0])
+    array([1., 0.])
+    """
+    return _ew.binary(_ew.BW_HARD_SIGMOID, dA, a, out)
+
+
+def mish_backward(dA: ArrayLike, z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``dZ = dA * g'(z)`` for a mish layer, from its pre-activation ``z``.
+
+    Examples
+    --------
+    >>> round(float(mish_backward(1.0, 0.0)), 6)
+    0.6
+    """
+    return _ew.binary(_ew.BW_MISH, dA, z, out, 0.0, "dA", "z")
+
 
 def softmax_backward(dA: ArrayLike, a: ArrayLike, axis: int | None = 0,
                      out: np.ndarray | None = None) -> np.ndarray:
@@ -331,7 +687,9 @@ class DenseCache(NamedTuple):
     """What :func:`dense_backward` needs from the forward pass.
 
     The activation ``A`` is cached rather than ``Z``: every derivative of the
-    lecture can be taken from it (ReLU from ``A > 0``: 0 where ``Z <= 0``).
+    lecture can be taken from it (ReLU from ``A > 0``: 0 where ``Z <= 0``). ``Z`` is
+    kept too for the activations whose derivative ``A`` does not determine (gelu,
+    gelu_tanh, silu, mish), and is ``None`` otherwise.
     """
 
     A_prev: np.ndarray
@@ -339,6 +697,7 @@ class DenseCache(NamedTuple):
     b: np.ndarray
     A: np.ndarray
     activation: Any
+    Z: np.ndarray | None = None
 
 
 # output activations whose loss makes dZ = A - Y
@@ -392,7 +751,8 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
     W : ndarray, shape (n_l, n_prev)
     b : ndarray, shape (n_l, 1) or (n_l,)
     activation : str or Activation, default "relu"
-        sigmoid, tanh, relu, leaky_relu, linear or softmax (over the units, axis 0).
+        sigmoid, tanh, relu, leaky_relu, linear, softmax (over the units, axis 0), elu,
+        selu, gelu, gelu_tanh, silu, softplus, softsign, hard_sigmoid or mish.
     out : ndarray, shape (n_l, m), optional
         Output buffer (C- or F-contiguous, not overlapping the inputs).
     layer : int or str, optional
@@ -412,15 +772,19 @@ def dense_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: Any
     >>> A
     array([[2., 2., 2.]])
     """
-    act, (fwd, _, alpha, softmax_) = _resolve(activation)
+    act, (fwd, _, alpha, softmax_, on_z) = _resolve(activation)
+    if on_z:   # dense_backward takes Z: Z = W A_prev + b, then A = g(Z)
+        Z = _dense.forward(A_prev, W, b, _ew.LINEAR, 0.0, False, None, layer)
+        A = _ew.unary(fwd, Z, out, alpha)
+        return A, _new_tuple(DenseCache, (A_prev, W, b, A, act, Z))
     A = _dense.forward(A_prev, W, b, fwd, alpha, softmax_, out, layer)
-    return A, _new_tuple(DenseCache, (A_prev, W, b, A, act))   # DenseCache(...), minus a call
+    return A, _new_tuple(DenseCache, (A_prev, W, b, A, act, None))   # DenseCache(...), minus a call
 
 
 def _check_cache(cache: Any) -> DenseCache:
     if type(cache) is DenseCache:
         return cache
-    if not isinstance(cache, tuple) or len(cache) != 5:
+    if not isinstance(cache, tuple) or len(cache) not in (5, 6):
         raise TypeError("cache must be the DenseCache returned by dense_forward, "
                         f"got {type(cache).__name__}")
     return DenseCache(*cache)
@@ -458,8 +822,13 @@ def dense_backward(dA: ArrayLike, cache: DenseCache, need_dA_prev: bool = True, 
     >>> dW, db
     (array([[1., 1.]]), array([[1.]]))
     """
-    A_prev, W, b, A, activation = _check_cache(cache)
-    _, (_, bwd, alpha, softmax_) = _resolve(activation)
+    A_prev, W, b, A, activation, Z = _check_cache(cache)
+    act, (_, bwd, alpha, softmax_, on_z) = _resolve(activation)
+    if on_z:
+        if Z is None:
+            raise ValueError(f"{_where(layer)}the {act.name} backward takes Z: pass the cache "
+                             "dense_forward returned (its Z field)")
+        A = Z
     return _dense.backward(dA, A_prev, W, b, A, bwd, alpha, softmax_, bool(need_dA_prev), layer)
 
 
@@ -488,7 +857,7 @@ def dense_output_backward(Y: ArrayLike, cache: DenseCache, need_dA_prev: bool = 
     array([[0.]])
     """
     c = _check_cache(cache)
-    act, (_, _, alpha, softmax_) = _resolve(c.activation)
+    act, (_, _, alpha, softmax_, _) = _resolve(c.activation)
     if act.name not in _FUSED_LOSS:
         raise ValueError(f"{_where(layer)}dZ = A - Y needs a sigmoid, softmax or linear output, "
                          f"got {act.name!r}")

@@ -112,6 +112,165 @@ def softmax_backward(dA: _Array, a: _Array, axis: int | None = 0) -> _Array:
     """``a * (dA - sum(dA * a, axis))``."""
     return a * (dA - np.sum(dA * a, axis=axis, keepdims=True))
 
+# ------------------------------------------- elu, selu, gelu, silu, softplus, softsign, ...
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_GELU_C = float(np.sqrt(2 / np.pi))
+_SQRT2 = float(np.sqrt(2))
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+
+
+def _erf(x: _Array) -> _Array:
+    from scipy.special import erf   # a dependency; NumPy has no erf
+    return erf(x)  # type: ignore[no-any-return]
+
+
+def elu(z: _Array, alpha: float = 1.0) -> _Array:
+    """``z`` where ``z > 0``, else ``alpha (exp(z) - 1)``."""
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
+
+
+def selu(z: _Array) -> _Array:
+    """``scale * elu(z, alpha)`` with the self-normalizing constants."""
+    return SELU_SCALE * elu(z, SELU_ALPHA)
+
+
+def gelu(z: _Array) -> _Array:
+    """``0.5 z (1 + erf(z / sqrt(2)))``."""
+    return 0.5 * z * (1 + _erf(z / _SQRT2))
+
+
+def gelu_tanh(z: _Array) -> _Array:
+    """``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z**3)))``."""
+    r: _Array = 0.5 * z * (1 + np.tanh(_GELU_C * (z + 0.044715 * z ** 3)))
+    return r
+
+
+def silu(z: _Array) -> _Array:
+    """``z sigmoid(z)``."""
+    return z * sigmoid(z)
+
+
+def softplus(z: _Array) -> _Array:
+    """``log(1 + exp(z))``."""
+    return np.logaddexp(0, z)
+
+
+def softsign(z: _Array) -> _Array:
+    """``z / (1 + |z|)``."""
+    r: _Array = z / (1 + np.abs(z))
+    return r
+
+
+def hard_sigmoid(z: _Array) -> _Array:
+    """``relu6(z + 3) / 6``."""
+    return np.clip(z + 3, 0, 6) / 6
+
+
+def mish(z: _Array) -> _Array:
+    """``z tanh(softplus(z))``."""
+    return z * np.tanh(softplus(z))
+
+
+def elu_derivative(z: _Array, alpha: float = 1.0) -> _Array:
+    """1 for ``z > 0``, ``alpha exp(z)`` otherwise."""
+    return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0))).astype(z.dtype)
+
+
+def selu_derivative(z: _Array) -> _Array:
+    """``scale`` for ``z > 0``, ``scale alpha exp(z)`` otherwise."""
+    return SELU_SCALE * elu_derivative(z, SELU_ALPHA)
+
+
+def gelu_derivative(z: _Array) -> _Array:
+    """``Phi(z) + z phi(z)``."""
+    return 0.5 * (1 + _erf(z / _SQRT2)) + z * np.exp(-z * z / 2) / _SQRT_2PI
+
+
+def gelu_tanh_derivative(z: _Array) -> _Array:
+    """``0.5 (1 + t) + 0.5 z (1 - t**2) u'(z)``, ``t = tanh(u)``."""
+    t = np.tanh(_GELU_C * (z + 0.044715 * z ** 3))
+    r: _Array = 0.5 * (1 + t) + 0.5 * z * (1 - t ** 2) * _GELU_C * (1 + 3 * 0.044715 * z ** 2)
+    return r
+
+
+def silu_derivative(z: _Array) -> _Array:
+    """``s (1 + z (1 - s))``, ``s = sigmoid(z)``."""
+    s = sigmoid(z)
+    return s * (1 + z * (1 - s))
+
+
+def softplus_derivative(z: _Array) -> _Array:
+    """``sigmoid(z)``."""
+    return sigmoid(z)
+
+
+def softsign_derivative(z: _Array) -> _Array:
+    """``1 / (1 + |z|)**2``."""
+    return 1 / (1 + np.abs(z)) ** 2
+
+
+def hard_sigmoid_derivative(z: _Array) -> _Array:
+    """1/6 for ``-3 < z < 3``, 0 elsewhere."""
+    return np.where((z > -3) & (z < 3), 1 / 6, 0.0).astype(z.dtype)
+
+
+def mish_derivative(z: _Array) -> _Array:
+    """``t + z sigmoid(z) (1 - t**2)``, ``t = tanh(softplus(z))``."""
+    t = np.tanh(softplus(z))
+    r: _Array = t + z * sigmoid(z) * (1 - t ** 2)
+    return r
+
+
+def elu_backward(dA: _Array, a: _Array, alpha: float = 1.0) -> _Array:
+    """``dA * where(a > 0, 1, a + alpha)`` from the cached activation ``a``."""
+    return dA * np.where(a > 0, 1.0, a + alpha).astype(a.dtype)
+
+
+def selu_backward(dA: _Array, a: _Array) -> _Array:
+    """``dA * where(a > 0, scale, a + scale alpha)``."""
+    return dA * np.where(a > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA).astype(a.dtype)
+
+
+def gelu_backward(dA: _Array, z: _Array) -> _Array:
+    """``dA * gelu'(z)`` from the cached pre-activation ``z``."""
+    return dA * gelu_derivative(z)
+
+
+def gelu_tanh_backward(dA: _Array, z: _Array) -> _Array:
+    """``dA * gelu_tanh'(z)`` from ``z``."""
+    return dA * gelu_tanh_derivative(z)
+
+
+def silu_backward(dA: _Array, z: _Array) -> _Array:
+    """``dA * silu'(z)`` from ``z``."""
+    return dA * silu_derivative(z)
+
+
+def softplus_backward(dA: _Array, a: _Array) -> _Array:
+    """``dA * (1 - exp(-a))``."""
+    return dA * -np.expm1(-a)
+
+
+def softsign_backward(dA: _Array, a: _Array) -> _Array:
+    """``dA * (1 - |a|)**2``."""
+    r: _Array = dA * (1 - np.abs(a)) ** 2
+    return r
+
+
+def hard_sigmoid_backward(dA: _Array, a: _Array) -> _Array:
+    """``dA / 6`` where ``0 < a < 1``, else 0."""
+    return dA * np.where((a > 0) & (a < 1), 1 / 6, 0.0).astype(a.dtype)
+
+
+def mish_backward(dA: _Array, z: _Array) -> _Array:
+    """``dA * mish'(z)`` from ``z``."""
+    return dA * mish_derivative(z)
+
+
+# activations whose backward takes the pre-activation z rather than the activation a
+BACKWARD_ON_Z = frozenset({"gelu", "gelu_tanh", "silu", "mish"})
+
 
 # ------------------------------------------------------------------ optimizers
 # One step of each optimizer on one parameter array, as the lecture writes it.
@@ -426,13 +585,15 @@ def top_k_hits(A: _Array, Y: _Array, k: int = 5) -> int:
 # NumPy: the oracle of the model tests and the baseline of the demo and of the
 # training benchmark. Arrays are (n_l, m), one column per example.
 
+_NEWER = ("elu", "selu", "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid",
+          "mish")
 _FORWARD: dict[str, Callable[[_Array], _Array]] = {
     "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
-    "linear": linear, "softmax": softmax}
+    "linear": linear, "softmax": softmax, **{name: globals()[name] for name in _NEWER}}
 _BACKWARD: dict[str, Callable[[_Array, _Array], _Array]] = {
     "sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
     "leaky_relu": leaky_relu_backward, "linear": linear_backward,
-    "softmax": softmax_backward}
+    "softmax": softmax_backward, **{name: globals()[name + "_backward"] for name in _NEWER}}
 
 
 def _smooth(Y: _Array, label_smoothing: float, classes: int) -> _Array:
@@ -626,11 +787,19 @@ def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Ar
     L = len(params)
     AL = As[-1]
     w = 1.0 if sample_weight is None else np.asarray(sample_weight).reshape(1, -1)
+
+    def cached(l: int) -> _Array:   # what layer l's backward takes: its A, or its Z
+        if activations[l] in BACKWARD_ON_Z:
+            W, b = params[l]
+            return W @ As[l] + b
+        return As[l + 1]
+
     if FUSED_OUTPUT[loss] == activations[-1] and not loss_args.get("from_logits"):
         dZ: _Array = (AL - _smooth(Y, loss_args.get("label_smoothing", 0.0),
                                    2 if loss == "binary_crossentropy" else Y.shape[0])) * w
     else:
-        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y, **loss_args) * w, AL)
+        dZ = _BACKWARD[activations[-1]](LOSS_GRADIENTS[loss](AL, Y, **loss_args) * w,
+                                        cached(L - 1))
     grads: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         W = params[l][0]
@@ -638,7 +807,7 @@ def network_backward(As: Sequence[_Array], Y: _Array, params: Sequence[tuple[_Ar
         db = np.sum(dZ, axis=1, keepdims=True) / m
         grads[l] = (dW, db)
         if l > 0:
-            dZ = _BACKWARD[activations[l - 1]](W.T @ dZ, As[l])
+            dZ = _BACKWARD[activations[l - 1]](W.T @ dZ, cached(l - 1))
     return grads
 
 

@@ -20,6 +20,10 @@ CLASSES = {
     "sigmoid": activations.Sigmoid, "tanh": activations.Tanh, "relu": activations.ReLU,
     "leaky_relu": activations.LeakyReLU, "linear": activations.Linear,
     "softmax": activations.Softmax,
+    "elu": activations.ELU, "selu": activations.SELU, "gelu": activations.GELU,
+    "gelu_tanh": activations.GELUTanh, "silu": activations.SiLU,
+    "softplus": activations.Softplus, "softsign": activations.Softsign,
+    "hard_sigmoid": activations.HardSigmoid, "mish": activations.Mish,
 }
 
 
@@ -148,7 +152,7 @@ def test_equality_depends_on_config():
     assert activations.ReLU() != "relu"
 
 
-@pytest.mark.parametrize("name", ["swish", "", "relu6"])
+@pytest.mark.parametrize("name", ["swishy", "", "relu6"])
 def test_unknown_name_lists_known_names(name):
     with pytest.raises(ValueError, match="relu") as info:
         activations.get(name)
@@ -156,7 +160,7 @@ def test_unknown_name_lists_known_names(name):
         assert known in str(info.value)
 
 
-@pytest.mark.parametrize("config", [{"name": "swish"}, {"alpha": 0.1}, {"name": 3},
+@pytest.mark.parametrize("config", [{"name": "bent_identity"}, {"alpha": 0.1}, {"name": 3},
                                     {"name": "relu", "alpha": 0.1}], ids=str)
 def test_bad_config(config):
     with pytest.raises(ValueError):

@@ -90,3 +90,24 @@ def test_a_normalizer_folds_into_a_dense_without_bias():
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(sess.run(["Y"], {"X": X})[0], model.predict(X), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "mish", "elu"])
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_normalization_then_an_activation_of_z_agrees_between_engines(activation, norm):
+    """g'(x) of gelu, silu and mish needs g's input: after a normalization that is the
+    normalized product, which the compiled loop keeps apart from the product itself."""
+    from fastdnn.layers import LayerNormalization
+
+    X, y, _ = _data()
+
+    def make():
+        layer = BatchNormalization() if norm == "batch" else LayerNormalization()
+        model = Sequential([Dense(16), layer, Activation(activation),
+                            Dense(1, activation="sigmoid")], dtype="float64", seed=5)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        return model
+    (a, ha), (b, hb) = _fit_both(make, X, y)
+    np.testing.assert_allclose(hb.history["loss"], ha.history["loss"], rtol=1e-9)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wb, wa, rtol=1e-7, atol=1e-9)

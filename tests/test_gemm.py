@@ -32,6 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 DTYPES = [np.float32, np.float64]
 ACTIVATIONS = _ew.code_names("activation")
+# an epilogue's act is the activation's forward code, its position among the unary ops
+UNARY = _ew.code_names("unary")
 KC = {np.float32: 384, np.float64: 256}   # K blocks of the packed engine
 NB = {np.float32: 384, np.float64: 256}   # N blocks
 MB = 1536                                 # M blocks
@@ -279,9 +281,9 @@ def test_out_overlapping_an_operand_is_refused(direct):
 
 def _unfused(C0, bias, act, act_alpha):
     Z = C0 if bias is None else C0 + bias[:, None]
-    name = ACTIVATIONS[act]
-    if name == "leaky_relu":
-        return F.leaky_relu(Z, alpha=act_alpha)
+    name = UNARY[act]
+    if name in ("leaky_relu", "elu"):   # the two with a parameter
+        return getattr(F, name)(Z, alpha=act_alpha)
     return getattr(F, name)(Z)
 
 
@@ -291,8 +293,8 @@ def test_epilogue_matches_unfused(simd, dtype, act_name):
     """g(alpha A B + bias) fused into the product equals the product, then + bias, then
     fastdnn.functional's activation. (direct=True without bias is left to
     test_direct_epilogue_without_bias: it crashes the interpreter.)"""
-    act = ACTIVATIONS.index(act_name)
-    act_alpha = 0.25           # leaky_relu's slope; the other activations must ignore it
+    act = UNARY.index(act_name)
+    act_alpha = 0.25           # leaky_relu's slope, elu's alpha; the others must ignore it
     mr, nr = _tile(dtype)
     eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
     rng = np.random.default_rng(5)
@@ -337,7 +339,7 @@ def test_epilogue_with_alpha_beta_and_several_k_blocks(dtype):
     A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
     bias = rng.standard_normal(M).astype(dtype)
     C0 = rng.standard_normal((M, N)).astype(dtype)
-    relu = ACTIVATIONS.index("relu")
+    relu = UNARY.index("relu")
     for out_order in "CF":
         lin = _dense.matmul(A, B, -0.5, False, np.array(C0, order=out_order), 2.0)
         _assert_product(lin, A, B, -0.5, 2.0, C0, what=f"out:{out_order}")
@@ -359,10 +361,11 @@ def test_direct_epilogue_without_bias():
             A = rng.standard_normal((5, 7)).astype(dtype)
             B = rng.standard_normal((7, 9)).astype(dtype)
             C0 = _dense.matmul(A, B, 1.0, True)
-            for act, name in enumerate(_ew.code_names("activation")):
+            for name in _ew.code_names("activation"):
+                act = _ew.code_names("unary").index(name)
                 C = _dense.matmul(A, B, 1.0, True, None, 0.0, act, 0.25, None)
                 g = getattr(F, name)
-                want = g(C0, alpha=0.25) if name == "leaky_relu" else g(C0)
+                want = g(C0, alpha=0.25) if name in ("leaky_relu", "elu") else g(C0)
                 np.testing.assert_allclose(C, want, rtol=4 * np.finfo(dtype).eps, atol=0)
         print("ok")
     """)
@@ -377,7 +380,7 @@ def test_leaky_relu_zero_slope_epilogue_propagates_nan(direct):
     A = np.ones((4, 6), np.float32)
     A[1, 2] = np.nan
     B = np.ones((6, 5), np.float32)
-    C = _dense.matmul(A, B, 1.0, direct, None, 0.0, ACTIVATIONS.index("leaky_relu"), 0.0,
+    C = _dense.matmul(A, B, 1.0, direct, None, 0.0, UNARY.index("leaky_relu"), 0.0,
                       np.zeros(4, np.float32))
     assert np.isnan(C[1]).all()
 
@@ -406,7 +409,7 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
     """Bias (per row and, through a column-major out, per column of the stored C) and
     activation on each transposed tile equal the unfused sequence; 2 and 3 threads give
     the single thread's result bit for bit."""
-    act = ACTIVATIONS.index(act_name)
+    act = UNARY.index(act_name)
     rng = np.random.default_rng(12)
     eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
     for M, N, K in [(32, 256, 784), (24, 1030, 70), (64, 13, 200), (5, 300, 33)]:
@@ -445,7 +448,7 @@ def test_result_does_not_depend_on_thread_count(simd, dtype):
     A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
     C0 = rng.standard_normal((M, N)).astype(dtype)
     bias = rng.standard_normal(M).astype(dtype)
-    sigmoid = ACTIVATIONS.index("sigmoid")
+    sigmoid = UNARY.index("sigmoid")
 
     def products():
         return [_dense.matmul(A, B, 1.0, False),
@@ -483,7 +486,7 @@ def test_empty_products(dtype, direct):
         # the epilogue on K = 0: g(0 + bias)
         bias = np.linspace(-2, 2, M).astype(dtype)
         out = np.full((M, N), np.nan, dtype, order=out_order)
-        C = _dense.matmul(A, B, 1.0, direct, out, 0.0, ACTIVATIONS.index("tanh"), 0.0, bias)
+        C = _dense.matmul(A, B, 1.0, direct, out, 0.0, UNARY.index("tanh"), 0.0, bias)
         np.testing.assert_allclose(C, np.broadcast_to(F.tanh(bias)[:, None], (M, N)),
                                    rtol=4 * _eps(dtype), atol=0)
     for m, k, n in [(0, 4, 3), (3, 4, 0), (0, 0, 0), (0, 5, 0)]:
@@ -491,7 +494,7 @@ def test_empty_products(dtype, direct):
         assert C.shape == (m, n) and C.dtype == dtype
         out = np.empty((m, n), dtype)
         assert _dense.matmul(np.ones((m, k), dtype), np.ones((k, n), dtype), 1.0, direct,
-                             out, 0.5, ACTIVATIONS.index("relu"), 0.0,
+                             out, 0.5, UNARY.index("relu"), 0.0,
                              np.zeros(m, dtype)).shape == (m, n)
 
 

@@ -285,7 +285,7 @@ def test_default_for(activation, name):
 
 def test_default_for_unknown_activation():
     with pytest.raises(ValueError, match="unknown activation"):
-        I.default_for("swish")
+        I.default_for("bent_identity")
 
 
 # ------------------------------------------------------------ errors

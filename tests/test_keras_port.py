@@ -15,13 +15,13 @@ def test_the_keras_port_in_the_readme_runs():
     code = re.search(r"<!-- keras-port -->\n```python\n(.*?)```", text, re.S).group(1)
     assert "from fastdnn" in code and "epochs=20" in code
     rng = np.random.default_rng(0)
-    W = rng.standard_normal((784, 10))
-    x = rng.standard_normal((1200, 784)).astype(np.float32)
-    y = np.argmax(x @ W, axis=1)
-    scope = {"x_train": x[:1000], "y_train": y[:1000], "x_test": x[1000:], "y_test": y[1000:]}
-    exec(compile(code.replace("epochs=20", "epochs=3"), "README.md", "exec"), scope)
+    x = rng.standard_normal((3200, 784)).astype(np.float32)
+    x[:, 10:] *= 0.05                      # the other 774 inputs: weak noise
+    y = np.argmax(x[:, :10], axis=1)       # the class is the largest of the first 10 inputs
+    scope = {"x_train": x[:3000], "y_train": y[:3000], "x_test": x[3000:], "y_test": y[3000:]}
+    exec(compile(code.replace("epochs=20", "epochs=4"), "README.md", "exec"), scope)
     model = scope["model"]
     assert model.history.engine == "compiled"
-    assert len(model.history.history["val_loss"]) == 3
-    loss, accuracy = model.evaluate(x[1000:], y[1000:])
-    assert accuracy > 0.2   # 10 classes: chance is 0.1
+    assert len(model.history.history["val_loss"]) == 4
+    loss, accuracy = model.evaluate(x[3000:], y[3000:])
+    assert accuracy > 0.3   # 10 classes: chance is 0.1

@@ -23,6 +23,9 @@ SMALL_GEMM_MACS = SMALL_GEMM
 cdef int LINEAR = _ew.LINEAR
 cdef int BW_LINEAR = _ew.BW_LINEAR
 cdef int BW_OUTPUT_SUB = _ew.BW_OUTPUT_SUB
+# the activations' forward codes (unary ops, not all at the start of that list)
+_ACTIVATION_CODES = frozenset(_ew.code_names("unary").index(name)
+                              for name in _ew.code_names("activation"))
 
 
 cdef inline cnp.ndarray _empty_like(cnp.ndarray a):
@@ -299,7 +302,7 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
                         None)
         if _overlaps(C, a) or _overlaps(C, b):
             raise ValueError("out must not overlap A or B")
-    if act >= len(_ew.code_names("activation")):
+    if act >= 0 and act not in _ACTIVATION_CODES:
         raise ValueError(f"act must be an activation code or -1, got {act}")
     if act >= 0 and bias is not None:
         bv = np.ascontiguousarray(bias, dtype=a.dtype).reshape(-1)

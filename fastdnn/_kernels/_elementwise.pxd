@@ -13,6 +13,10 @@ cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, P
 cdef void act_backward_f64(int op, const double *dA, const double *a, double *dZ,
                            Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line,
                            double scale, double alpha) noexcept nogil
+# y = f(x) for the unary op (threaded like the Python entry point)
+cdef void unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha) noexcept nogil
+cdef void unary_f64(int op, const double *x, double *y, Py_ssize_t n,
+                    double alpha) noexcept nogil
 cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n,
                      float alpha) noexcept nogil
 cdef void binary_f64(int op, const double *dA, const double *a, double *y, Py_ssize_t n,

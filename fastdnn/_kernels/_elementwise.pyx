@@ -186,6 +186,15 @@ cdef void bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, con
     fdnn_bias_act_f64(act, Z, lines, len, b, bias_per_line, alpha)
 
 
+cdef void unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha) noexcept nogil:
+    fdnn_unary_f32(op, x, y, n, alpha)
+
+
+cdef void unary_f64(int op, const double *x, double *y, Py_ssize_t n,
+                    double alpha) noexcept nogil:
+    fdnn_unary_f64(op, x, y, n, alpha)
+
+
 cdef void binary_f32(int op, const float *dA, const float *a, float *y, Py_ssize_t n,
                      float alpha) noexcept nogil:
     fdnn_binary_f32(op, dA, a, y, n, alpha)

@@ -35,8 +35,9 @@ from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, 
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
                                             gemm_nt_f64, softmax_columns_f32,
                                             softmax_columns_f64, team_clock, team_note,
-                                            team_threads, interrupt_set, interrupt_arm,
-                                            interrupt_poll, interrupted)
+                                            team_threads, unary_f32, unary_f64,
+                                            interrupt_set, interrupt_arm, interrupt_poll,
+                                            interrupted)
 from cython.parallel cimport prange
 
 from fastdnn._kernels import _elementwise as _ew
@@ -114,7 +115,7 @@ cdef struct DenseL:
     int norm                       # 0, NORM_BATCH or NORM_LAYER
     double norm_eps, momentum
     bint train_gamma, train_beta   # scale, center
-    char *Z                        # (n_out, B) F
+    char *Z                        # (n_out, B) F: the product, when norm or on_z
     char *gamma                    # (n_out) each
     char *beta
     char *dgamma
@@ -126,6 +127,8 @@ cdef struct DenseL:
     double *inv_std
     double *work                   # 2 n_out
     char *nslot[2][2]              # optimizer state [gamma, beta][first, second]
+    bint on_z                      # bwd takes g's input (dZ = dA * g'(x)): training keeps it
+    char *act_in                   # (n_out, B) F when on_z: g's input (Z, or Z normalized)
 
 
 cdef struct Net:
@@ -259,8 +262,8 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
                   <real *>d.dZ, d.n_out, <real>0, <real *>prev.dZ, d.n_in, -1,
-                  <real>prev.alpha, NULL, prev.bwd, <real *>prev.A, d.n_in, <real *>prev.db,
-                  scale)
+                  <real>prev.alpha, NULL, prev.bwd, <real *>(prev.act_in if prev.on_z else prev.A),
+                  d.n_in, <real *>prev.db, scale)
     return True
 
 
@@ -486,7 +489,8 @@ cdef double _norm_grad_sq(DenseL *d, int which, real dummy) noexcept nogil:
 
 cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
     """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F.
-    A normalization (training plans only) normalizes with the batch's statistics."""
+    A normalization (training plans only) normalizes with the batch's statistics. A layer
+    whose backward takes g's input (on_z) keeps it (act_in) and then applies g."""
     cdef int l
     cdef DenseL *d
     cdef real *A
@@ -496,12 +500,26 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
         if d.norm:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>d.alpha, X_l,
                            <real *>d.Z, d.n_out, d.n_in, k)
-            _norm_forward(d, <real *>d.Z, A, k)
-            if not d.softmax:
+            if d.on_z:
+                _norm_forward(d, <real *>d.Z, <real *>d.act_in, k)
                 if real is float:
-                    bias_act_f32(d.act, A, k, d.n_out, NULL, False, <float>d.alpha)
+                    unary_f32(d.act, <const float *>d.act_in, A, d.n_out * k, <float>d.alpha)
                 else:
-                    bias_act_f64(d.act, A, k, d.n_out, NULL, False, d.alpha)
+                    unary_f64(d.act, <const double *>d.act_in, A, d.n_out * k, d.alpha)
+            else:
+                _norm_forward(d, <real *>d.Z, A, k)
+                if not d.softmax:
+                    if real is float:
+                        bias_act_f32(d.act, A, k, d.n_out, NULL, False, <float>d.alpha)
+                    else:
+                        bias_act_f64(d.act, A, k, d.n_out, NULL, False, d.alpha)
+        elif d.on_z:
+            _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>0, X_l,
+                           <real *>d.Z, d.n_out, d.n_in, k)
+            if real is float:
+                unary_f32(d.act, <const float *>d.Z, A, d.n_out * k, <float>d.alpha)
+            else:
+                unary_f64(d.act, <const double *>d.Z, A, d.n_out * k, d.alpha)
         else:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
                            <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
@@ -530,6 +548,8 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef DenseL *d
     cdef real *X_l
     cdef real *G
+    cdef bint fused_out
+    cdef char *cached
     cdef Py_ssize_t n_y = net.n_y
     cdef double reg = 0, gscale = 1, sq = 0
     cdef double base[FDNN_N_OC]
@@ -601,25 +621,28 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
         X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
+        # the fused output's dZ = A - Y reads A; the other backward ops A, or Z (on_z)
+        fused_out = l == L - 1 and net.fused
+        cached = d.act_in if (d.on_z and not fused_out) else d.A
         if d.dz_done:
             pass
         elif d.norm:
             if real is float:
-                act_backward_f32(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
-                                 <const float *>G, <const float *>d.A, <float *>d.dZ, k,
+                act_backward_f32(out_op if l == L - 1 else d.bwd,
+                                 <const float *>G, <const float *>cached, <float *>d.dZ, k,
                                  d.n_out, NULL, False, scale, <float>d.alpha)
             else:
-                act_backward_f64(FDNN_BW_OUTPUT_SUB if (l == L - 1 and net.fused) else d.bwd,
-                                 <const double *>G, <const double *>d.A, <double *>d.dZ, k,
+                act_backward_f64(out_op if l == L - 1 else d.bwd,
+                                 <const double *>G, <const double *>cached, <double *>d.dZ, k,
                                  d.n_out, NULL, False, scale, d.alpha)
             _norm_backward(d, k, scale)
         elif real is float:
             act_backward_f32(out_op if l == L - 1 else d.bwd,
-                             <const float *>G, <const float *>d.A, <float *>d.dZ, k, d.n_out,
+                             <const float *>G, <const float *>cached, <float *>d.dZ, k, d.n_out,
                              <float *>d.db, False, scale, <float>d.alpha)
         else:
             act_backward_f64(out_op if l == L - 1 else d.bwd,
-                             <const double *>G, <const double *>d.A, <double *>d.dZ, k,
+                             <const double *>G, <const double *>cached, <double *>d.dZ, k,
                              d.n_out, <double *>d.db, False, scale, d.alpha)
         if l > 0:   # before W changes
             net.layer[l - 1].dz_done = _dZ_prev_fused(d, &net.layer[l - 1], k, scale)
@@ -779,8 +802,8 @@ cdef class Plan(_Buffers):
 
     def __init__(self, list layers, object normalizer, object loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):
-        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam, norm)] (b and db None for
-        a layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
+        """layers: [(W, b, dW, db, act, bwd, alpha, softmax, lam, norm, on_z)] (b and db None
+        for a layer without a bias), normalizer: None or (mean, inv_std) 1-D; hyper: (beta1,
         beta2, epsilon, weight_decay, momentum_decay, nesterov, clipnorm, global_clipnorm,
         clipvalue), 0 where not used; slots: per layer [[W_s1, W_s2], [b_s1, b_s2]] (None where
         the optimizer has no such slot); metrics: [(kind, threshold, accumulators, logits)]
@@ -789,7 +812,7 @@ cdef class Plan(_Buffers):
         layer's product and its activation: (kind, epsilon, momentum, gamma, beta, dgamma,
         dbeta, moving_mean, moving_var, train_gamma, train_beta, [[gamma_s1, gamma_s2],
         [beta_s1, beta_s2]]) with kind NORM_BATCH or NORM_LAYER (moving_mean and moving_var
-        None for the latter)."""
+        None for the latter). on_z: the activation's backward takes its input, not A."""
         cdef Net *net = &self.net
         cdef DenseL *d
         cdef Py_ssize_t L = len(layers), l
@@ -823,7 +846,7 @@ cdef class Plan(_Buffers):
         net.G, net.wb = _ptr(buf(net.n_y)), _ptr(buf(1))
         self._set_normalizer(normalizer, dt)
         for l in range(L):
-            W, b, dW, db, act, bwd, alpha, softmax, lam, norm = layers[l]
+            W, b, dW, db, act, bwd, alpha, softmax, lam, norm, on_z = layers[l]
             self.keep += [W, b, dW, db]
             d = &net.layer[l]
             d.n_out, d.n_in = W.shape
@@ -831,6 +854,10 @@ cdef class Plan(_Buffers):
             d.act, d.bwd, d.alpha, d.softmax, d.lam = act, bwd, alpha, softmax, lam
             d.W, d.b, d.dW, d.db = _ptr(W), _ptr_or_null(b), _ptr(dW), _ptr_or_null(db)
             d.A, d.dZ = _ptr(buf(d.n_out)), _ptr(buf(d.n_out))
+            d.on_z = on_z
+            if on_z and not d.norm:
+                d.Z = _ptr(buf(d.n_out))
+            d.act_in = (d.Z if not d.norm else _ptr(buf(d.n_out))) if on_z else NULL
             d.dA_prev = _ptr(buf(d.n_in)) if l > 0 else NULL
             for which in range(2):
                 for s in range(2):
@@ -965,6 +992,7 @@ cdef class Forward(_Buffers):
             d.n_out, d.n_in = W.shape
             d.act, d.alpha, d.softmax = act, alpha, softmax
             d.norm = 0         # inference plans hold no normalization layer
+            d.on_z, d.Z, d.act_in = False, NULL, NULL  # inference applies g in the epilogue
             d.W, d.b = _ptr(W), _ptr_or_null(b)
             a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
             self.keep += [W, b, a]

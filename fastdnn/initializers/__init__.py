@@ -88,7 +88,12 @@ _CLASS_NAMES = {cls.__name__.lower(): name for name, cls in _REGISTRY.items()}
 
 # activation name -> default kernel initializer
 _DEFAULTS = {"relu": "he_normal", "leaky_relu": "he_normal", "tanh": "xavier_normal",
-             "sigmoid": "xavier_normal", "linear": "xavier_normal", "softmax": "xavier_normal"}
+             "sigmoid": "xavier_normal", "linear": "xavier_normal", "softmax": "xavier_normal",
+             # ReLU-like (He); SELU's self-normalization wants Var = 1/n_prev (LeCun)
+             "elu": "he_normal", "gelu": "he_normal", "gelu_tanh": "he_normal",
+             "silu": "he_normal", "softplus": "he_normal", "mish": "he_normal",
+             "selu": "xavier_normal", "softsign": "xavier_normal",
+             "hard_sigmoid": "xavier_normal"}
 
 InitializerLike = Union[str, dict[str, Any], Initializer, type[Initializer],
                         Callable[..., np.ndarray]]
@@ -199,7 +204,9 @@ def default_for(activation: str | dict[str, Any] | Activation | None) -> str:
     """Name of the default kernel initializer for a layer with this activation.
 
     ``"he_normal"`` for relu and leaky_relu, ``"xavier_normal"`` for tanh,
-    sigmoid, linear and softmax (lecture, item 9).
+    sigmoid, linear and softmax (lecture, item 9); He for the ReLU-like elu, gelu,
+    gelu_tanh, silu, softplus and mish, ``Var = 1/n_prev`` for selu, softsign and
+    hard_sigmoid.
 
     Parameters
     ----------

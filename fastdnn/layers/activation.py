@@ -39,6 +39,7 @@ class Activation(Layer):
         self.activation = _activations.get(activation)
         self._buffers = _Buffers()
         self._A: np.ndarray | None = None
+        self._Z: np.ndarray | None = None   # g's input, kept for a backward that takes it
 
     def _build(self, rng: np.random.Generator) -> None:
         self.units = self.n_in
@@ -54,10 +55,11 @@ class Activation(Layer):
                 out = buf["A"] = _f_empty(n, m, self.dtype)
         else:
             out = _f_empty(n, m, self.dtype)
-        A = self.activation.forward(np.asfortranarray(A_prev, dtype=self.dtype), out=out)
-        A = np.asfortranarray(A, dtype=self.dtype)
+        Z = np.asfortranarray(A_prev, dtype=self.dtype)
+        A = np.asfortranarray(self.activation.forward(Z, out=out), dtype=self.dtype)
         if training:
             self._A = A
+            self._Z = Z if self.activation.backward_input == "z" else None
         return A
 
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True, *,
@@ -80,7 +82,8 @@ class Activation(Layer):
             if sample_weight is not None:
                 out *= np.asarray(sample_weight, dtype=self.dtype).reshape(1, -1)
             return out
-        dZ = self.activation.backward(np.asfortranarray(dA, dtype=self.dtype), A, out=out)
+        x = A if self._Z is None else self._Z
+        dZ = self.activation.backward(np.asfortranarray(dA, dtype=self.dtype), x, out=out)
         return np.asfortranarray(dZ, dtype=self.dtype)
 
     def get_config(self) -> dict[str, Any]:

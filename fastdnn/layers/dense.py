@@ -114,6 +114,7 @@ class Dense(Layer):
         self._buffers = _Buffers()
         self._A_prev: np.ndarray | None = None
         self._A: np.ndarray | None = None
+        self._Z: np.ndarray | None = None   # kept by a training forward when backward takes Z
 
     def _build(self, rng: np.random.Generator) -> None:
         units = self.units
@@ -134,7 +135,7 @@ class Dense(Layer):
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
         kernel = self._kernel
-        fwd, _, alpha, softmax = kernel or _LINEAR_PASS
+        fwd, _, alpha, softmax, on_z = kernel or _LINEAR_PASS
         m = A_prev.shape[1]
         if training:
             buf = self._buffers.get(m)
@@ -142,10 +143,18 @@ class Dense(Layer):
             if A is None:
                 A = buf["A"] = _f_empty(self.units, m, self.dtype)
             self._A_prev, self._A = A_prev, A
+            if on_z:   # backward takes Z: Z = W A_prev + b kept, then A = g(Z)
+                Z = buf.get("Z")
+                if Z is None:
+                    Z = buf["Z"] = _f_empty(self.units, m, self.dtype)
+                _dense.forward_into(A_prev, self.W, self.b, _ew.LINEAR, 0.0, False, Z)
+                self._Z = Z
+                return _ew.unary(fwd, Z, A, alpha)
         else:
             A = _f_empty(self.units, m, self.dtype)
         _dense.forward_into(A_prev, self.W, self.b, fwd, alpha, softmax, A)
         if kernel is None:      # A holds Z: the activation's own forward
+            self._Z = A
             A = np.asfortranarray(self._activation.forward(A), dtype=self.dtype)
             if training:
                 self._A = A
@@ -157,7 +166,7 @@ class Dense(Layer):
         """Gradients from ``dA``; with ``fused_output`` ``dA`` is ``Y`` and ``dZ = A - Y``
         (times ``sample_weight``, one weight per example (column), when given)."""
         kernel = self._kernel
-        _, bwd, alpha, softmax = kernel or _LINEAR_PASS
+        _, bwd, alpha, softmax, on_z = kernel or _LINEAR_PASS
         A_prev, A = self._A_prev, self._A
         if A is None:
             raise RuntimeError(f"{self._label()}: backward needs a forward with training=True")
@@ -173,6 +182,8 @@ class Dense(Layer):
                 dA_prev = buf["dA_prev"] = _f_empty(self.n_in,  # type: ignore[arg-type]  # built
                                                     m, self.dtype)
         op = _ew.BW_OUTPUT_SUB if fused_output else bwd
+        Z = getattr(self, "_Z", None)   # (layers pickled before it existed have none)
+        Z = A if Z is None else Z
         if fused_output and sample_weight is not None:
             # dZ = (A - Y) w, formed here and passed through
             G = buf.get("G")
@@ -182,7 +193,10 @@ class Dense(Layer):
             G *= sample_weight
             dA, op, softmax = G, _ew.BW_LINEAR, False
         elif kernel is None and not fused_output:   # dZ from the activation's own backward
-            dA = np.asfortranarray(self._activation.backward(dA, A), dtype=self.dtype)
+            x = Z if self._activation.backward_input == "z" else A
+            dA = np.asfortranarray(self._activation.backward(dA, x), dtype=self.dtype)
+        elif on_z and not fused_output:           # dZ = dA * g'(Z)
+            A = Z
         _dense.backward_into(dA, A_prev,  # type: ignore[arg-type]  # set with A by forward
                              self.W, A, op, alpha, softmax, dZ, self.dW, self.db, dA_prev)
         return dA_prev

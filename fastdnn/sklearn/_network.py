@@ -290,7 +290,7 @@ class Network:
         As, dZs, dAs = ws.columns(m)
         A_prev = X0
         for l in range(L):
-            fwd, _, act_alpha, softmax = kernels[l]
+            fwd, _, act_alpha, softmax = kernels[l][:4]
             if l == 0 and sparse_in:
                 _sparse_forward(Xc, Ws[0], bs[0], kernels[0], As[0])
             else:
@@ -302,7 +302,7 @@ class Network:
         value = loss(Yc, A.T, wc)
         scale = m / total_weight
         for l in range(L - 1, -1, -1):
-            _, bwd, act_alpha, softmax = kernels[l]
+            _, bwd, act_alpha, softmax = kernels[l][:4]
             if l == L - 1:
                 if wc is None and scale == 1.0:
                     G, bwd = Yc.T, _ew.BW_OUTPUT_SUB     # dZ = A - Y, fused
@@ -468,7 +468,7 @@ def _sparse_forward(X: Any, W: np.ndarray, b: np.ndarray, kernel: Any, A: np.nda
     """``A = g(W X^T + b)`` for CSR rows ``X``: the product by scipy.sparse (``nnz``
     multiply-adds per unit, where a dense product would take ``m n_features``), the bias
     and activation by fastdnn's kernels, in place in ``A`` ``(units, m)`` F-ordered."""
-    fwd, _, alpha, softmax = kernel
+    fwd, _, alpha, softmax = kernel[:4]
     np.copyto(A.T, X @ W.T)             # (m, units) C: A's memory
     A += b.reshape(-1, 1)
     if softmax:
