@@ -247,3 +247,34 @@ def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
         m.fit(X[:8192], y[:8192], epochs=1, batch_size=None, shuffle=False, verbose=0,
               engine="compiled")
     _assert_same(model, reference)
+
+
+def test_an_interrupted_long_mini_batch_leaves_the_moving_statistics():
+    """A batch normalization's moving statistics take a mini-batch's statistics only when
+    its step is applied: an interrupted step leaves them as they were."""
+    from fastdnn.layers import Activation, BatchNormalization
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((32768, 256)).astype(np.float32) + 3.0
+    y = (X[:, 0] > 3.0).astype(np.float32)
+    model = Sequential([Dense(1024), BatchNormalization(), Activation("relu"),
+                        Dense(1024, activation="tanh"), Dense(1, activation="sigmoid")], seed=3)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.build(256)
+    bn = model.layers[1]
+    before = [bn.moving_mean.copy(), bn.moving_variance.copy()]
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0,
+                      engine="compiled")
+    finally:
+        timer.join()
+    assert model.optimizer.iterations == 0
+    np.testing.assert_array_equal(bn.moving_mean, before[0])
+    np.testing.assert_array_equal(bn.moving_variance, before[1])
+    # a step that is applied moves them
+    model.fit(X[:512], y[:512], epochs=1, batch_size=None, shuffle=False, verbose=0,
+              engine="compiled")
+    assert not np.array_equal(bn.moving_mean, before[0])

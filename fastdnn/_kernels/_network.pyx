@@ -432,14 +432,12 @@ cdef void _update(Net *net, DenseL *d, int which, double decay, const double *ba
 
 
 cdef void _norm_forward(DenseL *d, const real *Z, real *A, Py_ssize_t k) noexcept nogil:
-    """A = gamma normalized(Z) + beta with the batch's statistics (training), the moving
-    statistics of a batch normalization updated."""
+    """A = gamma normalized(Z) + beta with the batch's statistics (training); a batch
+    normalization's moving statistics take them when the step is applied (_step)."""
     if d.norm == NORM_BATCH:
         bn_statistics(Z, d.n_out, k, d.norm_eps, d.mean, d.var, d.inv_std)
         bn_apply(Z, d.n_out, k, d.mean, d.inv_std, <const real *>d.gamma,
                  <const real *>d.beta, A)
-        bn_moving_update(<real *>d.moving_mean, <real *>d.moving_var, d.mean, d.var, d.n_out,
-                         d.momentum)
     else:
         ln_forward(Z, d.n_out, k, d.norm_eps, <const real *>d.gamma, <const real *>d.beta, A,
                    d.mean, d.inv_std)
@@ -662,6 +660,12 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     interrupt_arm(False)
     if interrupted():
         return STEP_INTERRUPTED
+    # from here the step is applied whole: the moving statistics, then the updates
+    for l in range(L):
+        d = &net.layer[l]
+        if d.norm == NORM_BATCH:
+            bn_moving_update(<real *>d.moving_mean, <real *>d.moving_var, d.mean, d.var,
+                             d.n_out, d.momentum)
     if net.hyper.global_clipnorm > 0:   # the norm over every array before any update
         for l in range(L):
             d = &net.layer[l]
