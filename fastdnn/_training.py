@@ -196,6 +196,9 @@ class LayerTrainer:
         Xb, Yb = self._batch(s, k, perm)
         wb = self._weights(s, k, perm)
         A = Xb.T
+        # the moving statistics a forward pass moves, restored when the step is not taken
+        moving = [(l.moving_mean.copy(), l.moving_variance.copy()) for l in layers
+                  if isinstance(l, BatchNormalization)] if self.stop_on_nan else []
         for layer in layers:
             A = layer.forward(A, training=True)
         Yt = Yb.T
@@ -205,6 +208,10 @@ class LayerTrainer:
         if self.reg:
             cost += model._regularization_cost(k)
         if self.stop_on_nan and not math.isfinite(cost):
+            norms = (l for l in layers if isinstance(l, BatchNormalization))
+            for layer, (mean, variance) in zip(norms, moving):
+                layer.moving_mean[...] = mean
+                layer.moving_variance[...] = variance
             raise Diverged(cost)
         for metric in model.metrics:
             metric.update_state(A, Yt, sample_weight=wb)

@@ -111,3 +111,28 @@ def test_normalization_then_an_activation_of_z_agrees_between_engines(activation
     np.testing.assert_allclose(hb.history["loss"], ha.history["loss"], rtol=1e-9)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wb, wa, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_a_diverged_batch_leaves_the_moving_statistics(engine):
+    """on_nan stops before the update of a batch whose cost is not finite: a batch
+    normalization's moving statistics are those of the steps taken, too."""
+    X, y, _ = _data(m=128)
+    X[64:96, 0] = np.nan                       # the third batch of 32
+
+    def make():
+        model = Sequential([Dense(8), BatchNormalization(), Activation("tanh"),
+                            Dense(1, activation="sigmoid")], dtype="float64", seed=6)
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        return model
+    model = make()
+    with pytest.warns(RuntimeWarning):
+        model.fit(X, y, epochs=1, batch_size=32, shuffle=False, verbose=0, engine=engine,
+                  check_finite=False, on_nan="warn")
+    reference = make()
+    reference.fit(X[:64], y[:64], epochs=1, batch_size=32, shuffle=False, verbose=0,
+                  engine=engine)
+    bn, ref = model.layers[1], reference.layers[1]
+    assert np.isfinite(bn.moving_mean).all()
+    np.testing.assert_allclose(bn.moving_mean, ref.moving_mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.moving_variance, ref.moving_variance, rtol=1e-12)
