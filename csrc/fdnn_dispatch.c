@@ -666,8 +666,11 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
                is computed as it would be uncut */                                     \
             ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * (double)(g->K > 0 ? g->K : 1))); \
             w = (w + nr - 1) / nr * nr;                                                \
-            for (ptrdiff_t j0 = 0; j0 < N && !fdnn_interrupt_poll(); j0 += w)          \
-                FDNN_GEMM_PART(nt, f, g, M, j0, (N - j0 < w ? N - j0 : w), mr, nr)     \
+            /* (piece_ and width_: names the macros below do not declare) */           \
+            for (ptrdiff_t piece_ = 0; piece_ < N && !fdnn_interrupt_poll(); piece_ += w) { \
+                const ptrdiff_t width_ = N - piece_ < w ? N - piece_ : w;              \
+                FDNN_GEMM_PART(nt, f, g, M, piece_, width_, mr, nr)                    \
+            }                                                                          \
         } else {                                                                       \
             FDNN_GEMM_PART(nt, f, g, M, 0, N, mr, nr)                                  \
         }                                                                              \

@@ -278,3 +278,34 @@ def test_an_interrupted_long_mini_batch_leaves_the_moving_statistics():
     model.fit(X[:512], y[:512], epochs=1, batch_size=None, shuffle=False, verbose=0,
               engine="compiled")
     assert not np.array_equal(bn.moving_mean, before[0])
+
+
+@pytest.mark.parametrize("shape", [(1024, 8192, 256), (64, 8192, 4096), (8192, 1024, 1024)])
+def test_products_cut_into_pieces_compute_what_uncut_ones_do(shape):
+    """predict's products (which look for signals) are cut into pieces of whole tile
+    columns above 2^29 multiply-adds: every piece must be the product's own columns."""
+    m, n_in, n_out = shape
+    rng = np.random.default_rng(4)
+    model = Sequential([Dense(n_out, bias_initializer="random_normal")], seed=0)
+    model.build(n_in)
+    X = rng.standard_normal((m, n_in)).astype(np.float32)
+    layer = model.layers[0]
+    expected = X.astype(np.float64) @ layer.W.T.astype(np.float64) + layer.b.ravel()
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_long_compiled_step_trains_as_the_layer_path_does():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((8192, 256)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    costs = []
+    for engine in ("python", "compiled"):
+        model = _wide()
+        model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0, engine=engine)
+        costs.append(model.history.batch_loss[0])
+        weights = model.get_weights()
+        if engine == "python":
+            reference = weights
+    np.testing.assert_allclose(costs[1], costs[0], rtol=1e-5)
+    for a, b in zip(weights, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
