@@ -191,6 +191,14 @@ TARGETS: tuple[Target, ...] = (
       for case in ("digits adam 64-128-10", "digits sgd 64-128-10",
                    "multilabel adam 100-128-10", "sparse adam 5000-64-1",
                    "regression lbfgs 50-64-1")),
+    Target("keras", "synthetic 784-512-512-10 gelu+bn", "torch/fastdnn", ">=", 1.5,
+           "target: a training step of a Keras-style network (Dense, BatchNormalization, "
+           "GELU; AdamW) in fit's compiled loop >= 1.5x faster than the same step in PyTorch",
+           needs="torch"),
+    Target("keras", "digits 64-512-512-10 gelu+bn", "torch: |Δacc pts|", "<=", 1.0,
+           "target: the same test accuracy as PyTorch's, within 1 point, for the same "
+           "Keras-style network, data and optimizer", unit=" pts", needs="torch",
+           full_size=True),
     Target("memory", "digits fit 64-128-10 softmax", "torch/fastdnn", ">=", 1.0,
            "target: the peak memory a fit adds no more than PyTorch's (same network and data)",
            needs="torch"),
