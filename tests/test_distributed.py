@@ -373,3 +373,89 @@ def test_fastdnn_imports_without_mpi4py():
                           text=True, timeout=TIMEOUT, env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0, proc.stderr
     assert "fastdnn[mpi]" in proc.stdout
+
+
+FEATURES = """
+from fastdnn.layers import BatchNormalization, LayerNormalization
+from fastdnn.optimizers import Adam
+engine, b, feature = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rng = np.random.default_rng(1)
+m, mv = 97, 41
+X = rng.normal(size=(m, 5))
+y = (X[:, 0] + X[:, 2] > 0).astype(np.float64)
+w = rng.uniform(0.2, 2.0, size=m)
+Xv = rng.normal(size=(mv, 5))
+yv = (Xv[:, 0] + Xv[:, 2] > 0).astype(np.float64)
+wv = rng.uniform(0.2, 2.0, size=mv)
+clip = {"clipnorm": dict(clipnorm=0.05), "global_clipnorm": dict(global_clipnorm=0.05)}
+def make():
+    if feature in ("layer_norm", "batch_norm"):
+        norm = LayerNormalization() if feature == "layer_norm" else BatchNormalization()
+        layers = [Dense(7, use_bias=False, kernel_regularizer=0.01), norm,
+                  Dense(1, activation="sigmoid")]
+    else:
+        layers = [Dense(7, activation="tanh", kernel_regularizer=0.01,
+                        use_bias=feature != "no_bias"), Dense(1, activation="sigmoid")]
+    model = Sequential(layers, dtype="float64", seed=5)
+    model.compile(Adam(0.02, **clip.get(feature, {})), "binary_crossentropy",
+                  metrics=["accuracy", "auc"])
+    return model
+kw = {}
+if feature == "sample_weight":
+    kw = dict(sample_weight=w, validation_data=(Xv, yv, wv), validation_freq=2)
+elif feature == "class_weight":
+    kw = dict(class_weight={0: 0.5, 1: 2.0}, validation_data=(Xv, yv), validation_freq=2)
+model = make()
+h = model.fit(X, y, epochs=3, batch_size=b, shuffle=False, verbose=0, engine=engine,
+              distribute=dist, **kw)
+assert h.engine == engine, h.engine
+shards = [np.arange(m)[m * r // P:m * (r + 1) // P] for r in range(P)]
+steps = -(-max(len(s) for s in shards) // b)
+order = np.concatenate([s[i * b:(i + 1) * b] for i in range(steps) for s in shards])
+single = make()
+skw = dict(kw)
+if "sample_weight" in skw:
+    skw["sample_weight"] = w[order]
+hs = single.fit(X[order], y[order], epochs=3, batch_size=P * b, shuffle=False, verbose=0,
+                engine=engine, **skw)
+diff = max(float(np.max(np.abs(a - c))) for a, c in zip(model.get_weights(),
+                                                         single.get_weights()))
+out(diff=diff, history=h.history, single_history=hs.history,
+    batch_loss=list(h.batch_loss), single_batch_loss=list(hs.batch_loss),
+    crc=float(sum(float(np.sum(a)) for a in model.get_weights())),
+    moving=[float(v) for v in np.ravel(getattr(model.layers[1], "moving_mean", []))])
+"""
+
+
+@needs_mpi
+@pytest.mark.parametrize("engine", ["compiled", "python"])
+@pytest.mark.parametrize("feature", ["sample_weight", "class_weight", "clipnorm",
+                                     "global_clipnorm", "no_bias", "layer_norm"])
+def test_features_equal_one_process_with_global_batch(tmp_path, engine, feature):
+    """Weights, clipping on the summed gradients, layers without bias and a normalization
+    with per-example statistics train as one process on the global batches; validation
+    (every second epoch, weighted) and the count metrics (AUC) are those of all the rows."""
+    proc, res = _run(tmp_path, FEATURES, 3, engine, 8, feature)   # shards 32, 32, 33: a last
+    # step where ranks 0 and 1 have no rows left
+    _ok(proc)
+    assert len(res) == 3
+    for r in res:
+        assert r["diff"] < 1e-11, r["diff"]
+        np.testing.assert_allclose(r["batch_loss"], r["single_batch_loss"], rtol=1e-11)
+        assert sorted(r["history"]) == sorted(r["single_history"])
+        for key, values in r["single_history"].items():
+            np.testing.assert_allclose(r["history"][key], values, rtol=1e-10, err_msg=key)
+        assert r["crc"] == res[0]["crc"]
+
+
+@needs_mpi
+@pytest.mark.parametrize("engine", ["compiled", "python"])
+def test_batch_normalization_ranks_agree(tmp_path, engine):
+    """Batch statistics are each rank's own (as each rank's batch): the ranks still hold the
+    same weights (check_weights), moving statistics included, averaged over the ranks."""
+    proc, res = _run(tmp_path, FEATURES, 2, engine, 10, "batch_norm")
+    _ok(proc)
+    assert len(res) == 2
+    assert res[0]["crc"] == res[1]["crc"]
+    assert res[0]["moving"] == res[1]["moving"] and any(v != 0 for v in res[0]["moving"])
+    assert all(np.isfinite(r["history"]["loss"]).all() for r in res)

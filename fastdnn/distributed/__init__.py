@@ -201,7 +201,7 @@ class MPI:
             np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         try:
             error: BaseException | None = None
-            X_val = w = w_val = None
+            X_val = Y_val = w = w_val = None
             try:
                 X, y, sample_weight, validation_data = self._split(
                     X, y, sample_weight, validation_data, validation_split)
@@ -210,7 +210,7 @@ class MPI:
                     class_weight)
             except Exception as exc:   # shared with the other ranks, then raised
                 error = exc
-            session.agree_on_data(error, X, X_val, w_val)
+            session.agree_on_data(error, X, X_val, Y_val, w_val)
             epochs, batch_size, shuffle, _, callbacks, verbose, initial_epoch, engine, \
                 on_nan = rest
             return _training.fit(model, X, Y, X_val, Y_val, epochs, batch_size, shuffle,

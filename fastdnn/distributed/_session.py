@@ -115,6 +115,7 @@ class Session:
         self.shard_rows: list[int] = []
         self.val_rows = 0
         self.val_weight = 0.0         # this rank's validation weight (val_rows unweighted)
+        self.val_data: tuple[Any, Any, Any] | None = None   # this rank's X_val, Y_val, w_val
         self.buffer = self.tail = self.grads = np.zeros(3)
         self.reduce_seconds = 0.0     # time spent in the per-step Allreduce
         self.reduce_calls = 0
@@ -144,7 +145,7 @@ class Session:
         return [g[1] for g in gathered]
 
     def agree_on_data(self, error: BaseException | None, X: Any, X_val: Any,
-                      w_val: Any = None) -> None:
+                      Y_val: Any = None, w_val: Any = None) -> None:
         """Shard sizes, features and the seed (rank 0's) of every rank; ``w_val``: this
         rank's validation weights (None: unweighted)."""
         facts: dict[str, Any] = {}
@@ -166,6 +167,7 @@ class Session:
         self.largest_shard = max(self.shard_rows)
         self.val_rows = facts["val_rows"]
         self.val_weight = float(self.val_rows if w_val is None else np.sum(w_val))
+        self.val_data = None if X_val is None else (X_val, Y_val, w_val)
         self.seed = gathered[0]["seed"]
 
     def prepare(self, model: Any, facts: dict[str, Any]) -> None:
@@ -295,7 +297,8 @@ class Session:
         """The metrics (from every rank's counts, or totals and counts) and the validation
         logs in ``logs``: the loss as over all the validation rows (its data term a row
         weighted mean over the ranks' shards, its L2 penalty that of all the rows), each
-        metric a mean weighted by the ranks' validation weights."""
+        mean metric a mean weighted by the ranks' validation weights, each count metric
+        (AUC, precision, ...) from the validation counts summed over the ranks."""
         metrics = [m for m in model.metrics if hasattr(m, "total") and hasattr(m, "count")]
         val = sorted(k for k in logs if k.startswith("val_"))
         local = [v for m in metrics for v in (float(m.total), float(m.count))]
@@ -308,6 +311,9 @@ class Session:
                 local.append((float(logs[k]) - reg) * self.val_rows)
             else:
                 local.append(float(logs[k]) * self.val_weight)
+        val_counts = self._val_counts(model, val)
+        for c in val_counts.values():
+            local += c.counts.tolist()
         local += [float(self.val_rows), self.val_weight]
         total = np.array(local, dtype=np.float64)
         self.comm.Allreduce(self.MPI.IN_PLACE, total, op=self.MPI.SUM)
@@ -325,6 +331,30 @@ class Session:
                                 + model._regularization_cost(int(rows)))
             else:
                 logs[k] = float(total[at + j] / weight)
+        at += len(val)
+        for k, c in val_counts.items():
+            c.counts[...] = total[at:at + c.counts.size]
+            at += c.counts.size
+            logs[k] = float(c.result())
+
+    def _val_counts(self, model: Any, val: list[str]) -> dict[str, Any]:
+        """The count metrics among the validation logs ``val``, as fresh metrics holding
+        the counts of this rank's validation rows."""
+        from .. import _inference   # noqa: PLC0415  # _inference imports the layers
+
+        fresh = {"val_" + m.name: type(m).from_config(m.get_config()) for m in model.metrics
+                 if isinstance(getattr(m, "counts", None), np.ndarray)}
+        fresh = {k: m for k, m in fresh.items() if k in val}
+        if not fresh or self.val_data is None:
+            return fresh
+        X_val, Y_val, w_val = self.val_data
+        rows = _inference.chunk_rows(model, None)
+        for s in range(0, X_val.shape[0], rows):
+            A = _inference.forward(model, X_val[s:s + rows])
+            w = None if w_val is None else w_val[s:s + rows]
+            for m in fresh.values():
+                m.update_state(A, Y_val[s:s + rows].T, sample_weight=w)
+        return fresh
 
     def average_statistics(self, model: Any) -> None:
         """Every rank's moving statistics (``BatchNormalization``'s mean and variance,
