@@ -782,6 +782,10 @@ def _training_signature(model: Any) -> tuple[Any, ...]:
 
 def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple[Any, ...],
                engine: str) -> LayerTrainer:
+    if trainer.reduce is not None:
+        raise RuntimeError("a callback re-compiled or rebuilt the model during fit with "
+                           "distribute=: not supported (the ranks train one model); call fit "
+                           "again instead")
     if getattr(model.loss, "name", None) != signature[1]:
         raise RuntimeError(f"the loss changed from {signature[1]!r} to {model.loss.name!r} "
                            "during fit (the targets were prepared for the first one); "

@@ -287,6 +287,10 @@ class Boom(Callback):
         if epoch == 1:
             raise ValueError("checkpoint disk is full")
 
+class Recompile(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.compile("sgd", "binary_crossentropy")
+
 class Fragile(Tanh):   # its own forward: trains on the layer path; fails on rank 1
     calls = 0
     def forward(self, z, out=None):
@@ -307,7 +311,7 @@ if case == "outside" and rank == 1:
     raise KeyError("rank 1 failed before fit")
 try:
     model.fit(X, y, epochs=4, batch_size=16, verbose=0, distribute=dist,
-              callbacks=[Boom()] if case == "callback" else None)
+              callbacks={"callback": [Boom()], "recompile": [Recompile()]}.get(case))
 except Exception as exc:
     out(error=type(exc).__name__, message=str(exc)[:400])
     raise
@@ -320,6 +324,7 @@ out(error=None)
     ("callback", 0, "checkpoint disk is full"),
     ("activation", 1, "rank 1 cannot go on"),
     ("nan", 1, "NaN"),
+    ("recompile", 0, "re-compiled or rebuilt the model during fit with distribute="),
 ])
 def test_a_failing_rank_stops_every_rank(tmp_path, case, origin, text):
     proc, res = _run(tmp_path, FAULTS, 2, case, timeout=60)

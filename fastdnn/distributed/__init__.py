@@ -27,8 +27,9 @@ What happens (P ranks, local batch ``b``):
   shapes and ``fit`` arguments, and each rank's data checks, and all raise
   together otherwise. Random layers (``Dropout``) draw independent masks on
   each rank.
-- After each local backward, every layer's ``dW`` and ``db`` -- views of one
-  gradient buffer per model -- and the cost are summed with one in-place
+- After each local backward, every layer's ``dW`` and ``db`` (and a normalization
+  layer's ``dgamma`` and ``dbeta``) -- views of one gradient buffer per model --
+  and the cost are summed with one in-place
   ``Allreduce`` (mpi4py releases the GIL for it); then every rank applies the same
   optimizer step. Each rank's gradients are scaled by ``1 / K``, ``K`` the global
   batch's size, so ``P`` ranks with local batch ``b`` train as one process with
@@ -193,7 +194,11 @@ class MPI:
             X, Y, X_val, Y_val, w, w_val = _training.fit_data(
                 model, X, y, validation_data, validation_split, check_finite, sample_weight,
                 class_weight)
-            return _training.fit(model, X, Y, X_val, Y_val, *rest, w, w_val, validation_freq)
+            epochs, batch_size, shuffle, seed, callbacks, verbose, initial_epoch, engine, \
+                on_nan = rest
+            return _training.fit(model, X, Y, X_val, Y_val, epochs, batch_size, shuffle, seed,
+                                 callbacks, verbose, initial_epoch, engine, on_nan, w, w_val,
+                                 validation_freq)
         session = Session(self.comm, self._mpi, self.check_weights)
         self.last_session = session
         seed = rest[3]
@@ -215,7 +220,8 @@ class MPI:
                 on_nan = rest
             return _training.fit(model, X, Y, X_val, Y_val, epochs, batch_size, shuffle,
                                  session.seed, callbacks, verbose, initial_epoch, engine,
-                                 on_nan, w, w_val, validation_freq, session=session)
+                                 on_nan, sample_weight=w, val_weight=w_val,
+                                 validation_freq=validation_freq, session=session)
         except BaseException as exc:
             session.fail(exc)
             raise
@@ -223,6 +229,11 @@ class MPI:
     def _split(self, X: Any, y: Any, sample_weight: Any, validation_data: Any,
                validation_split: Any) -> tuple[Any, Any, Any, Any]:
         """This rank's training rows, their weights and the validation rows."""
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)
+            if sample_weight.ndim != 1 or sample_weight.shape[0] != len(X):
+                raise ValueError(f"sample_weight must have shape ({len(X)},) (one weight per "
+                                 f"row of X), got shape {sample_weight.shape}")
         if validation_split:
             if validation_data is not None:
                 raise ValueError("pass validation_data or validation_split, not both")
@@ -234,12 +245,8 @@ class MPI:
             validation_data = (X[m - n_val:], y[m - n_val:])
             X, y = X[:m - n_val], y[:m - n_val]
             if sample_weight is not None:   # as Keras: the held-out rows keep their weights
-                sw = np.asarray(sample_weight)
-                if sw.ndim != 1 or sw.shape[0] != m:
-                    raise ValueError(f"sample_weight must have shape ({m},) (one weight per "
-                                     f"row of X), got shape {sw.shape}")
-                validation_data += (sw[m - n_val:],)
-                sample_weight = sw[:m - n_val]
+                validation_data += (sample_weight[m - n_val:],)
+                sample_weight = sample_weight[:m - n_val]
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (X_val, y_val) or "

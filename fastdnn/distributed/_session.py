@@ -9,7 +9,8 @@ Every exchange between the ranks goes through a :class:`Session`, in this order:
 2. rank 0's weights (after the model's ``agree``) and optimizer state (after the
    engine's) are broadcast (``Bcast`` into the arrays).
 3. each step: ``reduce`` -- one in-place ``Allreduce`` (sum) of the model's gradient
-   buffer, one allocation whose views are every layer's ``dW`` and ``db``, with a
+   buffer, one allocation whose views are every layer's gradients (``dW``, ``db``,
+   ``dgamma``, ``dbeta``), with a
    tail of three numbers: the cost share (as a high and a low part, so float32
    loses nothing) and a failure flag.
 4. around each epoch's callbacks (``callbacks.Shared``): ``heartbeat`` -- the same
