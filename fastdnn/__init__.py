@@ -20,6 +20,7 @@ from . import (  # noqa: E402
 from .models import Sequential  # noqa: E402
 from .saving import load_model  # noqa: E402
 from .onnx import load_onnx  # noqa: E402  (the onnx package is imported only when called)
+from . import distributed  # noqa: E402  (mpi4py is imported only when MPI() is made)
 from ._runtime import get_num_threads, info, set_num_threads  # noqa: E402
 from .gradcheck import gradient_check  # noqa: E402
 from .functional import (  # noqa: E402
@@ -41,7 +42,7 @@ from .functional import (  # noqa: E402
 )
 
 __all__ = [
-    "__version__", "activations", "course", "functional", "reference",
+    "__version__", "distributed", "activations", "course", "functional", "reference",
     "callbacks", "initializers", "layers", "losses", "metrics", "models", "optimizers",
     "preprocessing", "regularizers", "schedules", "sklearn", "Sequential", "load_model",
     "load_onnx",

@@ -122,6 +122,11 @@ class LayerTrainer:
         self.steps = -(-self.m // batch_size)
         self.sizes = np.full(self.steps, batch_size, dtype=np.float64)
         self.sizes[-1] = self.m - batch_size * (self.steps - 1)
+        # data parallel (fastdnn.distributed): reduce(cost_share, grad_scale) sums the
+        # ranks' gradients and cost shares after each backward, and global_sizes holds
+        # each step's batch size summed over the ranks (also in sizes then)
+        self.reduce: Any = None
+        self.global_sizes: np.ndarray | None = None
 
     def completed_costs(self) -> np.ndarray:
         """The costs of the current epoch's completed steps (all of them after it ends)."""
@@ -175,7 +180,7 @@ class LayerTrainer:
         self.costs, self.done = costs, 0
         for step in range(self.steps):
             s = step * B
-            k = min(B, m - s)
+            k = max(0, min(B, m - s))   # 0: a data-parallel rank whose shard ran out
             if hooks is not None:
                 hooks.on_train_batch_begin(step)
             with self.guard.step():
@@ -183,7 +188,7 @@ class LayerTrainer:
                 self.done = step + 1
             running += cost * k
             if progbar is not None:
-                progbar.update(step + 1, {"loss": running / (s + k)})
+                progbar.update(step + 1, {"loss": running / max(1, min(m, s + k))})
             if hooks is not None:
                 hooks.on_train_batch_end(step, {"loss": cost})
                 if model.stop_training:
@@ -193,6 +198,8 @@ class LayerTrainer:
     def _step(self, s: int, k: int, perm: np.ndarray | None) -> float:
         """Forward, cost, metrics, backward and update on rows s..s+k; the batch's cost."""
         model, layers, loss = self.model, self.layers, self.model.loss
+        if k <= 0:   # data parallel: this rank's shard has no rows left for the step
+            return self._shared_update(0.0, 0, s // self.batch_size)
         Xb, Yb = self._batch(s, k, perm)
         wb = self._weights(s, k, perm)
         A = Xb.T
@@ -207,7 +214,7 @@ class LayerTrainer:
                        loss._weighted_cost_sum(A, Yt, wb.astype(np.float64))) / k
         if self.reg:
             cost += model._regularization_cost(k)
-        if self.stop_on_nan and not math.isfinite(cost):
+        if self.stop_on_nan and self.reduce is None and not math.isfinite(cost):
             norms = (l for l in layers if isinstance(l, BatchNormalization))
             for layer, (mean, variance) in zip(norms, moving):
                 layer.moving_mean[...] = mean
@@ -229,7 +236,26 @@ class LayerTrainer:
             G = np.asfortranarray(G, dtype=model.dtype)
         for j in range(last, first - 1, -1):
             G = layers[j].backward(G, j > first)
+        if self.reduce is not None:
+            share = cost - (model._regularization_cost(k) if self.reg else 0.0)
+            return self._shared_update(share * k, k, s // self.batch_size)
         model.optimizer.apply_gradients(self.params, self.grads, self.decays[k])
+        return cost
+
+    def _shared_update(self, loss_sum: float, k: int, step: int) -> float:
+        """Data parallel: this rank's gradients (of its k rows) and loss sum made its share
+        of the global batch's, summed over the ranks, then the update; the global cost."""
+        model = self.model
+        K = int(self.global_sizes[step])  # type: ignore[index]  # set with reduce
+        cost = float(self.reduce(loss_sum / K, k / K))
+        if self.reg:
+            cost += model._regularization_cost(K)
+        if self.stop_on_nan and not math.isfinite(cost):
+            raise Diverged(cost)
+        decays = self.decays.get(K)
+        if decays is None:
+            decays = self.decays[K] = [d for l in self.layers for d in l.decays(K)]
+        model.optimizer.apply_gradients(self.params, self.grads, decays)
         return cost
 
 
@@ -428,7 +454,7 @@ class CompiledTrainer(LayerTrainer):
             s1 = min(self.steps, s0 + chunk)
             try:   # the plan advances the optimizer's step count itself, even when interrupted
                 self.plan.run(self.X, self.Y, perm, m, s0, s1, lr, opt._iterations, costs, sums,
-                              opt, self.stop_on_nan, self.sw)
+                              opt, self.stop_on_nan, self.sw, self.reduce, self.global_sizes)
             finally:
                 self.done = s0 + self.plan.steps_done
             if self.plan.diverged:
@@ -567,20 +593,35 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
         Y_val: np.ndarray | None, epochs: int, batch_size: int | None, shuffle: bool,
         seed: int | None, callbacks: Any, verbose: int, initial_epoch: int,
         engine: str, on_nan: str = "warn", sample_weight: np.ndarray | None = None,
-        val_weight: np.ndarray | None = None, validation_freq: int = 1) -> Any:
+        val_weight: np.ndarray | None = None, validation_freq: int = 1,
+        session: Any = None) -> Any:
     """``Sequential.fit`` on checked data (``fit_data``): the callbacks, the trainer
-    ``engine`` asks for, and the epoch loop; returns the ``History``."""
-    m = X.shape[0]
+    ``engine`` asks for, and the epoch loop; returns the ``History``.
+
+    ``session`` (``fastdnn.distributed``): X, Y, X_val, Y_val and the weights are this
+    rank's shards; the session settles what the ranks share (batch size, seed, weights,
+    steps).
+    """
+    m = X.shape[0] if session is None else session.largest_shard
     if batch_size is None:
         batch_size = m
     batch_size = min(check_int(batch_size, "batch_size", 1), m)
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be a list, got {type(callbacks).__name__}")
 
-    seq = np.random.SeedSequence(seed)
+    seq = np.random.SeedSequence(seed if session is None else session.seed)
     init_seq, shuffle_seq = seq.spawn(2)
     if not model.built:
         model.build(X.shape[1], np.random.default_rng(init_seq))
+    if session is not None:
+        # each rank shuffles its own shard; rank 0 alone prints and calls back
+        shuffle_seq = shuffle_seq.spawn(session.size)[session.rank]
+        callbacks, verbose, engine = session.root_only(callbacks, verbose, engine)
+        session.prepare(model, {"batch_size": batch_size, "epochs": epochs,
+                                "initial_epoch": initial_epoch, "shuffle": shuffle,
+                                "on_nan": on_nan, "engine asked": engine,
+                                "weighted": sample_weight is not None,
+                                "validation_freq": validation_freq})
     rng = np.random.default_rng(shuffle_seq)
     steps = -(-m // batch_size)
     cbl = _callbacks.CallbackList(list(callbacks or []), add_history=True,
@@ -593,6 +634,8 @@ def fit(model: Any, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
     model.history = cbl.history
     trainer = _trainer(model, cbl, (X, Y, batch_size, shuffle, rng, sample_weight), engine,
                        verbose)
+    if session is not None:
+        cbl = session.attach(model, trainer, cbl)
 
     model.stop_training = False
     return _fit_epochs(model, cbl, trainer, progbar, batch_hooks, initial_epoch, epochs,
@@ -747,6 +790,10 @@ def _training_signature(model: Any) -> tuple[Any, ...]:
 
 def _retrainer(model: Any, cbl: Any, trainer: LayerTrainer, signature: tuple[Any, ...],
                engine: str) -> LayerTrainer:
+    if trainer.reduce is not None:
+        raise RuntimeError("a callback re-compiled or rebuilt the model during fit with "
+                           "distribute=: not supported (the ranks train one model); call fit "
+                           "again instead")
     if getattr(model.loss, "name", None) != signature[1]:
         raise RuntimeError(f"the loss changed from {signature[1]!r} to {model.loss.name!r} "
                            "during fit (the targets were prepared for the first one); "

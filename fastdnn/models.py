@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, DTypeLike
 
+    from . import distributed as _distributed
     from ._kernels import _network
 
 __all__ = ["Sequential"]
@@ -260,7 +261,8 @@ class Sequential:
             engine: str = "auto", on_nan: str = "warn",
             sample_weight: ArrayLike | None = None,
             class_weight: Mapping[int, float] | None = None,
-            validation_freq: int = 1) -> _callbacks.History:
+            validation_freq: int = 1,
+            distribute: _distributed.MPI | None = None) -> _callbacks.History:
         """Train by mini-batch gradient descent.
 
         Parameters
@@ -331,6 +333,13 @@ class Sequential:
             lists are shorter; callbacks monitoring a ``val_*`` metric skip those
             epochs without a warning, and ``CSVLogger`` writes ``NA`` there.
 
+        distribute : fastdnn.distributed.MPI, optional
+            Train on every rank of an MPI job (``mpiexec -n P python train.py``):
+            each rank reads its shard of ``X``/``y`` (and ``sample_weight``;
+            contiguous rows; ``batch_size`` is per rank), gradients are averaged over
+            the ranks after each backward, and rank 0 alone prints and runs the
+            callbacks. See ``fastdnn.distributed``.
+
         Returns
         -------
         History
@@ -351,6 +360,12 @@ class Sequential:
         if seed is not None:
             _check_int(seed, "seed", 0)
         validation_freq = _check_int(validation_freq, "validation_freq", 1)
+        if distribute is not None:
+            return distribute._fit(  # type: ignore[no-any-return]  # the History of this fit
+                self, X, y, validation_data, validation_split, check_finite,
+                (sample_weight, class_weight),
+                (epochs, batch_size, shuffle, seed, callbacks, verbose, initial_epoch, engine,
+                 on_nan), validation_freq)
         X, Y, X_val, Y_val, w, w_val = _training.fit_data(
             self, X, y, validation_data, validation_split, check_finite, sample_weight,
             class_weight)

@@ -16,7 +16,7 @@ import importlib
 from types import ModuleType
 
 SECTIONS: tuple[str, ...] = ("activations", "dense", "gemm", "train", "estimators",
-                             "inference", "memory", "keras")
+                             "inference", "memory", "keras", "distributed")
 
 
 def load(name: str) -> ModuleType:

@@ -1,4 +1,5 @@
 # Stub for the compiled module _network.pyx: the names the Python code uses.
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,8 @@ class Plan:
         counter: object = None,
         stop_on_nan: bool = False,
         sample_weight: NDArray[Any] | None = None,
+        reduce: Callable[[float], float] | None = None,
+        global_sizes: NDArray[np.float64] | None = None,
     ) -> int: ...
 
 class Forward:

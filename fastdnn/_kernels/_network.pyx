@@ -23,7 +23,7 @@ cimport numpy as cnp
 from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, isfinite, pow
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
@@ -134,10 +134,13 @@ cdef struct DenseL:
 cdef struct Net:
     int L, f32, loss, fused, opt, n_metrics
     bint stop_on_nan               # a non-finite cost ends the step before its update
+    bint split                     # data parallel: gradients formed whole, no update in _step
+    double reg                     # split: the step's L2 penalty of the weights before it
     Py_ssize_t n_x, n_y, B
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
+    bint stats_fresh               # the normalizations' batch statistics are this step's
     char *G                        # (n_y, B) F: dL/dA (times the weights), or the targets a
                                    # fused output subtracts (smoothed, or weighted A - Y)
     char *wb                       # (B): the mini-batch's sample weights
@@ -529,6 +532,77 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
         X_l = A
 
 
+cdef double _l2_cost(Net *net, double K, real dummy) noexcept nogil:
+    """The L2 penalty, sum over layers of lam/(2K) sum(W^2), of the weights as they are."""
+    cdef int l
+    cdef double reg = 0
+    for l in range(net.L):
+        if net.layer[l].lam != 0:
+            reg += net.layer[l].lam / (2.0 * K) * _sum_squares(<real *>net.layer[l].W,
+                                                                net.layer[l].n_out * net.layer[l].n_in)
+    return reg
+
+
+cdef void _zero_grads(Net *net, real dummy) noexcept nogil:
+    """Every parameter gradient = 0: the share of a rank whose shard has no rows left."""
+    cdef int l
+    cdef DenseL *d
+    for l in range(net.L):
+        d = &net.layer[l]
+        memset(d.dW, 0, d.n_out * d.n_in * sizeof(real))
+        if d.db != NULL:
+            memset(d.db, 0, d.n_out * sizeof(real))
+        if d.norm and d.dgamma != NULL:
+            memset(d.dgamma, 0, d.n_out * sizeof(real))
+        if d.norm and d.dbeta != NULL:
+            memset(d.dbeta, 0, d.n_out * sizeof(real))
+        d.w_done = False
+
+
+cdef void _update_all(Net *net, const double *base, double K, real dummy) noexcept nogil:
+    """The optimizer's step on every parameter whose update was not folded into a product,
+    with the L2 decay lam/K and the gradient clipping (a global norm over every array,
+    taken before any update)."""
+    cdef int l, q
+    cdef DenseL *d
+    cdef double gscale = 1, sq = 0
+    cdef real scale = 0
+    # the step is applied whole: a batch normalization's moving statistics move with it
+    # (not on a rank whose shard had no rows for this step: no statistics of its own)
+    for l in range(net.L):
+        d = &net.layer[l]
+        if d.norm == NORM_BATCH and net.stats_fresh:
+            bn_moving_update(<real *>d.moving_mean, <real *>d.moving_var, d.mean, d.var,
+                             d.n_out, d.momentum)
+    net.stats_fresh = False
+    if net.hyper.global_clipnorm > 0:
+        for l in range(net.L):
+            d = &net.layer[l]
+            sq += _grad_sq_norm(d, 0, d.lam / K, scale)
+            if d.b != NULL:
+                sq += _grad_sq_norm(d, 1, 0, scale)
+            if d.norm and d.train_gamma:
+                sq += _norm_grad_sq(d, 0, scale)
+            if d.norm and d.train_beta:
+                sq += _norm_grad_sq(d, 1, scale)
+        gscale = _clip_scale(sq, net.hyper.global_clipnorm)
+    for l in range(net.L):
+        d = &net.layer[l]
+        if not d.w_done:
+            if net.hyper.clipnorm > 0:
+                gscale = _clip_scale(_grad_sq_norm(d, 0, d.lam / K, scale), net.hyper.clipnorm)
+            _update(net, d, 0, d.lam / K, base, gscale, scale)
+        if d.b != NULL:
+            if net.hyper.clipnorm > 0:
+                gscale = _clip_scale(_grad_sq_norm(d, 1, 0, scale), net.hyper.clipnorm)
+            _update(net, d, 1, 0, base, gscale, scale)
+        for q in range(2):
+            if d.norm and (d.train_gamma if q == 0 else d.train_beta):
+                if net.hyper.clipnorm > 0:
+                    gscale = _clip_scale(_norm_grad_sq(d, q, scale), net.hyper.clipnorm)
+                _update_norm(net, d, q, base, gscale, scale)
+
+
 cdef enum:
     STEP_DONE
     STEP_DIVERGED     # the cost is not finite (net.stop_on_nan): nothing updated
@@ -538,10 +612,16 @@ cdef enum:
 cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                const real *Y, const long long *perm, Py_ssize_t start, Py_ssize_t k,
                double lr, long long t, double *cost, double *metric_sums,
-               const real *SW) noexcept nogil:
+               const real *SW, double K) noexcept nogil:
     """One mini-batch of k examples: forward, cost, metrics, backward, update; returns a
     STEP_* status. A long step (LONG_STEP) looks for signals within its products. SW: the
-    m examples' sample weights, or NULL (unweighted)."""
+    m examples' sample weights, or NULL (unweighted). K: the batch size the cost and the
+    gradients are divided by (k, or with net.split the global batch's).
+
+    With net.split (data parallel, K summed over the ranks), the gradients are this
+    rank's share of the global batch's, every dW, db, dgamma and dbeta formed whole
+    (scale 1/K), cost[0] is its share of the cost without the L2 penalty (in net.reg),
+    and nothing is updated: the caller sums the shares, then calls _update_all."""
     cdef int l, L = net.L, q
     cdef DenseL *d
     cdef real *X_l
@@ -549,10 +629,10 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef bint fused_out
     cdef char *cached
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0, gscale = 1, sq = 0
+    cdef double reg = 0
     cdef double base[FDNN_N_OC]
     cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
-    cdef real scale = <real>(1.0 / k)
+    cdef real scale = <real>(1.0 / K)
     cdef real *Xb = <real *>net.Xb
     cdef real *Yb = <real *>net.Yb
     cdef double weights = 0
@@ -578,20 +658,22 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         if SW != NULL:
             w = <const real *>net.wb
     _forward(net, Xb, <real *>net.layer[L - 1].A, k)
+    net.stats_fresh = True
     if interrupted():
         return STEP_INTERRUPTED
     # cost (with the L2 penalty of the weights before this step's update) and metrics
     d = &net.layer[L - 1]
-    for l in range(L):
-        if net.layer[l].lam != 0:
-            reg += net.layer[l].lam / (2.0 * k) * _sum_squares(<real *>net.layer[l].W,
-                                                                net.layer[l].n_out * net.layer[l].n_in)
+    reg = _l2_cost(net, K, dummy)
     if w == NULL:
-        cost[0] = loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, n_y, k, False) / k + reg
+        cost[0] = loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, n_y, k, False) / K
     else:
         cost[0] = _weighted_loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, w, n_y,
-                                     k) / k + reg
-    if net.stop_on_nan and not isfinite(cost[0]):
+                                     k) / K
+    if net.split:
+        net.reg = reg
+    else:
+        cost[0] += reg
+    if net.stop_on_nan and not net.split and not isfinite(cost[0]):
         return STEP_DIVERGED
     for q in range(net.n_metrics):
         _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
@@ -647,51 +729,23 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
             if not net.layer[l - 1].dz_done:
                 _gemm_dA(<real *>d.W, <real *>d.dZ, <real *>d.dA_prev, d.n_out, d.n_in, k)
                 G = <real *>d.dA_prev
-        d.w_done = (net.opt == FDNN_OPT_GD and k > 1 and d.n_out * d.n_in * k > SMALL_GEMM
-                    and not norm_clip and not net.hyper.clipvalue > 0 and not long_step)
+        d.w_done = (not net.split and net.opt == FDNN_OPT_GD and k > 1
+                    and d.n_out * d.n_in * k > SMALL_GEMM and not norm_clip and not net.hyper.clipvalue > 0 and not long_step)
         if d.w_done:
             # gradient descent folded into the GEMM: W = (1 - lr lam/k) W - (lr/k) dZ X^T
             _gemm_update_W(<real *>d.dZ, X_l, <real *>d.W, d.n_out, d.n_in, k,
                            <real>(-lr / k), <real>(1.0 - lr * d.lam / k))
         else:
-            d.w_done = not long_step and _dW_step_fused(net, d, X_l, k, scale, base)
+            d.w_done = (not long_step and not net.split
+                        and _dW_step_fused(net, d, X_l, k, scale, base))
             if not d.w_done:
                 _gemm_dW(<real *>d.dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
     interrupt_arm(False)
     if interrupted():
         return STEP_INTERRUPTED
-    # from here the step is applied whole: the moving statistics, then the updates
-    for l in range(L):
-        d = &net.layer[l]
-        if d.norm == NORM_BATCH:
-            bn_moving_update(<real *>d.moving_mean, <real *>d.moving_var, d.mean, d.var,
-                             d.n_out, d.momentum)
-    if net.hyper.global_clipnorm > 0:   # the norm over every array before any update
-        for l in range(L):
-            d = &net.layer[l]
-            sq += _grad_sq_norm(d, 0, d.lam / k, scale)
-            if d.b != NULL:
-                sq += _grad_sq_norm(d, 1, 0, scale)
-            if d.norm and d.train_gamma:
-                sq += _norm_grad_sq(d, 0, scale)
-            if d.norm and d.train_beta:
-                sq += _norm_grad_sq(d, 1, scale)
-        gscale = _clip_scale(sq, net.hyper.global_clipnorm)
-    for l in range(L):
-        d = &net.layer[l]
-        if not d.w_done:
-            if net.hyper.clipnorm > 0:
-                gscale = _clip_scale(_grad_sq_norm(d, 0, d.lam / k, scale), net.hyper.clipnorm)
-            _update(net, d, 0, d.lam / k, base, gscale, scale)
-        if d.b != NULL:
-            if net.hyper.clipnorm > 0:
-                gscale = _clip_scale(_grad_sq_norm(d, 1, 0, scale), net.hyper.clipnorm)
-            _update(net, d, 1, 0, base, gscale, scale)
-        for q in range(2):
-            if d.norm and (d.train_gamma if q == 0 else d.train_beta):
-                if net.hyper.clipnorm > 0:
-                    gscale = _clip_scale(_norm_grad_sq(d, q, scale), net.hyper.clipnorm)
-                _update_norm(net, d, q, base, gscale, scale)
+    if net.split:
+        return STEP_DONE
+    _update_all(net, base, <double>k, scale)
     return STEP_DONE
 
 
@@ -881,7 +935,8 @@ cdef class Plan(_Buffers):
 
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
             long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
-            bint stop_on_nan=False, sample_weight=None):
+            bint stop_on_nan=False, sample_weight=None, object reduce=None,
+            double[::1] global_sizes=None):
         """Train mini-batches step0 .. step1-1 of an epoch over the m examples of X; returns
         how many were trained (also in ``steps_done``).
 
@@ -902,6 +957,15 @@ cdef class Plan(_Buffers):
         before its update, or after it), sets ``steps_done`` (and the counter) and raises
         that exception, so the weights, the optimizer's state and its step count are
         those of ``steps_done`` whole steps.
+
+        Data parallel (``reduce`` a callable, ``global_sizes[step]`` the step's batch size
+        summed over the ranks): after each mini-batch's backward, with every dW, db,
+        dgamma and dbeta formed whole as this rank's share of the global batch's gradients
+        (a step past the end of X contributes zeros), the loop calls ``reduce(cost_share)``
+        with the GIL; it sums the gradients and the cost shares over the ranks in place and
+        returns the global batch's cost (without the L2 penalty, added here); then every
+        parameter is updated (clipping on the summed gradients). An exception ``reduce``
+        raises stops the loop before that step's update and is raised here.
         """
         cdef Net *net = &self.net
         cdef const char *px = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
@@ -915,9 +979,16 @@ cdef class Plan(_Buffers):
         cdef double *pc = &costs[0]
         cdef double *pm = &metric_sums[0] if metric_sums.shape[0] else NULL
         cdef int status = STEP_DONE
+        cdef bint split = reduce is not None, failed = False
+        cdef double K, total = 0
+        cdef double base[FDNN_N_OC]
+        cdef long long t
+        if split and (global_sizes is None or global_sizes.shape[0] < step1):
+            raise ValueError("reduce needs global_sizes for every step")
         if metric_sums.shape[0] < self.n_accumulators:
             raise ValueError(f"metric_sums must hold {self.n_accumulators} accumulators")
         net.stop_on_nan = stop_on_nan
+        net.split = split
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
         if sample_weight is not None:
@@ -932,22 +1003,49 @@ cdef class Plan(_Buffers):
         self.steps_done = 0
         self.diverged = False
         self._raised = None
+        net.stats_fresh = False
         with nogil:
             PyThread_acquire_lock(self.lock, WAIT_LOCK)
             interrupt_set(_poll_signals, <void *>self, SIGNAL_POLL_S)
             for step in range(step0, step1):
                 start = step * B
                 k = B if m - start > B else m - start
-                if net.f32:
+                t = t0 + (step - step0) + 1
+                K = global_sizes[step] if split else <double>k
+                if split and k <= 0:
+                    if net.f32:
+                        _zero_grads(net, <float>0)
+                        net.reg = _l2_cost(net, K, <float>0)
+                    else:
+                        _zero_grads(net, <double>0)
+                        net.reg = _l2_cost(net, K, <double>0)
+                    pc[step] = 0
+                elif net.f32:
                     status = _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, pp,
-                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm,
-                                   <const float *>pw)
+                                   start, k, lr, t, pc + step, pm, <const float *>pw, K)
                 else:
                     status = _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, pp,
-                                   start, k, lr, t0 + (step - step0) + 1, pc + step, pm,
-                                   <const double *>pw)
+                                   start, k, lr, t, pc + step, pm, <const double *>pw, K)
                 if status != STEP_DONE:
                     break
+                if split:
+                    with gil:
+                        try:
+                            total = reduce(pc[step])
+                        except BaseException as e:
+                            self._raised = e
+                            failed = True
+                    if failed:
+                        break
+                    pc[step] = total + net.reg
+                    if stop_on_nan and not isfinite(pc[step]):
+                        status = STEP_DIVERGED
+                        break
+                    _step_scalars(&net.hyper, lr, t, base)
+                    if net.f32:
+                        _update_all(net, base, K, <float>0)
+                    else:
+                        _update_all(net, base, K, <double>0)
                 done += 1
                 if step + 1 < step1 and interrupt_poll():
                     break
