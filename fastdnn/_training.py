@@ -98,6 +98,11 @@ class LayerTrainer:
         self.decays = {k: [d for l in self.layers for d in l.decays(k)]
                        for k in set(self.sizes.astype(int).tolist())}
         self.reg = any(getattr(l, "kernel_regularizer", None) is not None for l in self.layers)
+        # the moving statistics a forward pass moves, and room to keep them for a step that
+        # on_nan does not take
+        self.norms = [l for l in self.layers if isinstance(l, BatchNormalization)]
+        self.moving = [(np.empty_like(l.moving_mean), np.empty_like(l.moving_variance))
+                       for l in self.norms]
 
     def weigh(self, sample_weight: np.ndarray | None) -> None:
         """Train with one weight per example (``(m,)``, the model's dtype), or without (None):
@@ -203,9 +208,10 @@ class LayerTrainer:
         Xb, Yb = self._batch(s, k, perm)
         wb = self._weights(s, k, perm)
         A = Xb.T
-        # the moving statistics a forward pass moves, restored when the step is not taken
-        moving = [(l.moving_mean.copy(), l.moving_variance.copy()) for l in layers
-                  if isinstance(l, BatchNormalization)] if self.stop_on_nan else []
+        if self.stop_on_nan:
+            for layer, (mean, variance) in zip(self.norms, self.moving):
+                np.copyto(mean, layer.moving_mean)
+                np.copyto(variance, layer.moving_variance)
         for layer in layers:
             A = layer.forward(A, training=True)
         Yt = Yb.T
@@ -215,10 +221,9 @@ class LayerTrainer:
         if self.reg:
             cost += model._regularization_cost(k)
         if self.stop_on_nan and self.reduce is None and not math.isfinite(cost):
-            norms = (l for l in layers if isinstance(l, BatchNormalization))
-            for layer, (mean, variance) in zip(norms, moving):
-                layer.moving_mean[...] = mean
-                layer.moving_variance[...] = variance
+            for layer, (mean, variance) in zip(self.norms, self.moving):
+                np.copyto(layer.moving_mean, mean)
+                np.copyto(layer.moving_variance, variance)
             raise Diverged(cost)
         for metric in model.metrics:
             metric.update_state(A, Yt, sample_weight=wb)
