@@ -194,8 +194,10 @@ double fdnn_team_clock(void)
 #else
 #define FDNN_THREAD_LOCAL _Thread_local
 #endif
-/* multiply-adds per piece of a product cut for polling: a few milliseconds */
-#define FDNN_POLL_GEMM ((double)(1 << 28))
+/* multiply-adds per piece of a product cut for polling: ~15 ms on two cores (each piece
+   packs again the operand it does not cut: 2^28 cost a 1024-2048-2048-1024 step at
+   m = 512 ~10 % more packing) */
+#define FDNN_POLL_GEMM ((double)(1 << 30))
 static FDNN_THREAD_LOCAL int (*t_poll)(void *) = NULL;
 static FDNN_THREAD_LOCAL void *t_poll_ctx = NULL;
 static FDNN_THREAD_LOCAL double t_poll_interval = 0, t_poll_next = 0;
@@ -598,8 +600,8 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 }
 
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
-/* C[0:M, J0:J0+N] on nt threads */
-#define FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                                  \
+/* C[I0:I0+M, J0:J0+N] on nt threads */
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                  \
     {                                                                                   \
         /* column sums (db) stay with one thread per column: no split of the rows */   \
         const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
@@ -614,24 +616,24 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             start_[id_] = omp_get_wtime();                                              \
             gemm_share(id_, tm, tn, M, N, mr, nr, &i0, &i1, &j0, &j1);                  \
             if (omp_get_num_threads() == nt && i0 < i1 && j0 < j1)                      \
-                f(g, i0, i1, (J0) + j0, (J0) + j1);                                     \
+                f(g, (I0) + i0, (I0) + i1, (J0) + j0, (J0) + j1);                                     \
             else if (omp_get_num_threads() != nt && id_ == 0)                           \
-                f(g, 0, M, J0, (J0) + (N));                                             \
+                f(g, I0, (I0) + (M), J0, (J0) + (N));                                             \
         }                                                                               \
         note_lateness(start_, nt);                                                      \
     }
 #else
-#define FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                                  \
-    { (void)(mr); (void)(nr); f(g, 0, M, J0, (J0) + (N)); }
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                  \
+    { (void)(mr); (void)(nr); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
 #endif
 
-/* C[0:M, J0:J0+N]: on the calling thread, or the team */
-#define FDNN_GEMM_PART(nt, f, g, M, J0, N, mr, nr)                                     \
+/* C[I0:I0+M, J0:J0+N]: on the calling thread, or the team */
+#define FDNN_GEMM_PART(nt, f, g, I0, M, J0, N, mr, nr)                                     \
     {                                                                                   \
         if (nt <= 1)                                                                    \
-            f(g, 0, M, J0, (J0) + (N));                                                 \
+            f(g, I0, (I0) + (M), J0, (J0) + (N));                                                 \
         else                                                                            \
-            FDNN_GEMM_THREADS(nt, f, g, M, J0, N, mr, nr)                               \
+            FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                           \
     }
 
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
@@ -662,17 +664,32 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
                 nt = 1;                                                                \
         }                                                                              \
         if (t_poll_armed && g->opt < 0 && work >= 2 * FDNN_POLL_GEMM) {                 \
-            /* pieces of whole tile columns, with a poll after each; each element of C \
-               is computed as it would be uncut */                                     \
-            ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * (double)(g->K > 0 ? g->K : 1))); \
-            w = (w + nr - 1) / nr * nr;                                                \
-            /* (piece_ and width_: names the macros below do not declare) */           \
-            for (ptrdiff_t piece_ = 0; piece_ < N && !fdnn_interrupt_poll(); piece_ += w) { \
-                const ptrdiff_t width_ = N - piece_ < w ? N - piece_ : w;              \
-                FDNN_GEMM_PART(nt, f, g, M, piece_, width_, mr, nr)                    \
+            /* pieces of whole tiles, with a poll after each; each element of C is       \
+               computed as it would be uncut. Each piece packs the operand it does not   \
+               cut again, so the cut is across the longer side of C: pieces of rows      \
+               repack B (K x N), pieces of columns A (M x K). (Columns only, this cost   \
+               a 1024-2048-2048-1024 step at m = 512 25 % over its products alone.) */   \
+            const double k_ = (double)(g->K > 0 ? g->K : 1);                           \
+            /* (piece_, width_, rows_: names the macros below do not declare) */        \
+            if (M > N && !fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c),         \
+                                            g_cur->gemm_tile_##TS[0],                  \
+                                            g_cur->gemm_tile_##TS[1])) {               \
+                ptrdiff_t h = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)N * k_));          \
+                h = (h + mr - 1) / mr * mr;                                            \
+                for (ptrdiff_t piece_ = 0; piece_ < M && !fdnn_interrupt_poll(); piece_ += h) { \
+                    const ptrdiff_t rows_ = M - piece_ < h ? M - piece_ : h;           \
+                    FDNN_GEMM_PART(nt, f, g, piece_, rows_, 0, N, mr, nr)              \
+                }                                                                      \
+            } else {                                                                   \
+                ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * k_));          \
+                w = (w + nr - 1) / nr * nr;                                            \
+                for (ptrdiff_t piece_ = 0; piece_ < N && !fdnn_interrupt_poll(); piece_ += w) { \
+                    const ptrdiff_t width_ = N - piece_ < w ? N - piece_ : w;          \
+                    FDNN_GEMM_PART(nt, f, g, 0, M, piece_, width_, mr, nr)             \
+                }                                                                      \
             }                                                                          \
         } else {                                                                       \
-            FDNN_GEMM_PART(nt, f, g, M, 0, N, mr, nr)                                  \
+            FDNN_GEMM_PART(nt, f, g, 0, M, 0, N, mr, nr)                               \
         }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             for (ptrdiff_t j = 0; j < N; j++)                                          \

@@ -275,8 +275,9 @@ def test_an_interrupted_long_mini_batch_leaves_the_moving_statistics():
 
 @pytest.mark.parametrize("shape", [(1024, 8192, 256), (64, 8192, 4096), (8192, 1024, 1024)])
 def test_products_cut_into_pieces_compute_what_uncut_ones_do(shape):
-    """predict's products (which look for signals) are cut into pieces of whole tile
-    columns above 2^29 multiply-adds: every piece must be the product's own columns."""
+    """predict's products (which look for signals) are cut into pieces of whole tile rows
+    (when C has more rows than columns) or columns above 2^29 multiply-adds: every piece
+    must be the product's own rows or columns."""
     m, n_in, n_out = shape
     rng = np.random.default_rng(4)
     model = Sequential([Dense(n_out, bias_initializer="random_normal")], seed=0)
