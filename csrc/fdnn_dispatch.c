@@ -550,6 +550,13 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
     g_cur->gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc);
 }
 
+/* the register tile every product runs on (tests), or -1: fdnn_gemm_pick's */
+static int g_forced_tile = -1;
+void fdnn_gemm_force_tile(int which)
+{
+    g_forced_tile = which >= 0 && which < FDNN_GEMM_TILES ? which : -1;
+}
+
 /* Multiply-adds per thread below which another thread costs more than it saves
    (a product of this size takes about 10 us on one core). */
 #define FDNN_GEMM_GRAIN ((double)(1 << 19))
@@ -639,11 +646,12 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
     void fdnn_gemm_##TS(const fdnn_gemm_args_##TS *g)                                   \
     {                                                                                  \
-        fdnn_gemm_##TS##_t f = g_cur->gemm_##TS;                                       \
         const ptrdiff_t M = g->M, N = g->N;                                            \
         if (M <= 0 || N <= 0 || t_interrupted)                                         \
             return;                                                                    \
-        int mr = g_cur->gemm_tile_##TS[0], nr = g_cur->gemm_tile_##TS[1];              \
+        const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, M, N, g->K, g->rs_b);  \
+        fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                \
+        int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];  \
         if (fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {  \
             /* C^T's tiles: NR of C's rows by MR of its columns */                     \
             const int t_ = mr;                                                         \
@@ -672,8 +680,8 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             const double k_ = (double)(g->K > 0 ? g->K : 1);                           \
             /* (piece_, width_, rows_: names the macros below do not declare) */        \
             if (M > N && !fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c),         \
-                                            g_cur->gemm_tile_##TS[0],                  \
-                                            g_cur->gemm_tile_##TS[1])) {               \
+                                            g_cur->gemm_tile_##TS[tile_][0],           \
+                                            g_cur->gemm_tile_##TS[tile_][1])) {        \
                 ptrdiff_t h = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)N * k_));          \
                 h = (h + mr - 1) / mr * mr;                                            \
                 for (ptrdiff_t piece_ = 0; piece_ < M && !fdnn_interrupt_poll(); piece_ += h) { \
@@ -699,9 +707,18 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 FDNN_DEF_GEMM_DISPATCH(f32)
 FDNN_DEF_GEMM_DISPATCH(f64)
 
-void fdnn_gemm_tile(int f64, int *rows, int *cols)
+int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b)
 {
-    const int *t = f64 ? g_cur->gemm_tile_f64 : g_cur->gemm_tile_f32;
+    if (g_forced_tile >= 0)
+        return g_forced_tile;
+    return f64 ? fdnn_gemm_pick(M, N, K, rs_b, sizeof(double), (const int(*)[2])g_cur->gemm_tile_f64)
+               : fdnn_gemm_pick(M, N, K, rs_b, sizeof(float), (const int(*)[2])g_cur->gemm_tile_f32);
+}
+
+void fdnn_gemm_tile(int f64, int which, int *rows, int *cols)
+{
+    which = which < 0 || which >= FDNN_GEMM_TILES ? 0 : which;
+    const int *t = f64 ? g_cur->gemm_tile_f64[which] : g_cur->gemm_tile_f32[which];
     *rows = t[0];
     *cols = t[1];
 }

@@ -114,6 +114,33 @@ static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
     return swapped < straight;
 }
 
+/* Register tiles per path: tile 0 the fastest per multiply-add, tile 1 one that pads
+   narrow products less (a path with one tile gives it twice). */
+#define FDNN_GEMM_TILES 2
+/* time per multiply-add of tile 1 over tile 0's (AVX-512 float32: 12 x 32 against
+   6 x 64, 1.07-1.19 where neither pads more) */
+#define FDNN_GEMM_TILE1_COST 1.1
+
+/* The tile a product runs on: the one with the fewest multiply-adds, padding included
+   (in the order fdnn_gemm_swapped takes), tile 1's weighted by FDNN_GEMM_TILE1_COST.
+   It depends only on the shapes and strides, so results do not depend on the thread
+   count; and both tiles compute each element of C as the same chain over k (bit for bit
+   the same result, except where one runs C^T, fdnn_gemm_swapped, over several K blocks). */
+static inline int fdnn_gemm_pick(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
+                                 size_t tbytes, const int tiles[FDNN_GEMM_TILES][2])
+{
+    if (tiles[1][0] == tiles[0][0] && tiles[1][1] == tiles[0][1])
+        return 0;
+    double cost[FDNN_GEMM_TILES];
+    for (int t = 0; t < FDNN_GEMM_TILES; t++) {
+        const int mr = tiles[t][0], nr = tiles[t][1];
+        const int sw = fdnn_gemm_swapped(M, N, K, rs_b, tbytes, mr, nr);
+        const ptrdiff_t rows = sw ? nr : mr, cols = sw ? mr : nr;
+        cost[t] = (double)((M + rows - 1) / rows * rows) * (double)((N + cols - 1) / cols * cols);
+    }
+    return cost[1] * FDNN_GEMM_TILE1_COST < cost[0] ? 1 : 0;
+}
+
 typedef FDNN_GEMM_ARGS(float) fdnn_gemm_args_f32;
 typedef FDNN_GEMM_ARGS(double) fdnn_gemm_args_f64;
 /* C[i0:i1, j0:j1] on the calling thread */
@@ -164,10 +191,12 @@ typedef struct {
     fdnn_gemm_nn_f64_t gemm_nn_f64;
     fdnn_gemm_nt_f32_t gemm_nt_f32;
     fdnn_gemm_nt_f64_t gemm_nt_f64;
-    fdnn_gemm_f32_t gemm_f32;
-    fdnn_gemm_f64_t gemm_f64;
-    int gemm_tile_f32[2]; /* rows and columns of the register tile */
-    int gemm_tile_f64[2];
+    /* the packed product on each register tile (fdnn_gemm_pick), and the tiles' rows and
+       columns */
+    fdnn_gemm_f32_t gemm_f32[FDNN_GEMM_TILES];
+    fdnn_gemm_f64_t gemm_f64[FDNN_GEMM_TILES];
+    int gemm_tile_f32[FDNN_GEMM_TILES][2];
+    int gemm_tile_f64[FDNN_GEMM_TILES][2];
     fdnn_optim_f32_t optim_f32;
     fdnn_optim_f64_t optim_f64;
 } fdnn_kernel_table;
@@ -245,8 +274,12 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
 /* The packed product over the thread team. */
 void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g);
 void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g);
-/* rows and columns of the current register tile, for tests of the edges */
-void fdnn_gemm_tile(int f64, int *rows, int *cols);
+/* rows and columns of register tile `which` (fdnn_gemm_pick) on the current path */
+void fdnn_gemm_tile(int f64, int which, int *rows, int *cols);
+/* the tile a product of these shapes runs on (fdnn_gemm_pick, or the forced one) */
+int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b);
+/* run every product on tile `which`, or on fdnn_gemm_pick's (-1); for tests */
+void fdnn_gemm_force_tile(int which);
 
 /* One optimizer step in place over n contiguous parameters (single-threaded). */
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,

@@ -152,9 +152,12 @@ def get_num_threads() -> int:
 
 def _gemm_engine() -> str:
     """The product engine and its register tiles on the current SIMD path."""
-    t32, t64 = _ew.gemm_tile(False), _ew.gemm_tile(True)
-    return (f"fastdnn packed, {_ew.simd_path()} micro-kernels, tiles {t32[0]}x{t32[1]} "
-            f"(float32) and {t64[0]}x{t64[1]} (float64)")
+    def tiles(f64: bool) -> str:
+        shapes = dict.fromkeys(_ew.gemm_tile(f64, which) for which in (0, 1))
+        return ", ".join(f"{rows}x{cols}" for rows, cols in shapes)
+
+    return (f"fastdnn packed, {_ew.simd_path()} micro-kernels, tiles {tiles(False)} "
+            f"(float32) and {tiles(True)} (float64)")
 
 
 def info() -> dict[str, Any]:

@@ -63,8 +63,24 @@ def _eps(dtype):
     return float(np.finfo(dtype).eps)
 
 
+_FORCED_TILE = [0]
+
+
+@pytest.fixture(params=[0, 1], ids=["tile0", "tile1"])
+def tile(request):
+    """Run the test on each register tile of the path (forced; both the same tile on a
+    path with one), so that every micro-kernel meets the edges of its own tile."""
+    _ew.force_gemm_tile(request.param)
+    _FORCED_TILE[0] = request.param
+    try:
+        yield request.param
+    finally:
+        _ew.force_gemm_tile(-1)
+        _FORCED_TILE[0] = 0
+
+
 def _tile(dtype):
-    return _ew.gemm_tile(np.dtype(dtype) == np.float64)
+    return _ew.gemm_tile(np.dtype(dtype) == np.float64, _FORCED_TILE[0])
 
 
 def _operand(rng, shape, dtype, order="C", offset=0, integers=False):
@@ -193,7 +209,7 @@ def _block_shapes(dtype):
 
 @pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_every_small_size(simd, dtype, direct):
+def test_every_small_size(simd, tile, dtype, direct):
     rng = np.random.default_rng(1)
     for (M, N, K), integers in itertools.product(_sweep_shapes(dtype), (False, True)):
         _run(rng, M, N, K, dtype, direct, integers=integers)
@@ -201,7 +217,7 @@ def test_every_small_size(simd, dtype, direct):
 
 @pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cache_block_boundaries(simd, dtype, direct):
+def test_cache_block_boundaries(simd, tile, dtype, direct):
     rng = np.random.default_rng(2)
     for (M, N, K), integers in itertools.product(_block_shapes(dtype), (False, True)):
         _run(rng, M, N, K, dtype, direct, integers=integers)
@@ -211,7 +227,7 @@ def test_cache_block_boundaries(simd, dtype, direct):
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_layouts_alpha_beta(simd, dtype, layout):
+def test_layouts_alpha_beta(simd, tile, dtype, layout):
     """NN, NT, TN, TT operands, out in either order, alpha != 1, beta != 0 (out read),
     beta = 0 (out prefilled with NaN must not be read), one K of several blocks."""
     a_order, b_order = LAYOUTS[layout]
@@ -289,7 +305,7 @@ def _unfused(C0, bias, act, act_alpha):
 
 @pytest.mark.parametrize("act_name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_epilogue_matches_unfused(simd, dtype, act_name):
+def test_epilogue_matches_unfused(simd, tile, dtype, act_name):
     """g(alpha A B + bias) fused into the product equals the product, then + bias, then
     fastdnn.functional's activation. (direct=True without bias is left to
     test_direct_epilogue_without_bias: it crashes the interpreter.)"""
@@ -395,7 +411,7 @@ FEW_ROWS = [1, 5, 11, 12, 13, 24, 31, 32, 33, 48, 64, 65]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_few_rows_against_transposed_weights(simd, dtype):
+def test_few_rows_against_transposed_weights(simd, tile, dtype):
     rng = np.random.default_rng(11)
     for M, N, K in itertools.product(FEW_ROWS, (1, 10, 13, 100, 300), (1, 7, 300)):
         _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5 if K > 1 else 1.0)
@@ -441,7 +457,7 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
 # ------------------------------------------------------------------ 5. threads
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_result_does_not_depend_on_thread_count(simd, dtype):
+def test_result_does_not_depend_on_thread_count(simd, tile, dtype):
     """A product split over threads in 2-D gives bit for bit the single-thread result."""
     rng = np.random.default_rng(7)
     M, N, K = 301, 503, 701          # ~1e8 multiply-adds: far above the threading grain
@@ -463,6 +479,33 @@ def test_result_does_not_depend_on_thread_count(simd, dtype):
         fastdnn.set_num_threads(n)
         for got, want in zip(products(), single):
             np.testing.assert_array_equal(got, want, err_msg=f"{n} threads vs 1")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_agree_and_the_pick_follows_the_padding(simd, dtype):
+    """Both register tiles make each element of C as the same chain over k: with K in
+    one block their results are the same bit for bit, and so is the product on the tile
+    the engine picks. It picks tile 1 only where tile 0 pads C much more."""
+    f64 = np.dtype(dtype) == np.float64
+    rng = np.random.default_rng(13)
+    for M, N, K in [(256, 32, 300), (10, 128, 128), (37, 70, 384), (64, 13, 200),
+                    (5, 300, 33), (130, 200, 17)]:
+        A = _operand(rng, (M, K), dtype, "F" if M % 2 else "C")
+        B = _operand(rng, (K, N), dtype, "F" if N % 2 else "C")
+        got = []
+        for which in (0, 1, -1):
+            _ew.force_gemm_tile(which)
+            got.append(_dense.matmul(A, B, 0.5, False))
+        _ew.force_gemm_tile(-1)
+        _assert_product(got[0], A, B, 0.5, what=f"M, N, K = {M}, {N}, {K}")
+        np.testing.assert_array_equal(got[1], got[0], err_msg=f"tile 1 vs 0, {M}, {N}, {K}")
+        np.testing.assert_array_equal(got[2], got[0], err_msg=f"picked vs 0, {M}, {N}, {K}")
+    (mr0, nr0), (mr1, nr1) = _ew.gemm_tile(f64, 0), _ew.gemm_tile(f64, 1)
+    # a C as wide as tile 1 and half as wide as tile 0: tile 0 would pad it to twice
+    wide = _ew.gemm_tile_for(f64, 12 * mr0 * mr1, nr1, 500, nr1)
+    square = _ew.gemm_tile_for(f64, 4 * mr0 * mr1, 4 * nr0 * nr1, 500, 4 * nr0 * nr1)
+    assert square == 0
+    assert wide == (1 if 2 * nr1 == nr0 else 0)
 
 
 # ------------------------------------------------------------------ 6. empty

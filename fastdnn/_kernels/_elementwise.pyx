@@ -103,7 +103,9 @@ cdef extern from "fdnn_kernels.h" nogil:
         const double *opt_c
     void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g)
     void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
-    void fdnn_gemm_tile(int f64, int *rows, int *cols)
+    void fdnn_gemm_tile(int f64, int which, int *rows, int *cols)
+    void fdnn_gemm_force_tile(int which)
+    int fdnn_gemm_tile_for(int f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b)
     void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n, const float *c)
     void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n, const double *c)
 
@@ -271,11 +273,25 @@ cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const
     fdnn_gemm_f64(&g)
 
 
-def gemm_tile(bint f64):
-    """(rows, columns) of the packed product's register tile on the current SIMD path."""
+def gemm_tile(bint f64, int which=0):
+    """(rows, columns) of the packed product's register tile ``which`` on the current SIMD
+    path: 0 its fastest, 1 the one it takes for products that tile pads less (the same
+    as 0 on a path with one tile)."""
     cdef int rows, cols
-    fdnn_gemm_tile(f64, &rows, &cols)
+    fdnn_gemm_tile(f64, which, &rows, &cols)
     return rows, cols
+
+
+def gemm_tile_for(bint f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b):
+    """The register tile (0 or 1) a packed product C (M, N) = A (M, K) B (K, N) runs on,
+    B's row stride ``rs_b`` in elements."""
+    return fdnn_gemm_tile_for(f64, M, N, K, rs_b)
+
+
+def force_gemm_tile(int which):
+    """Run every packed product on register tile ``which`` (0 or 1), or on the one the
+    engine picks by shape (-1, the default); for tests."""
+    fdnn_gemm_force_tile(which)
 
 
 cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines,

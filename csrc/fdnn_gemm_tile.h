@@ -1,0 +1,294 @@
+/* One register tile of the packed product (fdnn_gemm_packed.h): the packing into its
+ * panels, its micro-kernel and the blocked loops around it. Included by fdnn_gemm_packed.h
+ * once per tile with PK_T (the tile's index in the kernel table), PK_MR and PK_NV
+ * defined; its functions are named with the type and the tile (PKT). */
+
+#define PK_NR (PK_NV * PK_VL)
+#define PKT(name) FDNN_CAT(FDNN_CAT(name##_, TS), FDNN_CAT(_, PK_T))
+
+/* Lines [0, n) of x (line i at x + i * step, its k-th element k * kstep further) ->
+   micro-panels of w lines, k-major: p[k * w + r]; lines past n are zero. A's rows make
+   panels of PK_MR lines, B's columns panels of PK_NR. */
+FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x,
+                                        ptrdiff_t step, ptrdiff_t kstep, T *restrict p)
+{
+    for (ptrdiff_t i = 0; i < n; i += w) {
+        const ptrdiff_t nl = n - i < w ? n - i : w;
+        const T *xi = x + i * step;
+#ifdef PK_VECTOR
+        if (nl == w && step == 1 && w == PK_NR) {
+            /* B's columns contiguous: whole vectors (GCC makes the generic copy below a
+               memmove call per k) */
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int v = 0; v < PK_NV; v++)
+                    *(PK_V *)(p + k * PK_NR + v * PK_VL) = PK_LOAD(xi + k * kstep + v * PK_VL);
+        } else
+#endif
+        if (nl == w && step == 1 && w == PK_MR) {
+            /* A's rows contiguous (a transposed view): a copy of constant size per k, which
+               the compiler makes a few moves (with w variable, GCC assembled each vector
+               from single loads: 23 % of a 256 x 128 x 784 product) */
+            for (ptrdiff_t k = 0; k < kc; k++)
+                memcpy(p + k * PK_MR, xi + k * kstep, PK_MR * sizeof(T));
+        } else if (nl == w && step == 1) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < w; r++)
+                    p[k * w + r] = xi[k * kstep + r];
+#ifdef PK_VECTOR
+        } else if (nl == w && kstep == 1) {
+            /* each line contiguous along k: a transpose through registers */
+            FDNN_CAT(transpose_, TS)(w, kc, xi, step, p);
+#endif
+        } else if (nl == w) {
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < w; r++)
+                    p[k * w + r] = xi[r * step + k * kstep];
+        } else {
+            for (ptrdiff_t k = 0; k < kc; k++) {
+                for (ptrdiff_t r = 0; r < nl; r++)
+                    p[k * w + r] = xi[r * step + k * kstep];
+                for (ptrdiff_t r = nl; r < w; r++)
+                    p[k * w + r] = 0;
+            }
+        }
+        p += kc * w;
+    }
+}
+
+/* The MR x NR tile alpha Ap Bp over kc, with A's panel element (r, k) at
+   ap[k * aks + r * ars] (a packed panel: aks = MR, ars = 1; a matrix read in place:
+   its own strides). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
+   (+ beta c; beta = 0: c is not read, as in BLAS); otherwise it goes to `tile`
+   (PK_MR x PK_NR) for the caller to place. */
+FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                                        ptrdiff_t ars, const T *restrict bp, T *restrict c,
+                                        ptrdiff_t ldc, int store, T alpha, T beta,
+                                        T *restrict tile)
+{
+#ifdef PK_VECTOR
+    PK_V acc[PK_MR][PK_NV];
+    for (int r = 0; r < PK_MR; r++)
+        for (int v = 0; v < PK_NV; v++)
+            acc[r][v] = (PK_V){0};
+    /* rows in threes from a few base pointers, so that a matrix read in place needs
+       no register per row (x86 addresses base + index * 1, 2, 4 or 8) */
+    const T *base[(PK_MR + 2) / 3];
+    for (int q = 0; q < (PK_MR + 2) / 3; q++)
+        base[q] = ap + 3 * q * ars;
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        PK_V bv[PK_NV];
+        for (int v = 0; v < PK_NV; v++)
+            bv[v] = *(const PK_V *)(bp + v * PK_VL);
+#if defined(__GNUC__) || defined(__clang__)
+        /* B's panel streams from L2: the two lines PK_PREFETCH steps ahead (+4 % at 384^3) */
+        __builtin_prefetch(bp + PK_PREFETCH * PK_NR, 0, 3);
+        __builtin_prefetch((const char *)(bp + PK_PREFETCH * PK_NR) + 64, 0, 3);
+#endif
+        for (int r = 0; r < PK_MR; r++) {
+            const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
+            for (int v = 0; v < PK_NV; v++)
+                acc[r][v] += ar * bv[v];
+        }
+        for (int q = 0; q < (PK_MR + 2) / 3; q++)
+            base[q] += aks;
+        bp += PK_NR;
+    }
+    const PK_V va = alpha - (PK_V){0};
+    if (store) {
+        const PK_V vb = beta - (PK_V){0};
+        for (int r = 0; r < PK_MR; r++)
+            for (int v = 0; v < PK_NV; v++) {
+                T *cp = c + r * ldc + v * PK_VL;
+                PK_STORE(cp, beta == 0 ? va * acc[r][v] : va * acc[r][v] + vb * PK_LOAD(cp));
+            }
+        return;
+    }
+    for (int r = 0; r < PK_MR; r++)
+        for (int v = 0; v < PK_NV; v++)
+            *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
+#else
+    T acc[PK_MR][PK_NR] = {{0}};
+    (void)c; (void)ldc; (void)store; (void)beta;
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        for (int r = 0; r < PK_MR; r++)
+            for (int s = 0; s < PK_NR; s++)
+                acc[r][s] += ap[k * aks + r * ars] * bp[s];
+        bp += PK_NR;
+    }
+    for (int r = 0; r < PK_MR; r++)
+        for (int s = 0; s < PK_NR; s++)
+            tile[r * PK_NR + s] = alpha * acc[r][s];
+#endif
+}
+
+/* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
+   ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
+static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                                     ptrdiff_t ars, const T *restrict bp,
+                                     T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
+                                     T alpha, T beta, T *restrict tile)
+{
+#ifdef PK_VECTOR
+    const int store = mr == PK_MR && nr == PK_NR;
+#else
+    const int store = 0;
+#endif
+    if (aks == 1)
+        PKT(pk_tile)(kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);
+    else
+        PKT(pk_tile)(kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+    if (store)
+        return;
+    for (ptrdiff_t r = 0; r < mr; r++)
+        for (ptrdiff_t s = 0; s < nr; s++)
+            c[r * ldc + s] = beta == 0 ? tile[r * PK_NR + s]
+                                       : tile[r * PK_NR + s] + beta * c[r * ldc + s];
+}
+
+/* the tile of rows x cols of C^T with A's panel read in place (element (r, k) at
+   a[k * aks + r * ars]), placed transposed: c[s * ldc + r] (+ beta c) */
+static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
+                                       ptrdiff_t ars, const T *restrict bp, T *restrict c,
+                                       ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, T alpha,
+                                       T beta, T *restrict tile)
+{
+    if (aks == 1)
+        PKT(pk_tile)(kc, a, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+    else
+        PKT(pk_tile)(kc, a, aks, 1, bp, c, ldc, 0, alpha, beta, tile);
+    for (ptrdiff_t s = 0; s < cols; s++) {
+        T *cs = c + s * ldc;
+        if (beta == 0)
+            for (ptrdiff_t r = 0; r < rows; r++)
+                cs[r] = tile[r * PK_NR + s];
+        else
+            for (ptrdiff_t r = 0; r < rows; r++)
+                cs[r] = tile[r * PK_NR + s] + beta * cs[r];
+    }
+}
+
+/* C[i0:i1, j0:j1] as C^T = B^T A^T, for few rows of C (fdnn_gemm_swapped): B, its
+   columns contiguous, is read in place as the broadcast operand, so the large operand is
+   never packed; A's rows are packed as the panels of C^T's columns, over the whole of K
+   (each tile is one chain over k, stored once, transposed). Each tile of C^T covers
+   MR of C's columns and NR of its rows. */
+static void PKT(gemm_block_t)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
+                              ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
+{
+    const ptrdiff_t K = g->K;
+    /* C's rows per packed block of A: NR multiples whose K-long panels stay in L2 */
+    ptrdiff_t ib = (ptrdiff_t)(FDNN_GEMM_SWAP_BYTES / (K * (ptrdiff_t)sizeof(T))) / PK_NR * PK_NR;
+    if (ib < PK_NR)
+        ib = PK_NR;
+    if (ib > i1 - i0)
+        ib = i1 - i0;
+    const size_t b_size = (size_t)((ib + PK_NR - 1) / PK_NR * PK_NR) * (size_t)K;
+    T *edge = FDNN_CAT(pk_space_, TS)(0, (size_t)PK_MR * (size_t)K);
+    T *bp = FDNN_CAT(pk_space_, TS)(1, b_size + PK_MR * PK_NR);
+    if (edge == NULL || bp == NULL) {
+        FDNN_CAT(pk_unpacked_, TS)(g, i0, i1, j0, j1);
+        return;
+    }
+    T *tile = bp + b_size;
+    for (ptrdiff_t i = i0; i < i1; i += ib) {
+        const ptrdiff_t ic = i1 - i < ib ? i1 - i : ib;
+        PKT(pk_pack)(PK_NR, ic, K, g->a + i * g->rs_a, g->rs_a, g->cs_a, bp);
+        for (ptrdiff_t j = j0; j < j1; j += PK_MR) {
+            const ptrdiff_t mr = j1 - j < PK_MR ? j1 - j : PK_MR;
+            /* C^T's A panel: B's columns j.., element (r, k) at b[(j + r) cs_b + k rs_b] */
+            const T *a = g->b + j * g->cs_b;
+            ptrdiff_t aks = g->rs_b, ars = g->cs_b;
+            if (mr < PK_MR) {
+                PKT(pk_pack)(PK_MR, mr, K, a, g->cs_b, g->rs_b, edge);
+                a = edge;
+                aks = PK_MR;
+                ars = 1;
+            }
+            for (ptrdiff_t ii = 0; ii < ic; ii += PK_NR) {
+                const ptrdiff_t nr = ic - ii < PK_NR ? ic - ii : PK_NR;
+                PKT(pk_kernel_t)(K, a, aks, ars, bp + ii * K,
+                                           g->c + (i + ii) * g->ldc + j, g->ldc, mr, nr,
+                                           g->alpha, g->beta, tile);
+                FDNN_CAT(pk_finish_, TS)(g, i + ii, j, nr, mr);
+            }
+        }
+    }
+}
+
+/* C[i0:i1, j0:j1] of the product g describes, on the calling thread. */
+static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0, ptrdiff_t i1,
+                            ptrdiff_t j0, ptrdiff_t j1)
+{
+    const ptrdiff_t K = g->K;
+    if (fdnn_gemm_swapped(g->M, g->N, K, g->rs_b, sizeof(T), PK_MR, PK_NR)) {
+        PKT(gemm_block_t)(g, i0, i1, j0, j1);
+        return;
+    }
+    /* equal K blocks of at most PK_KC (a multiple of 8 when there are several) */
+    const ptrdiff_t nkb = K > 0 ? (K + PK_KC - 1) / PK_KC : 1;
+    const ptrdiff_t kcb = nkb > 1 ? ((K + nkb - 1) / nkb + 7) / 8 * 8 : (K > 0 ? K : 1);
+    const ptrdiff_t mb = i1 - i0 < PK_MB ? i1 - i0 : PK_MB;
+    const ptrdiff_t nb = j1 - j0 < PK_NB ? j1 - j0 : PK_NB;
+    const size_t b_size = (size_t)((nb + PK_NR - 1) / PK_NR * PK_NR) * (size_t)kcb;
+    T *ap = FDNN_CAT(pk_space_, TS)(0, (size_t)((mb + PK_MR - 1) / PK_MR * PK_MR) * (size_t)kcb);
+    /* the tile buffer sits after B's block, in the same allocation */
+    T *bp = FDNN_CAT(pk_space_, TS)(1, b_size + PK_MR * PK_NR);
+    if (ap == NULL || bp == NULL) {
+        FDNN_CAT(pk_unpacked_, TS)(g, i0, i1, j0, j1);
+        return;
+    }
+    T *tile = bp + b_size;
+    /* A's rows contiguous along k: its whole panels are read in place, not packed (+2-10 %
+       on one core); rows a multiple of 4 KiB apart would put a panel's lines in the same
+       L1 sets: those are packed. (Columns contiguous along i, read in place, lost 4-25 %.) */
+    const int in_place = g->cs_a == 1 && ((size_t)g->rs_a * sizeof(T)) % 4096 != 0;
+    for (ptrdiff_t i = i0; i < i1; i += mb) {
+        const ptrdiff_t mc = i1 - i < mb ? i1 - i : mb;
+        for (ptrdiff_t p = 0; p < K || p == 0; p += kcb) {
+            const ptrdiff_t kc = K - p < kcb ? K - p : kcb;
+            const T beta = p == 0 ? g->beta : (T)1;
+            const int last = p + kc >= K;
+            if (!in_place)
+                PKT(pk_pack)(PK_MR, mc, kc, g->a + i * g->rs_a + p * g->cs_a, g->rs_a,
+                                       g->cs_a, ap);
+            else if (mc % PK_MR != 0) /* the last rows' panel, zero-padded */
+                PKT(pk_pack)(PK_MR, mc % PK_MR, kc,
+                                       g->a + (i + mc / PK_MR * PK_MR) * g->rs_a + p * g->cs_a,
+                                       g->rs_a, g->cs_a, ap + mc / PK_MR * PK_MR * kc);
+            for (ptrdiff_t j = j0; j < j1; j += nb) {
+                const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
+                PKT(pk_pack)(PK_NR, nc, kc, g->b + p * g->rs_b + j * g->cs_b,
+                                       g->cs_b, g->rs_b, bp);
+                for (ptrdiff_t ii = 0; ii < mc; ii += PK_MR) {
+                    const ptrdiff_t mr = mc - ii < PK_MR ? mc - ii : PK_MR;
+                    const int whole = in_place && mr == PK_MR;
+                    const T *api = whole ? g->a + (i + ii) * g->rs_a + p : ap + ii * kc;
+                    const ptrdiff_t aks = whole ? 1 : PK_MR, ars = whole ? g->rs_a : 1;
+                    for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
+                        const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
+                        T *c = g->c + (i + ii) * g->ldc + (j + jj);
+                        PKT(pk_kernel)(kc, api, aks, ars, bp + jj * kc, c, g->ldc, mr, nr,
+                                                 g->alpha, beta, tile);
+                        if (last)
+                            FDNN_CAT(pk_finish_, TS)(g, i + ii, j + jj, mr, nr);
+                    }
+                }
+            }
+            if (K == 0)
+                break;
+        }
+    }
+}
+
+static void PKT(pk_fill)(fdnn_kernel_table *t)
+{
+    t->FDNN_CAT(gemm_, TS)[PK_T] = PKT(gemm_block);
+    t->FDNN_CAT(gemm_tile_, TS)[PK_T][0] = PK_MR;
+    t->FDNN_CAT(gemm_tile_, TS)[PK_T][1] = PK_NR;
+}
+
+#undef PKT
+#undef PK_T
+#undef PK_MR
+#undef PK_NV
+#undef PK_NR
