@@ -99,19 +99,30 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    register tile, so results do not depend on the thread count. */
 #define FDNN_GEMM_SWAP_M 64
 #define FDNN_GEMM_SWAP_BYTES (256 * 1024)
-static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
-                                    size_t tbytes, int mr, int nr)
+/* multiply-adds per k of the product on an mr x nr tile, padding and packing included,
+   in the order fdnn_gemm_swapped takes; *swapped says which */
+static inline double fdnn_gemm_cost(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
+                                    size_t tbytes, int mr, int nr, int *swapped)
 {
-    if (K <= 0 || rs_b != 1 || M > FDNN_GEMM_SWAP_M
-        || (size_t)K * tbytes * (size_t)nr > FDNN_GEMM_SWAP_BYTES)
-        return 0;
-    /* multiply-adds per k, padding included, plus the packing */
     const double m = (double)M, n = (double)N;
     const double straight = (double)((M + mr - 1) / mr * mr) * (double)((N + nr - 1) / nr * nr)
                             + FDNN_PACK_COST * (m + n);
-    const double swapped = (double)((M + nr - 1) / nr * nr) * (double)((N + mr - 1) / mr * mr)
-                           + FDNN_PACK_COST * (m + (N % mr != 0 ? mr : 0));
-    return swapped < straight;
+    *swapped = 0;
+    if (K <= 0 || rs_b != 1 || M > FDNN_GEMM_SWAP_M
+        || (size_t)K * tbytes * (size_t)nr > FDNN_GEMM_SWAP_BYTES)
+        return straight;
+    const double swapped_cost = (double)((M + nr - 1) / nr * nr) * (double)((N + mr - 1) / mr * mr)
+                                + FDNN_PACK_COST * (m + (N % mr != 0 ? mr : 0));
+    *swapped = swapped_cost < straight;
+    return *swapped ? swapped_cost : straight;
+}
+
+static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
+                                    size_t tbytes, int mr, int nr)
+{
+    int swapped;
+    (void)fdnn_gemm_cost(M, N, K, rs_b, tbytes, mr, nr, &swapped);
+    return swapped;
 }
 
 /* Register tiles per path: tile 0 the fastest per multiply-add, tile 1 one that pads
@@ -121,8 +132,8 @@ static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
    6 x 64, 1.07-1.19 where neither pads more) */
 #define FDNN_GEMM_TILE1_COST 1.1
 
-/* The tile a product runs on: the one with the fewest multiply-adds, padding included
-   (in the order fdnn_gemm_swapped takes), tile 1's weighted by FDNN_GEMM_TILE1_COST.
+/* The tile a product runs on: the one of least fdnn_gemm_cost (padding and packing
+   included), tile 1's weighted by FDNN_GEMM_TILE1_COST.
    It depends only on the shapes and strides, so results do not depend on the thread
    count; and both tiles compute each element of C as the same chain over k (bit for bit
    the same result, except where one runs C^T, fdnn_gemm_swapped, over several K blocks). */
@@ -133,10 +144,8 @@ static inline int fdnn_gemm_pick(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_
         return 0;
     double cost[FDNN_GEMM_TILES];
     for (int t = 0; t < FDNN_GEMM_TILES; t++) {
-        const int mr = tiles[t][0], nr = tiles[t][1];
-        const int sw = fdnn_gemm_swapped(M, N, K, rs_b, tbytes, mr, nr);
-        const ptrdiff_t rows = sw ? nr : mr, cols = sw ? mr : nr;
-        cost[t] = (double)((M + rows - 1) / rows * rows) * (double)((N + cols - 1) / cols * cols);
+        int swapped;
+        cost[t] = fdnn_gemm_cost(M, N, K, rs_b, tbytes, tiles[t][0], tiles[t][1], &swapped);
     }
     return cost[1] * FDNN_GEMM_TILE1_COST < cost[0] ? 1 : 0;
 }
