@@ -585,8 +585,9 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
 
 /* tm x tn = nt: the grid whose busiest thread has the least work, counting its tiles
    whole (a partial tile costs a full one) and the operands it packs (each thread
-   packs its rows of A and its columns of B) */
-static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr)
+   packs its columns of B, and its rows of A unless A is read in place: a_packed = 0) */
+static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr,
+                          int a_packed)
 {
     const ptrdiff_t rt = (M + mr - 1) / mr, ct = (N + nr - 1) / nr;
     const double k = (double)(K > 0 ? K : 1);
@@ -597,7 +598,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             continue;
         const int tn = nt / tm;
         const double rows = (double)((rt + tm - 1) / tm * mr), cols = (double)((ct + tn - 1) / tn * nr);
-        const double cost = rows * cols * k + FDNN_PACK_COST * (rows + cols) * k;
+        const double cost = rows * cols * k + FDNN_PACK_COST * (a_packed * rows + cols) * k;
         if (best_cost < 0 || cost < best_cost) {
             best_cost = cost;
             best = tm;
@@ -608,10 +609,10 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 /* C[I0:I0+M, J0:J0+N] on nt threads */
-#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                  \
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
     {                                                                                   \
         /* column sums (db) stay with one thread per column: no split of the rows */   \
-        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);         \
+        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr, ap);     \
         const int tn = nt / tm;                                                         \
         double start_[FDNN_MAX_TEAM];                                                   \
         for (int t_ = 0; t_ < nt; t_++)                                                 \
@@ -630,17 +631,17 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         note_lateness(start_, nt);                                                      \
     }
 #else
-#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                  \
-    { (void)(mr); (void)(nr); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
+    { (void)(mr); (void)(nr); (void)(ap); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
 #endif
 
 /* C[I0:I0+M, J0:J0+N]: on the calling thread, or the team */
-#define FDNN_GEMM_PART(nt, f, g, I0, M, J0, N, mr, nr)                                     \
+#define FDNN_GEMM_PART(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
     {                                                                                   \
         if (nt <= 1)                                                                    \
             f(g, I0, (I0) + (M), J0, (J0) + (N));                                                 \
         else                                                                            \
-            FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                           \
+            FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                       \
     }
 
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
@@ -652,11 +653,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, M, N, g->K, g->rs_b);  \
         fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                \
         int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];  \
+        int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);   \
         if (fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {  \
             /* C^T's tiles: NR of C's rows by MR of its columns */                     \
             const int t_ = mr;                                                         \
             mr = nr;                                                                   \
             nr = t_;                                                                   \
+            a_packed = 1;                                                              \
         }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
@@ -675,29 +678,30 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             /* pieces of whole tiles, with a poll after each; each element of C is       \
                computed as it would be uncut. Each piece packs the operand it does not   \
                cut again, so the cut is across the longer side of C: pieces of rows      \
-               repack B (K x N), pieces of columns A (M x K). (Columns only, this cost   \
-               a 1024-2048-2048-1024 step at m = 512 25 % over its products alone.) */   \
+               repack B (K x N), pieces of columns A (M x K) when A is packed. (Columns  \
+               only, this cost a 1024-2048-2048-1024 step at m = 512 25 % over its      \
+               products alone.) Swapped products are cut into columns. */                \
             const double k_ = (double)(g->K > 0 ? g->K : 1);                           \
             /* (piece_, width_, rows_: names the macros below do not declare) */        \
-            if (M > N && !fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c),         \
-                                            g_cur->gemm_tile_##TS[tile_][0],           \
-                                            g_cur->gemm_tile_##TS[tile_][1])) {        \
+            if (M > N && a_packed && !fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), \
+                                                        g_cur->gemm_tile_##TS[tile_][0], \
+                                                        g_cur->gemm_tile_##TS[tile_][1])) { \
                 ptrdiff_t h = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)N * k_));          \
                 h = (h + mr - 1) / mr * mr;                                            \
                 for (ptrdiff_t piece_ = 0; piece_ < M && !fdnn_interrupt_poll(); piece_ += h) { \
                     const ptrdiff_t rows_ = M - piece_ < h ? M - piece_ : h;           \
-                    FDNN_GEMM_PART(nt, f, g, piece_, rows_, 0, N, mr, nr)              \
+                    FDNN_GEMM_PART(nt, f, g, piece_, rows_, 0, N, mr, nr, a_packed)              \
                 }                                                                      \
             } else {                                                                   \
                 ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * k_));          \
                 w = (w + nr - 1) / nr * nr;                                            \
                 for (ptrdiff_t piece_ = 0; piece_ < N && !fdnn_interrupt_poll(); piece_ += w) { \
                     const ptrdiff_t width_ = N - piece_ < w ? N - piece_ : w;          \
-                    FDNN_GEMM_PART(nt, f, g, 0, M, piece_, width_, mr, nr)             \
+                    FDNN_GEMM_PART(nt, f, g, 0, M, piece_, width_, mr, nr, a_packed)             \
                 }                                                                      \
             }                                                                          \
         } else {                                                                       \
-            FDNN_GEMM_PART(nt, f, g, 0, M, 0, N, mr, nr)                               \
+            FDNN_GEMM_PART(nt, f, g, 0, M, 0, N, mr, nr, a_packed)                             \
         }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             for (ptrdiff_t j = 0; j < N; j++)                                          \

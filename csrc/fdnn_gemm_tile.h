@@ -238,10 +238,8 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
         return;
     }
     T *tile = bp + b_size;
-    /* A's rows contiguous along k: its whole panels are read in place, not packed (+2-10 %
-       on one core); rows a multiple of 4 KiB apart would put a panel's lines in the same
-       L1 sets: those are packed. (Columns contiguous along i, read in place, lost 4-25 %.) */
-    const int in_place = g->cs_a == 1 && ((size_t)g->rs_a * sizeof(T)) % 4096 != 0;
+    /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place) */
+    const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR);
     for (ptrdiff_t i = i0; i < i1; i += mb) {
         const ptrdiff_t mc = i1 - i < mb ? i1 - i : mb;
         for (ptrdiff_t p = 0; p < K || p == 0; p += kcb) {
