@@ -242,6 +242,42 @@ def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
     _assert_same(model, reference)
 
 
+def test_ctrl_c_in_a_long_gradient_descent_step_leaves_a_whole_step_or_none():
+    """Plain gradient descent is folded into each layer's dW product, so a long step stops
+    for a signal only until its first W changes; from there it runs to its end and the
+    fit stops after it. Either way the model is consistent: untouched, or exactly one
+    whole step on (a signal early in the step, and one late in it)."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((32768, 256)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    one = _wide("sgd")
+    one.build(256)
+    start = one.get_weights()
+    t0 = time.perf_counter()
+    one.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0, engine="compiled")
+    took = time.perf_counter() - t0
+    after = one.get_weights()
+    steps = []
+    for delay in (0.1 * took, 0.9 * took):
+        model = _wide("sgd")
+        model.build(256)
+        model.set_weights(start)
+        timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                model.fit(X, y, epochs=3, batch_size=None, shuffle=False, verbose=0,
+                          engine="compiled")
+        finally:
+            timer.join()
+        steps.append(model.optimizer.iterations)
+        assert steps[-1] in (0, 1), steps
+        assert model.history.batch_loss.size == steps[-1]
+        for a, b in zip(model.get_weights(), after if steps[-1] else start):
+            np.testing.assert_array_equal(a, b)
+    assert steps[0] == 0, steps
+
+
 def test_an_interrupted_long_mini_batch_leaves_the_moving_statistics():
     """A batch normalization's moving statistics take a mini-batch's statistics only when
     its step is applied: an interrupted step leaves them as they were."""
