@@ -86,20 +86,33 @@ def _runs(samples: int, warmup_ns: int, rounds: int) -> list[int]:
     return [samples // k + (i < samples % k) for i in range(k)]
 
 
+def _remote(fn: Thunk) -> bool:
+    """An implementation timed in a process of its own: it calibrates and takes its
+    samples there (``remote_calibrate(target_ns)`` -> calls per sample,
+    ``remote_samples(warmup_ns, count, number)`` -> per-call times in ns, after its own
+    warm-up), and calling it returns its output."""
+    return hasattr(fn, "remote_samples")
+
+
 def measure(impls: Mapping[str, Thunk], samples: int, target_ns: int,
             warmup_ns: int = 0, rounds: int = 3) -> dict[str, Stats]:
     """Time every implementation ``samples`` times, interleaved; GC is off meanwhile.
 
     With ``warmup_ns > 0`` the samples come in at most ``rounds`` runs per
     implementation, each after ``warmup_ns`` of untimed calls (see the module doc).
+    An implementation in a process of its own (``_remote``) takes its turns there.
     """
-    numbers = {name: calibrate(fn, target_ns) for name, fn in impls.items()}
+    numbers = {name: fn.remote_calibrate(target_ns) if _remote(fn) else calibrate(fn, target_ns)
+               for name, fn in impls.items()}
     per_call: dict[str, list[float]] = {name: [] for name in impls}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         for run in _runs(samples, warmup_ns, rounds):
             for name, fn in impls.items():
+                if _remote(fn):
+                    per_call[name] += fn.remote_samples(warmup_ns, run, numbers[name])
+                    continue
                 if warmup_ns > 0:
                     warm_up(fn, warmup_ns)
                 for _ in range(run):

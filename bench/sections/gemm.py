@@ -100,7 +100,11 @@ every shape; on shapes with M, N, K >= 256, fastdnn at >= 85 % of the peak.
 """
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
+import pickle
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -114,6 +118,8 @@ from fastdnn._kernels._dense import matmul
 from _case import Case, Config, check_outputs, paired_ratio
 from _timing import Stats, measure
 from targets import for_case
+
+from ._gemm_anchor import gemm_inputs
 
 SECTION = "gemm"
 DTYPES = ("float32", "float64")
@@ -237,69 +243,92 @@ def grid(cfg: Config) -> list[Shape]:
 
 def make_inputs(shape: Shape, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """Seeded ``U(-1, 1)`` A and B in the shape's layout (transposed views of C-ordered
-    arrays for the T operands)."""
-    rng = np.random.default_rng(SEED)
-    M, K, N = shape.M, shape.K, shape.N
-    A = rng.uniform(-1, 1, (K, M)).astype(dtype).T if shape.layout == "TN" \
-        else rng.uniform(-1, 1, (M, K)).astype(dtype)
-    B = rng.uniform(-1, 1, (N, K)).astype(dtype).T if shape.layout == "NT" \
-        else rng.uniform(-1, 1, (K, N)).astype(dtype)
-    return A, B
+    arrays for the T operands), as the anchors' workers draw them."""
+    return gemm_inputs(shape.M, shape.K, shape.N, shape.layout, dtype, SEED)
 
 
 # ------------------------------------------------------------------ anchors
 
-def load_onnxruntime() -> tuple[Any, Any, str]:
-    """``(onnx, onnxruntime, "")``, or ``(None, None, why)`` when either is missing."""
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError as exc:
-        return None, None, f"onnxruntime skipped: {exc}"
-    return onnx, onnxruntime, ""
+def onnxruntime_missing() -> str:
+    """Why the onnxruntime column is skipped ("" when onnx and onnxruntime are installed);
+    neither is imported here: they run in their worker."""
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    return f"onnxruntime skipped: {', '.join(missing)} not installed" if missing else ""
 
 
-def matmul_model(onnx: Any, M: int, K: int, N: int, dtype: str) -> bytes:
-    """A one-node ONNX ``MatMul`` model, A (M, K) and B (K, N) both inputs."""
-    helper, tp = onnx.helper, onnx.TensorProto
-    elem = tp.FLOAT if dtype == "float32" else tp.DOUBLE
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["A", "B"], ["C"])], "matmul",
-        [helper.make_tensor_value_info("A", elem, [M, K]),
-         helper.make_tensor_value_info("B", elem, [K, N])],
-        [helper.make_tensor_value_info("C", elem, [M, N])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8        # read by every onnxruntime of the last years
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+class AnchorWorker:
+    """The worker process of ``_gemm_anchor.py`` for one anchor library: NumPy, torch or
+    onnxruntime alone, with its own thread pool (no fastdnn, no other library's pool)."""
+
+    _running: dict[str, "AnchorWorker"] = {}
+
+    def __init__(self, library: str):
+        here = Path(__file__).resolve().parent
+        # fastdnn sets a short OpenMP spin for its own runtime: not the anchors' setting
+        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+        self.library = library
+        self.proc = subprocess.Popen([sys.executable, str(here / "_gemm_anchor.py"), library],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.keys = 0
+
+    @classmethod
+    def get(cls, library: str) -> "AnchorWorker":
+        """The library's worker, started on first use and kept for the run."""
+        worker = cls._running.get(library)
+        if worker is None or worker.proc.poll() is not None:
+            worker = cls._running[library] = cls(library)
+        return worker
+
+    @classmethod
+    def close_all(cls) -> None:
+        for worker in list(cls._running.values()):
+            worker.close()
+        cls._running.clear()
+
+    def call(self, *cmd: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        pickle.dump(cmd, self.proc.stdin)
+        self.proc.stdin.flush()
+        status, reply = pickle.load(self.proc.stdout)
+        if status != "ok":
+            raise RuntimeError(f"{self.library} worker: {reply}")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.call("quit")
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
 
 
-def ort_impl(onnx: Any, ort: Any, A: np.ndarray, B: np.ndarray, dtype: str,
-             threads: int | None) -> Callable[[], np.ndarray]:
-    """``run_with_iobinding`` of a MatMul session on C-ordered copies of A and B, into a
-    NaN-filled output buffer bound once (and returned by every call)."""
-    M, K = A.shape
-    N = B.shape[1]
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    sess = ort.InferenceSession(matmul_model(onnx, M, K, N, dtype), options,
-                                providers=["CPUExecutionProvider"])
-    a, b = np.ascontiguousarray(A), np.ascontiguousarray(B)
-    out = np.full((M, N), np.nan, dtype=dtype)
-    values = [ort.OrtValue.ortvalue_from_numpy(x) for x in (a, b, out)]
-    binding = sess.io_binding()
-    binding.bind_ortvalue_input("A", values[0])
-    binding.bind_ortvalue_input("B", values[1])
-    binding.bind_ortvalue_output("C", values[2])
-    run = sess.run_with_iobinding
+atexit.register(AnchorWorker.close_all)
 
-    def call() -> np.ndarray:
-        run(binding)
-        return out
 
-    call.keep = (sess, a, b, values, binding)     # alive as long as the callable
-    return call
+class RemoteProduct:
+    """One anchor's product of a shape, made and timed in its library's worker
+    (``_timing.measure`` takes its samples there); calling it returns the worker's
+    output, for the checks."""
+
+    def __init__(self, library: str, shape: Shape, dtype: str, threads: int | None):
+        self.worker = AnchorWorker.get(library)
+        self.worker.keys += 1
+        self.key = self.worker.keys
+        self.worker.call("setup", self.key, shape.M, shape.K, shape.N, shape.layout, dtype,
+                         SEED, threads)
+
+    def __call__(self) -> np.ndarray:
+        return self.worker.call("output", self.key)
+
+    def remote_calibrate(self, target_ns: int) -> int:
+        return self.worker.call("calibrate", self.key, target_ns)
+
+    def remote_samples(self, warmup_ns: int, count: int, number: int) -> list[float]:
+        return self.worker.call("run", self.key, warmup_ns, count, number)
+
+    def drop(self) -> None:
+        self.worker.call("drop", self.key)
 
 
 def fastdnn_impl(A: np.ndarray, B: np.ndarray, direct: bool,
@@ -400,7 +429,7 @@ class GemmCase:
     dtype: str
     cfg: Config
     peak: dict | None
-    ort: tuple[Any, Any] | None        # (onnx, onnxruntime) or None
+    ort: bool                          # onnx and onnxruntime installed
     ort_threads: int | None
 
     @property
@@ -426,16 +455,12 @@ class GemmCase:
             PACKED: fastdnn_impl(A, B, direct=False, out=self.nan_output())}
         if shape.macs <= DIRECT_MAX_MACS:
             impls[DIRECT] = fastdnn_impl(A, B, direct=True, out=self.nan_output())
-        C = self.nan_output()
-        impls[NUMPY] = lambda: np.matmul(A, B, out=C)
+        impls[NUMPY] = RemoteProduct("numpy", shape, dtype, None)
         torch = self.cfg.torch
         if torch is not None:
-            a, b = torch.from_numpy(A), torch.from_numpy(B)
-            c = torch.from_numpy(self.nan_output())
-            mm = torch.mm
-            impls[TORCH] = lambda: mm(a, b, out=c)
-        if self.ort is not None:
-            impls[ORT] = ort_impl(*self.ort, A, B, dtype, self.ort_threads)
+            impls[TORCH] = RemoteProduct("torch", shape, dtype, torch.get_num_threads())
+        if self.ort:
+            impls[ORT] = RemoteProduct("onnxruntime", shape, dtype, self.ort_threads)
         return impls
 
     def check(self, A: np.ndarray, B: np.ndarray, impls: dict, record: dict) -> list[str]:
@@ -470,9 +495,14 @@ class GemmCase:
                     unchecked=frozenset(impls), reference=PACKED,
                     warmup_ns=cfg.warmup(warmup), rounds=ROUNDS,
                     check=lambda: self.check(A, B, impls, check_record))
-        _, failures = check_outputs(case)
-        samples = min(cfg.samples, LONG_SAMPLES) if shape.macs >= LONG_MACS else cfg.samples
-        stats = measure(case.impls, samples, cfg.target_ns, case.warmup_ns, case.rounds)
+        try:
+            _, failures = check_outputs(case)
+            samples = min(cfg.samples, LONG_SAMPLES) if shape.macs >= LONG_MACS else cfg.samples
+            stats = measure(case.impls, samples, cfg.target_ns, case.warmup_ns, case.rounds)
+        finally:
+            for impl in impls.values():
+                if isinstance(impl, RemoteProduct):
+                    impl.drop()
         return [self.record(stats, check_record, case, samples)], [], failures
 
     def record(self, stats: dict[str, Stats], check_record: dict, case: Case,
@@ -527,7 +557,7 @@ def cases(cfg: Config) -> Iterator[Any]:
     notes = []
     if cfg.torch is None:
         notes.append("torch skipped: not installed (its columns stay empty)")
-    onnx, ort, why = load_onnxruntime()
+    why = onnxruntime_missing()
     if why:
         notes.append(why + " (its columns stay empty; pip install onnx onnxruntime)")
     core = os.environ.get("OPENBLAS_CORETYPE")
@@ -537,8 +567,10 @@ def cases(cfg: Config) -> Iterator[Any]:
     ort_threads = threads if threads != (os.cpu_count() or threads) else None
     yield PeakRecord(machine_peak(threads), threads, notes)
     peak = machine_peak(threads)
-    for shape in grid(cfg):
-        for dtype in DTYPES:
-            yield GemmCase(shape, dtype, cfg, peak, None if onnx is None else (onnx, ort),
-                           ort_threads)
+    try:
+        for shape in grid(cfg):
+            for dtype in DTYPES:
+                yield GemmCase(shape, dtype, cfg, peak, not why, ort_threads)
+    finally:
+        AnchorWorker.close_all()
 
