@@ -34,6 +34,10 @@ preallocated output (C-ordered, NaN before the checks):
   ``gemm_nt``; any other layout falls back to the packed engine). Not timed
   above 2^27 multiply-adds (fastdnn never runs them there, and a
   single-threaded 2048^3 product takes a second).
+The anchors each run in a worker process of their own (``_gemm_anchor.py``: NumPy
+and that one library, never fastdnn; one process per library, kept for the run), on the
+same seeded operands:
+
 * ``numpy`` -- ``np.matmul(A, B, out=C)``.
 * ``torch`` (when installed) -- ``torch.mm(a, b, out=c)`` on tensors sharing
   the arrays' memory (``torch.from_numpy``, transposed views included), with
@@ -72,17 +76,20 @@ vector); products too small for a second thread reach at most ~50 % on 2
 cores. A note says when ``OPENBLAS_CORETYPE`` is set: it holds NumPy's
 OpenBLAS (not fastdnn) to that CPU's kernels.
 
-Threads: every implementation runs in this process, with its own threads,
-like ``sections/inference.py`` (in-process, interleaved, warm-up before each
-run of samples). Above 2^18 multiply-adds (where NumPy's OpenBLAS splits a
-product over threads) the samples come in 3 rounds, each implementation's
-run of samples after ``WARMUP_NS`` (0.12 s) of its own untimed calls:
-NumPy's OpenBLAS workers spin ~0.1 s after a product and slow a following
-torch call down up to 100x on 2 cores. From 2^15 to 2^18 multiply-adds the
-same with ``SHORT_WARMUP_NS`` (20 ms): torch and onnxruntime thread smaller
-products too, and called turn by turn between the others torch's 64^3
-product took ~1 ms instead of ~12 µs. Below 2^15 the
-samples are fully interleaved (one per implementation per turn). A sample
+Threads: fastdnn runs in this process, each anchor in its worker, so that no
+library's thread pool spins on the cores while another is timed in the same process
+(in one process, NumPy's OpenBLAS workers spinning ~0.1 s after a product slowed a
+following torch call down up to 100x, and a 1024^3 fastdnn product ran at 165 GFLOP/s
+against 264 alone); fastdnn sets a short OpenMP spin for its own runtime, which the
+workers do not inherit. Each round times every implementation in turn, a worker's turn
+taken in the worker (``_timing.measure``), so the machine's drift cancels in the
+per-round ratios as before. Above 2^18 multiply-adds (where NumPy's OpenBLAS splits a
+product over threads) the samples come in 3 rounds, each implementation's run of samples
+after ``WARMUP_NS`` (0.12 s) of its own untimed calls, by which time the previous
+implementation's threads (in this process or a worker) have stopped spinning; from 2^15
+to 2^18 multiply-adds the same with ``SHORT_WARMUP_NS`` (20 ms): torch and onnxruntime
+thread smaller products too. Below 2^15 the samples are fully interleaved (one per
+implementation per turn). A sample
 lasts at least ``--min-sample-ms``; products of 2^29 multiply-adds or more
 (milliseconds each) get at most 6 samples.
 
