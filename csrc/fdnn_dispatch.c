@@ -489,7 +489,51 @@ static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alph
 FDNN_DEF_UNARY_DISPATCH(f32, float)
 FDNN_DEF_UNARY_DISPATCH(f64, double)
 
-/* Lines are independent except when db sums across lines (F order): then one thread. */
+/* The backward steps whose derivative has an exponential, a logarithm or erfc: they split
+   over threads from their forward's size (unary_from), also when db sums across lines,
+   which the calling thread then adds up after them in the kernel's order (lines of at
+   least FDNN_BW_SUMS_AFTER elements, which the kernels sum line by line): a GELU layer's
+   128 x 512 float32 backward ran on one thread for its column sums. */
+#define FDNN_BW_SUMS_AFTER 64
+static int bw_costly(int op)
+{
+    switch (op) {
+    case FDNN_BW_SIGMOID:
+    case FDNN_BW_TANH:
+    case FDNN_BW_ELU:
+    case FDNN_BW_SELU:
+    case FDNN_BW_GELU:
+    case FDNN_BW_GELU_TANH:
+    case FDNN_BW_SILU:
+    case FDNN_BW_SOFTPLUS:
+    case FDNN_BW_MISH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* the forward codes of the same activations */
+static int act_costly(int act)
+{
+    switch (act) {
+    case FDNN_SIGMOID:
+    case FDNN_TANH:
+    case FDNN_ELU:
+    case FDNN_SELU:
+    case FDNN_GELU:
+    case FDNN_GELU_TANH:
+    case FDNN_SILU:
+    case FDNN_SOFTPLUS:
+    case FDNN_MISH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Lines are independent except when db sums across lines (F order): then one thread, but
+   for the costly backward steps (bw_costly). */
 #define FDNN_DEF_DENSE_DISPATCH(TS, T)                                                 \
     void fdnn_bias_act_##TS(int act, T *Z, ptrdiff_t lines, ptrdiff_t len, const T *b,  \
                             int bias_per_line, T alpha)                                \
@@ -497,6 +541,11 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
         fdnn_bias_act_##TS##_t f = g_cur->bias_act_##TS;                               \
         ptrdiff_t per = len > 0 ? (1 << 15) / len + 1 : lines;                         \
         int nt = threads_for(lines, per);                                              \
+        if (act_costly(act) && len > 0) {                                              \
+            /* the costly activations split from their unary_from size */              \
+            nt = ew_threads(lines * len, unary_from(act, sizeof(T) == 8));            \
+            per = (lines + 2 * nt - 1) / (2 * nt);                                     \
+        }                                                                              \
         if (nt <= 1) {                                                                 \
             f(act, Z, lines, len, b, bias_per_line, alpha);                            \
             return;                                                                    \
@@ -509,15 +558,31 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
                                 ptrdiff_t len, T *db, int db_per_line, T scale, T alpha) \
     {                                                                                  \
         fdnn_act_backward_##TS##_t f = g_cur->act_backward_##TS;                       \
+        const int sums = db != NULL && !db_per_line; /* db sums across lines */         \
         ptrdiff_t per = len > 0 ? (1 << 16) / len + 1 : lines;                         \
-        int nt = (db != NULL && !db_per_line) ? 1 : threads_for(lines, per);           \
+        int nt;                                                                        \
+        if (bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                              \
+            nt = ew_threads(lines * len, unary_from(FDNN_GELU, sizeof(T) == 8));       \
+            per = (lines + 2 * nt - 1) / (2 * nt);                                     \
+        } else {                                                                       \
+            nt = sums ? 1 : threads_for(lines, per);                                   \
+        }                                                                              \
         if (nt <= 1) {                                                                 \
             f(op, dA, a, dZ, lines, len, db, db_per_line, scale, alpha);               \
             return;                                                                    \
         }                                                                              \
         FDNN_PARALLEL_CHUNKS(nt, lines, per,                                           \
             f(op, dA + lo * len, a + lo * len, dZ + lo * len, hi - lo, len,            \
-              db ? db + lo : db, db_per_line, scale, alpha))                           \
+              sums ? NULL : db ? db + lo : db, db_per_line, scale, alpha))             \
+        if (sums) { /* as the kernel sums: lines in order, then the scale */            \
+            for (ptrdiff_t i = 0; i < len; i++)                                        \
+                db[i] = 0;                                                             \
+            for (ptrdiff_t r = 0; r < lines; r++)                                      \
+                for (ptrdiff_t i = 0; i < len; i++)                                    \
+                    db[i] += dZ[r * len + i];                                          \
+            for (ptrdiff_t i = 0; i < len; i++)                                        \
+                db[i] *= scale;                                                        \
+        }                                                                              \
     }
 
 FDNN_DEF_DENSE_DISPATCH(f32, float)
