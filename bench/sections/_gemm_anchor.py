@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -109,6 +110,9 @@ CALLS = {"numpy": _numpy_call, "torch": _torch_call, "onnxruntime": _ort_call}
 
 def main() -> None:
     """Answer the benchmark process's commands until ``quit`` or end of input."""
+    # Ctrl-C in the terminal reaches the whole process group: the benchmark process
+    # handles it and closes its workers (end of input, or "quit")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     library = sys.argv[1]
     make_call = CALLS[library]
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -153,10 +157,14 @@ def main() -> None:
                 reply = None
             else:
                 raise ValueError(f"unknown command {kind!r}")
-            pickle.dump(("ok", reply), stdout)
+            answer = ("ok", reply)
         except Exception as exc:   # reported to the benchmark process as a failure
-            pickle.dump(("error", f"{type(exc).__name__}: {exc}"), stdout)
-        stdout.flush()
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            pickle.dump(answer, stdout)
+            stdout.flush()
+        except BrokenPipeError:    # the benchmark process has gone
+            return
         if cmd and cmd[0] == "quit":
             return
 
