@@ -34,7 +34,7 @@ preallocated output (C-ordered, NaN before the checks):
   ``gemm_nt``; any other layout falls back to the packed engine). Not timed
   above 2^27 multiply-adds (fastdnn never runs them there, and a
   single-threaded 2048^3 product takes a second).
-The anchors each run in a worker process of their own (``_gemm_anchor.py``: NumPy
+The anchors each run in a worker process of their own (``_anchor_worker.py``: NumPy
 and that one library, never fastdnn; one process per library, kept for the run), on the
 same seeded operands:
 
@@ -107,11 +107,8 @@ every shape; on shapes with M, N, K >= 256, fastdnn at >= 85 % of the peak.
 """
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import os
-import pickle
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -126,7 +123,7 @@ from _case import Case, Config, check_outputs, paired_ratio
 from _timing import Stats, measure
 from targets import for_case
 
-from ._gemm_anchor import gemm_inputs
+from ._anchor_worker import AnchorWorker, RemoteCall, gemm_inputs
 
 SECTION = "gemm"
 DTYPES = ("float32", "float64")
@@ -263,81 +260,6 @@ def onnxruntime_missing() -> str:
     return f"onnxruntime skipped: {', '.join(missing)} not installed" if missing else ""
 
 
-class AnchorWorker:
-    """The worker process of ``_gemm_anchor.py`` for one anchor library: NumPy, torch or
-    onnxruntime alone, with its own thread pool (no fastdnn, no other library's pool)."""
-
-    _running: dict[str, "AnchorWorker"] = {}
-
-    def __init__(self, library: str):
-        here = Path(__file__).resolve().parent
-        # fastdnn sets a short OpenMP spin for its own runtime: not the anchors' setting
-        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
-        self.library = library
-        self.proc = subprocess.Popen([sys.executable, str(here / "_gemm_anchor.py"), library],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.keys = 0
-
-    @classmethod
-    def get(cls, library: str) -> "AnchorWorker":
-        """The library's worker, started on first use and kept for the run."""
-        worker = cls._running.get(library)
-        if worker is None or worker.proc.poll() is not None:
-            worker = cls._running[library] = cls(library)
-        return worker
-
-    @classmethod
-    def close_all(cls) -> None:
-        for worker in list(cls._running.values()):
-            worker.close()
-        cls._running.clear()
-
-    def call(self, *cmd: Any) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        pickle.dump(cmd, self.proc.stdin)
-        self.proc.stdin.flush()
-        status, reply = pickle.load(self.proc.stdout)
-        if status != "ok":
-            raise RuntimeError(f"{self.library} worker: {reply}")
-        return reply
-
-    def close(self) -> None:
-        try:
-            self.call("quit")
-            self.proc.wait(timeout=30)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
-
-
-atexit.register(AnchorWorker.close_all)
-
-
-class RemoteProduct:
-    """One anchor's product of a shape, made and timed in its library's worker
-    (``_timing.measure`` takes its samples there); calling it returns the worker's
-    output, for the checks."""
-
-    def __init__(self, library: str, shape: Shape, dtype: str, threads: int | None):
-        self.worker = AnchorWorker.get(library)
-        self.worker.keys += 1
-        self.key = self.worker.keys
-        self.worker.call("setup", self.key, shape.M, shape.K, shape.N, shape.layout, dtype,
-                         SEED, threads)
-
-    def __call__(self) -> np.ndarray:
-        return self.worker.call("output", self.key)
-
-    def remote_calibrate(self, target_ns: int) -> int:
-        return self.worker.call("calibrate", self.key, target_ns)
-
-    def remote_samples(self, warmup_ns: int, count: int, number: int) -> list[float]:
-        return self.worker.call("run", self.key, warmup_ns, count, number)
-
-    def drop(self) -> None:
-        self.worker.call("drop", self.key)
-
-
 def fastdnn_impl(A: np.ndarray, B: np.ndarray, direct: bool,
                  out: np.ndarray) -> Callable[[], np.ndarray]:
     """``matmul(A, B, direct=direct, out=out)``: fastdnn's direct loops or its packed
@@ -462,12 +384,13 @@ class GemmCase:
             PACKED: fastdnn_impl(A, B, direct=False, out=self.nan_output())}
         if shape.macs <= DIRECT_MAX_MACS:
             impls[DIRECT] = fastdnn_impl(A, B, direct=True, out=self.nan_output())
-        impls[NUMPY] = RemoteProduct("numpy", shape, dtype, None)
+        args = (shape.M, shape.K, shape.N, shape.layout, dtype, SEED)
+        impls[NUMPY] = RemoteCall("numpy", "gemm", args)
         torch = self.cfg.torch
         if torch is not None:
-            impls[TORCH] = RemoteProduct("torch", shape, dtype, torch.get_num_threads())
+            impls[TORCH] = RemoteCall("torch", "gemm", args, torch.get_num_threads())
         if self.ort:
-            impls[ORT] = RemoteProduct("onnxruntime", shape, dtype, self.ort_threads)
+            impls[ORT] = RemoteCall("onnxruntime", "gemm", args, self.ort_threads)
         return impls
 
     def check(self, A: np.ndarray, B: np.ndarray, impls: dict, record: dict) -> list[str]:
@@ -508,7 +431,7 @@ class GemmCase:
             stats = measure(case.impls, samples, cfg.target_ns, case.warmup_ns, case.rounds)
         finally:
             for impl in impls.values():
-                if isinstance(impl, RemoteProduct):
+                if isinstance(impl, RemoteCall):
                     impl.drop()
         return [self.record(stats, check_record, case, samples)], [], failures
 

@@ -1,0 +1,311 @@
+"""The anchor libraries' side of the benchmark, in processes of their own.
+
+``sections/gemm.py`` and ``sections/inference.py`` time NumPy, PyTorch and ONNX Runtime
+here: :class:`AnchorWorker` starts this file as a worker (``sys.executable``, one process
+per library: ``numpy``, ``torch`` or ``onnxruntime``, kept for the run) that imports NumPy,
+the benchmark's ``_timing`` and that one library -- never fastdnn -- so that each library's
+thread pool runs with its own default settings and no other pool spins on the same cores
+(NumPy's OpenBLAS spins ~0.1 s after a product; ONNX Runtime's pool spins; PyTorch bundles a
+``libgomp.so.1`` that, in the benchmark process, would be fastdnn's runtime). A
+:class:`RemoteCall` is one such call as ``_timing.measure`` takes it: it calibrates and takes
+its samples in its worker, and calling it returns one result. The worker answers commands
+read from stdin (pickled tuples), one pickled reply each on stdout:
+
+* ``("setup", key, recipe, args, threads)`` -- the call of :data:`RECIPES` ``[recipe]`` for
+  the worker's library, made from ``args``; with ``threads`` (torch: before every command
+  on that key, ``torch.set_num_threads(threads)``; onnxruntime: the session's
+  ``intra_op_num_threads``), else the library's default;
+* ``("calibrate", key, target_ns)`` -- ``_timing.calibrate``: calls per sample;
+* ``("run", key, warmup_ns, count, number)`` -- ``warmup_ns`` of untimed calls (none
+  when 0), then ``count`` samples of ``number`` calls (GC off); the per-call times in ns;
+* ``("output", key)`` -- one call's result, as a NumPy array;
+* ``("drop", key)``, ``("quit",)``.
+
+Recipes: ``"gemm"`` -- ``(M, K, N, layout, dtype, seed)``: the product of
+:func:`gemm_inputs` into its own preallocated output (``np.matmul(A, B, out=C)``;
+``torch.mm(a, b, out=c)`` on tensors sharing the arrays' memory; ``run_with_iobinding`` of
+a one-node ONNX ``MatMul`` session on C-ordered copies of A and B and an output bound
+once). ``"forward"`` -- torch: ``(params, X)``, :func:`torch_model` of ``params`` (a list of
+``(W, b)``) called as ``with torch.no_grad(): model(x).numpy()``; onnxruntime: ``(model,
+X)``, ``sess.run(["Y"], {"X": X})[0]`` of a session of the serialized ONNX ``model``
+(default ``SessionOptions``, CPU provider).
+"""
+from __future__ import annotations
+
+import atexit
+import gc
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+def gemm_inputs(M: int, K: int, N: int, layout: str, dtype: str,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded ``U(-1, 1)`` A (M, K) and B (K, N) in the layout: transposed views of
+    C-ordered arrays for the T operands (NT: B, TN: A)."""
+    rng = np.random.default_rng(seed)
+    A = rng.uniform(-1, 1, (K, M)).astype(dtype).T if layout == "TN" \
+        else rng.uniform(-1, 1, (M, K)).astype(dtype)
+    B = rng.uniform(-1, 1, (N, K)).astype(dtype).T if layout == "NT" \
+        else rng.uniform(-1, 1, (K, N)).astype(dtype)
+    return A, B
+
+
+def matmul_model(onnx: Any, M: int, K: int, N: int, dtype: str) -> bytes:
+    """A one-node ONNX ``MatMul`` model, A (M, K) and B (K, N) both inputs."""
+    helper, tp = onnx.helper, onnx.TensorProto
+    elem = tp.FLOAT if dtype == "float32" else tp.DOUBLE
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["A", "B"], ["C"])], "matmul",
+        [helper.make_tensor_value_info("A", elem, [M, K]),
+         helper.make_tensor_value_info("B", elem, [K, N])],
+        [helper.make_tensor_value_info("C", elem, [M, N])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8        # read by every onnxruntime of the last years
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _numpy_call(A: np.ndarray, B: np.ndarray, threads: int | None) -> Callable[[], Any]:
+    C = np.full((A.shape[0], B.shape[1]), np.nan, dtype=A.dtype)
+    return lambda: np.matmul(A, B, out=C)
+
+
+def _torch_call(A: np.ndarray, B: np.ndarray, threads: int | None) -> Callable[[], Any]:
+    import torch
+
+    a, b = torch.from_numpy(A), torch.from_numpy(B)
+    c = torch.from_numpy(np.full((A.shape[0], B.shape[1]), np.nan, dtype=A.dtype))
+    mm = torch.mm
+    return lambda: mm(a, b, out=c)
+
+
+def _ort_call(A: np.ndarray, B: np.ndarray, threads: int | None) -> Callable[[], Any]:
+    import onnx
+    import onnxruntime as ort
+
+    (M, K), N, dtype = A.shape, B.shape[1], str(A.dtype)
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    sess = ort.InferenceSession(matmul_model(onnx, M, K, N, dtype), options,
+                                providers=["CPUExecutionProvider"])
+    a, b = np.ascontiguousarray(A), np.ascontiguousarray(B)
+    out = np.full((M, N), np.nan, dtype=dtype)
+    values = [ort.OrtValue.ortvalue_from_numpy(x) for x in (a, b, out)]
+    binding = sess.io_binding()
+    binding.bind_ortvalue_input("A", values[0])
+    binding.bind_ortvalue_input("B", values[1])
+    binding.bind_ortvalue_output("C", values[2])
+    run = sess.run_with_iobinding
+
+    def call() -> np.ndarray:
+        run(binding)
+        return out
+
+    call.keep = (sess, a, b, values, binding)     # alive as long as the callable
+    return call
+
+
+def _gemm(library: str, args: tuple, threads: int | None) -> Callable[[], Any]:
+    M, K, N, layout, dtype, seed = args
+    A, B = gemm_inputs(M, K, N, layout, dtype, seed)
+    make = {"numpy": _numpy_call, "torch": _torch_call, "onnxruntime": _ort_call}[library]
+    return make(A, B, threads)
+
+
+def torch_model(torch: Any, params: list) -> Any:
+    """``params`` (a list of ``(W, b)``) as ``nn.Sequential`` in eval mode: ``Linear`` layers,
+    ``ReLU`` between them, ``Softmax(dim=1)`` last."""
+    nn = torch.nn
+    layers: list[Any] = []
+    for l, (W, b) in enumerate(params):
+        lin = nn.Linear(W.shape[1], W.shape[0], dtype=torch.float32)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W))
+            lin.bias.copy_(torch.from_numpy(b.ravel()))
+        layers.append(lin)
+        layers.append(nn.ReLU() if l < len(params) - 1 else nn.Softmax(dim=1))
+    return nn.Sequential(*layers).eval()
+
+
+def _forward(library: str, args: tuple, threads: int | None) -> Callable[[], Any]:
+    if library == "torch":
+        import torch
+
+        params, X = args
+        model, x, no_grad = torch_model(torch, params), torch.from_numpy(X), torch.no_grad
+
+        def torch_call() -> np.ndarray:
+            with no_grad():
+                return model(x).numpy()
+
+        return torch_call
+    if library == "onnxruntime":
+        import onnxruntime as ort
+
+        model_bytes, X = args
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        sess = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        run, outputs, feed = sess.run, ["Y"], {"X": X}
+        return lambda: run(outputs, feed)[0]
+    raise ValueError(f"no forward recipe for {library}")
+
+
+RECIPES = {"gemm": _gemm, "forward": _forward}
+
+
+# ------------------------------------------------------------------ the benchmark's side
+
+class AnchorWorker:
+    """The worker process of one anchor library, started on first use and kept for the
+    run (:meth:`get`); :meth:`close_all` ends them (also at exit)."""
+
+    _running: dict[str, "AnchorWorker"] = {}
+
+    def __init__(self, library: str):
+        # fastdnn sets a short OpenMP spin for its own runtime: not the anchors' setting
+        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+        self.library = library
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), library],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.keys = 0
+
+    @classmethod
+    def get(cls, library: str) -> "AnchorWorker":
+        worker = cls._running.get(library)
+        if worker is None or worker.proc.poll() is not None:
+            worker = cls._running[library] = cls(library)
+        return worker
+
+    @classmethod
+    def close_all(cls) -> None:
+        for worker in list(cls._running.values()):
+            worker.close()
+        cls._running.clear()
+
+    def call(self, *cmd: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        pickle.dump(cmd, self.proc.stdin)
+        self.proc.stdin.flush()
+        status, reply = pickle.load(self.proc.stdout)
+        if status != "ok":
+            raise RuntimeError(f"{self.library} worker: {reply}")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.call("quit")
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+atexit.register(AnchorWorker.close_all)
+
+
+class RemoteCall:
+    """One anchor's call (``RECIPES[recipe]`` made from ``args``), made and timed in its
+    library's worker: ``_timing.measure`` takes its samples there; calling it returns the
+    worker's result, for the checks. :meth:`drop` frees it in the worker."""
+
+    def __init__(self, library: str, recipe: str, args: tuple, threads: int | None = None):
+        self.worker = AnchorWorker.get(library)
+        self.worker.keys += 1
+        self.key = self.worker.keys
+        self.worker.call("setup", self.key, recipe, args, threads)
+
+    def __call__(self) -> np.ndarray:
+        return self.worker.call("output", self.key)
+
+    def remote_calibrate(self, target_ns: int) -> int:
+        return self.worker.call("calibrate", self.key, target_ns)
+
+    def remote_samples(self, warmup_ns: int, count: int, number: int) -> list[float]:
+        return self.worker.call("run", self.key, warmup_ns, count, number)
+
+    def drop(self) -> None:
+        self.worker.call("drop", self.key)
+
+
+# ------------------------------------------------------------------ the worker's side
+
+def main() -> None:
+    """Answer the benchmark process's commands until ``quit`` or end of input."""
+    # Ctrl-C in the terminal reaches the whole process group: the benchmark process
+    # handles it and closes its workers (end of input, or "quit")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    library = sys.argv[1]
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from _timing import _time_loop, calibrate, warm_up
+
+    torch = None
+    if library == "torch":
+        import torch
+    elif library == "onnxruntime":
+        import onnxruntime  # noqa: F401
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    calls: dict[Any, Callable[[], Any]] = {}
+    threads: dict[Any, int | None] = {}
+    while True:
+        try:
+            cmd = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            kind = cmd[0]
+            if torch is not None and kind in ("calibrate", "run", "output"):
+                n = threads.get(cmd[1])
+                if n is not None and torch.get_num_threads() != n:
+                    torch.set_num_threads(n)
+            if kind == "quit":
+                reply: Any = None
+            elif kind == "setup":
+                _, key, recipe, args, threads[key] = cmd
+                calls[key] = RECIPES[recipe](library, args, threads[key])
+                reply = None
+            elif kind == "calibrate":
+                _, key, target_ns = cmd
+                reply = calibrate(calls[key], target_ns)
+            elif kind == "run":
+                _, key, warmup_ns, count, number = cmd
+                fn = calls[key]
+                if warmup_ns > 0:
+                    warm_up(fn, warmup_ns)
+                gc.disable()
+                try:
+                    reply = [_time_loop(fn, number) / number for _ in range(count)]
+                finally:
+                    gc.enable()
+            elif kind == "output":
+                reply = np.array(calls[cmd[1]]())
+            elif kind == "drop":
+                calls.pop(cmd[1], None)
+                threads.pop(cmd[1], None)
+                gc.collect()
+                reply = None
+            else:
+                raise ValueError(f"unknown command {kind!r}")
+            answer = ("ok", reply)
+        except Exception as exc:   # reported to the benchmark process as a failure
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            pickle.dump(answer, stdout)
+            stdout.flush()
+        except BrokenPipeError:    # the benchmark process has gone
+            return
+        if cmd and cmd[0] == "quit":
+            return
+
+
+if __name__ == "__main__":
+    main()
