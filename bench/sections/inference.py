@@ -46,17 +46,17 @@ untimed:
 
 Checks before timing (a mismatch is a failure of the run): every output
 equals NumPy's within rtol 1e-4 (the harness's float32 tolerance) and is
-float32. Timing: every implementation runs in this process; one sample per
-implementation per round, each after ``WARMUP_NS`` of untimed calls (the
-thread pools of the previous implementation -- fastdnn's OpenMP team,
-torch's, onnxruntime's -- asleep; caches warm: the weights, 0.9 MB for the
-784 network, stay in the cache between calls as they would in a server
-answering requests back to back). Thread settings per implementation are
-switched only in that untimed warm-up (see ``dense.Threads``). onnxruntime's
-pool leaves no trace past that warm-up: ``predict`` timed after onnxruntime's
-calls and 0.1 s of its own is as fast as after 0.3 s of itself alone, and as
-in a process that never loaded onnxruntime (within 5 %, either way), so it
-needs no process of its own.
+float32. Timing: fastdnn and NumPy run in this process, torch and onnxruntime
+each in a worker process of its own (``_anchor_worker.py``, its ``"forward"``
+recipe: the same arrays, the same calls as described above, never fastdnn in
+that process), so that no library's thread pool spins on the cores while
+another one is timed (in one process, ``predict`` at m = 32 took 118-132 µs
+against 78-82 µs alone); one sample per implementation per round, each after
+``WARMUP_NS`` of untimed calls (the thread pools of the previous
+implementation asleep; caches warm: the weights, 0.9 MB for the 784 network,
+stay in the cache between calls as they would in a server answering requests
+back to back). Thread settings per implementation are switched only in that
+untimed warm-up (see ``dense.Threads``; torch's in its worker).
 
 The ratios (``torch/predict``, ``ort/predict``, ...) are the other's time over
 fastdnn's (> 1: fastdnn faster), the median over rounds of the ratio of the two
@@ -128,6 +128,8 @@ from fastdnn.models import Sequential
 from _case import Case, Config, Ratio
 from targets import for_case
 
+from ._anchor_worker import AnchorWorker, RemoteCall
+
 from .dense import Threads
 
 SECTION = "inference"
@@ -190,20 +192,6 @@ def fastdnn_model(net: Net, params: list) -> Sequential:
     return model
 
 
-def torch_model(torch: Any, net: Net, params: list) -> Any:
-    """The same network as ``nn.Sequential`` in eval mode."""
-    nn = torch.nn
-    layers: list[Any] = []
-    for l, (W, b) in enumerate(params):
-        lin = nn.Linear(W.shape[1], W.shape[0], dtype=torch.float32)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(W))
-            lin.bias.copy_(torch.from_numpy(b.ravel()))
-        layers.append(lin)
-        layers.append(nn.ReLU() if l < len(params) - 1 else nn.Softmax(dim=1))
-    return nn.Sequential(*layers).eval()
-
-
 def load_onnxruntime() -> tuple[Any, Any, str]:
     """``(onnx, onnxruntime, "")``, or ``(None, None, why)`` when either is missing."""
     try:
@@ -252,20 +240,6 @@ def onnx_model(onnx: Any, model: Sequential) -> bytes:
     return proto.SerializeToString()
 
 
-def ort_forward(onnx: Any, ort: Any, model: Sequential, X: np.ndarray
-                ) -> Callable[[], np.ndarray]:
-    """``sess.run(["Y"], {"X": X})[0]`` of a session of :func:`onnx_model` with the default
-    ``SessionOptions`` and the CPU provider."""
-    sess = ort.InferenceSession(onnx_model(onnx, model), ort.SessionOptions(),
-                                providers=["CPUExecutionProvider"])
-    run, outputs, feed = sess.run, ["Y"], {"X": X}
-
-    def call() -> np.ndarray:
-        return run(outputs, feed)[0]
-
-    return call
-
-
 def implementations(net: Net, cfg: Config, threads: Threads, ort: tuple[Any, Any] | None
                     ) -> dict[str, Callable[[], Any]]:
     """The timed callables, each returning ``(m, n_out)`` outputs (``ort``: ``(onnx,
@@ -287,23 +261,15 @@ def implementations(net: Net, cfg: Config, threads: Threads, ort: tuple[Any, Any
     def numpy_forward() -> np.ndarray:
         return reference.network_forward(X_col, params, acts)[-1].T
 
-    impls = {PREDICT: predict, KERNEL: kernel, NUMPY: numpy_forward}
+    impls: dict[str, Callable[[], Any]] = {PREDICT: predict, KERNEL: kernel,
+                                           NUMPY: numpy_forward}
     impls = {name: threads.wrap(fn) for name, fn in impls.items()}
-    torch = cfg.torch
-    if torch is not None:
-        tmodel = torch_model(torch, net, params)
-        x = torch.from_numpy(X)
-        no_grad = torch.no_grad
-
-        def torch_forward() -> np.ndarray:
-            with no_grad():
-                return tmodel(x).numpy()
-
-        impls[TORCH] = threads.wrap(torch_forward)
+    if cfg.torch is not None:
+        impls[TORCH] = RemoteCall("torch", "forward", (params, X), threads.torch_threads)
         if threads.torch_threads != 1:
-            impls[TORCH1] = threads.wrap(torch_forward, threads.torch_mode(1))
+            impls[TORCH1] = RemoteCall("torch", "forward", (params, X), 1)
     if ort is not None:
-        impls[ORT] = threads.wrap(ort_forward(*ort, model, X))
+        impls[ORT] = RemoteCall("onnxruntime", "forward", (onnx_model(ort[0], model), X))
     return impls
 
 
@@ -361,6 +327,7 @@ def cases(cfg: Config) -> Iterator[Case | InterferenceCase]:
             threads.reset()
     finally:
         threads.reset()
+        AnchorWorker.close_all()
     yield interference_case(cfg)
 
 
