@@ -262,27 +262,19 @@ int fdnn_interrupted(void) { return t_interrupted; }
    ~4 from other processes the same sweep showed no gain below 512k for the memory-bound
    ops: the second core is then mostly taken, and the team's back-off keeps such calls on
    one thread anyway.) */
+/* The activations with an exponential, a logarithm or erfc: their forward, derivative
+   (from z) and backward steps are the costly element-wise kernels. */
+#define FDNN_COSTLY_ACTS(X) X(SIGMOID) X(TANH) X(ELU) X(SELU) X(GELU) X(GELU_TANH) X(SILU) \
+    X(SOFTPLUS) X(MISH)
+#define FDNN_CASE_FORWARD_(A) case FDNN_##A:
+#define FDNN_CASE_D_Z_(A) case FDNN_D_##A##_Z:
+#define FDNN_CASE_BW_(A) case FDNN_BW_##A:
+
 static ptrdiff_t unary_from(int op, int f64)
 {
     switch (op) {
-    case FDNN_SIGMOID:
-    case FDNN_TANH:
-    case FDNN_D_SIGMOID_Z:
-    case FDNN_D_TANH_Z:
-    case FDNN_ELU: /* the newer exp-, log- and erfc-based ones: costlier still */
-    case FDNN_SELU:
-    case FDNN_GELU:
-    case FDNN_GELU_TANH:
-    case FDNN_SILU:
-    case FDNN_SOFTPLUS:
-    case FDNN_MISH:
-    case FDNN_D_ELU_Z:
-    case FDNN_D_SELU_Z:
-    case FDNN_D_GELU_Z:
-    case FDNN_D_GELU_TANH_Z:
-    case FDNN_D_SILU_Z:
-    case FDNN_D_SOFTPLUS_Z:
-    case FDNN_D_MISH_Z:
+    FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
+    FDNN_COSTLY_ACTS(FDNN_CASE_D_Z_)
         return (ptrdiff_t)1 << (f64 ? 14 : 15);
     case FDNN_LINEAR:
         return (ptrdiff_t)1 << (f64 ? 17 : 18);
@@ -498,15 +490,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
 static int bw_costly(int op)
 {
     switch (op) {
-    case FDNN_BW_SIGMOID:
-    case FDNN_BW_TANH:
-    case FDNN_BW_ELU:
-    case FDNN_BW_SELU:
-    case FDNN_BW_GELU:
-    case FDNN_BW_GELU_TANH:
-    case FDNN_BW_SILU:
-    case FDNN_BW_SOFTPLUS:
-    case FDNN_BW_MISH:
+    FDNN_COSTLY_ACTS(FDNN_CASE_BW_)
         return 1;
     default:
         return 0;
@@ -517,15 +501,7 @@ static int bw_costly(int op)
 static int act_costly(int act)
 {
     switch (act) {
-    case FDNN_SIGMOID:
-    case FDNN_TANH:
-    case FDNN_ELU:
-    case FDNN_SELU:
-    case FDNN_GELU:
-    case FDNN_GELU_TANH:
-    case FDNN_SILU:
-    case FDNN_SOFTPLUS:
-    case FDNN_MISH:
+    FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
         return 1;
     default:
         return 0;
