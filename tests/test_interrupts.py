@@ -213,6 +213,19 @@ def test_ctrl_c_stops_predict_and_leaves_the_model_usable():
     np.testing.assert_array_equal(model.predict(small), model.predict(small.copy()))
 
 
+def _interrupted_batch_fit(model, X, y, delay, epochs=1):
+    """fit on the whole of X as one mini-batch per epoch, with SIGINT sent ``delay`` seconds
+    in: it must raise KeyboardInterrupt."""
+    timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y, epochs=epochs, batch_size=None, shuffle=False, verbose=0,
+                      engine="compiled")
+    finally:
+        timer.join()
+
+
 def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
     """One mini-batch of seconds of work (batch gradient descent over 32768 examples):
     the signal is seen between the pieces of its products, and the step is abandoned
@@ -223,14 +236,7 @@ def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
     model = _wide()
     model.build(256)
     before = model.get_weights()
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0,
-                      engine="compiled")
-    finally:
-        timer.join()
+    _interrupted_batch_fit(model, X, y, 0.3)
     assert model.optimizer.iterations == 0
     assert model.history.batch_loss.size == 0
     for a, b in zip(model.get_weights(), before):
@@ -262,14 +268,7 @@ def test_ctrl_c_in_a_long_gradient_descent_step_leaves_a_whole_step_or_none():
         model = _wide("sgd")
         model.build(256)
         model.set_weights(start)
-        timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
-        timer.start()
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                model.fit(X, y, epochs=3, batch_size=None, shuffle=False, verbose=0,
-                          engine="compiled")
-        finally:
-            timer.join()
+        _interrupted_batch_fit(model, X, y, delay, epochs=3)
         steps.append(model.optimizer.iterations)
         assert steps[-1] in (0, 1), steps
         assert model.history.batch_loss.size == steps[-1]
@@ -292,14 +291,7 @@ def test_an_interrupted_long_mini_batch_leaves_the_moving_statistics():
     model.build(256)
     bn = model.layers[1]
     before = [bn.moving_mean.copy(), bn.moving_variance.copy()]
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0,
-                      engine="compiled")
-    finally:
-        timer.join()
+    _interrupted_batch_fit(model, X, y, 0.3)
     assert model.optimizer.iterations == 0
     np.testing.assert_array_equal(bn.moving_mean, before[0])
     np.testing.assert_array_equal(bn.moving_variance, before[1])

@@ -165,18 +165,45 @@ RECIPES = {"gemm": _gemm, "forward": _forward}
 
 # ------------------------------------------------------------------ the benchmark's side
 
-class AnchorWorker:
+class PipeWorker:
+    """A worker process running ``script`` (a file beside this one) with ``args``, answering
+    pickled commands with pickled ``(status, reply)`` pairs; it does not inherit the OpenMP
+    spin setting fastdnn gives its own runtime."""
+
+    def __init__(self, script: str, *args: str, name: str = "worker"):
+        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+        here = Path(__file__).resolve().parent
+        self.name = name
+        self.proc = subprocess.Popen([sys.executable, str(here / script), *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def call(self, *cmd: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        pickle.dump(cmd, self.proc.stdin)
+        self.proc.stdin.flush()
+        status, reply = pickle.load(self.proc.stdout)
+        if status != "ok":
+            raise RuntimeError(f"{self.name}: {reply}")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.call("quit")
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class AnchorWorker(PipeWorker):
     """The worker process of one anchor library, started on first use and kept for the
     run (:meth:`get`); :meth:`close_all` ends them (also at exit)."""
 
     _running: dict[str, "AnchorWorker"] = {}
 
     def __init__(self, library: str):
-        # fastdnn sets a short OpenMP spin for its own runtime: not the anchors' setting
-        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+        super().__init__(Path(__file__).name, library, name=f"{library} worker")
         self.library = library
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), library],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.keys = 0
 
     @classmethod
@@ -191,23 +218,6 @@ class AnchorWorker:
         for worker in list(cls._running.values()):
             worker.close()
         cls._running.clear()
-
-    def call(self, *cmd: Any) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        pickle.dump(cmd, self.proc.stdin)
-        self.proc.stdin.flush()
-        status, reply = pickle.load(self.proc.stdout)
-        if status != "ok":
-            raise RuntimeError(f"{self.library} worker: {reply}")
-        return reply
-
-    def close(self) -> None:
-        try:
-            self.call("quit")
-            self.proc.wait(timeout=30)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
 
 
 atexit.register(AnchorWorker.close_all)

@@ -67,14 +67,10 @@ equal it within the harness's tolerance (``_case._TOLERANCE``).
 from __future__ import annotations
 
 import gc
-import os
-import pickle
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -85,6 +81,7 @@ from _case import _TOLERANCE, Config
 from _report import fmt_n, fmt_us
 from _timing import Stats, _stats, _time_loop, calibrate, warm_up
 
+from ._anchor_worker import PipeWorker
 from ._torch_anchor import ALPHA, base_inputs, out_order
 
 SECTION = "activations"
@@ -284,31 +281,12 @@ def _scratch(spec: Spec, z: np.ndarray) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------ torch's worker
 
-class TorchWorker:
+class TorchWorker(PipeWorker):
     """The worker process of ``_torch_anchor.py``; None-safe: ``start`` may fail."""
 
     def __init__(self, threads: int):
-        here = Path(__file__).resolve().parent
-        env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT",)}
-        self.proc = subprocess.Popen([sys.executable, str(here / "_torch_anchor.py")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        super().__init__("_torch_anchor.py", name="torch worker")
         self.threads = threads
-
-    def call(self, *cmd: Any) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        pickle.dump(cmd, self.proc.stdin)
-        self.proc.stdin.flush()
-        status, reply = pickle.load(self.proc.stdout)
-        if status != "ok":
-            raise RuntimeError(f"torch worker: {reply}")
-        return reply
-
-    def close(self) -> None:
-        try:
-            self.call("quit")
-        except Exception:
-            pass
-        self.proc.wait(timeout=30)
 
 
 # ------------------------------------------------------------------ one case
