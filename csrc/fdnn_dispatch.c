@@ -237,31 +237,28 @@ int fdnn_interrupted(void) { return t_interrupted; }
  * never share a cache line, and at least FDNN_MIN_CHUNK) handed out dynamically: if one
  * core is busy with another process, the threads that do run take its chunks. */
 #define FDNN_MIN_CHUNK 4096
-/* Thresholds measured on the 2-core AMD EPYC (Zen 4, AVX-512) VM this library is tuned on,
-   quiet (load 0.6): best of 25 interleaved calls of each size, 1 thread against 2 forced
-   (speed-up = time on 1 thread / time on 2):
-     kernel                    dtype     16k   32k   48k   64k   80k  100k  128k
-     tanh, sigmoid (exp-based) float32     -     -   1.58  1.63  1.72  1.75  1.80
-                               float64  1.63  1.89  1.96  1.89     -     -     -
-     relu (cheap unary)        float32     -     -   0.89  1.02  1.27  1.46  1.92
-                               float64  0.73  0.93  1.33  1.89     -     -     -
-     leaky_relu_derivative(a)  float32     -     -   1.23  1.37  1.44  1.49  1.64
-     sigmoid_backward (binary) float32     -     -   1.23  1.43  1.56  2.16  1.84
-                               float64  0.89  0.97  2.10  1.85     -     -     -
-     sigmoid                   float32  0.69  1.23  (an earlier sweep, load ~1.5)
-     linear (memcpy)           float32  0.25  0.31     -   0.49     -     -   0.87  (256k: 1.50)
-                               float64  0.36     -     -     -     -     -   1.43
-     softmax (each layout)     both     1.27-1.58 from 16k on (load ~4)
-     softmax_backward          float32  0.98-1.58 at 16k, 1.01-1.20 at 32k, 1.56-1.84 at 64k
-                               float64  1.10-1.45 at 16k, 1.34-1.41 at 32k, 1.67-2.19 at 64k
+/* Thresholds measured on the 2-core Intel Xeon (Ice Lake-SP, AVX-512) VM the benchmarks
+   run on, quiet (load 0.3): best of 15 interleaved rounds of each size, 1 thread against 2
+   (speed-up = time on 1 thread / time on 2; float32 | float64):
+     kernel                      4k    8k    16k   32k   48k   64k   100k
+     sigmoid, tanh (exp-based)   -     1.0   1.2-1.3 1.5 1.5   1.6   1.6-1.8 | from 8k: 1.3-1.4
+     sigmoid_derivative(z)       -     1.0   1.25  1.46  1.50  1.58  1.58  | 8k: 1.42
+     relu, leaky_relu, relu_d.,  -     0.6   0.8   1.0   1.0-1.15 1.1-1.25 1.3-1.4
+       linear_derivative (cheap unary)                                   | 16k 1.0, 32k 1.1-1.2
+     linear (memcpy)             -     -     -     0.84  0.97  1.10  1.29  | 32k 1.05, 64k 1.58
+     binary (backward steps)     -     0.8-0.9 1.0-1.2 1.15-1.3 1.0-1.3 1.25-1.55 1.6-1.8
+                                                                         | 16k 0.9-1.4, 32k 1.2-1.4
+     softmax (each axis)         0.7-0.8 1.1-1.4 1.4-1.6 1.6-1.7 -   1.7-1.8 | 8k 1.4-1.5
+     softmax_backward            0.6-0.8 1.0-1.4 1.1-1.6 1.25-1.7 -  1.5-1.8 | 16k 1.05-1.25
    A second thread costs a few us here (its wake-up, the dynamic chunks, the end barrier),
-   so it pays once one thread has ~5-10 us of work: exp-based unary ops from 32k float32 /
-   16k float64 elements, cheap unary ops from 64k / 48k, binary ops from 48k / 48k, a copy
-   (memcpy) from 256k / 128k, softmax from 16k and its backward from 32k. (Before:
-   exp-based ops from 64k, everything else from 256k, whatever the dtype. Under a load of
-   ~4 from other processes the same sweep showed no gain below 512k for the memory-bound
-   ops: the second core is then mostly taken, and the team's back-off keeps such calls on
-   one thread anyway.) */
+   so it pays once one thread has ~3-5 us of work, and earlier still for memory-bound
+   kernels once their data outgrow one core's L2 (1.25 MB here): exp-based ops from 16k
+   float32 / 8k float64 elements, cheap unary ops from 48k / 24k, binary ops from 32k /
+   24k, a copy from 64k / 32k (256 KB), softmax from 8k and its backward from 16k. (The
+   2-core AMD EPYC (Zen 4) VM measured before wanted about twice these sizes: 32k / 16k,
+   64k / 48k, 48k, 256k / 128k, 16k and 32k. Under a load of ~4 from other processes no
+   size gains below 512k for the memory-bound ops: the second core is then mostly taken,
+   and the team's back-off keeps such calls on one thread anyway.) */
 /* The activations with an exponential, a logarithm or erfc: their forward, derivative
    (from z) and backward steps are the costly element-wise kernels. */
 #define FDNN_COSTLY_ACTS(X) X(SIGMOID) X(TANH) X(ELU) X(SELU) X(GELU) X(GELU_TANH) X(SILU) \
@@ -275,22 +272,21 @@ static ptrdiff_t unary_from(int op, int f64)
     switch (op) {
     FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
     FDNN_COSTLY_ACTS(FDNN_CASE_D_Z_)
-        return (ptrdiff_t)1 << (f64 ? 14 : 15);
+        return (ptrdiff_t)1 << (f64 ? 13 : 14);
     case FDNN_LINEAR:
-        return (ptrdiff_t)1 << (f64 ? 17 : 18);
+        return (ptrdiff_t)1 << (f64 ? 15 : 16);
     default:
-        return f64 ? 49152 : 65536;
+        return f64 ? 24576 : 49152;
     }
 }
 
 static ptrdiff_t binary_from(int op, int f64)
 {
     (void)op;
-    (void)f64;
-    return 49152;
+    return f64 ? 24576 : 32768;
 }
 
-static ptrdiff_t softmax_from(int backward) { return (ptrdiff_t)1 << (backward ? 15 : 14); }
+static ptrdiff_t softmax_from(int backward) { return (ptrdiff_t)1 << (backward ? 14 : 13); }
 
 static int ew_threads(ptrdiff_t n, ptrdiff_t from)
 {
