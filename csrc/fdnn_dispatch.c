@@ -305,6 +305,10 @@ static int ew_threads(ptrdiff_t n, ptrdiff_t from)
 #endif
 }
 
+/* Whole rows (slices) per chunk: the chunk's size in rows, rounded down, at least one
+   (rounded up, 10 rows of 10^4 float32 went 6 to one thread and 4 to the other) */
+#define FDNN_ATLEAST1(q) ((q) < 1 ? (ptrdiff_t)1 : (q))
+
 static ptrdiff_t ew_chunk(ptrdiff_t n, int nt)
 {
     ptrdiff_t c = n / (4 * (ptrdiff_t)nt);
@@ -412,7 +416,7 @@ static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alph
         fdnn_softmax_##TS##_t f = g_cur->softmax_##TS;                                 \
         if (inner == 1) { /* rows: chunks of whole rows go to the threads */           \
             int nt = ew_threads(outer * n, softmax_from(0));                            \
-            ptrdiff_t rows = n > 0 ? ew_chunk(outer * n, nt) / n + 1 : outer;          \
+            ptrdiff_t rows = n > 0 ? FDNN_ATLEAST1(ew_chunk(outer * n, nt) / n) : outer;          \
             if (nt <= 1) {                                                             \
                 f(x, y, outer, n, 1, 1);                                               \
                 return 0;                                                              \
@@ -425,7 +429,7 @@ static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alph
         int nt = ew_threads(outer * slice, softmax_from(0));                            \
         const ptrdiff_t chunk = ew_chunk(outer * slice, nt);                           \
         if (nt > 1 && slice < chunk) { /* small slices: whole ones */                  \
-            ptrdiff_t per = slice > 0 ? chunk / slice + 1 : outer;                     \
+            ptrdiff_t per = slice > 0 ? FDNN_ATLEAST1(chunk / slice) : outer;                     \
             FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
                 f(x + lo * slice, y + lo * slice, hi - lo, n, inner, inner))           \
             return 0;                                                                  \
@@ -458,7 +462,7 @@ static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alph
         }                                                                              \
         const ptrdiff_t chunk = ew_chunk(outer * slice, nt);                           \
         if (inner == 1 || slice < chunk) { /* whole slices */                          \
-            ptrdiff_t per = slice > 0 ? chunk / slice + 1 : outer;                     \
+            ptrdiff_t per = slice > 0 ? FDNN_ATLEAST1(chunk / slice) : outer;                     \
             FDNN_PARALLEL_CHUNKS(nt, outer, per,                                       \
                 f(dA + lo * slice, a + lo * slice, y + lo * slice, hi - lo, n, inner,  \
                   inner))                                                              \
