@@ -39,6 +39,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -249,6 +250,25 @@ class RemoteCall:
 
 # ------------------------------------------------------------------ the worker's side
 
+SETTLE_WINDOW_S = 0.001     # CPU use is judged over windows this long
+SETTLE_BUSY = 0.2           # cores' worth of CPU time per window that still counts as busy
+SETTLE_LIMIT_S = 0.1
+
+
+def settle() -> None:
+    """Return once this process's threads have stopped using the CPU, at most after
+    ``SETTLE_LIMIT_S``: the anchor's thread pool spins after its last call (libgomp's
+    default, in torch, for up to ~16 ms on this CPU; onnxruntime's workers too), and
+    fastdnn's samples, taken next, would share the cores with it (a 256^3 product took
+    2.6x its time alone right after torch's samples)."""
+    end = time.perf_counter() + SETTLE_LIMIT_S
+    while time.perf_counter() < end:
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(SETTLE_WINDOW_S)
+        if time.process_time() - cpu < SETTLE_BUSY * (time.perf_counter() - wall):
+            return
+
+
 def main() -> None:
     """Answer the benchmark process's commands until ``quit`` or end of input."""
     # Ctrl-C in the terminal reaches the whole process group: the benchmark process
@@ -271,6 +291,7 @@ def main() -> None:
             cmd = pickle.load(stdin)
         except EOFError:
             return
+        kind = None
         try:
             kind = cmd[0]
             if torch is not None and kind in ("calibrate", "run", "output"):
@@ -308,6 +329,8 @@ def main() -> None:
             answer = ("ok", reply)
         except Exception as exc:   # reported to the benchmark process as a failure
             answer = ("error", f"{type(exc).__name__}: {exc}")
+        if kind in ("calibrate", "run", "output"):
+            settle()
         try:
             pickle.dump(answer, stdout)
             stdout.flush()
