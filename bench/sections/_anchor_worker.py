@@ -1,7 +1,7 @@
 """The anchor libraries' side of the benchmark, in processes of their own.
 
-``sections/gemm.py`` and ``sections/inference.py`` time NumPy, PyTorch and ONNX Runtime
-here: :class:`AnchorWorker` starts this file as a worker (``sys.executable``, one process
+``sections/gemm.py``, ``sections/inference.py`` and ``sections/activations.py`` time NumPy,
+PyTorch and ONNX Runtime here: :class:`AnchorWorker` starts this file as a worker (``sys.executable``, one process
 per library: ``numpy``, ``torch`` or ``onnxruntime``, kept for the run) that imports NumPy,
 the benchmark's ``_timing`` and that one library -- never fastdnn -- so that each library's
 thread pool runs with its own default settings and no other pool spins on the same cores
@@ -18,7 +18,8 @@ read from stdin (pickled tuples), one pickled reply each on stdout:
 * ``("calibrate", key, target_ns)`` -- ``_timing.calibrate``: calls per sample;
 * ``("run", key, warmup_ns, count, number)`` -- ``warmup_ns`` of untimed calls (none
   when 0), then ``count`` samples of ``number`` calls (GC off); the per-call times in ns;
-* ``("output", key)`` -- one call's result, as a NumPy array;
+* ``("output", key)`` -- one call's result, as a NumPy array (or, when the call has an
+  ``output`` attribute, what ``output()`` returns after the call);
 * ``("drop", key)``, ``("quit",)``.
 
 Recipes: ``"gemm"`` -- ``(M, K, N, layout, dtype, seed)``: the product of
@@ -28,7 +29,8 @@ a one-node ONNX ``MatMul`` session on C-ordered copies of A and B and an output 
 once). ``"forward"`` -- torch: ``(params, X)``, :func:`torch_model` of ``params`` (a list of
 ``(W, b)``) called as ``with torch.no_grad(): model(x).numpy()``; onnxruntime: ``(model,
 X)``, ``sess.run(["Y"], {"X": X})[0]`` of a session of the serialized ONNX ``model``
-(default ``SessionOptions``, CPU provider).
+(default ``SessionOptions``, CPU provider). ``"activation"`` -- torch: ``(name, n, dtype,
+seed, step)``, one function of ``sections/activations.py`` (``_torch_anchor.recipes``).
 """
 from __future__ import annotations
 
@@ -161,7 +163,38 @@ def _forward(library: str, args: tuple, threads: int | None) -> Callable[[], Any
     raise ValueError(f"no forward recipe for {library}")
 
 
-RECIPES = {"gemm": _gemm, "forward": _forward}
+_ACTIVATION_INPUTS: dict[tuple, tuple[dict, dict]] = {}   # the latest size's only
+
+
+def _activation(library: str, args: tuple, threads: int | None) -> Callable[[], Any]:
+    """torch: ``(name, n, dtype, seed, step)``, function ``name`` of
+    ``sections/activations.py`` (``_torch_anchor.recipes``) on the inputs of size ``n``
+    (made once per size and dtype, shared by that size's calls) into its own output; its
+    ``output()`` is a subsample ``out[:, ::step]`` of the result, for the checks."""
+    if library != "torch":
+        raise ValueError(f"no activation recipe for {library}")
+    import torch
+    from _torch_anchor import base_inputs, out_order, recipes, torch_inputs
+
+    name, n, dtype, seed, step = args
+    key = (n, dtype, seed)
+    if key not in _ACTIVATION_INPUTS:
+        _ACTIVATION_INPUTS.clear()          # free the previous size first
+        gc.collect()
+        tensors = torch_inputs(torch, base_inputs(n, dtype, seed))
+        _ACTIVATION_INPUTS[key] = (tensors, recipes(torch, tensors))
+    tensors, recipe = _ACTIVATION_INPUTS[key]
+    out = torch.from_numpy(np.empty_like(tensors["z"].numpy(), order=out_order(name)))
+    f = recipe[name]
+
+    def call() -> Any:
+        return f(out)
+
+    call.output = lambda: np.array(out.numpy()[:, ::step])
+    return call
+
+
+RECIPES = {"gemm": _gemm, "forward": _forward, "activation": _activation}
 
 
 # ------------------------------------------------------------------ the benchmark's side
@@ -213,6 +246,13 @@ class AnchorWorker(PipeWorker):
         if worker is None or worker.proc.poll() is not None:
             worker = cls._running[library] = cls(library)
         return worker
+
+    @classmethod
+    def stop(cls, library: str) -> None:
+        """End ``library``'s worker, if running (the next :meth:`get` starts a new one)."""
+        worker = cls._running.pop(library, None)
+        if worker is not None:
+            worker.close()
 
     @classmethod
     def close_all(cls) -> None:
@@ -318,7 +358,9 @@ def main() -> None:
                 finally:
                     gc.enable()
             elif kind == "output":
-                reply = np.array(calls[cmd[1]]())
+                fn = calls[cmd[1]]
+                result = fn()
+                reply = np.array(fn.output() if hasattr(fn, "output") else result)
             elif kind == "drop":
                 calls.pop(cmd[1], None)
                 threads.pop(cmd[1], None)

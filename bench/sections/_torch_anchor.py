@@ -1,35 +1,15 @@
-"""PyTorch's side of ``sections/activations.py``, in a process of its own.
+"""PyTorch's side of ``sections/activations.py``: the inputs both sides compute on, and
+torch's own function for each case.
 
-``activations.py`` starts this file as a worker (``sys.executable``, see
-:func:`main`) that imports NumPy and torch only -- never fastdnn -- so that
-torch runs on its own OpenMP runtime with its own default settings (in the
-benchmark process, fastdnn loads libgomp first with a short spin, and torch,
-which bundles a ``libgomp.so.1`` of the same name, would share that runtime
-and its settings). The worker answers commands read from stdin (pickled
-tuples), one pickled reply each on stdout:
-
-* ``("prepare", n, dtype, threads, seed)`` -- ``torch.set_num_threads(threads)``
-  and the inputs of size ``n`` (:func:`base_inputs`, then the activations
-  computed by torch);
-* ``("setup", name, target_ns)`` -- the thunk of function ``name`` (one call of
-  torch's own function with ``out=``), called once, calibrated like
-  ``_timing.calibrate``; replies the call count per sample;
-* ``("run", name, warmup_ns, samples)`` -- ``warmup_ns`` of untimed calls,
-  then ``samples`` timed samples (GC off); replies the per-call times in ns;
-* ``("output", name, step)`` -- a subsample ``out[:, ::step]`` of the result
-  for the section's checks;
-* ``("quit",)``.
-
-:func:`base_inputs` is also what the benchmark process draws its inputs from,
-so both sides compute on the same numbers.
+The anchor worker (``_anchor_worker.py``, recipe ``"activation"``) runs these in a process
+of its own that imports NumPy and torch only -- never fastdnn -- so that torch runs on its
+own OpenMP runtime with its own default settings (in the benchmark process, fastdnn loads
+libgomp first with a short spin, and torch, which bundles a ``libgomp.so.1`` of the same
+name, would share that runtime and its settings). :func:`base_inputs` is also what the
+benchmark process draws its inputs from, so both sides compute on the same numbers.
 """
 from __future__ import annotations
 
-import gc
-import math
-import pickle
-import sys
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -50,7 +30,7 @@ def base_inputs(n: int, dtype: str, seed: int) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------ torch's recipes
 
-def _torch_inputs(torch: Any, base: dict[str, np.ndarray]) -> dict[str, Any]:
+def torch_inputs(torch: Any, base: dict[str, np.ndarray]) -> dict[str, Any]:
     """Tensors sharing the base arrays' memory, and the activations torch computes."""
     t = {k: torch.from_numpy(v) for k, v in base.items()}
     z = t["z"]
@@ -111,91 +91,3 @@ def recipes(torch: Any, t: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
 def out_order(name: str) -> str:
     """The memory order of a function's output (and inputs): F for the F-order cases."""
     return "F" if name.endswith(" F") else "C"
-
-
-# ------------------------------------------------------------------ the worker
-
-def _time_loop(fn: Callable[[], object], number: int) -> int:
-    start = time.perf_counter_ns()
-    for _ in range(number):
-        fn()
-    return time.perf_counter_ns() - start
-
-
-def _calibrate(fn: Callable[[], object], target_ns: int) -> int:
-    """As ``_timing.calibrate``: the call count that makes a sample last ``>= target_ns``."""
-    fn()
-    number = 1
-    while True:
-        elapsed = max(_time_loop(fn, number), 1)
-        if elapsed >= target_ns // 4:
-            return max(1, math.ceil(number * target_ns / elapsed))
-        number *= 2
-
-
-def main() -> None:
-    """Answer the benchmark process's commands until ``quit`` or end of input."""
-    import torch
-
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    tensors: dict[str, Any] = {}
-    recipe: dict[str, Callable[[Any], Any]] = {}
-    thunks: dict[str, tuple[Callable[[], object], int, Any]] = {}
-    while True:
-        try:
-            cmd = pickle.load(stdin)
-        except EOFError:
-            return
-        try:
-            kind = cmd[0]
-            if kind == "quit":
-                reply: Any = None
-            elif kind == "prepare":
-                _, n, dtype, threads, seed = cmd
-                torch.set_num_threads(threads)
-                tensors = recipe = thunks = {}   # free the previous size first
-                gc.collect()
-                tensors = _torch_inputs(torch, base_inputs(n, dtype, seed))
-                recipe, thunks = recipes(torch, tensors), {}
-                reply = torch.get_num_threads()
-            elif kind == "setup":
-                _, name, target_ns = cmd
-                like = tensors["z"].numpy()
-                out = torch.from_numpy(np.empty_like(like, order=out_order(name)))
-                fn = (lambda f=recipe[name], o=out: f(o))
-                number = _calibrate(fn, target_ns)
-                thunks[name] = (fn, number, out)
-                reply = number
-            elif kind == "run":
-                _, name, warmup_ns, samples = cmd
-                fn, number, _ = thunks[name]
-                if warmup_ns > 0:
-                    end = time.perf_counter_ns() + warmup_ns
-                    fn()
-                    while time.perf_counter_ns() < end:
-                        fn()
-                gc.disable()
-                try:
-                    reply = [_time_loop(fn, number) / number for _ in range(samples)]
-                finally:
-                    gc.enable()
-            elif kind == "output":
-                _, name, step = cmd
-                fn, _, out = thunks[name]
-                fn()
-                reply = np.array(out.numpy()[:, ::step])
-            elif kind == "drop":
-                thunks.pop(cmd[1], None)
-                reply = None
-            else:
-                raise ValueError(f"unknown command {kind!r}")
-            pickle.dump(("ok", reply), stdout)
-        except Exception as exc:   # reported to the benchmark process as a failure
-            pickle.dump(("error", f"{type(exc).__name__}: {exc}"), stdout)
-        stdout.flush()
-        if cmd and cmd[0] == "quit":
-            return
-
-
-if __name__ == "__main__":
-    main()

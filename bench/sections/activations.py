@@ -28,10 +28,10 @@ its own preallocated output of the case's order (made once, untimed):
   ``tanh_backward`` / ``threshold_backward`` / ``leaky_relu_backward`` /
   ``_softmax_backward_data`` (``grad_input=``); a derivative is the formula
   autograd applies, that backward op with a gradient of ones (from Z: the forward
-  function first, into the output); linear: ``copy_`` / ``fill_``. It runs in a
-  worker process of its own (``_torch_anchor.py``: NumPy and torch only) with
-  ``torch.set_num_threads`` = fastdnn's thread count: in this process torch would
-  share the OpenMP runtime fastdnn loaded with a short spin, not its own default.
+  function first, into the output); linear: ``copy_`` / ``fill_``. It runs in the
+  torch anchor worker (``_anchor_worker.py``, recipe ``"activation"``: NumPy and torch
+  only) with ``torch.set_num_threads`` = fastdnn's thread count: in this process torch
+  would share the OpenMP runtime fastdnn loaded with a short spin, not its own default.
 * ``copy`` -- ``np.copyto`` of a contiguous array moving the same bytes as the
   function (2 N elements read and written for a forward function, a derivative and
   softmax, 3 N for a backward step and softmax_backward): the memory roofline, not
@@ -40,12 +40,12 @@ its own preallocated output of the case's order (made once, untimed):
 Timing: every implementation is calibrated (a sample lasts at least the run's
 minimum sample time), then the samples are taken in ``ROUNDS`` rounds, each
 implementation in turn running its share of the samples after an untimed warm-up
-(``WARMUP_NS``), the first one after torch's worker only after sleeping
-``WARMUP_AFTER_TORCH_NS`` (torch's OpenMP threads spin a few ms after each call with
-torch's default settings; calls made meanwhile would find fastdnn's team starting late
-and make it back off to one thread for the samples that follow), so that no other
-implementation's threads are awake while one is timed and a slow stretch of this shared
-machine hits all alike. N = 1e6 and 1e7 take fewer samples
+(``WARMUP_NS``); torch's worker answers only once its threads have gone to sleep
+(``_anchor_worker.settle``: they spin a few ms after each call with torch's default
+settings, and calls made meanwhile would find fastdnn's team starting late and make it
+back off to one thread for the samples that follow), so that no other implementation's
+threads are awake while one is timed and a slow stretch of this shared machine hits all
+alike. N = 1e6 and 1e7 take fewer samples
 (``SAMPLE_CAPS``: 9 and 5), so that the full section stays within about 4 minutes.
 
 Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
@@ -69,7 +69,6 @@ from __future__ import annotations
 import gc
 import statistics
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -81,7 +80,7 @@ from _case import _TOLERANCE, Config
 from _report import fmt_n, fmt_us
 from _timing import Stats, _stats, _time_loop, calibrate, warm_up
 
-from ._anchor_worker import PipeWorker
+from ._anchor_worker import AnchorWorker, RemoteCall
 from ._torch_anchor import ALPHA, base_inputs, out_order
 
 SECTION = "activations"
@@ -93,7 +92,6 @@ SEED = 0
 ROUNDS = 5
 SAMPLE_CAPS = ((10**7, 5), (10**6, 9))  # (N, at most this many samples from that N on)
 WARMUP_NS = 2_000_000
-WARMUP_AFTER_TORCH_NS = 20_000_000
 CHECK_COLUMNS = 20_000                  # columns of torch's result sent back for the check
 FASTDNN, NUMPY, TORCH, COPY = "fastdnn", "numpy", "torch", "copy"
 QUANTITY = "fastdnn's speed-up: other's time / fastdnn's time"
@@ -279,16 +277,6 @@ def _scratch(spec: Spec, z: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-# ------------------------------------------------------------------ torch's worker
-
-class TorchWorker(PipeWorker):
-    """The worker process of ``_torch_anchor.py``; None-safe: ``start`` may fail."""
-
-    def __init__(self, threads: int):
-        super().__init__("_torch_anchor.py", name="torch worker")
-        self.threads = threads
-
-
 # ------------------------------------------------------------------ one case
 
 def _runs(samples: int, rounds: int) -> list[int]:
@@ -320,10 +308,11 @@ def _check(spec: Spec, dtype: str, got: dict[str, np.ndarray], step: int) -> lis
     return failures
 
 
-def measure_spec(spec: Spec, inputs: dict, cfg: Config, worker: TorchWorker | None,
+def measure_spec(spec: Spec, inputs: dict, cfg: Config, torch_threads: int | None,
                  copy_src: np.ndarray, copy_dst: np.ndarray
                  ) -> tuple[dict[str, Stats], list[str]]:
-    """Check, then time, one function at one size and dtype."""
+    """Check, then time, one function at one size and dtype (torch's on
+    ``torch_threads`` threads in its anchor worker; None: no torch)."""
     z = inputs["z"]
     n = z.size
     outs = {impl: np.empty_like(z, order=spec.order) for impl in (FASTDNN, NUMPY)}
@@ -338,26 +327,23 @@ def measure_spec(spec: Spec, inputs: dict, cfg: Config, worker: TorchWorker | No
         local[NUMPY]()
     got = {FASTDNN: outs[FASTDNN], NUMPY: outs[NUMPY]}
     numbers: dict[str, int] = {}
-    if worker is not None:
-        numbers[TORCH] = worker.call("setup", spec.name, cfg.target_ns)
-        got[TORCH] = worker.call("output", spec.name, step)
+    torch = None
+    if torch_threads is not None:
+        torch = RemoteCall("torch", "activation", (spec.name, n, str(z.dtype), SEED, step),
+                           torch_threads)
+        numbers[TORCH] = torch.remote_calibrate(cfg.target_ns)
+        got[TORCH] = torch()
     failures = _check(spec, str(z.dtype), got, step)
     samples = min([cfg.samples] + [cap for size, cap in SAMPLE_CAPS if n >= size])
     numbers.update({impl: calibrate(fn, cfg.target_ns) for impl, fn in local.items()})
-    times: dict[str, list[float]] = {impl: [] for impl in ([TORCH] if worker else []) + list(local)}
+    times: dict[str, list[float]] = {impl: [] for impl in ([TORCH] if torch else []) + list(local)}
     warm = cfg.warmup(WARMUP_NS)
     gc_was_enabled = gc.isenabled()
     try:
         for run in _runs(samples, ROUNDS):
-            after_torch = worker is not None
-            if worker is not None:
-                times[TORCH] += worker.call("run", spec.name, warm, run)
+            if torch is not None:
+                times[TORCH] += torch.remote_samples(warm, run, numbers[TORCH])
             for impl, fn in local.items():
-                if after_torch and cfg.warmup(WARMUP_AFTER_TORCH_NS) > 0:
-                    # sleep, not calls: fastdnn's team would start late against torch's
-                    # spinning threads and back off to one thread for the samples too
-                    time.sleep(WARMUP_AFTER_TORCH_NS / 1e9)
-                after_torch = False
                 if warm > 0:
                     warm_up(fn, warm)
                 gc.disable()
@@ -368,8 +354,8 @@ def measure_spec(spec: Spec, inputs: dict, cfg: Config, worker: TorchWorker | No
     finally:
         if gc_was_enabled:
             gc.enable()
-        if worker is not None:
-            worker.call("drop", spec.name)
+        if torch is not None:
+            torch.drop()
     return {impl: _stats(t, numbers[impl]) for impl, t in times.items()}, failures
 
 
@@ -432,22 +418,21 @@ class Section:
     def measure(self) -> tuple[list[dict], list[str], list[str]]:
         cfg = self.cfg
         sizes = SMOKE_SIZES if cfg.smoke else QUICK_SIZES if cfg.quick else SIZES
-        worker, notes, failures, records = None, [], [], []
+        torch_threads, notes, failures, records = None, [], [], []
         if cfg.torch is not None:
             try:
-                worker = TorchWorker(fastdnn.get_num_threads())
+                AnchorWorker.get("torch")
+                torch_threads = fastdnn.get_num_threads()
             except OSError as exc:
                 notes.append(f"torch worker not started ({exc}): no torch column")
         try:
             for n in sizes:
                 for dtype in DTYPES:
                     inputs = make_inputs(n, dtype)
-                    if worker is not None:
-                        worker.call("prepare", n, dtype, worker.threads, SEED)
                     copies = {k: (np.ones(n * k // 2, dtype), np.empty(n * k // 2, dtype))
                               for k in {s.streams for s in SPECS}}
                     for spec in SPECS:
-                        stats, bad = measure_spec(spec, inputs, cfg, worker,
+                        stats, bad = measure_spec(spec, inputs, cfg, torch_threads,
                                                   *copies[spec.streams])
                         rec = record(spec, dtype, n, stats)
                         records.append(rec)
@@ -461,8 +446,8 @@ class Section:
                               file=sys.stderr, flush=True)
                     del inputs, copies
         finally:
-            if worker is not None:
-                worker.close()
+            if torch_threads is not None:
+                AnchorWorker.stop("torch")      # and with it the inputs it keeps
         order = {s.name: i for i, s in enumerate(SPECS)}
         records.sort(key=lambda r: (order[r["name"]], r["dtype"], r["n"]))
         return records, notes, failures
