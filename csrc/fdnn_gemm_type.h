@@ -208,30 +208,22 @@ typedef long long FDNN_CAT(fdnn_tm8_, TS) __attribute__((vector_size(32)));
         r[3] = SHUF8(t1, t3, 2, 3, 6, 7);                                               \
     } while (0)
 #endif
-/* the QL x QL block of b at line j, column k into bt */
-#define TRANSPOSE_BLOCK(QL, VT, TRANSPOSE)                                              \
+/* lines [j, j + QL) of b into bt, blocks of QL x QL along k, then the tail of k */
+#define TRANSPOSE_LINES(QL, VT, TRANSPOSE)                                              \
     do {                                                                                \
-        VT r[QL];                                                                       \
-        for (int i = 0; i < QL; i++)                                                    \
-            memcpy(&r[i], b + (j + i) * ldb + k, sizeof(VT));                           \
-        TRANSPOSE(r);                                                                   \
-        for (int i = 0; i < QL; i++)                                                    \
-            memcpy(bt + (k + i) * N + j, &r[i], sizeof(VT));                            \
-    } while (0)
-/* bt's rows [k, k + QL): blocks across all lines of b, then the lines left one by one */
-#define TRANSPOSE_ROWS(QL, VT, TRANSPOSE)                                               \
-    do {                                                                                \
-        ptrdiff_t j = 0;                                                                \
-        for (; j + QL <= N; j += QL)                                                    \
-            TRANSPOSE_BLOCK(QL, VT, TRANSPOSE);                                         \
-        for (; j < N; j++)                                                              \
+        ptrdiff_t k = 0;                                                                \
+        for (; k + QL <= K; k += QL) {                                                  \
+            VT r[QL];                                                                   \
             for (int i = 0; i < QL; i++)                                                \
-                bt[(k + i) * N + j] = b[j * ldb + k + i];                               \
+                memcpy(&r[i], b + (j + i) * ldb + k, sizeof(VT));                       \
+            TRANSPOSE(r);                                                               \
+            for (int i = 0; i < QL; i++)                                                \
+                memcpy(bt + (k + i) * N + j, &r[i], sizeof(VT));                        \
+        }                                                                               \
+        for (; k < K; k++)                                                              \
+            for (int i = 0; i < QL; i++)                                                \
+                bt[k * N + j + i] = b[(j + i) * ldb + k];                               \
     } while (0)
-/* bt is written a few whole rows at a time, left to right, while b's lines are read a block
-   of columns at a time (they stay in L1 for the next block): written down bt's columns
-   instead, each store filled half a cache line that was read for ownership again and again
-   (200 x 128 float64: 14 us, most of it those stores) */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noipa)) /* no clone for a constant N, whose dead tail loop gcc warns about */
 #elif defined(__clang__)
@@ -240,19 +232,18 @@ __attribute__((noinline))
 static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict b,
                                      ptrdiff_t ldb, T *restrict bt)
 {
-    ptrdiff_t k = 0;
+    ptrdiff_t j = 0;
 #if FDNN_VBYTES >= 32
-    for (; k + QL8 <= K; k += QL8)
-        TRANSPOSE_ROWS(QL8, TQ8, TRANSPOSE8);
+    for (; j + QL8 <= N; j += QL8)
+        TRANSPOSE_LINES(QL8, TQ8, TRANSPOSE8);
 #endif
-    for (; k + QL4 <= K; k += QL4)
-        TRANSPOSE_ROWS(QL4, TQ4, TRANSPOSE4);
-    for (; k < K; k++)
-        for (ptrdiff_t j = 0; j < N; j++)
+    for (; j + QL4 <= N; j += QL4)
+        TRANSPOSE_LINES(QL4, TQ4, TRANSPOSE4);
+    for (; j < N; j++)
+        for (ptrdiff_t k = 0; k < K; k++)
             bt[k * N + j] = b[j * ldb + k];
 }
-#undef TRANSPOSE_BLOCK
-#undef TRANSPOSE_ROWS
+#undef TRANSPOSE_LINES
 #undef TRANSPOSE4
 #undef TRANSPOSE8
 #undef SHUF4
@@ -447,35 +438,11 @@ static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
     }
 }
 
-/* C at most this many columns wide (an output layer's units) over many rows and a long K:
-   C^T = B A^T as the nn product, C's rows in the vector lanes, A^T packed, the result placed
-   transposed. As dot products of 4 x 2 tiles, their horizontal sums cost as much as the
-   multiply-adds (200 x 128 @ 128 x 10 float32 on one core: 30 us); as the nn product with
-   B^T packed, 10 columns fill 16 lanes (float64: 31 us) or a float32 vector and a half. */
-#ifdef FDNN_GEMM_VECTOR
-#define FDNN_NT_SWAP_N 16
-#endif
-
 /* C = alpha A B^T; A (M, K) rows of stride lda, B (N, K) rows of stride ldb. */
 static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
                          ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
 {
 #ifdef FDNN_GEMM_VECTOR
-    if (N >= 2 && N <= FDNN_NT_SWAP_N && M >= 4 * NN_MR && K >= 4 * VL) {
-        int heap;
-        T *at = FDNN_CAT(pack_space_, TS)((size_t)(K + N) * (size_t)M, &heap);
-        if (at != NULL) {
-            T *ct = at + K * M;
-            FDNN_CAT(transpose_, TS)(M, K, a, lda, at);
-            KFN(gemm_nn)(N, M, K, alpha, b, ldb, 1, at, M, ct, M);
-            for (ptrdiff_t i = 0; i < M; i++)
-                for (ptrdiff_t j = 0; j < N; j++)
-                    c[i * ldc + j] = ct[j * M + i];
-            if (heap)
-                free(at);
-            return;
-        }
-    }
     if (N >= VL && K > 0 && (M >= 4 * NN_MR || K < 4 * VL)) {
         /* B^T packed into (K, N) rows makes this the nn product, whose tiles
            need no horizontal sums and no scalar tail over K. Short K takes this
@@ -567,6 +534,5 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef GEMV_NR
 #undef FDNN_PACK_KEEP
 #undef FDNN_NN_ROWWISE_K
-#undef FDNN_NT_SWAP_N
 #endif
 #undef FDNN_NARROW_CASES
