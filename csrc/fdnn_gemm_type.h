@@ -346,53 +346,25 @@ FDNN_INLINE void FDNN_CAT(nt_shortk_, TS)(const int kk, ptrdiff_t M, ptrdiff_t N
 
 #define FDNN_NARROW_CASES(X) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
 
-#ifdef FDNN_GEMM_VECTOR
-/* C[0:M, 0:N] for N >= VL, a block of columns at a time down all M rows */
-FDNN_INLINE void FDNN_CAT(nn_slab_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha,
-                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
-{
-    ptrdiff_t j = 0;
-    for (; j + 2 * VL <= N; j += 2 * VL)
-        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
-    if (N - j > VL && j > 0) {
-        j = N - 2 * VL;
-        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
-    } else if (N - j > 0) {
-        if (N - j > VL) /* VL < N < 2 VL: the first VL columns, then the last VL */
-            FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
-        j = N - VL;
-        FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
-    }
-}
-
-/* Up to this many k, C is written NN_MR whole rows at a time (NN_MR sequential streams)
-   rather than down each block of columns: with so few multiply-adds per element the
-   product runs at the speed of C's stores, and rows 6 kB apart written a tile at a time
-   went at half that (256 x 1 @ 1 x 784 float64, one core: 142 -> ~60 us; filling C
-   alone takes 52). B's K rows stay in L1 either way. */
-#define FDNN_NN_ROWWISE_K 8
-#endif
-
 /* C = alpha A B; A[i,k] = a[i*rs_a + k*cs_a], B (K, N) rows of stride ldb. */
 static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
                          ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb, T *c,
                          ptrdiff_t ldc)
 {
 #ifdef FDNN_GEMM_VECTOR
-    if (N >= VL && M > NN_MR && K <= FDNN_NN_ROWWISE_K) {
-        for (ptrdiff_t i = 0;; i += NN_MR) {
-            if (i > M - NN_MR)
-                i = M - NN_MR; /* last block overlaps the one before */
-            FDNN_CAT(nn_slab_, TS)(NN_MR, N, K, alpha, a + i * rs_a, rs_a, cs_a, b, ldb,
-                                   c + i * ldc, ldc);
-            if (i == M - NN_MR)
-                break;
-        }
-        return;
-    }
     if (N >= VL && M > 0) {
-        FDNN_CAT(nn_slab_, TS)(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+        ptrdiff_t j = 0;
+        for (; j + 2 * VL <= N; j += 2 * VL)
+            FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        if (N - j > VL && j > 0) {
+            j = N - 2 * VL;
+            FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        } else if (N - j > 0) {
+            if (N - j > VL) /* VL < N < 2 VL: the first VL columns, then the last VL */
+                FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+            j = N - VL;
+            FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        }
         return;
     }
 #endif
@@ -533,6 +505,5 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NT_NR
 #undef GEMV_NR
 #undef FDNN_PACK_KEEP
-#undef FDNN_NN_ROWWISE_K
 #endif
 #undef FDNN_NARROW_CASES

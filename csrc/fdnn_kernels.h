@@ -99,9 +99,6 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    register tile, so results do not depend on the thread count. */
 #define FDNN_GEMM_SWAP_M 64
 #define FDNN_GEMM_SWAP_BYTES (256 * 1024)
-/* C at most this many columns wide (an output layer's classes, Z (m, 10)): swapped at any
-   M, its columns then MR at a time instead of padded to NR (10 of 32 or 64 lanes used) */
-#define FDNN_GEMM_SWAP_N 16
 /* multiply-adds per k of the product on an mr x nr tile, padding and packing included,
    in the order fdnn_gemm_swapped takes; *swapped says which */
 static inline double fdnn_gemm_cost(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b,
@@ -111,7 +108,7 @@ static inline double fdnn_gemm_cost(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
     const double straight = (double)((M + mr - 1) / mr * mr) * (double)((N + nr - 1) / nr * nr)
                             + FDNN_PACK_COST * (m + n);
     *swapped = 0;
-    if (K <= 0 || rs_b != 1 || (M > FDNN_GEMM_SWAP_M && N > FDNN_GEMM_SWAP_N)
+    if (K <= 0 || rs_b != 1 || M > FDNN_GEMM_SWAP_M
         || (size_t)K * tbytes * (size_t)nr > FDNN_GEMM_SWAP_BYTES)
         return straight;
     const double swapped_cost = (double)((M + nr - 1) / nr * nr) * (double)((N + mr - 1) / mr * mr)
