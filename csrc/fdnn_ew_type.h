@@ -431,27 +431,11 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
 #define FDNN_ROW_BLOCK 32
 #define FDNN_SOFTMAX_COLS 4096
 
-/* y = e r for r = 1 / s in double, rounded once: r is kept as FDNN_RHI(r) + FDNN_RLO(r)
-   (type RT) and FDNN_SCALE(e, hi, lo) makes the product. float32 with FMA: two floats,
-   e hi exact inside the FMA, so that y = RN(e r (1 + d)), |d| <= 2^-47 (e lo's rounding),
-   in float vectors; the product in double instead cost two conversions each way per
-   vector (softmax over 10 rows of 6,400 on one core: 1.00 -> 0.84 ns/element).
-   Without FMA, float32 multiplies in double and rounds once; float64 multiplies. */
-#if FDNN_TBYTES == 4 && defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
-#define RT float
-#define FDNN_RHI(r) ((float)(r))
-#define FDNN_RLO(r) ((float)((r) - (double)(float)(r)))
-#define FDNN_SCALE(e, hi, lo) __builtin_fmaf((e), (hi), (e) * (lo))
-#elif FDNN_TBYTES == 4
-#define RT double
-#define FDNN_RHI(r) (r)
-#define FDNN_RLO(r) 0.0
-#define FDNN_SCALE(e, hi, lo) ((void)(lo), (T)((double)(e) * (hi)))
+/* 1 / s, and y = e * that with one rounding for float32 */
+#if FDNN_TBYTES == 4
+#define FDNN_SCALE(e, r) ((T)((double)(e) * (r)))
 #else
-#define RT double
-#define FDNN_RHI(r) (r)
-#define FDNN_RLO(r) 0.0
-#define FDNN_SCALE(e, hi, lo) ((void)(lo), (e) * (hi))
+#define FDNN_SCALE(e, r) ((e) * (r))
 #endif
 
 /* Sums of many terms: in double; for float64 data, whose terms are as wide as the
@@ -524,10 +508,9 @@ static double KFN(row_exp_sum)(const T *x, T *y, ptrdiff_t n, T m)
 static void KFN(row_scale)(T *y, ptrdiff_t n, double s)
 {
     const double r = 1.0 / s;
-    const RT hi = FDNN_RHI(r), lo = FDNN_RLO(r);
     FDNN_IVDEP
     for (ptrdiff_t i = 0; i < n; i++)
-        y[i] = FDNN_SCALE(y[i], hi, lo);
+        y[i] = FDNN_SCALE(y[i], r);
 }
 
 /* Softmax over each of `outer` contiguous rows of n <= FDNN_SHORT_ROW values (an F-ordered
@@ -558,16 +541,12 @@ FDNN_INLINE void OP(short_rows_block)(const T *xb, T *yb, const ptrdiff_t g, ptr
             s[j] += e;
         }
     }
-    RT rh[FDNN_ROW_BLOCK], rl[FDNN_ROW_BLOCK];
-    for (ptrdiff_t j = 0; j < g; j++) {
-        const double r = 1.0 / s[j];
-        rh[j] = FDNN_RHI(r);
-        rl[j] = FDNN_RLO(r);
-    }
+    for (ptrdiff_t j = 0; j < g; j++)
+        s[j] = 1.0 / s[j];
     for (ptrdiff_t i = 0; i < n; i++) {
         T *ti = t + i * FDNN_ROW_BLOCK;
         for (ptrdiff_t j = 0; j < g; j++)
-            ti[j] = FDNN_SCALE(ti[j], rh[j], rl[j]);
+            ti[j] = FDNN_SCALE(ti[j], s[j]);
     }
     for (ptrdiff_t j = 0; j < g; j++)
         for (ptrdiff_t i = 0; i < n; i++)
@@ -596,7 +575,6 @@ static void KFN(softmax_cols)(const T *x, T *y, ptrdiff_t n, ptrdiff_t w, ptrdif
 {
     T m[FDNN_SOFTMAX_COLS];
     double s[FDNN_SOFTMAX_COLS], c[FDNN_SOFTMAX_COLS];
-    RT rh[FDNN_SOFTMAX_COLS], rl[FDNN_SOFTMAX_COLS];
     for (ptrdiff_t j0 = 0; j0 < w; j0 += FDNN_SOFTMAX_COLS) {
         const ptrdiff_t g = w - j0 < FDNN_SOFTMAX_COLS ? w - j0 : FDNN_SOFTMAX_COLS;
         const T *xo = x + j0;
@@ -622,16 +600,13 @@ static void KFN(softmax_cols)(const T *x, T *y, ptrdiff_t n, ptrdiff_t w, ptrdif
                 FDNN_KSUM(s[j], c[j], e);
             }
         }
-        for (ptrdiff_t j = 0; j < g; j++) {
-            const double r = 1.0 / (s[j] - c[j]);
-            rh[j] = FDNN_RHI(r);
-            rl[j] = FDNN_RLO(r);
-        }
+        for (ptrdiff_t j = 0; j < g; j++)
+            s[j] = 1.0 / (s[j] - c[j]);
         for (ptrdiff_t i = 0; i < n; i++) {
             T *yr = yo + i * ld;
             FDNN_IVDEP
             for (ptrdiff_t j = 0; j < g; j++)
-                yr[j] = FDNN_SCALE(yr[j], rh[j], rl[j]);
+                yr[j] = FDNN_SCALE(yr[j], s[j]);
         }
     }
 }
@@ -686,21 +661,17 @@ static void KFN(softmax_period)(const T *x, T *y, ptrdiff_t n, ptrdiff_t p)
         s[j] = c[j] = 0;
     for (ptrdiff_t k = 0; k < blk; k++)
         FDNN_KSUM(s[k % p], c[k % p], sacc[k] - cacc[k]);
-    RT rh[FDNN_PB], rl[FDNN_PB]; /* the pattern of the reciprocals */
-    for (ptrdiff_t k = 0; k < blk; k++) {
-        const double r = 1.0 / (s[k % p] - c[k % p]);
-        rh[k] = FDNN_RHI(r);
-        rl[k] = FDNN_RLO(r);
-    }
+    for (ptrdiff_t k = 0; k < blk; k++)
+        sacc[k] = 1.0 / (s[k % p] - c[k % p]); /* the pattern of the reciprocals */
     FDNN_IVDEP
     for (ptrdiff_t b = 0; b < nb; b++) {
         T *yb = y + b * blk;
         FDNN_IVDEP
         for (ptrdiff_t k = 0; k < blk; k++)
-            yb[k] = FDNN_SCALE(yb[k], rh[k], rl[k]);
+            yb[k] = FDNN_SCALE(yb[k], sacc[k]);
     }
     for (ptrdiff_t k = 0; k < tail; k++)
-        y[nb * blk + k] = FDNN_SCALE(y[nb * blk + k], rh[k], rl[k]);
+        y[nb * blk + k] = FDNN_SCALE(y[nb * blk + k], sacc[k]);
 }
 
 /* x, y seen as C-contiguous (outer, n, ld) with the reduction over n; only the first inner
@@ -845,9 +816,6 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
     }
 }
 #undef FDNN_SCALE
-#undef FDNN_RHI
-#undef FDNN_RLO
-#undef RT
 #undef FDNN_PB
 #undef FDNN_KSUM
 
