@@ -239,17 +239,18 @@ int fdnn_interrupted(void) { return t_interrupted; }
 #define FDNN_MIN_CHUNK 4096
 /* Thresholds measured on the 2-core Intel Xeon (Ice Lake-SP, AVX-512) VM the benchmarks
    run on, quiet (load 0.3): best of 15 interleaved rounds of each size, 1 thread against 2
-   (speed-up = time on 1 thread / time on 2; float32 | float64):
-     kernel                      4k    8k    16k   32k   48k   64k   100k
-     sigmoid, tanh (exp-based)   -     1.0   1.2-1.3 1.5 1.5   1.6   1.6-1.8 | from 8k: 1.3-1.4
-     sigmoid_derivative(z)       -     1.0   1.25  1.46  1.50  1.58  1.58  | 8k: 1.42
-     relu, leaky_relu, relu_d.,  -     0.6   0.8   1.0   1.0-1.15 1.1-1.25 1.3-1.4
-       linear_derivative (cheap unary)                                   | 16k 1.0, 32k 1.1-1.2
-     linear (memcpy)             -     -     -     0.84  0.97  1.10  1.29  | 32k 1.05, 64k 1.58
-     binary (backward steps)     -     0.8-0.9 1.0-1.2 1.15-1.3 1.0-1.3 1.25-1.55 1.6-1.8
-                                                                         | 16k 0.9-1.4, 32k 1.2-1.4
-     softmax (each axis)         0.7-0.8 1.1-1.4 1.4-1.6 1.6-1.7 -   1.7-1.8 | 8k 1.4-1.5
-     softmax_backward            0.6-0.8 1.0-1.4 1.1-1.6 1.25-1.7 -  1.5-1.8 | 16k 1.05-1.25
+   (speed-up = time on 1 thread / time on 2):
+     kernel               dtype  8k       16k      32k      64k       100k
+     sigmoid, tanh,       f32    1.0      1.2-1.3  1.5      1.6       1.6-1.8
+       sigmoid_d(z)       f64    1.3-1.4  1.4-1.6  1.6      1.6-1.8   1.9
+     relu, leaky_relu,    f32    0.6      0.8      1.0      1.1-1.3   1.3-1.4
+       relu_d, linear_d   f64    0.8-0.9  1.0      1.1-1.2  1.3-1.4   2.1-2.3
+     linear (memcpy)      f32    -        -        0.84     1.10      1.29
+                          f64    -        0.83     1.05     1.58      2.54
+     backward steps       f32    0.8-0.9  1.0-1.2  1.15-1.3 1.25-1.55 1.6-1.8
+       (binary)           f64    1.0-1.1  0.9-1.4  1.2-1.4  2.2       1.9-2.5
+     softmax, each axis   both   1.1-1.5  1.4-1.7  1.4-1.7  1.7-1.8   -      (4k: 0.7-0.8)
+     softmax_backward     both   0.7-1.4  1.05-1.6 1.1-1.7  1.5-1.8   -      (4k: 0.6-0.8)
    A second thread costs a few us here (its wake-up, the dynamic chunks, the end barrier),
    so it pays once one thread has ~3-5 us of work, and earlier still for memory-bound
    kernels once their data outgrow one core's L2 (1.25 MB here): exp-based ops from 16k

@@ -1,15 +1,16 @@
 """The anchor libraries' side of the benchmark, in processes of their own.
 
 ``sections/gemm.py``, ``sections/inference.py`` and ``sections/activations.py`` time NumPy,
-PyTorch and ONNX Runtime here: :class:`AnchorWorker` starts this file as a worker (``sys.executable``, one process
-per library: ``numpy``, ``torch`` or ``onnxruntime``, kept for the run) that imports NumPy,
-the benchmark's ``_timing`` and that one library -- never fastdnn -- so that each library's
-thread pool runs with its own default settings and no other pool spins on the same cores
-(NumPy's OpenBLAS spins ~0.1 s after a product; ONNX Runtime's pool spins; PyTorch bundles a
-``libgomp.so.1`` that, in the benchmark process, would be fastdnn's runtime). A
-:class:`RemoteCall` is one such call as ``_timing.measure`` takes it: it calibrates and takes
-its samples in its worker, and calling it returns one result. The worker answers commands
-read from stdin (pickled tuples), one pickled reply each on stdout:
+PyTorch and ONNX Runtime here: :class:`AnchorWorker` starts this file as a worker
+(``sys.executable``, one process per library: ``numpy``, ``torch`` or ``onnxruntime``, kept
+for the run) that imports NumPy, the benchmark's ``_timing`` and that one library -- never
+fastdnn -- so that each library's thread pool runs with its own default settings and no
+other pool spins on the same cores (NumPy's OpenBLAS spins ~0.1 s after a product; ONNX
+Runtime's pool spins; PyTorch bundles a ``libgomp.so.1`` that, in the benchmark process,
+would be fastdnn's runtime). A :class:`RemoteCall` is one such call as ``_timing.measure``
+takes it: it calibrates and takes its samples in its worker, and calling it returns one
+result. The worker answers commands read from stdin (pickled tuples), one pickled reply each
+on stdout:
 
 * ``("setup", key, recipe, args, threads)`` -- the call of :data:`RECIPES` ``[recipe]`` for
   the worker's library, made from ``args``; with ``threads`` (torch: before every command
@@ -298,7 +299,7 @@ SETTLE_LIMIT_S = 0.1
 def settle() -> None:
     """Return once this process's threads have stopped using the CPU, at most after
     ``SETTLE_LIMIT_S``: the anchor's thread pool spins after its last call (libgomp's
-    default, in torch, for up to ~16 ms on this CPU; onnxruntime's workers too), and
+    default, in torch, for ~12 ms after each call here; onnxruntime's workers too), and
     fastdnn's samples, taken next, would share the cores with it (a 256^3 product took
     2.6x its time alone right after torch's samples)."""
     end = time.perf_counter() + SETTLE_LIMIT_S

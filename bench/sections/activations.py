@@ -327,22 +327,23 @@ def measure_spec(spec: Spec, inputs: dict, cfg: Config, torch_threads: int | Non
         local[NUMPY]()
     got = {FASTDNN: outs[FASTDNN], NUMPY: outs[NUMPY]}
     numbers: dict[str, int] = {}
-    torch = None
+    torch_call = None
     if torch_threads is not None:
-        torch = RemoteCall("torch", "activation", (spec.name, n, str(z.dtype), SEED, step),
-                           torch_threads)
-        numbers[TORCH] = torch.remote_calibrate(cfg.target_ns)
-        got[TORCH] = torch()
+        torch_call = RemoteCall("torch", "activation",
+                                (spec.name, n, str(z.dtype), SEED, step), torch_threads)
+        numbers[TORCH] = torch_call.remote_calibrate(cfg.target_ns)
+        got[TORCH] = torch_call()
     failures = _check(spec, str(z.dtype), got, step)
     samples = min([cfg.samples] + [cap for size, cap in SAMPLE_CAPS if n >= size])
     numbers.update({impl: calibrate(fn, cfg.target_ns) for impl, fn in local.items()})
-    times: dict[str, list[float]] = {impl: [] for impl in ([TORCH] if torch else []) + list(local)}
+    timed = ([TORCH] if torch_call else []) + list(local)
+    times: dict[str, list[float]] = {impl: [] for impl in timed}
     warm = cfg.warmup(WARMUP_NS)
     gc_was_enabled = gc.isenabled()
     try:
         for run in _runs(samples, ROUNDS):
-            if torch is not None:
-                times[TORCH] += torch.remote_samples(warm, run, numbers[TORCH])
+            if torch_call is not None:
+                times[TORCH] += torch_call.remote_samples(warm, run, numbers[TORCH])
             for impl, fn in local.items():
                 if warm > 0:
                     warm_up(fn, warm)
@@ -354,8 +355,8 @@ def measure_spec(spec: Spec, inputs: dict, cfg: Config, torch_threads: int | Non
     finally:
         if gc_was_enabled:
             gc.enable()
-        if torch is not None:
-            torch.drop()
+        if torch_call is not None:
+            torch_call.drop()
     return {impl: _stats(t, numbers[impl]) for impl, t in times.items()}, failures
 
 
