@@ -240,6 +240,9 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
     T *tile = bp + b_size;
     /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place) */
     const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR);
+    /* the optimizer's step runs once per MR x NB strip, not per tile: a call per tile row
+       of NR elements cost more than the whole step in a separate pass (AVX2, NR = 16) */
+    const int strip = g->opt > FDNN_OPT_GD;
     for (ptrdiff_t i = i0; i < i1; i += mb) {
         const ptrdiff_t mc = i1 - i < mb ? i1 - i : mb;
         for (ptrdiff_t p = 0; p < K || p == 0; p += kcb) {
@@ -267,9 +270,11 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
                         PKT(pk_kernel)(kc, api, aks, ars, bp + jj * kc, c, g->ldc, mr, nr,
                                                  g->alpha, beta, tile);
-                        if (last)
+                        if (last && !strip)
                             FDNN_CAT(pk_finish_, TS)(g, i + ii, j + jj, mr, nr);
                     }
+                    if (last && strip)
+                        FDNN_CAT(pk_finish_, TS)(g, i + ii, j, mr, nc);
                 }
             }
             if (K == 0)
