@@ -293,13 +293,14 @@ class RemoteCall:
 
 SETTLE_WINDOW_S = 0.001     # CPU use is judged over windows this long
 SETTLE_BUSY = 0.2           # cores' worth of CPU time per window that still counts as busy
-SETTLE_LIMIT_S = 0.1
+SETTLE_LIMIT_S = 0.3         # NumPy's OpenBLAS spins a core ~115 ms after its last call (Zen 3)
 
 
 def settle() -> None:
     """Return once this process's threads have stopped using the CPU, at most after
     ``SETTLE_LIMIT_S``: the anchor's thread pool spins after its last call (libgomp's
-    default, in torch, for ~12 ms after each call here; onnxruntime's workers too), and
+    default, in torch, for ~12 ms after each call; OpenBLAS's, in NumPy, ~115 ms on a
+    Zen 3 core; onnxruntime's workers too), and
     fastdnn's samples, taken next, would share the cores with it (a 256^3 product took
     2.6x its time alone right after torch's samples)."""
     end = time.perf_counter() + SETTLE_LIMIT_S
