@@ -312,13 +312,26 @@ FDNN_INLINE void OP(gauss)(W zc, W *cdf, W *zpdf, W *sc)
     *sc = zc < 0 ? es : 1.0;
 }
 
-/* gelu z Phi(z) */
+/* gelu z Phi(z). float32 takes Phi from the short cores (fdnn_math.h, 1e-9 before the one
+   rounding to float; z^2 of a float is exact in double and a double holds the result
+   unscaled): on the full ones GELU ran at 8 ns per element (Zen 3), on these at 4.6. Its
+   derivative Phi + z phi keeps the full cores: it crosses zero at z = -0.75, where a 1e-9
+   error in the two terms that cancel cost 40 float32 ULP. */
 FDNN_INLINE T OP(gelu)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    const W x = z < -15.5f ? -15.5 : (z > 15.5f ? 15.5 : (W)z), y = fabs(x);
+    const W tail = 0.5 * fdnn_expneg_short_f64(-0.5 * (y * y))
+                   * fdnn_gauss_tailx_short_f64(y < 0.6 ? 0.6 : y); /* Phi(-y) */
+    const W cdf = y < 0.6 ? 0.5 + x * fdnn_gauss_series_short_f64(x * x)
+                          : (x < 0 ? tail : 1.0 - tail);
+    W r = z > 15.5f ? (W)z : x * cdf;
+#else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
     W r = z > 40 ? (W)z : (x * cdf) * sc;
+#endif
     return NAN_OR(z, (T)r);
 }
 

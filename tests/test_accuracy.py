@@ -240,14 +240,17 @@ def _with_limits(mp_fn, at_minus_inf, at_plus_inf):
 
 def mp_sweep(dtype):
     """Fewer points for the mpmath references: 10**4 uniform in [-50, 50], 5 10**3 in
-    [-3, 3], log-spaced magnitudes down to 1e-30 and the edge values."""
+    [-3, 3], 10**3 where float32 results approach underflow ([-16, -12]), 500 within 0.002
+    of each derivative's zero (ZERO_CROSSING), log-spaced magnitudes down to 1e-30 and the
+    edge values."""
     rng = np.random.default_rng(54321)
     mags = np.logspace(-30, 2, 2_000)
     edges = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 0.6, -0.6, 10.0, -10.0, 20.0, -20.0,
-                      38.0, -38.0, 40.0, -40.0, 100.0, -100.0, np.inf, -np.inf,
+                      15.5, -15.5, 38.0, -38.0, 40.0, -40.0, 100.0, -100.0, np.inf, -np.inf,
                       float(np.finfo(dtype).max), -float(np.finfo(dtype).max)])
-    x = np.concatenate([rng.uniform(-50, 50, 10_000), rng.uniform(-3, 3, 5_000), mags, -mags,
-                        edges])
+    zeros = [rng.uniform(z0 - 0.002, z0 + 0.002, 500) for z0, _ in ZERO_CROSSING.values()]
+    x = np.concatenate([rng.uniform(-50, 50, 10_000), rng.uniform(-3, 3, 5_000),
+                        rng.uniform(-16, -12, 1_000), *zeros, mags, -mags, edges])
     return x.astype(dtype)
 
 
