@@ -321,9 +321,10 @@ FDNN_INLINE T OP(gelu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const W x = z < -15.5f ? -15.5 : (z > 15.5f ? 15.5 : (W)z);
+    const W x = z < -FDNN_GAUSS_SHORT_MAX ? -FDNN_GAUSS_SHORT_MAX
+              : (z > FDNN_GAUSS_SHORT_MAX ? FDNN_GAUSS_SHORT_MAX : (W)z);
     W g;
-    W r = z > 15.5f ? (W)z : x * fdnn_gauss_short_f64(x, &g);
+    W r = z > FDNN_GAUSS_SHORT_MAX ? (W)z : x * fdnn_gauss_short_f64(x, &g);
 #else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
@@ -336,7 +337,8 @@ FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const W x = z < -15.5f ? -15.5 : (z > 15.5f ? 15.5 : (W)z);
+    const W x = z < -FDNN_GAUSS_SHORT_MAX ? -FDNN_GAUSS_SHORT_MAX
+              : (z > FDNN_GAUSS_SHORT_MAX ? FDNN_GAUSS_SHORT_MAX : (W)z);
     W g;
     const W cdf = fdnn_gauss_short_f64(x, &g);
     /* both, then a select on the float z: GCC left a select on x as a branch, unvectorized */
