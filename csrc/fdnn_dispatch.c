@@ -113,6 +113,18 @@ int fdnn_get_num_threads(void)
 }
 
 void fdnn_set_num_threads(int n) { g_user_threads = n > 0 ? n : 0; }
+
+/* Threads a kernel may start: 1 when called from a thread of an enclosing parallel region
+   (a training step that splits its own work over the team runs each piece's kernels on
+   the thread that owns it), else fdnn_get_num_threads(). */
+static int team_size(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel())
+        return 1;
+#endif
+    return fdnn_get_num_threads();
+}
 int fdnn_get_user_threads(void) { return g_user_threads; }
 
 /* threads a parallel region uses at most */
@@ -172,7 +184,7 @@ static void note_lateness(const double *start, int nt)
     g_team_last_end = now;
 }
 
-int fdnn_team_threads(void) { return team_usable() ? fdnn_get_num_threads() : 1; }
+int fdnn_team_threads(void) { return team_usable() ? team_size() : 1; }
 void fdnn_team_note(const double *start, int nt) { note_lateness(start, nt); }
 double fdnn_team_clock(void) { return omp_get_wtime(); }
 #else
@@ -294,7 +306,7 @@ static int ew_threads(ptrdiff_t n, ptrdiff_t from)
 #ifdef _OPENMP
     if (n < from || (n < FDNN_LONG_PASS && !team_usable()))
         return 1;
-    int nt = fdnn_get_num_threads();
+    int nt = team_size();
     ptrdiff_t most = 2 * n / from;
     if (most < nt)
         nt = (int)most;
@@ -322,7 +334,7 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
 #ifdef _OPENMP
     if (n < 4 * grain || (n < FDNN_LONG_PASS && !team_usable()))
         return 1;
-    int nt = fdnn_get_num_threads();
+    int nt = team_size();
     ptrdiff_t most = n / grain;
     if (most < nt)
         nt = (int)most;
@@ -606,7 +618,6 @@ void fdnn_gemm_force_tile(int which)
    thread costs it little) */
 #define FDNN_LONG_GEMM ((double)(1 << 26))
 
-#ifdef _OPENMP
 /* The thread's share of the grid tm x tn over C's register tiles: tile rows
    [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */
 static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr, int nr,
@@ -649,6 +660,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     return best;
 }
 
+#ifdef _OPENMP
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 /* C[I0:I0+M, J0:J0+N] on nt threads */
 #define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
@@ -686,29 +698,35 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                       \
     }
 
+/* The product's register tile (tile_), its kernel f, the tile's rows and columns as the
+   thread grid counts them (C^T's when the kernel runs C^T) and whether A is packed: what
+   the dispatch and each share of it (fdnn_gemm_share_*) agree on. */
+#define FDNN_GEMM_PLAN(TS)                                                             \
+    const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, g->M, g->N, g->K, g->rs_b); \
+    fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                    \
+    int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];    \
+    int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);         \
+    if (fdnn_gemm_swapped(g->M, g->N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {         \
+        /* C^T's tiles: NR of C's rows by MR of its columns */                         \
+        const int t_ = mr;                                                             \
+        mr = nr;                                                                       \
+        nr = t_;                                                                       \
+        a_packed = 1;                                                                  \
+    }
+
 #define FDNN_DEF_GEMM_DISPATCH(TS)                                                     \
     void fdnn_gemm_##TS(const fdnn_gemm_args_##TS *g)                                   \
     {                                                                                  \
         const ptrdiff_t M = g->M, N = g->N;                                            \
         if (M <= 0 || N <= 0 || t_interrupted)                                         \
             return;                                                                    \
-        const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, M, N, g->K, g->rs_b);  \
-        fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                \
-        int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];  \
-        int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);   \
-        if (fdnn_gemm_swapped(M, N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {  \
-            /* C^T's tiles: NR of C's rows by MR of its columns */                     \
-            const int t_ = mr;                                                         \
-            mr = nr;                                                                   \
-            nr = t_;                                                                   \
-            a_packed = 1;                                                              \
-        }                                                                              \
+        FDNN_GEMM_PLAN(TS)                                                             \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
         int nt = 1;                                                                    \
         if (work >= 2 * FDNN_GEMM_GRAIN && (work >= FDNN_LONG_GEMM || team_usable())) {  \
-            nt = fdnn_get_num_threads();                                               \
+            nt = team_size();                                                          \
             if (nt > FDNN_MAX_TEAM)                                                    \
                 nt = FDNN_MAX_TEAM;                                                    \
             if (work / FDNN_GEMM_GRAIN < nt)                                           \
@@ -752,6 +770,31 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 
 FDNN_DEF_GEMM_DISPATCH(f32)
 FDNN_DEF_GEMM_DISPATCH(f64)
+
+/* Share `id` of `nt` of the product, on the calling thread: the tiles of C the dispatch's
+   thread grid gives thread `id` of a team of nt, so that nt callers, one share each,
+   compute the whole product as the dispatch does (bit for bit, whatever nt). No db: a
+   bias gradient is summed over the whole of C's columns. */
+#define FDNN_DEF_GEMM_SHARE(TS)                                                        \
+    void fdnn_gemm_share_##TS(const fdnn_gemm_args_##TS *g, int id, int nt)            \
+    {                                                                                  \
+        if (g->M <= 0 || g->N <= 0 || id < 0 || id >= nt || t_interrupted)             \
+            return;                                                                    \
+        FDNN_GEMM_PLAN(TS)                                                             \
+        (void)tile_;                                                                   \
+        if (nt == 1) {                                                                 \
+            f(g, 0, g->M, 0, g->N);                                                    \
+            return;                                                                    \
+        }                                                                              \
+        const int tm = gemm_grid_rows(nt, g->M, g->N, g->K, mr, nr, a_packed);         \
+        ptrdiff_t i0, i1, j0, j1;                                                      \
+        gemm_share(id, tm, nt / tm, g->M, g->N, mr, nr, &i0, &i1, &j0, &j1);           \
+        if (i0 < i1 && j0 < j1)                                                        \
+            f(g, i0, i1, j0, j1);                                                      \
+    }
+
+FDNN_DEF_GEMM_SHARE(f32)
+FDNN_DEF_GEMM_SHARE(f64)
 
 int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b)
 {

@@ -293,6 +293,10 @@ void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const
 /* The packed product over the thread team. */
 void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g);
 void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g);
+/* share id of nt of the product on the calling thread (no db): nt callers, one share each,
+   make the whole product, bit for bit as fdnn_gemm_* does */
+void fdnn_gemm_share_f32(const fdnn_gemm_args_f32 *g, int id, int nt);
+void fdnn_gemm_share_f64(const fdnn_gemm_args_f64 *g, int id, int nt);
 /* rows and columns of register tile `which` (fdnn_gemm_pick) on the current path */
 void fdnn_gemm_tile(int f64, int which, int *rows, int *cols);
 /* the tile a product of these shapes runs on (fdnn_gemm_pick, or the forced one) */

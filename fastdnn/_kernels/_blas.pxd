@@ -33,23 +33,28 @@ cdef inline void colmajor_gemm(char ta, char tb, Py_ssize_t M, Py_ssize_t N, Py_
                                blas_real *db=NULL, blas_real db_scale=0, int opt=-1,
                                blas_real *opt_p=NULL, blas_real *opt_s1=NULL,
                                blas_real *opt_s2=NULL,
-                               const blas_real *opt_c=NULL) noexcept nogil:
+                               const blas_real *opt_c=NULL, int share=-1,
+                               int of=0) noexcept nogil:
     """Column-major C = alpha op(A) op(B) + beta C with BLAS's arguments, on the packed
     engine as the row-major C^T = op(B)^T op(A)^T; then, when act >= 0, C = g(C + bias)
     on each tile (bias[i] for row i of C, or none when NULL); or, when bwd >= 0 (a
     backward op), C = C * g'(act_a) with act_a column-major like C (leading dimension
     ld_act) and db[i] = db_scale * the sum of C's row i (db may be NULL); or, when opt is
     an optimizer other than GD, its step on opt_p (and state opt_s1, opt_s2, column-major
-    like C) from each finished tile of C, with the coefficients opt_c (FDNN_OC_*)."""
+    like C) from each finished tile of C, with the coefficients opt_c (FDNN_OC_*).
+    share >= 0: only share `share` of `of` of the product, on the calling thread (no db):
+    `of` callers, one share each, make it whole, bit for bit."""
     # C^T's A is op(B)^T: element (j, k) is op(B)[k, j]; its B is op(A)^T: (k, i) is op(A)[i, k]
     cdef Py_ssize_t rs_a = ldb if tb == b'N' else 1, cs_a = 1 if tb == b'N' else ldb
     cdef Py_ssize_t rs_b = lda if ta == b'N' else 1, cs_b = 1 if ta == b'N' else lda
     if blas_real is float:
         gemm_f32(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
-                 bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c)
+                 bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c,
+                 share, of)
     else:
         gemm_f64(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
-                 bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c)
+                 bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c,
+                 share, of)
 
 
 cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha) noexcept:
@@ -153,10 +158,10 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
             gemm_f32(M, N, K, <float>alpha, <const float *>p1, rs_a, cs_a, <const float *>p2,
                      rs_b, cs_b, <float>beta, <float *>pc, ldc, act, <float>act_alpha,
                      <const float *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL, NULL,
-                     NULL)
+                     NULL, -1, 0)
         else:
             gemm_f64(M, N, K, alpha, <const double *>p1, rs_a, cs_a, <const double *>p2,
                      rs_b, cs_b, beta, <double *>pc, ldc, act, act_alpha,
                      <const double *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL,
-                     NULL, NULL)
+                     NULL, NULL, -1, 0)
     return 0

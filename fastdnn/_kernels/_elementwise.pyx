@@ -103,6 +103,8 @@ cdef extern from "fdnn_kernels.h" nogil:
         const double *opt_c
     void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g)
     void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
+    void fdnn_gemm_share_f32(const fdnn_gemm_args_f32 *g, int id, int nt)
+    void fdnn_gemm_share_f64(const fdnn_gemm_args_f64 *g, int id, int nt)
     void fdnn_gemm_tile(int f64, int which, int *rows, int *cols)
     void fdnn_gemm_force_tile(int which)
     int fdnn_gemm_tile_for(int f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b)
@@ -247,14 +249,17 @@ cdef void gemm_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const 
                    float act_alpha, const float *bias, int bias_per_row, int bwd,
                    const float *act_a, Py_ssize_t ld_act, float *db,
                    float db_scale, int opt, float *opt_p, float *opt_s1, float *opt_s2,
-                   const float *opt_c) noexcept nogil:
+                   const float *opt_c, int share, int of) noexcept nogil:
     cdef fdnn_gemm_args_f32 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
     g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     g.opt, g.opt_p, g.opt_s1, g.opt_s2, g.opt_c = opt, opt_p, opt_s1, opt_s2, opt_c
-    fdnn_gemm_f32(&g)
+    if share >= 0:
+        fdnn_gemm_share_f32(&g, share, of)
+    else:
+        fdnn_gemm_f32(&g)
 
 
 cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
@@ -263,14 +268,17 @@ cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const
                    double act_alpha, const double *bias, int bias_per_row, int bwd,
                    const double *act_a, Py_ssize_t ld_act, double *db,
                    double db_scale, int opt, double *opt_p, double *opt_s1, double *opt_s2,
-                   const double *opt_c) noexcept nogil:
+                   const double *opt_c, int share, int of) noexcept nogil:
     cdef fdnn_gemm_args_f64 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
     g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     g.opt, g.opt_p, g.opt_s1, g.opt_s2, g.opt_c = opt, opt_p, opt_s1, opt_s2, opt_c
-    fdnn_gemm_f64(&g)
+    if share >= 0:
+        fdnn_gemm_share_f64(&g, share, of)
+    else:
+        fdnn_gemm_f64(&g)
 
 
 def gemm_tile(bint f64, int which=0):

@@ -140,6 +140,7 @@ cdef struct Net:
     double reg                     # split: the step's L2 penalty of the weights before it
     Py_ssize_t n_x, n_y, B
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
+    Py_ssize_t steps_by_columns    # steps split by columns (_step_columns)
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
     bint stats_fresh               # the normalizations' batch statistics are this step's
@@ -258,28 +259,30 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
         colmajor_gemm(b'N'[0], b'N'[0], M, N, K, one, W, M, dZ, K, zero, dA, M)
 
 
-cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m,
-                                real scale) noexcept nogil:
-    """prev's dZ = (W^T dZ) * g'(A_prev) and db = scale * its sums over examples, in the
-    epilogue of the packed product (so dA_prev is never written nor read back); False,
-    and nothing done, for products on the direct loops and for a softmax below."""
+cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m, real scale,
+                                Py_ssize_t at=0, bint with_db=True) noexcept nogil:
+    """prev's dZ = (W^T dZ) * g'(A_prev) over columns at..at+m-1 and (with_db) db = scale *
+    its sums over the examples, in the epilogue of the packed product (so dA_prev is never
+    written nor read back); False, and nothing done, for products on the direct loops and
+    for a softmax below."""
     if m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax or prev.norm:
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
-                  <real *>d.dZ, d.n_out, <real>0, <real *>prev.dZ, d.n_in, -1,
-                  <real>prev.alpha, NULL, prev.bwd, <real *>(prev.act_in if prev.on_z else prev.A),
-                  d.n_in, <real *>prev.db, scale)
+                  <real *>d.dZ + at * d.n_out, d.n_out, <real>0, <real *>prev.dZ + at * d.n_in,
+                  d.n_in, -1, <real>prev.alpha, NULL, prev.bwd,
+                  <real *>(prev.act_in if prev.on_z else prev.A) + at * d.n_in, d.n_in,
+                  <real *>prev.db if with_db else NULL, scale)
     return True
 
 
 cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, int x_f32,
                          const real *Y, const long long *perm, Py_ssize_t start,
-                         Py_ssize_t k, const real *SW) noexcept nogil:
-    """Columns 0..k-1 of Xb and Yb from examples perm[start:start+k] (or start.. in order),
-    and their sample weights into wb when SW is not NULL."""
-    cdef real *Xb = <real *>net.Xb
-    cdef real *Yb = <real *>net.Yb
-    cdef real *wb = <real *>net.wb
+                         Py_ssize_t k, const real *SW, Py_ssize_t at=0) noexcept nogil:
+    """Columns at..at+k-1 of Xb and Yb from examples perm[start:start+k] (or start.. in
+    order), and their sample weights into wb when SW is not NULL."""
+    cdef real *Xb = <real *>net.Xb + at * net.n_x
+    cdef real *Yb = <real *>net.Yb + at * net.n_y
+    cdef real *wb = <real *>net.wb + at if net.wb != NULL else NULL
     cdef const real *mean = <const real *>net.mean
     cdef const real *inv_std = <const real *>net.inv_std
     cdef Py_ssize_t j, i, row, n_x = net.n_x, n_y = net.n_y
@@ -490,27 +493,32 @@ cdef double _norm_grad_sq(DenseL *d, int which, real dummy) noexcept nogil:
     return _sq_norm(<const real *>d.beta, <const real *>d.dbeta, d.n_out, <real>0)
 
 
-cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
-    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F.
-    A normalization (training plans only) normalizes with the batch's statistics. A layer
-    whose backward takes g's input (on_z) keeps it (act_in) and then applies g."""
+cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k, Py_ssize_t at=0) noexcept nogil:
+    """Every layer on the k columns of X_l; the last one writes into out (n_y, k) F, the
+    others into their buffers' columns at..at+k-1. A normalization (training plans only,
+    at = 0) normalizes with the batch's statistics. A layer whose backward takes g's input
+    (on_z) keeps it (act_in) and then applies g."""
     cdef int l
     cdef DenseL *d
     cdef real *A
+    cdef real *Z
+    cdef real *act_in
     for l in range(net.L):
         d = &net.layer[l]
-        A = out if l == net.L - 1 else <real *>d.A
+        A = out if l == net.L - 1 else <real *>d.A + at * d.n_out
+        Z = <real *>d.Z + at * d.n_out if d.Z != NULL else NULL
+        act_in = <real *>d.act_in + at * d.n_out if d.act_in != NULL else NULL
         if d.norm:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>d.alpha, X_l,
-                           <real *>d.Z, d.n_out, d.n_in, k)
+                           Z, d.n_out, d.n_in, k)
             if d.on_z:
-                _norm_forward(d, <real *>d.Z, <real *>d.act_in, k)
+                _norm_forward(d, Z, act_in, k)
                 if real is float:
-                    unary_f32(d.act, <const float *>d.act_in, A, d.n_out * k, <float>d.alpha)
+                    unary_f32(d.act, <const float *>act_in, A, d.n_out * k, <float>d.alpha)
                 else:
-                    unary_f64(d.act, <const double *>d.act_in, A, d.n_out * k, d.alpha)
+                    unary_f64(d.act, <const double *>act_in, A, d.n_out * k, d.alpha)
             else:
-                _norm_forward(d, <real *>d.Z, A, k)
+                _norm_forward(d, Z, A, k)
                 if not d.softmax:
                     if real is float:
                         bias_act_f32(d.act, A, k, d.n_out, NULL, False, <float>d.alpha)
@@ -518,11 +526,11 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k) noexcept nogil:
                         bias_act_f64(d.act, A, k, d.n_out, NULL, False, d.alpha)
         elif d.on_z:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>0, X_l,
-                           <real *>d.Z, d.n_out, d.n_in, k)
+                           Z, d.n_out, d.n_in, k)
             if real is float:
-                unary_f32(d.act, <const float *>d.Z, A, d.n_out * k, <float>d.alpha)
+                unary_f32(d.act, <const float *>Z, A, d.n_out * k, <float>d.alpha)
             else:
-                unary_f64(d.act, <const double *>d.Z, A, d.n_out * k, d.alpha)
+                unary_f64(d.act, <const double *>Z, A, d.n_out * k, d.alpha)
         else:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR if d.softmax else d.act,
                            <real>d.alpha, X_l, A, d.n_out, d.n_in, k)
@@ -644,6 +652,10 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef int out_op
     for l in range(L):
         weights += <double>net.layer[l].n_out * net.layer[l].n_in
+    q = _column_pieces(net, k, weights)
+    if q:
+        return _step_columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k, lr, t, cost,
+                             metric_sums, SW, q)
     long_step = weights * k >= LONG_STEP
     interrupt_arm(long_step)
     if (perm == NULL and net.mean == NULL and (x_f32 != 0) == (sizeof(real) == 4)
@@ -761,6 +773,228 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
 
 # ------------------------------------------------------------------ Python side
 
+# ------------------------------------------------------------------ the column-split step
+#
+# A small network's products are too small to split well one at a time: on two cores a
+# [64, 128, 10] step at m = 200 spent 44 % of its time with one thread busy and the other
+# waiting (its three small products ran on one thread, each larger one was cut in two
+# with a fork and a join around it). Its examples are independent up to the gradients,
+# so such a step runs in two parallel regions instead of a dozen: the batch is cut into
+# COLUMN_PIECES pieces of columns, and each thread runs its pieces through forward, the
+# output's gradient and every layer's dZ (each product on its own thread); after the
+# cost, the threads split every dW product (and its optimizer step) by tiles of dW, and
+# every db by rows. The pieces depend on the batch size only, and each element of dW and
+# db is summed in the same order whatever thread makes it: the results do not depend on
+# the thread count, bit for bit.
+
+cdef enum:
+    # columns a piece has at least: more in float32, whose products take half the time
+    # for the same fixed costs (in float32 at m = 128, two pieces of 64 columns trained a
+    # [64, 128, 10] net 5-7 % slower than the unsplit step; two of 100 at m = 200 and four
+    # of 128 at m = 512 10 % faster; float64 from two pieces of 64 columns 2-36 %)
+    COLUMN_PIECE_F64 = 64
+    COLUMN_PIECE_F32 = 100
+    COLUMN_PIECES = 8            # pieces a batch is cut into at most
+# batch size x weights up to which a step is split by columns (larger steps split each
+# product over the team, which then pays for its fork and join)
+cdef double COLUMN_STEP = <double>(1 << 23)
+
+
+def column_step_limit(limit: float | None = None) -> float:
+    """The multiply-adds per weight matrix pass (batch size x weights) up to which a
+    training step is split by columns; with ``limit``, set it first (0: never split, for
+    tests and benchmarks). Returns the limit in force before the call."""
+    global COLUMN_STEP
+    cdef double before = COLUMN_STEP
+    if limit is not None:
+        if not limit >= 0:
+            raise ValueError(f"limit must be a number >= 0, got {limit!r}")
+        COLUMN_STEP = limit
+    return before
+
+
+cdef inline int _column_pieces(Net *net, Py_ssize_t k, double weights) noexcept nogil:
+    """The pieces the column-split step cuts a batch of k examples into (a power of two),
+    or 0 when the step is not split by columns: a normalization or a data-parallel
+    split, a step over COLUMN_STEP, or fewer than two pieces of COLUMN_PIECE_* columns."""
+    cdef int l, p = 1
+    cdef Py_ssize_t least = COLUMN_PIECE_F32 if net.f32 else COLUMN_PIECE_F64
+    if net.split or weights * k > COLUMN_STEP:
+        return 0
+    for l in range(net.L):
+        if net.layer[l].norm:
+            return 0
+    while 2 * p <= COLUMN_PIECES and k >= 2 * p * least:
+        p *= 2
+    return p if p > 1 else 0
+
+
+cdef void _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
+                   int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
+                   Py_ssize_t at, Py_ssize_t kc, const real *SW, bint in_place,
+                   real scale) noexcept nogil:
+    """Columns at..at+kc-1 of the step over examples start..: gathered (unless in place),
+    forward, the output's gradient and every layer's dZ; nothing summed over examples."""
+    cdef int l, L = net.L, out_op
+    cdef DenseL *d
+    cdef Py_ssize_t n_y = net.n_y, n_x = net.n_x
+    cdef real *Xb
+    cdef real *Yb
+    cdef const real *w = NULL
+    cdef real *A
+    cdef real *G
+    cdef real *cached
+    cdef bint dz_done = False, fused_out
+    if in_place:
+        Xb = <real *>(X + start * rs) + at * n_x
+        Yb = <real *>(Y + start * n_y) + at * n_y
+        if SW != NULL:
+            w = SW + start + at
+    else:
+        _gather(net, X, rs, cs, x_f32, Y, perm, start + at, kc, SW, at)
+        Xb = <real *>net.Xb + at * n_x
+        Yb = <real *>net.Yb + at * n_y
+        if SW != NULL:
+            w = <const real *>net.wb + at
+    A = <real *>net.layer[L - 1].A + at * n_y
+    _forward(net, Xb, A, kc, at)
+    out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
+    if net.fused and net.lf.param == 0 and w == NULL:
+        G = Yb
+    else:
+        G = <real *>net.G + at * n_y
+        if net.fused:
+            smoothed_targets(&net.lf, <const real *>Yb, G, n_y, kc)
+            if w != NULL:
+                _sub(A, G, G, n_y * kc)
+                out_op = FDNN_BW_LINEAR
+        else:
+            loss_gradient(&net.lf, <const real *>A, <const real *>Yb, G, n_y, kc)
+        if w != NULL:
+            _scale_columns(G, w, n_y, kc)
+    for l in range(L - 1, -1, -1):
+        d = &net.layer[l]
+        fused_out = l == L - 1 and net.fused
+        cached = <real *>(d.act_in if (d.on_z and not fused_out) else d.A) + at * d.n_out
+        if not dz_done:
+            if real is float:
+                act_backward_f32(out_op if l == L - 1 else d.bwd, <const float *>G,
+                                 <const float *>cached, <float *>d.dZ + at * d.n_out, kc,
+                                 d.n_out, NULL, False, scale, <float>d.alpha)
+            else:
+                act_backward_f64(out_op if l == L - 1 else d.bwd, <const double *>G,
+                                 <const double *>cached, <double *>d.dZ + at * d.n_out, kc,
+                                 d.n_out, NULL, False, scale, d.alpha)
+        if l > 0:
+            dz_done = _dZ_prev_fused(d, &net.layer[l - 1], kc, scale, at, False)
+            if not dz_done:
+                G = <real *>d.dA_prev + at * d.n_in
+                _gemm_dA(<real *>d.W, <real *>d.dZ + at * d.n_out, G, d.n_out, d.n_in, kc)
+
+
+cdef void _gradient_share(Net *net, real dummy, real *Xb, Py_ssize_t k, double lr,
+                          real scale, const double *base, int id, int nt) noexcept nogil:
+    """Share id of nt of every layer's dW product with what its epilogue folds in (the
+    gradient-descent update of W, or the optimizer's step on each tile: d.w_done) and of
+    its db's rows (db = scale * dZ's sums over the k examples, in order)."""
+    cdef int l, q
+    cdef DenseL *d
+    cdef real *X_l
+    cdef real *dZ
+    cdef real *db
+    cdef real c[FDNN_N_OC]
+    cdef Py_ssize_t i, j, i0, i1, n
+    for q in range(FDNN_N_OC):
+        c[q] = <real>base[q]
+    for l in range(net.L):
+        d = &net.layer[l]
+        X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
+        dZ = <real *>d.dZ
+        if d.w_done and net.opt == FDNN_OPT_GD:
+            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, <real>(-lr / k), X_l, d.n_in,
+                          dZ, d.n_out, <real>(1.0 - lr * d.lam / k), <real *>d.W, d.n_in, -1,
+                          <real>0, NULL, -1, NULL, 0, NULL, <real>0, -1, NULL, NULL, NULL,
+                          NULL, id, nt)
+        elif d.w_done:
+            c[FDNN_OC_DECAY] = <real>(d.lam / k)
+            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, scale, X_l, d.n_in, dZ,
+                          d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL,
+                          0, NULL, <real>0, net.opt, <real *>d.W, <real *>d.slot[0][0],
+                          <real *>d.slot[0][1], c, id, nt)
+        else:
+            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, scale, X_l, d.n_in, dZ,
+                          d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL,
+                          0, NULL, <real>0, -1, NULL, NULL, NULL, NULL, id, nt)
+        db = <real *>d.db
+        n = d.n_out
+        if db != NULL:
+            i0 = n * id // nt
+            i1 = n * (id + 1) // nt
+            for i in range(i0, i1):
+                db[i] = 0
+            for j in range(k):
+                for i in range(i0, i1):
+                    db[i] += dZ[j * n + i]
+            for i in range(i0, i1):
+                db[i] *= scale
+
+
+cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
+                       int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
+                       Py_ssize_t k, double lr, long long t, double *cost,
+                       double *metric_sums, const real *SW, int pieces) noexcept nogil:
+    """_step's work for a batch cut into `pieces` pieces of columns (see above)."""
+    cdef int l, q, c, nt = team_threads()
+    cdef DenseL *d
+    cdef real scale = <real>(1.0 / k)
+    cdef double base[FDNN_N_OC]
+    cdef bint in_place = (perm == NULL and net.mean == NULL
+                          and (x_f32 != 0) == (sizeof(real) == 4)
+                          and cs == sizeof(real) and rs == cs * net.n_x)
+    cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
+    cdef real *Xb = <real *>(X + start * rs) if in_place else <real *>net.Xb
+    cdef const real *Yb = (Y + start * net.n_y) if in_place else <const real *>net.Yb
+    cdef const real *w = NULL
+    net.steps_by_columns += 1
+    if in_place:
+        net.batches_in_place += 1
+    if SW != NULL:
+        w = SW + start if in_place else <const real *>net.wb
+    if nt > pieces:
+        nt = pieces
+    if nt > 1:
+        for c in prange(pieces, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k * c // pieces,
+                     k * (c + 1) // pieces - k * c // pieces, SW, in_place, scale)
+    else:
+        for c in range(pieces):
+            _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k * c // pieces,
+                     k * (c + 1) // pieces - k * c // pieces, SW, in_place, scale)
+    d = &net.layer[net.L - 1]
+    cost[0] = _l2_cost(net, <double>k, dummy)
+    if w == NULL:
+        cost[0] += loss_sum(&net.lf, <const real *>d.A, Yb, net.n_y, k, False) / k
+    else:
+        cost[0] += _weighted_loss_sum(&net.lf, <const real *>d.A, Yb, w, net.n_y, k) / k
+    if net.stop_on_nan and not isfinite(cost[0]):
+        return STEP_DIVERGED
+    for q in range(net.n_metrics):
+        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
+                    net.n_y, k, metric_sums + net.metric_at[q], w)
+    _step_scalars(&net.hyper, lr, t, base)
+    for l in range(net.L):
+        net.layer[l].w_done = not norm_clip and (net.opt != FDNN_OPT_GD
+                                                 or not net.hyper.clipvalue > 0)
+    nt = team_threads()
+    if nt > 1:
+        for c in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            _gradient_share(net, dummy, Xb, k, lr, scale, base, c, nt)
+    else:
+        _gradient_share(net, dummy, Xb, k, lr, scale, base, 0, 1)
+    _update_all(net, base, <double>k, scale)
+    return STEP_DONE
+
+
 cdef char *_ptr(object a):
     return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
 
@@ -867,6 +1101,12 @@ cdef class Plan(_Buffers):
     def batches_read_in_place(self) -> int:
         """Mini-batches trained so far from X's own rows, without a copy."""
         return self.net.batches_in_place
+
+    @property
+    def steps_split_by_columns(self) -> int:
+        """Steps trained so far split by columns (a small network's step, see
+        ``column_step_limit``)."""
+        return self.net.steps_by_columns
 
     def __init__(self, list layers, object normalizer, object loss, bint fused, int opt,
                  tuple hyper, list slots, list metrics, Py_ssize_t B, object dtype):

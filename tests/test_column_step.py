@@ -1,0 +1,127 @@
+"""The compiled loop's column-split step (small networks) against its unsplit step.
+
+A step of a small network is cut into pieces of columns (examples: 4 pieces of a float64
+batch of 256, 2 of a float32 one) that run forward and backward on their own threads,
+then the threads split the dW products and the updates.
+Split or not, and on one thread or two, training must give the same weights, losses and
+metrics: to rounding against the unsplit step, bit for bit across thread counts.
+"""
+import numpy as np
+import pytest
+
+import fastdnn
+from fastdnn import _training
+from fastdnn._kernels import _network
+from fastdnn.layers import Dense, Input
+from fastdnn.losses import CategoricalCrossentropy, Huber
+from fastdnn.models import Sequential
+from fastdnn.optimizers import GD, SGD, Adam, AdamW, Nadam, RMSprop
+from fastdnn.regularizers import L2
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+RTOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def _net(hidden, n_out, output, use_bias=True, l2=0.0):
+    layers = [Input(12)]
+    for units, act in hidden:
+        layers.append(Dense(units, activation=act,
+                            kernel_regularizer=L2(l2) if l2 else None))
+    layers.append(Dense(n_out, activation=output, use_bias=use_bias))
+    return layers
+
+
+# name: (layers, loss, optimizer, metrics, sample weights, fit options)
+CASES = {
+    "softmax adam": (lambda: _net([(32, "relu")], 4, "softmax"), "categorical_crossentropy",
+                     lambda: Adam(0.01), ["accuracy"], False, {}),
+    "sigmoid gd weighted": (lambda: _net([(24, "tanh")], 1, "sigmoid"), "binary_crossentropy",
+                            lambda: GD(0.1), ["binary_accuracy"], True, {}),
+    "mse gelu momentum clipvalue": (lambda: _net([(16, "gelu")], 3, "linear"), "mse",
+                                    lambda: SGD(0.02, momentum=0.9, clipvalue=0.05), ["mae"],
+                                    False, {}),
+    "smoothed rmsprop clipnorm": (lambda: _net([(20, "sigmoid")], 4, "softmax"),
+                                  CategoricalCrossentropy(label_smoothing=0.1),
+                                  lambda: RMSprop(0.005, clipnorm=0.5), ["accuracy"], False, {}),
+    "deep nadam global clip, no output bias": (
+        lambda: _net([(40, "relu"), (24, "elu")], 4, "softmax", use_bias=False),
+        "categorical_crossentropy", lambda: Nadam(0.005, global_clipnorm=1.0), [], False, {}),
+    "huber adamw l2, unshuffled": (lambda: _net([(32, "leaky_relu")], 3, "linear", l2=1e-3),
+                                   Huber(0.5), lambda: AdamW(0.01), ["mse"], False,
+                                   {"shuffle": False}),
+}
+
+
+def _data(loss, n_out, m=512, dtype=np.float64):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(m, 12)).astype(dtype)
+    if n_out == 1:
+        y = (X[:, 0] + X[:, 1] > 0).astype(dtype)
+    elif loss == "mse" or isinstance(loss, Huber):
+        y = np.tanh(X[:, :n_out]).astype(dtype)
+    else:
+        y = rng.integers(0, n_out, size=m)
+    w = rng.uniform(0.2, 2.0, size=m).astype(dtype)
+    return X, y, w
+
+
+def _fit(case, dtype, limit, threads, monkeypatch):
+    layers, loss, optimizer, metrics, weighted, options = CASES[case]
+    plans = []
+    select = _training.select
+
+    def capture(*args, **kwargs):
+        trainer, why = select(*args, **kwargs)
+        plans.append(getattr(trainer, "plan", None))
+        return trainer, why
+    monkeypatch.setattr(_training, "select", capture)
+    model = Sequential(layers(), dtype=np.dtype(dtype).name, seed=0)
+    n_out = model.layers[-1].units
+    X, y, w = _data(loss, n_out, dtype=dtype)
+    model.compile(optimizer(), loss, metrics)
+    before = _network.column_step_limit(limit)
+    fastdnn.set_num_threads(threads)
+    try:
+        h = model.fit(X, y, epochs=3, batch_size=256, seed=0, verbose=0,
+                      sample_weight=w if weighted else None, **options)
+    finally:
+        fastdnn.set_num_threads(None)
+        _network.column_step_limit(before)
+    assert h.engine == "compiled"
+    split = plans[-1].steps_split_by_columns
+    return model.get_weights(), h.batch_loss, h.history, split
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", list(CASES))
+def test_split_step_trains_as_the_unsplit_one(case, dtype, monkeypatch):
+    unsplit = _fit(case, dtype, 0, 2, monkeypatch)
+    split = _fit(case, dtype, None, 2, monkeypatch)
+    assert unsplit[3] == 0
+    assert split[3] == 6            # 3 epochs of 2 batches of 256, every one split
+    for a, b in zip(unsplit[0], split[0]):
+        np.testing.assert_allclose(b, a, rtol=RTOL[dtype], atol=RTOL[dtype])
+    np.testing.assert_allclose(split[1], unsplit[1], rtol=RTOL[dtype])
+    for key, values in unsplit[2].items():
+        np.testing.assert_allclose(split[2][key], values, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("case", ["softmax adam", "sigmoid gd weighted",
+                                  "deep nadam global clip, no output bias"])
+def test_split_step_does_not_depend_on_the_thread_count(case, monkeypatch):
+    one = _fit(case, np.float32, None, 1, monkeypatch)
+    two = _fit(case, np.float32, None, 2, monkeypatch)
+    assert one[3] == two[3] == 6
+    for a, b in zip(one[0], two[0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_column_step_limit_checks_its_argument():
+    before = _network.column_step_limit()
+    with pytest.raises(ValueError, match="limit"):
+        _network.column_step_limit(-1.0)
+    with pytest.raises(ValueError, match="limit"):
+        _network.column_step_limit(float("nan"))
+    assert _network.column_step_limit() == before
