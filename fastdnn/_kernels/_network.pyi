@@ -8,12 +8,16 @@ from numpy.typing import DTypeLike, NDArray
 BATCH_NORM: int
 LAYER_NORM: int
 
+def column_step_limit(limit: float | None = None) -> float: ...
+
 class Plan:
     steps_done: int
     diverged: bool
     n_accumulators: int
     @property
     def batches_read_in_place(self) -> int: ...
+    @property
+    def steps_split_by_columns(self) -> int: ...
     def __init__(
         self,
         layers: list[tuple[Any, ...]],
@@ -45,6 +49,14 @@ class Plan:
         reduce: Callable[[float], float] | None = None,
         global_sizes: NDArray[np.float64] | None = None,
     ) -> int: ...
+    def gradient(
+        self,
+        X: NDArray[Any],
+        Y: NDArray[Any],
+        m: int,
+        sample_weight: NDArray[Any] | None = None,
+        K: float = 0,
+    ) -> float: ...
 
 class Forward:
     @property

@@ -655,7 +655,7 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     q = _column_pieces(net, k, weights)
     if q:
         return _step_columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k, lr, t, cost,
-                             metric_sums, SW, q)
+                             metric_sums, SW, K, q)
     long_step = weights * k >= LONG_STEP
     interrupt_arm(long_step)
     if (perm == NULL and net.mean == NULL and (x_f32 != 0) == (sizeof(real) == 4)
@@ -816,10 +816,10 @@ def column_step_limit(limit: float | None = None) -> float:
 cdef inline int _column_pieces(Net *net, Py_ssize_t k, double weights) noexcept nogil:
     """The pieces the column-split step cuts a batch of k examples into (a power of two),
     or 0 when the step is not split by columns: a normalization or a data-parallel
-    split, a step over COLUMN_STEP, or fewer than two pieces of COLUMN_PIECE_* columns."""
+    step over COLUMN_STEP, or fewer than two pieces of COLUMN_PIECE_* columns."""
     cdef int l, p = 1
     cdef Py_ssize_t least = COLUMN_PIECE_F32 if net.f32 else COLUMN_PIECE_F64
-    if net.split or weights * k > COLUMN_STEP:
+    if weights * k > COLUMN_STEP:
         return 0
     for l in range(net.L):
         if net.layer[l].norm:
@@ -942,11 +942,13 @@ cdef void _gradient_share(Net *net, real dummy, real *Xb, Py_ssize_t k, double l
 cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
                        int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
                        Py_ssize_t k, double lr, long long t, double *cost,
-                       double *metric_sums, const real *SW, int pieces) noexcept nogil:
+                       double *metric_sums, const real *SW, double K,
+                       int pieces) noexcept nogil:
     """_step's work for a batch cut into `pieces` pieces of columns (see above)."""
     cdef int l, q, c, nt = team_threads()
     cdef DenseL *d
-    cdef real scale = <real>(1.0 / k)
+    cdef real scale = <real>(1.0 / K)
+    cdef double reg
     cdef double base[FDNN_N_OC]
     cdef bint in_place = (perm == NULL and net.mean == NULL
                           and (x_f32 != 0) == (sizeof(real) == 4)
@@ -971,28 +973,41 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
             _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k * c // pieces,
                      k * (c + 1) // pieces - k * c // pieces, SW, in_place, scale)
     d = &net.layer[net.L - 1]
-    cost[0] = _l2_cost(net, <double>k, dummy)
+    reg = _l2_cost(net, K, dummy)
     if w == NULL:
-        cost[0] += loss_sum(&net.lf, <const real *>d.A, Yb, net.n_y, k, False) / k
+        cost[0] = loss_sum(&net.lf, <const real *>d.A, Yb, net.n_y, k, False) / K
     else:
-        cost[0] += _weighted_loss_sum(&net.lf, <const real *>d.A, Yb, w, net.n_y, k) / k
-    if net.stop_on_nan and not isfinite(cost[0]):
+        cost[0] = _weighted_loss_sum(&net.lf, <const real *>d.A, Yb, w, net.n_y, k) / K
+    if net.split:
+        net.reg = reg
+    else:
+        cost[0] += reg
+    if net.stop_on_nan and not net.split and not isfinite(cost[0]):
         return STEP_DIVERGED
     for q in range(net.n_metrics):
         _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
                     net.n_y, k, metric_sums + net.metric_at[q], w)
     _step_scalars(&net.hyper, lr, t, base)
     for l in range(net.L):
-        net.layer[l].w_done = not norm_clip and (net.opt != FDNN_OPT_GD
-                                                 or not net.hyper.clipvalue > 0)
+        net.layer[l].w_done = not net.split and not norm_clip and (
+            net.opt != FDNN_OPT_GD or not net.hyper.clipvalue > 0)
     nt = team_threads()
     if nt > 1:
         for c in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
             _gradient_share(net, dummy, Xb, k, lr, scale, base, c, nt)
     else:
         _gradient_share(net, dummy, Xb, k, lr, scale, base, 0, 1)
-    _update_all(net, base, <double>k, scale)
+    if not net.split:
+        _update_all(net, base, <double>k, scale)
     return STEP_DONE
+
+
+cdef inline int _x_view(object X, const char **px, Py_ssize_t *rs, Py_ssize_t *cs):
+    """X's data and its strides in bytes (rows, columns); 1 when X is float32."""
+    px[0] = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
+    rs[0] = cnp.PyArray_STRIDE(<cnp.ndarray>X, 0)
+    cs[0] = cnp.PyArray_STRIDE(<cnp.ndarray>X, 1)
+    return cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
 
 
 cdef char *_ptr(object a):
@@ -1183,6 +1198,58 @@ cdef class Plan(_Buffers):
             at += n_acc
         self.n_accumulators = at
 
+    cdef const char *_weights(self, object sample_weight, Py_ssize_t m) except? NULL:
+        """The data of sample_weight, a contiguous (m,) array of the plan's dtype, or NULL
+        (None)."""
+        if sample_weight is None:
+            return NULL
+        if not (cnp.PyArray_Check(sample_weight)
+                and cnp.PyArray_TYPE(<cnp.ndarray>sample_weight)
+                == (cnp.NPY_FLOAT32 if self.net.f32 else cnp.NPY_FLOAT64)
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>sample_weight)
+                and cnp.PyArray_SIZE(<cnp.ndarray>sample_weight) == m):
+            raise TypeError(f"sample_weight must be a contiguous ({m},) array of the "
+                            "plan's dtype")
+        return <const char *>cnp.PyArray_DATA(<cnp.ndarray>sample_weight)
+
+    def gradient(self, X, Y, Py_ssize_t m, sample_weight=None, double K=0) -> float:
+        """Forward and backward over the first m examples of X and Y as one batch (m at
+        most the plan's batch size; X and Y as in ``run``): every dW and db is formed whole
+        and divided by K (default m), nothing is updated (neither the parameters nor the
+        optimizer's state). Returns the batch's cost divided by K, without the L2
+        penalty (its term is in no gradient either). A full-batch optimizer's evaluation
+        (L-BFGS). Signals are handled as in ``run`` (an exception a handler raises is
+        raised here, the gradients then unfinished)."""
+        cdef Net *net = &self.net
+        cdef const char *px
+        cdef Py_ssize_t rs, cs
+        cdef int x_f32 = _x_view(X, &px, &rs, &cs)
+        cdef const char *py = <const char *>cnp.PyArray_DATA(<cnp.ndarray>Y)
+        cdef const char *pw = self._weights(sample_weight, m)
+        cdef double cost = 0
+        if not 0 < m <= net.B:
+            raise ValueError(f"m must be in [1, {net.B}] (the plan's batch size), got {m}")
+        if K == 0:
+            K = <double>m
+        self._raised = None
+        with nogil:
+            PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            interrupt_set(_poll_signals, <void *>self, SIGNAL_POLL_S)
+            net.split, net.stop_on_nan = True, False
+            if net.f32:
+                _step(net, <float>0, px, rs, cs, x_f32, <const float *>py, NULL, 0, m, 0, 0,
+                      &cost, NULL, <const float *>pw, K)
+            else:
+                _step(net, <double>0, px, rs, cs, x_f32, <const double *>py, NULL, 0, m, 0, 0,
+                      &cost, NULL, <const double *>pw, K)
+            net.split = False
+            interrupt_set(NULL, NULL, 0)
+            PyThread_release_lock(self.lock)
+        if self._raised is not None:
+            raised, self._raised = self._raised, None
+            raise raised
+        return cost
+
     def run(self, X, Y, perm, Py_ssize_t m, Py_ssize_t step0, Py_ssize_t step1, double lr,
             long long t0, double[::1] costs, double[::1] metric_sums, object counter=None,
             bint stop_on_nan=False, sample_weight=None, object reduce=None,
@@ -1218,10 +1285,9 @@ cdef class Plan(_Buffers):
         raises stops the loop before that step's update and is raised here.
         """
         cdef Net *net = &self.net
-        cdef const char *px = <const char *>cnp.PyArray_DATA(<cnp.ndarray>X)
-        cdef Py_ssize_t rs = cnp.PyArray_STRIDE(<cnp.ndarray>X, 0)
-        cdef Py_ssize_t cs = cnp.PyArray_STRIDE(<cnp.ndarray>X, 1)
-        cdef int x_f32 = cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
+        cdef const char *px
+        cdef Py_ssize_t rs, cs
+        cdef int x_f32 = _x_view(X, &px, &rs, &cs)
         cdef const char *py = <const char *>cnp.PyArray_DATA(<cnp.ndarray>Y)
         cdef const long long *pp = NULL
         cdef const char *pw = NULL
@@ -1241,15 +1307,7 @@ cdef class Plan(_Buffers):
         net.split = split
         if perm is not None:
             pp = <const long long *>cnp.PyArray_DATA(<cnp.ndarray>perm)
-        if sample_weight is not None:
-            if not (cnp.PyArray_Check(sample_weight)
-                    and cnp.PyArray_TYPE(<cnp.ndarray>sample_weight)
-                    == (cnp.NPY_FLOAT32 if net.f32 else cnp.NPY_FLOAT64)
-                    and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>sample_weight)
-                    and cnp.PyArray_SIZE(<cnp.ndarray>sample_weight) == m):
-                raise TypeError(f"sample_weight must be a contiguous ({m},) array of the "
-                                "plan's dtype")
-            pw = <const char *>cnp.PyArray_DATA(<cnp.ndarray>sample_weight)
+        pw = self._weights(sample_weight, m)
         self.steps_done = 0
         self.diverged = False
         self._raised = None

@@ -14,7 +14,8 @@ permutation) and the loop's L2 term (``alpha/2 ||W||^2`` per batch, as scikit-le
   estimator's own momentum step runs from Python.
 
 Either way a fit follows the same path as on the mini-batch loop of :mod:`._stochastic`,
-to rounding. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
+to rounding. :class:`CompiledGradient` gives ``lbfgs`` its full-batch loss and gradient
+from the same loop, one call per evaluation. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
 Poisson loss, a multi-output squared error with ``alpha > 0`` (the loop's loss is not
 averaged over the outputs) -- trains on the mini-batch path; :func:`obstacles` says why.
 
@@ -45,7 +46,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._training import CompiledTrainer
-from ..optimizers import Momentum
+from ..layers import Dense
+from ..optimizers import GD, Momentum
 from ._network import _FASTDNN_LOSS, Network
 
 
@@ -155,3 +157,45 @@ class CompiledSteps(CompiledEpochs):
             run(tr.X, tr.Y, perm, tr.m, s, s + 1, 0.0, 0, costs, sums, None, False)
             step(net)
         return float(np.dot(costs, self.sizes)) * self.scale
+
+
+class CompiledGradient:
+    """L-BFGS's evaluations in the compiled loop: the loss of ``net`` on ``X, Y`` (sample
+    weights ``w`` or None), without the L2 term, and its gradient written into ``grad``
+    (a flat vector of the network's layout), in one call (``Plan.gradient``: the whole set
+    as one batch, split by columns over the threads when the network is small).
+
+    The loop trains a ``Sequential`` whose ``Dense`` layers are views of the network's
+    buffer and write their gradients into views of ``grad``; ``X`` must be an array of the
+    network's dtype (:func:`obstacles`, sample weights allowed), else ``NotCompilable``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdnn.sklearn._network import Network
+    >>> net = Network([2, 3, 1], "relu", "identity", np.float64)
+    >>> X, Y = np.ones((4, 2)), np.zeros((4, 1))
+    >>> CompiledGradient(net, X, Y, None)(4.0)      # zero weights: outputs 0, gradient 0
+    0.0
+    """
+
+    engine = "compiled"
+
+    def __init__(self, net: Network, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None):
+        model = net.new_sequential(0.0)
+        model.compile(optimizer=GD(1.0), loss=_FASTDNN_LOSS[net.out])   # (never steps)
+        self.grad = np.zeros(net.size, dtype=net.dtype)
+        gW, gb = net.views(self.grad)
+        for layer, dW, db in zip([l for l in model.layers if isinstance(l, Dense)], gW, gb):
+            layer.dW, layer.db = dW, db.reshape(-1, 1)
+        self.X, self.m = X, X.shape[0]
+        self.Y = np.ascontiguousarray(Y, dtype=net.dtype)
+        self.w = None if w is None else np.ascontiguousarray(w, dtype=net.dtype)
+        self.plan = CompiledTrainer.make(model, X, self.Y, self.m, False, None).plan
+        # the loop's squared error is summed over the outputs, scikit-learn's averaged
+        self.scale = 1.0 / net.sizes[-1] if net.out == "identity" else 1.0
+
+    def __call__(self, total_weight: float) -> float:
+        """The loss summed over the examples (weighted) / ``total_weight``; ``grad`` = its
+        gradient with respect to the network's buffer as it is now."""
+        return self.plan.gradient(self.X, self.Y, self.m, self.w, total_weight) * self.scale

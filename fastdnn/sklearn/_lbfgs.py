@@ -2,10 +2,13 @@
 ``_fit_lbfgs``: ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``, its
 ``ConvergenceWarning`` through ``sklearn.utils.optimize._check_optimize_result``).
 
-Each evaluation is one call of :meth:`Network.loss_grad` on the whole training set:
-the layers' ``W``/``b`` are views of the vector scipy passes (float64 networks: no copy of
-the parameters) and the gradient is written straight into the views of the vector handed
-back to scipy (the L2 term fused with the write).
+Each evaluation is one call of fastdnn's compiled training loop on the whole training
+set (:class:`._compiled.CompiledGradient`: the iterate copied into the network's buffer,
+the loss and gradient from one compiled forward and backward, the L2 term added to both
+here), or, where that loop cannot go (sparse ``X``, the Poisson loss), of
+:meth:`Network.loss_grad`, whose layers' ``W``/``b`` are views of the vector scipy passes
+and whose gradient is written straight into the views of the vector handed back to scipy
+(the L2 term fused with the write).
 
 Examples
 --------
@@ -25,6 +28,8 @@ import numpy as np
 import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
+from .._compiled import NotCompilable
+from ._compiled import CompiledGradient, obstacles
 from ._network import Network
 
 try:   # scipy < 1.15 only: scikit-learn's shim for the iprint option
@@ -41,7 +46,20 @@ def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | Non
     loss = est._loss_function()
     f64 = net.dtype == np.float64
 
+    compiled = _compiled_gradient(est, net, X, Y, w)
+    est._training_engine = compiled.engine if compiled is not None else "python"
+
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if compiled is not None:
+            np.copyto(net.flat, theta, casting="same_kind")
+            value = compiled(total)
+            # a new array per call: scipy keeps the previous gradient
+            grad = compiled.grad.astype(np.float64)
+            if alpha:
+                coef = theta[:net.n_coef]
+                grad[:net.n_coef] += (alpha / total) * coef
+                value += 0.5 * alpha * float(np.dot(coef, coef)) / total
+            return value, grad
         # scipy hands each call its own copy of the iterate: the views may point into it
         params = theta if f64 else theta.astype(net.dtype)
         grad = np.empty(net.size, dtype=net.dtype)
@@ -56,3 +74,17 @@ def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | Non
     est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
     est.loss_ = float(result.fun)
     net.flat[...] = result.x
+
+
+def _compiled_gradient(est: Any, net: Network, X: Any, Y: np.ndarray,
+                       w: np.ndarray | None) -> CompiledGradient | None:
+    """The compiled loop's evaluations for this fit, or None where it cannot go."""
+    # sample weights and several outputs with alpha are no obstacle here: the whole set
+    # is one batch divided by the total weight, and the L2 term is added outside the loop
+    reasons = [r for r in obstacles(est, net, X, None) if not r.startswith("several outputs")]
+    if reasons:
+        return None
+    try:
+        return CompiledGradient(net, X, Y, w)
+    except NotCompilable:
+        return None
