@@ -14,10 +14,12 @@ permutation) and the loop's L2 term (``alpha/2 ||W||^2`` per batch, as scikit-le
   estimator's own momentum step runs from Python.
 
 Either way a fit follows the same path as on the mini-batch loop of :mod:`._stochastic`,
-to rounding. :class:`CompiledGradient` gives ``lbfgs`` its full-batch loss and gradient
-from the same loop, one call per evaluation. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
+to rounding. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
 Poisson loss, a multi-output squared error with ``alpha > 0`` (the loop's loss is not
 averaged over the outputs) -- trains on the mini-batch path; :func:`obstacles` says why.
+
+:class:`CompiledGradient` gives ``lbfgs`` its full-batch loss and gradient from the same
+loop, one call per evaluation (sample weights and several outputs allowed there).
 
 Its training loss clips probabilities into ``[tiny, 1 - eps/2]`` of the dtype where
 scikit-learn clips into ``[eps, 1 - eps]``: ``loss_curve_`` differs only where a
