@@ -380,7 +380,7 @@ def test_estimators_case_smoke(run, targets):
         # the loop fastdnn trained in: the compiled one on dense X
         expected = {"digits adam": "compiled", "digits sgd": "compiled steps",
                     "multilabel adam": "compiled", "sparse adam": "python (X is sparse)",
-                    "regression lbfgs": ""}
+                    "regression lbfgs": "compiled"}
         assert fd["engine"] == expected[case.name.rsplit(" ", 1)[0]]
         meta["results"] += results
         meta["ratios"] += ratios

@@ -87,7 +87,7 @@ def test_plan_gradient_checks_the_batch_size():
 
 def _fit(est, X, y, compiled, monkeypatch):
     if not compiled:
-        monkeypatch.setattr(_lbfgs, "_compiled_gradient", lambda *args: None)
+        monkeypatch.setattr(_lbfgs, "_compiled_gradient", lambda *args: (None, "forced"))
     est.fit(X, y)
     monkeypatch.undo()
     return est
@@ -110,7 +110,7 @@ def test_lbfgs_fits_as_on_the_layer_path(make, monkeypatch):
     compiled = _fit(make(), X, y, True, monkeypatch)
     layers = _fit(make(), X, y, False, monkeypatch)
     assert compiled._training_engine == "compiled"
-    assert layers._training_engine == "python"
+    assert layers._training_engine == "python (forced)"
     assert compiled.n_iter_ == layers.n_iter_
     for a, b in zip(compiled.coefs_ + compiled.intercepts_, layers.coefs_ + layers.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
@@ -122,4 +122,4 @@ def test_lbfgs_on_sparse_x_takes_the_layer_path():
     X = sp.random(200, 30, density=0.1, random_state=0, format="csr")
     est = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5)
     est.fit(X, rng.normal(size=200))
-    assert est._training_engine == "python"
+    assert est._training_engine == "python (X is sparse)"

@@ -49,9 +49,9 @@ the median is reported and ``sklearn/fastdnn`` is the median over runs of the ru
 ratio. Score: ``estimator.score`` on the 25 % test split (accuracy, subset accuracy or
 R²), the median over the runs; ``Δscore pts`` of the sklearn row is scikit-learn's score
 minus fastdnn's, in points (0.01 of a score); ``engine`` is the loop fastdnn's ``fit``
-trained in (``compiled``: one compiled call per epoch; ``compiled steps``: one per
-mini-batch, then scikit-learn's momentum step; ``python (why)``: a few compiled calls per
-mini-batch from Python). Targets (``bench/targets.py``): ``sklearn/fastdnn >= 5x`` for the ``adam``
+trained in (``compiled``: one compiled call per epoch, or for lbfgs per evaluation of the
+loss and gradient; ``compiled steps``: one per mini-batch, then scikit-learn's momentum
+step; ``python (why)``: a few compiled calls per mini-batch or evaluation from Python). Targets (``bench/targets.py``): ``sklearn/fastdnn >= 5x`` for the ``adam``
 and ``sgd`` fits, ``>= 2x`` for ``lbfgs``, and ``Δscore pts <= 1`` on every problem.
 
 Checks (failures): the stochastic solvers ran all E epochs, both estimators trained

@@ -46,8 +46,8 @@ def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | Non
     loss = est._loss_function()
     f64 = net.dtype == np.float64
 
-    compiled = _compiled_gradient(est, net, X, Y, w)
-    est._training_engine = compiled.engine if compiled is not None else "python"
+    compiled, why = _compiled_gradient(est, net, X, Y, w)
+    est._training_engine = compiled.engine if compiled is not None else f"python ({why})"
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
         if compiled is not None:
@@ -76,15 +76,15 @@ def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | Non
     net.flat[...] = result.x
 
 
-def _compiled_gradient(est: Any, net: Network, X: Any, Y: np.ndarray,
-                       w: np.ndarray | None) -> CompiledGradient | None:
-    """The compiled loop's evaluations for this fit, or None where it cannot go."""
+def _compiled_gradient(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | None
+                       ) -> tuple[CompiledGradient | None, str]:
+    """The compiled loop's evaluations for this fit, or None and why it cannot go."""
     # sample weights and several outputs with alpha are no obstacle here: the whole set
     # is one batch divided by the total weight, and the L2 term is added outside the loop
     reasons = [r for r in obstacles(est, net, X, None) if not r.startswith("several outputs")]
     if reasons:
-        return None
+        return None, "; ".join(reasons)
     try:
-        return CompiledGradient(net, X, Y, w)
-    except NotCompilable:
-        return None
+        return CompiledGradient(net, X, Y, w), ""
+    except NotCompilable as exc:     # what the loop itself refuses (e.g. unaligned X)
+        return None, str(exc)
