@@ -17,6 +17,10 @@ the step.
 
     python bench/peak.py [--rounds 12]
 
+It also times the products on one core, alone and while every core runs its own copy:
+what a core keeps of its rate when all of them work bounds what splitting the work over
+threads can gain on this machine.
+
 :func:`measure_peak` is the FMA peak alone, for other scripts (the ``gemm``
 section of ``bench/run.py`` reports every product's share of it).
 """
@@ -184,6 +188,40 @@ def step_products(m: int = 128) -> tuple[callable, float]:
     return run, flops
 
 
+def per_core_rates(threads: int, seconds: float = 1.0) -> tuple[float, float]:
+    """GFLOP/s of one core running the step's products on one BLAS thread, alone and while
+    every one of ``threads`` cores runs its own copy at once (Python threads, each on its
+    own arrays; NumPy's matmul releases the GIL). Their ratio is what one core keeps of
+    its rate when all work: below 1, the cores share something (a host's SMT siblings,
+    caches or memory bandwidth), and no split of a product over them can gain more than
+    ``threads`` times that ratio."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    def rate(run: callable, flops: float, out: list[float], i: int) -> None:
+        for _ in range(3):
+            run()
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            run()
+            n += 1
+        out[i] = flops * n / (time.perf_counter() - t0) / 1e9
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        work = [step_products() for _ in range(threads)]
+        alone = [0.0]
+        rate(*work[0], alone, 0)
+        together = [0.0] * threads
+        pool = [threading.Thread(target=rate, args=(*work[i], together, i))
+                for i in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    return alone[0], statistics.median(together)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=12)
@@ -217,6 +255,15 @@ def main() -> int:
           f"(min {min(peaks):.0f}, max {max(peaks):.0f}) on {threads}")
     print(f"NumPy's BLAS on the step's products: {np.median(rates):.0f} GF/s, "
           f"{np.median(effs):.0%} of peak (per round: {min(effs):.0%} to {max(effs):.0%})")
+    if threads > 1:
+        try:
+            alone, together = per_core_rates(threads)
+        except ImportError:
+            print("per-core rates need threadpoolctl")
+            return 0
+        print(f"the products on one core: {alone:.0f} GF/s alone, {together:.0f} GF/s per core "
+              f"with all {threads} cores at work ({together / alone:.0%}): "
+              f"{threads} cores give at most {threads * together / alone:.2f}x one")
     return 0
 
 
