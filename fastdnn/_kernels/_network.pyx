@@ -829,12 +829,13 @@ cdef inline int _column_pieces(Net *net, Py_ssize_t k, double weights) noexcept 
     return p if p > 1 else 0
 
 
-cdef void _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
-                   int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
-                   Py_ssize_t at, Py_ssize_t kc, const real *SW, bint in_place,
-                   real scale) noexcept nogil:
+cdef double _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
+                     int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
+                     Py_ssize_t at, Py_ssize_t kc, const real *SW, bint in_place,
+                     real scale) noexcept nogil:
     """Columns at..at+kc-1 of the step over examples start..: gathered (unless in place),
-    forward, the output's gradient and every layer's dZ; nothing summed over examples."""
+    forward, the output's gradient and every layer's dZ; returns their loss, summed
+    (weighted) over these examples. Nothing else is summed over examples."""
     cdef int l, L = net.L, out_op
     cdef DenseL *d
     cdef Py_ssize_t n_y = net.n_y, n_x = net.n_x
@@ -845,6 +846,7 @@ cdef void _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_
     cdef real *G
     cdef real *cached
     cdef bint dz_done = False, fused_out
+    cdef double loss
     if in_place:
         Xb = <real *>(X + start * rs) + at * n_x
         Yb = <real *>(Y + start * n_y) + at * n_y
@@ -858,6 +860,10 @@ cdef void _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_
             w = <const real *>net.wb + at
     A = <real *>net.layer[L - 1].A + at * n_y
     _forward(net, Xb, A, kc, at)
+    if w == NULL:
+        loss = loss_sum(&net.lf, <const real *>A, <const real *>Yb, n_y, kc, False)
+    else:
+        loss = _weighted_loss_sum(&net.lf, <const real *>A, <const real *>Yb, w, n_y, kc)
     out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
     if net.fused and net.lf.param == 0 and w == NULL:
         G = Yb
@@ -890,6 +896,7 @@ cdef void _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_
             if not dz_done:
                 G = <real *>d.dA_prev + at * d.n_in
                 _gemm_dA(<real *>d.W, <real *>d.dZ + at * d.n_out, G, d.n_out, d.n_in, kc)
+    return loss
 
 
 cdef void _gradient_share(Net *net, real dummy, real *Xb, Py_ssize_t k, double lr,
@@ -949,6 +956,7 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
     cdef DenseL *d
     cdef real scale = <real>(1.0 / K)
     cdef double reg
+    cdef double losses[COLUMN_PIECES]
     cdef double base[FDNN_N_OC]
     cdef bint in_place = (perm == NULL and net.mean == NULL
                           and (x_f32 != 0) == (sizeof(real) == 4)
@@ -965,19 +973,23 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
     if nt > pieces:
         nt = pieces
     if nt > 1:
-        for c in prange(pieces, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k * c // pieces,
-                     k * (c + 1) // pieces - k * c // pieces, SW, in_place, scale)
+        # dynamic: a thread that starts late (woken from sleep) leaves its pieces to the
+        # others; which thread runs a piece changes nothing in its results
+        for c in prange(pieces, nogil=True, num_threads=nt, schedule="dynamic", chunksize=1):
+            losses[c] = _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start,
+                                 k * c // pieces, k * (c + 1) // pieces - k * c // pieces, SW,
+                                 in_place, scale)
     else:
         for c in range(pieces):
-            _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start, k * c // pieces,
-                     k * (c + 1) // pieces - k * c // pieces, SW, in_place, scale)
+            losses[c] = _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start,
+                                 k * c // pieces, k * (c + 1) // pieces - k * c // pieces, SW,
+                                 in_place, scale)
     d = &net.layer[net.L - 1]
     reg = _l2_cost(net, K, dummy)
-    if w == NULL:
-        cost[0] = loss_sum(&net.lf, <const real *>d.A, Yb, net.n_y, k, False) / K
-    else:
-        cost[0] = _weighted_loss_sum(&net.lf, <const real *>d.A, Yb, w, net.n_y, k) / K
+    cost[0] = 0
+    for c in range(pieces):
+        cost[0] += losses[c]
+    cost[0] /= K
     if net.split:
         net.reg = reg
     else:
