@@ -50,8 +50,8 @@ ratio. Score: ``estimator.score`` on the 25 % test split (accuracy, subset accur
 R²), the median over the runs; ``Δscore pts`` of the sklearn row is scikit-learn's score
 minus fastdnn's, in points (0.01 of a score); ``engine`` is the loop fastdnn's ``fit``
 trained in (``compiled``: one compiled call per epoch, or for lbfgs per evaluation of the
-loss and gradient; ``compiled steps``: one per mini-batch, then scikit-learn's momentum
-step; ``python (why)``: a few compiled calls per mini-batch or evaluation from Python). Targets (``bench/targets.py``): ``sklearn/fastdnn >= 5x`` for the ``adam``
+loss and gradient; ``python (why)``: a few compiled calls per mini-batch or evaluation
+from Python). Targets (``bench/targets.py``): ``sklearn/fastdnn >= 5x`` for the ``adam``
 and ``sgd`` fits, ``>= 2x`` for ``lbfgs``, and ``Δscore pts <= 1`` on every problem.
 
 Checks (failures): the stochastic solvers ran all E epochs, both estimators trained

@@ -3,17 +3,19 @@
 The loop ``Sequential.fit(engine="compiled")`` runs (``fastdnn._training.CompiledTrainer``),
 on a ``Sequential`` whose ``Dense`` layers are views of the estimator's flat buffer, with
 the order of the examples scikit-learn's shuffling drew (handed to the trainer as its
-permutation) and the loop's L2 term (``alpha/2 ||W||^2`` per batch, as scikit-learn's):
+permutation) and the loop's L2 term (``alpha/2 ||W||^2`` per batch, as scikit-learn's).
 
-- :class:`CompiledEpochs` (``adam``, ``rmsprop``, ``sgd`` without momentum): one call per
-  epoch gathers every mini-batch and runs forward, loss, backward and the update without
-  returning to Python; the optimizer is the estimator's own object (the same state arrays
-  and step count as the mini-batch path) or plain gradient descent;
-- :class:`CompiledSteps` (``sgd`` with momentum, heavy-ball or Nesterov, which the loop has
-  no update for): one call per mini-batch forms the loss and the gradient, then the
-  estimator's own momentum step runs from Python.
+:class:`CompiledEpochs`: one call per epoch gathers every mini-batch and runs forward,
+loss, backward and the update without returning to Python. The optimizer is the
+estimator's own object for ``adam`` and ``rmsprop`` (the same state arrays and step
+count as the mini-batch path), plain gradient descent for ``sgd`` without momentum,
+and for ``sgd`` with momentum (heavy-ball or Nesterov) fastdnn's ``SGD``, whose buffer
+``b = -v / lr`` is made from scikit-learn's velocity ``v`` before each epoch and turned
+back into it after: at the epoch's rate its steps ``b = mu b + g``, ``p -= lr b`` (or
+``p -= lr (g + mu b)``) are scikit-learn's ``v = mu v - lr g``, ``p += v`` (or
+``p += mu v - lr g``), to rounding, and the rate changes only between epochs.
 
-Either way a fit follows the same path as on the mini-batch loop of :mod:`._stochastic`,
+A fit follows the same path as on the mini-batch loop of :mod:`._stochastic`,
 to rounding. What the loop cannot take -- scipy.sparse ``X``, ``sample_weight``, the
 Poisson loss, a multi-output squared error with ``alpha > 0`` (the loop's loss is not
 averaged over the outputs) -- trains on the mini-batch path; :func:`obstacles` says why.
@@ -35,7 +37,7 @@ Examples
 >>> clf._training_engine
 'compiled'
 >>> clf.set_params(solver="sgd").fit(X, [0, 1, 1, 1] * 10)._training_engine
-'compiled steps'
+'compiled'
 >>> import scipy.sparse as sp
 >>> clf.fit(sp.csr_matrix(X), [0, 1, 1, 1] * 10)._training_engine
 'python (X is sparse)'
@@ -49,7 +51,7 @@ import scipy.sparse as sp
 
 from .._training import CompiledTrainer
 from ..layers import Dense
-from ..optimizers import GD, Momentum
+from ..optimizers import GD, SGD
 from ._network import _FASTDNN_LOSS, Network
 
 
@@ -71,11 +73,8 @@ def obstacles(est: Any, net: Network, X: Any, w: np.ndarray | None) -> list[str]
 
 def epochs(est: Any, net: Network, X: np.ndarray, Y: np.ndarray, batch_size: int,
            alpha: float) -> "CompiledEpochs":
-    """The compiled epochs for the estimator's solver: whole epochs in one call
-    (:class:`CompiledEpochs`), or one call per mini-batch for scikit-learn's momentum
-    steps (:class:`CompiledSteps`)."""
-    cls = CompiledEpochs if est._optimizer.compiled() is not None else CompiledSteps
-    return cls(est, net, X, Y, batch_size, alpha)
+    """The compiled epochs for the estimator's solver."""
+    return CompiledEpochs(est, net, X, Y, batch_size, alpha)
 
 
 class _Order:
@@ -114,8 +113,16 @@ class CompiledEpochs:
         self.scale = 1.0 / net.sizes[-1] if net.out == "identity" else 1.0
 
     def _loop_optimizer(self, net: Network) -> Any:
-        """The estimator's own fastdnn optimizer (adam, rmsprop) or gradient descent."""
+        """The estimator's own fastdnn optimizer (adam, rmsprop), gradient descent, or
+        ``SGD`` with a buffer of the network's layout (``self.buffer``, made from the
+        estimator's velocity before each epoch and turned back into it after)."""
         opt = self.est_optimizer.compiled()
+        self.buffer = None
+        if isinstance(opt, SGD) and opt.momentum:
+            self.buffer = np.zeros(net.size, dtype=net.dtype)
+            W, b = net.views(self.buffer)
+            opt._slots = ([p for Wl, bl in zip(W, b) for p in (Wl, bl.reshape(-1, 1))],)
+            return opt
         # the loop reads the state in the weights' (C) order: state the mini-batch path
         # laid out otherwise (a transposed first layer, see _stochastic) is put back
         for group in getattr(opt, "_slots", None) or ():
@@ -130,34 +137,14 @@ class CompiledEpochs:
             self.optimizer.learning_rate = lr
         if order is not None:
             self._order.order = np.ascontiguousarray(order, dtype=np.int64)
-        costs = self.trainer.run_epoch(None, None)
-        return float(np.dot(costs, self.sizes)) * self.scale
-
-
-class CompiledSteps(CompiledEpochs):
-    """``sgd`` with scikit-learn's momentum (heavy-ball or Nesterov), which the compiled
-    loop has no update for: each mini-batch is one call of the loop (gather, forward, loss,
-    backward) whose "update" only stores the gradient -- a momentum step with ``beta = 0``
-    and a zero learning rate writes ``g + (alpha / m) W`` into its state, which is the
-    network's gradient buffer -- followed by the estimator's own ``SGDOptimizer`` step on
-    the flat vectors, from Python.
-    """
-
-    engine = "compiled steps"
-
-    def _loop_optimizer(self, net: Network) -> Any:
-        opt = Momentum(1.0, beta=0.0)
-        opt._slots = (list(net.grad_parts),)      # its state: the gradient, in place
-        return opt
-
-    def run(self, order: np.ndarray | None) -> float:
-        tr, net, step = self.trainer, self.net, self.est_optimizer.step
-        perm = None if order is None else np.ascontiguousarray(order, dtype=np.int64)
-        costs, sums = np.empty(tr.steps), np.zeros(0)
-        run = tr.plan.run
-        for s in range(tr.steps):
-            run(tr.X, tr.Y, perm, tr.m, s, s + 1, 0.0, 0, costs, sums, None, False)
-            step(net)
+        if self.buffer is None:
+            costs = self.trainer.run_epoch(None, None)
+        else:
+            self.est_optimizer.to_buffer(self.buffer)
+            try:       # (the loop stops between whole steps: its buffer is theirs)
+                costs = self.trainer.run_epoch(None, None)
+            finally:
+                self.est_optimizer.from_buffer(self.buffer)
         return float(np.dot(costs, self.sizes)) * self.scale
 
 

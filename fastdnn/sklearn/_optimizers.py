@@ -3,7 +3,8 @@
 
 - ``sgd``: scikit-learn's ``SGDOptimizer`` step for step (heavy-ball or Nesterov momentum,
   ``constant``/``invscaling``/``adaptive`` learning rates), each update a couple of
-  compiled passes (``fastdnn.functional.sgd_update``) over the whole vector.
+  compiled passes (``fastdnn.functional.sgd_update``) over the whole vector; in the
+  compiled loop, fastdnn's ``SGD`` (the same steps at the epoch's rate).
 - ``adam``: fastdnn's compiled ``Adam`` (one pass). It adds ``epsilon`` to
   ``sqrt(v_hat)`` (Kingma & Ba's Algorithm 1) where scikit-learn adds it to ``sqrt(v)``
   and scales the rate instead: the steps differ only where ``sqrt(v_hat)`` is near
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..optimizers import GD, Adam, RMSprop
+from ..optimizers import GD, SGD, Adam, RMSprop
 
 
 class _Schedule:
@@ -102,12 +103,21 @@ class SGDOptimizer(_Schedule):
         self.update_params(net.flat, net.grad)
 
     def compiled(self) -> Any:
-        """The fastdnn optimizer the compiled training loop runs for this one (plain
-        gradient descent: ``momentum=0``), or None when it has none (scikit-learn's
-        momentum and Nesterov steps)."""
-        if self.momentum != 0.0:
-            return None
-        return GD(self.learning_rate)
+        """The fastdnn optimizer the compiled training loop runs for this one: plain
+        gradient descent (``momentum=0``), else ``SGD`` with the same momentum, whose
+        buffer ``b`` is ``-v / lr`` (:meth:`to_buffer`, :meth:`from_buffer`): at the
+        epoch's learning rate its steps are scikit-learn's."""
+        if self.momentum == 0.0:
+            return GD(self.learning_rate)
+        return SGD(self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
+
+    def to_buffer(self, b: np.ndarray) -> None:
+        """The compiled ``SGD``'s buffer from the velocity, at the current rate."""
+        np.multiply(self.velocity, -1.0 / self.learning_rate, out=b)
+
+    def from_buffer(self, b: np.ndarray) -> None:
+        """The velocity from the compiled ``SGD``'s buffer, at the current rate."""
+        np.multiply(b, -self.learning_rate, out=self.velocity)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
