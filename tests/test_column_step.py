@@ -12,7 +12,7 @@ import pytest
 import fastdnn
 from fastdnn import _training
 from fastdnn._kernels import _network
-from fastdnn.layers import Dense, Input
+from fastdnn.layers import Dense, Input, Normalizer
 from fastdnn.losses import CategoricalCrossentropy, Huber
 from fastdnn.models import Sequential
 from fastdnn.optimizers import GD, SGD, Adam, AdamW, Nadam, RMSprop
@@ -23,8 +23,12 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
 
 
-def _net(hidden, n_out, output, use_bias=True, l2=0.0):
+def _net(hidden, n_out, output, use_bias=True, l2=0.0, normalize=False):
     layers = [Input(12)]
+    if normalize:           # gathered rows are standardized on the way in
+        norm = Normalizer()
+        norm.adapt(np.random.default_rng(2).normal(1.0, 3.0, size=(64, 12)))
+        layers.append(norm)
     for units, act in hidden:
         layers.append(Dense(units, activation=act,
                             kernel_regularizer=L2(l2) if l2 else None))
@@ -50,6 +54,9 @@ CASES = {
     "huber adamw l2, unshuffled": (lambda: _net([(32, "leaky_relu")], 3, "linear", l2=1e-3),
                                    Huber(0.5), lambda: AdamW(0.01), ["mse"], False,
                                    {"shuffle": False}),
+    "normalizer, auc": (lambda: _net([(16, "relu")], 1, "sigmoid", normalize=True),
+                        "binary_crossentropy", lambda: Adam(0.01), ["auc", "accuracy"], False,
+                        {}),
 }
 
 
