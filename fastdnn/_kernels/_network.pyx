@@ -613,6 +613,57 @@ cdef void _update_all(Net *net, const double *base, double K, real dummy) noexce
                 _update_norm(net, d, q, base, gscale, scale)
 
 
+cdef inline double _loss_sum(Net *net, const real *A, const real *Y, const real *w,
+                             Py_ssize_t k) noexcept nogil:
+    """The loss summed over k examples (columns of A and Y), each times w[j] unless w is
+    NULL."""
+    if w == NULL:
+        return loss_sum(&net.lf, A, Y, net.n_y, k, False)
+    return _weighted_loss_sum(&net.lf, A, Y, w, net.n_y, k)
+
+
+cdef bint _cost_and_metrics(Net *net, double loss, double K, double *cost,
+                            double *metric_sums, const real *A, const real *Y,
+                            const real *w, Py_ssize_t k) noexcept nogil:
+    """cost[0] = loss / K and the L2 penalty of the weights as they are (kept in net.reg
+    instead with net.split), then the metrics' sums over the k examples; True when the
+    cost is not finite and the step stops there (net.stop_on_nan)."""
+    cdef int q
+    cdef double reg = _l2_cost(net, K, <real>0)
+    cost[0] = loss / K
+    if net.split:
+        net.reg = reg
+    else:
+        cost[0] += reg
+    if net.stop_on_nan and not net.split and not isfinite(cost[0]):
+        return True
+    for q in range(net.n_metrics):
+        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], A, Y, net.n_y, k,
+                    metric_sums + net.metric_at[q], w)
+    return False
+
+
+cdef inline real *_output_gradient(Net *net, const real *A, real *Y, const real *w,
+                                   real *G, Py_ssize_t k, int *out_op) noexcept nogil:
+    """What the output layer's backward op (*out_op) reads for k examples: the targets a
+    fused output subtracts (Y itself, or Y smoothed into G; weighted: dZ = (A - T) w formed
+    in G, passed through as linear), or dL/dA (times w) in G."""
+    cdef Py_ssize_t n_y = net.n_y
+    out_op[0] = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[net.L - 1].bwd
+    if net.fused and net.lf.param == 0 and w == NULL:
+        return Y
+    if net.fused:
+        smoothed_targets(&net.lf, <const real *>Y, G, n_y, k)
+        if w != NULL:
+            _sub(A, G, G, n_y * k)
+            out_op[0] = FDNN_BW_LINEAR
+    else:
+        loss_gradient(&net.lf, A, <const real *>Y, G, n_y, k)
+    if w != NULL:
+        _scale_columns(G, w, n_y, k)
+    return G
+
+
 cdef enum:
     STEP_DONE
     STEP_DIVERGED     # the cost is not finite (net.stop_on_nan): nothing updated
@@ -639,7 +690,6 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
     cdef bint fused_out
     cdef char *cached
     cdef Py_ssize_t n_y = net.n_y
-    cdef double reg = 0
     cdef double base[FDNN_N_OC]
     cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
     cdef real scale = <real>(1.0 / K)
@@ -678,38 +728,11 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         return STEP_INTERRUPTED
     # cost (with the L2 penalty of the weights before this step's update) and metrics
     d = &net.layer[L - 1]
-    reg = _l2_cost(net, K, dummy)
-    if w == NULL:
-        cost[0] = loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, n_y, k, False) / K
-    else:
-        cost[0] = _weighted_loss_sum(&net.lf, <const real *>d.A, <const real *>Yb, w, n_y,
-                                     k) / K
-    if net.split:
-        net.reg = reg
-    else:
-        cost[0] += reg
-    if net.stop_on_nan and not net.split and not isfinite(cost[0]):
+    if _cost_and_metrics(net, _loss_sum(net, <const real *>d.A, <const real *>Yb, w, k), K,
+                         cost, metric_sums, <const real *>d.A, <const real *>Yb, w, k):
         return STEP_DIVERGED
-    for q in range(net.n_metrics):
-        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
-                    n_y, k, metric_sums + net.metric_at[q], w)
-    # backward: the output's dZ = A - T (fused; T = Y, or Y smoothed), or dA = dL/dA
-    # through g'; column j times w[j] when weighted (a fused output's dZ is then formed
-    # here, and passed through as linear)
-    out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
-    if net.fused and net.lf.param == 0 and w == NULL:
-        G = Yb
-    else:
-        G = <real *>net.G
-        if net.fused:
-            smoothed_targets(&net.lf, <const real *>Yb, G, n_y, k)
-            if w != NULL:
-                _sub(<real *>d.A, G, G, n_y * k)
-                out_op = FDNN_BW_LINEAR
-        else:
-            loss_gradient(&net.lf, <const real *>d.A, <const real *>Yb, G, n_y, k)
-        if w != NULL:
-            _scale_columns(G, w, n_y, k)
+    # backward from the output's dZ = A - T (fused), or its dA = dL/dA through g'
+    G = _output_gradient(net, <const real *>d.A, Yb, w, <real *>net.G, k, &out_op)
     # the step's coefficients (bias corrections, ...) once, in double
     _step_scalars(&net.hyper, lr, t, base)
     net.layer[L - 1].dz_done = False
@@ -860,24 +883,8 @@ cdef double _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssiz
             w = <const real *>net.wb + at
     A = <real *>net.layer[L - 1].A + at * n_y
     _forward(net, Xb, A, kc, at)
-    if w == NULL:
-        loss = loss_sum(&net.lf, <const real *>A, <const real *>Yb, n_y, kc, False)
-    else:
-        loss = _weighted_loss_sum(&net.lf, <const real *>A, <const real *>Yb, w, n_y, kc)
-    out_op = FDNN_BW_OUTPUT_SUB if net.fused else net.layer[L - 1].bwd
-    if net.fused and net.lf.param == 0 and w == NULL:
-        G = Yb
-    else:
-        G = <real *>net.G + at * n_y
-        if net.fused:
-            smoothed_targets(&net.lf, <const real *>Yb, G, n_y, kc)
-            if w != NULL:
-                _sub(A, G, G, n_y * kc)
-                out_op = FDNN_BW_LINEAR
-        else:
-            loss_gradient(&net.lf, <const real *>A, <const real *>Yb, G, n_y, kc)
-        if w != NULL:
-            _scale_columns(G, w, n_y, kc)
+    loss = _loss_sum(net, <const real *>A, <const real *>Yb, w, kc)
+    G = _output_gradient(net, <const real *>A, Yb, w, <real *>net.G + at * n_y, kc, &out_op)
     for l in range(L - 1, -1, -1):
         d = &net.layer[l]
         fused_out = l == L - 1 and net.fused
@@ -952,10 +959,10 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
                        double *metric_sums, const real *SW, double K,
                        int pieces) noexcept nogil:
     """_step's work for a batch cut into `pieces` pieces of columns (see above)."""
-    cdef int l, q, c, nt = team_threads()
+    cdef int l, c, nt = team_threads()
     cdef DenseL *d
     cdef real scale = <real>(1.0 / K)
-    cdef double reg
+    cdef double loss
     cdef double losses[COLUMN_PIECES]
     cdef double base[FDNN_N_OC]
     cdef bint in_place = (perm == NULL and net.mean == NULL
@@ -985,20 +992,11 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
                                  k * c // pieces, k * (c + 1) // pieces - k * c // pieces, SW,
                                  in_place, scale)
     d = &net.layer[net.L - 1]
-    reg = _l2_cost(net, K, dummy)
-    cost[0] = 0
+    loss = 0
     for c in range(pieces):
-        cost[0] += losses[c]
-    cost[0] /= K
-    if net.split:
-        net.reg = reg
-    else:
-        cost[0] += reg
-    if net.stop_on_nan and not net.split and not isfinite(cost[0]):
+        loss += losses[c]
+    if _cost_and_metrics(net, loss, K, cost, metric_sums, <const real *>d.A, Yb, w, k):
         return STEP_DIVERGED
-    for q in range(net.n_metrics):
-        _metric_add(net.metric[q], net.threshold[q], net.metric_logits[q], <real *>d.A, Yb,
-                    net.n_y, k, metric_sums + net.metric_at[q], w)
     _step_scalars(&net.hyper, lr, t, base)
     for l in range(net.L):
         net.layer[l].w_done = not net.split and not norm_clip and (
