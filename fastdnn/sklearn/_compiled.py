@@ -55,8 +55,10 @@ from ..optimizers import GD, SGD
 from ._network import _FASTDNN_LOSS, Network
 
 
-def obstacles(est: Any, net: Network, X: Any, w: np.ndarray | None) -> list[str]:
-    """Why the compiled loop cannot train this fit (empty: it can)."""
+def obstacles(est: Any, net: Network, X: Any, w: np.ndarray | None,
+              l2_in_loop: bool = True) -> list[str]:
+    """Why the compiled loop cannot train this fit (empty: it can); ``l2_in_loop=False``
+    when the caller adds the L2 term itself (lbfgs), which several outputs then allow."""
     reasons = []
     if sp.issparse(X):
         reasons.append("X is sparse")
@@ -66,7 +68,7 @@ def obstacles(est: Any, net: Network, X: Any, w: np.ndarray | None) -> list[str]
         reasons.append("sample_weight")
     if net.out not in _FASTDNN_LOSS:
         reasons.append(f"the {net.out} output (loss={getattr(est, 'loss', None)!r})")
-    elif net.out == "identity" and net.sizes[-1] > 1 and est.alpha:
+    elif net.out == "identity" and net.sizes[-1] > 1 and est.alpha and l2_in_loop:
         reasons.append("several outputs with alpha > 0")
     return reasons
 

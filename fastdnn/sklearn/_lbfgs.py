@@ -79,9 +79,9 @@ def fit_lbfgs(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | Non
 def _compiled_gradient(est: Any, net: Network, X: Any, Y: np.ndarray, w: np.ndarray | None
                        ) -> tuple[CompiledGradient | None, str]:
     """The compiled loop's evaluations for this fit, or None and why it cannot go."""
-    # sample weights and several outputs with alpha are no obstacle here: the whole set
-    # is one batch divided by the total weight, and the L2 term is added outside the loop
-    reasons = [r for r in obstacles(est, net, X, None) if not r.startswith("several outputs")]
+    # sample weights are no obstacle here: the whole set is one batch divided by the total
+    # weight (and the L2 term is added outside the loop)
+    reasons = obstacles(est, net, X, None, l2_in_loop=False)
     if reasons:
         return None, "; ".join(reasons)
     try:
