@@ -57,14 +57,16 @@ Examples
 """
 from __future__ import annotations
 
+import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 
 from . import activations as _activations
 from ._validation import check_dtype, check_int, is_int
-from .layers import Dense, Dropout, Input, Normalizer
+from .layers import (Activation, BatchNormalization, Dense, Dropout, Input,
+                     LayerNormalization, Normalizer)
 
 if TYPE_CHECKING:
     from .layers import Layer
@@ -74,14 +76,25 @@ __all__ = ["DEFAULT_OPSET", "FOLD_MAX_MEAN_STDS", "MIN_OPSET", "export", "load_o
 
 DEFAULT_OPSET = 17   # onnxruntime >= 1.16 reads it
 MIN_OPSET = 13       # Softmax over one axis (opset 13's semantics)
+_MISH_OPSET = 18         # the first opsets with Mish,
+_GELU_OPSET = 20         # Gelu
+_LAYER_NORM_OPSET = 17   # and LayerNormalization
+_REDUCE_AXES_INPUT_OPSET = 18   # ReduceMean takes its axes as an input from here on
+
+# fastdnn's SELU (the C kernels' constants): gamma z, or gamma alpha (exp(z) - 1) below 0
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_GAMMA = 1.0507009873554804934193349852946
+_SELU_SA = 1.7580993408473768599    # gamma alpha
 
 _MISSING = ("fastdnn.onnx.export needs the onnx package, which is not installed: "
             "pip install 'fastdnn[onnx]'")
 
-# activation classes and their ONNX operator (None: the identity); a subclass that keeps
-# its parent's forward pass is exported as the parent
-_SIMPLE = ((_activations.Sigmoid, "Sigmoid"), (_activations.Tanh, "Tanh"),
-           (_activations.ReLU, "Relu"), (_activations.Linear, None))
+# the activation classes the exporter writes; a subclass that keeps its parent's forward
+# pass is exported as the parent
+_KNOWN = (_activations.Sigmoid, _activations.Tanh, _activations.ReLU, _activations.LeakyReLU,
+          _activations.Linear, _activations.Softmax, _activations.ELU, _activations.SELU,
+          _activations.GELU, _activations.SiLU, _activations.Softplus, _activations.Softsign,
+          _activations.HardSigmoid, _activations.Mish)
 
 
 def _require_onnx() -> Any:
@@ -98,19 +111,23 @@ def _require_onnx() -> Any:
 class _Graph:
     """The nodes and initializers of the graph being written."""
 
-    def __init__(self, onnx: Any, dtype: np.dtype):
-        self.onnx, self.dtype = onnx, dtype
+    def __init__(self, onnx: Any, dtype: np.dtype, opset: int = DEFAULT_OPSET):
+        self.onnx, self.dtype, self.opset = onnx, dtype, opset
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        self._names: set[str] = set()
 
     def constant(self, name: str, value: np.ndarray) -> str:
-        array = np.ascontiguousarray(value, dtype=self.dtype)
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
+        return self._add(name, np.ascontiguousarray(value, dtype=self.dtype))
 
     def int64(self, name: str, value: list[int]) -> str:
-        self.initializers.append(
-            self.onnx.numpy_helper.from_array(np.array(value, dtype=np.int64), name))
+        return self._add(name, np.array(value, dtype=np.int64))
+
+    def _add(self, name: str, array: np.ndarray) -> str:
+        """The initializer ``name`` (written once: steps may take it twice)."""
+        if name not in self._names:
+            self._names.add(name)
+            self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
     def node(self, op: str, inputs: list[str], output: str, name: str, **attrs: Any) -> str:
@@ -118,43 +135,254 @@ class _Graph:
         return output
 
 
-def _activation(g: _Graph, layer: Dense, prefix: str, z: str) -> str:
-    act = layer.activation
-    label = f"{layer._label()} ({prefix})"
-    owner = next((cls for cls in (*(c for c, _ in _SIMPLE), _activations.LeakyReLU,
-                                  _activations.Softmax) if isinstance(act, cls)), None)
+# ------------------------------------------------------------------ nodes as data
+# A layer's or an activation's nodes are written from a list of steps, and load_onnx reads
+# them back by matching the same list: what is written and what is read agree by design.
+
+class _W(NamedTuple):
+    """A named constant input (an initializer ``prefix/name``) of the graph's dtype."""
+    name: str
+    value: Any
+
+
+class _I64(NamedTuple):
+    """An int64 constant input (ReduceMean's axes from opset 18)."""
+    name: str
+    value: tuple[int, ...]
+
+
+class _Cap(NamedTuple):
+    """In a pattern load_onnx matches: any constant input or attribute, kept as ``name``."""
+    name: str
+
+
+# an input: "z" (the input of the steps), an int (the output of that earlier step), a
+# float (an unnamed scalar constant of the graph's dtype), _W, _I64 or, in patterns, _Cap
+_Input = Union[str, int, float, _W, _I64, _Cap]
+
+
+class _Step(NamedTuple):
+    op: str
+    inputs: tuple[_Input, ...]
+    attrs: dict[str, Any] = {}
+
+
+def _f32(x: float) -> bool:
+    """Whether ``x`` is a float32 number (ONNX float attributes are float32)."""
+    return bool(float(np.float32(x)) == x)
+
+
+def _exact(dtype: np.dtype, x: float) -> bool:
+    """Whether a float attribute holds ``x`` to the graph's precision."""
+    return np.dtype(dtype) == np.float32 or _f32(x)
+
+
+def _emit(g: _Graph, steps: list[_Step], prefix: str, z: str) -> str:
+    """Write ``steps`` on the tensor ``z``; returns the last step's output."""
+    outputs: list[str] = []
+    seen: dict[str, int] = {}
+    for k, step in enumerate(steps):
+        inputs = []
+        for j, x in enumerate(step.inputs):
+            if isinstance(x, str):
+                inputs.append(z)
+            elif isinstance(x, int):
+                inputs.append(outputs[x])
+            elif isinstance(x, _W):
+                inputs.append(g.constant(f"{prefix}/{x.name}", x.value))
+            elif isinstance(x, _I64):
+                inputs.append(g.int64(f"{prefix}/{x.name}", list(x.value)))
+            else:
+                inputs.append(g.constant(f"{prefix}/c{k}_{j}", np.array(x)))
+        n = seen[step.op] = seen.get(step.op, -1) + 1
+        name = f"{prefix}/{step.op}" + (f"_{n}" if n else "")
+        out = f"{prefix}/A" if k == len(steps) - 1 else f"{prefix}/t{k}"
+        outputs.append(g.node(step.op, inputs, out, name, **step.attrs))
+    return outputs[-1] if outputs else z
+
+
+# The float64 forms of the activations below are elementary operators: the ONNX operators'
+# float attributes are float32 (Elu's alpha, Selu's, HardSigmoid's), onnxruntime has
+# float64 kernels for none of Elu, Selu, Softplus, Softsign, HardSigmoid and Mish, and its
+# float64 Gelu(approximate="tanh") is float32-accurate.
+
+def _elu_node(alpha: Any) -> list[_Step]:
+    return [_Step("Elu", ("z",), {"alpha": alpha})]
+
+
+def _elu_nodes(alpha: Any) -> list[_Step]:
+    """z above 0, alpha (exp(z) - 1) elsewhere."""
+    return [_Step("Exp", ("z",)), _Step("Sub", (0, 1.0)), _Step("Mul", (1, alpha)),
+            _Step("Greater", ("z", 0.0)), _Step("Where", (3, "z", 2))]
+
+
+def _selu_node() -> list[_Step]:
+    return [_Step("Selu", ("z",), {"alpha": _SELU_ALPHA, "gamma": _SELU_GAMMA})]
+
+
+def _selu_nodes() -> list[_Step]:
+    """gamma z above 0, gamma alpha (exp(z) - 1) elsewhere."""
+    return [_Step("Exp", ("z",)), _Step("Sub", (0, 1.0)), _Step("Mul", (1, _SELU_SA)),
+            _Step("Mul", ("z", _SELU_GAMMA)), _Step("Greater", ("z", 0.0)),
+            _Step("Where", (4, 3, 2))]
+
+
+def _gelu_node(approximate: bool) -> list[_Step]:
+    return [_Step("Gelu", ("z",), {"approximate": "tanh" if approximate else "none"})]
+
+
+def _gelu_erf_nodes() -> list[_Step]:
+    """z (1 + erf(z / sqrt 2)) / 2, as Gelu's definition."""
+    return [_Step("Div", ("z", math.sqrt(2.0))), _Step("Erf", (0,)), _Step("Add", (1, 1.0)),
+            _Step("Mul", ("z", 2)), _Step("Mul", (3, 0.5))]
+
+
+def _gelu_tanh_nodes() -> list[_Step]:
+    """z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z^3))) / 2, as Gelu's definition."""
+    return [_Step("Pow", ("z", 3.0)), _Step("Mul", (0, 0.044715)), _Step("Add", ("z", 1)),
+            _Step("Mul", (2, math.sqrt(2.0 / math.pi))), _Step("Tanh", (3,)),
+            _Step("Add", (4, 1.0)), _Step("Mul", ("z", 5)), _Step("Mul", (6, 0.5))]
+
+
+def _hard_sigmoid_node() -> list[_Step]:
+    return [_Step("HardSigmoid", ("z",), {"alpha": 1.0 / 6.0, "beta": 0.5})]
+
+
+def _hard_sigmoid_nodes() -> list[_Step]:
+    """fastdnn's clip(z + 3, 0, 6) / 6."""
+    return [_Step("Add", ("z", 3.0)), _Step("Clip", (0, 0.0, 6.0)), _Step("Div", (1, 6.0))]
+
+
+def _softplus_nodes() -> list[_Step]:
+    """max(z, 0) + log(1 + exp(-|z|)), without overflow."""
+    return [_Step("Abs", ("z",)), _Step("Neg", (0,)), _Step("Exp", (1,)),
+            _Step("Add", (2, 1.0)), _Step("Log", (3,)), _Step("Relu", ("z",)),
+            _Step("Add", (5, 4))]
+
+
+def _softsign_nodes() -> list[_Step]:
+    """z / (1 + |z|)."""
+    return [_Step("Abs", ("z",)), _Step("Add", (0, 1.0)), _Step("Div", ("z", 1))]
+
+
+def _mish_nodes(softplus: list[_Step]) -> list[_Step]:
+    """z tanh(softplus(z)), on the given softplus steps."""
+    k = len(softplus)
+    return [*softplus, _Step("Tanh", (k - 1,)), _Step("Mul", ("z", k))]
+
+
+def _leaky_relu_steps(alpha: float, dtype: np.dtype) -> list[_Step]:
+    if alpha == 0.0:                      # fastdnn's leaky_relu with alpha 0 is relu
+        return [_Step("Relu", ("z",))]
+    if _exact(dtype, alpha):
+        return [_Step("LeakyRelu", ("z",), {"alpha": alpha})]
+    # LeakyRelu's alpha attribute is a float32: a slope of the graph's dtype keeps it exact
+    return [_Step("PRelu", ("z", _W("alpha", np.array([alpha]))))]
+
+
+def _activation_steps(act: Any, owner: type, dtype: np.dtype, opset: int) -> list[_Step]:
+    """The steps computing ``act`` (of the known class ``owner``; not Softmax)."""
+    A = _activations
+    wide = np.dtype(dtype) == np.float64
+    single = {A.Sigmoid: "Sigmoid", A.Tanh: "Tanh", A.ReLU: "Relu"}
+    if owner in single:
+        return [_Step(single[owner], ("z",))]
+    if owner is A.Linear:
+        return []
+    if owner is A.LeakyReLU:
+        return _leaky_relu_steps(float(act.alpha), dtype)
+    if owner is A.SiLU:
+        return [_Step("Sigmoid", ("z",)), _Step("Mul", ("z", 0))]
+    if owner is A.GELU:
+        if opset >= _GELU_OPSET and not wide:
+            return _gelu_node(bool(act.approximate))
+        return _gelu_tanh_nodes() if act.approximate else _gelu_erf_nodes()
+    if owner is A.Mish:
+        if wide:
+            return _mish_nodes(_softplus_nodes())
+        return [_Step("Mish", ("z",))] if opset >= _MISH_OPSET else _mish_nodes(
+            [_Step("Softplus", ("z",))])
+    if wide:
+        forms = {A.ELU: lambda: _elu_nodes(_W("alpha", np.array(float(act.alpha)))),
+                 A.SELU: _selu_nodes, A.Softplus: _softplus_nodes,
+                 A.Softsign: _softsign_nodes, A.HardSigmoid: _hard_sigmoid_nodes}
+    else:
+        forms = {A.ELU: lambda: _elu_node(float(act.alpha)), A.SELU: _selu_node,
+                 A.Softplus: lambda: [_Step("Softplus", ("z",))],
+                 A.Softsign: lambda: [_Step("Softsign", ("z",))],
+                 A.HardSigmoid: _hard_sigmoid_node}
+    return forms[owner]()
+
+
+def _softmax(g: _Graph, act: Any, label: str, prefix: str, z: str) -> str:
+    a = f"{prefix}/A"
+    axis = act.axis
+    if axis in (0, -2):                   # over the units: each example's row
+        return g.node("Softmax", [z], a, f"{prefix}/Softmax", axis=-1)
+    if axis in (1, -1):                   # over the examples: each unit's column
+        return g.node("Softmax", [z], a, f"{prefix}/Softmax", axis=0)
+    if axis is None:                      # over every element of the batch
+        flat = g.node("Reshape", [z, g.int64(f"{prefix}/flat_shape", [1, -1])],
+                      f"{prefix}/Z_flat", f"{prefix}/Flatten")
+        s = g.node("Softmax", [flat], f"{prefix}/A_flat", f"{prefix}/Softmax", axis=-1)
+        shape = g.node("Shape", [z], f"{prefix}/shape", f"{prefix}/Shape")
+        return g.node("Reshape", [s, shape], a, f"{prefix}/Unflatten")
+    raise ValueError(f"{label}: softmax over axis {axis} of 2-D activations")
+
+
+def _activation(g: _Graph, act: Any, label: str, prefix: str, z: str) -> str:
+    """Write the activation ``act`` on ``z`` (``label`` names its layer in errors)."""
+    owner = next((cls for cls in _KNOWN if isinstance(act, cls)), None)
     if owner is None:
         raise TypeError(f"{label}: the activation {type(act).__name__} "
                         f"({act.get_config().get('name')!r}) has no ONNX equivalent; the "
-                        "exporter knows sigmoid, tanh, relu, leaky_relu, linear and softmax")
+                        "exporter knows " + ", ".join(_activations.names()))
     if type(act).forward is not owner.forward:   # its own maths: no operator computes it
         raise TypeError(f"{label}: {type(act).__name__} overrides {owner.__name__}.forward, "
                         f"so no ONNX operator computes it")
-    a = f"{prefix}/A"
-    if owner is _activations.LeakyReLU:
-        alpha = float(act.alpha)  # type: ignore[attr-defined]  # act is a LeakyReLU
-        if alpha == 0.0:                      # fastdnn's leaky_relu with alpha 0 is relu
-            return g.node("Relu", [z], a, f"{prefix}/Relu")
-        if g.dtype == np.float32 or float(np.float32(alpha)) == alpha:
-            return g.node("LeakyRelu", [z], a, f"{prefix}/LeakyRelu", alpha=alpha)
-        # LeakyRelu's alpha attribute is a float32: a float64 slope keeps alpha exact
-        slope = g.constant(f"{prefix}/alpha", np.array([alpha]))
-        return g.node("PRelu", [z, slope], a, f"{prefix}/PRelu")
     if owner is _activations.Softmax:
-        axis = act.axis  # type: ignore[attr-defined]  # act is a Softmax
-        if axis in (0, -2):                   # over the units: each example's row
-            return g.node("Softmax", [z], a, f"{prefix}/Softmax", axis=-1)
-        if axis in (1, -1):                   # over the examples: each unit's column
-            return g.node("Softmax", [z], a, f"{prefix}/Softmax", axis=0)
-        if axis is None:                      # over every element of the batch
-            flat = g.node("Reshape", [z, g.int64(f"{prefix}/flat_shape", [1, -1])],
-                          f"{prefix}/Z_flat", f"{prefix}/Flatten")
-            s = g.node("Softmax", [flat], f"{prefix}/A_flat", f"{prefix}/Softmax", axis=-1)
-            shape = g.node("Shape", [z], f"{prefix}/shape", f"{prefix}/Shape")
-            return g.node("Reshape", [s, shape], a, f"{prefix}/Unflatten")
-        raise ValueError(f"{label}: softmax over axis {axis} of 2-D activations")
-    op = dict(_SIMPLE)[owner]
-    return z if op is None else g.node(op, [z], a, f"{prefix}/{op}")
+        return _softmax(g, act, label, prefix, z)
+    return _emit(g, _activation_steps(act, owner, g.dtype, g.opset), prefix, z)
+
+
+def _batch_norm_steps(layer: Any, dtype: np.dtype) -> list[_Step]:
+    """Inference-mode BatchNormalization on the (N, C) activations, on the moving
+    statistics; in float64 an epsilon that is no float32 number moves its difference to
+    float32(epsilon) into the variance, so that variance + epsilon stays exact."""
+    epsilon = float(layer.epsilon)
+    variance = np.asarray(layer.moving_variance, np.float64).ravel()
+    if not _exact(dtype, epsilon):
+        variance = variance + (epsilon - float(np.float32(epsilon)))
+    return [_Step("BatchNormalization",
+                  ("z", _W("gamma", layer.gamma.ravel()), _W("beta", layer.beta.ravel()),
+                   _W("moving_mean", layer.moving_mean.ravel()),
+                   _W("moving_variance", variance)),
+                  {"epsilon": epsilon})]
+
+
+def _layer_norm_nodes(gamma: Any, beta: Any, epsilon: Any, opset: int) -> list[_Step]:
+    """LayerNormalization over the last axis as elementary nodes, in fastdnn's order:
+    ``gamma ((z - mean) / sqrt(var + epsilon)) + beta``."""
+    if opset >= _REDUCE_AXES_INPUT_OPSET:
+        def mean(x: _Input) -> _Step:
+            return _Step("ReduceMean", (x, _I64("axes", (-1,))), {"keepdims": 1})
+    else:
+        def mean(x: _Input) -> _Step:
+            return _Step("ReduceMean", (x,), {"axes": [-1], "keepdims": 1})
+    return [mean("z"), _Step("Sub", ("z", 0)), _Step("Mul", (1, 1)), mean(2),
+            _Step("Add", (3, epsilon)), _Step("Sqrt", (4,)), _Step("Reciprocal", (5,)),
+            _Step("Mul", (1, 6)), _Step("Mul", (7, gamma)), _Step("Add", (8, beta))]
+
+
+def _layer_norm_steps(layer: Any, dtype: np.dtype, opset: int) -> list[_Step]:
+    """LayerNormalization(axis=-1) from opset 17 when its float32 epsilon attribute holds
+    the layer's; else the elementary nodes, epsilon a constant of the graph's dtype."""
+    gamma, beta = _W("gamma", layer.gamma.ravel()), _W("beta", layer.beta.ravel())
+    epsilon = float(layer.epsilon)
+    if opset >= _LAYER_NORM_OPSET and _exact(dtype, epsilon):
+        return [_Step("LayerNormalization", ("z", gamma, beta),
+                      {"axis": -1, "epsilon": epsilon})]
+    return _layer_norm_nodes(gamma, beta, _W("epsilon", np.array(epsilon)), opset)
 
 
 def _check_layer(layer: Any, known: type[Layer]) -> None:
@@ -181,10 +409,50 @@ def _foldable(layers: list[Any], i: int, fold: bool | str) -> bool:
         np.all(np.abs(norm.mean * norm._inv_std) <= FOLD_MAX_MEAN_STDS))
 
 
-def _graph(onnx: Any, model: Any, dtype: np.dtype,
-           fold: bool | str = "auto") -> tuple[_Graph, str]:
+_KINDS = ((Normalizer, "normalizer"), (Dense, "dense"),
+          (BatchNormalization, "batch_normalization"),
+          (LayerNormalization, "layer_normalization"), (Activation, "activation"))
+
+
+def _kind(layer: Any) -> str:
+    """The prefix of a layer's nodes and initializers (``dense`` for ``dense_0/W``)."""
+    for cls, kind in _KINDS:
+        if isinstance(layer, cls):
+            _check_layer(layer, cls)
+            return kind
+    raise TypeError(f"{layer._label()}: no ONNX export for {type(layer).__name__} layers; "
+                    "the exporter knows Activation, BatchNormalization, Dense, Dropout, "
+                    "Input, LayerNormalization and Normalizer")
+
+
+def _normalizer(g: _Graph, layer: Any, prefix: str, x: str) -> str:
+    mean = g.constant(f"{prefix}/mean", layer.mean.ravel())
+    inv_std = g.constant(f"{prefix}/inv_std", layer._inv_std.ravel())
+    centred = g.node("Sub", [x, mean], f"{prefix}/centred", f"{prefix}/Sub")
+    return g.node("Mul", [centred, inv_std], f"{prefix}/A", f"{prefix}/Mul")
+
+
+def _dense(g: _Graph, layer: Any, prefix: str, x: str,
+           folded: tuple[np.ndarray, np.ndarray] | None) -> str:
+    """Gemm and the activation; ``folded``: the (mean, inv_std) of a Normalizer before."""
+    W_ = layer.W
+    b_ = None if layer.b is None else layer.b.ravel()
+    if folded is not None:
+        # W ((x - mean) * inv_std) + b = (W * inv_std) x + (b - (W * inv_std) mean)
+        mu, inv_sigma = folded
+        W_ = np.asarray(W_, np.float64) * inv_sigma
+        b_ = (0.0 if b_ is None else np.asarray(b_, np.float64)) - W_ @ mu
+    inputs = [x, g.constant(f"{prefix}/W", W_)]
+    if b_ is not None:   # a layer without a bias: Gemm without its C input
+        inputs.append(g.constant(f"{prefix}/b", b_))
+    z = g.node("Gemm", inputs, f"{prefix}/Z", f"{prefix}/Gemm", transB=1)
+    return _activation(g, layer.activation, f"{layer._label()} ({prefix})", prefix, z)
+
+
+def _graph(onnx: Any, model: Any, dtype: np.dtype, fold: bool | str = "auto",
+           opset: int = DEFAULT_OPSET) -> tuple[_Graph, str]:
     """The nodes and initializers from ``"X"``; returns the graph and its last tensor."""
-    g = _Graph(onnx, dtype)
+    g = _Graph(onnx, dtype, opset)
     x = "X"
     counts: dict[str, int] = {}
     folded: tuple[np.ndarray, np.ndarray] | None = None
@@ -193,41 +461,23 @@ def _graph(onnx: Any, model: Any, dtype: np.dtype,
         if isinstance(layer, (Input, Dropout)):   # nothing at inference
             _check_layer(layer, Input if isinstance(layer, Input) else Dropout)
             continue
-        if isinstance(layer, Normalizer) and _foldable(layers, i, fold):
-            _check_layer(layer, Normalizer)
+        kind = _kind(layer)
+        if kind == "normalizer" and _foldable(layers, i, fold):
             folded = (np.asarray(layer.mean, np.float64).ravel(),
                       np.asarray(layer._inv_std, np.float64).ravel())
             continue
-        if isinstance(layer, Normalizer):
-            _check_layer(layer, Normalizer)
-            kind = "normalizer"
-        elif isinstance(layer, Dense):
-            _check_layer(layer, Dense)
-            kind = "dense"
-        else:
-            raise TypeError(f"{layer._label()}: no ONNX export for {type(layer).__name__} "
-                            "layers; the exporter knows Dense, Dropout, Input and Normalizer")
         prefix = f"{kind}_{counts.setdefault(kind, 0)}"
         counts[kind] += 1
         if kind == "normalizer":
-            mean = g.constant(f"{prefix}/mean", layer.mean.ravel())
-            inv_std = g.constant(f"{prefix}/inv_std", layer._inv_std.ravel())
-            centred = g.node("Sub", [x, mean], f"{prefix}/centred", f"{prefix}/Sub")
-            x = g.node("Mul", [centred, inv_std], f"{prefix}/A", f"{prefix}/Mul")
+            x = _normalizer(g, layer, prefix, x)
+        elif kind == "dense":
+            x, folded = _dense(g, layer, prefix, x, folded), None
+        elif kind == "batch_normalization":
+            x = _emit(g, _batch_norm_steps(layer, dtype), prefix, x)
+        elif kind == "layer_normalization":
+            x = _emit(g, _layer_norm_steps(layer, dtype, opset), prefix, x)
         else:
-            W_ = layer.W
-            b_ = None if layer.b is None else layer.b.ravel()
-            if folded is not None:
-                # W ((x - mean) * inv_std) + b = (W * inv_std) x + (b - (W * inv_std) mean)
-                mu, inv_sigma = folded
-                W_ = np.asarray(W_, np.float64) * inv_sigma
-                b_ = (0.0 if b_ is None else np.asarray(b_, np.float64)) - W_ @ mu
-                folded = None
-            inputs = [x, g.constant(f"{prefix}/W", W_)]
-            if b_ is not None:   # a layer without a bias: Gemm without its C input
-                inputs.append(g.constant(f"{prefix}/b", b_))
-            z = g.node("Gemm", inputs, f"{prefix}/Z", f"{prefix}/Gemm", transB=1)
-            x = _activation(g, layer, prefix, z)
+            x = _activation(g, layer.activation, f"{layer._label()} ({prefix})", prefix, x)
     return g, x
 
 
@@ -366,7 +616,7 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
         raise ValueError("the model has no weights yet: build or fit it before exporting it "
                          "to ONNX")
 
-    g, last = _graph(_require_onnx(), model, dtype, fold)
+    g, last = _graph(_require_onnx(), model, dtype, fold, opset)
     helper = g.onnx.helper
     if last == "X":      # only shape-preserving layers: Y is X
         g.node("Identity", ["X"], "Y", "Identity")
