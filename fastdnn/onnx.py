@@ -631,7 +631,168 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
 
 # ------------------------------------------------------------------ the reverse
 
-_ACTIVATION_OPS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Relu": "relu"}
+def _read_patterns() -> list[tuple[list[_Step], Any]]:
+    """Every form of an activation the exporter writes, with its parameters as _Cap, and
+    the activation it is read as (a function of the captured values, None: not fastdnn's);
+    the longest first, so that a form is not read as the single node it starts with."""
+    A = _activations
+
+    def near(value: Any, x: float) -> bool:      # a float32 attribute holding x
+        return bool(np.float32(value) == np.float32(x))
+
+    alpha = _Cap("alpha")
+    patterns: list[tuple[list[_Step], Any]] = [
+        ([_Step("Sigmoid", ("z",))], lambda c: A.Sigmoid()),
+        ([_Step("Tanh", ("z",))], lambda c: A.Tanh()),
+        ([_Step("Relu", ("z",))], lambda c: A.ReLU()),
+        ([_Step("LeakyRelu", ("z",), {"alpha": alpha})],
+         lambda c: A.LeakyReLU(float(c["alpha"]))),
+        ([_Step("PRelu", ("z", alpha))],
+         lambda c: A.LeakyReLU(float(c["alpha"].ravel()[0])) if c["alpha"].size == 1
+         else None),
+        ([_Step("Softmax", ("z",), {"axis": _Cap("axis")})],
+         lambda c: A.Softmax() if c["axis"] in (-1, 1) else None),
+        (_elu_node(alpha), lambda c: A.ELU(float(c["alpha"]))),
+        (_elu_nodes(alpha), lambda c: A.ELU(float(c["alpha"].ravel()[0]))
+         if c["alpha"].size == 1 else None),
+        ([_Step("Selu", ("z",), {"alpha": _Cap("alpha"), "gamma": _Cap("gamma")})],
+         lambda c: A.SELU() if near(c["alpha"], _SELU_ALPHA) and near(c["gamma"], _SELU_GAMMA)
+         else None),
+        (_selu_nodes(), lambda c: A.SELU()),
+        ([_Step("Gelu", ("z",), {"approximate": _Cap("how")})],
+         lambda c: A.GELU(approximate=c["how"] == "tanh") if c["how"] in ("none", "tanh")
+         else None),
+        (_gelu_erf_nodes(), lambda c: A.GELU()),
+        (_gelu_tanh_nodes(), lambda c: A.GELU(approximate=True)),
+        ([_Step("Sigmoid", ("z",)), _Step("Mul", ("z", 0))], lambda c: A.SiLU()),
+        ([_Step("Softplus", ("z",))], lambda c: A.Softplus()),
+        (_softplus_nodes(), lambda c: A.Softplus()),
+        ([_Step("Softsign", ("z",))], lambda c: A.Softsign()),
+        (_softsign_nodes(), lambda c: A.Softsign()),
+        ([_Step("HardSigmoid", ("z",), {"alpha": _Cap("alpha"), "beta": _Cap("beta")})],
+         lambda c: A.HardSigmoid() if near(c["alpha"], 1.0 / 6.0) and near(c["beta"], 0.5)
+         else None),
+        (_hard_sigmoid_nodes(), lambda c: A.HardSigmoid()),
+        ([_Step("Mish", ("z",))], lambda c: A.Mish()),
+        (_mish_nodes([_Step("Softplus", ("z",))]), lambda c: A.Mish()),
+        (_mish_nodes(_softplus_nodes()), lambda c: A.Mish()),
+    ]
+    return sorted(patterns, key=lambda p: -len(p[0]))
+
+
+class _Reader:
+    """The nodes of a graph, its constants and dtype, and the matching of step lists."""
+
+    def __init__(self, onnx: Any, graph: Any, dtype: np.dtype):
+        from onnx import numpy_helper
+
+        self.onnx, self.dtype = onnx, dtype
+        self.nodes = list(graph.node)
+        self.consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t)
+                                              for t in graph.initializer}
+
+    def const(self, node: Any, name: str) -> np.ndarray:
+        if name not in self.consts:
+            raise ValueError(f"load_onnx: node {node.name or node.op_type!r} takes {name!r}, "
+                             "which is not a constant of the graph")
+        return self.consts[name]
+
+    def attrs(self, node: Any) -> dict[str, Any]:
+        """The node's attributes, str for strings."""
+        values = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+        return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+    def match(self, i: int, z: str, steps: list[_Step]) -> tuple[dict[str, Any], str] | None:
+        """The captured values and the last output when the nodes from ``i`` are ``steps``
+        on ``z``, else None."""
+        caps: dict[str, Any] = {}
+        outputs: list[str] = []
+        for k, step in enumerate(steps):
+            node = self.nodes[i + k] if i + k < len(self.nodes) else None
+            if node is None or node.op_type != step.op or len(node.output) != 1 \
+                    or len(node.input) != len(step.inputs):
+                return None
+            for name, want in zip(node.input, step.inputs):
+                if not self._input(name, want, z, outputs, caps):
+                    return None
+            if not self._attributes(node, step.attrs, caps):
+                return None
+            outputs.append(node.output[0])
+        return caps, outputs[-1]
+
+    def _input(self, name: str, want: _Input, z: str, outputs: list[str],
+               caps: dict[str, Any]) -> bool:
+        if isinstance(want, str):
+            return name == z
+        if isinstance(want, int):
+            return name == outputs[want]
+        value = self.consts.get(name)
+        if value is None:
+            return False
+        if isinstance(want, _Cap):
+            caps[want.name] = value
+            return True
+        if isinstance(want, _I64):
+            return value.dtype == np.int64 and value.ravel().tolist() == list(want.value)
+        expected = np.asarray(want.value if isinstance(want, _W) else want, self.dtype)
+        return value.size == expected.size and bool(np.all(value.ravel() == expected.ravel()))
+
+    def _attributes(self, node: Any, want: dict[str, Any], caps: dict[str, Any]) -> bool:
+        """Each attribute as ``want`` says (a float as a float32); the others at their
+        defaults."""
+        schema = self.onnx.defs.get_schema(node.op_type)
+        defaults = {k: self.onnx.helper.get_attribute_value(a.default_value)
+                    for k, a in schema.attributes.items() if a.default_value.name}
+        given = self.attrs(node)
+        for key, value in given.items():
+            if key not in want and (key not in defaults or defaults[key] != value):
+                return False
+        for key, expected in want.items():
+            value = given.get(key, defaults.get(key))
+            if value is None:
+                return False
+            if isinstance(expected, _Cap):
+                caps[expected.name] = value
+            elif isinstance(expected, float):
+                if not (isinstance(value, float) and np.float32(value) == np.float32(expected)):
+                    return False
+            elif value != expected:
+                return False
+        return True
+
+    def activation(self, i: int, z: str) -> tuple[Any, int, str] | None:
+        """(the activation, its number of nodes, its output) of the nodes from ``i`` on
+        ``z``, or None."""
+        for steps, build in _read_patterns():
+            found = self.match(i, z, steps)
+            if found is not None:
+                act = build(found[0])
+                if act is not None:
+                    return act, len(steps), found[1]
+        return None
+
+    def normalization(self, i: int, z: str) -> tuple[Any, list[np.ndarray], int, str] | None:
+        """(the layer, its weights, its number of nodes, its output) of a BatchNormalization
+        or LayerNormalization from node ``i`` on ``z``, or None."""
+        gamma, beta, eps = _Cap("gamma"), _Cap("beta"), _Cap("epsilon")
+        batch = [_Step("BatchNormalization",
+                       ("z", gamma, beta, _Cap("mean"), _Cap("variance")), {"epsilon": eps})]
+        layer = [_Step("LayerNormalization", ("z", gamma, beta), {"axis": -1, "epsilon": eps})]
+        for steps in (batch, layer, _layer_norm_nodes(gamma, beta, eps, MIN_OPSET),
+                      _layer_norm_nodes(gamma, beta, eps, _REDUCE_AXES_INPUT_OPSET)):
+            found = self.match(i, z, steps)
+            if found is None:
+                continue
+            c, out = found
+            epsilon = float(np.asarray(c["epsilon"]).ravel()[0])
+            weights = [c["gamma"], c["beta"]]
+            if steps is batch:
+                norm: Any = BatchNormalization(epsilon=epsilon)
+                weights += [c["mean"], c["variance"]]
+            else:
+                norm = LayerNormalization(epsilon=epsilon)
+            return norm, [w.reshape(-1, 1) for w in weights], len(steps), out
+        return None
 
 
 def _read_graph(onnx: Any, source: Any) -> Any:
@@ -678,15 +839,44 @@ def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
     True
     """
     onnx = _require_onnx()
-    from onnx import numpy_helper
-
     from .models import Sequential
 
-    proto = _read_graph(onnx, source)
-    graph = proto.graph
-    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t)
-                                     for t in graph.initializer}
-    inits = set(consts)
+    graph = _read_graph(onnx, source).graph
+    x, dtype, n_features = _graph_input(onnx, graph)
+    r = _Reader(onnx, graph, dtype)
+    layers: list[Any] = []
+    weights: list[np.ndarray] = []
+    i = 0
+    if len(r.nodes) >= 2 and r.nodes[0].op_type == "Sub" and r.nodes[1].op_type == "Mul" \
+            and r.nodes[0].input[0] == x and r.nodes[1].input[0] == r.nodes[0].output[0]:
+        norm, mean, variance = _read_normalizer(r)
+        layers.append(norm)
+        weights += [mean, variance]
+        x, i = r.nodes[1].output[0], 2
+    while i < len(r.nodes):
+        layer, arrays, count, x = _read_layer(r, i, x)
+        layers.append(layer)
+        weights += arrays
+        i += count
+    if x != graph.output[0].name:
+        raise ValueError(f"load_onnx: the graph's output {graph.output[0].name!r} is not "
+                         "the last layer's")
+    if not layers:
+        raise ValueError("load_onnx: the graph has no layer")
+    if n_features is None and weights:      # the first layer's inputs
+        n_features = weights[0].shape[1] if isinstance(layers[0], Dense) else len(weights[0])
+    if n_features is None:
+        raise ValueError("load_onnx: the graph's input has no fixed number of features and "
+                         "its first layer does not give it")
+    model = Sequential(layers, dtype=dtype)
+    model.build(n_features)
+    model.set_weights([w.astype(dtype) for w in weights])
+    return model
+
+
+def _graph_input(onnx: Any, graph: Any) -> tuple[str, np.dtype, int | None]:
+    """The graph's input: its name, dtype and number of features (None if symbolic)."""
+    inits = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in inits]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise ValueError("load_onnx reads graphs with one input and one output, got "
@@ -697,77 +887,49 @@ def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
         raise ValueError(f"load_onnx reads float32 or float64 graphs, got {dtype}")
     dims = inputs[0].type.tensor_type.shape.dim
     n_features = dims[1].dim_value if len(dims) == 2 and dims[1].dim_value > 0 else None
+    return inputs[0].name, dtype, n_features
 
-    def const(node: Any, name: str) -> np.ndarray:
-        if name not in consts:
-            raise ValueError(f"load_onnx: node {node.name or node.op_type!r} takes {name!r}, "
-                             "which is not a constant of the graph")
-        return consts[name]
 
-    def attrs(node: Any) -> dict[str, Any]:
-        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+def _read_normalizer(r: _Reader) -> tuple[Normalizer, np.ndarray, np.ndarray]:
+    """The Normalizer of the graph's first two nodes, ``Sub(x, mean)``, ``Mul(., inv_std)``,
+    with its mean and variance."""
+    sub, mul = r.nodes[0], r.nodes[1]
+    mean = r.const(sub, sub.input[1]).astype(np.float64).reshape(-1, 1)
+    inv_std = r.const(mul, mul.input[1]).astype(np.float64).reshape(-1, 1)
+    return Normalizer(epsilon=0.0), mean, 1.0 / (inv_std * inv_std)
 
-    nodes = list(graph.node)
-    x = inputs[0].name
-    layers: list[Any] = []
-    weights: list[np.ndarray] = []
-    i = 0
 
-    def follows(node: Any, k: int = 0) -> bool:
-        return len(node.input) > k and node.input[k] == x
+def _read_gemm(r: _Reader, node: Any, x: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``W`` and ``b`` (None without one) of a ``Gemm(x, W, b, transB=1)``."""
+    a = r.attrs(node)
+    if node.input[0] != x or len(node.input) not in (2, 3) \
+            or a.get("transB", 0) != 1 or a.get("transA", 0) != 0 \
+            or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+        raise ValueError(f"load_onnx reads the graphs fastdnn.onnx.export writes: "
+                         f"expected a Gemm(transB=1) of {x!r}, got node {node.name!r}")
+    W = r.const(node, node.input[1])
+    use_bias = len(node.input) == 3 and node.input[2] != ""   # C is optional
+    return W, r.const(node, node.input[2]).reshape(-1, 1) if use_bias else None
 
-    if len(nodes) >= 2 and nodes[0].op_type == "Sub" and nodes[1].op_type == "Mul" \
-            and follows(nodes[0]) and nodes[1].input[0] == nodes[0].output[0]:
-        mean = const(nodes[0], nodes[0].input[1]).astype(np.float64).reshape(-1, 1)
-        inv_std = const(nodes[1], nodes[1].input[1]).astype(np.float64).reshape(-1, 1)
-        norm = Normalizer(epsilon=0.0)
-        norm.mean, norm.variance = mean, 1.0 / (inv_std * inv_std)
-        layers.append(norm)
-        n_features = n_features or mean.shape[0]
-        x = nodes[1].output[0]
-        i = 2
-    while i < len(nodes):
-        node = nodes[i]
-        a = attrs(node)
-        if node.op_type != "Gemm" or not follows(node) or len(node.input) not in (2, 3) \
-                or a.get("transB", 0) != 1 or a.get("transA", 0) != 0 \
-                or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
-            raise ValueError(f"load_onnx reads the graphs fastdnn.onnx.export writes: "
-                             f"expected a Gemm(transB=1) of {x!r}, got {node.op_type} "
-                             f"node {node.name!r}")
-        W = const(node, node.input[1])
-        use_bias = len(node.input) == 3 and node.input[2] != ""   # C is optional
-        b = const(node, node.input[2]).reshape(-1, 1) if use_bias else None
-        x = node.output[0]
-        activation: Any = "linear"
-        nxt = nodes[i + 1] if i + 1 < len(nodes) else None
-        if nxt is not None and nxt.op_type != "Gemm" and follows(nxt):
-            na = attrs(nxt)
-            if nxt.op_type in _ACTIVATION_OPS:
-                activation = _ACTIVATION_OPS[nxt.op_type]
-            elif nxt.op_type == "LeakyRelu":
-                activation = _activations.LeakyReLU(alpha=float(na.get("alpha", 0.01)))
-            elif nxt.op_type == "PRelu" and const(nxt, nxt.input[1]).size == 1:
-                activation = _activations.LeakyReLU(
-                    alpha=float(const(nxt, nxt.input[1]).ravel()[0]))
-            elif nxt.op_type == "Softmax" and na.get("axis", -1) in (-1, 1):
-                activation = "softmax"
-            else:
-                raise ValueError(f"load_onnx: no fastdnn activation computes {nxt.op_type} "
-                                 f"node {nxt.name!r} as exported")
-            x = nxt.output[0]
-            i += 1
-        layers.append(Dense(W.shape[0], activation=activation, use_bias=use_bias))
-        weights += [W] if b is None else [W, b]
-        i += 1
-    if x != graph.output[0].name:
-        raise ValueError(f"load_onnx: the graph's output {graph.output[0].name!r} is not "
-                         "the last layer's")
-    if not any(isinstance(layer, Dense) for layer in layers):
-        raise ValueError("load_onnx: the graph has no Gemm layer")
-    model = Sequential(layers, dtype=dtype)
-    model.build(n_features or weights[0].shape[1])
-    if layers and isinstance(layers[0], Normalizer):
-        weights = [layers[0].mean, layers[0].variance] + weights
-    model.set_weights([w.astype(dtype) for w in weights])
-    return model
+
+def _read_layer(r: _Reader, i: int, x: str) -> tuple[Any, list[np.ndarray], int, str]:
+    """(the layer, its weights, its number of nodes, its output) from node ``i`` on ``x``:
+    a Gemm and the activation after it (a Dense), a normalization, or an activation (an
+    Activation layer)."""
+    node = r.nodes[i]
+    if node.op_type == "Gemm":
+        W, b = _read_gemm(r, node, x)
+        found = r.activation(i + 1, node.output[0])
+        act, count, out = ("linear", 0, node.output[0]) if found is None else found
+        dense = Dense(W.shape[0], activation=act, use_bias=b is not None)
+        return dense, [W] if b is None else [W, b], count + 1, out
+    norm = r.normalization(i, x)
+    if norm is not None:
+        return norm
+    found = r.activation(i, x)
+    if found is None:
+        raise ValueError(f"load_onnx reads the graphs fastdnn.onnx.export writes: no fastdnn "
+                         f"layer or activation computes {node.op_type} node {node.name!r} "
+                         f"on {x!r}")
+    act, count, out = found
+    return Activation(act), [], count, out
