@@ -22,12 +22,49 @@ Layer by layer (weights are initializers named after their layer, ``dense_0/W``)
   (as it is when nothing or no ``Dense`` follows it);
 - ``Dense``: ``Gemm(x, W, b, transB=1)`` on ``W (units, n_in)`` as stored (``Gemm(x, W)``
   for ``use_bias=False``, unless a folded ``Normalizer`` gives it a bias), then its
-  activation: ``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu(alpha)`` (``PRelu`` with a
-  slope of the model's dtype when ``alpha`` is not a float32 number and the graph is
-  float64: ONNX stores ``LeakyRelu``'s ``alpha`` as a float32), ``Softmax(axis=-1)`` over
-  the units (``Softmax(axis=0)`` for ``Softmax(axis=1)``, over the examples; a
-  ``Reshape``, ``Softmax``, ``Reshape`` for ``axis=None``), nothing for ``linear``;
+  activation (below);
+- ``Activation``: its activation, on the previous layer's output;
+- ``BatchNormalization``: ``BatchNormalization(x, gamma, beta, moving_mean,
+  moving_variance, epsilon)`` in inference form on the ``(N, C)`` activations, after the
+  previous layer's activation as ``predict`` runs it (``gamma`` of ones without ``scale``,
+  ``beta`` of zeros without ``center``). It is not folded into the ``Gemm`` before it:
+  the layer stays visible and ``load_onnx`` reads it back, and runtimes fuse it where they
+  wish. ``epsilon`` is a float32 attribute: in float64 graphs an epsilon that is not a
+  float32 number (``1e-3``) is written as ``float32(epsilon)`` and the difference is added
+  to ``moving_variance``, so that ``moving_variance + epsilon`` is the model's to rounding;
+- ``LayerNormalization``: ``LayerNormalization(x, gamma, beta, axis=-1, epsilon)`` from
+  opset 17; below it, and in float64 graphs whose epsilon is not a float32 number, the
+  elementary ``ReduceMean``, ``Sub``, ``Mul``, ``ReduceMean``, ``Add(epsilon)``, ``Sqrt``,
+  ``Reciprocal``, ``Mul``, ``Mul(gamma)``, ``Add(beta)``, in fastdnn's order
+  (``ReduceMean``'s axes an input from opset 18);
 - ``Dropout`` and ``Input``: nothing (inference).
+
+Activations, in float32 graphs:
+``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu(alpha)``, ``Softmax(axis=-1)`` over the units
+(``Softmax(axis=0)`` for ``Softmax(axis=1)``, over the examples; a ``Reshape``,
+``Softmax``, ``Reshape`` for ``axis=None``), nothing for ``linear``; ``Elu(alpha)``;
+``Selu(alpha, gamma)`` with fastdnn's constants 1.6732632423543772 and
+1.0507009873554805; ``gelu``/``gelu_tanh`` as ``Gelu(approximate="none"/"tanh")`` from
+opset 20 and below it as its definition, ``z (1 + erf(z / sqrt 2)) / 2`` (``Div``,
+``Erf``, ``Add``, ``Mul``, ``Mul``) or ``z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) / 2``
+(``Pow``, ``Mul``, ``Add``, ``Mul``, ``Tanh``, ``Add``, ``Mul``, ``Mul``); ``silu``
+(``swish``) as ``Sigmoid`` and ``Mul``; ``Softplus``; ``Softsign``; ``hard_sigmoid`` as
+``HardSigmoid(alpha=1/6, beta=0.5)`` (fastdnn's ``clip(z + 3, 0, 6) / 6``); ``Mish`` from
+opset 18 and ``Softplus``, ``Tanh``, ``Mul`` below. Float attributes are float32, which
+float32 graphs do not notice.
+
+In float64 graphs the same, except where a float32 attribute or onnxruntime (which has no
+float64 kernels for ``Elu``, ``Selu``, ``Softplus``, ``Softsign``, ``HardSigmoid`` or
+``Mish``, and whose float64 ``Gelu`` is float32-accurate) would cost precision: those are
+elementary operators on constants of the graph's dtype. ``leaky_relu`` with an ``alpha``
+that is not a float32 number is a ``PRelu`` (``Relu`` for ``alpha=0``); ``elu`` is
+``Where(z > 0, z, alpha (Exp(z) - 1))``; ``selu`` ``Where(z > 0, gamma z, gamma alpha
+(Exp(z) - 1))``; ``softplus`` ``Relu(z) + Log(1 + Exp(-Abs(z)))``; ``softsign`` ``z / (1 +
+Abs(z))``; ``hard_sigmoid`` ``Clip(z + 3, 0, 6) / 6``; ``mish`` that softplus, ``Tanh``,
+``Mul``; ``gelu`` and ``gelu_tanh`` their definitions above at every opset.
+onnxruntime (1.32) has no float64 ``Erf``, so it does not run a float64 erf ``gelu``
+(``gelu_tanh`` runs), which other runtimes do; export such a model with
+``dtype="float32"`` for onnxruntime.
 
 The graph is checked with ``onnx.checker.check_model(full_check=True)``. The default opset,
 17, is read by onnxruntime 1.16 and later; the file declares the oldest IR version
@@ -54,6 +91,12 @@ Examples
 ['dense_0/W', 'dense_0/b', 'dense_1/W', 'dense_1/b']
 >>> proto.opset_import[0].version, proto.graph.output[0].name
 (17, 'Y')
+>>> from fastdnn.layers import Activation, BatchNormalization, LayerNormalization
+>>> model = fastdnn.Sequential([Input(4), Dense(8), BatchNormalization(), Activation("gelu"),
+...                             LayerNormalization(), Dense(1, activation="silu")], seed=0)
+>>> model.build()
+>>> [node.op_type for node in onnx.load_from_string(export(model, opset=20)).graph.node]
+['Gemm', 'BatchNormalization', 'Gelu', 'LayerNormalization', 'Gemm', 'Sigmoid', 'Mul']
 """
 from __future__ import annotations
 
@@ -551,6 +594,8 @@ def export(model: Sequential, path: str | os.PathLike[str] | None = None, *,
         added, ``.onnx`` is customary) and return None. Without it, return the bytes.
     opset : int, optional
         The ``ai.onnx`` opset, from 13 to the newest the installed onnx knows; default 17.
+        ``Gelu`` (20), ``Mish`` (18) and ``LayerNormalization`` (17) are written as
+        their definitions in older opsets (module notes).
     batch_dim : str or int, default "N"
         The first dimension of ``X`` and ``Y``: a symbolic name (any batch size) or a
         fixed number of rows.
@@ -810,11 +855,24 @@ def load_onnx(source: str | os.PathLike[str] | bytes | Any) -> Sequential:
     """A ``Sequential`` from an ONNX graph of the shape ``export`` writes.
 
     The graph must be, from its one input to its one output: an optional ``Sub`` and
-    ``Mul`` by constant rows (a ``Normalizer``), then ``Gemm`` nodes (``transB=1``,
-    ``alpha = beta = 1``, constant weights) each followed by at most one of ``Sigmoid``,
-    ``Tanh``, ``Relu``, ``LeakyRelu``, ``PRelu`` with one slope, or ``Softmax`` over the
-    last axis. Anything else raises ``ValueError`` naming the node. The model's dtype is
-    the graph's.
+    ``Mul`` by constant rows (a ``Normalizer``), then layers: a ``Gemm`` (``transB=1``,
+    ``alpha = beta = 1``, constant weights) and the activation after it, if any (a
+    ``Dense``); a ``BatchNormalization`` in inference form or a ``LayerNormalization``
+    over the last axis, as one node or as the nodes ``export`` writes for it; an
+    activation on its own (an ``Activation`` layer). An activation is any form ``export``
+    writes, in either dtype and at any opset: the single nodes (``Sigmoid``, ``Tanh``,
+    ``Relu``, ``LeakyRelu``, ``PRelu`` with one slope, ``Softmax`` over the last axis,
+    ``Elu``, ``Selu`` and ``HardSigmoid`` with fastdnn's constants, ``Gelu``,
+    ``Softplus``, ``Softsign``, ``Mish``) and the node sequences above, matched node for
+    node with their constants (``Sigmoid`` then ``Mul`` by its input is ``silu``). Anything
+    else raises ``ValueError`` naming the node. The model's dtype is the graph's.
+
+    What comes back computes what was exported, though not always as the same layers:
+    an activation right after a ``Gemm`` becomes the ``Dense``'s (a ``Dense`` and an
+    ``Activation`` come back as one ``Dense``), a folded ``Normalizer`` is in the
+    ``Dense``'s weights, a ``linear`` ``Activation`` is gone, normalization layers come back
+    with ``center`` and ``scale`` (``beta`` of zeros, ``gamma`` of ones), and an
+    ``epsilon`` or ``alpha`` read from a float32 attribute is that float32 number.
 
     Parameters
     ----------
