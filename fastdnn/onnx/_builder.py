@@ -9,7 +9,7 @@ import numpy as np
 DEFAULT_OPSET = 17   # onnxruntime >= 1.16 reads it
 MIN_OPSET = 13       # Softmax over one axis (opset 13's semantics)
 
-_MISSING = ("fastdnn.onnx.export needs the onnx package, which is not installed: "
+_MISSING = ("fastdnn.onnx (export, load_onnx) needs the onnx package, which is not installed: "
             "pip install 'fastdnn[onnx]'")
 
 
