@@ -6,12 +6,20 @@ The project's goal (``bench/targets.py``): every function of the element-wise AP
 backward (the fused ``dA * g'``), softmax and softmax_backward over both axes and
 both memory orders -- at N = 1e3 ... 1e7, float32 and float64, at least as fast as
 NumPy and as PyTorch. Stretch, float32 at 1e6: softmax >= 3x NumPy and >= 1.5x
-PyTorch, sigmoid and tanh >= 5x NumPy, every element-wise backward within 1.3x of
-``np.copyto``'s time for the same bytes.
+PyTorch, sigmoid and tanh >= 5x NumPy, every memory-bound element-wise backward (no exp,
+erf or log) within 1.3x of ``np.copyto``'s time for the same bytes.
+
+Functions: sigmoid, tanh, relu, leaky_relu (alpha 0.01), linear and the newer elu (alpha
+1), selu, gelu (erf), gelu_tanh, silu, softplus, softsign, hard_sigmoid and mish, each
+forward, derivative from Z, derivative from A where the API takes A (sigmoid, tanh, relu,
+leaky_relu, elu, selu, softplus, softsign, hard_sigmoid) and backward step (from A; from
+Z for gelu, gelu_tanh, silu and mish); softmax and softmax_backward.
+``gelu(approximate=True)`` and ``swish`` are the kernels of ``gelu_tanh`` and ``silu``,
+not timed again.
 
 Arrays have the lecture layout ``(10, N // 10)`` (10 units, one column per example),
 C order, inputs ``z ~ U(-8, 8)``, ``dA ~ N(0, 1)`` and the activations fastdnn
-computes from ``z``; the softmax cases run over axis 0 (the classes) and axis 1,
+computes from ``z`` (torch: its own); the softmax cases run over axis 0 (the classes) and axis 1,
 on the C-ordered arrays and on F-ordered copies. Implementations, each writing into
 its own preallocated output of the case's order (made once, untimed):
 
@@ -19,19 +27,33 @@ its own preallocated output of the case's order (made once, untimed):
 * ``numpy`` -- the same function as NumPy ufuncs with ``out=`` (no temporary array
   allocated per call; a second buffer, preallocated, where the formula needs one):
   e.g. sigmoid ``negative, exp, add 1, reciprocal``; softmax ``max, subtract, exp,
-  sum, divide`` with keepdims; the derivatives and backward steps as the reference
-  formulas of ``fastdnn.reference`` (``linear_derivative``: a fill with ones,
-  ``linear_backward``: a copy of ``dA``).
+  sum, divide`` with keepdims; elu and selu ``expm1``, then ``z`` copied where ``z > 0``
+  (``copyto(where=)``, the mask preallocated); gelu ``scipy.special.erf`` (a dependency
+  of fastdnn); softplus and mish ``logaddexp(0, z)``; hard_sigmoid ``add 3, clip,
+  divide``; the derivatives and backward steps as the reference formulas of
+  ``fastdnn.reference`` (``linear_derivative``: a fill with ones, ``linear_backward``: a
+  copy of ``dA``; a backward step: the derivative, then a multiply by ``dA``).
 * ``torch`` (when installed) -- PyTorch's own function with ``out=``:
   ``torch.sigmoid``, ``torch.tanh``, ``aten.relu.out``, ``leaky_relu``,
-  ``torch.softmax``; the backward steps ``aten.sigmoid_backward`` /
+  ``aten.elu.out`` (selu: with SELU's alpha and scale, as ``torch.selu`` computes it),
+  ``aten.gelu.out`` (``approximate="none"``, gelu_tanh ``"tanh"``), ``aten.silu.out``,
+  ``aten.softplus.out``, ``aten.hardsigmoid.out``, ``aten.mish.out``,
+  ``torch.softmax``; softsign, which has no op of its own and no ``out=``: the tensor
+  ``F.softsign`` returns; the backward steps ``aten.sigmoid_backward`` /
   ``tanh_backward`` / ``threshold_backward`` / ``leaky_relu_backward`` /
-  ``_softmax_backward_data`` (``grad_input=``); a derivative is the formula
-  autograd applies, that backward op with a gradient of ones (from Z: the forward
-  function first, into the output); linear: ``copy_`` / ``fill_``. It runs in the
-  torch anchor worker (``_anchor_worker.py``, recipe ``"activation"``: NumPy and torch
-  only) with ``torch.set_num_threads`` = fastdnn's thread count: in this process torch
-  would share the OpenMP runtime fastdnn loaded with a short spin, not its own default.
+  ``elu_backward`` (elu and selu, from A: ``is_result=True``) / ``gelu_backward`` /
+  ``silu_backward`` / ``softplus_backward`` / ``hardsigmoid_backward`` /
+  ``_softmax_backward_data`` (``grad_input=``) and ``mish_backward`` (no ``out=``: the
+  tensor it returns); softplus's and hardsigmoid's backward ops take Z, in the rows
+  from A too; softsign's derivative and backward step, which torch has no op for, the
+  formula in in-place ops on the output (``abs``, ``neg_``, ``add_``, ``square_``,
+  ``reciprocal_``, ``mul_``); a derivative is the formula autograd applies, that
+  backward op with a gradient of ones (sigmoid's and tanh's from Z: the forward
+  function first, into the output, their ops taking A); linear: ``copy_`` / ``fill_``.
+  It runs in the torch anchor worker (``_anchor_worker.py``, recipe ``"activation"``:
+  NumPy and torch only) with ``torch.set_num_threads`` = fastdnn's thread count: in this
+  process torch would share the OpenMP runtime fastdnn loaded with a short spin, not its
+  own default.
 * ``copy`` -- ``np.copyto`` of a contiguous array moving the same bytes as the
   function (2 N elements read and written for a forward function, a derivative and
   softmax, 3 N for a backward step and softmax_backward): the memory roofline, not
@@ -45,8 +67,11 @@ implementation in turn running its share of the samples after an untimed warm-up
 settings, and calls made meanwhile would find fastdnn's team starting late and make it
 back off to one thread for the samples that follow), so that no other implementation's
 threads are awake while one is timed and a slow stretch of this shared machine hits all
-alike. N = 1e6 and 1e7 take fewer samples
-(``SAMPLE_CAPS``: 9 and 5), so that the full section stays within about 4 minutes.
+alike. N = 1e6 and 1e7 take fewer samples (``SAMPLE_CAPS``: 9 and 5), and the newer
+functions' compute-bound rows stop at N = 1e6 (``NEWER_EXP_MAX_N``: at 1e7 their NumPy
+formulas take up to half a second a call, and past the caches the time per element of a
+compute-bound function changes little), so that the full section stays within about
+MINUTES minutes.
 
 Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
 torch`` = the other's time / fastdnn's (> 1: fastdnn faster), the median over
@@ -54,13 +79,18 @@ samples of the ratio of the two samples taken in the same round; ``roofline``: f
 the memory-bound functions the percentage of ``np.copyto``'s bandwidth fastdnn
 reaches on the same bytes (``copy / fastdnn``, 100 % = copy speed; more is
 possible: fastdnn runs on all threads, the copy on one), for the compute-bound ones
-(those with an exponential: sigmoid, tanh, their derivatives from Z, softmax) the
-time per element in ns; IQR: the largest (q3 - q1) / median of the row's
+(those with an exp, erf or log: sigmoid, tanh, elu, selu, gelu, gelu_tanh, silu,
+softplus, mish and their derivatives from Z, softplus's from A, the backward steps of
+gelu, gelu_tanh, silu, softplus and mish, softmax) the time per element in ns; IQR: the largest (q3 - q1) / median of the row's
 implementations. Ratio ``fastdnn/copy`` (JSON) = fastdnn's time / the copy's.
 
 Checks (a mismatch is a failure of the run): before timing, fastdnn's result has the
 case's dtype and NumPy's and torch's results (torch's on a subsample of columns)
-equal it within the harness's tolerance (``_case._TOLERANCE``).
+equal it within the harness's tolerance (``_case._TOLERANCE``) or the row's own
+(``Spec.tolerance``): gelu_tanh's derivative and backward in float32 (atol 2e-5: NumPy's
+and torch's ``1 - tanh**2`` keeps no digit where tanh saturates), hard_sigmoid's in
+float64 (rtol 1e-7: torch's ``hardsigmoid_backward`` multiplies by 1/6 rounded to
+float32).
 
 ``--quick``: N = 1e4 and 1e6; ``--smoke``: N = 1e3, one sample, no warm-up.
 """
@@ -93,6 +123,9 @@ DTYPES = ("float32", "float64")
 SEED = 0
 ROUNDS = 5
 SAMPLE_CAPS = ((10**7, 5), (10**6, 9))  # (N, at most this many samples from that N on)
+NEWER = ("elu", "selu", "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid",
+         "mish")
+NEWER_EXP_MAX_N = 10**6     # the largest N of the newer functions' compute-bound rows
 WARMUP_NS = 2_000_000
 CHECK_COLUMNS = 20_000                  # columns of torch's result sent back for the check
 FASTDNN, NUMPY, TORCH, COPY = "fastdnn", "numpy", "torch", "copy"
@@ -126,6 +159,13 @@ class Spec:
     @property
     def order(self) -> str:
         return out_order(self.name)
+
+    @property
+    def max_n(self) -> int:
+        """The largest N it runs at: ``NEWER_EXP_MAX_N`` for a compute-bound row of a
+        function of ``NEWER``."""
+        function = self.name.split("(")[0].removesuffix("_derivative").removesuffix("_backward")
+        return NEWER_EXP_MAX_N if self.exp and function in NEWER else SIZES[-1]
 
 
 def _sigmoid_np(z: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -737,6 +777,8 @@ class Section:
                     copies = {k: (np.ones(n * k // 2, dtype), np.empty(n * k // 2, dtype))
                               for k in {s.streams for s in SPECS}}
                     for spec in SPECS:
+                        if n > spec.max_n:
+                            continue
                         stats, bad = measure_spec(spec, inputs, cfg, torch_threads,
                                                   *copies[spec.streams])
                         rec = record(spec, dtype, n, stats)
