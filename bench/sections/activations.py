@@ -71,7 +71,7 @@ alike. N = 1e6 and 1e7 take fewer samples (``SAMPLE_CAPS``: 9 and 5), and the ne
 functions' compute-bound rows stop at N = 1e6 (``NEWER_EXP_MAX_N``: at 1e7 their NumPy
 formulas take up to half a second a call, and past the caches the time per element of a
 compute-bound function changes little), so that the full section stays within about
-MINUTES minutes.
+8 minutes.
 
 Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
 torch`` = the other's time / fastdnn's (> 1: fastdnn faster), the median over
