@@ -81,8 +81,9 @@ reaches on the same bytes (``copy / fastdnn``, 100 % = copy speed; more is
 possible: fastdnn runs on all threads, the copy on one), for the compute-bound ones
 (those with an exp, erf or log: sigmoid, tanh, elu, selu, gelu, gelu_tanh, silu,
 softplus, mish and their derivatives from Z, softplus's from A, the backward steps of
-gelu, gelu_tanh, silu, softplus and mish, softmax) the time per element in ns; IQR: the largest (q3 - q1) / median of the row's
-implementations. Ratio ``fastdnn/copy`` (JSON) = fastdnn's time / the copy's.
+gelu, gelu_tanh, silu, softplus and mish, softmax) the time per element in ns; IQR:
+the largest (q3 - q1) / median of the row's implementations. Ratio ``fastdnn/copy``
+(JSON) = fastdnn's time / the copy's.
 
 Checks (a mismatch is a failure of the run): before timing, fastdnn's result has the
 case's dtype and NumPy's and torch's results (torch's on a subsample of columns)
