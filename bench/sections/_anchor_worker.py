@@ -171,11 +171,12 @@ def _activation(library: str, args: tuple, threads: int | None) -> Callable[[], 
     """torch: ``(name, n, dtype, seed, step)``, function ``name`` of
     ``sections/activations.py`` (``_torch_anchor.recipes``) on the inputs of size ``n``
     (made once per size and dtype, shared by that size's calls) into its own output; its
-    ``output()`` is a subsample ``out[:, ::step]`` of the result, for the checks."""
+    ``output()`` is a subsample ``out[:, ::step]`` of the result (of the tensor the call
+    returns for the functions of ``_torch_anchor.RETURNS_NEW``), for the checks."""
     if library != "torch":
         raise ValueError(f"no activation recipe for {library}")
     import torch
-    from _torch_anchor import base_inputs, out_order, recipes, torch_inputs
+    from _torch_anchor import RETURNS_NEW, base_inputs, out_order, recipes, torch_inputs
 
     name, n, dtype, seed, step = args
     key = (n, dtype, seed)
@@ -191,7 +192,7 @@ def _activation(library: str, args: tuple, threads: int | None) -> Callable[[], 
     def call() -> Any:
         return f(out)
 
-    call.output = lambda: np.array(out.numpy()[:, ::step])
+    call.output = lambda: np.array((f(out) if name in RETURNS_NEW else out).numpy()[:, ::step])
     return call
 
 
