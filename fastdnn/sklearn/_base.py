@@ -50,6 +50,13 @@ class BaseMLP(BaseEstimator):
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     # ------------------------------------------------------------ parameters
+    def _store_params(self, params: dict[str, Any]) -> None:
+        """Keep every ``__init__`` argument as the attribute of its name, unchanged (the
+        subclass's explicit signature is what ``get_params`` reads)."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         if not hasattr(sizes, "__iter__"):

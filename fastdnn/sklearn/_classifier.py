@@ -56,32 +56,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  beta_2: float = 0.999, epsilon: float = 1e-8,
                  n_iter_no_change: Any = 10, max_fun: int = 15000, dtype: Any = None,
                  normalize: bool = False, kernel_initializer: Any = None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
-        self.normalize = normalize
-        self.kernel_initializer = kernel_initializer
+        self._store_params(locals())
 
     # ------------------------------------------------------------ targets
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool,
