@@ -46,7 +46,7 @@ MATHS: dict[str, tuple[str, ...]] = {
     "optimizer": ("apply_gradients", "_update", "learning_rate", "beta", "beta1", "beta2",
                   "epsilon", "weight_decay", "momentum_decay", "initial_accumulator_value",
                   "momentum", "nesterov", "clipnorm", "global_clipnorm", "clipvalue",
-                  "_new_slots"),
+                  "_new_slots", "_extra_hyperparameters", "_step_arguments"),
     "metric": ("update_state", "_batch", "_example_values", "result", "_counts", "_finish"),
 }
 

@@ -1,23 +1,13 @@
 """``Adamax``: Adam with the infinity norm in place of the root mean square."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .._compiled import CODES, OptimizerKernel, check_maths, code
-from .._kernels import _optim
 from ..schedules import LearningRateSchedule
-from .optimizer import Optimizer, _beta, _epsilon
-
-if TYPE_CHECKING:
-    import numpy as np
+from ._adam_family import _AdamFamily
 
 __all__ = ["Adamax"]
 
 
-_CODES = CODES["optimizer"]
-
-
-class Adamax(Optimizer):
+class Adamax(_AdamFamily, kernel="adamax"):
     """Adamax (Kingma & Ba): Adam's infinity-norm variant, as ``torch.optim.Adamax``.
 
     At step ``t = iterations + 1``: ``m = beta1 m + (1 - beta1) g``,
@@ -54,17 +44,10 @@ class Adamax(Optimizer):
                  beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, *,
                  clipnorm: float | None = None, global_clipnorm: float | None = None,
                  clipvalue: float | None = None) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
-                         clipvalue=clipvalue)
-        self._beta1 = _beta(beta1, "beta1")
-        self._beta2 = _beta(beta2, "beta2")
-        self._epsilon = _epsilon(epsilon)
+        super().__init__(learning_rate, beta1, beta2, epsilon, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm, clipvalue=clipvalue)
 
-    @property
-    def beta1(self) -> float:
-        """Weight of the old average of gradients."""
-        return self._beta1
-
+    # the same values as Adam's, another meaning: the kernel keeps a running maximum
     @property
     def beta2(self) -> float:
         """Decay of the running maximum of ``|g|``."""
@@ -74,17 +57,3 @@ class Adamax(Optimizer):
     def epsilon(self) -> float:
         """Added to ``|g|`` in the running maximum."""
         return self._epsilon
-
-    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
-                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
-        _optim.update(_CODES["adamax"], params, grads, slots, ("m", "u"), decays, lr,
-                      self._beta1, self._beta2, self._epsilon, self._iterations + 1,
-                      **self._clip_args())
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta1": self._beta1, "beta2": self._beta2, "epsilon": self._epsilon}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, Adamax, "optimizer")
-        return OptimizerKernel(code("optimizer", "adamax"), self.beta1, self.beta2, self.epsilon,
-                               **self._clip_args())

@@ -1,24 +1,14 @@
 """``AdamW``: Adam with decoupled weight decay."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .._compiled import CODES, OptimizerKernel, check_maths, code
-from .._kernels import _optim
 from .._validation import check_real
 from ..schedules import LearningRateSchedule
-from .optimizer import Optimizer, _beta, _epsilon
-
-if TYPE_CHECKING:
-    import numpy as np
+from ._adam_family import _AdamFamily, _Extras
 
 __all__ = ["AdamW"]
 
 
-_CODES = CODES["optimizer"]
-
-
-class AdamW(Optimizer):
+class AdamW(_AdamFamily, kernel="adamw"):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
 
     At step ``t = iterations + 1``: ``p *= 1 - lr * weight_decay``, then Adam's
@@ -54,51 +44,19 @@ class AdamW(Optimizer):
     array([0.85, 1.05])
     """
 
-    _slot_names = ("m", "v")
-
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
                  beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
                  weight_decay: float = 0.01, *,
                  clipnorm: float | None = None, global_clipnorm: float | None = None,
                  clipvalue: float | None = None) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
-                         clipvalue=clipvalue)
-        self._beta1 = _beta(beta1, "beta1")
-        self._beta2 = _beta(beta2, "beta2")
-        self._epsilon = _epsilon(epsilon)
+        super().__init__(learning_rate, beta1, beta2, epsilon, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm, clipvalue=clipvalue)
         self._weight_decay = check_real(weight_decay, "weight_decay", 0.0)
-
-    @property
-    def beta1(self) -> float:
-        """Weight of the old average of gradients."""
-        return self._beta1
-
-    @property
-    def beta2(self) -> float:
-        """Weight of the old average of squared gradients."""
-        return self._beta2
-
-    @property
-    def epsilon(self) -> float:
-        """Added to the root of the average of squared gradients."""
-        return self._epsilon
 
     @property
     def weight_decay(self) -> float:
         """The decoupled decay rate: each step multiplies the parameters by ``1 - lr * it``."""
         return self._weight_decay
 
-    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
-                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
-        _optim.update(_CODES["adamw"], params, grads, slots, ("m", "v"), decays, lr,
-                      self._beta1, self._beta2, self._epsilon, self._iterations + 1,
-                      weight_decay=self._weight_decay, **self._clip_args())
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta1": self._beta1, "beta2": self._beta2, "epsilon": self._epsilon,
-                "weight_decay": self._weight_decay}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, AdamW, "optimizer")
-        return OptimizerKernel(code("optimizer", "adamw"), self.beta1, self.beta2, self.epsilon,
-                               weight_decay=self.weight_decay, **self._clip_args())
+    def _extra_hyperparameters(self) -> _Extras:
+        return {"weight_decay": self._weight_decay}

@@ -1,24 +1,15 @@
 """``Nadam``: Adam with Nesterov momentum and a momentum schedule."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .._compiled import CODES, OptimizerKernel, check_maths, code
 from .._kernels import _optim
 from .._validation import check_real
 from ..schedules import LearningRateSchedule
-from .optimizer import Optimizer, _beta, _epsilon
-
-if TYPE_CHECKING:
-    import numpy as np
+from ._adam_family import _AdamFamily, _Extras, _StepArguments
 
 __all__ = ["Nadam"]
 
 
-_CODES = CODES["optimizer"]
-
-
-class Nadam(Optimizer):
+class Nadam(_AdamFamily, kernel="nadam"):
     """Nadam (Dozat): Adam with Nesterov momentum, step for step ``torch.optim.NAdam``.
 
     At step ``t = iterations + 1``, with the momentum schedule
@@ -56,56 +47,25 @@ class Nadam(Optimizer):
     array([-0.0106,  0.0106])
     """
 
-    _slot_names = ("m", "v")
-
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.002,
                  beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
                  momentum_decay: float = 0.004, *,
                  clipnorm: float | None = None, global_clipnorm: float | None = None,
                  clipvalue: float | None = None) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm,
-                         clipvalue=clipvalue)
-        self._beta1 = _beta(beta1, "beta1")
-        self._beta2 = _beta(beta2, "beta2")
-        self._epsilon = _epsilon(epsilon)
+        super().__init__(learning_rate, beta1, beta2, epsilon, clipnorm=clipnorm,
+                         global_clipnorm=global_clipnorm, clipvalue=clipvalue)
         self._momentum_decay = check_real(momentum_decay, "momentum_decay", 0.0)
         self._mu_known = (0, 1.0)   # (t, P_t): where the product was last computed
-
-    @property
-    def beta1(self) -> float:
-        """Weight of the old average of gradients (the schedule's limit)."""
-        return self._beta1
-
-    @property
-    def beta2(self) -> float:
-        """Weight of the old average of squared gradients."""
-        return self._beta2
-
-    @property
-    def epsilon(self) -> float:
-        """Added to the root of the bias-corrected average of squared gradients."""
-        return self._epsilon
 
     @property
     def momentum_decay(self) -> float:
         """The rate of the momentum schedule ``beta1 * (1 - 0.5 * 0.96**(t * rate))``."""
         return self._momentum_decay
 
-    def _update(self, params: list[np.ndarray], grads: list[np.ndarray],
-                slots: tuple[list[np.ndarray], ...], decays: Any, lr: float) -> None:
-        t = self._iterations + 1
+    def _extra_hyperparameters(self) -> _Extras:
+        return {"momentum_decay": self._momentum_decay}
+
+    def _step_arguments(self, t: int) -> _StepArguments:
         product = _optim.nadam_mu_product(self._beta1, self._momentum_decay, t, *self._mu_known)
         self._mu_known = (t, product)
-        _optim.update(_CODES["nadam"], params, grads, slots, ("m", "v"), decays, lr,
-                      self._beta1, self._beta2, self._epsilon, t,
-                      momentum_decay=self._momentum_decay, mu_product=product,
-                      **self._clip_args())
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {"beta1": self._beta1, "beta2": self._beta2, "epsilon": self._epsilon,
-                "momentum_decay": self._momentum_decay}
-
-    def compiled_spec(self) -> OptimizerKernel:
-        check_maths(self, Nadam, "optimizer")
-        return OptimizerKernel(code("optimizer", "nadam"), self.beta1, self.beta2, self.epsilon,
-                               momentum_decay=self.momentum_decay, **self._clip_args())
+        return {"mu_product": product}
