@@ -443,3 +443,35 @@ def test_activation_targets_cover_every_benchmarked_function(run, targets):
     for name in names:
         labels = {t.label for t in targets.TARGETS if t.section == "activations" and t.case == name}
         assert labels == {"vs numpy", "vs torch"}, name
+
+
+# ------------------------------------------------------------- the MPI overlap probe
+
+def test_mpi_overlap_probe_smoke(run, tmp_path):
+    """bench/mpi_overlap.py --launch --smoke runs under mpiexec, with and without MPICH's
+    progress thread, and prints a time for every variant and an efficiency per case."""
+    if not run.sections.load("distributed")._have_mpi():
+        pytest.skip("mpi4py or mpiexec is not installed")
+    proc = subprocess.run([sys.executable, str(BENCH / "mpi_overlap.py"), "--launch", "--smoke"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in proc.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith(("| case", "| :"))]
+    times = {(r[2], r[3]): float(r[4]) for r in rows if len(r) == 9}
+    assert {v for _, v in times} == {"compute", "allreduce", "sequential", "overlapped",
+                                     "+ Test"}
+    assert {m for m, _ in times} == {"plain", "async"}
+    assert all(math.isfinite(t) and t > 0 for t in times.values())
+    efficiency = [float(r[3]) for r in rows if len(r) == 11]
+    assert efficiency and all(math.isfinite(e) for e in efficiency)
+
+
+def test_mpi_overlap_probe_without_mpi4py(tmp_path):
+    """Without mpi4py the probe says so and exits with status 0."""
+    script = str(BENCH / "mpi_overlap.py")
+    code = ("import runpy, sys; sys.modules['mpi4py'] = None; "
+            f"sys.argv = [{script!r}, '--launch']; runpy.run_path({script!r}, run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "mpi4py or mpiexec missing" in proc.stdout

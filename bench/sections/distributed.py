@@ -99,6 +99,18 @@ def _have_mpi() -> bool:
     return _mpiexec() is not None
 
 
+def worker_env(**extra: str) -> dict[str, str]:
+    """The environment of a launched rank: one thread, and this process's fastdnn first
+    on ``PYTHONPATH``; plus ``extra``."""
+    import fastdnn
+
+    root = str(Path(fastdnn.__file__).resolve().parent.parent)
+    return {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONPATH": os.pathsep.join([root] + [p for p in os.environ.get(
+                "PYTHONPATH", "").split(os.pathsep) if p]), **extra}
+
+
 def _paths(rows: int, features: int, classes: int) -> tuple[Path, Path]:
     stem = cache_dir() / f"distributed-{rows}x{features}-{classes}-float32-seed{SEED}"
     return stem.with_name(stem.name + ".X.npy"), stem.with_name(stem.name + ".y.npy")
@@ -136,21 +148,14 @@ def _write(rows: int, features: int, classes: int) -> tuple[Path, Path]:
 
 
 def _run(spec: dict, ranks: int, tmp: Path) -> tuple[dict | None, str | None]:
-    import fastdnn
-
     spec_path, out_path, script = tmp / "spec.json", tmp / "out.json", tmp / "worker.py"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     script.write_text(WORKER, encoding="utf-8")
-    root = str(Path(fastdnn.__file__).resolve().parent.parent)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([root] + [p for p in os.environ.get(
-               "PYTHONPATH", "").split(os.pathsep) if p])}
     cmd = [sys.executable, str(script), str(spec_path), str(out_path)]
     if spec["mpi"]:
         cmd = [_mpiexec() or "mpiexec", "-n", str(ranks)] + cmd
     try:
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
+        proc = subprocess.run(cmd, cwd=tmp, env=worker_env(), capture_output=True, text=True,
                               timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return None, f"{ranks} rank(s): stopped after {TIMEOUT_S} s"

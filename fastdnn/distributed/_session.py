@@ -12,7 +12,10 @@ Every exchange between the ranks goes through a :class:`Session`, in this order:
    buffer, one allocation whose views are every layer's gradients (``dW``, ``db``,
    ``dgamma``, ``dbeta``), with a
    tail of three numbers: the cost share (as a high and a low part, so float32
-   loses nothing) and a failure flag.
+   loses nothing) and a failure flag. One blocking call, not a per-layer
+   ``Iallreduce`` during the backward: with MPICH a pending one does not progress
+   while the rank computes, and the per-layer schedule made no step faster
+   (``bench/mpi_overlap.py``, README).
 4. around each epoch's callbacks (``callbacks.Shared``): ``heartbeat`` -- the same
    ``Allreduce`` carrying only the flag -- then rank 0's decisions are broadcast.
 
