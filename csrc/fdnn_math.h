@@ -76,6 +76,150 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
     return s * q + (s - 1.0f);
 }
 
+/* ---- float32 GELU, computed in float lanes ----
+ * GELU z Phi(z), its derivative Phi(z) + z phi(z) and the tanh form z sigma(2u) with its
+ * derivative. Arguments that a result is very sensitive to are float-floats: exp(-z^2/2)
+ * for the Gaussian's tail, the tanh form's cubic 2u and, near the derivative's zero, its
+ * z (2u)'. Polynomial fits: scripts/fit_gelu_f32.py. */
+
+/* x y = p + *e exactly, p = x y rounded (|x y| well inside the normal range): with FMA
+   e = fma(x, y, -p); without, Dekker's product on halves of 12 bits cut by bit masks */
+FDNN_INLINE float fdnn_two_prod_f32(float x, float y, float *e)
+{
+    float p = x * y;
+#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
+    *e = __builtin_fmaf(x, y, -p);
+#else
+    float xh = fdnn_from_bits_f32(fdnn_bits_f32(x) & 0xFFFFF000u), xl = x - xh;
+    float yh = fdnn_from_bits_f32(fdnn_bits_f32(y) & 0xFFFFF000u), yl = y - yh;
+    *e = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+#endif
+    return p;
+}
+
+/* exp(x + lo) = (1 + q) *s 2^-40 for x in [-115, 0] and |lo| < 2^-10 (a float-float
+   argument), q the returned expm1 of the reduced argument and *s = 2^(k + 40) normal: a
+   product with (1 + q) *s stays normal, and a subnormal result is rounded once, by the
+   final product with 2^-40 */
+#define FDNN_F32_2M40 9.094947017729282e-13f /* 2^-40 */
+#define FDNN_F32_2P40 1099511627776.0f
+FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float lo, float *s)
+{
+    const float kt = x * FDNN_F32_LOG2E + FDNN_F32_SHIFT, k = kt - FDNN_F32_SHIFT;
+    float r = x - k * FDNN_F32_LN2_HI;
+    r = (r - k * FDNN_F32_LN2_LO) + lo;
+    *s = fdnn_from_bits_f32((fdnn_bits_f32(kt) - FDNN_F32_SHIFT_BITS + 167u) << 23);
+    return r + (r * r) * fdnn_exp_tail_f32(r);
+}
+
+/* exp(-y^2/2) = (1 + q) *s 2^-40 as above for y in [0, 15], y^2 = h + l exact */
+FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
+{
+    float l, h = fdnn_two_prod_f32(y, y, &l);
+    return fdnn_expm1neg_scaled_f32(-0.5f * h, -0.5f * l, s);
+}
+
+#define FDNN_GAUSS_F32_MAX 14.75f /* beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
+
+/* Phi(-y) exp(y^2/2) = P(t) / *d for y in [0, 14.75], *d = y + 2, t = (y - 2) / (y + 2), P
+   of degree 11 with a float-float constant term (scripts/fit_gelu_f32.py; 1.2e-8 relative) */
+FDNN_INLINE float fdnn_gauss_tailx_f32(float y, float *d)
+{
+    const float t = (y - 2.0f) / (y + 2.0f);
+    *d = y + 2.0f;
+    float p = -6.630975985899568e-05f;
+    p = p * t + -0.0001493634918006137f;
+    p = p * t + 0.0001348341756965965f;
+    p = p * t + 0.0008368903072550893f;
+    p = p * t + 0.0008219375740736723f;
+    p = p * t + -0.001951776910573244f;
+    p = p * t + -0.006733861286193132f;
+    p = p * t + -0.00046969560207799077f;
+    p = p * t + 0.036719292402267456f;
+    p = p * t + 0.028797367587685585f;
+    p = p * t + -0.3314044773578644f;
+    p = p * t + 2.1037775965737637e-08f;
+    return 0.6724079847335815f + p;
+}
+
+/* GELU's derivative at z = -y, Phi(-y) - y phi(y), over (y0 - y) exp(-y^2/2), y0 the
+   derivative's zero, for y in [0, 14.75]: a degree-10 P(t) in the t above (5e-9) */
+#define FDNN_D_GELU_Y0_HI 0.7517915368080139f
+#define FDNN_D_GELU_Y0_LO -1.211444988769017e-08f
+FDNN_INLINE float fdnn_d_gelu_tailx_f32(float y)
+{
+    const float t = (y - 2.0f) / (y + 2.0f);
+    float p = -1.3731165381614119e-05f;
+    p = p * t + -2.4576344003435224e-05f;
+    p = p * t + 5.5114385759225115e-05f;
+    p = p * t + 0.00021756868227384984f;
+    p = p * t + 9.392038191435859e-05f;
+    p = p * t + -0.0010425506625324488f;
+    p = p * t + -0.0023388571571558714f;
+    p = p * t + 0.00515854824334383f;
+    p = p * t + 0.029664887115359306f;
+    p = p * t + -0.13737647235393524f;
+    p = p * t + -2.9559258152289658e-08f;
+    return 0.5045492053031921f + p;
+}
+
+/* sqrt(8/pi), sqrt(8/pi) 0.044715 and 3 times that as float-floats */
+#define FDNN_GELU_A_HI_F32 1.5957691669464111f
+#define FDNN_GELU_A_LO_F32 -4.534068054340423e-08f
+#define FDNN_GELU_B_HI_F32 0.07135481387376785f
+#define FDNN_GELU_B_LO_F32 2.3988324659995897e-09f
+#define FDNN_GELU_B3_HI_F32 0.21406444907188416f
+#define FDNN_GELU_B3_LO_F32 -2.540834209696641e-10f
+
+/* 2u = a z + b z^3 = hi + *lo for |z| <= 12: z (a + b z^2) with the products exact and
+   the sum error-free, to about 2^-44 relative; z^2 = *q + *q_lo exactly */
+FDNN_INLINE float fdnn_gelu_tanh_arg_f32(float z, float *lo, float *q, float *q_lo)
+{
+    float ql, qh = fdnn_two_prod_f32(z, z, &ql);
+    float bl, bq = fdnn_two_prod_f32(FDNN_GELU_B_HI_F32, qh, &bl);
+    bl += FDNN_GELU_B_HI_F32 * ql + FDNN_GELU_B_LO_F32 * qh;
+    float g = FDNN_GELU_A_HI_F32 + bq, gb = g - FDNN_GELU_A_HI_F32;
+    float gl = ((FDNN_GELU_A_HI_F32 - (g - gb)) + (bq - gb)) + (bl + FDNN_GELU_A_LO_F32);
+    float sl, s = fdnn_two_prod_f32(z, g, &sl);
+    *lo = sl + z * gl;
+    *q = qh;
+    *q_lo = ql;
+    return s;
+}
+
+/* tanh-GELU's derivative for z - z0 in (-0.4, 0.6) around its zero z0: (z - z0) P(z + 0.75),
+   P of degree 9 (4e-9 relative) */
+#define FDNN_D_GELU_TANH_Z0_HI -0.7524614334106445f
+#define FDNN_D_GELU_TANH_Z0_LO 1.1339627903339533e-08f
+FDNN_INLINE float fdnn_d_gelu_tanh_near_zero_f32(float z)
+{
+    const float u = z + 0.75f;
+    float p = 0.0003244153340347111f;
+    p = p * u + -0.0008791817817837f;
+    p = p * u + -0.002467710291966796f;
+    p = p * u + 0.005214044824242592f;
+    p = p * u + 0.019763536751270294f;
+    p = p * u + -0.016376348212361336f;
+    p = p * u + -0.11410712450742722f;
+    p = p * u + -0.016624856740236282f;
+    p = p * u + 0.38743868470191956f;
+    p = p * u + 3.1325875227139477e-09f;
+    p = 0.4313538372516632f + p;
+    return ((z - FDNN_D_GELU_TANH_Z0_HI) - FDNN_D_GELU_TANH_Z0_LO) * p;
+}
+
+/* (Phi(z) - 1/2) / z for |z| < 0.75, w = z^2: the Taylor terms of erf to w^6 */
+FDNN_INLINE float fdnn_gauss_series_f32(float w)
+{
+    float p = 6.659693667643296e-07f;
+    p = p * w + -9.44465591601329e-06f;
+    p = p * w + 0.00011543469008756801f;
+    p = p * w + -0.0011873282492160797f;
+    p = p * w + 0.009973556734621525f;
+    p = p * w + -0.06649038195610046f;
+    return p * w + 0.3989422917366028f;
+}
+
 /* --------------------------------------------------------------- double */
 
 #define FDNN_F64_SHIFT 6755399441055744.0 /* 1.5 * 2^52 */
