@@ -294,8 +294,15 @@ FDNN_INLINE T OP(d_mish_z)(T z, T alpha)
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
     W n = x > 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
     W d = x > 0 ? n + 2.0 * e * e : n + 2.0;
-    W r = x > 0 ? n / d + 4.0 * x * e * e * (1.0 + e) / (d * d)
-                : (m * ((e + 2.0) * d + 4.0 * x * (1.0 + e)) / (d * d)) * s;
+    /* z < 0: r = e B / D^2, B = (e + 2) D + 4 z (1 + e). Far out, B = 4 (1 + z) +
+       e (6 + 4 z + e (4 + e)) and D^2 = 4 + e (8 + e (8 + e (4 + e))) leave e's rounding
+       to the small terms (as (e + 2) D + 4 z (1 + e) over D D it reached 5.9 ULP at
+       z = -2.3); nearer 0, where e is not small, e q (e + 2 + 4 z (1 + e) q), q = 1 / D,
+       rounds least */
+    W b = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
+    W d2 = 4.0 + e * (8.0 + e * (8.0 + e * (4.0 + e))), q = 1.0 / d;
+    W far = (m * b / d2) * s, near = e * q * ((e + 2.0) + 4.0 * x * (1.0 + e) * q);
+    W r = x > 0 ? n / d + 4.0 * x * e * e * (1.0 + e) / (d * d) : (x < -0.6 ? far : near);
     return NAN_OR(z, (T)r);
 }
 
@@ -346,9 +353,15 @@ FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
     const float g = ((p + p * q) * s) * FDNN_F32_2M40; /* Phi(-|z|) - |z| phi(z) */
     return NAN_OR(z, z < 0 ? g : 1.0f - g);
 #else
-    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
-    OP(gauss)(x, &cdf, &zpdf, &sc);
-    return NAN_OR(z, (T)((cdf + zpdf) * sc));
+    /* Phi and z phi share the factor exp(-z^2/2) in the tails and z near 0: one bracket
+       each, rounded once, where the sum of the two rounded terms cancels around z0 */
+    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), y = fabs(x), es;
+    W g = fdnn_exp_half_sq_f64(y, &es);
+    W tx = 0.5 * fdnn_gauss_tailx_f64(y < 0.6 ? 0.6 : y);
+    W small = 0.5 + x * (fdnn_gauss_series_f64(x * x) + FDNN_INV_SQRT_2PI * g);
+    W left = g * (tx + FDNN_INV_SQRT_2PI * x) * es;
+    W right = 1.0 + g * (FDNN_INV_SQRT_2PI * x - tx) * es;
+    return NAN_OR(z, (T)(y < 0.6 ? small : (x < 0 ? left : right)));
 #endif
 }
 

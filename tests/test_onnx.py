@@ -9,7 +9,8 @@ import pytest
 
 import fastdnn
 from fastdnn import activations
-from fastdnn.layers import Dense, Dropout, Input, Layer, Normalizer
+from fastdnn.layers import (Activation, BatchNormalization, Dense, Dropout, Input, Layer,
+                            LayerNormalization, Normalizer)
 from fastdnn.onnx import DEFAULT_OPSET, MIN_OPSET, export
 
 TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
@@ -373,3 +374,259 @@ def test_load_onnx_refuses_other_graphs():
     with pytest.raises(TypeError, match="source"):
         fastdnn.load_onnx(3.5)
     assert isinstance(onnx.load_from_string(proto.SerializeToString()), onnx.ModelProto)
+
+
+# ------------------------------------------------------------------ newer activations, norms
+
+NEWER = ["elu", {"name": "elu", "alpha": 0.3}, "selu", "gelu", "gelu_tanh", "silu", "swish",
+         "softplus", "softsign", "hard_sigmoid", "mish"]
+
+
+def reference_evaluator(proto):
+    """onnx's reference evaluator, its Erf in float64 (its own rounds erf to float32)."""
+    import math
+
+    from onnx.reference import ReferenceEvaluator
+    from onnx.reference.ops._op import OpRunUnaryNum
+
+    class Erf(OpRunUnaryNum):
+        def _run(self, x):
+            return (np.vectorize(math.erf, otypes=[x.dtype])(x),)
+
+    return ReferenceEvaluator(proto, new_ops=[Erf])
+
+
+def run_graph(ort, onnx, data, X):
+    """The graph's Y for X: onnxruntime, or for a float64 graph computing erf (onnxruntime
+    has no float64 Erf) onnx's reference evaluator."""
+    proto = onnx.load_from_string(data)
+    if X.dtype == np.float64 and "Erf" in {n.op_type for n in proto.graph.node}:
+        return reference_evaluator(proto).run(["Y"], {"X": X})[0]
+    return session(ort, data).run(["Y"], {"X": X})[0]
+
+
+def assert_graph_computes_predict(ort, onnx, model, data, rng):
+    X = rng.normal(0.0, 3.0, size=(37, model.n_features)).astype(model.dtype)
+    expected = model.predict(X)
+    got = run_graph(ort, onnx, data, X)
+    assert got.dtype == model.dtype and got.shape == expected.shape
+    tol = TOL[model.dtype.type]
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    np.testing.assert_allclose(got, expected, rtol=tol["rtol"], atol=tol["atol"] * scale)
+
+
+def trained_statistics(layer, rng):
+    """Moving statistics, gamma and beta far from their initial 0 and 1."""
+    n = layer.moving_mean.shape[0]
+    layer.moving_mean[:] = rng.normal(0.0, 2.0, size=(n, 1))
+    layer.moving_variance[:] = rng.uniform(0.2, 3.0, size=(n, 1))
+    layer.gamma[:] = rng.normal(1.0, 0.5, size=(n, 1))
+    layer.beta[:] = rng.normal(0.0, 0.5, size=(n, 1))
+
+
+def activation_model(activation, dtype, seed=0):
+    """The activation in a Dense and as an Activation layer after a LayerNormalization."""
+    model = fastdnn.Sequential([
+        Input(4), Dense(6, activation=activation, bias_initializer="random_normal"),
+        LayerNormalization(), Activation(activation), Dense(3)], dtype=dtype, seed=seed)
+    model.build()
+    return model
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("opset", [MIN_OPSET, 16, DEFAULT_OPSET, 18, 20])
+@pytest.mark.parametrize("activation", NEWER, ids=lambda a: str(a).replace(" ", ""))
+def test_newer_activations_compute_what_predict_does(onnx, ort, activation, opset, dtype):
+    model = activation_model(activation, dtype)
+    data = export(model, opset=opset)
+    rng = np.random.default_rng(opset)
+    assert_graph_computes_predict(ort, onnx, model, data, rng)
+    again = fastdnn.load_onnx(data)
+    assert [type(l).__name__ for l in again.layers] == \
+        ["Dense", "LayerNormalization", "Activation", "Dense"]
+    assert again.layers[0].activation.name == model.layers[1].activation.name
+    assert again.layers[2].activation.name == model.layers[3].activation.name
+    X = rng.normal(0.0, 3.0, size=(20, 4)).astype(dtype)
+    np.testing.assert_allclose(again.predict(X), model.predict(X), **TOL[np.dtype(dtype).type])
+
+
+def ops_of(onnx, data):
+    return [n.op_type for n in onnx.load_from_string(data).graph.node]
+
+
+def attributes(onnx, data, op):
+    node = next(n for n in onnx.load_from_string(data).graph.node if n.op_type == op)
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+@pytest.mark.parametrize("activation, opset, float32_ops, float64_ops", [
+    ({"name": "elu", "alpha": 0.3}, 17, ["Elu"], ["Exp", "Sub", "Mul", "Greater", "Where"]),
+    ("selu", 17, ["Selu"], ["Exp", "Sub", "Mul", "Mul", "Greater", "Where"]),
+    ("gelu", 20, ["Gelu"], ["Div", "Erf", "Add", "Mul", "Mul"]),
+    ("gelu", 17, ["Div", "Erf", "Add", "Mul", "Mul"], ["Div", "Erf", "Add", "Mul", "Mul"]),
+    ("gelu_tanh", 20, ["Gelu"], ["Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul", "Mul"]),
+    ("gelu_tanh", 17, ["Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul", "Mul"],
+     ["Pow", "Mul", "Add", "Mul", "Tanh", "Add", "Mul", "Mul"]),
+    ("silu", 17, ["Sigmoid", "Mul"], ["Sigmoid", "Mul"]),
+    ("softplus", 17, ["Softplus"], ["Abs", "Neg", "Exp", "Add", "Log", "Relu", "Add"]),
+    ("softsign", 17, ["Softsign"], ["Abs", "Add", "Div"]),
+    ("hard_sigmoid", 17, ["HardSigmoid"], ["Add", "Clip", "Div"]),
+    ("mish", 18, ["Mish"], ["Abs", "Neg", "Exp", "Add", "Log", "Relu", "Add", "Tanh", "Mul"]),
+    ("mish", 13, ["Softplus", "Tanh", "Mul"],
+     ["Abs", "Neg", "Exp", "Add", "Log", "Relu", "Add", "Tanh", "Mul"]),
+])
+def test_the_nodes_of_each_activation(onnx, activation, opset, float32_ops, float64_ops):
+    for dtype, ops in (("float32", float32_ops), ("float64", float64_ops)):
+        model = fastdnn.Sequential([Input(2), Dense(2, activation=activation)], dtype=dtype,
+                                   seed=0)
+        model.build()
+        assert ops_of(onnx, export(model, opset=opset)) == ["Gemm"] + ops, dtype
+
+
+def test_the_float32_attributes_are_fastdnn_s_constants(onnx):
+    def data(activation, opset=DEFAULT_OPSET):
+        model = fastdnn.Sequential([Input(2), Dense(2, activation=activation)], seed=0)
+        model.build()
+        return export(model, opset=opset)
+
+    assert attributes(onnx, data({"name": "elu", "alpha": 0.3}), "Elu")["alpha"] == \
+        pytest.approx(0.3, rel=1e-7)
+    selu = attributes(onnx, data("selu"), "Selu")
+    assert selu["alpha"] == pytest.approx(1.6732632423543772, rel=1e-7)
+    assert selu["gamma"] == pytest.approx(1.0507009873554805, rel=1e-7)
+    hard = attributes(onnx, data("hard_sigmoid"), "HardSigmoid")
+    assert hard["alpha"] == pytest.approx(1 / 6, rel=1e-7) and hard["beta"] == 0.5
+    assert attributes(onnx, data("gelu", 20), "Gelu")["approximate"] == b"none"
+    assert attributes(onnx, data("gelu_tanh", 20), "Gelu")["approximate"] == b"tanh"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("opset", [MIN_OPSET, DEFAULT_OPSET, 18])
+@pytest.mark.parametrize("center, scale", [(True, True), (False, True), (True, False)])
+def test_batch_normalization(onnx, ort, dtype, opset, center, scale):
+    """After a linear Dense and before its Activation, or after a Dense's activation; the
+    moving statistics far from 0 and 1, epsilon large enough to matter."""
+    rng = np.random.default_rng(3)
+    model = fastdnn.Sequential([
+        Input(5), Dense(7, bias_initializer="random_normal"),
+        BatchNormalization(epsilon=0.3, center=center, scale=scale), Activation("relu"),
+        Dense(4, activation="tanh"), BatchNormalization(), Dense(2)], dtype=dtype, seed=1)
+    model.build()
+    for layer in (model.layers[2], model.layers[5]):
+        trained_statistics(layer, rng)
+    data = export(model, opset=opset)
+    assert ops_of(onnx, data) == ["Gemm", "BatchNormalization", "Relu", "Gemm", "Tanh",
+                                  "BatchNormalization", "Gemm"]
+    assert_graph_computes_predict(ort, onnx, model, data, rng)
+    again = fastdnn.load_onnx(data)
+    assert [type(l).__name__ for l in again.layers] == [
+        "Dense", "BatchNormalization", "Activation", "Dense", "BatchNormalization", "Dense"]
+    X = rng.normal(0.0, 3.0, size=(20, 5)).astype(dtype)
+    np.testing.assert_allclose(again.predict(X), model.predict(X), **TOL[np.dtype(dtype).type])
+
+
+def test_batch_normalization_after_fit(onnx, ort):
+    rng = np.random.default_rng(8)
+    X = rng.normal(4.0, 2.0, size=(200, 3))
+    Y = (X[:, :1] > 4.0).astype(float)
+    model = fastdnn.Sequential([Input(3), Dense(5), BatchNormalization(momentum=0.5),
+                                Activation("gelu"), Dense(1, activation="sigmoid")],
+                               dtype="float64", seed=0)
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    model.fit(X, Y, epochs=3, batch_size=32, verbose=0)
+    bn = model.layers[2]
+    assert np.all(np.abs(bn.moving_mean) > 1e-3)
+    assert_graph_computes_predict(ort, onnx, model, export(model), rng)
+
+
+def test_the_batch_normalization_node(onnx):
+    rng = np.random.default_rng(4)
+    for dtype, epsilon in (("float32", 1e-3), ("float64", 2.0 ** -10), ("float64", 1e-3)):
+        model = fastdnn.Sequential([Input(3), BatchNormalization(epsilon=epsilon)],
+                                   dtype=dtype, seed=0)
+        model.build()
+        bn = model.layers[1]
+        trained_statistics(bn, rng)
+        proto = onnx.load_from_string(export(model))
+        inits = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+        assert list(inits) == ["batch_normalization_0/gamma", "batch_normalization_0/beta",
+                               "batch_normalization_0/moving_mean",
+                               "batch_normalization_0/moving_variance"]
+        eps32 = float(np.float32(epsilon))
+        assert attributes(onnx, proto.SerializeToString(), "BatchNormalization") == \
+            {"epsilon": pytest.approx(eps32, rel=1e-12)}
+        np.testing.assert_array_equal(inits["batch_normalization_0/moving_mean"],
+                                      bn.moving_mean.ravel())
+        # float64: variance + epsilon as the model adds them, with the attribute's float32
+        np.testing.assert_allclose(inits["batch_normalization_0/moving_variance"] + eps32,
+                                   bn.moving_variance.ravel() + epsilon, rtol=1e-15)
+        again = fastdnn.load_onnx(proto)
+        assert again.layers[0].epsilon == eps32
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("opset", [MIN_OPSET, 16, DEFAULT_OPSET, 18])
+@pytest.mark.parametrize("epsilon", [1e-3, 0.25])
+def test_layer_normalization(onnx, ort, dtype, opset, epsilon):
+    """Features far apart in scale and a large epsilon: a wrong epsilon or axis shows."""
+    rng = np.random.default_rng(5)
+    model = fastdnn.Sequential([Input(6), Dense(5, activation="relu"),
+                                LayerNormalization(epsilon=epsilon), Dense(2)],
+                               dtype=dtype, seed=0)
+    model.build()
+    ln = model.layers[2]
+    ln.gamma[:] = rng.normal(1.0, 0.5, size=(5, 1))
+    ln.beta[:] = rng.normal(0.0, 0.5, size=(5, 1))
+    data = export(model, opset=opset)
+    node = opset >= 17 and (dtype == np.float32 or epsilon == 0.25)
+    ops = ops_of(onnx, data)
+    assert ("LayerNormalization" in ops) == node
+    assert_graph_computes_predict(ort, onnx, model, data, rng)
+    again = fastdnn.load_onnx(data)
+    assert [type(l).__name__ for l in again.layers] == ["Dense", "LayerNormalization", "Dense"]
+    assert again.layers[1].epsilon == pytest.approx(epsilon, rel=1e-7)
+    X = rng.normal(0.0, 3.0, size=(20, 6)).astype(dtype)
+    np.testing.assert_allclose(again.predict(X), model.predict(X), **TOL[np.dtype(dtype).type])
+
+
+def test_a_wrong_mapping_would_show(onnx, ort):
+    """The tolerance of these tests sees a float32 epsilon or SELU constant in float64, and
+    a LayerNormalization's epsilon off by a small factor in float32."""
+    rng = np.random.default_rng(6)
+    model = fastdnn.Sequential([Input(4), Dense(5), LayerNormalization(epsilon=0.5)],
+                               dtype="float32", seed=0)
+    model.build()
+    data = export(model)
+    proto = onnx.load_from_string(data)
+    node = next(n for n in proto.graph.node if n.op_type == "LayerNormalization")
+    node.attribute[1].f = 0.5 * 1.01
+    with pytest.raises(AssertionError):
+        assert_graph_computes_predict(ort, onnx, model, proto.SerializeToString(), rng)
+    selu = fastdnn.Sequential([Input(2), Dense(3, activation="selu")], dtype="float64", seed=0)
+    selu.build()
+    g = onnx.load_from_string(export(selu, dtype="float32"))    # float32 attributes
+    g.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
+    g.graph.output[0].type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
+    for t in g.graph.initializer:
+        t.CopyFrom(onnx.numpy_helper.from_array(
+            onnx.numpy_helper.to_array(t).astype(np.float64), t.name))
+    from onnx.reference import ReferenceEvaluator
+    X = rng.normal(size=(30, 2))
+    got = ReferenceEvaluator(g).run(["Y"], {"X": X})[0]
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(got, selu.predict(X), **TOL[np.float64])
+
+
+def test_load_onnx_refuses_activations_that_are_not_fastdnn_s(onnx):
+    from onnx import TensorProto, helper, numpy_helper
+    W = numpy_helper.from_array(np.ones((2, 2), np.float32), "W")
+    for node in (helper.make_node("Selu", ["Z"], ["Y"], alpha=1.5),
+                 helper.make_node("HardSigmoid", ["Z"], ["Y"]),     # alpha 0.2 by default
+                 helper.make_node("Gelu", ["Z"], ["Y"], approximate="fast")):
+        graph = helper.make_graph(
+            [helper.make_node("Gemm", ["X", "W"], ["Z"], transB=1), node], "g",
+            [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 2])],
+            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", 2])], [W])
+        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+        with pytest.raises(ValueError, match=node.op_type):
+            fastdnn.load_onnx(proto)

@@ -91,7 +91,7 @@ def export_estimator(est: Any, path: str | os.PathLike[str] | None = None, *,
     fold = _fonnx._check_fold(fold_normalizer)
     model = est.model_
     dtype = model.dtype if dtype is None else check_dtype(dtype)
-    g, last = _fonnx._graph(_fonnx._require_onnx(), model, dtype, fold)
+    g, last = _fonnx._graph(_fonnx._require_onnx(), model, dtype, fold, opset)
     helper = g.onnx.helper
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     if hasattr(est, "classes_"):
