@@ -128,9 +128,9 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
  * built on exp, log1p and erfc compute in double (W) and round once: float32 results are
  * then correctly rounded but for a fraction of an ULP, and the double cores in fdnn_math.h
  * serve both types. Float32 GELU (both forms, and their derivatives) is the exception: it
- * computes in float lanes, twice as many per vector, within a few ULP. Results that are products with exp(-|z|) (z sigma(z) for z << 0) are
- * formed as (z m ...) s with exp = m s (fdnn_expneg_split_f64), so that a subnormal result
- * is rounded once. */
+ * computes in float lanes, twice as many per vector, within 4 ULP. Results that are
+ * products with exp(-|z|) (z sigma(z) for z << 0) are formed as (z m ...) s with
+ * exp = m s (fdnn_expneg_split_f64), so that a subnormal result is rounded once. */
 
 #define W double /* with fabs, not FDNN_ABS (fabsf for float) */
 #define SELU_SCALE 1.0507009873554804934
@@ -321,7 +321,7 @@ FDNN_INLINE void OP(gauss)(W zc, W *cdf, W *zpdf, W *sc)
 }
 
 /* gelu z Phi(z), and its derivative Phi(z) + z phi(z). float32 computes in float lanes
-   (fdnn_math.h): Phi(-y) = exp(-y^2/2) R(y), y = |z|, the exponential's argument exact and
+   (fdnn_math.h): y Phi(-y) = exp(-y^2/2) R(y), y = |z|, the exponential's argument exact and
    its scale 2^-40 applied last (a subnormal result is rounded once); |z| < 0.75 for GELU
    from the series 1/2 + z S(z^2); the derivative at z = -y as (y0 - y) exp(-y^2/2) D(y),
    its zero y0 factored out so that it keeps its relative accuracy where the sum cancels. */
@@ -331,8 +331,8 @@ FDNN_INLINE T OP(gelu)(T z, T alpha)
 #if FDNN_TBYTES == 4
     const float y = fabsf(z) < FDNN_GAUSS_F32_MAX ? fabsf(z) : FDNN_GAUSS_F32_MAX;
     float s, q = fdnn_expm1_half_sq_f32(y, &s);
-    float d, p = fdnn_gauss_tailx_f32(y, &d) * (z < 0 ? -y : y);
-    const float w = (((p + p * q) * s) / d) * FDNN_F32_2M40; /* z Phi(-|z|) */
+    const float p = z < 0 ? -fdnn_gauss_ytailx_f32(y) : fdnn_gauss_ytailx_f32(y);
+    const float w = ((p + p * q) * s) * FDNN_F32_2M40; /* z Phi(-|z|) */
     const float near = z * (0.5f + z * fdnn_gauss_series_f32(z * z));
     return NAN_OR(z, y < 0.75f ? near : (z < 0 ? w : z - w));
 #else
@@ -398,8 +398,9 @@ FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
 }
 
 /* sigma(2u) + z sigma'(2u) (2u)', (2u)' = a + 3 b z^2. float32: e (1 + e + c) / (1 + e)^2
-   for z < 0, c = z (2u)' a float-float (1 + c is exact where the bracket cancels), and
-   (1 + e + c e) / (1 + e)^2 for z >= 0; around the zero, a fit with the zero factored out */
+   for z < 0, c = z (2u)' a float-float (1 + c is exact where the bracket cancels; e and c's
+   low part are added to it in one rounding), and (1 + e + c e) / (1 + e)^2 for z >= 0;
+   around the zero, a fit with the zero factored out */
 FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
 {
     (void)alpha;
@@ -415,8 +416,8 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
     float cl, c = fdnn_two_prod_f32(x, ds, &cl);
     cl += x * dsl;
     const float den = e * (2.0f + e) + 1.0f;
-    const float num = x < 0 ? ((1.0f + q) * s) * (((1.0f + c) + e) + cl)
-                            : ((1.0f + e) + c * e) * FDNN_F32_2P40;
+    const float b = ((1.0f + c) + (e + cl)) * s;
+    const float num = x < 0 ? b + b * q : ((1.0f + e) + c * e) * FDNN_F32_2P40;
     const float far = (num / den) * FDNN_F32_2M40;
     const float near = fdnn_d_gelu_tanh_near_zero_f32(z);
     return NAN_OR(z, z > FDNN_D_GELU_TANH_Z0_HI - 0.4f && z < FDNN_D_GELU_TANH_Z0_HI + 0.6f

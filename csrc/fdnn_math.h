@@ -121,25 +121,23 @@ FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
 
 #define FDNN_GAUSS_F32_MAX 14.75f /* beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
 
-/* Phi(-y) exp(y^2/2) = P(t) / *d for y in [0, 14.75], *d = y + 2, t = (y - 2) / (y + 2), P
-   of degree 11 with a float-float constant term (scripts/fit_gelu_f32.py; 1.2e-8 relative) */
-FDNN_INLINE float fdnn_gauss_tailx_f32(float y, float *d)
+/* y Phi(-y) exp(y^2/2) = P(t) for y in [0.75, 14.75], t = (y - 3) / (y + 3), P of degree 10
+   with a float-float constant term (scripts/fit_gelu_f32.py; 5e-9 relative) */
+FDNN_INLINE float fdnn_gauss_ytailx_f32(float y)
 {
-    const float t = (y - 2.0f) / (y + 2.0f);
-    *d = y + 2.0f;
-    float p = -6.630975985899568e-05f;
-    p = p * t + -0.0001493634918006137f;
-    p = p * t + 0.0001348341756965965f;
-    p = p * t + 0.0008368903072550893f;
-    p = p * t + 0.0008219375740736723f;
-    p = p * t + -0.001951776910573244f;
-    p = p * t + -0.006733861286193132f;
-    p = p * t + -0.00046969560207799077f;
-    p = p * t + 0.036719292402267456f;
-    p = p * t + 0.028797367587685585f;
-    p = p * t + -0.3314044773578644f;
-    p = p * t + 2.1037775965737637e-08f;
-    return 0.6724079847335815f + p;
+    const float t = (y - 3.0f) / (y + 3.0f);
+    float p = 9.93194043985568e-05f;
+    p = p * t + -2.398099604761228e-05f;
+    p = p * t + -0.0006443276070058346f;
+    p = p * t + -1.8685359464143403e-05f;
+    p = p * t + 0.003998770844191313f;
+    p = p * t + -0.0017435740446671844f;
+    p = p * t + -0.02886281907558441f;
+    p = p * t + 0.09137724339962006f;
+    p = p * t + -0.1396571397781372f;
+    p = p * t + 0.10987585783004761f;
+    p = p * t + -1.1646815956112277e-08f;
+    return 0.3645418584346771f + p;
 }
 
 /* GELU's derivative at z = -y, Phi(-y) - y phi(y), over (y0 - y) exp(-y^2/2), y0 the

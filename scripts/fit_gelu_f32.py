@@ -1,4 +1,4 @@
-"""Coefficients of the float32 GELU cores in csrc/fdnn_math.h (fdnn_gauss_tailx_f32,
+"""Coefficients of the float32 GELU cores in csrc/fdnn_math.h (fdnn_gauss_ytailx_f32,
 fdnn_d_gelu_tailx_f32, fdnn_d_gelu_tanh_near_zero_f32), fitted against mpmath.
 
 Each is a polynomial fitted in relative error: weighted least squares on Chebyshev nodes,
@@ -89,14 +89,18 @@ def root(name, v):
     print(f"{name} = {mpmath.nstr(v, 20)} = {h!r}f + {float(np.float32(float(v - h)))!r}f")
 
 
-C, DEG_R, DEG_D = 2.0, 11, 10  # t = (y - C) / (y + C) maps [0, YMAX] into [-1, 0.761]
+C, DEG_D = 2.0, 10  # t = (y - C) / (y + C) maps [0, YMAX] into [-1, 0.761]
+# GELU's tail y Phi(-y) exp(y^2/2) for y in [Y_LO, YMAX], in t = (y - C_R) / (y + C_R): no
+# division by a factor (y + C) left to the kernel, which saved it three roundings
+Y_LO, C_R, DEG_R = 0.75, 3.0, 10
 W_LO, W_HI, DEG_T = 0.4, 0.6, 9  # the tanh-GELU derivative's window (z0 - W_LO, z0 + W_HI)
 
 if __name__ == "__main__":
     t_hi = (YMAX - C) / (YMAX + C)
     y_of_t = lambda t: C * (1 + t) / (1 - t)
-    coef, err = fit(lambda y: tailx(y) * (y + C), y_of_t, -1.0, t_hi, DEG_R)
-    show(f"(y + {C}) Phi(-y) exp(y^2/2) in t = (y - {C}) / (y + {C}), y in [0, {YMAX}]", coef, err)
+    coef, err = fit(lambda y: tailx(y) * y, lambda t: C_R * (1 + t) / (1 - t),
+                    (Y_LO - C_R) / (Y_LO + C_R) - 0.002, (YMAX - C_R) / (YMAX + C_R), DEG_R)
+    show(f"y Phi(-y) exp(y^2/2) in t = (y - {C_R}) / (y + {C_R}), y in [{Y_LO}, {YMAX}]", coef, err)
     coef, err = fit(d_tailx, y_of_t, -1.0, t_hi, DEG_D)
     show(f"(Phi(-y) exp(y^2/2) - y / sqrt(2 pi)) / (y0 - y) in the same t", coef, err)
     root("y0", Y0)
