@@ -127,9 +127,10 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
  * Forward, derivative on z and (where the activation's list entry says so) on a. The ones
  * built on exp, log1p and erfc compute in double (W) and round once: float32 results are
  * then correctly rounded but for a fraction of an ULP, and the double cores in fdnn_math.h
- * serve both types. Results that are products with exp(-|z|) (z sigma(z) for z << 0) are
- * formed as (z m ...) s with exp = m s (fdnn_expneg_split_f64), so that a subnormal result
- * is rounded once. */
+ * serve both types. Float32 GELU (both forms, and their derivatives) is the exception: it
+ * computes in float lanes, twice as many per vector, within 4 ULP. Results that are
+ * products with exp(-|z|) (z sigma(z) for z << 0) are formed as (z m ...) s with
+ * exp = m s (fdnn_expneg_split_f64), so that a subnormal result is rounded once. */
 
 #define W double /* with fabs, not FDNN_ABS (fabsf for float) */
 #define SELU_SCALE 1.0507009873554804934
@@ -319,39 +320,38 @@ FDNN_INLINE void OP(gauss)(W zc, W *cdf, W *zpdf, W *sc)
     *sc = zc < 0 ? es : 1.0;
 }
 
-/* gelu z Phi(z), and its derivative Phi(z) + z phi(z). float32 takes Phi from the short
-   cores (fdnn_math.h; 1e-9 before the one rounding to float, a double holds the results
-   unscaled): on the full ones GELU ran at 8 ns per element (Zen 3), on these at 4.2. Where
-   the derivative's sum cancels, around its zero at z = -0.75 (1e-9 errors there had cost
-   40 float32 ULP), it comes from a fit that factors out the zero. */
+/* gelu z Phi(z), and its derivative Phi(z) + z phi(z). float32 computes in float lanes
+   (fdnn_math.h): y Phi(-y) = exp(-y^2/2) R(y), y = |z|, the exponential's argument exact and
+   its scale 2^-40 applied last (a subnormal result is rounded once); |z| < 0.75 for GELU
+   from the series 1/2 + z S(z^2); the derivative at z = -y as (y0 - y) exp(-y^2/2) D(y),
+   its zero y0 factored out so that it keeps its relative accuracy where the sum cancels. */
 FDNN_INLINE T OP(gelu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const W x = z < -FDNN_GAUSS_SHORT_MAX ? -FDNN_GAUSS_SHORT_MAX
-              : (z > FDNN_GAUSS_SHORT_MAX ? FDNN_GAUSS_SHORT_MAX : (W)z);
-    W g;
-    W r = z > FDNN_GAUSS_SHORT_MAX ? (W)z : x * fdnn_gauss_short_f64(x, &g);
+    const float y = fabsf(z) < FDNN_GAUSS_F32_MAX ? fabsf(z) : FDNN_GAUSS_F32_MAX;
+    float s, q = fdnn_expm1_half_sq_f32(y, &s);
+    const float p = z < 0 ? -fdnn_gauss_ytailx_f32(y) : fdnn_gauss_ytailx_f32(y);
+    const float w = ((p + p * q) * s) * FDNN_F32_2M40; /* z Phi(-|z|) */
+    const float near = z * (0.5f + z * fdnn_gauss_series_f32(z * z));
+    return NAN_OR(z, y < 0.75f ? near : (z < 0 ? w : z - w));
 #else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
     W r = z > 40 ? (W)z : (x * cdf) * sc;
-#endif
     return NAN_OR(z, (T)r);
+#endif
 }
 
 FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const W x = z < -FDNN_GAUSS_SHORT_MAX ? -FDNN_GAUSS_SHORT_MAX
-              : (z > FDNN_GAUSS_SHORT_MAX ? FDNN_GAUSS_SHORT_MAX : (W)z);
-    W g;
-    const W cdf = fdnn_gauss_short_f64(x, &g);
-    /* both, then a select on the float z: GCC left a select on x as a branch, unvectorized */
-    const W far = cdf + x * FDNN_INV_SQRT_2PI * g, near = fdnn_d_gelu_near_zero_f64(x);
-    const W r = z > -1.0f && z < -0.5f ? near : far;
-    return NAN_OR(z, (T)r);
+    const float y = fabsf(z) < FDNN_GAUSS_F32_MAX ? fabsf(z) : FDNN_GAUSS_F32_MAX;
+    float s, q = fdnn_expm1_half_sq_f32(y, &s);
+    const float p = fdnn_d_gelu_tailx_f32(y) * ((FDNN_D_GELU_Y0_HI - y) + FDNN_D_GELU_Y0_LO);
+    const float g = ((p + p * q) * s) * FDNN_F32_2M40; /* Phi(-|z|) - |z| phi(z) */
+    return NAN_OR(z, z < 0 ? g : 1.0f - g);
 #else
     /* Phi and z phi share the factor exp(-z^2/2) in the tails and z near 0: one bracket
        each, rounded once, where the sum of the two rounded terms cancels around z0 */
@@ -376,19 +376,53 @@ FDNN_INLINE W OP(gelu_tanh_e)(W x, W *s2u, W *m, W *sc)
     return mm * *sc;
 }
 
+/* float32: e = exp(-|2u|) = (1 + q) s 2^-40 (fdnn_expm1neg_scaled_f32); z sigma(2u) is
+   z / (1 + e) for z >= 0, (z (1 + q) s / (1 + e)) 2^-40 for z < 0 */
 FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    const float x = z < -11.0f ? -11.0f : (z > 11.0f ? 11.0f : z);
+    float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
+    float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
+    const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
+    const float num = x < 0 ? (x + x * q) * s : x * FDNN_F32_2P40;
+    const float v = (num / (1.0f + e)) * FDNN_F32_2M40;
+    return NAN_OR(z, z > 11.0f ? z : v);
+#else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
     W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * sc;
     return NAN_OR(z, (T)(z > 40 ? (W)z : r));
+#endif
 }
 
-/* sigma(2u) + z sigma'(2u) (2u)', (2u)' = a + 3 b z^2 */
+/* sigma(2u) + z sigma'(2u) (2u)', (2u)' = a + 3 b z^2. float32: e (1 + e + c) / (1 + e)^2
+   for z < 0, c = z (2u)' a float-float (1 + c is exact where the bracket cancels; e and c's
+   low part are added to it in one rounding), and (1 + e + c e) / (1 + e)^2 for z >= 0;
+   around the zero, a fit with the zero factored out */
 FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    const float x = z < -11.0f ? -11.0f : (z > 11.0f ? 11.0f : z);
+    float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
+    float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
+    const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
+    float tl, t = fdnn_two_prod_f32(FDNN_GELU_B3_HI_F32, q2, &tl);
+    const float ds = FDNN_GELU_A_HI_F32 + t;
+    const float dsl = ((FDNN_GELU_A_HI_F32 - ds) + t)
+                      + ((tl + FDNN_GELU_B3_HI_F32 * q2l) + FDNN_GELU_A_LO_F32);
+    float cl, c = fdnn_two_prod_f32(x, ds, &cl);
+    cl += x * dsl;
+    const float den = e * (2.0f + e) + 1.0f;
+    const float b = ((1.0f + c) + (e + cl)) * s;
+    const float num = x < 0 ? b + b * q : ((1.0f + e) + c * e) * FDNN_F32_2P40;
+    const float far = (num / den) * FDNN_F32_2M40;
+    const float near = fdnn_d_gelu_tanh_near_zero_f32(z);
+    return NAN_OR(z, z > FDNN_D_GELU_TANH_Z0_HI - 0.4f && z < FDNN_D_GELU_TANH_Z0_HI + 0.6f
+                         ? near : far);
+#else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
     W ds = FDNN_GELU_A_HI + 3.0 * FDNN_GELU_B_HI * (x * x), c_lo;
@@ -397,6 +431,7 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
     W r = x > 0 ? 1.0 / (1.0 + e) + x * ds * (e / den)
                 : (m * OP(one_plus_sum)(e, c, c_lo) / den) * sc;
     return NAN_OR(z, (T)r);
+#endif
 }
 
 #undef SELU_SA

@@ -76,6 +76,148 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
     return s * q + (s - 1.0f);
 }
 
+/* ---- float32 GELU, computed in float lanes ----
+ * GELU z Phi(z), its derivative Phi(z) + z phi(z) and the tanh form z sigma(2u) with its
+ * derivative. Arguments that a result is very sensitive to are float-floats: exp(-z^2/2)
+ * for the Gaussian's tail, the tanh form's cubic 2u and, near the derivative's zero, its
+ * z (2u)'. Polynomial fits: scripts/fit_gelu_f32.py. */
+
+/* x y = p + *e exactly, p = x y rounded (|x y| well inside the normal range): with FMA
+   e = fma(x, y, -p); without, Dekker's product on halves of 12 bits cut by bit masks */
+FDNN_INLINE float fdnn_two_prod_f32(float x, float y, float *e)
+{
+    float p = x * y;
+#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
+    *e = __builtin_fmaf(x, y, -p);
+#else
+    float xh = fdnn_from_bits_f32(fdnn_bits_f32(x) & 0xFFFFF000u), xl = x - xh;
+    float yh = fdnn_from_bits_f32(fdnn_bits_f32(y) & 0xFFFFF000u), yl = y - yh;
+    *e = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
+#endif
+    return p;
+}
+
+/* exp(x + lo) = (1 + q) *s 2^-40 for x in [-115, 0] and |lo| < 2^-10 (a float-float
+   argument), q the returned expm1 of the reduced argument and *s = 2^(k + 40) normal: a
+   product with (1 + q) *s stays normal, and a subnormal result is rounded once, by the
+   final product with 2^-40 */
+#define FDNN_F32_2M40 9.094947017729282e-13f /* 2^-40 */
+#define FDNN_F32_2P40 1099511627776.0f
+FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float lo, float *s)
+{
+    const float kt = x * FDNN_F32_LOG2E + FDNN_F32_SHIFT, k = kt - FDNN_F32_SHIFT;
+    float r = x - k * FDNN_F32_LN2_HI;
+    r = (r - k * FDNN_F32_LN2_LO) + lo;
+    *s = fdnn_from_bits_f32((fdnn_bits_f32(kt) - FDNN_F32_SHIFT_BITS + 167u) << 23);
+    return r + (r * r) * fdnn_exp_tail_f32(r);
+}
+
+/* exp(-y^2/2) = (1 + q) *s 2^-40 as above for y in [0, 15], y^2 = h + l exact */
+FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
+{
+    float l, h = fdnn_two_prod_f32(y, y, &l);
+    return fdnn_expm1neg_scaled_f32(-0.5f * h, -0.5f * l, s);
+}
+
+#define FDNN_GAUSS_F32_MAX 14.75f /* beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
+
+/* y Phi(-y) exp(y^2/2) = P(t) for y in [0.75, 14.75], t = (y - 3) / (y + 3), P of degree 10
+   with a float-float constant term (scripts/fit_gelu_f32.py; 5e-9 relative) */
+FDNN_INLINE float fdnn_gauss_ytailx_f32(float y)
+{
+    const float t = (y - 3.0f) / (y + 3.0f);
+    float p = 9.93194043985568e-05f;
+    p = p * t + -2.398099604761228e-05f;
+    p = p * t + -0.0006443276070058346f;
+    p = p * t + -1.8685359464143403e-05f;
+    p = p * t + 0.003998770844191313f;
+    p = p * t + -0.0017435740446671844f;
+    p = p * t + -0.02886281907558441f;
+    p = p * t + 0.09137724339962006f;
+    p = p * t + -0.1396571397781372f;
+    p = p * t + 0.10987585783004761f;
+    p = p * t + -1.1646815956112277e-08f;
+    return 0.3645418584346771f + p;
+}
+
+/* GELU's derivative at z = -y, Phi(-y) - y phi(y), over (y0 - y) exp(-y^2/2), y0 the
+   derivative's zero, for y in [0, 14.75]: a degree-10 P(t) in the t above (5e-9) */
+#define FDNN_D_GELU_Y0_HI 0.7517915368080139f
+#define FDNN_D_GELU_Y0_LO -1.211444988769017e-08f
+FDNN_INLINE float fdnn_d_gelu_tailx_f32(float y)
+{
+    const float t = (y - 2.0f) / (y + 2.0f);
+    float p = -1.3731165381614119e-05f;
+    p = p * t + -2.4576344003435224e-05f;
+    p = p * t + 5.5114385759225115e-05f;
+    p = p * t + 0.00021756868227384984f;
+    p = p * t + 9.392038191435859e-05f;
+    p = p * t + -0.0010425506625324488f;
+    p = p * t + -0.0023388571571558714f;
+    p = p * t + 0.00515854824334383f;
+    p = p * t + 0.029664887115359306f;
+    p = p * t + -0.13737647235393524f;
+    p = p * t + -2.9559258152289658e-08f;
+    return 0.5045492053031921f + p;
+}
+
+/* sqrt(8/pi), sqrt(8/pi) 0.044715 and 3 times that as float-floats */
+#define FDNN_GELU_A_HI_F32 1.5957691669464111f
+#define FDNN_GELU_A_LO_F32 -4.534068054340423e-08f
+#define FDNN_GELU_B_HI_F32 0.07135481387376785f
+#define FDNN_GELU_B_LO_F32 2.3988324659995897e-09f
+#define FDNN_GELU_B3_HI_F32 0.21406444907188416f
+#define FDNN_GELU_B3_LO_F32 -2.540834209696641e-10f
+
+/* 2u = a z + b z^3 = hi + *lo for |z| <= 12: z (a + b z^2) with the products exact and
+   the sum error-free, to about 2^-44 relative; z^2 = *q + *q_lo exactly */
+FDNN_INLINE float fdnn_gelu_tanh_arg_f32(float z, float *lo, float *q, float *q_lo)
+{
+    float ql, qh = fdnn_two_prod_f32(z, z, &ql);
+    float bl, bq = fdnn_two_prod_f32(FDNN_GELU_B_HI_F32, qh, &bl);
+    bl += FDNN_GELU_B_HI_F32 * ql + FDNN_GELU_B_LO_F32 * qh;
+    float g = FDNN_GELU_A_HI_F32 + bq, gb = g - FDNN_GELU_A_HI_F32;
+    float gl = ((FDNN_GELU_A_HI_F32 - (g - gb)) + (bq - gb)) + (bl + FDNN_GELU_A_LO_F32);
+    float sl, s = fdnn_two_prod_f32(z, g, &sl);
+    *lo = sl + z * gl;
+    *q = qh;
+    *q_lo = ql;
+    return s;
+}
+
+/* tanh-GELU's derivative for z - z0 in (-0.4, 0.6) around its zero z0: (z - z0) P(z + 0.75),
+   P of degree 9 (4e-9 relative) */
+#define FDNN_D_GELU_TANH_Z0_HI -0.7524614334106445f
+#define FDNN_D_GELU_TANH_Z0_LO 1.1339627903339533e-08f
+FDNN_INLINE float fdnn_d_gelu_tanh_near_zero_f32(float z)
+{
+    const float u = z + 0.75f;
+    float p = 0.0003244153340347111f;
+    p = p * u + -0.0008791817817837f;
+    p = p * u + -0.002467710291966796f;
+    p = p * u + 0.005214044824242592f;
+    p = p * u + 0.019763536751270294f;
+    p = p * u + -0.016376348212361336f;
+    p = p * u + -0.11410712450742722f;
+    p = p * u + -0.016624856740236282f;
+    p = p * u + 0.38743868470191956f;
+    p = p * u + 3.1325875227139477e-09f;
+    p = 0.4313538372516632f + p;
+    return ((z - FDNN_D_GELU_TANH_Z0_HI) - FDNN_D_GELU_TANH_Z0_LO) * p;
+}
+
+/* (Phi(z) - 1/2) / z for |z| < 0.75, w = z^2: the Taylor terms of erf to w^6 */
+FDNN_INLINE float fdnn_gauss_series_f32(float w)
+{
+    float p = 6.659693667643296e-07f;
+    p = p * w + -9.44465591601329e-06f;
+    p = p * w + 0.00011543469008756801f;
+    p = p * w + -0.0011873282492160797f;
+    p = p * w + 0.009973556734621525f;
+    p = p * w + -0.06649038195610046f;
+    return p * w + 0.3989422917366028f;
+}
+
 /* --------------------------------------------------------------- double */
 
 #define FDNN_F64_SHIFT 6755399441055744.0 /* 1.5 * 2^52 */
@@ -278,97 +420,6 @@ FDNN_INLINE double fdnn_gauss_series_f64(double w)
     q = q * w + -0.06649038006690544;
     q = q * w + 0.3989422804014327;
     return q;
-}
-
-/* ---- the Gaussian's cores for float32 GELU: relative errors below 1e-9 before the one
-   rounding to float (a float32 ULP is 6e-8), with about half the terms of the cores above,
-   in Estrin's scheme (chains of log2(n) multiply-adds) ---- */
-
-/* exp(x) for x in [-130, 0]: Taylor terms to r^8 after Cody-Waite reduction (2e-10) */
-FDNN_INLINE double fdnn_expneg_short_f64(double x)
-{
-    const double k = fdnn_round_f64(x * FDNN_F64_LOG2E);
-    double r = x - k * FDNN_F64_LN2_HI;
-    r = r - k * FDNN_F64_LN2_LO;
-    const double e0_0 = 0.5 + 0.16666666666666666 * r;
-    const double e0_1 = 0.041666666666666664 + 0.008333333333333333 * r;
-    const double e0_2 = 0.001388888888888889 + 0.0001984126984126984 * r;
-    const double r2 = r * r;
-    const double e1_0 = e0_0 + e0_1 * r2;
-    const double e1_1 = e0_2 + 2.48015873015873e-05 * r2;
-    const double r4 = r2 * r2;
-    const double e2_0 = e1_0 + e1_1 * r4;
-    return (1.0 + (r + (r * r) * e2_0)) * fdnn_pow2i_f64(k);
-}
-
-/* erfc(y / sqrt2) exp(y^2 / 2) for y in [0.6, 15.5] (beyond, z Phi(-z) rounds to 0 in
-   float32): (y + 4) times it is a degree-10 fit in fdnn_gauss_tailx_f64's t (least squares on
-   400 Chebyshev nodes of t in [-1, 0.678] against mpmath; 5.9e-10 relative) */
-#define FDNN_GAUSS_SHORT_MAX 15.5
-FDNN_INLINE double fdnn_gauss_tailx_short_f64(double y)
-{
-    const double t = ((y - 4.0) / (y + 4.0) - 0.039525691699604743083) * 1.2842639593908629442;
-    const double e0_0 = 1.4637020829635374 + -0.9003636149162567 * t;
-    const double e0_1 = 0.4433080514300121 + -0.16721420114492377 * t;
-    const double e0_2 = 0.04325207375585206 + -0.004758332117243143 * t;
-    const double e0_3 = -0.0013514638459445091 + 0.0005755280650301124 * t;
-    const double e0_4 = 2.153043374151055e-05 + -4.440917892666365e-05 * t;
-    const double t2 = t * t;
-    const double e1_0 = e0_0 + e0_1 * t2;
-    const double e1_1 = e0_2 + e0_3 * t2;
-    const double e1_2 = e0_4 + -3.834462855870962e-06 * t2;
-    const double t4 = t2 * t2;
-    const double e2_0 = e1_0 + e1_1 * t4;
-    const double t8 = t4 * t4;
-    const double e3_0 = e2_0 + e1_2 * t8;
-    return e3_0 / (y + 4.0);
-}
-
-/* (Phi(z) - 1/2) / z for |z| < 0.6, w = z^2: Taylor terms of erf to w^6 (1e-10) */
-FDNN_INLINE double fdnn_gauss_series_short_f64(double w)
-{
-    const double e0_0 = 0.3989422804014327 + -0.06649038006690544 * w;
-    const double e0_1 = 0.009973557010035817 + -0.0011873282154804543 * w;
-    const double e0_2 = 0.00011543468761615529 + -9.444656259503615e-06 * w;
-    const double w2 = w * w;
-    const double e1_0 = e0_0 + e0_1 * w2;
-    const double e1_1 = e0_2 + 6.659693516316651e-07 * w2;
-    const double w4 = w2 * w2;
-    const double e2_0 = e1_0 + e1_1 * w4;
-    return e2_0;
-}
-
-/* Phi(x) for |x| <= 15.5 from the short cores, and *g = exp(-x^2/2) (x^2 exact for a
-   float32 x) */
-FDNN_INLINE double fdnn_gauss_short_f64(double x, double *g)
-{
-    const double y = fabs(x);
-    *g = fdnn_expneg_short_f64(-0.5 * (y * y));
-    const double tail = 0.5 * *g * fdnn_gauss_tailx_short_f64(y < 0.6 ? 0.6 : y); /* Phi(-y) */
-    return y < 0.6 ? 0.5 + x * fdnn_gauss_series_short_f64(x * x)
-                   : (x < 0 ? tail : 1.0 - tail);
-}
-
-/* GELU's derivative Phi(z) + z phi(z) for z in [-1, -0.5], around its zero z0 (a
-   double-double): (z - z0) q(z), q a degree-8 fit in u = z + 0.75 (least squares on 300
-   Chebyshev nodes against mpmath; 7.8e-12 relative), so that the result keeps its
-   relative accuracy where the sum cancels. z - z0's high part is exact (Sterbenz) for the
-   float32 z this serves. */
-FDNN_INLINE double fdnn_d_gelu_near_zero_f64(double z)
-{
-    const double u = z + 0.75;
-    const double e0_0 = 0.43218955538070586 + 0.3882186744635384 * u;
-    const double e0_1 = -0.018812705563656246 + -0.11411344229671411 * u;
-    const double e0_2 = -0.014597315804846588 + 0.019469092532200392 * u;
-    const double e0_3 = 0.004510350896775915 + -0.0022239230054435554 * u;
-    const double u2 = u * u;
-    const double e1_0 = e0_0 + e0_1 * u2;
-    const double e1_1 = e0_2 + e0_3 * u2;
-    const double u4 = u2 * u2;
-    const double e2_0 = e1_0 + e1_1 * u4;
-    const double u8 = u4 * u4;
-    const double e3_0 = e2_0 + -0.0007285059639001244 * u8;
-    return ((z - -0.7517915246935645) - 1.4956759177009883e-17) * e3_0;
 }
 
 #define FDNN_INV_SQRT_2PI 0.3989422804014327

@@ -3,7 +3,8 @@
 float32 results are compared with float64 computations on the same inputs,
 float64 results with long double ones (x86-64: 64-bit mantissa). The sweep
 has 10**6 points across [-100, 100], 2*10**5 log-spaced magnitudes down to
-1e-30 and the edge values. Every forward and derivative form must stay within
+1e-30 and the edge values; float32 activations also get dense sweeps of consecutive
+float32 values (test_max_ulp_dense_f32). Every forward and derivative form must stay within
 4 ULP on every SIMD path this CPU runs (for the float64 derivatives of silu, mish, gelu
 and gelu_tanh near their zero, see ZERO_CROSSING).
 """
@@ -362,3 +363,52 @@ def test_max_ulp_newer(name, dtype, simd):
     ULP_REPORT[(name, np.dtype(dtype).name, simd)] = float(err[worst])
     assert err[worst] <= MAX_ULP, (
         f"{name}({x[worst]!r}) = {got[worst]!r}, reference {ref[worst]!r}: {err[worst]:.2f} ULP")
+
+
+# ---------------------------------------------------------------- dense float32 sweeps
+# Every step-th float32 of lo <= |z| <= hi (both signs), where the function is not trivially
+# 0, z or a constant: the float32 kernels that compute in float lanes (the GELU family)
+# have their largest errors at isolated points that a random sweep misses; the others
+# compute in double and round once, and are sampled more sparsely. The reference is the
+# same function in float64, accurate to a few float64 ULP (within the ZERO_CROSSING
+# windows, to a few units of 2^-55), far below a float32 ULP.
+GELU_STEP, DOUBLE_STEP = 13, 101
+DENSE = {
+    "gelu": (F.gelu, 2.0 ** -6, 16.0, GELU_STEP),
+    "gelu_derivative": (F.gelu_derivative, 2.0 ** -6, 16.0, GELU_STEP),
+    "gelu_tanh": (F.gelu_tanh, 2.0 ** -6, 12.0, GELU_STEP),
+    "gelu_tanh_derivative": (F.gelu_tanh_derivative, 2.0 ** -6, 12.0, GELU_STEP),
+    "elu": (F.elu, 2.0 ** -6, 20.0, DOUBLE_STEP),
+    "elu_derivative": (F.elu_derivative, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "selu": (F.selu, 2.0 ** -6, 20.0, DOUBLE_STEP),
+    "selu_derivative": (F.selu_derivative, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "silu": (F.silu, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "silu_derivative": (F.silu_derivative, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "softplus": (F.softplus, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "softplus_derivative": (F.softplus_derivative, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "softsign": (F.softsign, 2.0 ** -6, 2.0 ** 12, DOUBLE_STEP),
+    "softsign_derivative": (F.softsign_derivative, 2.0 ** -6, 2.0 ** 12, DOUBLE_STEP),
+    "hard_sigmoid": (F.hard_sigmoid, 2.0 ** -6, 4.0, DOUBLE_STEP),
+    "mish": (F.mish, 2.0 ** -6, 104.0, DOUBLE_STEP),
+    "mish_derivative": (F.mish_derivative, 2.0 ** -6, 104.0, DOUBLE_STEP),
+}
+
+
+def dense_f32(lo, hi, step):
+    """Every step-th float32 of lo <= |z| <= hi: consecutive bit patterns, both signs."""
+    a, b = np.array([lo, hi], dtype=np.float32).view(np.uint32)
+    mags = np.arange(a, b + 1, step, dtype=np.uint32).view(np.float32)
+    return np.concatenate([-mags[::-1], mags])
+
+
+@pytest.mark.parametrize("name", list(DENSE))
+def test_max_ulp_dense_f32(name, simd):
+    fn, lo, hi, step = DENSE[name]
+    x = dense_f32(lo, hi, step)
+    got = fn(x)
+    assert got.dtype == np.float32
+    err = ulp_error(got, fn(x.astype(np.float64)), np.float32)
+    worst = int(np.argmax(err))
+    ULP_REPORT[(name + " (dense)", "float32", simd)] = float(err[worst])
+    assert err[worst] <= MAX_ULP, (
+        f"{name}({x[worst]!r}) = {got[worst]!r}: {err[worst]:.2f} ULP")
