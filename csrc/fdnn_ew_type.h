@@ -243,7 +243,7 @@ FDNN_INLINE T OP(hard_sigmoid)(T z, T alpha)
     T t = z + (T)3;
     t = t > 0 ? t : (T)0;
     t = t < 6 ? t : (T)6;
-    return NAN_OR(z, t / (T)6);
+    return NAN_OR(z, t * ((T)1 / (T)6));
 }
 
 FDNN_INLINE T OP(d_hard_sigmoid_z)(T z, T alpha)
