@@ -126,7 +126,7 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
 /* ---- elu, selu, gelu, gelu_tanh, silu, softplus, softsign, hard_sigmoid, mish ----
  * Forward, derivative on z and (where the activation's list entry says so) on a. float32
  * silu, softplus and softsign (and their derivatives) compute in float lanes on the float32
- * cores of fdnn_math.h, within 2.6 ULP. The others built on exp, log1p and erfc compute in
+ * cores of fdnn_math.h, within 3 ULP. The others built on exp, log1p and erfc compute in
  * double (W) and round once: float32 results are then correctly rounded but for a fraction
  * of an ULP, and the double cores in fdnn_math.h serve both types. Results that are products with exp(-|z|) (z sigma(z) for z << 0) are
  * formed as (z m ...) s with exp = m s (fdnn_expneg_split_f64), so that a subnormal result

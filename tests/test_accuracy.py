@@ -362,3 +362,37 @@ def test_max_ulp_newer(name, dtype, simd):
     ULP_REPORT[(name, np.dtype(dtype).name, simd)] = float(err[worst])
     assert err[worst] <= MAX_ULP, (
         f"{name}({x[worst]!r}) = {got[worst]!r}, reference {ref[worst]!r}: {err[worst]:.2f} ULP")
+
+
+# ------------------------------------------------- float32 lanes against the float64 kernels
+# float32 silu, softplus and softsign compute in float lanes: every 997th float32 of
+# magnitude below 130 (both signs), every 7th around the SiLU derivative's zero and the
+# edge values, against the float64 kernel of the same function (within a few float64 ULP).
+DENSE_F32 = {
+    "silu": F.silu, "silu_derivative": F.silu_derivative, "softplus": F.softplus,
+    "softsign": F.softsign, "softsign_derivative": F.softsign_derivative,
+    "hard_sigmoid": F.hard_sigmoid,
+}
+
+
+def _dense_f32():
+    bits = np.arange(0, 0x43020000, 997, dtype=np.uint32)          # 0 .. 130
+    near = np.arange(0xBFB5C28F, 0xBF91EB85, -7, dtype=np.uint32)   # -1.42 .. -1.14
+    x = bits.view(np.float32)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.4e38, -3.4e38, 1e-45, -1e-45,
+                      88.0, -88.0, 104.0, -104.0, 120.0, -120.0, 1e30, -1e30], np.float32)
+    return np.concatenate([x, -x, near.view(np.float32), edges])
+
+
+@pytest.mark.parametrize("name", list(DENSE_F32))
+def test_float32_lanes_dense(name, simd):
+    fn = DENSE_F32[name]
+    x = _dense_f32()
+    got = fn(x)
+    ref = fn(x.astype(np.float64))
+    assert got.dtype == np.float32
+    err = ulp_error(got, ref, np.float32)
+    worst = int(np.argmax(err))
+    ULP_REPORT[(name + " (dense)", "float32", simd)] = float(err[worst])
+    assert err[worst] <= MAX_ULP, (
+        f"{name}({x[worst]!r}) = {got[worst]!r}, float64 {ref[worst]!r}: {err[worst]:.2f} ULP")
