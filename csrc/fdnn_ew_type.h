@@ -124,13 +124,14 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
 }
 
 /* ---- elu, selu, gelu, gelu_tanh, silu, softplus, softsign, hard_sigmoid, mish ----
- * Forward, derivative on z and (where the activation's list entry says so) on a. The ones
- * built on exp, log1p and erfc compute in double (W) and round once: float32 results are
- * then correctly rounded but for a fraction of an ULP, and the double cores in fdnn_math.h
- * serve both types. Float32 GELU (both forms, and their derivatives) is the exception: it
- * computes in float lanes, twice as many per vector, within 4 ULP. Results that are
- * products with exp(-|z|) (z sigma(z) for z << 0) are formed as (z m ...) s with
- * exp = m s (fdnn_expneg_split_f64), so that a subnormal result is rounded once. */
+ * Forward, derivative on z and (where the activation's list entry says so) on a. float32
+ * gelu, gelu_tanh, silu, softplus and softsign (and their derivatives) compute in float
+ * lanes on the float32 cores of fdnn_math.h, twice as many per vector, within 4 ULP. The
+ * others built on exp, log1p and erfc compute in double (W) and round once: float32 results
+ * are then correctly rounded but for a fraction of an ULP, and the double cores in
+ * fdnn_math.h serve both types. Results that are products with exp(-|z|) (z sigma(z) for
+ * z << 0) are formed as (z m ...) s with exp = m s (fdnn_expneg_split_f64), so that a
+ * subnormal result is rounded once. */
 
 #define W double /* with fabs, not FDNN_ABS (fabsf for float) */
 #define SELU_SCALE 1.0507009873554804934
@@ -177,10 +178,15 @@ FDNN_INLINE T OP(d_selu_a)(T a, T alpha)
 FDNN_INLINE T OP(softplus)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    float e = fdnn_expneg_f32(-FDNN_ABS(z));
+    return NAN_OR(z, (z > 0 ? z : 0.0f) + fdnn_log1p01_f32(e));
+#else
     W x = z;
     W e = fdnn_expneg_f64(-FDNN_ABS(z));
     W r = (x > 0 ? x : 0.0) + fdnn_log1p01_f64(e);
     return NAN_OR(z, (T)r);
+#endif
 }
 
 FDNN_INLINE T OP(d_softplus_z)(T z, T alpha)
@@ -197,16 +203,31 @@ FDNN_INLINE T OP(d_softplus_a)(T a, T alpha)
 FDNN_INLINE T OP(softsign)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    float x = z < -1e30f ? -1e30f : (z > 1e30f ? 1e30f : z); /* +-inf: +-1 */
+    return NAN_OR(z, x / (1.0f + FDNN_ABS(x)));
+#else
     W x = z, ax = FDNN_ABS(z);
     W r = ax < 1e300 ? x / (1.0 + ax) : (x > 0 ? 1.0 : -1.0);
     return NAN_OR(z, (T)r);
+#endif
 }
 
+/* float32: 1 / (d + dl)^2 with 1 + |z| = d + dl (an error-free sum), r = 1 / d, as
+   r (r - 2 dl r^2): the rounding of 1 + |z| no longer doubled by the square */
 FDNN_INLINE T OP(d_softsign_z)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    float a = FDNN_ABS(z);
+    a = a < 0x1p100f ? a : 0x1p100f;
+    float d = 1.0f + a, dl = a > 1.0f ? (a - d) + 1.0f : (1.0f - d) + a;
+    float r = 1.0f / d;
+    return NAN_OR(z, r * (r - 2.0f * dl * (r * r)));
+#else
     W r = 1.0 / (1.0 + (W)FDNN_ABS(z));
     return NAN_OR(z, (T)(r * r));
+#endif
 }
 
 FDNN_INLINE T OP(d_softsign_a)(T a, T alpha)
@@ -223,7 +244,7 @@ FDNN_INLINE T OP(hard_sigmoid)(T z, T alpha)
     T t = z + (T)3;
     t = t > 0 ? t : (T)0;
     t = t < 6 ? t : (T)6;
-    return NAN_OR(z, t / (T)6);
+    return NAN_OR(z, t * ((T)1 / (T)6));
 }
 
 FDNN_INLINE T OP(d_hard_sigmoid_z)(T z, T alpha)
@@ -238,14 +259,27 @@ FDNN_INLINE T OP(d_hard_sigmoid_a)(T a, T alpha)
     return NAN_OR(a, a > 0 && a < 1 ? (T)1 / (T)6 : (T)0);
 }
 
-/* silu z sigma(z); e = exp(-|z|) = m s */
+/* silu z sigma(z); e = exp(-|z|) = m s. float32: with exp = (m + ml) s and 1 + e = t + tl,
+   z < 0: z (m + ml) / (t + tl) = (z m + z ml - z m tl / t) / t, the numerator one FMA;
+   z > 0: z / (t + tl') = (z - z tl' / t) / t (tl' = tl + ml s); 1 / t to 5% as 1.5 - t/2 */
 FDNN_INLINE T OP(silu)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    float x = z < -120.0f ? -120.0f : z, s, ml;
+    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml), e = m * s;
+    float t = 1.0f + e, tl = (1.0f - t) + e, g = 1.5f - 0.5f * t;
+    float xc = x < 1e30f ? x : 1e30f; /* z = inf: no inf * 0 in the correction */
+    float num = z > 0 ? x - xc * (tl + ml * s) * g
+                      : fdnn_fma_f32(x, m, x * ml - (x * m) * tl * g);
+    float sc = z > 0 ? 1.0f : s;
+    return NAN_OR(z, (num / t) * sc);
+#else
     W x = z < -800 ? -800.0 : (W)z, s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
     W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * s;
     return NAN_OR(z, (T)r);
+#endif
 }
 
 /* 1 + e + c with the two sums error-free: the bracket of the silu and tanh-GELU
@@ -264,12 +298,36 @@ FDNN_INLINE W OP(one_plus_sum)(W e, W c, W c_lo)
 FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
 {
     (void)alpha;
+#if FDNN_TBYTES == 4
+    /* N / (1 + e)^2 with every part error-free to about 2^-30: exp = (m + ml) s, 1 + e =
+       t + tl, (t + tl)^2 = den + dl, and for z < 0 the bracket 1 + z + e = b + bl; N / (den +
+       dl) = (N - N dl / den) / den, 1 / den from 1 / t to 0.3% (one Newton step from 1.5 -
+       t/2). Around the zero at z = -1.28, where b cancels, the fit fdnn_d_silu_near_zero_f32 */
+    float x = z < -120.0f ? -120.0f : (z > 120.0f ? 120.0f : z), s, ml;
+    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml), e = m * s, el = ml * s;
+    float t = 1.0f + e, tl = ((1.0f - t) + e) + el;
+    float dl, den = fdnn_two_prod_f32(t, t, &dl);
+    dl += 2.0f * t * tl;
+    float h = 1.5f - 0.5f * t;
+    h = h * (2.0f - t * h);
+    float o = 1.0f + x, b = o + e, bb = b - o;
+    float bl = ((o - (b - bb)) + (e - bb)) + (((1.0f - o) + x) + el);
+    float pos = fdnn_fma_f32(x, e, t), neg = m * b; /* z > 0: N = 1 + e + z e */
+    float n0 = z > 0 ? pos : neg;
+    float corr = (z > 0 ? tl + x * el : m * bl + ml * b) - n0 * dl * (h * h);
+    float num = z > 0 ? pos + corr : fdnn_fma_f32(m, b, corr);
+    float sc = z > 0 ? 1.0f : s;
+    float r = (num / den) * sc;
+    r = z > -1.42f && z < -1.14f ? fdnn_d_silu_near_zero_f32(z) : r;
+    return NAN_OR(z, r);
+#else
     W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
     W den = e * (2.0 + e) + 1.0;
     W r = x > 0 ? 1.0 / (1.0 + e) + x * (e / den)
                 : (m * OP(one_plus_sum)(e, x, 0.0) / den) * s;
     return NAN_OR(z, (T)r);
+#endif
 }
 
 /* mish z tanh(softplus(z)); tanh(log(1 + exp(z))) = N / D with, e = exp(-|z|):

@@ -76,14 +76,25 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
     return s * q + (s - 1.0f);
 }
 
-/* ---- float32 GELU, computed in float lanes ----
- * GELU z Phi(z), its derivative Phi(z) + z phi(z) and the tanh form z sigma(2u) with its
- * derivative. Arguments that a result is very sensitive to are float-floats: exp(-z^2/2)
- * for the Gaussian's tail, the tanh form's cubic 2u and, near the derivative's zero, its
- * z (2u)'. Polynomial fits: scripts/fit_gelu_f32.py. */
+/* ------------------------------------ float32 cores of silu, softplus and their derivatives
+ * The float32 silu, softplus and softsign compute in float lanes. Where a result is a
+ * quotient of a few rounded terms, their rounding errors are kept (error-free sums, FMA or
+ * a masked Dekker product) and folded into the numerator, so that the result is rounded
+ * about twice instead of five times. */
 
-/* x y = p + *e exactly, p = x y rounded (|x y| well inside the normal range): with FMA
-   e = fma(x, y, -p); without, Dekker's product on halves of 12 bits cut by bit masks */
+/* a b + c, rounded once where FMA exists (AVX2, AVX-512); twice on the portable path, where
+   fmaf would be a library call */
+FDNN_INLINE float fdnn_fma_f32(float a, float b, float c)
+{
+#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
+    return __builtin_fmaf(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
+/* x y = p + *e, p = x y rounded; |x|, |y| < 2^60. Without FMA, Dekker's product on halves
+   of 12 bits cut by masks (as fdnn_two_prod_f64). */
 FDNN_INLINE float fdnn_two_prod_f32(float x, float y, float *e)
 {
     float p = x * y;
@@ -96,6 +107,71 @@ FDNN_INLINE float fdnn_two_prod_f32(float x, float y, float *e)
 #endif
     return p;
 }
+
+/* exp(x) = (m + *lo) * (*s) for x <= 0, clamped at -120, to about 2^-30 relative: m = p 2^k1
+   (k1 = max(k, -100)) is normal and *s = 2^k2 <= 1, as fdnn_expneg_f32 splits 2^k, so that
+   products with m and then *s round a subnormal result once; *lo holds the roundings of
+   the reduced argument r and of 1 + expm1(r). */
+FDNN_INLINE float fdnn_expneg_split_f32(float x, float *s, float *lo)
+{
+    x = x < -120.0f ? -120.0f : x;
+    float k = fdnn_round_f32(x * FDNN_F32_LOG2E);
+    float rh = x - k * FDNN_F32_LN2_HI;
+    float c = k * FDNN_F32_LN2_LO;
+    float r = rh - c;
+    float dr = (rh - r) - c;
+    float q = r + (r * r) * fdnn_exp_tail_f32(r);
+    float p = 1.0f + q;
+    float pl = ((1.0f - p) + q) + p * dr;
+    float k1 = k > -100.0f ? k : -100.0f;
+    float t = fdnn_pow2i_f32(k1);
+    *s = fdnn_pow2i_f32(k - k1);
+    *lo = pl * t;
+    return p * t;
+}
+
+/* log1p(y) for y in [0, 1]: 1 + y = 2^k (1 + f) as fdnn_log1p01_f64 has it, 2 atanh(s) to
+   s^9 (|s| < 0.172: the next term is below 2^-28 of the result), and the rounding c of 1 + y
+   divided by 1 + f as c (1 - 2s (1 - s)), within 2 s^3 < 1.1% of c (c is below 2^-24 of the
+   result) */
+FDNN_INLINE float fdnn_log1p01_f32(float y)
+{
+    float u = 1.0f + y;
+    int big = u > 1.41421356f;
+    float f = big ? 0.5f * u - 1.0f : u - 1.0f;
+    float k = big ? 1.0f : 0.0f;
+    float c = (y - (u - 1.0f)) * (big ? 0.5f : 1.0f);
+    float s = f / (2.0f + f), z = s * s;
+    c = c * (1.0f - 2.0f * s * (1.0f - s));
+    float R = 2.0f / 9;
+    R = R * z + 2.0f / 7;
+    R = R * z + 2.0f / 5;
+    R = R * z + 2.0f / 3;
+    R = R * z;
+    float hfsq = 0.5f * f * f;
+    return k * FDNN_F32_LN2_HI + ((f - (hfsq - s * (hfsq + R))) + (k * FDNN_F32_LN2_LO + c));
+}
+
+/* SiLU's derivative for z in [-1.42, -1.14], around its zero z0 = -1.2784646 + 1.2979e-8:
+   (z - z0) q(z), q of degree 5 in u = z + 1.28 (scripts/fit_silu_zero.py, 4.2e-9 relative);
+   z + 1.2784646 is exact (Sterbenz). */
+FDNN_INLINE float fdnn_d_silu_near_zero_f32(float z)
+{
+    float u = z + 1.28f;
+    float q = 0.00012040118599543348f;
+    q = q * u + -0.006584154441952705f;
+    q = q * u + -0.015182009898126125f;
+    q = q * u + 0.018944669514894485f;
+    q = q * u + 0.1465907245874405f;
+    q = q * u + 0.21758657693862915f;
+    return ((z - -1.2784646f) - 1.29792825e-08f) * q;
+}
+
+/* ---- float32 GELU, computed in float lanes ----
+ * GELU z Phi(z), its derivative Phi(z) + z phi(z) and the tanh form z sigma(2u) with its
+ * derivative. Arguments that a result is very sensitive to are float-floats: exp(-z^2/2)
+ * for the Gaussian's tail, the tanh form's cubic 2u and, near the derivative's zero, its
+ * z (2u)'. Polynomial fits: scripts/fit_gelu_f32.py. */
 
 /* exp(x + lo) = (1 + q) *s 2^-40 for x in [-115, 0] and |lo| < 2^-10 (a float-float
    argument), q the returned expm1 of the reduced argument and *s = 2^(k + 40) normal: a
