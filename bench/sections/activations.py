@@ -67,11 +67,15 @@ implementation in turn running its share of the samples after an untimed warm-up
 settings, and calls made meanwhile would find fastdnn's team starting late and make it
 back off to one thread for the samples that follow), so that no other implementation's
 threads are awake while one is timed and a slow stretch of this shared machine hits all
-alike. N = 1e6 and 1e7 take fewer samples (``SAMPLE_CAPS``: 9 and 5), and the newer
+alike. The warm-up lasts 20 ms: on this 2-core VM, after a few ms of single-threaded work
+(NumPy's and the copy's turns) a two-thread call of either library ran up to 3x slower and
+took 5-10 ms of back-to-back calls to reach its steady speed (relu_backward, float32, 1e6:
+fastdnn's median 187 us after a 2 ms warm-up, 92 us after 20 ms, torch 86-87 us after
+either). N = 1e6 and 1e7 take fewer samples (``SAMPLE_CAPS``: 9 and 5), and the newer
 functions' compute-bound rows stop at N = 1e6 (``NEWER_EXP_MAX_N``: at 1e7 their NumPy
 formulas take up to half a second a call, and past the caches the time per element of a
 compute-bound function changes little), so that the full section stays within about
-8 minutes.
+15 minutes.
 
 Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
 torch`` = the other's time / fastdnn's (> 1: fastdnn faster), the median over
@@ -127,7 +131,7 @@ SAMPLE_CAPS = ((10**7, 5), (10**6, 9))  # (N, at most this many samples from tha
 NEWER = ("elu", "selu", "gelu", "gelu_tanh", "silu", "softplus", "softsign", "hard_sigmoid",
          "mish")
 NEWER_EXP_MAX_N = 10**6     # the largest N of the newer functions' compute-bound rows
-WARMUP_NS = 2_000_000
+WARMUP_NS = 20_000_000
 CHECK_COLUMNS = 20_000                  # columns of torch's result sent back for the check
 FASTDNN, NUMPY, TORCH, COPY = "fastdnn", "numpy", "torch", "copy"
 QUANTITY = "fastdnn's speed-up: other's time / fastdnn's time"
