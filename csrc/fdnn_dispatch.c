@@ -136,22 +136,33 @@ int fdnn_get_user_threads(void) { return g_user_threads; }
 /* Another library's threads spinning on our cores (NumPy's OpenBLAS spins ~0.1 s after
    each product) hold a team's thread off for whole time slices: a 13 us product took
    0.56 ms. When a thread of the team starts its share late, work shorter than a time
-   slice runs on the calling thread alone for the next FDNN_BACKOFF_S. Late is more than
-   FDNN_LATE_S after the first thread when the previous region ended less than
-   FDNN_SPINNING_S before (the threads should still be spinning: they start within
-   microseconds), else more than FDNN_WAKE_S (waking a sleeping thread takes tens of us
-   here; one held off by another library's spinning thread, 0.5 ms to a time slice), in
-   FDNN_LATE_STREAK regions in a row. The team's first region (thread creation) is not
-   judged. */
+   slice runs on the calling thread alone for a while. Late is more than FDNN_LATE_S
+   after the first thread when the previous region ended less than FDNN_SPINNING_S
+   before (the threads should still be spinning: they start within microseconds), else
+   more than FDNN_WAKE_S (waking a sleeping thread takes 20-90 us here; one held off by
+   another library's spinning thread, 0.5 ms to a time slice), in FDNN_LATE_STREAK
+   regions in a row. The team's first region (thread creation) is not judged.
+
+   The back-off lasts FDNN_BACKOFF_MIN_S, doubled (up to FDNN_BACKOFF_MAX_S) each time
+   threads are late again within FDNN_BACKOFF_MAX_S of the last one ending: spinning
+   threads keep it long, while a lone stall costs little. This VM's host stalls a virtual
+   CPU now and then (a thread 0.3-4 ms late, in bursts, with nothing else running): a
+   fixed 20 ms back-off left the element-wise benchmark's 2 ms samples on one thread for
+   whole rounds. Its quick run missed 37-44 of its targets so, 22-25 with this rule and 20
+   with no back-off at all; a 128^3 product after NumPy products took 61-69 us with this
+   rule, 63-68 with the fixed one, 340 with none. */
 #define FDNN_LATE_S 100e-6
 #define FDNN_WAKE_S 250e-6
 #define FDNN_SPINNING_S 20e-6
-#define FDNN_BACKOFF_S 20e-3
+#define FDNN_BACKOFF_MIN_S 250e-6
+#define FDNN_BACKOFF_MAX_S 20e-3
 #define FDNN_LATE_STREAK 2
 static double g_team_off_until = 0;
+static double g_backoff_s = FDNN_BACKOFF_MIN_S;
 static int g_team_late = 0;
 static double g_team_last_end = -1;
 static int g_team_started = 0;
+static long g_team_backoffs = 0;
 
 static int team_usable(void) { return omp_get_wtime() >= g_team_off_until; }
 
@@ -175,8 +186,13 @@ static void note_lateness(const double *start, int nt)
     const int spinning = g_team_last_end >= 0 && first - g_team_last_end < FDNN_SPINNING_S;
     if (last - first > (spinning ? FDNN_LATE_S : FDNN_WAKE_S)) {
         if (++g_team_late >= FDNN_LATE_STREAK) { /* a lone hiccup is not contention */
-            g_team_off_until = now + FDNN_BACKOFF_S;
+            const int again = now - g_team_off_until < FDNN_BACKOFF_MAX_S;
+            g_backoff_s = again ? 2 * g_backoff_s : FDNN_BACKOFF_MIN_S;
+            if (g_backoff_s > FDNN_BACKOFF_MAX_S)
+                g_backoff_s = FDNN_BACKOFF_MAX_S;
+            g_team_off_until = now + g_backoff_s;
             g_team_late = 0;
+            g_team_backoffs++;
         }
     } else {
         g_team_late = 0;
@@ -187,10 +203,12 @@ static void note_lateness(const double *start, int nt)
 int fdnn_team_threads(void) { return team_usable() ? team_size() : 1; }
 void fdnn_team_note(const double *start, int nt) { note_lateness(start, nt); }
 double fdnn_team_clock(void) { return omp_get_wtime(); }
+long fdnn_team_backoffs(void) { return g_team_backoffs; }
 #else
 static int team_usable(void) { return 1; }
 int fdnn_team_threads(void) { return 1; }
 void fdnn_team_note(const double *start, int nt) { (void)start; (void)nt; }
+long fdnn_team_backoffs(void) { return 0; }
 double fdnn_team_clock(void)
 {
     struct timespec ts;

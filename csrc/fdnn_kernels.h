@@ -236,10 +236,6 @@ int fdnn_openmp_enabled(void);
 int fdnn_get_num_threads(void);
 void fdnn_set_num_threads(int n); /* n <= 0: follow OMP_NUM_THREADS / threadpoolctl */
 int fdnn_get_user_threads(void);  /* the count set, 0 when following the defaults */
-/* Threads a short parallel region may use now: 1 while the team is backing off (one of
-   its threads started a region over 1 ms late, e.g. held off by another library's
-   spinning workers), else fdnn_get_num_threads(). A region reports its threads' start
-   times (fdnn_team_clock(); -1 for a thread it did not get) with fdnn_team_note. */
 /* Interrupts, per calling thread: fn(ctx) (nonzero: stop) is called on the calling thread
    at most every `interval` seconds by fdnn_interrupt_poll(), and, while armed, between
    the pieces (about FDNN_POLL_GEMM multiply-adds each) that long products are then cut
@@ -250,9 +246,16 @@ void fdnn_interrupt_set(int (*fn)(void *), void *ctx, double interval);
 void fdnn_interrupt_arm(int armed);
 int fdnn_interrupt_poll(void);
 int fdnn_interrupted(void);
+/* Threads a short parallel region may use now: 1 while the team is backing off (its
+   threads started late in two regions in a row, e.g. held off by another library's
+   spinning workers; fdnn_dispatch.c says how late), else fdnn_get_num_threads(). A region
+   reports its threads' start times (fdnn_team_clock(); -1 for a thread it did not get)
+   with fdnn_team_note. */
 int fdnn_team_threads(void);
 void fdnn_team_note(const double *start, int nt);
 double fdnn_team_clock(void);
+/* how many times the team has backed off since the library was loaded */
+long fdnn_team_backoffs(void);
 
 void fdnn_unary_f32(int op, const float *x, float *y, ptrdiff_t n, float alpha);
 void fdnn_unary_f64(int op, const double *x, double *y, ptrdiff_t n, double alpha);

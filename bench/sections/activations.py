@@ -75,7 +75,9 @@ either). N = 1e6 and 1e7 take fewer samples (``SAMPLE_CAPS``: 9 and 5), and the 
 functions' compute-bound rows stop at N = 1e6 (``NEWER_EXP_MAX_N``: at 1e7 their NumPy
 formulas take up to half a second a call, and past the caches the time per element of a
 compute-bound function changes little), so that the full section stays within about
-15 minutes.
+15 minutes. A note says how many times fastdnn's thread team backed off to one thread
+during the section (``team_backoffs``: its threads started late twice in a row, here
+mostly when the host stalled a virtual CPU).
 
 Columns: the median time per call of each implementation; ``vs numpy`` / ``vs
 torch`` = the other's time / fastdnn's (> 1: fastdnn faster), the median over
@@ -113,6 +115,7 @@ from scipy.special import erf
 
 import fastdnn
 from fastdnn import functional as F
+from fastdnn._kernels._elementwise import team_backoffs
 from _case import _TOLERANCE, Config
 from _report import fmt_n, fmt_us
 from _timing import Stats, _stats, _time_loop, calibrate, warm_up
@@ -769,6 +772,7 @@ class Section:
         cfg = self.cfg
         sizes = SMOKE_SIZES if cfg.smoke else QUICK_SIZES if cfg.quick else SIZES
         torch_threads, notes, failures, records = None, [], [], []
+        backoffs = team_backoffs()
         if cfg.torch is not None:
             try:
                 AnchorWorker.get("torch")
@@ -800,6 +804,9 @@ class Section:
         finally:
             if torch_threads is not None:
                 AnchorWorker.stop("torch")      # and with it the inputs it keeps
+        notes.append(f"fastdnn's thread team backed off {team_backoffs() - backoffs} times "
+                     "during the section (short passes on one thread for 1-20 ms after "
+                     "its threads started late twice in a row)")
         order = {s.name: i for i, s in enumerate(SPECS)}
         records.sort(key=lambda r: (order[r["name"]], r["dtype"], r["n"]))
         return records, notes, failures

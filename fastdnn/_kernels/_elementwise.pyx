@@ -35,6 +35,7 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_team_threads()
     void fdnn_team_note(const double *start, int nt)
     double fdnn_team_clock()
+    long fdnn_team_backoffs()
     void fdnn_interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx, double interval)
     void fdnn_interrupt_arm(int armed)
     int fdnn_interrupt_poll()
@@ -727,6 +728,13 @@ def get_num_threads():
 def get_user_threads():
     """The count set by set_num_threads, 0 when following the defaults."""
     return fdnn_get_user_threads()
+
+
+def team_backoffs():
+    """How many times the thread team has backed off since the library was loaded: run
+    short passes on the calling thread alone for 1-20 ms because its threads started
+    late twice in a row."""
+    return fdnn_team_backoffs()
 
 
 def set_num_threads(int n):
