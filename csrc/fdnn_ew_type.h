@@ -259,19 +259,17 @@ FDNN_INLINE T OP(d_hard_sigmoid_a)(T a, T alpha)
     return NAN_OR(a, a > 0 && a < 1 ? (T)1 / (T)6 : (T)0);
 }
 
-/* silu z sigma(z); e = exp(-|z|) = m s. float32: with exp = (m + ml) s and 1 + e = t + tl,
-   z < 0: z (m + ml) / (t + tl) = (z m + z ml - z m tl / t) / t, the numerator one FMA;
-   z > 0: z / (t + tl') = (z - z tl' / t) / t (tl' = tl + ml s); 1 / t to 5% as 1.5 - t/2 */
+/* silu z sigma(z); e = exp(-|z|) = m s, s = 1 unless z sigma(z) is about to be subnormal:
+   z > 0: z / (1 + e); z < 0: (z m / (1 + e)) s */
 FDNN_INLINE T OP(silu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
     float x = z < -120.0f ? -120.0f : z, s, ml;
-    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml), e = m * s;
-    float t = 1.0f + e, tl = (1.0f - t) + e, g = 1.5f - 0.5f * t;
-    float xc = x < 1e30f ? x : 1e30f; /* z = inf: no inf * 0 in the correction */
-    float num = z > 0 ? x - xc * (tl + ml * s) * g
-                      : fdnn_fma_f32(x, m, x * ml - (x * m) * tl * g);
+    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml);
+    (void)ml;
+    float t = 1.0f + m * s;
+    float num = z > 0 ? x : x * m;
     float sc = z > 0 ? 1.0f : s;
     return NAN_OR(z, (num / t) * sc);
 #else

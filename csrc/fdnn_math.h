@@ -77,10 +77,12 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
 }
 
 /* ------------------------------------ float32 cores of silu, softplus and their derivatives
- * The float32 silu, softplus and softsign compute in float lanes. Where a result is a
+ * The float32 silu, softplus and softsign compute in float lanes. Where a derivative is a
  * quotient of a few rounded terms, their rounding errors are kept (error-free sums, FMA or
  * a masked Dekker product) and folded into the numerator, so that the result is rounded
- * about twice instead of five times. */
+ * about twice instead of five times. silu itself is z m / (1 + e), rounded four times:
+ * within 3.1 ULP (tests/test_accuracy.py), where folding the errors in (1.6 ULP) took
+ * twice the time, 1.49 against 0.79 ns per element on one core. */
 
 /* a b + c, rounded once where FMA exists (AVX2, AVX-512); twice on the portable path, where
    fmaf would be a library call */
