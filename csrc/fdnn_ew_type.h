@@ -556,6 +556,10 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
 #define FDNN_SHORT_ROW 32
 #define FDNN_ROW_BLOCK 32
 #define FDNN_SOFTMAX_COLS 4096
+/* softmax_backward's column blocks: float32 (10, 10^5) over axis 0, 1 / 2 threads: 4096
+   columns 448-482 / 224-229 us, 1024 409-415 / 206-208, 512 448-474 / 209, 256 443-453 /
+   214 (the block's sums, A and dA stay in L1 and L2 for the second pass) */
+#define FDNN_SOFTMAX_BW_COLS 1024
 
 /* 1 / s, and y = e * that with one rounding for float32 */
 #if FDNN_TBYTES == 4
@@ -918,10 +922,10 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
             KFN(softmax_bw_period)(go, ao, yo, n, ld);
             continue;
         }
-        double s[FDNN_SOFTMAX_COLS], c[FDNN_SOFTMAX_COLS];
-        T st[FDNN_SOFTMAX_COLS];
-        for (ptrdiff_t j0 = 0; j0 < inner; j0 += FDNN_SOFTMAX_COLS) {
-            const ptrdiff_t g = inner - j0 < FDNN_SOFTMAX_COLS ? inner - j0 : FDNN_SOFTMAX_COLS;
+        double s[FDNN_SOFTMAX_BW_COLS], c[FDNN_SOFTMAX_BW_COLS];
+        T st[FDNN_SOFTMAX_BW_COLS];
+        for (ptrdiff_t j0 = 0; j0 < inner; j0 += FDNN_SOFTMAX_BW_COLS) {
+            const ptrdiff_t g = inner - j0 < FDNN_SOFTMAX_BW_COLS ? inner - j0 : FDNN_SOFTMAX_BW_COLS;
             for (ptrdiff_t j = 0; j < g; j++)
                 s[j] = c[j] = 0;
             for (ptrdiff_t i = 0; i < n; i++) {
