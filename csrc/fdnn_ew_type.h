@@ -561,9 +561,11 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
    214 (the block's sums, A and dA stay in L1 and L2 for the second pass) */
 #define FDNN_SOFTMAX_BW_COLS 1024
 
-/* 1 / s, and y = e * that with one rounding for float32 */
+/* y = e * (1 / s), the reciprocal rounded to T: for float32 a float multiply, where one
+   rounding in double (2 conversions per vector) cost 7-13 % more time at 10^6 elements and
+   gained 0.6 ULP (tests/test_accuracy.py: at most 2.4 against 1.8) */
 #if FDNN_TBYTES == 4
-#define FDNN_SCALE(e, r) ((T)((double)(e) * (r)))
+#define FDNN_SCALE(e, r) ((e) * (T)(r))
 #else
 #define FDNN_SCALE(e, r) ((e) * (r))
 #endif

@@ -421,3 +421,23 @@ def test_max_ulp_dense_f32(name, simd):
     ULP_REPORT[(name + " (dense)", "float32", simd)] = float(err[worst])
     assert err[worst] <= MAX_ULP, (
         f"{name}({x[worst]!r}) = {got[worst]!r}: {err[worst]:.2f} ULP")
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_max_ulp_softmax_f32(axis, order, simd):
+    """float32 softmax against exp and the normalizing sum taken in long double from the same
+    float32 z - max (that subtraction's rounding, which exp carries into its result, is
+    the input's, as in any float32 softmax): the kernel's own error (exp, sum, scale)."""
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for n, scale in ((3, 8.0), (10, 2.0), (25, 0.5), (100, 8.0), (1000, 2.0)):
+        shape = (n, 400) if axis == 0 else (400, n)
+        z = np.asarray(rng.standard_normal(shape) * scale, np.float32, order=order)
+        got = F.softmax(z, axis)
+        zm = (z - z.max(axis=axis, keepdims=True)).astype(np.longdouble)
+        e = np.exp(zm)
+        err = ulp_error(got, e / e.sum(axis=axis, keepdims=True), np.float32)
+        worst = max(worst, float(err.max()))
+    ULP_REPORT[(f"softmax axis={axis} {order}", "float32", simd)] = worst
+    assert worst <= MAX_ULP
