@@ -187,10 +187,10 @@ static void note_lateness(const double *start, int nt)
     if (last - first > (spinning ? FDNN_LATE_S : FDNN_WAKE_S)) {
         if (++g_team_late >= FDNN_LATE_STREAK) { /* a lone hiccup is not contention */
             const int again = now - g_team_off_until < FDNN_BACKOFF_MAX_S;
-            g_backoff_s = again ? 2 * g_backoff_s : FDNN_BACKOFF_MIN_S;
-            if (g_backoff_s > FDNN_BACKOFF_MAX_S)
-                g_backoff_s = FDNN_BACKOFF_MAX_S;
-            g_team_off_until = now + g_backoff_s;
+            double b = again ? 2 * g_backoff_s : FDNN_BACKOFF_MIN_S;
+            b = b > FDNN_BACKOFF_MAX_S ? FDNN_BACKOFF_MAX_S : b; /* callers race: bound a local */
+            g_backoff_s = b;
+            g_team_off_until = now + b;
             g_team_late = 0;
             g_team_backoffs++;
         }

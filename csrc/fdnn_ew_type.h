@@ -531,8 +531,8 @@ static void KFN(sgd_step)(const T *g, const T *a, T *y, ptrdiff_t n, T alpha)
  * Every layout takes the same three steps per slice: the max (a NaN anywhere in the slice
  * wins), e = exp(x - max) stored in y with its sum accumulated in double (a float32 softmax
  * over many classes keeps float32 accuracy: the sum's rounding stays far below the
- * result's), then y = e * (1 / sum), the product in double for float32 (one rounding of the
- * quotient). The layouts differ in what runs across vector lanes:
+ * result's), then y = e * (1 / sum), the reciprocal rounded to T and the product in T
+ * (FDNN_SCALE). The layouts differ in what runs across vector lanes:
  *   - long contiguous rows (n > FDNN_SHORT_ROW): FDNN_RL lanes of partial maxima and sums
  *     along the row (a serial double sum ran at one element per add latency: 0.30x NumPy
  *     on a (10, 10^4) float64 axis-1 softmax);

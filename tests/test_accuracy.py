@@ -431,9 +431,14 @@ def test_max_ulp_softmax_f32(axis, order, simd):
     the input's, as in any float32 softmax): the kernel's own error (exp, sum, scale)."""
     rng = np.random.default_rng(7)
     worst = 0.0
-    for n, scale in ((3, 8.0), (10, 2.0), (25, 0.5), (100, 8.0), (1000, 2.0)):
-        shape = (n, 400) if axis == 0 else (400, n)
-        z = np.asarray(rng.standard_normal(shape) * scale, np.float32, order=order)
+    # (n, 10) over axis 0 in C order: the periodic-slice path; + 100: exp overflows
+    # without the max subtracted
+    for n, scale, other, offset in ((3, 8.0, 400, 0.0), (10, 2.0, 400, 0.0),
+                                    (25, 0.5, 400, 100.0), (100, 8.0, 400, 0.0),
+                                    (1000, 2.0, 400, 0.0), (1000, 2.0, 10, 100.0),
+                                    (64, 8.0, 3, 0.0)):
+        shape = (n, other) if axis == 0 else (other, n)
+        z = np.asarray(rng.standard_normal(shape) * scale + offset, np.float32, order=order)
         got = F.softmax(z, axis)
         zm = (z - z.max(axis=axis, keepdims=True)).astype(np.longdouble)
         e = np.exp(zm)

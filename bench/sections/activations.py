@@ -805,7 +805,7 @@ class Section:
             if torch_threads is not None:
                 AnchorWorker.stop("torch")      # and with it the inputs it keeps
         notes.append(f"fastdnn's thread team backed off {team_backoffs() - backoffs} times "
-                     "during the section (short passes on one thread for 1-20 ms after "
+                     "during the section (short passes on one thread for 0.25-20 ms after "
                      "its threads started late twice in a row)")
         order = {s.name: i for i, s in enumerate(SPECS)}
         records.sort(key=lambda r: (order[r["name"]], r["dtype"], r["n"]))

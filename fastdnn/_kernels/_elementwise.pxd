@@ -62,7 +62,7 @@ cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nog
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 # threads the kernels may use (set_num_threads, OMP_NUM_THREADS)
 cdef int kernel_threads() noexcept nogil
-# threads a short region may use now (1 while the team backs off from a late thread), and
+# threads a short region may use now (1 while the team backs off after late starts in two regions in a row), and
 # the report of a region's threads' start times (team_clock(), -1: not started)
 cdef int team_threads() noexcept nogil
 cdef void team_note(const double *start, int nt) noexcept nogil

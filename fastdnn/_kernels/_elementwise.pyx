@@ -732,7 +732,7 @@ def get_user_threads():
 
 def team_backoffs():
     """How many times the thread team has backed off since the library was loaded: run
-    short passes on the calling thread alone for 1-20 ms because its threads started
+    short passes on the calling thread alone for 0.25-20 ms because its threads started
     late twice in a row."""
     return fdnn_team_backoffs()
 
