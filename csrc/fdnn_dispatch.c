@@ -595,6 +595,94 @@ static int act_costly(int act)
 FDNN_DEF_DENSE_DISPATCH(f32, float)
 FDNN_DEF_DENSE_DISPATCH(f64, double)
 
+/* Batch normalization: the team splits the features, in chunks of a multiple of
+   FDNN_BN_ALIGN (a cache line of float32) so that no two threads write one line; a
+   thread joins from FDNN_BN_FROM elements. */
+#define FDNN_BN_ALIGN 16
+#define FDNN_BN_FROM (1 << 14)
+static int bn_threads(ptrdiff_t n, ptrdiff_t m, ptrdiff_t *grain)
+{
+    int nt = ew_threads(n * m, FDNN_BN_FROM);
+    if (nt > n / FDNN_BN_ALIGN)
+        nt = (int)(n / FDNN_BN_ALIGN);
+    if (nt < 1)
+        nt = 1;
+    ptrdiff_t g = (n + 2 * nt - 1) / (2 * nt);
+    *grain = (g + FDNN_BN_ALIGN - 1) / FDNN_BN_ALIGN * FDNN_BN_ALIGN;
+    return nt;
+}
+
+#define FDNN_DEF_BN_DISPATCH(TS, T)                                                    \
+    static void bn_forward_part_##TS(const T *Z, ptrdiff_t n, ptrdiff_t m, int stats,   \
+                                     double eps, double *mean, double *var,            \
+                                     double *inv_std, const T *gamma, const T *beta,   \
+                                     T *N, int act, T *A, T alpha, ptrdiff_t lo,       \
+                                     ptrdiff_t hi)                                     \
+    {                                                                                  \
+        if (stats)                                                                     \
+            g_cur->bn_stats_##TS(Z + lo, hi - lo, m, n, eps, mean + lo, var + lo,      \
+                                 inv_std + lo);                                        \
+        g_cur->bn_apply_##TS(Z + lo, hi - lo, m, n, mean + lo, inv_std + lo, gamma + lo, \
+                             beta + lo, N + lo);                                       \
+        if (act < 0 || (act == FDNN_LINEAR && A == N))                                 \
+            return;                                                                    \
+        for (ptrdiff_t j = 0; j < m; j++)                                              \
+            g_cur->unary_##TS[act](N + lo + j * n, A + lo + j * n, hi - lo, alpha);    \
+    }                                                                                  \
+    void fdnn_bn_forward_##TS(const T *Z, ptrdiff_t n, ptrdiff_t m, int stats, double eps, \
+                              double *mean, double *var, double *inv_std, const T *gamma, \
+                              const T *beta, T *N, int act, T *A, T alpha)             \
+    {                                                                                  \
+        ptrdiff_t grain;                                                               \
+        int nt = bn_threads(n, m, &grain);                                             \
+        if (nt <= 1) {                                                                 \
+            bn_forward_part_##TS(Z, n, m, stats, eps, mean, var, inv_std, gamma, beta, \
+                                 N, act, A, alpha, 0, n);                              \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, n, grain,                                             \
+            bn_forward_part_##TS(Z, n, m, stats, eps, mean, var, inv_std, gamma, beta, \
+                                 N, act, A, alpha, lo, hi))                            \
+    }                                                                                  \
+    static void bn_backward_part_##TS(int op, const T *G, const T *a, T alpha,          \
+                                      const T *Z, ptrdiff_t n, ptrdiff_t m,            \
+                                      const double *mean, const double *inv_std,       \
+                                      const T *gamma, T *dX, T *dgamma, T *dbeta, T *db, \
+                                      double scale, double *work, ptrdiff_t lo,        \
+                                      ptrdiff_t hi)                                    \
+    {                                                                                  \
+        const T *dN = G;                                                               \
+        if (op >= 0) {                                                                 \
+            for (ptrdiff_t j = 0; j < m; j++)                                          \
+                g_cur->act_backward_##TS(op, G + lo + j * n, a + lo + j * n,           \
+                                         dX + lo + j * n, 1, hi - lo, NULL, 0, 1, alpha); \
+            dN = dX;                                                                   \
+        }                                                                              \
+        g_cur->bn_backward_##TS(dN + lo, Z + lo, hi - lo, m, n, mean + lo, inv_std + lo,  \
+                                gamma + lo, dX ? dX + lo : NULL, dgamma + lo, dbeta + lo, \
+                                dX && db ? db + lo : NULL, scale, work + lo,           \
+                                work + n + lo);                                        \
+    }                                                                                  \
+    void fdnn_bn_backward_##TS(int op, const T *G, const T *a, T alpha, const T *Z,     \
+                               ptrdiff_t n, ptrdiff_t m, const double *mean,           \
+                               const double *inv_std, const T *gamma, T *dX, T *dgamma, \
+                               T *dbeta, T *db, double scale, double *work)            \
+    {                                                                                  \
+        ptrdiff_t grain;                                                               \
+        int nt = bn_threads(n, m, &grain);                                             \
+        if (nt <= 1) {                                                                 \
+            bn_backward_part_##TS(op, G, a, alpha, Z, n, m, mean, inv_std, gamma, dX,  \
+                                  dgamma, dbeta, db, scale, work, 0, n);               \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, n, grain,                                             \
+            bn_backward_part_##TS(op, G, a, alpha, Z, n, m, mean, inv_std, gamma, dX,  \
+                                  dgamma, dbeta, db, scale, work, lo, hi))             \
+    }
+
+FDNN_DEF_BN_DISPATCH(f32, float)
+FDNN_DEF_BN_DISPATCH(f64, double)
+
 
 void fdnn_gemm_nn_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
                       ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t ldb, float *c,

@@ -1123,6 +1123,127 @@ static void KFN(act_backward)(int op, const T *dA, const T *a, T *dZ, ptrdiff_t 
 #undef FDNN_BIAS_CASE
 #undef FDNN_BW_CASE
 
+/* ---- batch normalization ----
+   n features of m examples, F-ordered: feature i of example j at x[i + j ld]. Each
+   feature's statistics are over its examples only, so a thread given a range of features
+   needs nothing from the others. Features go in blocks of FDNN_BN_BLOCK, whose sums and
+   parameters stay in L1 while the examples stream by. */
+#define FDNN_BN_BLOCK 256
+
+/* mean, var (biased) and 1/sqrt(var + eps) of each feature, summed in double around the
+   first example's value: one pass, without the cancellation of the plain sum of squares */
+static void KFN(bn_stats)(const T *x, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld, double eps,
+                          double *restrict mean, double *restrict var, double *restrict inv_std)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        mean[i] = var[i] = 0;
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += FDNN_BN_BLOCK) {
+        const ptrdiff_t nb = n - i0 < FDNN_BN_BLOCK ? n - i0 : FDNN_BN_BLOCK;
+        const T *restrict x0 = x + i0;
+        double *restrict s1 = mean + i0, *restrict s2 = var + i0;
+        for (ptrdiff_t j = 1; j < m; j++) {
+            const T *restrict xj = x0 + j * ld;
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                const double d = (double)xj[i] - (double)x0[i];
+                s1[i] += d;
+                s2[i] += d * d;
+            }
+        }
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double s1 = mean[i], s2 = var[i];
+        const double v = (s2 - s1 * (s1 / (double)m)) / (double)m;
+        mean[i] = (double)x[i] + s1 / (double)m;
+        var[i] = v < 0 ? 0.0 : v; /* NaN stays NaN */
+        inv_std[i] = 1.0 / sqrt(var[i] + eps);
+    }
+}
+
+/* y = gamma (x - mean) inv_std + beta; y == x allowed */
+static void KFN(bn_apply)(const T *x, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld,
+                          const double *mean, const double *inv_std, const T *gamma,
+                          const T *beta, T *y)
+{
+    T mu[FDNN_BN_BLOCK], r[FDNN_BN_BLOCK];
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += FDNN_BN_BLOCK) {
+        const ptrdiff_t nb = n - i0 < FDNN_BN_BLOCK ? n - i0 : FDNN_BN_BLOCK;
+        const T *restrict g = gamma + i0, *restrict be = beta + i0;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            mu[i] = (T)mean[i0 + i];
+            r[i] = (T)inv_std[i0 + i];
+        }
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const T *xj = x + i0 + j * ld;
+            T *yj = y + i0 + j * ld;
+            FDNN_IVDEP
+            for (ptrdiff_t i = 0; i < nb; i++)
+                yj[i] = g[i] * ((xj[i] - mu[i]) * r[i]) + be[i];
+        }
+    }
+}
+
+/* dgamma = scale sum(dy xh), dbeta = scale sum(dy) over the examples, xh = (x - mean)
+   inv_std; dx (not NULL; dx == dy allowed) = gamma inv_std (dy - mean(dy) - xh mean(dy xh))
+   and db (not NULL) = scale sum(dx). sdy, sdyx: n doubles of work. */
+static void KFN(bn_backward)(const T *dy, const T *x, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld,
+                             const double *mean, const double *inv_std, const T *gamma,
+                             T *dx, T *dgamma, T *dbeta, T *db, double scale,
+                             double *restrict sdy, double *restrict sdyx)
+{
+    T mu[FDNN_BN_BLOCK], r[FDNN_BN_BLOCK], a[FDNN_BN_BLOCK], c[FDNN_BN_BLOCK], k[FDNN_BN_BLOCK];
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += FDNN_BN_BLOCK) {
+        const ptrdiff_t nb = n - i0 < FDNN_BN_BLOCK ? n - i0 : FDNN_BN_BLOCK;
+        double *restrict s1 = sdy + i0, *restrict s2 = sdyx + i0;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            mu[i] = (T)mean[i0 + i];
+            r[i] = (T)inv_std[i0 + i];
+            s1[i] = s2[i] = 0;
+        }
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const T *restrict xj = x + i0 + j * ld, *restrict dyj = dy + i0 + j * ld;
+            for (ptrdiff_t i = 0; i < nb; i++) {
+                const T xh = (xj[i] - mu[i]) * r[i];
+                s1[i] += (double)dyj[i];
+                s2[i] += (double)dyj[i] * (double)xh;
+            }
+        }
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            dgamma[i0 + i] = (T)(s2[i] * scale);
+            dbeta[i0 + i] = (T)(s1[i] * scale);
+        }
+        if (dx == NULL)
+            continue;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            a[i] = (T)(s1[i] / (double)m);
+            c[i] = (T)(s2[i] / (double)m);
+            k[i] = gamma[i0 + i] * r[i];
+            s1[i] = 0; /* now the sums of dx */
+        }
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const T *xj = x + i0 + j * ld, *dyj = dy + i0 + j * ld;
+            T *dxj = dx + i0 + j * ld;
+            if (db == NULL) {
+                FDNN_IVDEP
+                for (ptrdiff_t i = 0; i < nb; i++) {
+                    const T xh = (xj[i] - mu[i]) * r[i];
+                    dxj[i] = k[i] * (dyj[i] - a[i] - xh * c[i]);
+                }
+            } else {
+                FDNN_IVDEP
+                for (ptrdiff_t i = 0; i < nb; i++) {
+                    const T xh = (xj[i] - mu[i]) * r[i];
+                    const T v = k[i] * (dyj[i] - a[i] - xh * c[i]);
+                    dxj[i] = v;
+                    s1[i] += (double)v;
+                }
+            }
+        }
+        if (db != NULL)
+            for (ptrdiff_t i = 0; i < nb; i++)
+                db[i0 + i] = (T)(s1[i] * scale);
+    }
+}
+
 /* ---- small matrix products ---- */
 #include "fdnn_gemm_type.h"
 #include "fdnn_gemm_packed.h"
@@ -1241,6 +1362,9 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
     t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);
     t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
+    t->FDNN_CAT(bn_stats_, TS) = KFN(bn_stats);
+    t->FDNN_CAT(bn_apply_, TS) = KFN(bn_apply);
+    t->FDNN_CAT(bn_backward_, TS) = KFN(bn_backward);
     t->FDNN_CAT(gemm_nn_, TS) = KFN(gemm_nn);
     t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
     FDNN_CAT(pk_fill_, TS)(t);
@@ -1252,5 +1376,6 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 #undef NAN_OR
 #undef EXPM1NEG
 #undef EXPNEG
+#undef FDNN_BN_BLOCK
 #undef KFN
 #undef OP

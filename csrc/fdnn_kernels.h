@@ -38,6 +38,24 @@ typedef void (*fdnn_act_backward_f64_t)(int op, const double *dA, const double *
                                         ptrdiff_t lines, ptrdiff_t len, double *db,
                                         int db_per_line, double scale, double alpha);
 
+/* Batch normalization's passes over n features of m examples, feature i of example j at
+   [i + j ld] (fdnn_ew_type.h says what each computes). */
+#define FDNN_DEF_BN_TYPES(TS, T)                                                        \
+    typedef void (*fdnn_bn_stats_##TS##_t)(const T *x, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld, \
+                                           double eps, double *mean, double *var,       \
+                                           double *inv_std);                            \
+    typedef void (*fdnn_bn_apply_##TS##_t)(const T *x, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld, \
+                                           const double *mean, const double *inv_std,   \
+                                           const T *gamma, const T *beta, T *y);        \
+    typedef void (*fdnn_bn_backward_##TS##_t)(const T *dy, const T *x, ptrdiff_t n,     \
+                                              ptrdiff_t m, ptrdiff_t ld, const double *mean, \
+                                              const double *inv_std, const T *gamma, T *dx, \
+                                              T *dgamma, T *dbeta, T *db, double scale, \
+                                              double *sdy, double *sdyx);
+FDNN_DEF_BN_TYPES(f32, float)
+FDNN_DEF_BN_TYPES(f64, double)
+#undef FDNN_DEF_BN_TYPES
+
 typedef void (*fdnn_gemm_nn_f32_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha,
                                    const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
@@ -206,6 +224,12 @@ typedef struct {
     fdnn_bias_act_f64_t bias_act_f64;
     fdnn_act_backward_f32_t act_backward_f32;
     fdnn_act_backward_f64_t act_backward_f64;
+    fdnn_bn_stats_f32_t bn_stats_f32;
+    fdnn_bn_stats_f64_t bn_stats_f64;
+    fdnn_bn_apply_f32_t bn_apply_f32;
+    fdnn_bn_apply_f64_t bn_apply_f64;
+    fdnn_bn_backward_f32_t bn_backward_f32;
+    fdnn_bn_backward_f64_t bn_backward_f64;
     fdnn_gemm_nn_f32_t gemm_nn_f32;
     fdnn_gemm_nn_f64_t gemm_nn_f64;
     fdnn_gemm_nt_f32_t gemm_nt_f32;
@@ -280,6 +304,32 @@ void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, p
 void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ,
                            ptrdiff_t lines, ptrdiff_t len, double *db, int db_per_line,
                            double scale, double alpha);
+
+/* Batch normalization of n features over m examples, F-ordered (feature i of example j at
+   [i + j n]), over the thread team (each thread takes whole features: nothing to combine).
+   Forward: with stats, mean, var (biased) and inv_std = 1/sqrt(var + eps) of each feature
+   are computed from Z (else mean and inv_std are given, var unused); N = gamma (Z - mean)
+   inv_std + beta; then, when act >= 0 (FDNN_SIGMOID..FDNN_LINEAR), A = g(N). N == Z and
+   A == N are allowed.
+   Backward: dN = G * g'(a) when op >= 0 (FDNN_BW_*; written to dX, which must be given),
+   else dN = G; dgamma = scale sum(dN xh) and dbeta = scale sum(dN) over the examples, xh
+   the normalized Z; when dX is given, dX = d(loss)/dZ (dX == G allowed) and, when db is,
+   db = scale sum(dX) (the bias before the normalization). work: 2 n doubles. */
+void fdnn_bn_forward_f32(const float *Z, ptrdiff_t n, ptrdiff_t m, int stats, double eps,
+                         double *mean, double *var, double *inv_std, const float *gamma,
+                         const float *beta, float *N, int act, float *A, float alpha);
+void fdnn_bn_forward_f64(const double *Z, ptrdiff_t n, ptrdiff_t m, int stats, double eps,
+                         double *mean, double *var, double *inv_std, const double *gamma,
+                         const double *beta, double *N, int act, double *A, double alpha);
+void fdnn_bn_backward_f32(int op, const float *G, const float *a, float alpha, const float *Z,
+                          ptrdiff_t n, ptrdiff_t m, const double *mean, const double *inv_std,
+                          const float *gamma, float *dX, float *dgamma, float *dbeta,
+                          float *db, double scale, double *work);
+void fdnn_bn_backward_f64(int op, const double *G, const double *a, double alpha,
+                          const double *Z, ptrdiff_t n, ptrdiff_t m, const double *mean,
+                          const double *inv_std, const double *gamma, double *dX,
+                          double *dgamma, double *dbeta, double *db, double scale,
+                          double *work);
 
 /* Small row-major products (beta = 0), for sizes where a BLAS call is mostly overhead. */
 void fdnn_gemm_nn_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,

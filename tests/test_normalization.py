@@ -66,6 +66,33 @@ def test_batch_norm_kernels_match_reference(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_kernels_on_every_path_and_thread_count(simd, dtype):
+    # large enough for the thread team, which splits the 100 features (not a multiple of
+    # the 16-feature chunks): every thread count gives the same bits, close to reference
+    n, m = 100, 400
+    X, dY, gamma, beta = _data(n, m, dtype, seed=3)
+    results = []
+    for threads in (1, 2):
+        fastdnn.set_num_threads(threads)
+        try:
+            layer = _built(BatchNormalization(), n, dtype)
+            layer.gamma[...], layer.beta[...] = gamma, beta
+            Y = layer.forward(X, training=True).copy()
+            dX = layer.backward(dY).copy()
+            results.append((Y, dX, layer.dgamma.copy(), layer.dbeta.copy()))
+        finally:
+            fastdnn.set_num_threads(None)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    Y, dX, dgamma, dbeta = results[0]
+    x, g, b = (a.astype(np.float64) for a in (X, gamma, beta))
+    _close(Y, R.batch_norm(x, g, b, 1e-3)[0], dtype, 10)
+    want = R.batch_norm_backward(dY.astype(np.float64), x, g, 1e-3)
+    for got, w, scale in zip((dX, dgamma, dbeta), want, (30, 10, 10)):
+        _close(got, w, dtype, scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_layer_norm_kernels_match_reference(shape, dtype):
     n, m = shape
@@ -458,9 +485,10 @@ def _train_both(make, loss, optimizer, dtype, X, y, **fit):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["batch", "layer"])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
-@pytest.mark.parametrize("units", [8, 128])
+@pytest.mark.parametrize("units", [8, 128, 256])
 def test_compiled_loop_matches_the_layer_path(dtype, kind, optimizer, units):
-    # 128 units with batches of 64: the products run packed, with their fused epilogues
+    # 128 units with batches of 64: the products run packed, with their fused epilogues;
+    # 256: the batch normalizations split their features over the thread team
     rng = np.random.default_rng(5)
     X = rng.normal(2.0, 3.0, size=(200, 6))
     y = (X[:, 0] * X[:, 1] > 0).astype(np.float64)
@@ -485,6 +513,22 @@ def test_compiled_loop_without_gamma_or_beta(kind, center, scale):
     assert len(weights["python"]) == len(weights["compiled"])
     for a, b in zip(weights["python"], weights["compiled"]):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_loop_gelu_after_a_batch_normalization(dtype):
+    # GELU's backward reads its input, the normalization's output: in the compiled loop
+    # the two backward passes are one, over the thread team at this size
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(256, 6))
+    y = rng.integers(0, 3, 256)
+    make = lambda: [Input(6), Dense(192), BatchNormalization(), Activation("gelu"),  # noqa: E731
+                    Dense(3, activation="softmax")]
+    weights, _ = _train_both(make, "categorical_crossentropy", "adam", dtype, X, y, epochs=2,
+                             batch_size=128)
+    tol = 2e-3 if dtype == "float32" else 1e-9
+    for a, b in zip(weights["python"], weights["compiled"]):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
 def test_compiled_loop_softmax_output_after_a_normalization():

@@ -13,6 +13,24 @@ cdef void act_backward_f32(int op, const float *dA, const float *a, float *dZ, P
 cdef void act_backward_f64(int op, const double *dA, const double *a, double *dZ,
                            Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line,
                            double scale, double alpha) noexcept nogil
+# batch normalization over the team (csrc/fdnn_kernels.h, fdnn_bn_forward_*, fdnn_bn_backward_*)
+cdef void bn_forward_f32(const float *Z, Py_ssize_t n, Py_ssize_t m, bint stats, double eps,
+                         double *mean, double *var, double *inv_std, const float *gamma,
+                         const float *beta, float *N, int act, float *A,
+                         float alpha) noexcept nogil
+cdef void bn_forward_f64(const double *Z, Py_ssize_t n, Py_ssize_t m, bint stats, double eps,
+                         double *mean, double *var, double *inv_std, const double *gamma,
+                         const double *beta, double *N, int act, double *A,
+                         double alpha) noexcept nogil
+cdef void bn_backward_f32(int op, const float *G, const float *a, float alpha, const float *Z,
+                          Py_ssize_t n, Py_ssize_t m, const double *mean,
+                          const double *inv_std, const float *gamma, float *dX, float *dgamma,
+                          float *dbeta, float *db, double scale, double *work) noexcept nogil
+cdef void bn_backward_f64(int op, const double *G, const double *a, double alpha,
+                          const double *Z, Py_ssize_t n, Py_ssize_t m, const double *mean,
+                          const double *inv_std, const double *gamma, double *dX,
+                          double *dgamma, double *dbeta, double *db, double scale,
+                          double *work) noexcept nogil
 # y = f(x) for the unary op (threaded like the Python entry point)
 cdef void unary_f32(int op, const float *x, float *y, Py_ssize_t n, float alpha) noexcept nogil
 cdef void unary_f64(int op, const double *x, double *y, Py_ssize_t n,

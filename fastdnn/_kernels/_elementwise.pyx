@@ -48,6 +48,10 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_softmax_f64(const double *x, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f32(const float *dA, const float *a, float *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
     int fdnn_softmax_bw_f64(const double *dA, const double *a, double *y, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner)
+    void fdnn_bn_forward_f32(const float *Z, Py_ssize_t n, Py_ssize_t m, int stats, double eps, double *mean, double *var, double *inv_std, const float *gamma, const float *beta, float *N, int act, float *A, float alpha)
+    void fdnn_bn_forward_f64(const double *Z, Py_ssize_t n, Py_ssize_t m, int stats, double eps, double *mean, double *var, double *inv_std, const double *gamma, const double *beta, double *N, int act, double *A, double alpha)
+    void fdnn_bn_backward_f32(int op, const float *G, const float *a, float alpha, const float *Z, Py_ssize_t n, Py_ssize_t m, const double *mean, const double *inv_std, const float *gamma, float *dX, float *dgamma, float *dbeta, float *db, double scale, double *work)
+    void fdnn_bn_backward_f64(int op, const double *G, const double *a, double alpha, const double *Z, Py_ssize_t n, Py_ssize_t m, const double *mean, const double *inv_std, const double *gamma, double *dX, double *dgamma, double *dbeta, double *db, double scale, double *work)
     void fdnn_bias_act_f32(int act, float *Z, Py_ssize_t lines, Py_ssize_t len, const float *b, int bias_per_line, float alpha)
     void fdnn_bias_act_f64(int act, double *Z, Py_ssize_t lines, Py_ssize_t len, const double *b, int bias_per_line, double alpha)
     void fdnn_act_backward_f32(int op, const float *dA, const float *a, float *dZ, Py_ssize_t lines, Py_ssize_t len, float *db, int db_per_line, float scale, float alpha)
@@ -313,6 +317,37 @@ cdef void act_backward_f64(int op, const double *dA, const double *a, double *dZ
                            Py_ssize_t lines, Py_ssize_t len, double *db, int db_per_line,
                            double scale, double alpha) noexcept nogil:
     fdnn_act_backward_f64(op, dA, a, dZ, lines, len, db, db_per_line, scale, alpha)
+
+
+cdef void bn_forward_f32(const float *Z, Py_ssize_t n, Py_ssize_t m, bint stats, double eps,
+                         double *mean, double *var, double *inv_std, const float *gamma,
+                         const float *beta, float *N, int act, float *A,
+                         float alpha) noexcept nogil:
+    fdnn_bn_forward_f32(Z, n, m, stats, eps, mean, var, inv_std, gamma, beta, N, act, A, alpha)
+
+
+cdef void bn_forward_f64(const double *Z, Py_ssize_t n, Py_ssize_t m, bint stats, double eps,
+                         double *mean, double *var, double *inv_std, const double *gamma,
+                         const double *beta, double *N, int act, double *A,
+                         double alpha) noexcept nogil:
+    fdnn_bn_forward_f64(Z, n, m, stats, eps, mean, var, inv_std, gamma, beta, N, act, A, alpha)
+
+
+cdef void bn_backward_f32(int op, const float *G, const float *a, float alpha, const float *Z,
+                          Py_ssize_t n, Py_ssize_t m, const double *mean,
+                          const double *inv_std, const float *gamma, float *dX, float *dgamma,
+                          float *dbeta, float *db, double scale, double *work) noexcept nogil:
+    fdnn_bn_backward_f32(op, G, a, alpha, Z, n, m, mean, inv_std, gamma, dX, dgamma, dbeta, db,
+                         scale, work)
+
+
+cdef void bn_backward_f64(int op, const double *G, const double *a, double alpha,
+                          const double *Z, Py_ssize_t n, Py_ssize_t m, const double *mean,
+                          const double *inv_std, const double *gamma, double *dX,
+                          double *dgamma, double *dbeta, double *db, double scale,
+                          double *work) noexcept nogil:
+    fdnn_bn_backward_f64(op, G, a, alpha, Z, n, m, mean, inv_std, gamma, dX, dgamma, dbeta, db,
+                         scale, work)
 
 
 # ------------------------------------------------------------------ checks

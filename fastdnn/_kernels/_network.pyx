@@ -28,7 +28,7 @@ from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
 from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
-from fastdnn._kernels._norm cimport (bn_apply, bn_backward, bn_moving_update, bn_statistics,
+from fastdnn._kernels._norm cimport (bn_backward, bn_forward, bn_moving_update,
                                      ln_backward, ln_forward)
 
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
@@ -439,33 +439,47 @@ cdef void _update(Net *net, DenseL *d, int which, double decay, const double *ba
            gscale)
 
 
-cdef void _norm_forward(DenseL *d, const real *Z, real *A, Py_ssize_t k) noexcept nogil:
-    """A = gamma normalized(Z) + beta with the batch's statistics (training); a batch
-    normalization's moving statistics take them when the step is applied (_step)."""
+cdef void _norm_forward(DenseL *d, const real *Z, real *N, Py_ssize_t k, int act,
+                        real *A) noexcept nogil:
+    """N = gamma normalized(Z) + beta with the batch's statistics (training), then (act >= 0)
+    A = g(N); a batch normalization's moving statistics take them when the step is applied
+    (_step)."""
     if d.norm == NORM_BATCH:
-        bn_statistics(Z, d.n_out, k, d.norm_eps, d.mean, d.var, d.inv_std)
-        bn_apply(Z, d.n_out, k, d.mean, d.inv_std, <const real *>d.gamma,
-                 <const real *>d.beta, A)
+        bn_forward(Z, d.n_out, k, True, d.norm_eps, d.mean, d.var, d.inv_std,
+                   <const real *>d.gamma, <const real *>d.beta, N, act, A, d.alpha)
+        return
+    ln_forward(Z, d.n_out, k, d.norm_eps, <const real *>d.gamma, <const real *>d.beta, N,
+               d.mean, d.inv_std)
+    if act < 0:
+        return
+    if real is float:
+        unary_f32(act, <const float *>N, A, d.n_out * k, <float>d.alpha)
     else:
-        ln_forward(Z, d.n_out, k, d.norm_eps, <const real *>d.gamma, <const real *>d.beta, A,
-                   d.mean, d.inv_std)
+        unary_f64(act, <const double *>N, A, d.n_out * k, d.alpha)
 
 
-cdef void _norm_backward(DenseL *d, Py_ssize_t k, real scale) noexcept nogil:
-    """d.dZ holds dN, the gradient of the normalization's output: it becomes dZ (in place),
-    with dgamma, dbeta and (a layer with a bias: d.db not NULL) db = scale * dZ's sums over
-    the examples."""
+cdef void _norm_backward(DenseL *d, int op, const real *G, const real *cached, Py_ssize_t k,
+                         real scale) noexcept nogil:
+    """d.dZ = the gradient of the normalization's input, from G, the gradient of the layer's
+    output, through g' (the backward op, on cached) and the normalization; dgamma, dbeta
+    and (a layer with a bias: d.db not NULL) db = scale * dZ's sums over the examples."""
     cdef real *dZ = <real *>d.dZ
     cdef real *db = <real *>d.db
     cdef Py_ssize_t i, j, n = d.n_out
     if d.norm == NORM_BATCH:
-        bn_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
-                    <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
-                    d.work, d.work + n)
+        bn_backward(op, G, cached, d.alpha, <const real *>d.Z, n, k, d.mean, d.inv_std,
+                    <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, db, scale,
+                    d.work)
+        return
+    if real is float:
+        act_backward_f32(op, <const float *>G, <const float *>cached, <float *>dZ, k, n, NULL,
+                         False, scale, <float>d.alpha)
     else:
-        ln_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
-                    <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
-                    d.work, d.work + n)
+        act_backward_f64(op, <const double *>G, <const double *>cached, <double *>dZ, k, n,
+                         NULL, False, scale, d.alpha)
+    ln_backward(<const real *>dZ, <const real *>d.Z, n, k, d.mean, d.inv_std,
+                <const real *>d.gamma, dZ, <real *>d.dgamma, <real *>d.dbeta, scale,
+                d.work, d.work + n)
     if db == NULL:
         return
     for i in range(n):
@@ -512,18 +526,9 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k, Py_ssize_t at=0
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>d.alpha, X_l,
                            Z, d.n_out, d.n_in, k)
             if d.on_z:
-                _norm_forward(d, Z, act_in, k)
-                if real is float:
-                    unary_f32(d.act, <const float *>act_in, A, d.n_out * k, <float>d.alpha)
-                else:
-                    unary_f64(d.act, <const double *>act_in, A, d.n_out * k, d.alpha)
+                _norm_forward(d, Z, act_in, k, d.act, A)
             else:
-                _norm_forward(d, Z, A, k)
-                if not d.softmax:
-                    if real is float:
-                        bias_act_f32(d.act, A, k, d.n_out, NULL, False, <float>d.alpha)
-                    else:
-                        bias_act_f64(d.act, A, k, d.n_out, NULL, False, d.alpha)
+                _norm_forward(d, Z, A, k, -1 if d.softmax else d.act, A)
         elif d.on_z:
             _dense_forward(<real *>d.W, <const real *>d.b, FDNN_LINEAR, <real>0, X_l,
                            Z, d.n_out, d.n_in, k)
@@ -745,15 +750,7 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
         if d.dz_done:
             pass
         elif d.norm:
-            if real is float:
-                act_backward_f32(out_op if l == L - 1 else d.bwd,
-                                 <const float *>G, <const float *>cached, <float *>d.dZ, k,
-                                 d.n_out, NULL, False, scale, <float>d.alpha)
-            else:
-                act_backward_f64(out_op if l == L - 1 else d.bwd,
-                                 <const double *>G, <const double *>cached, <double *>d.dZ, k,
-                                 d.n_out, NULL, False, scale, d.alpha)
-            _norm_backward(d, k, scale)
+            _norm_backward(d, out_op if l == L - 1 else d.bwd, G, <const real *>cached, k, scale)
         elif real is float:
             act_backward_f32(out_op if l == L - 1 else d.bwd,
                              <const float *>G, <const float *>cached, <float *>d.dZ, k, d.n_out,

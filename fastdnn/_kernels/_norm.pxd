@@ -1,5 +1,7 @@
 # The normalization layers' passes: one definition of each, for the layer path (_norm.pyx)
 # and the training loop (_network.pyx). fastdnn/reference.py is their readable NumPy twin.
+# Batch normalization's are C kernels over the thread team (csrc/fdnn_ew_type.h, bn_*),
+# layer normalization's are here.
 #
 # Arrays are F-ordered (n, m): element (i, j), feature i of example j, is X[i + j n].
 # Batch normalization normalizes each feature over the m examples (statistics of length n),
@@ -10,6 +12,9 @@
 # same for X, and dgamma, dbeta are scaled by `scale` (1/m: the mean cost's gradients).
 from libc.math cimport sqrt
 
+from fastdnn._kernels._elementwise cimport (bn_backward_f32, bn_backward_f64, bn_forward_f32,
+                                            bn_forward_f64)
+
 ctypedef fused n_real:
     float
     double
@@ -18,41 +23,19 @@ cdef enum:
     LANES = 8       # independent partial sums of a reduction along a column
 
 
-cdef inline void bn_statistics(const n_real *X, Py_ssize_t n, Py_ssize_t m, double epsilon,
-                               double *mean, double *var, double *inv_std) noexcept nogil:
-    """mean, (biased) var and 1/sqrt(var + epsilon) of each of the n features over the m
-    examples, in one pass over X (var is used as the shifted sum of squares meanwhile)."""
-    cdef Py_ssize_t i, j
-    cdef const n_real *x
-    cdef double d, s1, s2
-    for i in range(n):
-        mean[i] = 0
-        var[i] = 0
-    for j in range(1, m):
-        x = X + j * n
-        for i in range(n):
-            d = <double>x[i] - <double>X[i]
-            mean[i] += d
-            var[i] += d * d
-    for i in range(n):
-        s1, s2 = mean[i], var[i]
-        mean[i] = <double>X[i] + s1 / m
-        d = (s2 - s1 * (s1 / m)) / m
-        var[i] = 0.0 if d < 0 else d   # NaN stays NaN
-        inv_std[i] = 1.0 / sqrt(var[i] + epsilon)
-
-
-cdef inline void bn_apply(const n_real *X, Py_ssize_t n, Py_ssize_t m, const double *mean,
-                          const double *inv_std, const n_real *gamma, const n_real *beta,
-                          n_real *Y) noexcept nogil:
-    """Y = gamma (X - mean) inv_std + beta, per feature (the statistics of length n)."""
-    cdef Py_ssize_t i, j
-    cdef const n_real *x
-    cdef n_real *y
-    for j in range(m):
-        x, y = X + j * n, Y + j * n
-        for i in range(n):
-            y[i] = gamma[i] * ((x[i] - <n_real>mean[i]) * <n_real>inv_std[i]) + beta[i]
+cdef inline void bn_forward(const n_real *X, Py_ssize_t n, Py_ssize_t m, bint stats,
+                            double epsilon, double *mean, double *var, double *inv_std,
+                            const n_real *gamma, const n_real *beta, n_real *Y, int act,
+                            n_real *A, double alpha) noexcept nogil:
+    """Y = gamma (X - mean) inv_std + beta per feature, with (stats) the batch's mean, var
+    (biased) and inv_std = 1/sqrt(var + epsilon) computed and written, or else the given
+    mean and inv_std (var unused); then, act >= 0, A = g(Y) (the csrc kernels, threaded)."""
+    if n_real is float:
+        bn_forward_f32(X, n, m, stats, epsilon, mean, var, inv_std, gamma, beta, Y, act, A,
+                       <float>alpha)
+    else:
+        bn_forward_f64(X, n, m, stats, epsilon, mean, var, inv_std, gamma, beta, Y, act, A,
+                       alpha)
 
 
 cdef inline void bn_moving_update(n_real *moving_mean, n_real *moving_var, const double *mean,
@@ -75,41 +58,22 @@ cdef inline void bn_inference_scale(const n_real *moving_mean, const n_real *mov
         inv_std[i] = 1.0 / sqrt(<double>moving_var[i] + epsilon)
 
 
-cdef inline void bn_backward(const n_real *dY, const n_real *X, Py_ssize_t n, Py_ssize_t m,
-                             const double *mean, const double *inv_std, const n_real *gamma,
-                             n_real *dX, n_real *dgamma, n_real *dbeta, double scale,
-                             double *sdy, double *sdyx) noexcept nogil:
-    """dgamma = scale sum(dY xh), dbeta = scale sum(dY) over the examples, and (dX not NULL)
-    dX = gamma inv_std / m (m dY - sum(dY) - xh sum(dY xh)), xh = (X - mean) inv_std.
-    sdy, sdyx: work arrays of n doubles."""
-    cdef Py_ssize_t i, j
-    cdef const n_real *x
-    cdef const n_real *dy
-    cdef n_real *dx
-    cdef n_real xh
-    for i in range(n):
-        sdy[i] = 0
-        sdyx[i] = 0
-    for j in range(m):
-        x, dy = X + j * n, dY + j * n
-        for i in range(n):
-            xh = (x[i] - <n_real>mean[i]) * <n_real>inv_std[i]
-            sdy[i] += dy[i]
-            sdyx[i] += <double>dy[i] * <double>xh
-    for i in range(n):
-        dgamma[i] = <n_real>(sdyx[i] * scale)
-        dbeta[i] = <n_real>(sdy[i] * scale)
-    if dX == NULL:
-        return
-    for i in range(n):      # now: k = gamma inv_std, a = mean(dY), c = mean(dY xh)
-        sdy[i] = sdy[i] / m
-        sdyx[i] = sdyx[i] / m
-    for j in range(m):
-        x, dy, dx = X + j * n, dY + j * n, dX + j * n
-        for i in range(n):
-            xh = (x[i] - <n_real>mean[i]) * <n_real>inv_std[i]
-            dx[i] = (gamma[i] * <n_real>inv_std[i]) * (dy[i] - <n_real>sdy[i]
-                                                        - xh * <n_real>sdyx[i])
+cdef inline void bn_backward(int op, const n_real *G, const n_real *a, double alpha,
+                             const n_real *X, Py_ssize_t n, Py_ssize_t m, const double *mean,
+                             const double *inv_std, const n_real *gamma, n_real *dX,
+                             n_real *dgamma, n_real *dbeta, n_real *db, double scale,
+                             double *work) noexcept nogil:
+    """dY = G * g'(a) (op >= 0, a backward op; into dX) or G (op < 0); dgamma = scale
+    sum(dY xh), dbeta = scale sum(dY) over the examples and (dX not NULL) dX = gamma
+    inv_std / m (m dY - sum(dY) - xh sum(dY xh)), xh = (X - mean) inv_std, dX == G allowed;
+    db (not NULL, with dX) = scale sum(dX), the gradient of a bias before the normalization.
+    work: 2 n doubles (the csrc kernels, threaded)."""
+    if n_real is float:
+        bn_backward_f32(op, G, a, <float>alpha, X, n, m, mean, inv_std, gamma, dX, dgamma,
+                        dbeta, db, scale, work)
+    else:
+        bn_backward_f64(op, G, a, alpha, X, n, m, mean, inv_std, gamma, dX, dgamma, dbeta, db,
+                        scale, work)
 
 
 cdef inline void ln_forward(const n_real *X, Py_ssize_t n, Py_ssize_t m, double epsilon,

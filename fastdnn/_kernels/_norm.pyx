@@ -11,8 +11,8 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdnn._kernels._norm cimport (bn_apply, bn_backward, bn_inference_scale,
-                                     bn_moving_update, bn_statistics, ln_backward, ln_forward)
+from fastdnn._kernels._norm cimport (bn_backward, bn_forward, bn_inference_scale,
+                                     bn_moving_update, ln_backward, ln_forward)
 
 cnp.import_array()
 
@@ -84,17 +84,13 @@ def batch_norm_train(X, gamma, beta, double epsilon, Y, mean, var, inv_std,
     cdef void *p_y = _p(y)
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            bn_statistics(<const float *>p_x, n, m, epsilon, <double *>p_mu,
-                          <double *>p_v, <double *>p_r)
-            bn_apply(<const float *>p_x, n, m, <const double *>p_mu,
-                     <const double *>p_r, <const float *>p_g, <const float *>p_b,
-                     <float *>p_y)
+            bn_forward(<const float *>p_x, n, m, True, epsilon, <double *>p_mu,
+                       <double *>p_v, <double *>p_r, <const float *>p_g, <const float *>p_b,
+                       <float *>p_y, -1, NULL, 0)
         else:
-            bn_statistics(<const double *>p_x, n, m, epsilon, <double *>p_mu,
-                          <double *>p_v, <double *>p_r)
-            bn_apply(<const double *>p_x, n, m, <const double *>p_mu,
-                     <const double *>p_r, <const double *>p_g, <const double *>p_b,
-                     <double *>p_y)
+            bn_forward(<const double *>p_x, n, m, True, epsilon, <double *>p_mu,
+                       <double *>p_v, <double *>p_r, <const double *>p_g,
+                       <const double *>p_b, <double *>p_y, -1, NULL, 0)
     if mm is not None:
         with nogil:
             if t == cnp.NPY_FLOAT32:
@@ -129,15 +125,15 @@ def batch_norm_infer(X, gamma, beta, moving_mean, moving_var, double epsilon, Y)
         if t == cnp.NPY_FLOAT32:
             bn_inference_scale(<const float *>p_mm, <const float *>p_mv, n, epsilon,
                                <double *>p_mu, <double *>p_r)
-            bn_apply(<const float *>p_x, n, m, <const double *>p_mu,
-                     <const double *>p_r, <const float *>p_g, <const float *>p_b,
-                     <float *>p_y)
+            bn_forward(<const float *>p_x, n, m, False, epsilon, <double *>p_mu, NULL,
+                       <double *>p_r, <const float *>p_g, <const float *>p_b, <float *>p_y,
+                       -1, NULL, 0)
         else:
             bn_inference_scale(<const double *>p_mm, <const double *>p_mv, n, epsilon,
                                <double *>p_mu, <double *>p_r)
-            bn_apply(<const double *>p_x, n, m, <const double *>p_mu,
-                     <const double *>p_r, <const double *>p_g, <const double *>p_b,
-                     <double *>p_y)
+            bn_forward(<const double *>p_x, n, m, False, epsilon, <double *>p_mu, NULL,
+                       <double *>p_r, <const double *>p_g, <const double *>p_b,
+                       <double *>p_y, -1, NULL, 0)
 
 
 def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale):
@@ -171,10 +167,10 @@ def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double
                             <const float *>p_g, <float *>p_dx, <float *>p_dg,
                             <float *>p_db, scale, w, w + n)
             else:
-                bn_backward(<const float *>p_dy, <const float *>p_x, n, m,
+                bn_backward(-1, <const float *>p_dy, NULL, 0, <const float *>p_x, n, m,
                             <const double *>p_mu, <const double *>p_r,
                             <const float *>p_g, <float *>p_dx, <float *>p_dg,
-                            <float *>p_db, scale, w, w + n)
+                            <float *>p_db, NULL, scale, w)
         else:
             if layer:
                 ln_backward(<const double *>p_dy, <const double *>p_x, n, m,
@@ -182,10 +178,10 @@ def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double
                             <const double *>p_g, <double *>p_dx, <double *>p_dg,
                             <double *>p_db, scale, w, w + n)
             else:
-                bn_backward(<const double *>p_dy, <const double *>p_x, n, m,
+                bn_backward(-1, <const double *>p_dy, NULL, 0, <const double *>p_x, n, m,
                             <const double *>p_mu, <const double *>p_r,
                             <const double *>p_g, <double *>p_dx, <double *>p_dg,
-                            <double *>p_db, scale, w, w + n)
+                            <double *>p_db, NULL, scale, w)
 
 
 def batch_norm_backward(dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale):
