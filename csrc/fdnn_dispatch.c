@@ -434,6 +434,10 @@ static void linear_copy_f64(const double *x, double *y, ptrdiff_t n, double alph
     void fdnn_binary_##TS(int op, const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
     {                                                                                  \
         fdnn_binary_##TS##_t f = g_cur->binary_##TS[op];                               \
+        if (op == FDNN_BW_LINEAR) { /* dA * 1: the forward's copy of dA */              \
+            fdnn_unary_##TS(FDNN_LINEAR, dA, y, n, alpha);                             \
+            return;                                                                    \
+        }                                                                              \
         int nt = ew_threads(n, binary_from(op, sizeof(T) == 8));                                       \
         if (nt <= 1) {                                                                 \
             f(dA, a, y, n, alpha);                                                     \

@@ -89,10 +89,13 @@ FDNN_INLINE T OP(d_leaky_relu_z)(T z, T alpha)
     return NAN_OR(z, z < 0 ? alpha : (T)1);
 }
 
+/* the identity's derivative is 1 whatever z is (also NaN: as np.ones_like, PyTorch's and
+   Keras' gradients of the identity), so its backward step is a copy of dA */
 FDNN_INLINE T OP(d_linear)(T z, T alpha)
 {
+    (void)z;
     (void)alpha;
-    return NAN_OR(z, (T)1);
+    return (T)1;
 }
 
 /* ---- derivatives on the activation a = f(z) ---- */

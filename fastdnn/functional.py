@@ -348,7 +348,8 @@ def leaky_relu_derivative(x: ArrayLike, alpha: float = 0.01, from_output: bool =
 
 def linear_derivative(x: ArrayLike, from_output: bool = False,
                       out: np.ndarray | None = None) -> np.ndarray:
-    """Derivative of the identity: ones (NaN where the input is NaN).
+    """Derivative of the identity: ones, whatever the input (NaN too), as ``np.ones_like``
+    and PyTorch's and Keras' gradients of the identity.
 
     Examples
     --------
@@ -545,7 +546,8 @@ def leaky_relu_backward(dA: ArrayLike, a: ArrayLike, alpha: float = 0.01,
 
 
 def linear_backward(dA: ArrayLike, a: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
-    """``dZ = dA`` for a linear layer (broadcast to the shape of ``a``; NaN in ``a`` propagates).
+    """``dZ = dA`` for a linear layer, broadcast to the shape of ``a``, whose values are not
+    used (the identity's derivative is 1 everywhere, NaN included, as in PyTorch's autograd).
 
     Examples
     --------

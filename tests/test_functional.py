@@ -501,13 +501,30 @@ NAN_DATA = [0.5, np.nan, -1.0, 0.0, 2.0, -3.0, 1.0, 0.25, -0.5, 4.0, 1e-3, -2.0,
             -0.25, 5.0, np.nan]  # a NaN in the scalar tail of 16-wide SIMD loops too
 
 
+# the identity's derivative does not depend on its input: 1 everywhere, NaN included
+CONSTANT_IN_INPUT = [name for name in ALL_OPS if name.startswith("linear_")]
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
-@pytest.mark.parametrize("name", ALL_OPS)
+@pytest.mark.parametrize("name", [n for n in ALL_OPS if n not in CONSTANT_IN_INPUT])
 def test_nan_propagates_from_input(name, dtype):
     z = np.array(NAN_DATA, dtype=dtype)
     got = _call(name, z)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(z))
     assert np.isnan(_call(name, dtype(np.nan)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("name", CONSTANT_IN_INPUT)
+def test_linear_derivative_ignores_nan_in_its_input(simd, name, dtype):
+    # as np.ones_like and PyTorch's and Keras' gradients of the identity: ones, and dA
+    # passed through unchanged (a NaN upstream still reaches dA itself)
+    for n in (len(NAN_DATA), 1000):
+        z = np.resize(np.array(NAN_DATA, dtype=dtype), n)
+        got = _call(name, z)
+        want = np.ones_like(z) if name in UNARY else np.full_like(z, DA)
+        np.testing.assert_array_equal(got, want)
+    assert _call(name, dtype(np.nan)) == (1 if name in UNARY else DA)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
@@ -854,7 +871,8 @@ def test_nan_and_inf_property(name, data):
     else:
         inputs, got = (dA, x), BINARY[name][0](dA, x)
     nan_in = np.zeros(np.shape(got), dtype=bool)
-    for arg in inputs:
+    # (the identity's derivative takes nothing from x: ones, or dA as it is)
+    for arg in inputs[:-1] if name in CONSTANT_IN_INPUT else inputs:
         nan_in |= np.isnan(arg)
     assert np.all(np.isnan(got)[nan_in])
     oracle = UNARY[name][1] if name in UNARY else BINARY[name][1]
