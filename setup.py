@@ -89,7 +89,8 @@ extensions = [
                                  "fastdnn/_kernels/_norm.pxd"],
               **COMMON),
     Extension("fastdnn._kernels._norm", sources=["fastdnn/_kernels/_norm.pyx"],
-              depends=["fastdnn/_kernels/_norm.pxd"], **COMMON),
+              depends=HEADERS + ["fastdnn/_kernels/_elementwise.pxd",
+                                 "fastdnn/_kernels/_norm.pxd"], **COMMON),
 ]
 
 setup(

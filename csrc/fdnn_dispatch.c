@@ -600,8 +600,8 @@ FDNN_DEF_DENSE_DISPATCH(f32, float)
 FDNN_DEF_DENSE_DISPATCH(f64, double)
 
 /* Batch normalization: the team splits the features, in chunks of a multiple of
-   FDNN_BN_ALIGN (a cache line of float32) so that no two threads write one line; a
-   thread joins from FDNN_BN_FROM elements. */
+   FDNN_BN_ALIGN (a cache line of float32 when n is a multiple of it: then no two threads
+   write one line of an aligned array); a thread joins from FDNN_BN_FROM elements. */
 #define FDNN_BN_ALIGN 16
 #define FDNN_BN_FROM (1 << 14)
 static int bn_threads(ptrdiff_t n, ptrdiff_t m, ptrdiff_t *grain)
@@ -673,6 +673,8 @@ static int bn_threads(ptrdiff_t n, ptrdiff_t m, ptrdiff_t *grain)
                                T *dbeta, T *db, double scale, double *work)            \
     {                                                                                  \
         ptrdiff_t grain;                                                               \
+        if (op >= 0 && dX == NULL) /* dN has nowhere to go */                          \
+            return;                                                                    \
         int nt = bn_threads(n, m, &grain);                                             \
         if (nt <= 1) {                                                                 \
             bn_backward_part_##TS(op, G, a, alpha, Z, n, m, mean, inv_std, gamma, dX,  \

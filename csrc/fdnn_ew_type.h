@@ -5,7 +5,8 @@
  *
  * Each scalar op is an always-inline function; the loops around them are
  * plain counted loops the compiler vectorizes for the instruction set of the
- * including translation unit. NaN in gives the same NaN out.
+ * including translation unit. NaN in gives the same NaN out (but for the identity's
+ * derivative, 1 whatever its input).
  */
 
 #define OP(name) FDNN_CAT(op_##name##_, TS)

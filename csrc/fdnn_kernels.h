@@ -312,7 +312,7 @@ void fdnn_act_backward_f64(int op, const double *dA, const double *a, double *dZ
    inv_std + beta; then, when act >= 0 (FDNN_SIGMOID..FDNN_LINEAR), A = g(N). N == Z and
    A == N are allowed.
    Backward: dN = G * g'(a) when op >= 0 (FDNN_BW_*; written to dX, which must be given),
-   else dN = G; dgamma = scale sum(dN xh) and dbeta = scale sum(dN) over the examples, xh
+   else dN = G (op >= 0 without dX: nothing is done); dgamma = scale sum(dN xh) and dbeta = scale sum(dN) over the examples, xh
    the normalized Z; when dX is given, dX = d(loss)/dZ (dX == G allowed) and, when db is,
    db = scale sum(dX) (the bias before the normalization). work: 2 n doubles. */
 void fdnn_bn_forward_f32(const float *Z, ptrdiff_t n, ptrdiff_t m, int stats, double eps,

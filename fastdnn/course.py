@@ -243,7 +243,7 @@ def linear_backward(dZ: np.ndarray, cache: _LinearCache
     (array([[1., 1.]]), array([[1.]]))
     """
     A_prev, W, b = cache
-    # linear: dZ * 1; the "activation" argument only feeds NaN checks, dZ itself serves
+    # linear: dZ * 1, the identity's derivative read from nothing (dZ fills the slot)
     # need_dA_prev is True: dA_prev is an array, not None
     return F.dense_backward(dZ, F.DenseCache(  # type: ignore[return-value]
         A_prev, W, b, dZ, "linear"))

@@ -6,7 +6,9 @@ either memory order. float32 and float64 are computed in their own precision
 (result dtype = input dtype); other array dtypes raise ``TypeError``. Python
 scalars and lists are accepted as NumPy accepts them. Each function takes
 ``out=`` (in-place allowed) and, like a NumPy ufunc, returns a scalar for a
-0-d input when ``out`` is not given. NaN propagates; no warnings are emitted.
+0-d input when ``out`` is not given. NaN propagates (the identity's derivative excepted:
+``linear_derivative`` is 1 and ``linear_backward`` passes ``dA`` through, whatever the
+input); no warnings are emitted.
 
 Examples
 --------

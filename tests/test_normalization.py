@@ -4,6 +4,8 @@ layers in models (training, moving statistics at inference, save/load, summary, 
 and their argument checks."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -71,25 +73,56 @@ def test_batch_norm_kernels_on_every_path_and_thread_count(simd, dtype):
     # the 16-feature chunks): every thread count gives the same bits, close to reference
     n, m = 100, 400
     X, dY, gamma, beta = _data(n, m, dtype, seed=3)
+    mm, mv = np.full((n, 1), 0.5, dtype), np.full((n, 1), 2.0, dtype)
     results = []
     for threads in (1, 2):
         fastdnn.set_num_threads(threads)
         try:
+            # (past any back-off of the team after late threads, which lasts <= 20 ms:
+            # two threads split these calls)
+            time.sleep(0.03)
             layer = _built(BatchNormalization(), n, dtype)
             layer.gamma[...], layer.beta[...] = gamma, beta
             Y = layer.forward(X, training=True).copy()
             dX = layer.backward(dY).copy()
-            results.append((Y, dX, layer.dgamma.copy(), layer.dbeta.copy()))
+            layer.moving_mean[...], layer.moving_variance[...] = mm, mv
+            Yi = layer.forward(X, training=False).copy()
+            mean, var, inv_std = np.empty(n), np.empty(n), np.empty(n)
+            out = np.empty_like(X)
+            _norm.batch_norm_train(X, gamma, beta, 1e-3, out, mean, var, inv_std)
+            dg, dbeta, db = (np.empty((n, 1), dtype) for _ in range(3))
+            dXk = np.empty_like(X)
+            _norm.batch_norm_backward(dY, X, gamma, mean, inv_std, dXk, dg, dbeta, 1 / m,
+                                      db=db)
+            results.append((Y, dX, layer.dgamma.copy(), layer.dbeta.copy(), Yi, var,
+                            dXk, db))
         finally:
             fastdnn.set_num_threads(None)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
-    Y, dX, dgamma, dbeta = results[0]
+    Y, dX, dgamma, dbeta, Yi, var, dXk, db = results[0]
     x, g, b = (a.astype(np.float64) for a in (X, gamma, beta))
-    _close(Y, R.batch_norm(x, g, b, 1e-3)[0], dtype, 10)
+    want_Y, _, want_var = R.batch_norm(x, g, b, 1e-3)
+    _close(Y, want_Y, dtype, 10)
+    _close(var, want_var.ravel(), dtype, 10)
+    _close(Yi, g * (x - mm) / np.sqrt(mv.astype(np.float64) + 1e-3) + b, dtype, 10)
     want = R.batch_norm_backward(dY.astype(np.float64), x, g, 1e-3)
     for got, w, scale in zip((dX, dgamma, dbeta), want, (30, 10, 10)):
         _close(got, w, dtype, scale)
+    np.testing.assert_array_equal(dXk, dX)
+    # db, the gradient of a bias before the normalization: the sums of dX (about 0)
+    dXd = dXk.astype(np.float64)
+    tol = TOL[np.dtype(dtype)]
+    np.testing.assert_allclose(db.ravel(), dXd.sum(axis=1) / m, rtol=0,
+                               atol=tol * np.abs(dXd).sum(axis=1).max() / m)
+
+
+def test_batch_norm_bias_gradient_needs_dX():
+    X, dY, gamma, _ = _data(4, 3, np.float64)
+    stats = np.zeros(4), np.ones(4)
+    with pytest.raises(ValueError, match="db needs dX"):
+        _norm.batch_norm_backward(dY, X, gamma, *stats, None, np.empty(4), np.empty(4), 1.0,
+                                  db=np.empty(4))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -488,7 +521,7 @@ def _train_both(make, loss, optimizer, dtype, X, y, **fit):
 @pytest.mark.parametrize("units", [8, 128, 256])
 def test_compiled_loop_matches_the_layer_path(dtype, kind, optimizer, units):
     # 128 units with batches of 64: the products run packed, with their fused epilogues;
-    # 256: the batch normalizations split their features over the thread team
+    # 256: the first batch normalization splits its features over the thread team
     rng = np.random.default_rng(5)
     X = rng.normal(2.0, 3.0, size=(200, 6))
     y = (X[:, 0] * X[:, 1] > 0).astype(np.float64)
@@ -516,13 +549,15 @@ def test_compiled_loop_without_gamma_or_beta(kind, center, scale):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_compiled_loop_gelu_after_a_batch_normalization(dtype):
+@pytest.mark.parametrize("units", [192, 200])
+def test_compiled_loop_gelu_after_a_batch_normalization(dtype, units):
     # GELU's backward reads its input, the normalization's output: in the compiled loop
-    # the two backward passes are one, over the thread team at this size
+    # the two backward passes are one, over the thread team at this size (200 features:
+    # the last chunk shorter than the others)
     rng = np.random.default_rng(8)
     X = rng.normal(size=(256, 6))
     y = rng.integers(0, 3, 256)
-    make = lambda: [Input(6), Dense(192), BatchNormalization(), Activation("gelu"),  # noqa: E731
+    make = lambda: [Input(6), Dense(units), BatchNormalization(), Activation("gelu"),  # noqa: E731
                     Dense(3, activation="softmax")]
     weights, _ = _train_both(make, "categorical_crossentropy", "adam", dtype, X, y, epochs=2,
                              batch_size=128)

@@ -56,7 +56,8 @@ its own preallocated output of the case's order (made once, untimed):
   own default.
 * ``copy`` -- ``np.copyto`` of a contiguous array moving the same bytes as the
   function (2 N elements read and written for a forward function, a derivative and
-  softmax, 3 N for a backward step and softmax_backward): the memory roofline, not
+  softmax, 3 N for a backward step and softmax_backward; N for linear_derivative, a fill,
+  and 2 N for linear_backward, a copy of dA): the memory roofline, not
   checked.
 
 Timing: every implementation is calibrated (a sample lasts at least the run's
@@ -440,7 +441,7 @@ def _specs() -> tuple[Spec, ...]:
              P(lambda i, o, s: lambda: _leaky_slope_np(i["z"], o))),
         Spec("linear_derivative", "derivative",
              P(lambda i, o, s: lambda: F.linear_derivative(i["z"], out=o)),
-             P(lambda i, o, s: lambda: o.fill(1))),
+             P(lambda i, o, s: lambda: o.fill(1)), streams=1),
         Spec("elu_derivative(z)", "derivative",
              P(lambda i, o, s: lambda: F.elu_derivative(i["z"], out=o)),
              P(lambda i, o, s: lambda: _elu_slope_np(i["z"], o, s["mask"])),
@@ -530,7 +531,7 @@ def _specs() -> tuple[Spec, ...]:
              streams=3, scratch=("mask",)),
         Spec("linear_backward", "backward",
              P(lambda i, o, s: lambda: F.linear_backward(i["dA"], i["z"], out=o)),
-             P(lambda i, o, s: lambda: np.copyto(o, i["dA"])), streams=3),
+             P(lambda i, o, s: lambda: np.copyto(o, i["dA"]))),
         Spec("elu_backward", "backward",
              P(lambda i, o, s: lambda: F.elu_backward(i["dA"], i["elu"], out=o)),
              P(lambda i, o, s: lambda: np.multiply(

@@ -51,7 +51,7 @@ cdef inline void bn_moving_update(n_real *moving_mean, n_real *moving_var, const
 cdef inline void bn_inference_scale(const n_real *moving_mean, const n_real *moving_var,
                                     Py_ssize_t n, double epsilon, double *mean,
                                     double *inv_std) noexcept nogil:
-    """The moving statistics as (mean, inv_std) for bn_apply."""
+    """The moving statistics as (mean, inv_std) for bn_forward without stats."""
     cdef Py_ssize_t i
     for i in range(n):
         mean[i] = moving_mean[i]

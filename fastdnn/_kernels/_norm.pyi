@@ -14,7 +14,7 @@ def batch_norm_infer(
 ) -> None: ...
 def batch_norm_backward(
     dY: _A, X: _A, gamma: _A, mean: _A, inv_std: _A, dX: _A | None, dgamma: _A, dbeta: _A,
-    scale: float,
+    scale: float, db: _A | None = None,
 ) -> None: ...
 def layer_norm_forward(
     X: _A, gamma: _A, beta: _A, epsilon: float, Y: _A, mean: _A, inv_std: _A

@@ -136,7 +136,8 @@ def batch_norm_infer(X, gamma, beta, moving_mean, moving_var, double epsilon, Y)
                        <double *>p_y, -1, NULL, 0)
 
 
-def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale):
+def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale,
+              bias_db=None):
     cdef Py_ssize_t n, m
     cdef int t
     n, m, t = _dims(X, "X")
@@ -149,6 +150,10 @@ def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double
     cdef cnp.ndarray dg = _take(dgamma, "dgamma", t, n, False, True)
     cdef cnp.ndarray db = _take(dbeta, "dbeta", t, n, False, True)
     cdef cnp.ndarray dx = None if dX is None else _take(dX, "dX", t, n * m, True, True)
+    if bias_db is not None and (layer or dx is None):
+        raise ValueError("db needs dX, and only batch normalization computes it")
+    cdef cnp.ndarray bdb = None if bias_db is None else _take(bias_db, "db", t, n, False, True)
+    cdef void *p_bdb = _p(bdb)
     cdef cnp.ndarray work = np.empty(2 * n)
     cdef double *w = <double *>cnp.PyArray_DATA(work)
     cdef void *p_db = _p(db)
@@ -170,7 +175,7 @@ def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double
                 bn_backward(-1, <const float *>p_dy, NULL, 0, <const float *>p_x, n, m,
                             <const double *>p_mu, <const double *>p_r,
                             <const float *>p_g, <float *>p_dx, <float *>p_dg,
-                            <float *>p_db, NULL, scale, w)
+                            <float *>p_db, <float *>p_bdb, scale, w)
         else:
             if layer:
                 ln_backward(<const double *>p_dy, <const double *>p_x, n, m,
@@ -181,14 +186,17 @@ def _backward(bint layer, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double
                 bn_backward(-1, <const double *>p_dy, NULL, 0, <const double *>p_x, n, m,
                             <const double *>p_mu, <const double *>p_r,
                             <const double *>p_g, <double *>p_dx, <double *>p_dg,
-                            <double *>p_db, NULL, scale, w)
+                            <double *>p_db, <double *>p_bdb, scale, w)
 
 
-def batch_norm_backward(dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale):
+def batch_norm_backward(dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, double scale,
+                        db=None):
     """dgamma = scale sum(dY xh), dbeta = scale sum(dY) over the examples and, unless dX is
     None, dX = gamma inv_std / m (m dY - sum(dY) - xh sum(dY xh)), for the statistics
-    (mean, inv_std of n values) of the forward pass; dY is d(sum of the losses)/dY."""
-    _backward(False, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, scale)
+    (mean, inv_std of n values) of the forward pass; dY is d(sum of the losses)/dY. With db
+    (n values; needs dX), db = scale sum(dX): the gradient of a bias before the
+    normalization, as the compiled loop forms it."""
+    _backward(False, dY, X, gamma, mean, inv_std, dX, dgamma, dbeta, scale, db)
 
 
 def layer_norm_forward(X, gamma, beta, double epsilon, Y, mean, inv_std):
