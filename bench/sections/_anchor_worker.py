@@ -294,22 +294,26 @@ class RemoteCall:
 
 SETTLE_WINDOW_S = 0.001     # CPU use is judged over windows this long
 SETTLE_BUSY = 0.2           # cores' worth of CPU time per window that still counts as busy
-SETTLE_LIMIT_S = 0.3         # NumPy's OpenBLAS spins a core ~115 ms after its last call (Zen 3)
+SETTLE_QUIET = 20           # quiet windows in a row that count as settled
+SETTLE_LIMIT_S = 0.5        # NumPy's OpenBLAS spins a core ~115 ms after its last call (Zen 3)
 
 
 def settle() -> None:
-    """Return once this process's threads have stopped using the CPU, at most after
-    ``SETTLE_LIMIT_S``: the anchor's thread pool spins after its last call (libgomp's
-    default, in torch, for ~12 ms after each call; OpenBLAS's, in NumPy, ~115 ms on a
-    Zen 3 core; onnxruntime's workers too), and
-    fastdnn's samples, taken next, would share the cores with it (a 256^3 product took
-    2.6x its time alone right after torch's samples)."""
+    """Return once this process's threads have stopped using the CPU (``SETTLE_QUIET``
+    quiet windows in a row), at most after ``SETTLE_LIMIT_S``: the anchor's thread pool
+    spins after its last call (libgomp's default, in torch, for ~12 ms after each call;
+    OpenBLAS's, in NumPy, ~115 ms on a Zen 3 core; onnxruntime's, a core for 40-60 ms,
+    after a first millisecond that can look quiet), and fastdnn's samples, taken next,
+    would share the cores with it (a 256^3 product took 2.6x its time alone right after
+    torch's samples; one window sufficed to end the wait, and a 128 x 128 x 256 product
+    right after onnxruntime's calls took 94-100 us for 130-200 ms, 51-66 after)."""
     end = time.perf_counter() + SETTLE_LIMIT_S
-    while time.perf_counter() < end:
+    quiet = 0
+    while time.perf_counter() < end and quiet < SETTLE_QUIET:
         cpu, wall = time.process_time(), time.perf_counter()
         time.sleep(SETTLE_WINDOW_S)
-        if time.process_time() - cpu < SETTLE_BUSY * (time.perf_counter() - wall):
-            return
+        busy = time.process_time() - cpu >= SETTLE_BUSY * (time.perf_counter() - wall)
+        quiet = 0 if busy else quiet + 1
 
 
 def main() -> None:
