@@ -284,8 +284,8 @@ FDNN_INLINE T OP(silu)(T z, T alpha)
 #endif
 }
 
-/* 1 + e + c with the two sums error-free: the bracket of the silu and tanh-GELU
-   derivatives for z < 0, whose zero is theirs (c = -1.28 and -1.85 there) */
+/* 1 + e + c with the two sums error-free: the bracket of the float64 tanh-GELU derivative
+   for z < 0, whose zero is its (c = -1.85 there) */
 FDNN_INLINE W OP(one_plus_sum)(W e, W c, W c_lo)
 {
     W q = 1.0 + c, bq = q - 1.0;
@@ -296,39 +296,39 @@ FDNN_INLINE W OP(one_plus_sum)(W e, W c, W c_lo)
 }
 
 /* sigma(z) (1 + z sigma(-z)): z >= 0: 1/(1+e) + z e/(1+e)^2; z < 0: e (1 + e + z)/(1+e)^2,
-   (1 + e)^2 as e (2 + e) + 1 (see e_over_1pe_sq) */
+   (1 + e)^2 as e (2 + e) + 1 (see e_over_1pe_sq).
+   float32: e = (1 + q) s 2^-40 (fdnn_expm1neg_scaled_f32), one quotient N / (1 + e)^2 for
+   both signs with N scaled by 2^40, so that a subnormal result is rounded once: z < 0:
+   N = b s (1 + q), b = 1 - |z| + e; z >= 0: N = (1 + e + |z| e) 2^40. Around the zero at
+   z = -1.28, where b cancels, the fit fdnn_d_silu_near_zero_f32. Within 3.4 ULP (3.6
+   without FMA); 49 instructions per 8 elements on AVX2, where every part error-free to
+   2^-30 (the previous form, 2.2 ULP) took 70 and twice the time. float64 the same way with
+   2^-200 (fdnn_expm1neg_scaled_f64): 2.6 ULP, 1.7x faster than three quotients. */
 FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    /* N / (1 + e)^2 with every part error-free to about 2^-30: exp = (m + ml) s, 1 + e =
-       t + tl, (t + tl)^2 = den + dl, and for z < 0 the bracket 1 + z + e = b + bl; N / (den +
-       dl) = (N - N dl / den) / den, 1 / den from 1 / t to 0.3% (one Newton step from 1.5 -
-       t/2). Around the zero at z = -1.28, where b cancels, the fit fdnn_d_silu_near_zero_f32 */
-    float x = z < -120.0f ? -120.0f : (z > 120.0f ? 120.0f : z), s, ml;
-    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml), e = m * s, el = ml * s;
-    float t = 1.0f + e, tl = ((1.0f - t) + e) + el;
-    float dl, den = fdnn_two_prod_f32(t, t, &dl);
-    dl += 2.0f * t * tl;
-    float h = 1.5f - 0.5f * t;
-    h = h * (2.0f - t * h);
-    float o = 1.0f + x, b = o + e, bb = b - o;
-    float bl = ((o - (b - bb)) + (e - bb)) + (((1.0f - o) + x) + el);
-    float pos = fdnn_fma_f32(x, e, t), neg = m * b; /* z > 0: N = 1 + e + z e */
-    float n0 = z > 0 ? pos : neg;
-    float corr = (z > 0 ? tl + x * el : m * bl + ml * b) - n0 * dl * (h * h);
-    float num = z > 0 ? pos + corr : fdnn_fma_f32(m, b, corr);
-    float sc = z > 0 ? 1.0f : s;
-    float r = (num / den) * sc;
-    r = z > -1.42f && z < -1.14f ? fdnn_d_silu_near_zero_f32(z) : r;
+    /* min(|z|, 115) on the bits: as a float compare, it made the compiler blend every
+       intermediate result instead of the argument */
+    const uint32_t ab = fdnn_bits_f32(fabsf(z)), a_max = 0x42E60000u; /* 115 */
+    const float a = fdnn_from_bits_f32(ab < a_max ? ab : a_max);
+    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    const float m = (1.0f + q) * s, e = m * FDNN_F32_2M40; /* m = e 2^40 */
+    const float den = e * (2.0f + e) + 1.0f;
+    const float bs = ((1.0f - a) + e) * s;
+    const float num = z < 0 ? bs + bs * q : a * m + (m + FDNN_F32_2P40);
+    const float far = (num / den) * FDNN_F32_2M40;
+    const float r = fabsf(z + 1.28f) < 0.14f ? fdnn_d_silu_near_zero_f32(z) : far;
     return NAN_OR(z, r);
 #else
-    W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
-    W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
-    W den = e * (2.0 + e) + 1.0;
-    W r = x > 0 ? 1.0 / (1.0 + e) + x * (e / den)
-                : (m * OP(one_plus_sum)(e, x, 0.0) / den) * s;
-    return NAN_OR(z, (T)r);
+    const uint64_t ab = fdnn_bits_f64(fabs(z)), a_max = 0x4089000000000000ull; /* 800 */
+    const double a = fdnn_from_bits_f64(ab < a_max ? ab : a_max);
+    double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
+    const double m = (1.0 + q) * s, e = m * FDNN_F64_2M200; /* m = e 2^200 */
+    const double den = e * (2.0 + e) + 1.0;
+    const double bs = ((1.0 - a) + e) * s;
+    const double num = z < 0 ? bs + bs * q : a * m + (m + FDNN_F64_2P200);
+    return NAN_OR(z, (num / den) * FDNN_F64_2M200);
 #endif
 }
 

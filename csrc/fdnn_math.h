@@ -413,6 +413,21 @@ FDNN_INLINE double fdnn_expneg_split_f64(double x, double *s)
     return fdnn_expneg_split2_f64(x, 0.0, s);
 }
 
+/* exp(x) = (1 + q) *s 2^-200 for x in [-800, 0], q the returned expm1 of the reduced
+   argument and *s = 2^(k + 200) normal, as fdnn_expm1neg_scaled_f32 has it: a product
+   with (1 + q) *s stays normal, and a subnormal result is rounded once, by the final
+   product with 2^-200 */
+#define FDNN_F64_2M200 6.2230152778611417e-61 /* 2^-200 */
+#define FDNN_F64_2P200 1.6069380442589903e+60
+FDNN_INLINE double fdnn_expm1neg_scaled_f64(double x, double *s)
+{
+    const double kt = x * FDNN_F64_LOG2E + FDNN_F64_SHIFT, k = kt - FDNN_F64_SHIFT;
+    double r = x - k * FDNN_F64_LN2_HI;
+    r = r - k * FDNN_F64_LN2_LO;
+    *s = fdnn_from_bits_f64((fdnn_bits_f64(kt) - FDNN_F64_SHIFT_BITS + 1223u) << 52);
+    return r + (r * r) * fdnn_exp_tail_f64(r);
+}
+
 /* log1p(y) for y in [0, 1]: 1 + y = 2^k (1 + f), f in [sqrt2/2 - 1, sqrt2 - 1] exact, plus
    the rounding of 1 + y as c / (1 + y); log(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2))) with
    s = f / (2 + f) and 2 atanh(s) = 2s + s R(s^2) (its Taylor series, |s| < 0.172: 11 terms
