@@ -308,10 +308,7 @@ FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    /* min(|z|, 115) on the bits: as a float compare, it made the compiler blend every
-       intermediate result instead of the argument */
-    const uint32_t ab = fdnn_bits_f32(fabsf(z)), a_max = 0x42E60000u; /* 115 */
-    const float a = fdnn_from_bits_f32(ab < a_max ? ab : a_max);
+    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
     float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
     const float m = (1.0f + q) * s, e = m * FDNN_F32_2M40; /* m = e 2^40 */
     const float den = e * (2.0f + e) + 1.0f;
@@ -382,19 +379,23 @@ FDNN_INLINE void OP(gauss)(W zc, W *cdf, W *zpdf, W *sc)
 
 /* gelu z Phi(z), and its derivative Phi(z) + z phi(z). float32 computes in float lanes
    (fdnn_math.h): y Phi(-y) = exp(-y^2/2) R(y), y = |z|, the exponential's argument exact and
-   its scale 2^-40 applied last (a subnormal result is rounded once); |z| < 0.75 for GELU
-   from the series 1/2 + z S(z^2); the derivative at z = -y as (y0 - y) exp(-y^2/2) D(y),
+   its scale 2^-40 applied last (a subnormal result is rounded once); GELU is z - y Phi(-y)
+   for z > 0, -y Phi(-y) otherwise, and for |z| < 0.75 the series 1/2 + z S(z^2) (one fit
+   of Phi(-y) exp(y^2/2) over the whole range, degree 11, lost float32's relative accuracy
+   where the tail's sum cancels: 9.6 ULP at z = -13); the derivative at z = -y as
+   (y0 - y) exp(-y^2/2) D(y),
    its zero y0 factored out so that it keeps its relative accuracy where the sum cancels. */
 FDNN_INLINE T OP(gelu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float y = fabsf(z) < FDNN_GAUSS_F32_MAX ? fabsf(z) : FDNN_GAUSS_F32_MAX;
+    const float y = fdnn_abs_min_f32(z, FDNN_GAUSS_F32_MAX_BITS);
     float s, q = fdnn_expm1_half_sq_f32(y, &s);
-    const float p = z < 0 ? -fdnn_gauss_ytailx_f32(y) : fdnn_gauss_ytailx_f32(y);
-    const float w = ((p + p * q) * s) * FDNN_F32_2M40; /* z Phi(-|z|) */
+    const float p = fdnn_gauss_ytailx_f32(y);
+    const float u = ((p + p * q) * s) * FDNN_F32_2M40; /* y Phi(-y) */
     const float near = z * (0.5f + z * fdnn_gauss_series_f32(z * z));
-    return NAN_OR(z, y < 0.75f ? near : (z < 0 ? w : z - w));
+    const float r = y < 0.75f ? near : (z > 0 ? z : 0.0f) - u;
+    return NAN_OR(z, r);
 #else
     W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
@@ -407,7 +408,7 @@ FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float y = fabsf(z) < FDNN_GAUSS_F32_MAX ? fabsf(z) : FDNN_GAUSS_F32_MAX;
+    const float y = fdnn_abs_min_f32(z, FDNN_GAUSS_F32_MAX_BITS);
     float s, q = fdnn_expm1_half_sq_f32(y, &s);
     const float p = fdnn_d_gelu_tailx_f32(y) * ((FDNN_D_GELU_Y0_HI - y) + FDNN_D_GELU_Y0_LO);
     const float g = ((p + p * q) * s) * FDNN_F32_2M40; /* Phi(-|z|) - |z| phi(z) */
@@ -442,7 +443,7 @@ FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float x = z < -11.0f ? -11.0f : (z > 11.0f ? 11.0f : z);
+    const float x = copysignf(fdnn_abs_min_f32(z, 0x41300000u), z); /* |x| <= 11 */
     float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
     float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
     const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
@@ -465,7 +466,7 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float x = z < -11.0f ? -11.0f : (z > 11.0f ? 11.0f : z);
+    const float x = copysignf(fdnn_abs_min_f32(z, 0x41300000u), z); /* |x| <= 11 */
     float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
     float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
     const float e = ((1.0f + q) * s) * FDNN_F32_2M40;

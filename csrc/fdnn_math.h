@@ -84,6 +84,15 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
  * within 3.1 ULP (tests/test_accuracy.py), where folding the errors in (1.6 ULP) took
  * twice the time, 1.49 against 0.79 ns per element on one core. */
 
+/* min(|z|, the float whose bits are max_bits) on the bits, NaN giving the maximum: a float
+   compare for this clamp made the compiler blend every intermediate result of the kernels
+   instead of their argument (gelu float32 75 -> 57 instructions per vector) */
+FDNN_INLINE float fdnn_abs_min_f32(float z, uint32_t max_bits)
+{
+    const uint32_t y = fdnn_bits_f32(fabsf(z));
+    return fdnn_from_bits_f32(y < max_bits ? y : max_bits);
+}
+
 /* a b + c, rounded once where FMA exists (AVX2, AVX-512); twice on the portable path, where
    fmaf would be a library call */
 FDNN_INLINE float fdnn_fma_f32(float a, float b, float c)
@@ -198,6 +207,8 @@ FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
 }
 
 #define FDNN_GAUSS_F32_MAX 14.75f /* beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
+#define FDNN_GAUSS_F32_MAX_BITS 0x416C0000u
+
 
 /* y Phi(-y) exp(y^2/2) = P(t) for y in [0.75, 14.75], t = (y - 3) / (y + 3), P of degree 10
    with a float-float constant term (scripts/fit_gelu_f32.py; 5e-9 relative) */
