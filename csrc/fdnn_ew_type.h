@@ -17,11 +17,22 @@
 
 /* ---- activations ---- */
 
+/* sigma(-|z|) = e / (1 + e), sigma(|z|) = 1 / (1 + e), e = exp(-|z|) = (1 + q) s 2^-C
+   (fdnn_expm1neg_scaled_*), |z| clamped on the bits (fdnn_abs_min_*): 37 -> 26
+   instructions per vector (float32, AVX2) against fdnn_expneg_f32's compares */
 FDNN_INLINE T OP(sigmoid)(T z, T alpha)
 {
     (void)alpha;
-    T e = EXPNEG(-FDNN_ABS(z)); /* sigma(-|z|) = e / (1 + e), sigma(|z|) = 1 / (1 + e) */
-    T num = z >= 0 ? (T)1 : e;
+#if FDNN_TBYTES == 4
+    const float a = fdnn_abs_min_f32(z, 0x42D00000u); /* 104: exp rounds to 0 beyond */
+    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
+#else
+    const double a = fdnn_abs_min_f64(z, 0x4087500000000000ull); /* 746 */
+    double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
+    const double e = ((1.0 + q) * s) * FDNN_F64_2M200;
+#endif
+    const T num = z >= 0 ? (T)1 : e;
     return NAN_OR(z, num / ((T)1 + e));
 }
 
@@ -318,8 +329,7 @@ FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
     const float r = fabsf(z + 1.28f) < 0.14f ? fdnn_d_silu_near_zero_f32(z) : far;
     return NAN_OR(z, r);
 #else
-    const uint64_t ab = fdnn_bits_f64(fabs(z)), a_max = 0x4089000000000000ull; /* 800 */
-    const double a = fdnn_from_bits_f64(ab < a_max ? ab : a_max);
+    const double a = fdnn_abs_min_f64(z, 0x4089000000000000ull); /* 800 */
     double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
     const double m = (1.0 + q) * s, e = m * FDNN_F64_2M200; /* m = e 2^200 */
     const double den = e * (2.0 + e) + 1.0;

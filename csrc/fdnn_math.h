@@ -424,6 +424,13 @@ FDNN_INLINE double fdnn_expneg_split_f64(double x, double *s)
     return fdnn_expneg_split2_f64(x, 0.0, s);
 }
 
+/* min(|z|, the double whose bits are max_bits) on the bits, as fdnn_abs_min_f32 */
+FDNN_INLINE double fdnn_abs_min_f64(double z, uint64_t max_bits)
+{
+    const uint64_t y = fdnn_bits_f64(fabs(z));
+    return fdnn_from_bits_f64(y < max_bits ? y : max_bits);
+}
+
 /* exp(x) = (1 + q) *s 2^-200 for x in [-800, 0], q the returned expm1 of the reduced
    argument and *s = 2^(k + 200) normal, as fdnn_expm1neg_scaled_f32 has it: a product
    with (1 + q) *s stays normal, and a subnormal result is rounded once, by the final
