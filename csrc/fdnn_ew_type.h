@@ -17,22 +17,29 @@
 
 /* ---- activations ---- */
 
-/* sigma(-|z|) = e / (1 + e), sigma(|z|) = 1 / (1 + e), e = exp(-|z|) = (1 + q) s 2^-C
-   (fdnn_expm1neg_scaled_*), |z| clamped on the bits (fdnn_abs_min_*): 37 -> 26
-   instructions per vector (float32, AVX2) against fdnn_expneg_f32's compares */
+/* exp(-|z|) = (1 + q) s 2^-C (fdnn_expm1neg_scaled_*) with |z| clamped on the bits
+   (fdnn_abs_min_*) where it and 4 times it round to 0: for the activations, which put the input's
+   NaN back themselves (NAN_OR). Against EXPNEG's float compares, which GCC turned into
+   blends of every intermediate result, sigmoid went from 37 to 28 instructions per vector
+   (float32, AVX2), 0.71 -> 0.555 ns per element on one core (float64 1.85 -> 1.61). */
+FDNN_INLINE T OP(exp_negabs)(T z)
+{
+#if FDNN_TBYTES == 4
+    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
+    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    return ((1.0f + q) * s) * FDNN_F32_2M40;
+#else
+    const double a = fdnn_abs_min_f64(z, 0x4089000000000000ull); /* 800 */
+    double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
+    return ((1.0 + q) * s) * FDNN_F64_2M200;
+#endif
+}
+
 FDNN_INLINE T OP(sigmoid)(T z, T alpha)
 {
     (void)alpha;
-#if FDNN_TBYTES == 4
-    const float a = fdnn_abs_min_f32(z, 0x42D00000u); /* 104: exp rounds to 0 beyond */
-    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
-    const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
-#else
-    const double a = fdnn_abs_min_f64(z, 0x4087500000000000ull); /* 746 */
-    double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
-    const double e = ((1.0 + q) * s) * FDNN_F64_2M200;
-#endif
-    const T num = z >= 0 ? (T)1 : e;
+    T e = OP(exp_negabs)(z); /* sigma(-|z|) = e / (1 + e), sigma(|z|) = 1 / (1 + e) */
+    T num = z >= 0 ? (T)1 : e;
     return NAN_OR(z, num / ((T)1 + e));
 }
 
@@ -79,14 +86,14 @@ FDNN_INLINE T OP(e_over_1pe_sq)(T e)
 FDNN_INLINE T OP(d_sigmoid_z)(T z, T alpha)
 {
     (void)alpha;
-    T e = EXPNEG(-FDNN_ABS(z)); /* sigma(z) sigma(-z) = e / (1 + e)^2 */
+    T e = OP(exp_negabs)(z); /* sigma(z) sigma(-z) = e / (1 + e)^2 */
     return NAN_OR(z, OP(e_over_1pe_sq)(e));
 }
 
 FDNN_INLINE T OP(d_tanh_z)(T z, T alpha)
 {
     (void)alpha;
-    T e = EXPNEG((T)-2 * FDNN_ABS(z)); /* sech^2 z = 4e / (1 + e)^2 */
+    T e = OP(exp_negabs)((T)2 * z); /* sech^2 z = 4e / (1 + e)^2 */
     return NAN_OR(z, (T)4 * OP(e_over_1pe_sq)(e));
 }
 
