@@ -364,7 +364,7 @@ FDNN_INLINE T OP(mish)(T z, T alpha)
 FDNN_INLINE T OP(d_mish_z)(T z, T alpha)
 {
     (void)alpha;
-    W x = z < -800 ? -800.0 : (z > 800 ? 800.0 : (W)z), s;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4089000000000000ull), (W)z), s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
     W n = x > 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
     W d = x > 0 ? n + 2.0 * e * e : n + 2.0;
@@ -414,7 +414,7 @@ FDNN_INLINE T OP(gelu)(T z, T alpha)
     const float r = y < 0.75f ? near : (z > 0 ? z : 0.0f) - u;
     return NAN_OR(z, r);
 #else
-    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), cdf, zpdf, sc;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
     W r = z > 40 ? (W)z : (x * cdf) * sc;
     return NAN_OR(z, (T)r);
@@ -433,7 +433,7 @@ FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
 #else
     /* Phi and z phi share the factor exp(-z^2/2) in the tails and z near 0: one bracket
        each, rounded once, where the sum of the two rounded terms cancels around z0 */
-    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), y = fabs(x), es;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), y = fabs(x), es;
     W g = fdnn_exp_half_sq_f64(y, &es);
     W tx = 0.5 * fdnn_gauss_tailx_f64(y < 0.6 ? 0.6 : y);
     W small = 0.5 + x * (fdnn_gauss_series_f64(x * x) + FDNN_INV_SQRT_2PI * g);
@@ -468,7 +468,7 @@ FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
     const float v = (num / (1.0f + e)) * FDNN_F32_2M40;
     return NAN_OR(z, z > 11.0f ? z : v);
 #else
-    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
     W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * sc;
     return NAN_OR(z, (T)(z > 40 ? (W)z : r));
@@ -501,7 +501,7 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
     return NAN_OR(z, z > FDNN_D_GELU_TANH_Z0_HI - 0.4f && z < FDNN_D_GELU_TANH_Z0_HI + 0.6f
                          ? near : far);
 #else
-    W x = z < -40 ? -40.0 : (z > 40 ? 40.0 : (W)z), s2u, m, sc;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
     W ds = FDNN_GELU_A_HI + 3.0 * FDNN_GELU_B_HI * (x * x), c_lo;
     W c = fdnn_two_prod_f64(x, ds, &c_lo);
