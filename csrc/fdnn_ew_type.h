@@ -281,19 +281,19 @@ FDNN_INLINE T OP(d_hard_sigmoid_a)(T a, T alpha)
     return NAN_OR(a, a > 0 && a < 1 ? (T)1 / (T)6 : (T)0);
 }
 
-/* silu z sigma(z); e = exp(-|z|) = m s, s = 1 unless z sigma(z) is about to be subnormal:
-   z > 0: z / (1 + e); z < 0: (z m / (1 + e)) s */
+/* silu z sigma(z); e = exp(-|z|): z > 0: z / (1 + e); z < 0: z e / (1 + e), float32 as
+   (-|z| m / (1 + e)) 2^-40 with m = e 2^40 (fdnn_expm1neg_scaled_f32), so that a subnormal
+   result is rounded once; float64 with e = m s, s = 1 unless the result is about to be
+   subnormal */
 FDNN_INLINE T OP(silu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    float x = z < -120.0f ? -120.0f : z, s, ml;
-    float m = fdnn_expneg_split_f32(-FDNN_ABS(x), &s, &ml);
-    (void)ml;
-    float t = 1.0f + m * s;
-    float num = z > 0 ? x : x * m;
-    float sc = z > 0 ? 1.0f : s;
-    return NAN_OR(z, (num / t) * sc);
+    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
+    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    const float m = (1.0f + q) * s, t = 1.0f + m * FDNN_F32_2M40; /* m = e 2^40 */
+    const float r = z > 0 ? z / t : ((a * m) / t) * -FDNN_F32_2M40;
+    return NAN_OR(z, r);
 #else
     W x = z < -800 ? -800.0 : (W)z, s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
