@@ -167,7 +167,7 @@ FDNN_INLINE T OP(elu)(T z, T alpha)
 
 FDNN_INLINE T OP(d_elu_z)(T z, T alpha)
 {
-    T e = EXPNEG(z < 0 ? z : (T)0);
+    T e = OP(exp_negabs)(z); /* used where z <= 0 */
     return NAN_OR(z, z > 0 ? (T)1 : alpha * e); /* alpha exp(z), alpha at z = 0 (as PyTorch) */
 }
 
@@ -186,7 +186,7 @@ FDNN_INLINE T OP(selu)(T z, T alpha)
 FDNN_INLINE T OP(d_selu_z)(T z, T alpha)
 {
     (void)alpha;
-    T e = EXPNEG(z < 0 ? z : (T)0);
+    T e = OP(exp_negabs)(z); /* used where z <= 0 */
     return NAN_OR(z, z > 0 ? (T)SELU_SCALE : (T)SELU_SA * e);
 }
 
