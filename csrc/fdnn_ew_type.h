@@ -25,11 +25,11 @@
 FDNN_INLINE T OP(exp_negabs)(T z)
 {
 #if FDNN_TBYTES == 4
-    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
+    const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
     float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
     return ((1.0f + q) * s) * FDNN_F32_2M40;
 #else
-    const double a = fdnn_abs_min_f64(z, 0x4089000000000000ull); /* 800 */
+    const double a = fdnn_abs_min_f64(z, FDNN_F64_SCALED_MAX_BITS);
     double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
     return ((1.0 + q) * s) * FDNN_F64_2M200;
 #endif
@@ -289,7 +289,7 @@ FDNN_INLINE T OP(silu)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
+    const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
     float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
     const float m = (1.0f + q) * s, t = 1.0f + m * FDNN_F32_2M40; /* m = e 2^40 */
     const float r = z > 0 ? z / t : ((a * m) / t) * -FDNN_F32_2M40;
@@ -326,7 +326,7 @@ FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
 {
     (void)alpha;
 #if FDNN_TBYTES == 4
-    const float a = fdnn_abs_min_f32(z, 0x42E60000u); /* 115 */
+    const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
     float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
     const float m = (1.0f + q) * s, e = m * FDNN_F32_2M40; /* m = e 2^40 */
     const float den = e * (2.0f + e) + 1.0f;
@@ -336,7 +336,7 @@ FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
     const float r = fabsf(z + 1.28f) < 0.14f ? fdnn_d_silu_near_zero_f32(z) : far;
     return NAN_OR(z, r);
 #else
-    const double a = fdnn_abs_min_f64(z, 0x4089000000000000ull); /* 800 */
+    const double a = fdnn_abs_min_f64(z, FDNN_F64_SCALED_MAX_BITS);
     double s, q = fdnn_expm1neg_scaled_f64(-a, &s);
     const double m = (1.0 + q) * s, e = m * FDNN_F64_2M200; /* m = e 2^200 */
     const double den = e * (2.0 + e) + 1.0;
@@ -364,7 +364,7 @@ FDNN_INLINE T OP(mish)(T z, T alpha)
 FDNN_INLINE T OP(d_mish_z)(T z, T alpha)
 {
     (void)alpha;
-    W x = copysign(fdnn_abs_min_f64((W)z, 0x4089000000000000ull), (W)z), s;
+    W x = copysign(fdnn_abs_min_f64((W)z, 0x4089000000000000ull), (W)z), s; /* 800 */
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
     W n = x > 0 ? 1.0 + 2.0 * e : e * (e + 2.0);
     W d = x > 0 ? n + 2.0 * e * e : n + 2.0;

@@ -77,12 +77,11 @@ FDNN_INLINE float fdnn_expm1neg_f32(float x)
 }
 
 /* ------------------------------------ float32 cores of silu, softplus and their derivatives
- * The float32 silu, softplus and softsign compute in float lanes. Where a derivative is a
- * quotient of a few rounded terms, their rounding errors are kept (error-free sums, FMA or
- * a masked Dekker product) and folded into the numerator, so that the result is rounded
- * about twice instead of five times. silu itself is z m / (1 + e), rounded four times:
- * within 3.1 ULP (tests/test_accuracy.py), where folding the errors in (1.6 ULP) took
- * twice the time, 1.49 against 0.79 ns per element on one core. */
+ * The float32 silu, softplus and softsign compute in float lanes. silu and its derivative
+ * are one quotient each on the scaled exponential below (3.1 and 3.3 ULP in
+ * tests/test_accuracy.py): keeping every rounding error (error-free sums, FMA, a masked
+ * Dekker product) and folding them into the numerator gave 1.6 and 2.2 ULP at twice the
+ * time. softsign's derivative keeps the rounding of 1 + |z|, which its square doubles. */
 
 /* min(|z|, the float whose bits are max_bits) on the bits, NaN giving the maximum: a float
    compare for this clamp made the compiler blend every intermediate result of the kernels
@@ -91,17 +90,6 @@ FDNN_INLINE float fdnn_abs_min_f32(float z, uint32_t max_bits)
 {
     const uint32_t y = fdnn_bits_f32(fabsf(z));
     return fdnn_from_bits_f32(y < max_bits ? y : max_bits);
-}
-
-/* a b + c, rounded once where FMA exists (AVX2, AVX-512); twice on the portable path, where
-   fmaf would be a library call */
-FDNN_INLINE float fdnn_fma_f32(float a, float b, float c)
-{
-#if defined(FDNN_VBYTES) && FDNN_VBYTES >= 32
-    return __builtin_fmaf(a, b, c);
-#else
-    return a * b + c;
-#endif
 }
 
 /* x y = p + *e, p = x y rounded; |x|, |y| < 2^60. Without FMA, Dekker's product on halves
@@ -117,28 +105,6 @@ FDNN_INLINE float fdnn_two_prod_f32(float x, float y, float *e)
     *e = ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
 #endif
     return p;
-}
-
-/* exp(x) = (m + *lo) * (*s) for x <= 0, clamped at -120, to about 2^-30 relative: m = p 2^k1
-   (k1 = max(k, -100)) is normal and *s = 2^k2 <= 1, as fdnn_expneg_f32 splits 2^k, so that
-   products with m and then *s round a subnormal result once; *lo holds the roundings of
-   the reduced argument r and of 1 + expm1(r). */
-FDNN_INLINE float fdnn_expneg_split_f32(float x, float *s, float *lo)
-{
-    x = x < -120.0f ? -120.0f : x;
-    float k = fdnn_round_f32(x * FDNN_F32_LOG2E);
-    float rh = x - k * FDNN_F32_LN2_HI;
-    float c = k * FDNN_F32_LN2_LO;
-    float r = rh - c;
-    float dr = (rh - r) - c;
-    float q = r + (r * r) * fdnn_exp_tail_f32(r);
-    float p = 1.0f + q;
-    float pl = ((1.0f - p) + q) + p * dr;
-    float k1 = k > -100.0f ? k : -100.0f;
-    float t = fdnn_pow2i_f32(k1);
-    *s = fdnn_pow2i_f32(k - k1);
-    *lo = pl * t;
-    return p * t;
 }
 
 /* log1p(y) for y in [0, 1]: 1 + y = 2^k (1 + f) as fdnn_log1p01_f64 has it, 2 atanh(s) to
@@ -189,6 +155,8 @@ FDNN_INLINE float fdnn_d_silu_near_zero_f32(float z)
    product with (1 + q) *s stays normal, and a subnormal result is rounded once, by the
    final product with 2^-40 */
 #define FDNN_F32_2M40 9.094947017729282e-13f /* 2^-40 */
+#define FDNN_F32_SCALED_MAX_BITS 0x42E60000u /* 115, the bits of the domain's end, for
+                                                fdnn_abs_min_f32 */
 #define FDNN_F32_2P40 1099511627776.0f
 FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float lo, float *s)
 {
@@ -206,7 +174,7 @@ FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
     return fdnn_expm1neg_scaled_f32(-0.5f * h, -0.5f * l, s);
 }
 
-#define FDNN_GAUSS_F32_MAX 14.75f /* beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
+/* 14.75: beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
 #define FDNN_GAUSS_F32_MAX_BITS 0x416C0000u
 
 
@@ -437,6 +405,7 @@ FDNN_INLINE double fdnn_abs_min_f64(double z, uint64_t max_bits)
    product with 2^-200 */
 #define FDNN_F64_2M200 6.2230152778611417e-61 /* 2^-200 */
 #define FDNN_F64_2P200 1.6069380442589903e+60
+#define FDNN_F64_SCALED_MAX_BITS 0x4089000000000000ull /* 800, as FDNN_F32_SCALED_MAX_BITS */
 FDNN_INLINE double fdnn_expm1neg_scaled_f64(double x, double *s)
 {
     const double kt = x * FDNN_F64_LOG2E + FDNN_F64_SHIFT, k = kt - FDNN_F64_SHIFT;
