@@ -21,7 +21,7 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 KERNEL_SOURCES = [
     os.path.join(CSRC, name)
-    for name in ("fdnn_dispatch.c", "fdnn_ew_portable.c", "fdnn_ew_avx2.c", "fdnn_ew_avx512.c")
+    for name in ("fdnn_dispatch.c", "fdnn_stream.c", "fdnn_ew_portable.c", "fdnn_ew_avx2.c", "fdnn_ew_avx512.c")
 ]
 
 

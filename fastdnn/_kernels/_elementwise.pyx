@@ -17,6 +17,10 @@ cdef extern from "numpy/arrayobject.h":
     object PyArray_NewLikeArray(cnp.ndarray prototype, cnp.NPY_ORDER order,
                                 cnp.PyArray_Descr *descr, int subok)
 
+cdef extern from "fdnn_stream.h" nogil:
+    size_t fdnn_stream_from()
+    void fdnn_set_stream_from(size_t nbytes)
+
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
         FDNN_N_UNARY
@@ -748,6 +752,18 @@ def set_simd_path(str name):
             f"simd path must be one of 'auto', 'portable', 'avx2', 'avx512', got {name!r}")
     if rc == -2:
         raise ValueError(f"simd path {name!r} is not supported by this CPU or build")
+
+
+def stream_from():
+    """Output bytes from which element-wise passes write past the caches (0: never)."""
+    return fdnn_stream_from()
+
+
+def set_stream_from(Py_ssize_t nbytes):
+    """Set that size (tests force small ones); 0 goes back to the last-level cache's size."""
+    if nbytes < 0:
+        raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+    fdnn_set_stream_from(<size_t>nbytes)
 
 
 def openmp_enabled():

@@ -1,0 +1,90 @@
+/* Non-temporal stores for large element-wise outputs.
+ *
+ * An ordinary store first reads its cache line (3 memory streams for a unary pass: x,
+ * y read, y written); a non-temporal store writes the whole line past the caches (2).
+ * Once the output is larger than the last-level cache nothing it writes would be found
+ * there by the next pass anyway. This VM (AMD EPYC, 32 MiB L3, 2 cores), copying 10^7
+ * float32: one thread's memcpy 4.4 ms, two threads' 3.3 ms, two threads streaming 2.2.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define FDNN_HAVE_STREAM 1
+#endif
+
+#include "fdnn_stream.h"
+
+/* the last-level cache when the C library cannot say */
+#define FDNN_LLC_GUESS ((size_t)8 << 20)
+
+static size_t g_stream_from = 0;
+
+/* The largest cache's size: Linux's sysfs (on this VM the C library's sysconf says 256
+   MiB for a 32 MiB L3), else sysconf, else a guess. */
+static size_t llc_bytes(void)
+{
+#if defined(__linux__)
+    for (int index = 4; index >= 2; index--) {
+        char path[64];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        unsigned long size = 0;
+        char unit = 0;
+        int got = fscanf(f, "%lu%c", &size, &unit);
+        fclose(f);
+        if (got >= 1 && size > 0)
+            return (size_t)size << (unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0);
+    }
+#endif
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+    long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (l3 > 0)
+        return (size_t)l3;
+#endif
+    return FDNN_LLC_GUESS;
+}
+
+size_t fdnn_stream_from(void)
+{
+#ifdef FDNN_HAVE_STREAM
+    if (g_stream_from == 0)
+        g_stream_from = llc_bytes();
+    return g_stream_from;
+#else
+    return 0;
+#endif
+}
+
+void fdnn_set_stream_from(size_t bytes) { g_stream_from = bytes; }
+
+void fdnn_stream_copy(void *dst, const void *src, size_t bytes)
+{
+#ifdef FDNN_HAVE_STREAM
+    __m128i *d = (__m128i *)dst;
+    const __m128i *s = (const __m128i *)src;
+    for (size_t i = 0; i < bytes / 16; i += 4) {
+        __m128i a = _mm_loadu_si128(s + i), b = _mm_loadu_si128(s + i + 1);
+        __m128i c = _mm_loadu_si128(s + i + 2), e = _mm_loadu_si128(s + i + 3);
+        _mm_stream_si128(d + i, a);
+        _mm_stream_si128(d + i + 1, b);
+        _mm_stream_si128(d + i + 2, c);
+        _mm_stream_si128(d + i + 3, e);
+    }
+#else
+    memcpy(dst, src, bytes);
+#endif
+}
+
+void fdnn_stream_fence(void)
+{
+#ifdef FDNN_HAVE_STREAM
+    _mm_sfence();
+#endif
+}

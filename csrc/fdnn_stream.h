@@ -1,0 +1,25 @@
+/* Stores that skip the caches, for outputs too large to stay in them. */
+#ifndef FDNN_STREAM_H
+#define FDNN_STREAM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Output bytes from which the element-wise passes stream their results to memory
+   (0: never). */
+size_t fdnn_stream_from(void);
+/* Sets it (tests force small sizes); 0 restores the size chosen from the cache. */
+void fdnn_set_stream_from(size_t bytes);
+/* Copies `bytes` (a multiple of 64) from src to dst (64-byte aligned) with non-temporal
+   stores; callers end a series of them with fdnn_stream_fence. */
+void fdnn_stream_copy(void *dst, const void *src, size_t bytes);
+void fdnn_stream_fence(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
