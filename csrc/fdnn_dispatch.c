@@ -270,29 +270,31 @@ int fdnn_interrupted(void) { return t_interrupted; }
  * never share a cache line, and at least FDNN_MIN_CHUNK) handed out dynamically: if one
  * core is busy with another process, the threads that do run take its chunks. */
 #define FDNN_MIN_CHUNK 4096
-/* Thresholds measured on the 2-core Intel Xeon (Ice Lake-SP, AVX-512) VM the benchmarks
-   run on, quiet (load 0.3): best of 15 interleaved rounds of each size, 1 thread against 2
-   (speed-up = time on 1 thread / time on 2):
-     kernel               dtype  8k       16k      32k      64k       100k
-     sigmoid, tanh,       f32    1.0      1.2-1.3  1.5      1.6       1.6-1.8
-       sigmoid_d(z)       f64    1.3-1.4  1.4-1.6  1.6      1.6-1.8   1.9
-     relu, leaky_relu,    f32    0.6      0.8      1.0      1.1-1.3   1.3-1.4
-       relu_d, linear_d   f64    0.8-0.9  1.0      1.1-1.2  1.3-1.4   2.1-2.3
-     linear (memcpy)      f32    -        -        0.84     1.10      1.29
-                          f64    -        0.83     1.05     1.58      2.54
-     backward steps       f32    0.8-0.9  1.0-1.2  1.15-1.3 1.25-1.55 1.6-1.8
-       (binary)           f64    1.0-1.1  0.9-1.4  1.2-1.4  2.2       1.9-2.5
-     softmax, each axis   both   1.1-1.5  1.4-1.7  1.4-1.7  1.7-1.8   -      (4k: 0.7-0.8)
-     softmax_backward     both   0.7-1.4  1.05-1.6 1.1-1.7  1.5-1.8   -      (4k: 0.6-0.8)
-   A second thread costs a few us here (its wake-up, the dynamic chunks, the end barrier),
-   so it pays once one thread has ~3-5 us of work, and earlier still for memory-bound
-   kernels once their data outgrow one core's L2 (1.25 MB here): exp-based ops from 16k
-   float32 / 8k float64 elements, cheap unary ops from 48k / 24k, binary ops from 32k /
-   24k, a copy from 64k / 32k (256 KB), softmax from 8k and its backward from 16k. (The
-   2-core AMD EPYC (Zen 4) VM measured before wanted about twice these sizes: 32k / 16k,
-   64k / 48k, 48k, 256k / 128k, 16k and 32k. Under a load of ~4 from other processes no
-   size gains below 512k for the memory-bound ops: the second core is then mostly taken,
-   and the team's back-off keeps such calls on one thread anyway.) */
+/* Thresholds measured on the 2-core AMD EPYC (Zen 3, AVX2, 512 KiB L2 per core) VM the
+   benchmarks now run on: best of 25 interleaved rounds of each size, 1 thread against 2
+   (speed-up = time on 1 thread / time on 2; two runs where they disagree):
+     kernel               dtype  8k         16k        32k        48k   64k
+     sigmoid, tanh, elu,  f32    0.85-1.26  1.10-1.54  1.24-1.61  -     1.80
+       their z-derivs     f64    1.51       1.79       1.87       -     1.89
+     gelu, silu's deriv,  f32    1.15-1.54  1.52-1.71  1.69-1.76  -     1.87
+       backward from z    f64    1.73       1.76       1.80       -     1.82
+     relu, a-derivatives  f32    0.55       0.71       1.09       -     1.20
+                          f64    0.53       0.62       0.83-0.88  0.97-1.04  1.09-1.21
+     backward from a      f32    0.41-0.78  0.56-1.04  0.61-1.23  -     1.23-1.37
+                          f64    0.46-0.51  0.65-0.74  0.91-1.22  1.06-1.12  1.11-1.27
+     linear (memcpy)      f32    0.50       0.67       1.11       -     1.15
+                          f64    0.40       0.62       0.74-0.82  0.96  1.06-1.13
+     softmax, each axis   both   1.1-1.5  1.4-1.7  1.4-1.7  1.7-1.8 (Ice Lake; 4k: 0.7-0.8)
+     softmax_backward     both   0.7-1.4  1.05-1.6 1.1-1.7  1.5-1.8 (Ice Lake; 4k: 0.6-0.8)
+   A second thread costs 2-3 us here (its wake-up, the dynamic chunks, the end barrier), so
+   it pays once one thread has ~5 us of work: the kernels of ~1 ns per element from 8k
+   elements, sigmoid-like ones from 16k float32 (8k float64), cheap unary ones from 48k,
+   binary ones from 32k / 40k float64, a copy from 64k. (The 2-core Intel Xeon (Ice Lake-SP)
+   VM measured before wanted 16k / 8k for every costly kernel, 48k / 24k cheap unary, 32k /
+   24k binary, 64k / 32k a copy; the AMD EPYC (Zen 4) VM before it about twice those. Under
+   a load of ~4 from other processes no size gains below 512k for the memory-bound ops: the
+   second core is then mostly taken, and the team's back-off keeps such calls on one thread
+   anyway.) */
 /* The activations with an exponential, a logarithm or erfc: their forward, derivative
    (from z) and backward steps are the costly element-wise kernels. */
 #define FDNN_COSTLY_ACTS(X) X(SIGMOID) X(TANH) X(ELU) X(SELU) X(GELU) X(GELU_TANH) X(SILU) \
@@ -337,19 +339,34 @@ static int bw_from_z(int op)
     }
 }
 
-static ptrdiff_t unary_from(int op, int f64)
+/* The costly kernels of about 1 ns per element or more on one core (float32): the GELUs',
+   softplus's and mish's forward, the derivatives on z that are not a sigmoid. */
+static int unary_heavy(int op)
 {
-    if (unary_costly(op))
-        return (ptrdiff_t)1 << (f64 ? 13 : 14);
-    if (op == FDNN_LINEAR)
-        return (ptrdiff_t)1 << (f64 ? 15 : 16);
-    return f64 ? 24576 : 49152;
+    switch (op) {
+    case FDNN_GELU: case FDNN_GELU_TANH: case FDNN_SOFTPLUS: case FDNN_MISH:
+    case FDNN_D_GELU_Z: case FDNN_D_GELU_TANH_Z: case FDNN_D_SILU_Z: case FDNN_D_MISH_Z:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
+static ptrdiff_t unary_from(int op, int f64)
+{
+    if (unary_heavy(op) || (f64 && unary_costly(op)))
+        return 8192;
+    if (unary_costly(op))
+        return 16384;
+    return op == FDNN_LINEAR ? 65536 : 49152;
+}
+
+/* the backward steps that take z are as costly as their derivative */
 static ptrdiff_t binary_from(int op, int f64)
 {
-    (void)op;
-    return f64 ? 24576 : 32768;
+    if (bw_from_z(op))
+        return 8192;
+    return f64 ? 40960 : 32768;
 }
 
 static ptrdiff_t softmax_from(int backward) { return (ptrdiff_t)1 << (backward ? 14 : 13); }
@@ -667,7 +684,7 @@ static int act_costly(int act)
         ptrdiff_t per = len > 0 ? (1 << 16) / len + 1 : lines;                         \
         int nt;                                                                        \
         if (bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                              \
-            nt = ew_threads(lines * len, unary_from(FDNN_GELU, sizeof(T) == 8));       \
+            nt = ew_threads(lines * len, unary_from(FDNN_SIGMOID, sizeof(T) == 8));       \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
         } else {                                                                       \
             nt = sums ? 1 : threads_for(lines, per);                                   \
