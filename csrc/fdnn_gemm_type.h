@@ -28,6 +28,12 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 /* rows of B per tile when A has one row (one example): as many accumulators as the
    4 x 2 tile, so the dot products are not bound by the adds' latency */
 #define GEMV_NR 8
+/* Up to this depth C is written row after row (blocks of NN_MR rows, all their columns),
+   deeper in column blocks whose B panel stays in L1. A short product is bound by writing
+   C, and sequential lines are what the prefetchers follow: K = 1, 128 x 256, one core,
+   float32 7.7 -> 3.3 us, float64 17.6 -> 7.1 (C.fill(1.0): 2.9 and 6.6); K = 2-8 1.2-1.9x;
+   K = 16-64 within 5 % either way. */
+#define FDNN_SHORT_K 16
 /* B^T is packed into a buffer each thread keeps between calls (so a training loop
    allocates nothing per step; it is not freed when the thread ends), grown on demand
    up to this many bytes (K N = 65,536 floats); a larger B^T is malloc'd per call. */
@@ -103,6 +109,25 @@ FDNN_INLINE void FDNN_CAT(nn_cols_, TS)(const int nv, ptrdiff_t M, ptrdiff_t K, 
     case 3: FDNN_CAT(nn_tile_, TS)(3, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
     case 2: FDNN_CAT(nn_tile_, TS)(2, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
     default: FDNN_CAT(nn_tile_, TS)(1, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    }
+}
+
+/* all column blocks of one block of mr rows, in the column order of gemm_nn */
+FDNN_INLINE void FDNN_CAT(nn_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+{
+    ptrdiff_t j = 0;
+    for (; j + 2 * VL <= N; j += 2 * VL)
+        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+    if (N - j > VL && j > 0) {
+        j = N - 2 * VL;
+        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+    } else if (N - j > 0) {
+        if (N - j > VL)
+            FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+        j = N - VL;
+        FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
     }
 }
 
@@ -352,6 +377,17 @@ static void KFN(gemm_nn)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
                          ptrdiff_t ldc)
 {
 #ifdef FDNN_GEMM_VECTOR
+    if (N >= VL && M >= NN_MR && K <= FDNN_SHORT_K) {
+        for (ptrdiff_t i = 0;; i += NN_MR) {
+            if (i > M - NN_MR)
+                i = M - NN_MR; /* last block overlaps the one before */
+            FDNN_CAT(nn_rows_, TS)(NN_MR, N, K, alpha, a + i * rs_a, rs_a, cs_a, b, ldb,
+                                   c + i * ldc, ldc);
+            if (i == M - NN_MR)
+                break;
+        }
+        return;
+    }
     if (N >= VL && M > 0) {
         ptrdiff_t j = 0;
         for (; j + 2 * VL <= N; j += 2 * VL)
@@ -504,6 +540,7 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NT_MR
 #undef NT_NR
 #undef GEMV_NR
+#undef FDNN_SHORT_K
 #undef FDNN_PACK_KEEP
 #endif
 #undef FDNN_NARROW_CASES
