@@ -28,7 +28,7 @@ Examples
 --------
 >>> import fastdnn
 >>> sorted(fastdnn.info()["decisions"])
-['fork', 'gemm', 'openmp_spin', 'simd', 'threads']
+['fork', 'gemm', 'openmp_spin', 'simd', 'streaming', 'threads']
 """
 from __future__ import annotations
 
@@ -191,10 +191,16 @@ def info() -> dict[str, Any]:
         "openmp": _ew.openmp_enabled(),
         "threads": get_num_threads(),
         "gemm": _gemm_engine(),
+        "streaming": (f"outputs from {_ew.stream_from() / 2**20:g} MiB" if _ew.stream_from()
+                      else "off"),
         "decisions": {
             **_decisions,
             "simd": f"{_ew.simd_path()}: {simd_why}",
             "gemm": "fastdnn's own packed engine on the SIMD path (no BLAS call)",
+            "streaming": ("element-wise outputs at least the last-level cache's size are "
+                          "written with non-temporal stores (copies always, other "
+                          "memory-bound passes on 2+ threads)" if _ew.stream_from() else
+                          "off: no non-temporal stores on this CPU"),
             "threads": (f"{user}: fastdnn.set_num_threads" if user else
                         "OMP_NUM_THREADS / threadpoolctl / the CPU count (OpenMP's default)"
                         if _ew.openmp_enabled() else "1: built without OpenMP"),

@@ -120,9 +120,15 @@ def test_forked_child_does_not_hang():
 
 def test_info_reports_each_decision_and_why():
     decisions = fastdnn.info()["decisions"]
-    assert set(decisions) == {"openmp_spin", "fork", "simd", "gemm", "threads"}
+    assert set(decisions) == {"openmp_spin", "fork", "simd", "gemm", "streaming", "threads"}
     assert all(isinstance(v, str) and v for v in decisions.values())
     assert decisions["simd"].startswith(_ew.simd_path())
+
+
+def test_info_reports_the_streaming_size():
+    size = _ew.stream_from()
+    streaming = fastdnn.info()["streaming"]
+    assert streaming == (f"outputs from {size / 2**20:g} MiB" if size else "off")
 
 
 def test_import_leaves_the_environment_unchanged():
