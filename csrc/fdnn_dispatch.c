@@ -71,7 +71,7 @@ void fdnn_init(void)
             level = want;
     }
     g_cur = &g_tables[level];
-    (void)fdnn_stream_from(); /* reads the cache's size once, before any thread asks */
+    fdnn_stream_init();
 }
 
 const char *fdnn_simd_name(void) { return g_cur->name; }
@@ -537,6 +537,8 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
         if (copy)                                                                      \
             f = stream ? linear_stream_##TS : linear_copy_##TS;                        \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
+        if (stream)                                                                    \
+            fdnn_stream_note();                                                        \
         if (stream && !copy) {                                                         \
             FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
                                  unary_stream_##TS(f, x + lo, y + lo, hi - lo, alpha)) \
@@ -557,6 +559,7 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
         const int nt = ew_threads(n, binary_from(op, sizeof(T) == 8));                 \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
         if (streamed(n, sizeof(T), 0, nt, bw_from_z(op))) {                            \
+            fdnn_stream_note();                                                        \
             FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
                 binary_stream_##TS(f, dA + lo, a + lo, y + lo, hi - lo, alpha))        \
         } else if (nt > 1) {                                                           \

@@ -19,29 +19,51 @@
 
 #include "fdnn_stream.h"
 
-/* the last-level cache when the C library cannot say */
+/* the last-level cache when neither sysfs nor the C library can say */
 #define FDNN_LLC_GUESS ((size_t)8 << 20)
 
-static size_t g_stream_from = 0;
+#ifdef FDNN_HAVE_STREAM
+static size_t g_llc = 0; /* set once by fdnn_stream_init */
+#endif
+static size_t g_stream_from = 0; /* a size the tests set, 0: g_llc */
+static long g_streamed = 0;
 
-/* The largest cache's size: Linux's sysfs (on this VM the C library's sysconf says 256
-   MiB for a 32 MiB L3), else sysconf, else a guess. */
+#ifdef FDNN_HAVE_STREAM
+#if defined(__linux__)
+/* an unsigned number from a sysfs file, with its K/M/G suffix; 0 when unreadable */
+static size_t sysfs_size(int index, const char *name)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    unsigned long value = 0;
+    char unit = 0;
+    int got = fscanf(f, "%lu%c", &value, &unit);
+    fclose(f);
+    if (got < 1)
+        return 0;
+    return (size_t)value << (unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0);
+}
+#endif
+
+/* The largest cache's size: Linux's sysfs, the cache of the highest level (on this VM the
+   C library's sysconf says 256 MiB for a 32 MiB L3), else sysconf, else a guess. */
 static size_t llc_bytes(void)
 {
 #if defined(__linux__)
-    for (int index = 4; index >= 2; index--) {
-        char path[64];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        unsigned long size = 0;
-        char unit = 0;
-        int got = fscanf(f, "%lu%c", &size, &unit);
-        fclose(f);
-        if (got >= 1 && size > 0)
-            return (size_t)size << (unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0);
+    size_t best = 0, best_level = 0;
+    for (int index = 0; index < 8; index++) {
+        size_t level = sysfs_size(index, "level"), size = sysfs_size(index, "size");
+        if (size > 0 && level >= 2 &&
+            (level > best_level || (level == best_level && size > best))) {
+            best_level = level;
+            best = size;
+        }
     }
+    if (best > 0)
+        return best;
 #endif
 #if defined(_SC_LEVEL3_CACHE_SIZE)
     long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
@@ -50,13 +72,20 @@ static size_t llc_bytes(void)
 #endif
     return FDNN_LLC_GUESS;
 }
+#endif
+
+void fdnn_stream_init(void)
+{
+#ifdef FDNN_HAVE_STREAM
+    if (g_llc == 0)
+        g_llc = llc_bytes();
+#endif
+}
 
 size_t fdnn_stream_from(void)
 {
 #ifdef FDNN_HAVE_STREAM
-    if (g_stream_from == 0)
-        g_stream_from = llc_bytes();
-    return g_stream_from;
+    return g_stream_from != 0 ? g_stream_from : g_llc;
 #else
     return 0;
 #endif
@@ -64,12 +93,24 @@ size_t fdnn_stream_from(void)
 
 void fdnn_set_stream_from(size_t bytes) { g_stream_from = bytes; }
 
+void fdnn_stream_note(void)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(&g_streamed, 1, __ATOMIC_RELAXED);
+#else
+    g_streamed++;
+#endif
+}
+
+long fdnn_stream_count(void) { return g_streamed; }
+
 void fdnn_stream_copy(void *dst, const void *src, size_t bytes)
 {
 #ifdef FDNN_HAVE_STREAM
     __m128i *d = (__m128i *)dst;
     const __m128i *s = (const __m128i *)src;
-    for (size_t i = 0; i < bytes / 16; i += 4) {
+    size_t i = 0;
+    for (; i + 4 <= bytes / 16; i += 4) {
         __m128i a = _mm_loadu_si128(s + i), b = _mm_loadu_si128(s + i + 1);
         __m128i c = _mm_loadu_si128(s + i + 2), e = _mm_loadu_si128(s + i + 3);
         _mm_stream_si128(d + i, a);
@@ -77,6 +118,7 @@ void fdnn_stream_copy(void *dst, const void *src, size_t bytes)
         _mm_stream_si128(d + i + 2, c);
         _mm_stream_si128(d + i + 3, e);
     }
+    memcpy(d + i, s + i, bytes - 16 * i); /* callers pass whole lines: nothing left */
 #else
     memcpy(dst, src, bytes);
 #endif

@@ -9,12 +9,20 @@ import pytest
 import fastdnn
 from fastdnn._kernels import _elementwise as _ew
 
+pytestmark = pytest.mark.skipif(_ew.stream_from() == 0,
+                                reason="no non-temporal stores on this CPU")
+
 UNARY = _ew.code_names("unary")
 # bw_output_sub is the losses' own kernel: not a table entry binary() runs
 BINARY = [name for name in _ew.code_names("binary") if name != "bw_output_sub"]
 # large enough for two threads on every op (the cheap ones split from 49,152 float32
 # elements), odd so that the last block is partial
 N_TEAM = 100_003
+# the kernels that stream (memory-bound) on two threads; the others never do
+COMPUTE_BOUND = {"sigmoid", "tanh", "elu", "selu", "gelu", "gelu_tanh", "silu", "softplus",
+                 "mish", "bw_gelu", "bw_gelu_tanh", "bw_silu", "bw_mish"}
+COMPUTE_BOUND |= {f"d_{name}_z" for name in ("sigmoid", "tanh", "elu", "selu", "gelu",
+                                             "gelu_tanh", "silu", "softplus", "mish")}
 
 
 @pytest.fixture
@@ -34,12 +42,23 @@ def _inputs(n, dtype, rng):
     return z, a, dA
 
 
-def _both(stream_from, fn):
-    """fn() with streaming off, then forced on."""
-    stream_from(1 << 60)
+def _both(stream_from, fn, name=None):
+    """fn() with streaming off, then forced on; with ``name``, also that the forced call
+    streamed exactly when the op is memory-bound (a few tries: the team backs off to one
+    thread after late starts, and one thread streams only copies)."""
+    stream_from(2**31 - 1)
     plain = fn()
     stream_from(256)
-    return plain, fn()
+    expect = name is not None and name not in COMPUTE_BOUND and _ew.openmp_enabled()
+    for _ in range(20):
+        before = _ew.stream_count()
+        streamed = fn()
+        took = _ew.stream_count() > before
+        if name is None or took == expect:
+            break
+    if name is not None:
+        assert took == expect, f"{name}: streamed {took}, expected {expect}"
+    return plain, streamed
 
 
 def test_stream_size_is_the_cache():
@@ -64,7 +83,7 @@ def test_unary_streamed_equals_stored(stream_from, simd, op, dtype):
     rng = np.random.default_rng(op)
     z, a, _ = _inputs(N_TEAM + 16, dtype, rng)
     x = a if UNARY[op].endswith("_a") else z
-    for shift in (0, 1, 3):   # the output's first element at every offset in a line
+    for shift in (0, 1, 3):   # the output starts at different offsets in its first line
         src = x[shift:shift + N_TEAM]
         buf = np.full(N_TEAM + 16, 7, dtype)
 
@@ -73,7 +92,7 @@ def test_unary_streamed_equals_stored(stream_from, simd, op, dtype):
             _ew.unary(op, src, out=buf[shift:shift + N_TEAM], alpha=0.01)
             return buf.copy()
 
-        plain, streamed = _both(stream_from, run)
+        plain, streamed = _both(stream_from, run, UNARY[op])
         np.testing.assert_array_equal(streamed, plain, err_msg=f"{UNARY[op]} shift {shift}")
         assert np.all(streamed[:shift] == 7) and np.all(streamed[shift + N_TEAM:] == 7)
 
@@ -92,37 +111,42 @@ def test_binary_streamed_equals_stored(stream_from, simd, op, dtype):
             _ew.binary(op, dA, x, out=buf[shift:shift + N_TEAM], alpha=0.01)
             return buf.copy()
 
-        plain, streamed = _both(stream_from, run)
+        plain, streamed = _both(stream_from, run, BINARY[op])
         np.testing.assert_array_equal(streamed, plain, err_msg=f"{BINARY[op]} shift {shift}")
+        assert np.all(streamed[:shift] == -3) and np.all(streamed[shift + N_TEAM:] == -3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["relu", "linear", "bw_relu"])
+@pytest.mark.parametrize("name", ["relu", "d_relu_a", "bw_relu", "sgd_step"])
 def test_streamed_in_place(stream_from, name, dtype):
     rng = np.random.default_rng(5)
     z, _, dA = _inputs(N_TEAM, dtype, rng)
 
     def run():
         y = z.copy()
-        if name.startswith("bw_"):
+        if name in BINARY:
             _ew.binary(BINARY.index(name), dA, y, out=y)
         else:
             _ew.unary(UNARY.index(name), y, out=y)
         return y
 
-    plain, streamed = _both(stream_from, run)
+    plain, streamed = _both(stream_from, run, name)
     np.testing.assert_array_equal(streamed, plain)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1000, 4099])
-def test_streamed_copy_every_length(stream_from, threads, n):
-    # a copy streams on one thread too: head, whole lines, tail
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 1000, 4099, 70_003])
+def test_streamed_copy_every_length(stream_from, threads, n, dtype):
+    # a copy streams on one thread too: head, whole lines, tail; every head length (the
+    # output's start in its 64-byte line), and on two threads chunks with their own heads
     fastdnn.set_num_threads(threads)
-    x = np.arange(n + 5, dtype=np.float32)
-    for shift in range(4):
-        out = np.zeros(n + 5, np.float32)
-        stream_from(64)
+    x = np.arange(n + 20, dtype=dtype)
+    for shift in range(64 // x.itemsize):
+        out = np.zeros(n + 20, dtype)
+        stream_from(1)
+        before = _ew.stream_count()
         fastdnn.functional.linear(x[1:1 + n], out=out[shift:shift + n])
+        assert _ew.stream_count() == before + 1
         np.testing.assert_array_equal(out[shift:shift + n], x[1:1 + n])
         assert not out[:shift].any() and not out[shift + n:].any()

@@ -20,6 +20,7 @@ cdef extern from "numpy/arrayobject.h":
 cdef extern from "fdnn_stream.h" nogil:
     size_t fdnn_stream_from()
     void fdnn_set_stream_from(size_t nbytes)
+    long fdnn_stream_count()
 
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
@@ -757,6 +758,11 @@ def set_simd_path(str name):
 def stream_from():
     """Output bytes from which element-wise passes write past the caches (0: never)."""
     return fdnn_stream_from()
+
+
+def stream_count():
+    """Element-wise calls that have streamed their output since the library was loaded."""
+    return fdnn_stream_count()
 
 
 def set_stream_from(Py_ssize_t nbytes):
