@@ -646,17 +646,6 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
    128 x 512 float32 backward ran on one thread for its column sums. */
 #define FDNN_BW_SUMS_AFTER 64
 
-/* the forward codes of the same activations */
-static int act_costly(int act)
-{
-    switch (act) {
-    FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Lines are independent except when db sums across lines (F order): then one thread, but
    for the costly backward steps (bw_costly). */
 #define FDNN_DEF_DENSE_DISPATCH(TS, T)                                                 \
@@ -666,7 +655,7 @@ static int act_costly(int act)
         fdnn_bias_act_##TS##_t f = g_cur->bias_act_##TS;                               \
         ptrdiff_t per = len > 0 ? (1 << 15) / len + 1 : lines;                         \
         int nt = threads_for(lines, per);                                              \
-        if (act_costly(act) && len > 0) {                                              \
+        if (unary_costly(act) && len > 0) { /* act: an activation's forward code */    \
             /* the costly activations split from their unary_from size */              \
             nt = ew_threads(lines * len, unary_from(act, sizeof(T) == 8));            \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
