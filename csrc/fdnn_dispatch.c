@@ -793,32 +793,6 @@ FDNN_DEF_BN_DISPATCH(f32, float)
 FDNN_DEF_BN_DISPATCH(f64, double)
 
 
-void fdnn_gemm_nn_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
-                      ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t ldb, float *c,
-                      ptrdiff_t ldc)
-{
-    g_cur->gemm_nn_f32(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
-}
-
-void fdnn_gemm_nn_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
-                      ptrdiff_t rs_a, ptrdiff_t cs_a, const double *b, ptrdiff_t ldb, double *c,
-                      ptrdiff_t ldc)
-{
-    g_cur->gemm_nn_f64(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
-}
-
-void fdnn_gemm_nt_f32(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, float alpha, const float *a,
-                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
-{
-    g_cur->gemm_nt_f32(M, N, K, alpha, a, lda, b, ldb, c, ldc);
-}
-
-void fdnn_gemm_nt_f64(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double alpha, const double *a,
-                      ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc)
-{
-    g_cur->gemm_nt_f64(M, N, K, alpha, a, lda, b, ldb, c, ldc);
-}
-
 /* the register tile every product runs on (tests), or -1: fdnn_gemm_pick's */
 static int g_forced_tile = -1;
 void fdnn_gemm_force_tile(int which)
@@ -832,6 +806,89 @@ void fdnn_gemm_force_tile(int which)
 /* multiply-adds from which a product always uses the team (~0.5 ms on one core: a late
    thread costs it little) */
 #define FDNN_LONG_GEMM ((double)(1 << 26))
+
+/* Threads for a direct product whose C has few rows (or, with a transposed A, few
+   columns): the direct loops stream B's rows (fdnn_gemm_type.h's gemm_few), and a large
+   one (a matrix-vector product past SMALL_GEMM) is split across the team along the long
+   side of C, in pieces of whole FDNN_FEW_SPLIT lines; each element is computed as uncut. */
+#define FDNN_FEW_SPLIT 64
+static int few_threads(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t len)
+{
+    const double work = (double)M * (double)N * (double)(K > 0 ? K : 1);
+    int nt = 1;
+#ifdef _OPENMP
+    if (work >= 2 * FDNN_GEMM_GRAIN && !omp_in_parallel() &&
+        (work >= FDNN_LONG_GEMM || team_usable())) {
+        nt = team_size();
+        if (nt > FDNN_MAX_TEAM)
+            nt = FDNN_MAX_TEAM;
+        if (work / FDNN_GEMM_GRAIN < nt)
+            nt = (int)(work / FDNN_GEMM_GRAIN);
+        if (len / FDNN_FEW_SPLIT < nt)
+            nt = (int)(len / FDNN_FEW_SPLIT);
+    }
+#else
+    (void)work;
+    (void)len;
+#endif
+    return nt < 1 ? 1 : nt;
+}
+
+/* lines [*lo, *hi) of len for share id of nt, in whole FDNN_FEW_SPLIT lines */
+static void few_share(ptrdiff_t len, int id, int nt, ptrdiff_t *lo, ptrdiff_t *hi)
+{
+    const ptrdiff_t units = len / FDNN_FEW_SPLIT;
+    *lo = units * id / nt * FDNN_FEW_SPLIT;
+    *hi = id == nt - 1 ? len : units * (id + 1) / nt * FDNN_FEW_SPLIT;
+}
+
+#ifdef _OPENMP
+#define FDNN_FEW_PARALLEL(nt, len, CALL)                                                \
+    _Pragma("omp parallel num_threads(nt)")                                             \
+    {                                                                                   \
+        ptrdiff_t lo, hi;                                                               \
+        few_share(len, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);          \
+        CALL;                                                                           \
+    }
+#else
+#define FDNN_FEW_PARALLEL(nt, len, CALL) { ptrdiff_t lo = 0, hi = len; CALL; }
+#endif
+
+#define FDNN_DEF_GEMM_DIRECT(TS, T)                                                    \
+    void fdnn_gemm_nn_##TS(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,  \
+                           ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t ldb,    \
+                           T *c, ptrdiff_t ldc)                                          \
+    {                                                                                   \
+        int nt;                                                                         \
+        if (M <= 4 && (nt = few_threads(M, N, K, N)) > 1) {                             \
+            FDNN_FEW_PARALLEL(nt, N, g_cur->gemm_nn_##TS(M, hi - lo, K, alpha, a, rs_a, \
+                                                         cs_a, b + lo, ldb, c + lo, ldc)) \
+            return;                                                                     \
+        }                                                                               \
+        if (N <= 4 && rs_a == 1 && (nt = few_threads(M, N, K, M)) > 1) {                \
+            FDNN_FEW_PARALLEL(nt, M, g_cur->gemm_nn_##TS(hi - lo, N, K, alpha, a + lo,   \
+                                                         rs_a, cs_a, b, ldb,            \
+                                                         c + lo * ldc, ldc))            \
+            return;                                                                     \
+        }                                                                               \
+        g_cur->gemm_nn_##TS(M, N, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);              \
+    }                                                                                   \
+                                                                                        \
+    void fdnn_gemm_nt_##TS(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,  \
+                           ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) \
+    {                                                                                   \
+        int nt;                                                                         \
+        if (M <= 4 && (nt = few_threads(M, N, K, N)) > 1) {                             \
+            FDNN_FEW_PARALLEL(nt, N, g_cur->gemm_nt_##TS(M, hi - lo, K, alpha, a, lda,   \
+                                                         b + lo * ldb, ldb, c + lo, ldc)) \
+            return;                                                                     \
+        }                                                                               \
+        g_cur->gemm_nt_##TS(M, N, K, alpha, a, lda, b, ldb, c, ldc);                     \
+    }
+
+FDNN_DEF_GEMM_DIRECT(f32, float)
+FDNN_DEF_GEMM_DIRECT(f64, double)
+
 
 /* The thread's share of the grid tm x tn over C's register tiles: tile rows
    [*i0, *i1) and tile columns [*j0, *j1), scaled to elements and clipped. */

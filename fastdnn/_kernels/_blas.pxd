@@ -12,6 +12,10 @@ cdef enum:
     # Up to this many multiply-adds the register-blocked direct loops (csrc/fdnn_gemm_type.h)
     # beat packing the operands (its cost, and the threads, pay off above this).
     SMALL_GEMM = 1 << 18
+    # Up to this many rows of C (examples), or columns of a product with a transposed A,
+    # the direct loops stream the long operand at any size (csrc/fdnn_gemm_type.h's
+    # gemm_few, the team splitting it): the packed engine pads such a C to whole tiles.
+    FEW_ROWS = 4
 
 cdef extern from *:
     """
@@ -113,6 +117,17 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
     return False
 
 
+cdef inline bint _few(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C) noexcept:
+    """C has a few rows (B with contiguous rows), is one column, or has a few columns of a
+    transposed A: the direct loops stream the long operand, split across the team when it
+    is large, where the packed engine would pad its register tiles to mostly zeros."""
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
+    cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
+    cdef bint rows_b = cnp.PyArray_STRIDE(B, 1) == s
+    return ((M <= FEW_ROWS and rows_b) or N == 1
+            or (N <= FEW_ROWS and rows_b and cnp.PyArray_STRIDE(A, 0) == s))
+
+
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
                      double beta, bint direct=True, int act=-1, double act_alpha=0,
                      const void *bias=NULL) except -1:
@@ -130,7 +145,8 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef void *pc = cnp.PyArray_DATA(C)
     if M == 0 or N == 0:
         return 0
-    if direct and beta == 0 and M * N * K <= SMALL_GEMM and _small_gemm(A, B, C, alpha):
+    if (direct and beta == 0 and (M * N * K <= SMALL_GEMM or _few(A, B, C))
+            and _small_gemm(A, B, C, alpha)):
         if act >= 0:
             with nogil:
                 if f32:

@@ -24,7 +24,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, isfinite, pow
 from libc.string cimport memcpy, memset
-from fastdnn._kernels._blas cimport FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
+from fastdnn._kernels._blas cimport FDNN_INT_MAX, FEW_ROWS, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
 from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
@@ -185,7 +185,7 @@ cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, rea
                 gemm_nt_f64(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
                             W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
         team_note(start, <int>nblk)
-    elif m == 1 or n_out * n_in * m <= SMALL_GEMM:
+    elif m <= FEW_ROWS or n_out * n_in * m <= SMALL_GEMM:
         # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
         if real is float:
             gemm_nt_f32(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
@@ -249,7 +249,7 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
     """dA (n_in, m) F = W (n_out, n_in) C ^T @ dZ (n_out, m) F."""
     cdef int M = <int>n_in, N = <int>m, K = <int>n_out
     cdef real one = 1, zero = 0
-    if m == 1 or n_out * n_in * m <= SMALL_GEMM:
+    if m <= FEW_ROWS or n_out * n_in * m <= SMALL_GEMM:
         # row-major: dA^T (m, n_in) = dZ^T (m, n_out) @ W
         if real is float:
             gemm_nn_f32(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
@@ -265,7 +265,7 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m, real scal
     its sums over the examples, in the epilogue of the packed product (so dA_prev is never
     written nor read back); False, and nothing done, for products on the direct loops and
     for a softmax below."""
-    if m == 1 or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax or prev.norm:
+    if m <= FEW_ROWS or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax or prev.norm:
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
                   <real *>d.dZ + at * d.n_out, d.n_out, <real>0, <real *>prev.dZ + at * d.n_in,
