@@ -98,7 +98,8 @@ equal it within the harness's tolerance (``_case._TOLERANCE``) or the row's own
 (``Spec.tolerance``): gelu_tanh's derivative and backward in float32 (atol 2e-5: NumPy's
 and torch's ``1 - tanh**2`` keeps no digit where tanh saturates), hard_sigmoid's in
 float64 (rtol 1e-7: torch's ``hardsigmoid_backward`` multiplies by 1/6 rounded to
-float32).
+float32), gelu in float32 (atol 2e-6: torch's AVX-512 erf is off by up to ~1e-6 in the
+negative tail, where fastdnn's is within 4 ULP).
 
 ``--quick``: N = 1e4 and 1e6; ``--smoke``: N = 1e3, one sample, no warm-up.
 """
@@ -145,6 +146,9 @@ GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715     # gelu_tanh: tanh(C (z + K
 # (|z| > 4), 1 - tanh**2 keeps no digit and is off by up to 6e-8, times 0.5 z C (1 + 3 K z**2)
 # (up to 30 at |z| = 8) and dA
 GELU_TANH_TOL = {"float32": dict(rtol=1e-4, atol=2e-5)}
+# torch's float32 gelu on AVX-512 takes erf from a fit that is off by up to ~1e-6 in
+# absolute terms in the negative tail (z = -3.4695: -0.0009035 where z Phi(z) is -0.00090457)
+GELU_TOL = {"float32": dict(rtol=1e-4, atol=2e-6)}
 # torch's float64 hardsigmoid_backward multiplies by 1/6 rounded to float32 (3e-8 off)
 HARD_SIGMOID_TOL = {"float64": dict(rtol=1e-7, atol=1e-13)}
 
@@ -408,7 +412,7 @@ def _specs() -> tuple[Spec, ...]:
              P(lambda i, o, s: lambda: _selu_np(i["z"], o, s["mask"])),
              exp=True, scratch=("mask",)),
         Spec("gelu", "forward", P(lambda i, o, s: lambda: F.gelu(i["z"], out=o)),
-             P(lambda i, o, s: lambda: _gelu_np(i["z"], o)), exp=True),
+             P(lambda i, o, s: lambda: _gelu_np(i["z"], o)), exp=True, tolerance=GELU_TOL),
         Spec("gelu_tanh", "forward", P(lambda i, o, s: lambda: F.gelu_tanh(i["z"], out=o)),
              P(lambda i, o, s: lambda: _gelu_tanh_np(i["z"], o)), exp=True),
         Spec("silu", "forward", P(lambda i, o, s: lambda: F.silu(i["z"], out=o)),
