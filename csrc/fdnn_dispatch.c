@@ -819,15 +819,19 @@ void fdnn_gemm_force_tile(int which)
 static int few_threads(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t len)
 {
     const double work = (double)M * (double)N * (double)(K > 0 ? K : 1);
+    /* a matrix-vector product (len the whole of C) from FDNN_FEW_GRAIN per thread; with 2-4
+       rows or columns, 4 times that: inside a training step a smaller split cost more than
+       it saved (784-256-128-10 at m = 4, its 4 x 256 x 128 dA split: 110 -> 124 us a step) */
+    const double grain = len == M * N ? FDNN_FEW_GRAIN : 4 * FDNN_FEW_GRAIN;
     int nt = 1;
 #ifdef _OPENMP
-    if (work >= 2 * FDNN_FEW_GRAIN && !omp_in_parallel() &&
+    if (work >= 2 * grain && !omp_in_parallel() &&
         (work >= FDNN_LONG_GEMM || team_usable())) {
         nt = team_size();
         if (nt > FDNN_MAX_TEAM)
             nt = FDNN_MAX_TEAM;
-        if (work / FDNN_FEW_GRAIN < nt)
-            nt = (int)(work / FDNN_FEW_GRAIN);
+        if (work / grain < nt)
+            nt = (int)(work / grain);
         if (len / FDNN_FEW_SPLIT < nt)
             nt = (int)(len / FDNN_FEW_SPLIT);
     }

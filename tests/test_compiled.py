@@ -368,6 +368,35 @@ def test_compiled_equals_layer_path_on_blas_sized_layers(dtype, lam, opt, which_
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 4, 5])
+def test_few_examples_through_large_layers_equal_the_layer_path(dtype, batch_size, which_path):
+    """Batches of one to four examples through layers of 2^20 weights and more run their
+    forward and dA products on the direct loops, streamed and split over the team (from 5,
+    packed): the same training as the layer path, whatever the thread count."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 1024)).astype(dtype)
+    y = rng.integers(0, 4, size=12)
+    results = []
+    try:
+        for compiled, threads in ((True, 2), (True, 1), (False, 2)):
+            fastdnn.set_num_threads(threads)
+            model = Sequential([Input(1024), Dense(1024, activation="relu"),
+                                Dense(64, activation="tanh"), Dense(4, activation="softmax")],
+                               dtype=dtype, seed=4)
+            # (Adam's g / (sqrt(v) + eps) turns float32 rounding of gradients near 0 into
+            # steps of either sign: plain gradient descent compares the products)
+            model.compile(GD(0.05), "categorical_crossentropy", compiled=compiled)
+            h = model.fit(X, y, epochs=1, batch_size=batch_size, seed=1, verbose=0)
+            results.append((model, h))
+    finally:
+        fastdnn.set_num_threads(None)
+    assert which_path == [True, True, False]
+    for a, b in zip(results[0][0].get_weights(), results[1][0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert_same([results[0], results[2]], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
 def test_backward_epilogue_forms_dZ_and_db_like_the_layer_path(dtype, hidden, which_path):
     """Hidden layers whose dA product is packed get dZ = dA * g'(A) and db from its epilogue
