@@ -34,6 +34,9 @@ def test_few_rows(simd, dtype, M):
         A = rng.standard_normal((M, K)).astype(dtype)
         B = rng.standard_normal((K, N)).astype(dtype)
         _check(_dense.matmul(A, B, 0.75, True), A, B, 0.75, dtype)
+        # x W^T: B a transposed view (dot products along K)
+        Bt = np.ascontiguousarray(B.T).T
+        _check(_dense.matmul(A, Bt, 0.75, True), A, Bt, 0.75, dtype)
         # A read through a transposed view, into a given C
         At = np.ascontiguousarray(A.T).T
         out = np.full((M, N), np.nan, dtype)
@@ -55,12 +58,15 @@ def test_few_columns_of_a_transposed_A(simd, dtype, N):
 @pytest.mark.parametrize("shape,transposed", [
     ((1, 2048, 1024), False), ((3, 1024, 1030), False), ((4, 777, 1500), False),
     ((2048, 1024, 1), True), ((1500, 777, 3), True), ((2048, 1024, 1), False)])
-def test_large_few_products_do_not_depend_on_threads(simd, dtype, shape, transposed):
+@pytest.mark.parametrize("b_transposed", [False, True])
+def test_large_few_products_do_not_depend_on_threads(simd, dtype, shape, transposed,
+                                                     b_transposed):
     M, K, N = shape
     rng = np.random.default_rng(M + N)
     A = rng.standard_normal((K, M)).astype(dtype).T if transposed else \
         rng.standard_normal((M, K)).astype(dtype)
-    B = rng.standard_normal((K, N)).astype(dtype)
+    B = rng.standard_normal((N, K)).astype(dtype).T if b_transposed else \
+        rng.standard_normal((K, N)).astype(dtype)
     threads = fastdnn.get_num_threads()
     try:
         fastdnn.set_num_threads(1)

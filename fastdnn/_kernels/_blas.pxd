@@ -118,13 +118,15 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
 
 
 cdef inline bint _few(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C) noexcept:
-    """C has a few rows (B with contiguous rows), is one column, or has a few columns of a
-    transposed A: the direct loops stream the long operand, split across the team when it
+    """C has a few rows (B with contiguous rows, or a transposed B), is one column, or has
+    a few columns of a transposed A: the direct loops stream the long operand, split across the team when it
     is large, where the packed engine would pad its register tiles to mostly zeros."""
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef bint rows_b = cnp.PyArray_STRIDE(B, 1) == s
-    return ((M <= FEW_ROWS and rows_b) or N == 1
+    # a transposed B with A's rows contiguous: dot products along K (x W^T for a few x)
+    cdef bint dots = cnp.PyArray_STRIDE(B, 0) == s and cnp.PyArray_STRIDE(A, 1) == s
+    return ((M <= FEW_ROWS and (rows_b or dots)) or N == 1
             or (N <= FEW_ROWS and rows_b and cnp.PyArray_STRIDE(A, 0) == s))
 
 
