@@ -816,13 +816,14 @@ void fdnn_gemm_force_tile(int which)
    once (no reuse to lose), so threads pay off sooner than for a packed product (float32
    256 x 784 x 1: 11.6 -> 7.1 us, 1 x 256 x 512: 5.2 -> 3.9, 2 x 784 x 128: 6.4 -> 5.3) */
 #define FDNN_FEW_GRAIN ((double)(1 << 16))
-static int few_threads(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t len)
+/* threads for `few` lines of C against `len` (C is few x len or len x few) over depth K */
+static int few_threads(ptrdiff_t few, ptrdiff_t len, ptrdiff_t K)
 {
-    const double work = (double)M * (double)N * (double)(K > 0 ? K : 1);
-    /* a matrix-vector product (len the whole of C) from FDNN_FEW_GRAIN per thread; with 2-4
-       rows or columns, 4 times that: inside a training step a smaller split cost more than
-       it saved (784-256-128-10 at m = 4, its 4 x 256 x 128 dA split: 110 -> 124 us a step) */
-    const double grain = len == M * N ? FDNN_FEW_GRAIN : 4 * FDNN_FEW_GRAIN;
+    const double work = (double)few * (double)len * (double)(K > 0 ? K : 1);
+    /* a matrix-vector product from FDNN_FEW_GRAIN per thread; with 2-4 lines, 4 times
+       that: inside a training step a smaller split cost more than it saved (784-256-128-10
+       at m = 4, its 4 x 256 x 128 dA split: 110 -> 124 us a step) */
+    const double grain = few == 1 ? FDNN_FEW_GRAIN : 4 * FDNN_FEW_GRAIN;
     int nt = 1;
 #ifdef _OPENMP
     if (work >= 2 * grain && !omp_in_parallel() &&
@@ -868,12 +869,12 @@ static void few_share(ptrdiff_t len, int id, int nt, ptrdiff_t *lo, ptrdiff_t *h
                            T *c, ptrdiff_t ldc)                                          \
     {                                                                                   \
         int nt;                                                                         \
-        if (M <= 4 && (nt = few_threads(M, N, K, N)) > 1) {                             \
+        if (M <= FDNN_FEW_ROWS && (nt = few_threads(M, N, K)) > 1) {                    \
             FDNN_FEW_PARALLEL(nt, N, g_cur->gemm_nn_##TS(M, hi - lo, K, alpha, a, rs_a, \
                                                          cs_a, b + lo, ldb, c + lo, ldc)) \
             return;                                                                     \
         }                                                                               \
-        if (N <= 4 && rs_a == 1 && (nt = few_threads(M, N, K, M)) > 1) {                \
+        if (N <= FDNN_FEW_ROWS && rs_a == 1 && (nt = few_threads(N, M, K)) > 1) {       \
             FDNN_FEW_PARALLEL(nt, M, g_cur->gemm_nn_##TS(hi - lo, N, K, alpha, a + lo,   \
                                                          rs_a, cs_a, b, ldb,            \
                                                          c + lo * ldc, ldc))            \
@@ -886,7 +887,7 @@ static void few_share(ptrdiff_t len, int id, int nt, ptrdiff_t *lo, ptrdiff_t *h
                            ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) \
     {                                                                                   \
         int nt;                                                                         \
-        if (M <= 4 && (nt = few_threads(M, N, K, N)) > 1) {                             \
+        if (M <= FDNN_FEW_ROWS && (nt = few_threads(M, N, K)) > 1) {                    \
             FDNN_FEW_PARALLEL(nt, N, g_cur->gemm_nt_##TS(M, hi - lo, K, alpha, a, lda,   \
                                                          b + lo * ldb, ldb, c + lo, ldc)) \
             return;                                                                     \

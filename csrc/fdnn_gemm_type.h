@@ -138,7 +138,6 @@ FDNN_INLINE void FDNN_CAT(nn_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, 
    the prefetchers do not follow: float64 128 x 256 B, one row, 7.1 -> 2.2 us; two rows read
    through a transposed A, 58 -> 4.3 us (the same element order as a tile: a chain of
    multiply-adds over k from 0, then the product with alpha). */
-#define FDNN_FEW_ROWS 4
 #define FDNN_FEW_K 4
 #define FDNN_FEW_COLS (4096 / (int)sizeof(T))
 /* from this size of the streamed operand (bytes): smaller, it stays in L1 and the register
@@ -643,7 +642,6 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef GEMV_NR
 #undef FDNN_SHORT_K
 #undef FDNN_PACK_KEEP
-#undef FDNN_FEW_ROWS
 #undef FDNN_FEW_K
 #undef FDNN_FEW_COLS
 #undef FDNN_FEW_FROM

@@ -153,6 +153,11 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
     return cs_a == 1 && (mr <= 8 || ((size_t)rs_a * tbytes) % 4096 != 0);
 }
 
+/* Rows of C (examples), or columns of a product with a transposed A, up to which the
+   direct loops stream the long operand at any size (fdnn_gemm_type.h's gemm_few, split
+   over the team by the dispatch): the packed engine pads such a C to whole tiles. */
+#define FDNN_FEW_ROWS 4
+
 /* Register tiles per path: tile 0 the fastest per multiply-add, tile 1 one that pads
    narrow products less (a path with one tile gives it twice). */
 #define FDNN_GEMM_TILES 2

@@ -12,10 +12,12 @@ cdef enum:
     # Up to this many multiply-adds the register-blocked direct loops (csrc/fdnn_gemm_type.h)
     # beat packing the operands (its cost, and the threads, pay off above this).
     SMALL_GEMM = 1 << 18
-    # Up to this many rows of C (examples), or columns of a product with a transposed A,
-    # the direct loops stream the long operand at any size (csrc/fdnn_gemm_type.h's
-    # gemm_few, the team splitting it): the packed engine pads such a C to whole tiles.
-    FEW_ROWS = 4
+
+cdef extern from "fdnn_kernels.h":
+    enum:
+        # rows of C (examples), or columns with a transposed A, that the direct loops
+        # stream at any size (csrc/fdnn_kernels.h)
+        FDNN_FEW_ROWS
 
 cdef extern from *:
     """
@@ -119,15 +121,15 @@ cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double
 
 cdef inline bint _few(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C) noexcept:
     """C has a few rows (B with contiguous rows, or a transposed B), is one column, or has
-    a few columns of a transposed A: the direct loops stream the long operand, split across the team when it
-    is large, where the packed engine would pad its register tiles to mostly zeros."""
+    a few columns of a transposed A: the direct loops stream the long operand, split across
+    the team when it is large, where the packed engine would pad its tiles to mostly zeros."""
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef bint rows_b = cnp.PyArray_STRIDE(B, 1) == s
     # a transposed B with A's rows contiguous: dot products along K (x W^T for a few x)
     cdef bint dots = cnp.PyArray_STRIDE(B, 0) == s and cnp.PyArray_STRIDE(A, 1) == s
-    return ((M <= FEW_ROWS and (rows_b or dots)) or N == 1
-            or (N <= FEW_ROWS and rows_b and cnp.PyArray_STRIDE(A, 0) == s))
+    return ((M <= FDNN_FEW_ROWS and (rows_b or dots)) or N == 1
+            or (N <= FDNN_FEW_ROWS and rows_b and cnp.PyArray_STRIDE(A, 0) == s))
 
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,

@@ -24,7 +24,7 @@ from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_alloca
                                PyThread_free_lock, PyThread_release_lock, PyThread_type_lock)
 from libc.math cimport fabs, isfinite, pow
 from libc.string cimport memcpy, memset
-from fastdnn._kernels._blas cimport FDNN_INT_MAX, FEW_ROWS, SMALL_GEMM, colmajor_gemm
+from fastdnn._kernels._blas cimport FDNN_FEW_ROWS, FDNN_INT_MAX, SMALL_GEMM, colmajor_gemm
 from fastdnn._kernels._loss cimport (LossArgs, loss_args, loss_gradient, loss_sum,
                                      smoothed_targets)
 from fastdnn._kernels._metric cimport auc_counts, confusion_counts, top_k_hits
@@ -164,10 +164,10 @@ cdef struct Net:
 cdef inline bint _few(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in) noexcept nogil:
     """A batch the direct loops take whatever the layer's size (they stream W, split over
     the team; the packed engine pads m to its tiles): one or two examples, or up to
-    FEW_ROWS through a layer of FEW_LARGE weights or more. Steps measured (2 threads,
+    FDNN_FEW_ROWS through a layer of FEW_LARGE weights or more. Steps measured (2 threads,
     float32): 784-256-128-10 at m = 2 98 -> 75 us, at m = 4 110 -> 124-130 with the
     direct loops (so packed there); 1024-2048-2048-1024 at m = 4 4.5-4.9 -> 4.1-4.4 ms."""
-    return m <= 2 or (m <= FEW_ROWS and n_out * n_in >= FEW_LARGE)
+    return m <= 2 or (m <= FDNN_FEW_ROWS and n_out * n_in >= FEW_LARGE)
 
 
 cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, real *X, real *Z,
