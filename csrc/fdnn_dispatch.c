@@ -84,15 +84,13 @@ int fdnn_simd_available(const char *name)
 
 int fdnn_set_simd(const char *name)
 {
-    if (strcmp(name, "auto") == 0) {
-        g_cur = &g_tables[best_level()];
-        return 0;
-    }
-    int level = level_of(name);
+    int level = strcmp(name, "auto") == 0 ? best_level() : level_of(name);
     if (level < 0)
         return -1;
     if (!g_have[level])
         return -2;
+    if (g_cur != &g_tables[level])
+        fdnn_stream_relearn(); /* other kernels: their own trials */
     g_cur = &g_tables[level];
     return 0;
 }
@@ -525,6 +523,24 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
     return copy || (nt >= 2 && !compute_bound);
 }
 
+/* Those passes then stream or not as their kind learned on this CPU (fdnn_stream.h):
+   on the AMD Zen 4 VM that replaced the one above, ordinary stores of a fill
+   (linear_derivative's ones, 10^7 float32) took 640 us against 1,420 streamed (the CPU
+   writes whole lines without reading them; its non-temporal stores ran at 28 GB/s),
+   while a copy and relu still streamed faster (1,500-1,540 us against 1,740-1,870). */
+#define FDNN_SLOT_UNARY(op, f64) (2 * (op) + (f64))
+#define FDNN_SLOT_BINARY(op, f64) (2 * FDNN_N_UNARY + 2 * (op) + (f64))
+typedef char fdnn_slots_fit_[2 * (FDNN_N_UNARY + FDNN_N_BINARY) <= FDNN_STREAM_SLOTS ? 1 : -1];
+
+int fdnn_store_learned(int binary, int op, int f64)
+{
+    return fdnn_stream_learned(binary ? FDNN_SLOT_BINARY(op, f64 != 0) : FDNN_SLOT_UNARY(op, f64 != 0));
+}
+
+/* Runs `body` with `stream` set to the way this call stores (0 when it is no candidate),
+   timing the call when it is one of its kind's trials. */
+#define FDNN_STORE_WAY(candidate, slot, bytes, body)                                       {                                                                                          int trial_ = 0;                                                                        const int stream = (candidate) ? fdnn_stream_way((slot), &trial_) : 0;                 const double t0_ = trial_ ? fdnn_stream_clock() : 0;                                   if (stream)                                                                                fdnn_stream_note();                                                                body;                                                                                  if (trial_)                                                                                fdnn_stream_learn((slot), stream, fdnn_stream_clock() - t0_, (bytes));         }
+
 #define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
     void fdnn_unary_##TS(int op, const T *x, T *y, ptrdiff_t n, T alpha)               \
     {                                                                                  \
@@ -533,21 +549,20 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
         if (copy && x == y)                                                            \
             return;                                                                    \
         const int nt = ew_threads(n, unary_from(op, sizeof(T) == 8));                  \
-        const int stream = streamed(n, sizeof(T), copy, nt, unary_costly(op));         \
-        if (copy)                                                                      \
-            f = stream ? linear_stream_##TS : linear_copy_##TS;                        \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
-        if (stream)                                                                    \
-            fdnn_stream_note();                                                        \
-        if (stream && !copy) {                                                         \
-            FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
-                                 unary_stream_##TS(f, x + lo, y + lo, hi - lo, alpha)) \
-        } else if (nt > 1) {                                                           \
-            FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
-                                 f(x + lo, y + lo, hi - lo, alpha))                    \
-        } else {                                                                       \
-            f(x, y, n, alpha);                                                         \
-        }                                                                              \
+        FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, unary_costly(op)),            \
+                       FDNN_SLOT_UNARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {                \
+            if (copy)                                                                  \
+                f = stream ? linear_stream_##TS : linear_copy_##TS;                    \
+            if (stream && !copy) {                                                     \
+                FDNN_PARALLEL_CHUNKS(nt, n, grain,                                     \
+                    unary_stream_##TS(f, x + lo, y + lo, hi - lo, alpha))              \
+            } else if (nt > 1) {                                                       \
+                FDNN_PARALLEL_CHUNKS(nt, n, grain, f(x + lo, y + lo, hi - lo, alpha))  \
+            } else {                                                                   \
+                f(x, y, n, alpha);                                                     \
+            }                                                                          \
+        })                                                                             \
     }                                                                                  \
     void fdnn_binary_##TS(int op, const T *dA, const T *a, T *y, ptrdiff_t n, T alpha) \
     {                                                                                  \
@@ -558,16 +573,18 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
         }                                                                              \
         const int nt = ew_threads(n, binary_from(op, sizeof(T) == 8));                 \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
-        if (streamed(n, sizeof(T), 0, nt, bw_from_z(op))) {                            \
-            fdnn_stream_note();                                                        \
-            FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
-                binary_stream_##TS(f, dA + lo, a + lo, y + lo, hi - lo, alpha))        \
-        } else if (nt > 1) {                                                           \
-            FDNN_PARALLEL_CHUNKS(nt, n, grain,                                         \
-                                 f(dA + lo, a + lo, y + lo, hi - lo, alpha))           \
-        } else {                                                                       \
-            f(dA, a, y, n, alpha);                                                     \
-        }                                                                              \
+        FDNN_STORE_WAY(streamed(n, sizeof(T), 0, nt, bw_from_z(op)),                   \
+                       FDNN_SLOT_BINARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {               \
+            if (stream) {                                                              \
+                FDNN_PARALLEL_CHUNKS(nt, n, grain,                                     \
+                    binary_stream_##TS(f, dA + lo, a + lo, y + lo, hi - lo, alpha))    \
+            } else if (nt > 1) {                                                       \
+                FDNN_PARALLEL_CHUNKS(nt, n, grain,                                     \
+                                     f(dA + lo, a + lo, y + lo, hi - lo, alpha))       \
+            } else {                                                                   \
+                f(dA, a, y, n, alpha);                                                 \
+            }                                                                          \
+        })                                                                             \
     }                                                                                  \
     int fdnn_softmax_##TS(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner) \
     {                                                                                  \

@@ -262,6 +262,9 @@ const char *fdnn_simd_name(void);
 int fdnn_set_simd(const char *name);
 int fdnn_simd_available(const char *name);
 int fdnn_openmp_enabled(void);
+/* What the unary or binary pass `op` learned about its stores in float64 (f64) or float32:
+   0 ordinary, 1 streamed, -1 still trying (fdnn_stream.h) */
+int fdnn_store_learned(int binary, int op, int f64);
 int fdnn_get_num_threads(void);
 void fdnn_set_num_threads(int n); /* n <= 0: follow OMP_NUM_THREADS / threadpoolctl */
 int fdnn_get_user_threads(void);  /* the count set, 0 when following the defaults */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #endif
@@ -27,6 +28,14 @@ static size_t g_llc = 0; /* set once by fdnn_stream_init */
 #endif
 static size_t g_stream_from = 0; /* a size the tests set, 0: g_llc */
 static long g_streamed = 0;
+
+/* What each kind of pass learned (fdnn_stream_way): its trial calls so far, and the best
+   time per byte seen each way */
+typedef struct {
+    int calls;
+    double best[2];
+} stream_slot;
+static stream_slot g_slots[FDNN_STREAM_SLOTS];
 
 #ifdef FDNN_HAVE_STREAM
 #if defined(__linux__)
@@ -92,6 +101,66 @@ size_t fdnn_stream_from(void)
 }
 
 void fdnn_set_stream_from(size_t bytes) { g_stream_from = bytes; }
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FDNN_LOAD_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define FDNN_TAKE_(p) __atomic_fetch_add((p), 1, __ATOMIC_RELAXED)
+#else
+#define FDNN_LOAD_(p) (*(p))
+#define FDNN_TAKE_(p) ((*(p))++)
+#endif
+
+int fdnn_stream_way(int slot, int *trial)
+{
+    *trial = 0;
+    if (g_stream_from != 0 || slot < 0 || slot >= FDNN_STREAM_SLOTS)
+        return 1;
+    stream_slot *s = &g_slots[slot];
+    if (FDNN_LOAD_(&s->calls) < FDNN_STREAM_TRIALS) {
+        /* concurrent callers may take the same number: one more trial of that way */
+        int call = FDNN_TAKE_(&s->calls);
+        if (call < FDNN_STREAM_TRIALS) {
+            *trial = 1;
+            return call % 2;
+        }
+    }
+    /* the trials that are still running have not reported: until they do, stream */
+    double stored = s->best[0], streamed = s->best[1];
+    return !(stored > 0 && (streamed == 0 || stored < streamed));
+}
+
+void fdnn_stream_learn(int slot, int way, double seconds, size_t bytes)
+{
+    if (slot < 0 || slot >= FDNN_STREAM_SLOTS || bytes == 0 || seconds <= 0)
+        return;
+    double per_byte = seconds / (double)bytes, *best = &g_slots[slot].best[way != 0];
+    if (*best == 0 || per_byte < *best)
+        *best = per_byte;
+}
+
+int fdnn_stream_learned(int slot)
+{
+    if (slot < 0 || slot >= FDNN_STREAM_SLOTS || FDNN_LOAD_(&g_slots[slot].calls) < FDNN_STREAM_TRIALS)
+        return -1;
+    double stored = g_slots[slot].best[0], streamed = g_slots[slot].best[1];
+    if (stored == 0 || streamed == 0)
+        return -1;
+    return stored < streamed ? 0 : 1;
+}
+
+void fdnn_stream_relearn(void) { memset(g_slots, 0, sizeof g_slots); }
+
+double fdnn_stream_clock(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+#else
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+#endif
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void fdnn_stream_note(void)
 {

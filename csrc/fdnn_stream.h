@@ -15,6 +15,23 @@ void fdnn_stream_init(void);
 size_t fdnn_stream_from(void);
 /* Sets it (tests force small sizes); 0 restores the last-level cache's size. */
 void fdnn_set_stream_from(size_t bytes);
+/* Whether non-temporal stores pay depends on the CPU and on the pass, so each kind of
+   pass (a slot: the dispatch numbers them by op and type) learns it where it runs: its
+   first FDNN_STREAM_TRIALS calls large enough to stream alternate ordinary and streamed
+   stores, timed per byte, and later calls take the faster way. fdnn_stream_way gives
+   the way of a call (1: stream) and sets *trial when the call is one of the trials,
+   whose time the caller then reports with fdnn_stream_learn. A streaming size set with
+   fdnn_set_stream_from streams every such call (tests). */
+#define FDNN_STREAM_TRIALS 6
+#define FDNN_STREAM_SLOTS 256
+int fdnn_stream_way(int slot, int *trial);
+void fdnn_stream_learn(int slot, int way, double seconds, size_t bytes);
+/* What a slot learned: 0 ordinary stores, 1 streamed, -1 still trying. */
+int fdnn_stream_learned(int slot);
+/* Forgets what every slot learned (tests, and the SIMD path's change). */
+void fdnn_stream_relearn(void);
+/* Seconds on a monotonic clock. */
+double fdnn_stream_clock(void);
 /* Counts the element-wise calls that streamed (tests check the path was taken). */
 void fdnn_stream_note(void);
 long fdnn_stream_count(void);

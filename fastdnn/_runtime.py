@@ -197,10 +197,11 @@ def info() -> dict[str, Any]:
             **_decisions,
             "simd": f"{_ew.simd_path()}: {simd_why}",
             "gemm": "fastdnn's own packed engine on the SIMD path (no BLAS call)",
-            "streaming": ("element-wise outputs at least the last-level cache's size are "
-                          "written with non-temporal stores (copies always, other "
-                          "memory-bound passes on 2+ threads)" if _ew.stream_from() else
-                          "off: no non-temporal stores on this CPU"),
+            "streaming": ("element-wise outputs at least the last-level cache's size may "
+                          "be written with non-temporal stores (copies always, other "
+                          "memory-bound passes on 2+ threads): each pass times both kinds "
+                          "of store on its first such calls and keeps the faster"
+                          if _ew.stream_from() else "off: no non-temporal stores on this CPU"),
             "threads": (f"{user}: fastdnn.set_num_threads" if user else
                         "OMP_NUM_THREADS / threadpoolctl / the CPU count (OpenMP's default)"
                         if _ew.openmp_enabled() else "1: built without OpenMP"),

@@ -150,3 +150,75 @@ def test_streamed_copy_every_length(stream_from, threads, n, dtype):
         assert _ew.stream_count() == before + 1
         np.testing.assert_array_equal(out[shift:shift + n], x[1:1 + n])
         assert not out[:shift].any() and not out[shift + n:].any()
+
+
+LLC = _ew.stream_from()
+TRIALS = 6  # FDNN_STREAM_TRIALS
+
+
+@pytest.mark.skipif(LLC > 64 << 20, reason="a last-level cache too large to fill in a test")
+@pytest.mark.parametrize("name", ["linear", "d_linear", "relu"])
+def test_large_passes_learn_their_stores(name):
+    """A pass at least the last-level cache's size times ordinary and streamed stores on
+    alternate calls, TRIALS in all, then keeps one way; every call writes the same. (A
+    copy is a candidate on any thread count, the others on two threads, which the team
+    may drop to one after late starts: those calls are no trials.)"""
+    if name != "linear" and not _ew.openmp_enabled():
+        pytest.skip("only copies stream on one thread")
+    fastdnn.set_num_threads(2)
+    op = UNARY.index(name)
+    x = np.random.default_rng(3).normal(size=LLC // 4 + 1000).astype(np.float32)
+    expect = _ew.unary(op, x, out=np.empty_like(x)).copy()
+    out = np.empty_like(x)
+
+    def call():
+        out[:] = np.nan
+        before = _ew.stream_count()
+        _ew.unary(op, x, out=out)
+        np.testing.assert_array_equal(out, expect)
+        return _ew.stream_count() - before
+
+    try:
+        _ew.stream_relearn()
+        assert _ew.store_learned("unary", op, np.float32) is None
+        streams = [call() for _ in range(TRIALS)]
+        for _ in range(40):
+            if _ew.store_learned("unary", op, np.float32) is not None:
+                break
+            streams.append(call())
+        learned = _ew.store_learned("unary", op, np.float32)
+        assert learned in ("stored", "streamed")
+        assert sum(streams) == TRIALS // 2  # half the trials streamed
+        if name == "linear":
+            assert streams == [0, 1] * (TRIALS // 2)
+        assert any(call() == (learned == "streamed") for _ in range(20))
+        # the other dtype keeps its own record
+        assert _ew.store_learned("unary", op, np.float64) is None
+    finally:
+        _ew.stream_relearn()
+        fastdnn.set_num_threads(None)
+
+
+def test_a_new_simd_path_learns_again():
+    paths = [p for p in ("portable", "avx2", "avx512") if _ew.simd_available(p)]
+    if len(paths) < 2 or LLC > 64 << 20:
+        pytest.skip("one SIMD path only")
+    op = UNARY.index("linear")
+    x = np.ones(LLC // 4 + 64, np.float32)
+    before = _ew.simd_path()
+    try:
+        for _ in range(TRIALS):
+            fastdnn.functional.linear(x, out=np.empty_like(x))
+        assert _ew.store_learned("unary", op, np.float32) is not None
+        _ew.set_simd_path(paths[0] if paths[0] != before else paths[1])
+        assert _ew.store_learned("unary", op, np.float32) is None
+    finally:
+        _ew.set_simd_path(before)
+        _ew.stream_relearn()
+
+
+def test_store_learned_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="kind"):
+        _ew.store_learned("ternary", 0, np.float32)
+    with pytest.raises(ValueError, match="op"):
+        _ew.store_learned("unary", len(UNARY), np.float32)

@@ -21,6 +21,7 @@ cdef extern from "fdnn_stream.h" nogil:
     size_t fdnn_stream_from()
     void fdnn_set_stream_from(size_t nbytes)
     long fdnn_stream_count()
+    void fdnn_stream_relearn()
 
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
@@ -28,6 +29,7 @@ cdef extern from "fdnn_kernels.h" nogil:
         FDNN_N_BINARY
         FDNN_BW_OUTPUT_SUB
     const char *fdnn_code_name(const char *kind, int code)
+    int fdnn_store_learned(int binary, int op, int f64)
     int fdnn_optimizer_slots(int code)
     void fdnn_init()
     const char *fdnn_simd_name()
@@ -770,6 +772,24 @@ def set_stream_from(Py_ssize_t nbytes):
     if nbytes < 0:
         raise ValueError(f"nbytes must be >= 0, got {nbytes}")
     fdnn_set_stream_from(<size_t>nbytes)
+
+
+def store_learned(str kind, int op, dtype):
+    """What the ``kind`` ('unary' or 'binary') pass ``op`` in ``dtype`` learned from its
+    first large calls: 'stored' (ordinary stores were faster), 'streamed', or None while
+    it is still timing both."""
+    if kind not in ("unary", "binary"):
+        raise ValueError(f"kind must be 'unary' or 'binary', got {kind!r}")
+    if not 0 <= op < (FDNN_N_UNARY if kind == "unary" else FDNN_N_BINARY):
+        raise ValueError(f"op must be a {kind} op code, got {op}")
+    cdef int way = fdnn_store_learned(kind == "binary", op, np.dtype(dtype) == np.float64)
+    return None if way < 0 else ("stored", "streamed")[way]
+
+
+def stream_relearn():
+    """Forget what every pass learned about its stores: the next large calls time both
+    ways again."""
+    fdnn_stream_relearn()
 
 
 def openmp_enabled():
