@@ -817,9 +817,15 @@ void fdnn_gemm_force_tile(int which)
     g_forced_tile = which >= 0 && which < FDNN_GEMM_TILES ? which : -1;
 }
 
-/* Multiply-adds per thread below which another thread costs more than it saves
-   (a product of this size takes about 10 us on one core). */
-#define FDNN_GEMM_GRAIN ((double)(1 << 19))
+/* Multiply-adds per thread below which another thread costs more than it saves in a
+   packed product: about 2.3 us on one core of the AMD Zen 4 VM, float64 taking twice as
+   long per multiply-add. From 2^19 for both (the grain of the earlier hosts): float64
+   128x128x32 21 -> 12 us, 100x64x128 34 -> 21, 64^3 11.7 -> 8.4, float32 10x784x128 35 ->
+   20, 128x64x64 11 -> 7-8, 2 threads, a 4 us float32 product taking 3.6-4.2; the
+   training steps of the benchmark alike. (The direct loops below SMALL_GEMM stay on one
+   thread: split there too, a [64, 128, 10] step at m = 32 lost 10-25 %, the halves of
+   each product's output being in the other core's cache for the next pass.) */
+#define FDNN_GEMM_GRAIN(size) ((double)((size) == 8 ? 1 << 16 : 1 << 17))
 /* multiply-adds from which a product always uses the team (~0.5 ms on one core: a late
    thread costs it little) */
 #define FDNN_LONG_GEMM ((double)(1 << 26))
@@ -1023,12 +1029,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
         int nt = 1;                                                                    \
-        if (work >= 2 * FDNN_GEMM_GRAIN && (work >= FDNN_LONG_GEMM || team_usable())) {  \
+        const double grain_ = FDNN_GEMM_GRAIN(sizeof(*g->c));                          \
+        if (work >= 2 * grain_ && (work >= FDNN_LONG_GEMM || team_usable())) {         \
             nt = team_size();                                                          \
             if (nt > FDNN_MAX_TEAM)                                                    \
                 nt = FDNN_MAX_TEAM;                                                    \
-            if (work / FDNN_GEMM_GRAIN < nt)                                           \
-                nt = (int)(work / FDNN_GEMM_GRAIN);                                    \
+            if (work / grain_ < nt)                                                    \
+                nt = (int)(work / grain_);                                             \
             if (nt < 1)                                                                \
                 nt = 1;                                                                \
         }                                                                              \
