@@ -15,6 +15,17 @@
  * the tile, block or thread that computes it, so results do not depend on the
  * thread count or on where the block boundaries fall (bit for bit). */
 
+/* the loops over a tile's rows and vectors unrolled before the compiler decides where its
+   accumulators live: unrolled later (GCC's complete unrolling stops at 16 iterations),
+   the 24 of a 6 x 4 tile were kept in an array on the stack, stored and reloaded around
+   every tile */
+#if defined(__clang__)
+#define PK_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define PK_UNROLL _Pragma("GCC unroll 32")
+#else
+#define PK_UNROLL
+#endif
 #if defined(__GNUC__) || defined(__clang__)
 #define PK_VECTOR 1
 #define PK_VL (FDNN_VBYTES / FDNN_TBYTES)
@@ -213,6 +224,7 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #undef PK_TILES
 #undef PK_VL
 #undef PK_VECTOR
+#undef PK_UNROLL
 #undef PK_V
 #undef PK_LOAD
 #undef PK_STORE

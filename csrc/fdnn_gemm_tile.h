@@ -67,16 +67,20 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
 {
 #ifdef PK_VECTOR
     PK_V acc[PK_MR][PK_NV];
+    PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
+        PK_UNROLL
         for (int v = 0; v < PK_NV; v++)
             acc[r][v] = (PK_V){0};
     /* rows in threes from a few base pointers, so that a matrix read in place needs
        no register per row (x86 addresses base + index * 1, 2, 4 or 8) */
     const T *base[(PK_MR + 2) / 3];
+    PK_UNROLL
     for (int q = 0; q < (PK_MR + 2) / 3; q++)
         base[q] = ap + 3 * q * ars;
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_V bv[PK_NV];
+        PK_UNROLL
         for (int v = 0; v < PK_NV; v++)
             bv[v] = *(const PK_V *)(bp + v * PK_VL);
 #if defined(__GNUC__) || defined(__clang__)
@@ -84,37 +88,54 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
         __builtin_prefetch(bp + PK_PREFETCH * PK_NR, 0, 3);
         __builtin_prefetch((const char *)(bp + PK_PREFETCH * PK_NR) + 64, 0, 3);
 #endif
+        PK_UNROLL
         for (int r = 0; r < PK_MR; r++) {
             const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
+            PK_UNROLL
             for (int v = 0; v < PK_NV; v++)
                 acc[r][v] += ar * bv[v];
         }
+        PK_UNROLL
         for (int q = 0; q < (PK_MR + 2) / 3; q++)
             base[q] += aks;
         bp += PK_NR;
     }
     const PK_V va = alpha - (PK_V){0};
+    if (store && beta == 0) {
+        PK_UNROLL
+        for (int r = 0; r < PK_MR; r++)
+            PK_UNROLL
+            for (int v = 0; v < PK_NV; v++)
+                PK_STORE(c + r * ldc + v * PK_VL, va * acc[r][v]);
+        return;
+    }
     if (store) {
         const PK_V vb = beta - (PK_V){0};
+        PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
+            PK_UNROLL
             for (int v = 0; v < PK_NV; v++) {
                 T *cp = c + r * ldc + v * PK_VL;
-                PK_STORE(cp, beta == 0 ? va * acc[r][v] : va * acc[r][v] + vb * PK_LOAD(cp));
+                PK_STORE(cp, va * acc[r][v] + vb * PK_LOAD(cp));
             }
         return;
     }
+    PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
+        PK_UNROLL
         for (int v = 0; v < PK_NV; v++)
             *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
 #else
     T acc[PK_MR][PK_NR] = {{0}};
     (void)c; (void)ldc; (void)store; (void)beta;
     for (ptrdiff_t k = 0; k < kc; k++) {
+        PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
             for (int s = 0; s < PK_NR; s++)
                 acc[r][s] += ap[k * aks + r * ars] * bp[s];
         bp += PK_NR;
     }
+    PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
         for (int s = 0; s < PK_NR; s++)
             tile[r * PK_NR + s] = alpha * acc[r][s];
