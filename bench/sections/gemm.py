@@ -27,7 +27,8 @@ preallocated output (C-ordered, NaN before the checks):
   uses above 2^18 multiply-adds: blocks of A and B packed for the caches,
   register-blocked micro-kernels per instruction set (a 12 x 32 float32 tile
   of C in registers with AVX-512), the arrays' strides turned into packing
-  orders, no copies; on fastdnn's OpenMP threads from 2^20 multiply-adds.
+  orders, no copies; on fastdnn's OpenMP threads from 2^18 float32 (2^17
+  float64) multiply-adds.
 * ``fastdnn direct`` -- the same with ``direct=True``: fastdnn's unpacked
   register-blocked loops (``csrc/fdnn_gemm_type.h``, one thread), which it
   uses up to 2^18 multiply-adds (NN and TN layouts: ``gemm_nn``, NT:
