@@ -530,16 +530,28 @@ static int streamed(ptrdiff_t n, size_t size, int copy, int nt, int compute_boun
    while a copy and relu still streamed faster (1,500-1,540 us against 1,740-1,870). */
 #define FDNN_SLOT_UNARY(op, f64) (2 * (op) + (f64))
 #define FDNN_SLOT_BINARY(op, f64) (2 * FDNN_N_UNARY + 2 * (op) + (f64))
-typedef char fdnn_slots_fit_[2 * (FDNN_N_UNARY + FDNN_N_BINARY) <= FDNN_STREAM_SLOTS ? 1 : -1];
+typedef char fdnn_slots_fit_[2 * (FDNN_N_UNARY + FDNN_N_BINARY) <= FDNN_STREAM_SLOTS ? 1
+                                                                                  : -1];
 
 int fdnn_store_learned(int binary, int op, int f64)
 {
-    return fdnn_stream_learned(binary ? FDNN_SLOT_BINARY(op, f64 != 0) : FDNN_SLOT_UNARY(op, f64 != 0));
+    f64 = f64 != 0;
+    return fdnn_stream_learned(binary ? FDNN_SLOT_BINARY(op, f64) : FDNN_SLOT_UNARY(op, f64));
 }
 
 /* Runs `body` with `stream` set to the way this call stores (0 when it is no candidate),
    timing the call when it is one of its kind's trials. */
-#define FDNN_STORE_WAY(candidate, slot, bytes, body)                                       {                                                                                          int trial_ = 0;                                                                        const int stream = (candidate) ? fdnn_stream_way((slot), &trial_) : 0;                 const double t0_ = trial_ ? fdnn_stream_clock() : 0;                                   if (stream)                                                                                fdnn_stream_note();                                                                body;                                                                                  if (trial_)                                                                                fdnn_stream_learn((slot), stream, fdnn_stream_clock() - t0_, (bytes));         }
+#define FDNN_STORE_WAY(candidate, slot, bytes, body)                                   \
+    {                                                                                  \
+        int trial_ = 0;                                                                \
+        const int stream = (candidate) ? fdnn_stream_way((slot), &trial_) : 0;         \
+        const double t0_ = trial_ ? fdnn_stream_clock() : 0;                           \
+        if (stream)                                                                    \
+            fdnn_stream_note();                                                        \
+        body;                                                                          \
+        if (trial_)                                                                    \
+            fdnn_stream_learn((slot), stream, fdnn_stream_clock() - t0_, (bytes));     \
+    }
 
 #define FDNN_DEF_UNARY_DISPATCH(TS, T)                                                 \
     void fdnn_unary_##TS(int op, const T *x, T *y, ptrdiff_t n, T alpha)               \
@@ -551,7 +563,7 @@ int fdnn_store_learned(int binary, int op, int f64)
         const int nt = ew_threads(n, unary_from(op, sizeof(T) == 8));                  \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
         FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, unary_costly(op)),            \
-                       FDNN_SLOT_UNARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {                \
+                       FDNN_SLOT_UNARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {  \
             if (copy)                                                                  \
                 f = stream ? linear_stream_##TS : linear_copy_##TS;                    \
             if (stream && !copy) {                                                     \
@@ -574,7 +586,7 @@ int fdnn_store_learned(int binary, int op, int f64)
         const int nt = ew_threads(n, binary_from(op, sizeof(T) == 8));                 \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
         FDNN_STORE_WAY(streamed(n, sizeof(T), 0, nt, bw_from_z(op)),                   \
-                       FDNN_SLOT_BINARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {               \
+                       FDNN_SLOT_BINARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), { \
             if (stream) {                                                              \
                 FDNN_PARALLEL_CHUNKS(nt, n, grain,                                     \
                     binary_stream_##TS(f, dA + lo, a + lo, y + lo, hi - lo, alpha))    \

@@ -102,12 +102,23 @@ size_t fdnn_stream_from(void)
 
 void fdnn_set_stream_from(size_t bytes) { g_stream_from = bytes; }
 
+/* slots are read and written by concurrent callers: relaxed atomics (a lost update only
+   costs or skips one trial) */
 #if defined(__GNUC__) || defined(__clang__)
 #define FDNN_LOAD_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define FDNN_TAKE_(p) __atomic_fetch_add((p), 1, __ATOMIC_RELAXED)
+static double load_best(const double *p)
+{
+    double v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+static void store_best(double *p, double v) { __atomic_store(p, &v, __ATOMIC_RELAXED); }
 #else
 #define FDNN_LOAD_(p) (*(p))
 #define FDNN_TAKE_(p) ((*(p))++)
+static double load_best(const double *p) { return *p; }
+static void store_best(double *p, double v) { *p = v; }
 #endif
 
 int fdnn_stream_way(int slot, int *trial)
@@ -125,7 +136,7 @@ int fdnn_stream_way(int slot, int *trial)
         }
     }
     /* the trials that are still running have not reported: until they do, stream */
-    double stored = s->best[0], streamed = s->best[1];
+    double stored = load_best(&s->best[0]), streamed = load_best(&s->best[1]);
     return !(stored > 0 && (streamed == 0 || stored < streamed));
 }
 
@@ -134,15 +145,18 @@ void fdnn_stream_learn(int slot, int way, double seconds, size_t bytes)
     if (slot < 0 || slot >= FDNN_STREAM_SLOTS || bytes == 0 || seconds <= 0)
         return;
     double per_byte = seconds / (double)bytes, *best = &g_slots[slot].best[way != 0];
-    if (*best == 0 || per_byte < *best)
-        *best = per_byte;
+    const double was = load_best(best);
+    if (was == 0 || per_byte < was)
+        store_best(best, per_byte);
 }
 
 int fdnn_stream_learned(int slot)
 {
-    if (slot < 0 || slot >= FDNN_STREAM_SLOTS || FDNN_LOAD_(&g_slots[slot].calls) < FDNN_STREAM_TRIALS)
+    if (slot < 0 || slot >= FDNN_STREAM_SLOTS ||
+        FDNN_LOAD_(&g_slots[slot].calls) < FDNN_STREAM_TRIALS)
         return -1;
-    double stored = g_slots[slot].best[0], streamed = g_slots[slot].best[1];
+    const stream_slot *s = &g_slots[slot];
+    double stored = load_best(&s->best[0]), streamed = load_best(&s->best[1]);
     if (stored == 0 || streamed == 0)
         return -1;
     return stored < streamed ? 0 : 1;
