@@ -121,6 +121,18 @@ static double load_best(const double *p) { return *p; }
 static void store_best(double *p, double v) { *p = v; }
 #endif
 
+int fdnn_stream_learned(int slot)
+{
+    if (slot < 0 || slot >= FDNN_STREAM_SLOTS ||
+        FDNN_LOAD_(&g_slots[slot].calls) < FDNN_STREAM_TRIALS)
+        return -1;
+    const stream_slot *s = &g_slots[slot];
+    double stored = load_best(&s->best[0]), streamed = load_best(&s->best[1]);
+    if (stored == 0 || streamed == 0)
+        return -1;
+    return stored < streamed ? 0 : 1;
+}
+
 int fdnn_stream_way(int slot, int *trial)
 {
     *trial = 0;
@@ -135,9 +147,8 @@ int fdnn_stream_way(int slot, int *trial)
             return call % 2;
         }
     }
-    /* the trials that are still running have not reported: until they do, stream */
-    double stored = load_best(&s->best[0]), streamed = load_best(&s->best[1]);
-    return !(stored > 0 && (streamed == 0 || stored < streamed));
+    /* until the trials still running have reported, stream */
+    return fdnn_stream_learned(slot) != 0;
 }
 
 void fdnn_stream_learn(int slot, int way, double seconds, size_t bytes)
@@ -148,18 +159,6 @@ void fdnn_stream_learn(int slot, int way, double seconds, size_t bytes)
     const double was = load_best(best);
     if (was == 0 || per_byte < was)
         store_best(best, per_byte);
-}
-
-int fdnn_stream_learned(int slot)
-{
-    if (slot < 0 || slot >= FDNN_STREAM_SLOTS ||
-        FDNN_LOAD_(&g_slots[slot].calls) < FDNN_STREAM_TRIALS)
-        return -1;
-    const stream_slot *s = &g_slots[slot];
-    double stored = load_best(&s->best[0]), streamed = load_best(&s->best[1]);
-    if (stored == 0 || streamed == 0)
-        return -1;
-    return stored < streamed ? 0 : 1;
 }
 
 void fdnn_stream_relearn(void) { memset(g_slots, 0, sizeof g_slots); }
