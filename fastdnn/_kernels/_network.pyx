@@ -170,6 +170,12 @@ cdef inline bint _few(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in) noexcept 
     return m <= 2 or (m <= FDNN_FEW_ROWS and n_out * n_in >= FEW_LARGE)
 
 
+cdef inline bint _direct(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in) noexcept nogil:
+    """Whether a layer's forward and dA products for m examples run on the direct loops:
+    a few examples (_few), or up to SMALL_GEMM multiply-adds."""
+    return _few(m, n_out, n_in) or n_out * n_in * m <= SMALL_GEMM
+
+
 cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, real *X, real *Z,
                                 Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m) noexcept nogil:
     """Z (n_out, m) F = g(W (n_out, n_in) C @ X (n_in, m) F + b): the packed product applies
@@ -195,7 +201,7 @@ cdef inline void _dense_forward(real *W, const real *b, int act, real alpha, rea
                 gemm_nt_f64(1, min(rows, n_out - blk * rows), n_in, 1, X, n_in,
                             W + blk * rows * n_in, n_in, Z + blk * rows, n_out)
         team_note(start, <int>nblk)
-    elif _few(m, n_out, n_in) or n_out * n_in * m <= SMALL_GEMM:
+    elif _direct(m, n_out, n_in):
         # row-major: Z^T (m, n_out) = X^T (m, n_in) @ W^T
         if real is float:
             gemm_nt_f32(m, n_out, n_in, 1, X, n_in, W, n_in, Z, n_out)
@@ -259,7 +265,7 @@ cdef inline void _gemm_dA(real *W, real *dZ, real *dA, Py_ssize_t n_out, Py_ssiz
     """dA (n_in, m) F = W (n_out, n_in) C ^T @ dZ (n_out, m) F."""
     cdef int M = <int>n_in, N = <int>m, K = <int>n_out
     cdef real one = 1, zero = 0
-    if _few(m, n_out, n_in) or n_out * n_in * m <= SMALL_GEMM:
+    if _direct(m, n_out, n_in):
         # row-major: dA^T (m, n_in) = dZ^T (m, n_out) @ W
         if real is float:
             gemm_nn_f32(m, n_in, n_out, 1, dZ, n_out, 1, W, n_in, dA, n_in)
@@ -275,8 +281,7 @@ cdef inline bint _dZ_prev_fused(DenseL *d, DenseL *prev, Py_ssize_t m, real scal
     its sums over the examples, in the epilogue of the packed product (so dA_prev is never
     written nor read back); False, and nothing done, for products on the direct loops and
     for a softmax below."""
-    if (_few(m, d.n_out, d.n_in) or d.n_out * d.n_in * m <= SMALL_GEMM or prev.softmax
-            or prev.norm):
+    if _direct(m, d.n_out, d.n_in) or prev.softmax or prev.norm:
         return False
     colmajor_gemm(b'N'[0], b'N'[0], d.n_in, m, d.n_out, <real>1, <real *>d.W, d.n_in,
                   <real *>d.dZ + at * d.n_out, d.n_out, <real>0, <real *>prev.dZ + at * d.n_in,
