@@ -46,6 +46,10 @@ typedef T FDNN_CAT(fdnn_puvec_, TS) __attribute__((vector_size(FDNN_VBYTES), ali
 #define PK_NB (FDNN_TBYTES == 4 ? 384 : 256)
 #endif
 #define PK_MB 1536
+/* k steps per strip when A's transposed view is packed */
+#ifndef PK_KSTRIP
+#define PK_KSTRIP 8
+#endif
 /* k steps ahead of the micro-kernel that B's panel is prefetched */
 #define PK_PREFETCH 8
 
@@ -232,3 +236,4 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #undef PK_NB
 #undef PK_MB
 #undef PK_PREFETCH
+#undef PK_KSTRIP
