@@ -1015,14 +1015,21 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     }
 
 /* The product's register tile (tile_), its kernel f, the tile's rows and columns as the
-   thread grid counts them (C^T's when the kernel runs C^T) and whether A is packed: what
-   the dispatch and each share of it (fdnn_gemm_share_*) agree on. */
+   thread grid counts them (C^T's when the kernel runs C^T; all rows by a few columns for
+   dot products) and whether A is packed: what the dispatch and each share of it
+   (fdnn_gemm_share_*) agree on. */
 #define FDNN_GEMM_PLAN(TS)                                                             \
     const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, g->M, g->N, g->K, g->rs_b); \
     fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                    \
     int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];    \
     int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);         \
-    if (fdnn_gemm_swapped(g->M, g->N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) {         \
+    if (fdnn_gemm_dots(g->M, g->K, g->cs_a, g->rs_b, sizeof(*g->c))) {                 \
+        /* all of C's rows on each share, its columns split */                         \
+        f = g_cur->gemm_dots_##TS;                                                     \
+        mr = (int)g->M;                                                                \
+        nr = FDNN_DOT_SPLIT;                                                           \
+        a_packed = 0;                                                                  \
+    } else if (fdnn_gemm_swapped(g->M, g->N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) { \
         /* C^T's tiles: NR of C's rows by MR of its columns */                         \
         const int t_ = mr;                                                             \
         mr = nr;                                                                       \

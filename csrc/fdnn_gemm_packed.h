@@ -213,8 +213,36 @@ static void FDNN_CAT(pk_unpacked_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, p
 #define PK_TILES 1
 #endif
 
+/* C[i0:i1, j0:j1] as dot products along K (fdnn_gemm_dots), PK_DOT_COLS columns at a time,
+   each strip finished while it is in L1 */
+#define PK_DOT_COLS 64
+static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
+                                   ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
+{
+    T strip[FDNN_DOT_ROWS * PK_DOT_COLS];
+    const ptrdiff_t rows = i1 - i0;
+    const T *a = g->a + i0 * g->rs_a;
+    for (ptrdiff_t j = j0; j < j1; j += PK_DOT_COLS) {
+        const ptrdiff_t cols = j1 - j < PK_DOT_COLS ? j1 - j : PK_DOT_COLS;
+        T *c = g->c + i0 * g->ldc + j;
+        if (g->beta == 0) {
+            KFN(gemm_nt)(rows, cols, g->K, g->alpha, a, g->rs_a, g->b + j * g->cs_b, g->cs_b,
+                         c, g->ldc);
+        } else {
+            KFN(gemm_nt)(rows, cols, g->K, g->alpha, a, g->rs_a, g->b + j * g->cs_b, g->cs_b,
+                         strip, PK_DOT_COLS);
+            for (ptrdiff_t r = 0; r < rows; r++)
+                for (ptrdiff_t s = 0; s < cols; s++)
+                    c[r * g->ldc + s] = strip[r * PK_DOT_COLS + s] + g->beta * c[r * g->ldc + s];
+        }
+        FDNN_CAT(pk_finish_, TS)(g, i0, j, rows, cols);
+    }
+}
+#undef PK_DOT_COLS
+
 static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 {
+    t->FDNN_CAT(gemm_dots_, TS) = FDNN_CAT(pk_dots_, TS);
     FDNN_CAT(FDNN_CAT(pk_fill_, TS), _0)(t);
 #if PK_TILES == 1
     t->FDNN_CAT(gemm_, TS)[1] = t->FDNN_CAT(gemm_, TS)[0];

@@ -24,7 +24,13 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 /* rows of the C tile (nn) and of the A tile (nt) */
 #define NN_MR 6
 #define NT_MR 4
+/* 4 x 4 with 32 vector registers (16 accumulators, 8 operands): with 4 x 2 the tile
+   waits on its loads (6 per 8 multiply-adds) */
+#if FDNN_VBYTES >= 64
+#define NT_NR 4
+#else
 #define NT_NR 2
+#endif
 /* rows of B per tile when A has one row (one example): as many accumulators as the
    4 x 2 tile, so the dot products are not bound by the adds' latency */
 #define GEMV_NR 8
@@ -577,8 +583,9 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
             }
             return;
         }
-        if (N < NT_NR) {   /* NT_NR = 2: one row of B */
-            FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b, ldb, c, ldc);
+        if (N < NT_NR) {   /* a row of B at a time */
+            for (ptrdiff_t j = 0; j < N; j++)
+                FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
             return;
         }
         for (ptrdiff_t j = 0;; j += NT_NR) {

@@ -143,6 +143,27 @@ static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
     return swapped;
 }
 
+/* Few rows of C with A's rows and B's columns contiguous along k (x W^T for a few
+   examples, or dZ A_prev^T for a narrow layer): dot products along K on the direct loops'
+   tiles (fdnn_gemm_type.h's gemm_nt), no packing, C's columns split across the team. The
+   packed engine would transpose all of B into panels for a few rows' multiply-adds and
+   pad C's rows to its tile: one core, AVX-512 (Zen 4), B 256 rows, us packed -> dots:
+   float32 10x1024 3.8 -> 2.4 (x 128 rows), 8x512 44 -> 23, 16x512 57 -> 46, 16x256 29 -> 26,
+   but 16x128 14.5 -> 16.9; float64 4x128 14.9 -> 7.0, 12x128 20.9 -> 19.7, but 12x64
+   10.3 -> 12.4. So: up to FDNN_DOT_ROWS rows, from 64 bytes of K per row of C (counted in
+   fours) and at least 256 (4 vectors of K on every path). Shapes and strides only, so
+   results do not depend on the thread count. */
+#define FDNN_DOT_ROWS 16
+/* C's columns per share of the thread grid */
+#define FDNN_DOT_SPLIT 8
+static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdiff_t rs_b,
+                                 size_t tbytes)
+{
+    const double bytes = (double)K * (double)tbytes;
+    return cs_a == 1 && rs_b == 1 && M >= 1 && M <= FDNN_DOT_ROWS && bytes >= 256
+           && bytes >= 64.0 * (double)((M + 3) / 4 * 4);
+}
+
 /* A's rows contiguous along k: the micro-kernel reads its whole MR-row panels in place
    instead of packing them (+2-10 % on one core; AVX-512, Ice Lake-SP). Rows a multiple of
    4 KiB apart put a panel's lines in the same L1 sets: with 12 rows (8-way L1s of other
@@ -243,6 +264,9 @@ typedef struct {
        columns */
     fdnn_gemm_f32_t gemm_f32[FDNN_GEMM_TILES];
     fdnn_gemm_f64_t gemm_f64[FDNN_GEMM_TILES];
+    /* the product as dot products along K (fdnn_gemm_dots) */
+    fdnn_gemm_f32_t gemm_dots_f32;
+    fdnn_gemm_f64_t gemm_dots_f64;
     int gemm_tile_f32[FDNN_GEMM_TILES][2];
     int gemm_tile_f64[FDNN_GEMM_TILES][2];
     fdnn_optim_f32_t optim_f32;

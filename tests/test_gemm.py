@@ -428,7 +428,9 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
     act = UNARY.index(act_name)
     rng = np.random.default_rng(12)
     eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
-    for M, N, K in [(32, 256, 784), (24, 1030, 70), (64, 13, 200), (5, 300, 33)]:
+    # (dot products along K: the last three)
+    for M, N, K in [(32, 256, 784), (24, 1030, 70), (64, 13, 200), (5, 300, 33),
+                    (10, 128, 1024), (16, 300, 784), (3, 1000, 200)]:
         A = _operand(rng, (M, K), dtype, "C")
         B = _operand(rng, (N, K), dtype, "C").T           # W^T: columns contiguous
         bias = rng.standard_normal(M).astype(dtype)
@@ -452,6 +454,32 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
         plain = _dense.matmul(B.T, A.T, 1.0, False, np.empty((N, M), dtype, order="F"))
         want_t = _unfused(plain, bias_t, act, 0.25)
         np.testing.assert_allclose(Ct, want_t, rtol=4 * eps, atol=tiny)
+
+
+# ------------------------------------------------------------------ few rows as dot products
+
+# A few rows of C with A's rows and B's columns contiguous along k (x W^T for a few
+# examples, dZ A_prev^T for a narrow layer) run as dot products along K, without packing
+# (fdnn_gemm_dots, csrc/fdnn_kernels.h: up to 16 rows, from 64 bytes of K per row of C
+# counted in fours, and 256 at least). The shapes straddle that rule: rows 1-17, K just
+# under, at and over its bound, C's columns around the tiles and the 64-column strips.
+def _dot_shapes(dtype):
+    size = np.dtype(dtype).itemsize
+    shapes = []
+    for M in range(1, 18):
+        k_min = max(256, 64 * ((M + 3) // 4 * 4)) // size
+        for K, N in itertools.product((k_min - 1, k_min, k_min + 7), (1, 3, 5, 64, 131)):
+            shapes.append((M, N, K))
+    return shapes
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_as_dot_products(simd, dtype):
+    rng = np.random.default_rng(14)
+    for M, N, K in _dot_shapes(dtype):
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5)
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=1.0, beta=-0.75,
+             integers=True)
 
 
 # ------------------------------------------------------------------ 5. threads
