@@ -150,10 +150,11 @@ static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
    pad C's rows to its tile: one core, AVX-512 (Zen 4), B 256 rows, us packed -> dots:
    float32 10x1024 3.8 -> 2.4 (x 128 rows), 8x512 44 -> 23, 16x512 57 -> 46, 16x256 29 -> 26,
    but 16x128 14.5 -> 16.9; float64 4x128 14.9 -> 7.0, 12x128 20.9 -> 19.7, but 12x64
-   10.3 -> 12.4. So: up to FDNN_DOT_ROWS rows, from 64 bytes of K per row of C (counted in
+   10.3 -> 12.4; float32 K = 784: 17-22 rows 86-110 -> 75-91, 23 rows 110 -> 107, 24
+   107 -> 115. So: up to FDNN_DOT_ROWS rows, from 64 bytes of K per row of C (counted in
    fours) and at least 256 (4 vectors of K on every path). Shapes and strides only, so
    results do not depend on the thread count. */
-#define FDNN_DOT_ROWS 16
+#define FDNN_DOT_ROWS 20
 /* C's columns per share of the thread grid */
 #define FDNN_DOT_SPLIT 8
 static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdiff_t rs_b,

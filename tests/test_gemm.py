@@ -460,13 +460,13 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
 
 # A few rows of C with A's rows and B's columns contiguous along k (x W^T for a few
 # examples, dZ A_prev^T for a narrow layer) run as dot products along K, without packing
-# (fdnn_gemm_dots, csrc/fdnn_kernels.h: up to 16 rows, from 64 bytes of K per row of C
-# counted in fours, and 256 at least). The shapes straddle that rule: rows 1-17, K just
+# (fdnn_gemm_dots, csrc/fdnn_kernels.h: up to 20 rows, from 64 bytes of K per row of C
+# counted in fours, and 256 at least). The shapes straddle that rule: rows 1-21, K just
 # under, at and over its bound, C's columns around the tiles and the 64-column strips.
 def _dot_shapes(dtype):
     size = np.dtype(dtype).itemsize
     shapes = []
-    for M in range(1, 18):
+    for M in range(1, 22):
         k_min = max(256, 64 * ((M + 3) // 4 * 4)) // size
         for K, N in itertools.product((k_min - 1, k_min, k_min + 7), (1, 3, 5, 64, 131)):
             shapes.append((M, N, K))
