@@ -2,7 +2,8 @@
 
 A step of a small network is cut into pieces of columns (examples: 4 pieces of a float64
 batch of 256, 2 of a float32 one) that run forward and backward on their own threads,
-then the threads split the dW products and the updates.
+then the threads split the dW products and the updates (a product small enough for the
+direct loops: whole, on one thread).
 Split or not, and on one thread or two, training must give the same weights, losses and
 metrics: to rounding against the unsplit step, bit for bit across thread counts.
 """
@@ -54,6 +55,10 @@ CASES = {
     "huber adamw l2, unshuffled": (lambda: _net([(32, "leaky_relu")], 3, "linear", l2=1e-3),
                                    Huber(0.5), lambda: AdamW(0.01), ["mse"], False,
                                    {"shuffle": False}),
+    # a first layer of 96 x 12 x 256 multiply-adds: its dW split by tiles across the
+    # threads with Adam's step in the product's epilogue (the smaller ones: whole on one)
+    "wide adam": (lambda: _net([(96, "relu")], 4, "softmax"), "categorical_crossentropy",
+                  lambda: Adam(0.01), ["accuracy"], False, {}),
     "normalizer, auc": (lambda: _net([(16, "relu")], 1, "sigmoid", normalize=True),
                         "binary_crossentropy", lambda: Adam(0.01), ["auc", "accuracy"], False,
                         {}),
@@ -115,7 +120,7 @@ def test_split_step_trains_as_the_unsplit_one(case, dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["softmax adam", "sigmoid gd weighted",
-                                  "deep nadam global clip, no output bias"])
+                                  "deep nadam global clip, no output bias", "wide adam"])
 def test_split_step_does_not_depend_on_the_thread_count(case, monkeypatch):
     one = _fit(case, np.float32, None, 1, monkeypatch)
     two = _fit(case, np.float32, None, 2, monkeypatch)
