@@ -952,11 +952,22 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
 }
 
 
+/* How much a row of A weighs, per thread, against a column of B it packs: each thread
+   reads its rows of A (packed or in place) for every block of its columns, from further
+   away than its own packed B, and threads that split C's rows write apart (split
+   columns, they share the lines where their halves of each row meet). Counting A's rows
+   at 1 (or at 0 when read in place), the grid split C's columns nearly everywhere; rows
+   ran faster on all but the products of a few rows (AMD Zen 4, 2 threads, us, columns ->
+   rows): float32 128^3 29.6 -> 23.5, 512^3 1,374 -> 1,206, 256x784x128 281 -> 243,
+   2048x2048x512 NN 1.09x faster, float64 256^3 355 -> 316, 1024^3 1.10x, 128x32x256 NT
+   2.5x, 256x1x784 NT 5.9x; the other way float64 10x128x1024 NN 1.2x, where C has two
+   tile rows. At 8 the grid picks rows from about 1.8 (float64 256^3) up to about 85 (C
+   of two tile rows). */
+#define FDNN_GRID_A_ROWS 8
 /* tm x tn = nt: the grid whose busiest thread has the least work, counting its tiles
-   whole (a partial tile costs a full one) and the operands it packs (each thread
-   packs its columns of B, and its rows of A unless A is read in place: a_packed = 0) */
-static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr,
-                          int a_packed)
+   whole (a partial tile costs a full one) and the operands it reads: its columns of B,
+   which it packs, and its rows of A (FDNN_GRID_A_ROWS) */
+static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr)
 {
     const ptrdiff_t rt = (M + mr - 1) / mr, ct = (N + nr - 1) / nr;
     const double k = (double)(K > 0 ? K : 1);
@@ -967,7 +978,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
             continue;
         const int tn = nt / tm;
         const double rows = (double)((rt + tm - 1) / tm * mr), cols = (double)((ct + tn - 1) / tn * nr);
-        const double cost = rows * cols * k + FDNN_PACK_COST * (a_packed * rows + cols) * k;
+        const double cost = rows * cols * k + FDNN_PACK_COST * (FDNN_GRID_A_ROWS * rows + cols) * k;
         if (best_cost < 0 || cost < best_cost) {
             best_cost = cost;
             best = tm;
@@ -979,10 +990,10 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 #ifdef _OPENMP
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 /* C[I0:I0+M, J0:J0+N] on nt threads */
-#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                \
     {                                                                                   \
         /* column sums (db) stay with one thread per column: no split of the rows */   \
-        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr, ap);     \
+        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);     \
         const int tn = nt / tm;                                                         \
         double start_[FDNN_MAX_TEAM];                                                   \
         for (int t_ = 0; t_ < nt; t_++)                                                 \
@@ -1001,17 +1012,17 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         note_lateness(start_, nt);                                                      \
     }
 #else
-#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
-    { (void)(mr); (void)(nr); (void)(ap); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
+#define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                \
+    { (void)(mr); (void)(nr); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
 #endif
 
 /* C[I0:I0+M, J0:J0+N]: on the calling thread, or the team */
-#define FDNN_GEMM_PART(nt, f, g, I0, M, J0, N, mr, nr, ap)                                \
+#define FDNN_GEMM_PART(nt, f, g, I0, M, J0, N, mr, nr)                                \
     {                                                                                   \
         if (nt <= 1)                                                                    \
             f(g, I0, (I0) + (M), J0, (J0) + (N));                                                 \
         else                                                                            \
-            FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr, ap)                       \
+            FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                       \
     }
 
 /* The product's register tile (tile_), its kernel f, the tile's rows and columns as the
@@ -1074,18 +1085,18 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
                 h = (h + mr - 1) / mr * mr;                                            \
                 for (ptrdiff_t piece_ = 0; piece_ < M && !fdnn_interrupt_poll(); piece_ += h) { \
                     const ptrdiff_t rows_ = M - piece_ < h ? M - piece_ : h;           \
-                    FDNN_GEMM_PART(nt, f, g, piece_, rows_, 0, N, mr, nr, a_packed)              \
+                    FDNN_GEMM_PART(nt, f, g, piece_, rows_, 0, N, mr, nr)              \
                 }                                                                      \
             } else {                                                                   \
                 ptrdiff_t w = (ptrdiff_t)(FDNN_POLL_GEMM / ((double)M * k_));          \
                 w = (w + nr - 1) / nr * nr;                                            \
                 for (ptrdiff_t piece_ = 0; piece_ < N && !fdnn_interrupt_poll(); piece_ += w) { \
                     const ptrdiff_t width_ = N - piece_ < w ? N - piece_ : w;          \
-                    FDNN_GEMM_PART(nt, f, g, 0, M, piece_, width_, mr, nr, a_packed)             \
+                    FDNN_GEMM_PART(nt, f, g, 0, M, piece_, width_, mr, nr)             \
                 }                                                                      \
             }                                                                          \
         } else {                                                                       \
-            FDNN_GEMM_PART(nt, f, g, 0, M, 0, N, mr, nr, a_packed)                             \
+            FDNN_GEMM_PART(nt, f, g, 0, M, 0, N, mr, nr)                             \
         }                                                                              \
         if (g->bwd >= 0 && g->db != NULL)                                              \
             for (ptrdiff_t j = 0; j < N; j++)                                          \
@@ -1106,11 +1117,12 @@ FDNN_DEF_GEMM_DISPATCH(f64)
             return;                                                                    \
         FDNN_GEMM_PLAN(TS)                                                             \
         (void)tile_;                                                                   \
+        (void)a_packed;                                                                \
         if (nt == 1) {                                                                 \
             f(g, 0, g->M, 0, g->N);                                                    \
             return;                                                                    \
         }                                                                              \
-        const int tm = gemm_grid_rows(nt, g->M, g->N, g->K, mr, nr, a_packed);         \
+        const int tm = gemm_grid_rows(nt, g->M, g->N, g->K, mr, nr);                   \
         ptrdiff_t i0, i1, j0, j1;                                                      \
         gemm_share(id, tm, nt / tm, g->M, g->N, mr, nr, &i0, &i1, &j0, &j1);           \
         if (i0 < i1 && j0 < j1)                                                        \
