@@ -12,11 +12,13 @@
 FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x,
                                         ptrdiff_t step, ptrdiff_t kstep, T *restrict p)
 {
-    if (step == 1 && w == PK_MR && n >= 2 * w) {
+    if (step == 1 && w == PK_MR && n >= w) {
         /* A's rows contiguous (a transposed view): PK_KSTRIP steps of k at a time across
            all whole panels, so that the stored rows are read in order, a few at a time
            (a panel at a time, each of kc rows was fetched again for every panel, from L2
-           or L3: 22 % of a 256 x 128 x 32 float64 product) */
+           or L3: 22 % of a 256 x 128 x 32 float64 product); per k a copy of constant
+           size, which the compiler makes a few moves (with w variable, GCC assembled each
+           vector from single loads: 23 % of a 256 x 128 x 784 product) */
         const ptrdiff_t whole = n / w;
         for (ptrdiff_t k0 = 0; k0 < kc; k0 += PK_KSTRIP) {
             const ptrdiff_t k1 = kc - k0 < PK_KSTRIP ? kc : k0 + PK_KSTRIP;
@@ -41,13 +43,7 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
                     *(PK_V *)(p + k * PK_NR + v * PK_VL) = PK_LOAD(xi + k * kstep + v * PK_VL);
         } else
 #endif
-        if (nl == w && step == 1 && w == PK_MR) {
-            /* A's rows contiguous (a transposed view): a copy of constant size per k, which
-               the compiler makes a few moves (with w variable, GCC assembled each vector
-               from single loads: 23 % of a 256 x 128 x 784 product) */
-            for (ptrdiff_t k = 0; k < kc; k++)
-                memcpy(p + k * PK_MR, xi + k * kstep, PK_MR * sizeof(T));
-        } else if (nl == w && step == 1) {
+        if (nl == w && step == 1) {
             for (ptrdiff_t k = 0; k < kc; k++)
                 for (int r = 0; r < w; r++)
                     p[k * w + r] = xi[k * kstep + r];

@@ -827,9 +827,10 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
 # cost, the threads split every dW product (and its optimizer step) by tiles of dW, and
 # every db by rows; a dW product small enough for the direct loops is made whole by one
 # thread, the layers dealt round the team (packed and split, the 30-16-8-1 step at
-# m = 256 took 37 us on one thread, 20 without the column split; now 22). The pieces depend on the batch size only, and each element of dW and
-# db is summed in the same order whatever thread makes it: the results do not depend on
-# the thread count, bit for bit.
+# m = 256 took 37 us on one thread, 20 without the column split; now 22). The pieces
+# depend on the batch size only, and each element of dW and db is summed in the same
+# order whatever thread makes it: the results do not depend on the thread count, bit for
+# bit.
 
 cdef enum:
     # columns a piece has at least: more in float32, whose products take half the time
