@@ -802,6 +802,20 @@ def test_thread_count_does_not_change_results(name, default_threads):
     assert_matches(results[1], expected(_oracle(name), z), np.float32, z)
 
 
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+@pytest.mark.parametrize("n", [7 * 4 * 4096 + 1, 10 ** 6 + 3])
+def test_every_chunk_is_done_once_on_any_team(threads, n, default_threads):
+    """Each thread takes its own run of chunks, then the others' remaining ones: with
+    more threads than cores most runs are finished by other threads. In place on negative
+    values, leaky_relu done twice on a chunk would scale it by 0.01 twice."""
+    fastdnn.set_num_threads(threads)
+    z = -1.0 - sample((n,), np.float64, seed=33, lo=0, hi=1)
+    for _ in range(20):
+        x = z.copy()
+        assert F.leaky_relu(x, out=x) is x
+        np.testing.assert_array_equal(x, 0.01 * z)
+
 @pytest.mark.parametrize("n, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
                                       ("2", TypeError), (True, TypeError)], ids=str)
 def test_set_num_threads_validation(n, error, default_threads):
