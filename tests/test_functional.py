@@ -1039,6 +1039,53 @@ def test_softmax_of_a_million_long_axis_against_long_double(dtype, layout):
     np.testing.assert_allclose(total.astype(np.float64), 1.0, rtol=8 * np.finfo(dtype).eps)
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended long double")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["row", "C axis 0", "F axis 0", "C axis 1", "F axis 1"])
+def test_softmax_of_one_seven_among_zeros(dtype, layout):
+    """25 values, one 7 and the rest 0 (a case float32 sums rounded badly): softmax within
+    2 ulp of the long double value in every layout, 2 columns or rows of it at once."""
+    z = np.zeros((25, 2), dtype)
+    z[11] = 7
+    axis = 0
+    if layout.endswith("axis 1"):
+        z, axis = z.T.copy(), 1
+    z = np.asfortranarray(z) if layout.startswith("F") else np.ascontiguousarray(z)
+    if layout == "row":
+        z, axis = z[:, 0].copy(), 0
+    got = F.softmax(z, axis=axis)
+    want = _softmax_longdouble(z, axis)
+    ulps = np.abs(got - want) / np.spacing(want.astype(dtype))
+    assert float(np.max(ulps)) <= 2.0
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended long double")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["row", "C axis 1", "F axis 1", "C axis 0"])
+def test_softmax_backward_of_a_million_long_axis_against_long_double(dtype, layout):
+    """s = sum(dA * a) over a 10**6-long axis: each product rounded at most once (float32:
+    to float, then summed in double), so s is within u sum|dA a| + u |s| of the exact sum
+    (u = eps / 2), and a * (dA - s), rounded twice, within a (u sum|dA a| + u |s|) + 2 u
+    |dA - s| a. A float32 sum over the axis (PyTorch's) misses it by far."""
+    rng = np.random.default_rng(13)
+    shape, axis = {"row": ((10**6,), 0), "C axis 1": ((2, 5 * 10**5), 1),
+                   "F axis 1": ((10, 10**5), 1), "C axis 0": ((10**6, 2), 0)}[layout]
+    z = (rng.standard_normal(shape) * 4).astype(dtype)
+    dA = (rng.standard_normal(shape) + 3).astype(dtype)
+    if layout == "F axis 1":
+        z, dA = np.asfortranarray(z), np.asfortranarray(dA)
+    a = F.softmax(z, axis=axis)
+    got = F.softmax_backward(dA, a, axis=axis)
+    A, G = np.asarray(a, np.longdouble), np.asarray(dA, np.longdouble)
+    s = (G * A).sum(axis=axis, keepdims=True)
+    want = A * (G - s)
+    u = np.finfo(dtype).eps / 2
+    bound = A * (u * np.abs(G * A).sum(axis=axis, keepdims=True) + u * np.abs(s)) \
+        + 2 * u * np.abs(G - s) * A
+    err = np.abs(np.asarray(got, np.longdouble) - want)
+    assert float(np.max(err / (1.01 * bound + np.finfo(dtype).tiny))) <= 1.0
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("p", [1, 2, 3, 7, 10, 16, 17])
 @pytest.mark.parametrize("n", [15, 16, 17, 50])
