@@ -424,38 +424,56 @@ static int threads_for(ptrdiff_t n, ptrdiff_t grain)
    run takes the others' remaining chunks from their back: if one core is busy with
    another process, the threads that do run take its work instead of waiting for it. */
 #ifdef _OPENMP
-#if defined(__GNUC__)
-/* a run of chunks [lo, hi) in one word, taken from either end by compare-and-swap */
-typedef struct {
-    uint64_t run;
-    char pad_[64 - sizeof(uint64_t)];
-} __attribute__((aligned(64))) fdnn_chunk_run;
+/* words per run of chunks (each run alone in its cache lines), and runs at most (a
+   thread me >= owners starts on run me % owners) */
+#define FDNN_CHUNK_WORDS 16
+#define FDNN_CHUNK_OWNERS 16
 
-static inline ptrdiff_t chunk_take(fdnn_chunk_run *r, int back)
+/* a run of chunks [lo, hi) in one word, taken from either end */
+static ptrdiff_t chunk_take(uint64_t *run, int back)
 {
-    uint64_t v = __atomic_load_n(&r->run, __ATOMIC_RELAXED);
+#if defined(__GNUC__)
+    uint64_t v = __atomic_load_n(run, __ATOMIC_RELAXED);
     for (;;) {
         const uint64_t lo = v & 0xffffffffu, hi = v >> 32;
         if (lo >= hi)
             return -1;
         const uint64_t w = back ? ((hi - 1) << 32) | lo : (hi << 32) | (lo + 1);
-        if (__atomic_compare_exchange_n(&r->run, &v, w, 1, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(run, &v, w, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             return (ptrdiff_t)(back ? hi - 1 : lo);
+    }
+#else
+    ptrdiff_t c = -1;
+#pragma omp critical(fdnn_chunks)
+    {
+        const uint64_t lo = *run & 0xffffffffu, hi = *run >> 32;
+        if (lo < hi) {
+            c = (ptrdiff_t)(back ? hi - 1 : lo);
+            *run = back ? ((hi - 1) << 32) | lo : (hi << 32) | (lo + 1);
+        }
+    }
+    return c;
+#endif
+}
+
+/* n < 2^31 chunks in `owners` equal runs */
+static void chunks_init(uint64_t *runs, int owners, ptrdiff_t n)
+{
+    for (int t = 0; t < owners; t++) {
+        const uint64_t lo = (uint64_t)(n * t / owners), hi = (uint64_t)(n * (t + 1) / owners);
+        runs[t * FDNN_CHUNK_WORDS] = (hi << 32) | lo;
     }
 }
 
-/* runs of chunks, at most (more threads start on a run as a second owner) */
-#define FDNN_CHUNK_OWNERS 64
-
-/* owners runs of nchunks < 2^31 chunks */
-static void chunk_runs(fdnn_chunk_run *runs, int owners, ptrdiff_t nchunks)
+/* thread me's next chunk: from its own run's front, else from another's back; -1: none */
+static ptrdiff_t chunk_next(uint64_t *runs, int owners, int me)
 {
-    for (int t = 0; t < owners; t++) {
-        const uint64_t lo = (uint64_t)(nchunks * t / owners);
-        const uint64_t hi = (uint64_t)(nchunks * (t + 1) / owners);
-        __atomic_store_n(&runs[t].run, (hi << 32) | lo, __ATOMIC_RELAXED);
+    for (int k = 0; k < owners; k++) {
+        const ptrdiff_t c = chunk_take(runs + (me + k) % owners * FDNN_CHUNK_WORDS, k > 0);
+        if (c >= 0)
+            return c;
     }
+    return -1;
 }
 
 #define FDNN_CHUNKS_LOOP_(nt, n, grain, body)                                   \
@@ -466,37 +484,19 @@ static void chunk_runs(fdnn_chunk_run *runs, int owners, ptrdiff_t nchunks)
         nchunks_ = ((n) + grain_ - 1) / grain_;                                 \
     }                                                                           \
     const int owners_ = (nt) < FDNN_CHUNK_OWNERS ? (nt) : FDNN_CHUNK_OWNERS;    \
-    fdnn_chunk_run runs_[FDNN_CHUNK_OWNERS];                                    \
-    chunk_runs(runs_, owners_, nchunks_);                                       \
+    uint64_t runs_[FDNN_CHUNK_WORDS * FDNN_CHUNK_OWNERS];                       \
+    chunks_init(runs_, owners_, nchunks_);                                      \
     _Pragma("omp parallel num_threads(nt)")                                     \
     {                                                                           \
         const int me_ = omp_get_thread_num();                                   \
         if (me_ < FDNN_MAX_TEAM)                                                \
             start_[me_] = omp_get_wtime();                                      \
-        for (int k_ = 0; k_ < owners_; k_++) {                                  \
-            fdnn_chunk_run *r_ = &runs_[(me_ + k_) % owners_];                  \
-            for (ptrdiff_t c_; (c_ = chunk_take(r_, k_ > 0)) >= 0;) {           \
-                ptrdiff_t lo = c_ * grain_;                                     \
-                ptrdiff_t hi = lo + grain_ < (n) ? lo + grain_ : (n);           \
-                body;                                                           \
-            }                                                                   \
-        }                                                                       \
-    }
-#else
-#define FDNN_CHUNKS_LOOP_(nt, n, grain, body)                                   \
-    ptrdiff_t nchunks_ = ((n) + (grain)-1) / (grain);                           \
-    _Pragma("omp parallel num_threads(nt)")                                     \
-    {                                                                           \
-        if (omp_get_thread_num() < FDNN_MAX_TEAM)                               \
-            start_[omp_get_thread_num()] = omp_get_wtime();                     \
-        _Pragma("omp for schedule(dynamic, 1)")                                 \
-        for (ptrdiff_t c_ = 0; c_ < nchunks_; c_++) {                           \
-            ptrdiff_t lo = c_ * (grain);                                        \
-            ptrdiff_t hi = lo + (grain) < (n) ? lo + (grain) : (n);             \
+        for (ptrdiff_t c_; (c_ = chunk_next(runs_, owners_, me_)) >= 0;) {      \
+            ptrdiff_t lo = c_ * grain_;                                         \
+            ptrdiff_t hi = lo + grain_ < (n) ? lo + grain_ : (n);               \
             body;                                                               \
         }                                                                       \
     }
-#endif
 #define FDNN_PARALLEL_CHUNKS(nt, n, grain, body)                                \
     {                                                                           \
         double start_[FDNN_MAX_TEAM];                                           \
