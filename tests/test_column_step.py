@@ -1,9 +1,9 @@
 """The compiled loop's column-split step (small networks) against its unsplit step.
 
 A step of a small network is cut into pieces of columns (examples: 4 pieces of a float64
-batch of 256, 2 of a float32 one) that run forward and backward on their own threads,
-then the threads split the dW products and the updates (a product small enough for the
-direct loops: whole, on one thread).
+batch of 256, 2 of a float32 one) that run forward and backward, each piece's own dW and
+db included, on their own threads; then the threads sum the pieces' dW and db and the
+optimizer steps once.
 Split or not, and on one thread or two, training must give the same weights, losses and
 metrics: to rounding against the unsplit step, bit for bit across thread counts.
 """
@@ -12,6 +12,7 @@ import pytest
 
 import fastdnn
 from fastdnn import _training
+from fastdnn.callbacks import LambdaCallback
 from fastdnn._kernels import _network
 from fastdnn.layers import Dense, Input, Normalizer
 from fastdnn.losses import CategoricalCrossentropy, Huber
@@ -55,8 +56,8 @@ CASES = {
     "huber adamw l2, unshuffled": (lambda: _net([(32, "leaky_relu")], 3, "linear", l2=1e-3),
                                    Huber(0.5), lambda: AdamW(0.01), ["mse"], False,
                                    {"shuffle": False}),
-    # a first layer of 96 x 12 x 256 multiply-adds: its dW split by tiles across the
-    # threads with Adam's step in the product's epilogue (the smaller ones: whole on one)
+    # a first layer of 96 x 12 x 256 multiply-adds (the unsplit step fuses Adam's step
+    # into its dW product's tiles)
     "wide adam": (lambda: _net([(96, "relu")], 4, "softmax"), "categorical_crossentropy",
                   lambda: Adam(0.01), ["accuracy"], False, {}),
     "normalizer, auc": (lambda: _net([(16, "relu")], 1, "sigmoid", normalize=True),
@@ -139,3 +140,32 @@ def test_column_step_limit_checks_its_argument():
     with pytest.raises(ValueError, match="limit"):
         _network.column_step_limit(float("nan"))
     assert _network.column_step_limit() == before
+
+
+def test_a_limit_raised_after_the_plan_leaves_the_step_unsplit(monkeypatch):
+    """The pieces' dW and db need room the plan makes when it is made: a plan made while
+    no step could be split keeps none, and its steps stay unsplit when the limit rises
+    between epochs."""
+    layers, loss, optimizer, metrics, _, _ = CASES["softmax adam"]
+    model = Sequential(layers(), dtype="float64", seed=0)
+    X, y, _ = _data(loss, 4)
+    model.compile(optimizer(), loss, metrics)
+    plans = []
+    select = _training.select
+
+    def capture(*args, **kwargs):
+        trainer, why = select(*args, **kwargs)
+        plans.append(getattr(trainer, "plan", None))
+        return trainer, why
+    monkeypatch.setattr(_training, "select", capture)
+    before = _network.column_step_limit(0)
+    raise_limit = LambdaCallback(on_epoch_end=lambda epoch, logs: _network.column_step_limit(
+        before))
+    try:
+        h = model.fit(X, y, epochs=3, batch_size=256, seed=0, verbose=0,
+                      callbacks=[raise_limit])
+    finally:
+        _network.column_step_limit(before)
+    assert h.engine == "compiled" and np.isfinite(h.history["loss"]).all()
+    assert _network.column_step_limit() > 0
+    assert plans[-1].steps_split_by_columns == 0

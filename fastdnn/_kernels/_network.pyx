@@ -132,6 +132,8 @@ cdef struct DenseL:
     char *nslot[2][2]              # optimizer state [gamma, beta][first, second]
     bint on_z                      # bwd takes g's input (dZ = dA * g'(x)): training keeps it
     char *act_in                   # (n_out, B) F when on_z: g's input (Z, or Z normalized)
+    char *dWp                      # (pieces, n_out, n_in) C: dW of each piece of columns
+    char *dbp                      # (pieces, n_out): db of each piece (NULL without b)
 
 
 cdef struct Net:
@@ -142,6 +144,7 @@ cdef struct Net:
     Py_ssize_t n_x, n_y, B
     Py_ssize_t batches_in_place    # mini-batches read from X's rows where they lie
     Py_ssize_t steps_by_columns    # steps split by columns (_step_columns)
+    int pieces_kept                # pieces whose dW and db the layers' dWp and dbp hold
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
     bint stats_fresh               # the normalizations' batch statistics are this step's
@@ -823,14 +826,17 @@ cdef int _step(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs
 # with a fork and a join around it). Its examples are independent up to the gradients,
 # so such a step runs in two parallel regions instead of a dozen: the batch is cut into
 # COLUMN_PIECES pieces of columns, and each thread runs its pieces through forward, the
-# output's gradient and every layer's dZ (each product on its own thread); after the
-# cost, the threads split every dW product (and its optimizer step) by tiles of dW, and
-# every db by rows; a dW product small enough for the direct loops is made whole by one
-# thread, the layers dealt round the team (packed and split, the 30-16-8-1 step at
-# m = 256 took 37 us on one thread, 20 without the column split; now 22). The pieces
-# depend on the batch size only, and each element of dW and db is summed in the same
-# order whatever thread makes it: the results do not depend on the thread count, bit for
-# bit.
+# output's gradient, every layer's dZ and the piece's own dW and db (each product on its
+# own thread, while the piece's columns are in its core's cache); after the cost, the
+# threads sum the pieces' dW and db (each a share of whole cache lines), and the
+# optimizer steps once over them. When the threads split every dW product by tiles
+# instead, each read every piece's columns of dZ and of the layer's input, so the next
+# step's writes of them took each line back from the other core: float64 digits fits
+# (64-128-10, m = 200, 30 epochs, 2 threads) took 35.6-36.4 ms against 32.1-33.2 now,
+# 62-69 against 56 while the VM's second core was slow; one thread 48.5 against 50.3.
+# The pieces depend on the batch size only, and the pieces' sums are added in piece
+# order whatever thread makes them: the results do not depend on the thread count, bit
+# for bit.
 
 cdef enum:
     # columns a piece has at least: more in float32, whose products take half the time
@@ -861,7 +867,8 @@ def column_step_limit(limit: float | None = None) -> float:
 cdef inline int _column_pieces(Net *net, Py_ssize_t k, double weights) noexcept nogil:
     """The pieces the column-split step cuts a batch of k examples into (a power of two),
     or 0 when the step is not split by columns: a normalization or a data-parallel
-    step over COLUMN_STEP, or fewer than two pieces of COLUMN_PIECE_* columns."""
+    step over COLUMN_STEP, fewer than two pieces of COLUMN_PIECE_* columns, or more than
+    the plan kept room for (COLUMN_STEP raised after it was made)."""
     cdef int l, p = 1
     cdef Py_ssize_t least = COLUMN_PIECE_F32 if net.f32 else COLUMN_PIECE_F64
     if weights * k > COLUMN_STEP:
@@ -871,16 +878,16 @@ cdef inline int _column_pieces(Net *net, Py_ssize_t k, double weights) noexcept 
             return 0
     while 2 * p <= COLUMN_PIECES and k >= 2 * p * least:
         p *= 2
-    return p if p > 1 else 0
+    return p if 1 < p <= net.pieces_kept else 0
 
 
 cdef double _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
                      int x_f32, const real *Y, const long long *perm, Py_ssize_t start,
                      Py_ssize_t at, Py_ssize_t kc, const real *SW, bint in_place,
-                     real scale) noexcept nogil:
+                     real scale, int piece) noexcept nogil:
     """Columns at..at+kc-1 of the step over examples start..: gathered (unless in place),
-    forward, the output's gradient and every layer's dZ; returns their loss, summed
-    (weighted) over these examples. Nothing else is summed over examples."""
+    forward, the output's gradient and every layer's dZ, and with piece >= 0 the piece's
+    dW and db (_piece_grads); returns their loss, summed (weighted) over these examples."""
     cdef int l, L = net.L, out_op
     cdef DenseL *d
     cdef Py_ssize_t n_y = net.n_y, n_x = net.n_x
@@ -925,59 +932,61 @@ cdef double _columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssiz
             if not dz_done:
                 G = <real *>d.dA_prev + at * d.n_in
                 _gemm_dA(<real *>d.W, <real *>d.dZ + at * d.n_out, G, d.n_out, d.n_in, kc)
+    if piece >= 0:
+        for l in range(L):
+            d = &net.layer[l]
+            _piece_grads(d, <real *>d.dZ + at * d.n_out,
+                         Xb if l == 0 else <real *>net.layer[l - 1].A + at * d.n_in,
+                         kc, piece, scale)
     return loss
 
 
-cdef void _gradient_share(Net *net, real dummy, real *Xb, Py_ssize_t k, double lr,
-                          real scale, const double *base, int id, int nt) noexcept nogil:
-    """Share id of nt of every layer's dW product with what its epilogue folds in (the
-    gradient-descent update of W, or the optimizer's step on each tile: d.w_done) and of
-    its db's rows (db = scale * dZ's sums over the k examples, in order). A product small
-    enough for the direct loops (_small_dW) is made whole by one thread, as the unsplit
-    step makes it; its update is left to _update_all."""
-    cdef int l, q
-    cdef DenseL *d
-    cdef real *X_l
-    cdef real *dZ
+cdef void _piece_grads(DenseL *d, real *dZ, real *X, Py_ssize_t kc, int piece,
+                       real scale) noexcept nogil:
+    """Piece `piece`'s share of dW and db, from its kc columns of dZ and of the layer's
+    input while they are in this core's cache: dWp[piece] = scale dZ X^T, dbp[piece] =
+    scale * dZ's sums over the columns (in order)."""
+    cdef Py_ssize_t i, j, n = d.n_out
     cdef real *db
-    cdef real c[FDNN_N_OC]
-    cdef Py_ssize_t i, j, i0, i1, n
-    for q in range(FDNN_N_OC):
-        c[q] = <real>base[q]
+    _gemm_dW(dZ, X, <real *>d.dWp + piece * n * d.n_in, n, d.n_in, kc, scale)
+    if d.dbp == NULL:
+        return
+    db = <real *>d.dbp + piece * n
+    for i in range(n):
+        db[i] = 0
+    for j in range(kc):
+        for i in range(n):
+            db[i] += dZ[j * n + i]
+    for i in range(n):
+        db[i] *= scale
+
+
+cdef void _piece_sums(Net *net, real dummy, int pieces, int id, int nt) noexcept nogil:
+    """Share id of nt of every layer's dW and db: the sums of the pieces' (dWp, dbp), in
+    piece order whatever the thread count; shares of whole cache lines."""
+    cdef int l, c, q
+    cdef DenseL *d
+    cdef Py_ssize_t i, n, i0, i1, line = 64 // sizeof(real)
+    cdef real *out
+    cdef const real *part
+    cdef real acc
     for l in range(net.L):
         d = &net.layer[l]
-        X_l = Xb if l == 0 else <real *>net.layer[l - 1].A
-        dZ = <real *>d.dZ
-        if _small_dW(d.n_out, d.n_in, k):
-            if l % nt == id:
-                _gemm_dW(dZ, X_l, <real *>d.dW, d.n_out, d.n_in, k, scale)
-        elif d.w_done and net.opt == FDNN_OPT_GD:
-            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, <real>(-lr / k), X_l, d.n_in,
-                          dZ, d.n_out, <real>(1.0 - lr * d.lam / k), <real *>d.W, d.n_in, -1,
-                          <real>0, NULL, -1, NULL, 0, NULL, <real>0, -1, NULL, NULL, NULL,
-                          NULL, id, nt)
-        elif d.w_done:
-            c[FDNN_OC_DECAY] = <real>(d.lam / k)
-            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, scale, X_l, d.n_in, dZ,
-                          d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL,
-                          0, NULL, <real>0, net.opt, <real *>d.W, <real *>d.slot[0][0],
-                          <real *>d.slot[0][1], c, id, nt)
-        else:
-            colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, k, scale, X_l, d.n_in, dZ,
-                          d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL,
-                          0, NULL, <real>0, -1, NULL, NULL, NULL, NULL, id, nt)
-        db = <real *>d.db
-        n = d.n_out
-        if db != NULL:
-            i0 = n * id // nt
-            i1 = n * (id + 1) // nt
+        for q in range(2):
+            if q == 0:
+                n, out, part = d.n_out * d.n_in, <real *>d.dW, <const real *>d.dWp
+            elif d.dbp != NULL:
+                n, out, part = d.n_out, <real *>d.db, <const real *>d.dbp
+            else:
+                break
+            i0 = (n * id // nt + line - 1) // line * line if id > 0 else 0
+            i1 = (n * (id + 1) // nt + line - 1) // line * line if id < nt - 1 else n
+            i1 = i1 if i1 < n else n
             for i in range(i0, i1):
-                db[i] = 0
-            for j in range(k):
-                for i in range(i0, i1):
-                    db[i] += dZ[j * n + i]
-            for i in range(i0, i1):
-                db[i] *= scale
+                acc = part[i]
+                for c in range(1, pieces):
+                    acc = acc + part[c * n + i]
+                out[i] = acc
 
 
 cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
@@ -995,8 +1004,6 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
     cdef bint in_place = (perm == NULL and net.mean == NULL
                           and (x_f32 != 0) == (sizeof(real) == 4)
                           and cs == sizeof(real) and rs == cs * net.n_x)
-    cdef bint norm_clip = net.hyper.clipnorm > 0 or net.hyper.global_clipnorm > 0
-    cdef real *Xb = <real *>(X + start * rs) if in_place else <real *>net.Xb
     cdef const real *Yb = (Y + start * net.n_y) if in_place else <const real *>net.Yb
     cdef const real *w = NULL
     net.steps_by_columns += 1
@@ -1012,12 +1019,12 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
         for c in prange(pieces, nogil=True, num_threads=nt, schedule="dynamic", chunksize=1):
             losses[c] = _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start,
                                  k * c // pieces, k * (c + 1) // pieces - k * c // pieces, SW,
-                                 in_place, scale)
+                                 in_place, scale, c)
     else:
         for c in range(pieces):
             losses[c] = _columns(net, dummy, X, rs, cs, x_f32, Y, perm, start,
                                  k * c // pieces, k * (c + 1) // pieces - k * c // pieces, SW,
-                                 in_place, scale)
+                                 in_place, scale, c)
     d = &net.layer[net.L - 1]
     loss = 0
     for c in range(pieces):
@@ -1026,15 +1033,13 @@ cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ss
         return STEP_DIVERGED
     _step_scalars(&net.hyper, lr, t, base)
     for l in range(net.L):
-        net.layer[l].w_done = not net.split and not norm_clip and (
-            net.opt != FDNN_OPT_GD or not net.hyper.clipvalue > 0) and not _small_dW(
-            net.layer[l].n_out, net.layer[l].n_in, k)
+        net.layer[l].w_done = False
     nt = team_threads()
     if nt > 1:
         for c in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            _gradient_share(net, dummy, Xb, k, lr, scale, base, c, nt)
+            _piece_sums(net, dummy, pieces, c, nt)
     else:
-        _gradient_share(net, dummy, Xb, k, lr, scale, base, 0, 1)
+        _piece_sums(net, dummy, pieces, 0, 1)
     if not net.split:
         _update_all(net, base, <double>k, scale)
     return STEP_DONE
@@ -1228,6 +1233,7 @@ cdef class Plan(_Buffers):
                     else:
                         self.keep.append(arr)
                         d.slot[which][s] = _ptr(arr)
+        self._keep_pieces(dt, B)
         net.n_metrics = <int>len(metrics)
         at = 0
         for l in range(len(metrics)):
@@ -1235,6 +1241,33 @@ cdef class Plan(_Buffers):
             net.metric_at[l] = at
             at += n_acc
         self.n_accumulators = at
+
+    cdef _keep_pieces(self, object dt, Py_ssize_t B):
+        """Room for each piece's dW and db (_piece_grads) when a batch of up to B examples
+        may be split by columns (_column_pieces, at the limit in force now)."""
+        cdef Net *net = &self.net
+        cdef DenseL *d
+        cdef int l, kept = 1
+        cdef Py_ssize_t least = COLUMN_PIECE_F32 if net.f32 else COLUMN_PIECE_F64
+        cdef double weights = 0
+        for l in range(net.L):
+            weights += <double>net.layer[l].n_out * net.layer[l].n_in
+            if net.layer[l].norm:
+                return
+        while 2 * kept <= COLUMN_PIECES and B >= 2 * kept * least:
+            kept *= 2
+        if kept < 2 or weights * 2 * least > COLUMN_STEP:
+            return
+        for l in range(net.L):
+            d = &net.layer[l]
+            part = np.empty(kept * d.n_out * d.n_in, dtype=dt)
+            self.keep.append(part)
+            d.dWp = _ptr(part)
+            if d.b != NULL:
+                part = np.empty(kept * d.n_out, dtype=dt)
+                self.keep.append(part)
+                d.dbp = _ptr(part)
+        net.pieces_kept = kept
 
     cdef const char *_weights(self, object sample_weight, Py_ssize_t m) except? NULL:
         """The data of sample_weight, a contiguous (m,) array of the plan's dtype, or NULL
