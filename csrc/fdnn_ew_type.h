@@ -783,67 +783,130 @@ static void KFN(softmax_cols)(const T *x, T *y, ptrdiff_t n, ptrdiff_t w, ptrdif
     }
 }
 
-/* A contiguous slice of n rows of p <= FDNN_PERIOD values, reduced over its rows (column
-   j of the slice: the elements k with k % p == j). Blocks of FDNN_PERIOD_ROWS rows (p times
-   that: a multiple of every vector width) run flat against per-column patterns. */
-#define FDNN_PERIOD 16
+/* A term of softmax_backward's sum: for float32 the product rounded to float (within
+   2^-24 of it; the sum of those errors is at most 2^-24 sum|dA a| <= 2^-24 max|dA| when the
+   a sum to 1, as much as rounding the sum to float), then widened: one conversion per
+   product instead of two (float32 (10, 10^5) over axis 1, one core: 276-280 -> 229-230 us,
+   PyTorch 240); float64's exact product in double. */
+#if FDNN_TBYTES == 4
+#define FDNN_DOTP(g, a) ((double)((g) * (a)))
+#else
+#define FDNN_DOTP(g, a) ((g) * (a))
+#endif
+
+/* A contiguous slice of n rows of p <= FDNN_PERIOD values (fdnn_kernels.h), reduced over
+   its rows (column j of the slice: the elements k with k % p == j), in the passes that
+   fdnn_dispatch.c runs on segments of rows on its threads and combines in between. Blocks of
+   FDNN_PERIOD_ROWS rows (p times that: a multiple of every vector width) run flat against
+   per-column patterns. in and out hold one value per column; sums are compensated within
+   the slice (FDNN_KSUM) and returned as one double each. */
 #define FDNN_PERIOD_ROWS 16
 #define FDNN_PB (FDNN_PERIOD * FDNN_PERIOD_ROWS)
-static void KFN(softmax_period)(const T *x, T *y, ptrdiff_t n, ptrdiff_t p)
+/* a block's pattern of per-column values v(j), without a division per element */
+#define FDNN_PATTERN(pat, v)                                                    \
+    for (ptrdiff_t k = 0; k < blk; k += p)                                      \
+        for (ptrdiff_t j = 0; j < p; j++)                                       \
+            (pat)[k + j] = (v)
+static void KFN(softmax_period_pass)(int pass, const T *x, const T *g, T *y, ptrdiff_t n,
+                                     ptrdiff_t p, const double *in, double *out)
 {
     const ptrdiff_t blk = p * FDNN_PERIOD_ROWS, nb = n / FDNN_PERIOD_ROWS;
-    const ptrdiff_t tail = (n - nb * FDNN_PERIOD_ROWS) * p, all = n * p;
-    T acc[FDNN_PB], m[FDNN_PERIOD];
-    double sacc[FDNN_PB], cacc[FDNN_PB], s[FDNN_PERIOD], c[FDNN_PERIOD];
-    for (ptrdiff_t k = 0; k < blk; k++)
-        acc[k] = x[k < all ? k : k % p]; /* n < FDNN_PERIOD_ROWS: the first row again */
-    for (ptrdiff_t b = 1; b < nb; b++) {
-        const T *xb = x + b * blk;
-        FDNN_IVDEP
+    const ptrdiff_t end = nb * blk, tail = n * p - end;
+    T pat[FDNN_PB];
+    double sacc[FDNN_PB], cacc[FDNN_PB];
+    if (pass == FDNN_SMP_MAX) {
+        T m[FDNN_PERIOD];
         for (ptrdiff_t k = 0; k < blk; k++)
-            acc[k] = OP(nanmax)(xb[k], acc[k]);
+            pat[k] = x[k < n * p ? k : k % p]; /* n < FDNN_PERIOD_ROWS: the first row again */
+        for (ptrdiff_t b = 1; b < nb; b++) {
+            const T *xb = x + b * blk;
+            FDNN_IVDEP
+            for (ptrdiff_t k = 0; k < blk; k++)
+                pat[k] = OP(nanmax)(xb[k], pat[k]);
+        }
+        for (ptrdiff_t k = 0; k < tail; k++)
+            pat[k] = OP(nanmax)(x[end + k], pat[k]);
+        for (ptrdiff_t j = 0; j < p; j++)
+            m[j] = pat[j];
+        for (ptrdiff_t k = p; k < blk; k += p)
+            for (ptrdiff_t j = 0; j < p; j++)
+                m[j] = OP(nanmax)(pat[k + j], m[j]);
+        for (ptrdiff_t j = 0; j < p; j++)
+            out[j] = m[j];
+        return;
     }
-    for (ptrdiff_t k = 0; k < tail; k++)
-        acc[k] = OP(nanmax)(x[nb * blk + k], acc[k]);
-    for (ptrdiff_t j = 0; j < p; j++)
-        m[j] = acc[j];
-    for (ptrdiff_t k = p; k < blk; k++)
-        m[k % p] = OP(nanmax)(acc[k], m[k % p]);
-    for (ptrdiff_t k = 0; k < blk; k++) {
-        acc[k] = m[k % p]; /* now the pattern of the maxima */
-        sacc[k] = 0;
-        cacc[k] = 0;
+    if (pass == FDNN_SMP_SCALE) { /* in: the reciprocals of the sums */
+        FDNN_PATTERN(sacc, in[j]);
+        for (ptrdiff_t b = 0; b < nb; b++) {
+            T *yb = y + b * blk;
+            FDNN_IVDEP
+            for (ptrdiff_t k = 0; k < blk; k++)
+                yb[k] = FDNN_SCALE(yb[k], sacc[k]);
+        }
+        for (ptrdiff_t k = 0; k < tail; k++)
+            y[end + k] = FDNN_SCALE(y[end + k], sacc[k]);
+        return;
     }
-    for (ptrdiff_t b = 0; b < nb; b++) {
-        const T *xb = x + b * blk;
-        T *yb = y + b * blk;
-        FDNN_IVDEP
-        for (ptrdiff_t k = 0; k < blk; k++) {
-            const T e = EXPNEG(xb[k] - acc[k]);
-            yb[k] = e;
+    if (pass == FDNN_SMP_BW) { /* x the softmax a, g its dA, in the sums of dA a */
+        FDNN_PATTERN(pat, (T)in[j]);
+        for (ptrdiff_t b = 0; b < nb; b++) {
+            const T *gb = g + b * blk, *ab = x + b * blk;
+            T *yb = y + b * blk;
+            FDNN_IVDEP
+            for (ptrdiff_t k = 0; k < blk; k++)
+                yb[k] = ab[k] * (gb[k] - pat[k]);
+        }
+        for (ptrdiff_t k = 0; k < tail; k++)
+            y[end + k] = x[end + k] * (g[end + k] - pat[k]);
+        return;
+    }
+    for (ptrdiff_t k = 0; k < blk; k++)
+        sacc[k] = cacc[k] = 0;
+    if (pass == FDNN_SMP_EXP) { /* in: the maxima */
+        FDNN_PATTERN(pat, (T)in[j]);
+        for (ptrdiff_t b = 0; b < nb; b++) {
+            const T *xb = x + b * blk;
+            T *yb = y + b * blk;
+            FDNN_IVDEP
+            for (ptrdiff_t k = 0; k < blk; k++) {
+                const T e = EXPNEG(xb[k] - pat[k]);
+                yb[k] = e;
+                FDNN_KSUM(sacc[k], cacc[k], e);
+            }
+        }
+        for (ptrdiff_t k = 0; k < tail; k++) {
+            const T e = EXPNEG(x[end + k] - pat[k]);
+            y[end + k] = e;
             FDNN_KSUM(sacc[k], cacc[k], e);
         }
+    } else { /* FDNN_SMP_DOT: the sums of dA a */
+        for (ptrdiff_t b = 0; b < nb; b++) {
+            const T *gb = g + b * blk, *ab = x + b * blk;
+            for (ptrdiff_t k = 0; k < blk; k++)
+                FDNN_KSUM(sacc[k], cacc[k], FDNN_DOTP(gb[k], ab[k]));
+        }
+        for (ptrdiff_t k = 0; k < tail; k++)
+            FDNN_KSUM(sacc[k], cacc[k], FDNN_DOTP(g[end + k], x[end + k]));
     }
-    for (ptrdiff_t k = 0; k < tail; k++) {
-        const T e = EXPNEG(x[nb * blk + k] - acc[k]);
-        y[nb * blk + k] = e;
-        FDNN_KSUM(sacc[k], cacc[k], e);
-    }
+    double s[FDNN_PERIOD], c[FDNN_PERIOD];
     for (ptrdiff_t j = 0; j < p; j++)
         s[j] = c[j] = 0;
-    for (ptrdiff_t k = 0; k < blk; k++)
-        FDNN_KSUM(s[k % p], c[k % p], sacc[k] - cacc[k]);
-    for (ptrdiff_t k = 0; k < blk; k++)
-        sacc[k] = 1.0 / (s[k % p] - c[k % p]); /* the pattern of the reciprocals */
-    FDNN_IVDEP
-    for (ptrdiff_t b = 0; b < nb; b++) {
-        T *yb = y + b * blk;
-        FDNN_IVDEP
-        for (ptrdiff_t k = 0; k < blk; k++)
-            yb[k] = FDNN_SCALE(yb[k], sacc[k]);
-    }
-    for (ptrdiff_t k = 0; k < tail; k++)
-        y[nb * blk + k] = FDNN_SCALE(y[nb * blk + k], sacc[k]);
+    for (ptrdiff_t k = 0; k < blk; k += p)
+        for (ptrdiff_t j = 0; j < p; j++)
+            FDNN_KSUM(s[j], c[j], sacc[k + j] - cacc[k + j]);
+    for (ptrdiff_t j = 0; j < p; j++)
+        out[j] = s[j] - c[j];
+}
+
+/* the passes over one whole slice */
+static void KFN(softmax_period)(const T *x, T *y, ptrdiff_t n, ptrdiff_t p)
+{
+    double m[FDNN_PERIOD], s[FDNN_PERIOD];
+    KFN(softmax_period_pass)(FDNN_SMP_MAX, x, NULL, y, n, p, NULL, m);
+    KFN(softmax_period_pass)(FDNN_SMP_EXP, x, NULL, y, n, p, m, s);
+    for (ptrdiff_t j = 0; j < p; j++)
+        s[j] = 1.0 / s[j];
+    KFN(softmax_period_pass)(FDNN_SMP_SCALE, x, NULL, y, n, p, s, NULL);
 }
 
 /* x, y seen as C-contiguous (outer, n, ld) with the reduction over n; only the first inner
@@ -868,17 +931,6 @@ static void KFN(softmax)(const T *x, T *y, ptrdiff_t outer, ptrdiff_t n, ptrdiff
         }
     }
 }
-
-/* A term of softmax_backward's sum: for float32 the product rounded to float (within
-   2^-24 of it; the sum of those errors is at most 2^-24 sum|dA a| <= 2^-24 max|dA| when the
-   a sum to 1, as much as rounding the sum to float), then widened: one conversion per
-   product instead of two (float32 (10, 10^5) over axis 1, one core: 276-280 -> 229-230 us,
-   PyTorch 240); float64's exact product in double. */
-#if FDNN_TBYTES == 4
-#define FDNN_DOTP(g, a) ((double)((g) * (a)))
-#else
-#define FDNN_DOTP(g, a) ((g) * (a))
-#endif
 
 /* dZ = a * (dA - sum(dA * a)) over the softmax axis; the sum accumulates in double.
    Arrays as for softmax: (outer, n, ld), the first inner columns; long rows in lanes, many
@@ -906,34 +958,9 @@ static double KFN(row_dot)(const T *g, const T *a, ptrdiff_t n)
 
 static void KFN(softmax_bw_period)(const T *g, const T *a, T *y, ptrdiff_t n, ptrdiff_t p)
 {
-    const ptrdiff_t blk = p * FDNN_PERIOD_ROWS, nb = n / FDNN_PERIOD_ROWS;
-    const ptrdiff_t tail = (n - nb * FDNN_PERIOD_ROWS) * p;
-    double sacc[FDNN_PB], cacc[FDNN_PB], s[FDNN_PERIOD], c[FDNN_PERIOD];
-    T st[FDNN_PB];
-    for (ptrdiff_t k = 0; k < blk; k++)
-        sacc[k] = cacc[k] = 0;
-    for (ptrdiff_t b = 0; b < nb; b++) {
-        const T *gb = g + b * blk, *ab = a + b * blk;
-        for (ptrdiff_t k = 0; k < blk; k++)
-            FDNN_KSUM(sacc[k], cacc[k], FDNN_DOTP(gb[k], ab[k]));
-    }
-    for (ptrdiff_t k = 0; k < tail; k++)
-        FDNN_KSUM(sacc[k], cacc[k], FDNN_DOTP(g[nb * blk + k], a[nb * blk + k]));
-    for (ptrdiff_t j = 0; j < p; j++)
-        s[j] = c[j] = 0;
-    for (ptrdiff_t k = 0; k < blk; k++)
-        FDNN_KSUM(s[k % p], c[k % p], sacc[k] - cacc[k]);
-    for (ptrdiff_t k = 0; k < blk; k++)
-        st[k] = (T)(s[k % p] - c[k % p]);
-    for (ptrdiff_t b = 0; b < nb; b++) {
-        const T *gb = g + b * blk, *ab = a + b * blk;
-        T *yb = y + b * blk;
-        FDNN_IVDEP
-        for (ptrdiff_t k = 0; k < blk; k++)
-            yb[k] = ab[k] * (gb[k] - st[k]);
-    }
-    for (ptrdiff_t k = 0; k < tail; k++)
-        y[nb * blk + k] = a[nb * blk + k] * (g[nb * blk + k] - st[k]);
+    double st[FDNN_PERIOD];
+    KFN(softmax_period_pass)(FDNN_SMP_DOT, a, g, NULL, n, p, NULL, st);
+    KFN(softmax_period_pass)(FDNN_SMP_BW, a, g, y, n, p, st, NULL);
 }
 
 /* many short rows: one row at a time (its sum in order, as the one-row call); interleaving
@@ -1009,6 +1036,7 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
 }
 #undef FDNN_SCALE
 #undef FDNN_PB
+#undef FDNN_PATTERN
 #undef FDNN_KSUM
 #undef FDNN_KVAL
 #undef FDNN_DOTP
@@ -1422,6 +1450,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 #undef FDNN_FILL_B
     t->FDNN_CAT(softmax_, TS) = KFN(softmax);
     t->FDNN_CAT(softmax_bw_, TS) = KFN(softmax_bw);
+    t->FDNN_CAT(softmax_period_, TS) = KFN(softmax_period_pass);
     t->FDNN_CAT(bias_act_, TS) = KFN(bias_act);
     t->FDNN_CAT(act_backward_, TS) = KFN(act_backward);
     t->FDNN_CAT(bn_stats_, TS) = KFN(bn_stats);

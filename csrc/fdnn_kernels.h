@@ -26,6 +26,20 @@ typedef void (*fdnn_softmax_bw_f32_t)(const float *dA, const float *a, float *y,
 typedef void (*fdnn_softmax_bw_f64_t)(const double *dA, const double *a, double *y, ptrdiff_t outer,
                                       ptrdiff_t n, ptrdiff_t inner, ptrdiff_t ld);
 
+/* Softmax over a contiguous slice of n rows of p <= FDNN_PERIOD values (an F-ordered (p, m)
+   array over its axis 1), reduced over the rows, in passes over segments of rows that the
+   dispatch runs on its threads, combining the segments' values (one per column: in, out)
+   in between: the maxima (x), y = exp(x - in) and its sums, y *= in; for the backward step
+   the sums of dA a (x = a, g = dA) and y = a (dA - in). */
+#define FDNN_PERIOD 16
+enum { FDNN_SMP_MAX, FDNN_SMP_EXP, FDNN_SMP_SCALE, FDNN_SMP_DOT, FDNN_SMP_BW };
+typedef void (*fdnn_softmax_period_f32_t)(int pass, const float *x, const float *g, float *y,
+                                          ptrdiff_t n, ptrdiff_t p, const double *in,
+                                          double *out);
+typedef void (*fdnn_softmax_period_f64_t)(int pass, const double *x, const double *g,
+                                          double *y, ptrdiff_t n, ptrdiff_t p,
+                                          const double *in, double *out);
+
 /* Dense-layer passes over a contiguous block of `lines` lines of `len` elements. */
 typedef void (*fdnn_bias_act_f32_t)(int act, float *Z, ptrdiff_t lines, ptrdiff_t len,
                                     const float *b, int bias_per_line, float alpha);
@@ -247,6 +261,8 @@ typedef struct {
     fdnn_softmax_f64_t softmax_f64;
     fdnn_softmax_bw_f32_t softmax_bw_f32;
     fdnn_softmax_bw_f64_t softmax_bw_f64;
+    fdnn_softmax_period_f32_t softmax_period_f32;
+    fdnn_softmax_period_f64_t softmax_period_f64;
     fdnn_bias_act_f32_t bias_act_f32;
     fdnn_bias_act_f64_t bias_act_f64;
     fdnn_act_backward_f32_t act_backward_f32;

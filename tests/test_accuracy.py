@@ -431,12 +431,12 @@ def test_max_ulp_softmax_f32(axis, order, simd):
     the input's, as in any float32 softmax): the kernel's own error (exp, sum, scale)."""
     rng = np.random.default_rng(7)
     worst = 0.0
-    # (n, 10) over axis 0 in C order: the periodic-slice path; + 100: exp overflows
-    # without the max subtracted
+    # (n, 10) over axis 0 in C order: the periodic-slice path (n = 9000: in segments of
+    # rows); + 100: exp overflows without the max subtracted
     for n, scale, other, offset in ((3, 8.0, 400, 0.0), (10, 2.0, 400, 0.0),
                                     (25, 0.5, 400, 100.0), (100, 8.0, 400, 0.0),
                                     (1000, 2.0, 400, 0.0), (1000, 2.0, 10, 100.0),
-                                    (64, 8.0, 3, 0.0)):
+                                    (64, 8.0, 3, 0.0), (9000, 4.0, 10, 50.0)):
         shape = (n, other) if axis == 0 else (other, n)
         z = np.asarray(rng.standard_normal(shape) * scale + offset, np.float32, order=order)
         got = F.softmax(z, axis)

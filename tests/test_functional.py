@@ -1115,20 +1115,38 @@ def test_softmax_over_the_long_axis_of_few_columns(dtype, p, n):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_of_f_ordered_long_rows_on_threads(dtype, default_threads):
-    """F-ordered (10, 10**5) over axis 1: a slice of 10**5 rows of 10 values, whose column
-    chunks for the threads were 0 columns wide (a division by zero: SIGFPE) before."""
-    rng = np.random.default_rng(12)
-    z = np.asfortranarray(rng.standard_normal((10, 10**5)).astype(dtype))
-    dA = np.asfortranarray(rng.standard_normal((10, 10**5)).astype(dtype))
+@pytest.mark.parametrize("p, n, outer", [(10, 10**5, 1), (16, 12289, 1), (2, 8200, 3),
+                                         (3, 4095, 1)])
+def test_softmax_of_f_ordered_long_rows_on_threads(dtype, p, n, outer, default_threads):
+    """A slice of n rows of p values reduced over its rows (F-ordered (p, n) over axis 1, or
+    C-ordered (outer, n, p) over axis 1), which runs in segments of rows that the threads
+    share (its column chunks for the threads were once 0 columns wide: SIGFPE): the same
+    bits on 1, 2 and 3 threads, a NaN kept to its column, and the long double values."""
+    rng = np.random.default_rng(12 + p)
+    shape = (p, n) if outer == 1 else (outer, n, p)
+    z = rng.standard_normal(shape).astype(dtype)
+    dA = rng.standard_normal(shape).astype(dtype)
+    if outer == 1:
+        z, dA = np.asfortranarray(z), np.asfortranarray(dA)
+    zn = z.copy(order="K")
+    nan_at = (1, n // 3) if outer == 1 else (outer - 1, n // 3, 1)
+    zn[nan_at] = np.nan
     results = []
-    for threads in (1, 2):
+    for threads in (1, 2, 3):
         fastdnn.set_num_threads(threads)
         a = F.softmax(z, axis=1)
-        results.append((a, F.softmax_backward(dA, a, axis=1)))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-    a = results[1][0]
+        results.append((a, F.softmax_backward(dA, a, axis=1), F.softmax(zn, axis=1)))
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            np.testing.assert_array_equal(got, want)
+    a, dZ, an = results[0]
     np.testing.assert_allclose(a, _softmax_longdouble(z, 1).astype(np.float64),
                                rtol=16 * np.finfo(dtype).eps, atol=1e-300)
-    assert_softmax_backward_matches(results[1][1], dA, a, 1, dtype)
+    assert_softmax_backward_matches(dZ, dA, a, 1, dtype)
+    column = np.zeros(shape, bool)
+    if outer == 1:
+        column[1, :] = True
+    else:
+        column[outer - 1, :, 1] = True
+    assert np.isnan(an[column]).all()
+    np.testing.assert_array_equal(an[~column], a[~column])
