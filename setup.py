@@ -91,6 +91,8 @@ extensions = [
     Extension("fastdnn._kernels._norm", sources=["fastdnn/_kernels/_norm.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_elementwise.pxd",
                                  "fastdnn/_kernels/_norm.pxd"], **COMMON),
+    Extension("fastdnn._kernels._sparse", sources=["fastdnn/_kernels/_sparse.pyx"],
+              depends=["fastdnn/_kernels/_elementwise.pxd"], **COMMON),
 ]
 
 setup(

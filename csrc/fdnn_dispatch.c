@@ -1324,17 +1324,74 @@ void fdnn_gemm_tile(int f64, int which, int *rows, int *cols)
     *cols = t[1];
 }
 
-void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
-                    const float *c)
-{
-    g_cur->optim_f32(op, p, g, s1, s2, n, c);
-}
+/* An optimizer's step over n parameters: each one's update reads only its own gradient
+   and state, so a long one is split over the team as the element-wise passes are (the
+   results do not depend on the thread count); called from a thread of a parallel region
+   (a training step that shares its updates out), on that thread. Adam on 2 threads
+   against 1, best of 9: float64 8,192 parameters 4.9 / 7.6 us, 320,000 160 / 309;
+   float32 32,768 7.5 / 11.9, 320,000 47 / 90; float32 16,384 and float64 4,096 even. */
+static ptrdiff_t optim_from(int f64) { return f64 ? 8192 : 32768; }
 
-void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,
-                    const double *c)
-{
-    g_cur->optim_f64(op, p, g, s1, s2, n, c);
-}
+#define FDNN_DEF_OPTIM_DISPATCH(TS, T)                                                 \
+    static void optim_part_##TS(fdnn_optim_##TS##_t f, int op, T *p, const T *g, T *s1, \
+                                T *s2, const T *c, ptrdiff_t lo, ptrdiff_t hi)         \
+    {                                                                                  \
+        f(op, p + lo, g + lo, s1 ? s1 + lo : NULL, s2 ? s2 + lo : NULL, hi - lo, c);   \
+    }                                                                                  \
+    void fdnn_optim_##TS(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, const T *c) \
+    {                                                                                  \
+        fdnn_optim_##TS##_t f = g_cur->optim_##TS;                                     \
+        const int nt = ew_threads(n, optim_from(sizeof(T) == 8));                      \
+        if (nt <= 1) {                                                                 \
+            f(op, p, g, s1, s2, n, c);                                                 \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, n, ew_chunk(n, nt),                                   \
+                             optim_part_##TS(f, op, p, g, s1, s2, c, lo, hi))          \
+    }
+
+FDNN_DEF_OPTIM_DISPATCH(f32, float)
+FDNN_DEF_OPTIM_DISPATCH(f64, double)
+
+/* Sparse rows by a dense matrix: the batch's rows shared out over the threads; the
+   transposed product by ranges of features, each thread zeroing its rows of gW and adding
+   every entry that falls in them (it reads all the entries, writes only its own rows:
+   no line of gW is written by two threads, and each sum runs in the order of the rows
+   on any thread count). On one thread until 2^16 multiply-adds. */
+#define FDNN_CSR_FROM ((ptrdiff_t)1 << 16)
+#define FDNN_DEF_CSR_DISPATCH(TS, T)                                                   \
+    void fdnn_csr_mm_##TS(int idx64, const void *indptr, const void *indices,          \
+                          const T *data, const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, \
+                          const T *W, ptrdiff_t units, T *Z)                           \
+    {                                                                                  \
+        fdnn_csr_mm_##TS##_t f = g_cur->csr_mm_##TS;                                   \
+        const int nt = ew_threads(nnz * units, FDNN_CSR_FROM);                         \
+        if (nt <= 1 || m < 2) {                                                        \
+            f(idx64, indptr, indices, data, rows, m, W, units, Z);                     \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt, m, (m + 4 * nt - 1) / (4 * nt),                       \
+            f(idx64, indptr, indices, data, rows + lo, hi - lo, W, units, Z + lo * units)) \
+    }                                                                                  \
+    void fdnn_csr_mtm_##TS(int idx64, const void *indptr, const void *indices,         \
+                           const T *data, const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, \
+                           const T *dZ, ptrdiff_t units, T scale, T *gW,               \
+                           ptrdiff_t n_features)                                       \
+    {                                                                                  \
+        fdnn_csr_mtm_##TS##_t f = g_cur->csr_mtm_##TS;                                 \
+        const int nt = ew_threads((nnz + n_features) * units, FDNN_CSR_FROM);          \
+        if (nt <= 1) {                                                                 \
+            f(idx64, indptr, indices, data, rows, m, dZ, units, scale, gW, 0, n_features); \
+            return;                                                                    \
+        }                                                                              \
+        /* ranges of at least 16 rows */                                             \
+        const ptrdiff_t per = (n_features + nt - 1) / nt;                              \
+        FDNN_PARALLEL_CHUNKS(nt, n_features, per < 16 ? 16 : per,                      \
+            f(idx64, indptr, indices, data, rows, m, dZ, units, scale, gW, lo, hi))    \
+    }
+
+FDNN_DEF_CSR_DISPATCH(f32, float)
+FDNN_DEF_CSR_DISPATCH(f64, double)
 
 /* ---- names of the codes (fdnn_codes.h) ---- */
 #define FDNN_NAME_(CODE, name, ...) #name,

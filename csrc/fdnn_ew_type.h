@@ -1338,6 +1338,9 @@ static void KFN(bn_backward)(const T *dy, const T *x, ptrdiff_t n, ptrdiff_t m, 
 #include "fdnn_gemm_type.h"
 #include "fdnn_gemm_packed.h"
 
+/* ---- sparse rows by a dense matrix ---- */
+#include "fdnn_sparse_type.h"
+
 /* ---- optimizer steps ---- */
 /* BODY updates p[i] (and the state) from the gradient gi; one loop without the L2 term,
    one with it, so the vectorizer sees a plain loop in each; and the same two with a norm
@@ -1460,6 +1463,8 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
     FDNN_CAT(pk_fill_, TS)(t);
     t->FDNN_CAT(optim_, TS) = KFN(optim);
+    t->FDNN_CAT(csr_mm_, TS) = KFN(csr_mm);
+    t->FDNN_CAT(csr_mtm_, TS) = KFN(csr_mtm);
 }
 
 #undef FDNN_DEF_UNARY

@@ -3,6 +3,7 @@
 #define FDNN_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fdnn_codes.h"
 
@@ -251,6 +252,21 @@ typedef void (*fdnn_optim_f32_t)(int op, float *p, const float *g, float *s1, fl
 typedef void (*fdnn_optim_f64_t)(int op, double *p, const double *g, double *s1, double *s2,
                                  ptrdiff_t n, const double *c);
 
+/* Rows of a CSR matrix (indices int32, or int64 with idx64) by a dense matrix of one
+   row per feature, and the transposed product (fdnn_sparse_type.h). */
+#define FDNN_DEF_CSR_TYPES(TS, T)                                                       \
+    typedef void (*fdnn_csr_mm_##TS##_t)(int idx64, const void *indptr, const void *indices, \
+                                         const T *data, const int64_t *rows, ptrdiff_t m, \
+                                         const T *W, ptrdiff_t units, T *Z);            \
+    typedef void (*fdnn_csr_mtm_##TS##_t)(int idx64, const void *indptr,                \
+                                          const void *indices, const T *data,           \
+                                          const int64_t *rows, ptrdiff_t m, const T *dZ, \
+                                          ptrdiff_t units, T scale, T *gW, ptrdiff_t j0, \
+                                          ptrdiff_t j1);
+FDNN_DEF_CSR_TYPES(f32, float)
+FDNN_DEF_CSR_TYPES(f64, double)
+#undef FDNN_DEF_CSR_TYPES
+
 typedef struct {
     const char *name;
     fdnn_unary_f32_t unary_f32[FDNN_N_UNARY];
@@ -288,6 +304,10 @@ typedef struct {
     int gemm_tile_f64[FDNN_GEMM_TILES][2];
     fdnn_optim_f32_t optim_f32;
     fdnn_optim_f64_t optim_f64;
+    fdnn_csr_mm_f32_t csr_mm_f32;
+    fdnn_csr_mm_f64_t csr_mm_f64;
+    fdnn_csr_mtm_f32_t csr_mtm_f32;
+    fdnn_csr_mtm_f64_t csr_mtm_f64;
 } fdnn_kernel_table;
 
 /* One per instruction set; return 0 when that variant was not compiled. */
@@ -407,6 +427,20 @@ int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t
 void fdnn_gemm_force_tile(int which);
 
 /* One optimizer step in place over n contiguous parameters (single-threaded). */
+/* Z (m, units) = X[rows] W and gW (n_features, units) = scale X[rows]^T dZ for the CSR
+   arrays of X (nnz: the rows' entries, for the thread count); every row of gW written. */
+void fdnn_csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                     const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const float *W,
+                     ptrdiff_t units, float *Z);
+void fdnn_csr_mm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                     const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *W,
+                     ptrdiff_t units, double *Z);
+void fdnn_csr_mtm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                      const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const float *dZ,
+                      ptrdiff_t units, float scale, float *gW, ptrdiff_t n_features);
+void fdnn_csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                      const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *dZ,
+                      ptrdiff_t units, double scale, double *gW, ptrdiff_t n_features);
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
                     const float *c);
 void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,

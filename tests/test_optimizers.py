@@ -886,3 +886,36 @@ def test_update_kernel_checks_clipping():
         0.9, 0.004, 3)   # a known product past t is not used
     with pytest.raises(ValueError, match="t and known_t must be >= 0"):
         _optim.nadam_mu_product(0.9, 0.004, -1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_a_long_update_is_the_same_on_any_thread_count(name, dtype):
+    """A long parameter array's update is shared out over the threads in chunks: the
+    same bits on 1, 2 and 3 threads (a NaN gradient staying in its element), and the
+    reference's values."""
+    import fastdnn
+
+    rng = np.random.default_rng(NAMES.index(name))
+    W0 = array(rng, (100_003,), dtype)
+    grads = [[array(rng, W0.shape, dtype, scale=0.5 + step)] for step in range(3)]
+    grads[1][0][77_777] = np.nan
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            fastdnn.set_num_threads(threads)
+            run = Run(name, [W0.copy()], decays=[0.03])
+            for g in grads:
+                run.step(g)
+            results.append((run.params[0], run.opt.get_state()))
+    finally:
+        fastdnn.set_num_threads(None)
+    for W, state in results[1:]:
+        np.testing.assert_array_equal(W, results[0][0])
+        for key, value in state.items():
+            np.testing.assert_array_equal(value, results[0][1][key])
+    W = results[0][0]
+    assert np.isnan(W[77_777]) and np.isfinite(np.delete(W, 77_777)).all()
+    ok = np.ones(W.shape, bool)
+    ok[77_777] = False
+    assert_close(W[ok], run.ref[0][ok], dtype)

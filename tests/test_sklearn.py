@@ -695,3 +695,33 @@ def test_early_stopping_falls_back_to_sklearns_split_when_a_class_is_too_rare():
                       random_state=0).fit(X, y)
     assert len(clf.validation_scores_) == 3
     assert clf.validation_scores_ == pytest.approx(sk.validation_scores_)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_very_sparse_X_trains_as_dense(fmt, solver, dtype, monkeypatch):
+    """Below 5 % density the first layer's products run sparse, on the mini-batch's rows
+    read in place from the CSR arrays (adam, whose epochs train transposed weights) or
+    gathered (sgd): the same training as on the dense array, to rounding."""
+    from fastdnn._kernels import _sparse
+
+    calls = []
+    real = _sparse.csr_forward
+    monkeypatch.setattr(_sparse, "csr_forward", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(5)
+    Xs = sp.random(300, 400, density=0.02, random_state=5, format="csr")
+    y = (Xs @ rng.standard_normal(400) > 0).astype(int)
+    X = Xs.toarray().astype(dtype)
+    Xs = sp.csr_matrix(X).asformat(fmt)
+    kw = dict(hidden_layer_sizes=(16,), solver=solver, max_iter=8, random_state=0,
+              batch_size=32)
+    dense = MLPClassifier(**kw).fit(X, y)
+    sparse = MLPClassifier(**kw).fit(Xs, y)
+    assert bool(calls) == (solver == "adam")
+    assert sparse.coefs_[0].dtype == dtype
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+    for a, b in zip(sparse.coefs_, dense.coefs_):
+        np.testing.assert_allclose(a, b, **tol)
+    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, **tol)
+    np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X), **tol)

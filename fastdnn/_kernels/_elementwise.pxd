@@ -1,5 +1,6 @@
 # Kernel entry points other extension modules cimport (shared dispatch state).
 cimport numpy as cnp
+from libc.stdint cimport int64_t
 
 cpdef cnp.ndarray as_float_array(object x, str name)
 
@@ -75,6 +76,22 @@ cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_s
                     const float *c) noexcept nogil
 cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
                     const double *c) noexcept nogil
+# Z (m, units) = X[rows] W and gW = scale X[rows]^T dZ for CSR arrays (int32 indices, or
+# int64 with idx64), W and gW one row per feature (csrc/fdnn_sparse_type.h)
+cdef void csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                     const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *W,
+                     Py_ssize_t units, float *Z) noexcept nogil
+cdef void csr_mm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                     const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *W,
+                     Py_ssize_t units, double *Z) noexcept nogil
+cdef void csr_mtm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                      const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                      Py_ssize_t units, float scale, float *gW,
+                      Py_ssize_t n_features) noexcept nogil
+cdef void csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                      const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                      Py_ssize_t units, double scale, double *gW,
+                      Py_ssize_t n_features) noexcept nogil
 # softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil

@@ -10,6 +10,7 @@ contiguous, which costs a copy but never changes the result.
 import numpy as np
 
 cimport numpy as cnp
+from libc.stdint cimport int64_t
 
 cnp.import_array()
 
@@ -122,6 +123,18 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_gemm_tile_for(int f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b)
     void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n, const float *c)
     void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n, const double *c)
+    void fdnn_csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                         const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *W,
+                         Py_ssize_t units, float *Z)
+    void fdnn_csr_mm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                         const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *W,
+                         Py_ssize_t units, double *Z)
+    void fdnn_csr_mtm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                          const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                          Py_ssize_t units, float scale, float *gW, Py_ssize_t n_features)
+    void fdnn_csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                          const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                          Py_ssize_t units, double scale, double *gW, Py_ssize_t n_features)
 
 fdnn_init()
 
@@ -229,6 +242,34 @@ cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_s
 cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
                     const double *c) noexcept nogil:
     fdnn_optim_f64(op, p, g, s1, s2, n, c)
+
+
+cdef void csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                     const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *W,
+                     Py_ssize_t units, float *Z) noexcept nogil:
+    fdnn_csr_mm_f32(idx64, indptr, indices, data, rows, m, nnz, W, units, Z)
+
+
+cdef void csr_mm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                     const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *W,
+                     Py_ssize_t units, double *Z) noexcept nogil:
+    fdnn_csr_mm_f64(idx64, indptr, indices, data, rows, m, nnz, W, units, Z)
+
+
+cdef void csr_mtm_f32(int idx64, const void *indptr, const void *indices, const float *data,
+                      const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                      Py_ssize_t units, float scale, float *gW,
+                      Py_ssize_t n_features) noexcept nogil:
+    fdnn_csr_mtm_f32(idx64, indptr, indices, data, rows, m, nnz, dZ, units, scale, gW,
+                     n_features)
+
+
+cdef void csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
+                      const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                      Py_ssize_t units, double scale, double *gW,
+                      Py_ssize_t n_features) noexcept nogil:
+    fdnn_csr_mtm_f64(idx64, indptr, indices, data, rows, m, nnz, dZ, units, scale, gW,
+                     n_features)
 
 
 cdef void gemm_nn_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,

@@ -10,7 +10,8 @@ an optimizer step on the flat vector moves all of them, nothing is copied.
 :meth:`Network.loss_grad` computes the loss and writes its gradient into the matching
 views of a flat gradient vector, with fastdnn's compiled dense kernels
 (``fastdnn.functional``) layer by layer; scipy.sparse ``X`` is densified a chunk of rows
-at a time, never as a whole.
+at a time, never as a whole, unless it is sparse enough for sparse products in the first
+layer (``CSRRows``: a mini-batch's rows read in place from the CSR arrays).
 
 Examples
 --------
@@ -31,6 +32,7 @@ import scipy.sparse as sp
 from .. import functional as F
 from .._kernels import _dense
 from .._kernels import _elementwise as _ew
+from .._kernels import _sparse
 from ..layers import Dense, Normalizer
 from ..models import Sequential
 from ..regularizers import L2
@@ -47,6 +49,26 @@ _FASTDNN_LOSS = {"logistic": "binary_crossentropy", "softmax": "categorical_cros
                  "identity": "mse"}
 
 LossFn = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]
+
+
+class CSRRows:
+    """The rows ``rows`` of a CSR matrix, taken where they are: a mini-batch that the
+    first layer's sparse products read from the matrix's arrays, never gathered.
+
+    >>> X = sp.csr_matrix(np.eye(3))
+    >>> CSRRows(X, np.array([2, 0])).shape, CSRRows(X, np.array([2, 0])).gathered().toarray()[0]
+    ((2, 3), array([0., 0., 1.]))
+    """
+
+    __slots__ = ("matrix", "rows", "shape")
+
+    def __init__(self, matrix: Any, rows: np.ndarray):
+        self.matrix, self.rows = matrix, rows
+        self.shape = (len(rows), matrix.shape[1])
+
+    def gathered(self) -> Any:
+        """The rows as a CSR matrix of their own (a copy)."""
+        return self.matrix[self.rows]
 
 
 class Network:
@@ -190,6 +212,8 @@ class Network:
         """Whether scipy.sparse rows go through the first layer as sparse products: at
         most ``SPARSE_DENSITY`` of their entries stored, and no normalizer (centring would
         make them dense); else they are densified a chunk at a time."""
+        if isinstance(X, CSRRows):      # rows of a matrix that was found sparse enough
+            return self.normalizer is None
         return (sp.issparse(X) and self.normalizer is None
                 and X.nnz <= SPARSE_DENSITY * X.shape[0] * X.shape[1])
 
@@ -465,11 +489,16 @@ class Workspace:
 
 
 def _sparse_forward(X: Any, W: np.ndarray, b: np.ndarray, kernel: Any, A: np.ndarray) -> None:
-    """``A = g(W X^T + b)`` for CSR rows ``X``: the product by scipy.sparse (``nnz``
-    multiply-adds per unit, where a dense product would take ``m n_features``), the bias
+    """``A = g(W X^T + b)`` for CSR rows ``X`` (or ``CSRRows``): the product sparse
+    (``nnz`` multiply-adds per unit, where a dense product would take ``m n_features``;
+    fastdnn's kernel for ``CSRRows`` and transposed weights, else scipy.sparse's), the bias
     and activation by fastdnn's kernels, in place in ``A`` ``(units, m)`` F-ordered."""
     fwd, _, alpha, softmax = kernel[:4]
-    np.copyto(A.T, X @ W.T)             # (m, units) C: A's memory
+    if isinstance(X, CSRRows) and W.T.flags.c_contiguous:
+        _sparse.csr_forward(X.matrix, X.rows, W.T, A.T)
+    else:
+        X = X.gathered() if isinstance(X, CSRRows) else X
+        np.copyto(A.T, X @ W.T)         # (m, units) C: A's memory
     A += b.reshape(-1, 1)
     if softmax:
         _ew.softmax(A, 0, A)
@@ -480,7 +509,8 @@ def _sparse_forward(X: Any, W: np.ndarray, b: np.ndarray, kernel: Any, A: np.nda
 def _sparse_backward(G: np.ndarray, X: Any, A: np.ndarray, bwd: int, alpha: float,
                      dZ: np.ndarray, gW: np.ndarray, gb: np.ndarray) -> None:
     """The first layer's gradients for CSR rows ``X``: ``dZ`` from ``G`` (``dA``, or
-    ``A - Y`` fused), ``gb = mean(dZ)``, ``gW = dZ X / m`` by scipy.sparse."""
+    ``A - Y`` fused), ``gb = mean(dZ)``, ``gW = dZ X / m`` sparse (as the forward
+    product)."""
     m = X.shape[0]
     if bwd == _ew.BW_OUTPUT_SUB:
         np.subtract(A, G, out=dZ)
@@ -488,6 +518,10 @@ def _sparse_backward(G: np.ndarray, X: Any, A: np.ndarray, bwd: int, alpha: floa
         _ew.binary(bwd, G, A, dZ, alpha)
     np.sum(dZ, axis=1, out=gb)
     gb *= 1.0 / m
+    if isinstance(X, CSRRows) and gW.T.flags.c_contiguous:
+        _sparse.csr_grad(X.matrix, X.rows, dZ.T, 1.0 / m, gW.T)
+        return
+    X = X.gathered() if isinstance(X, CSRRows) else X
     np.multiply((X.T @ dZ.T).T, 1.0 / m, out=gW)
 
 

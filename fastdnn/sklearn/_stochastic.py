@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from .._compiled import NotCompilable
 from ._compiled import epochs as compiled_epochs
 from ._compiled import obstacles
-from ._network import Network
+from ._network import CSRRows, Network
 from ._optimizers import make_optimizer
 
 
@@ -198,6 +198,12 @@ class MiniBatchEpochs:
         # which those products read and write without copying them (written back after)
         self.transposed = (getattr(optimizer, "fuses_l2", False) and sp.issparse(X)
                            and net.sparse_first(X))
+        # such rows are read in place from the CSR arrays (CSRRows), in the network's dtype
+        self.in_place = sp.issparse(X) and net.sparse_first(X)
+        if self.in_place:
+            if X.format != "csr" or X.dtype != net.dtype:
+                self.X = X = sp.csr_matrix(X, dtype=net.dtype)
+            self.all_rows = np.arange(X.shape[0], dtype=np.int64)
 
     def run(self, order: np.ndarray | None) -> float:
         if not self.transposed:
@@ -223,6 +229,8 @@ class MiniBatchEpochs:
             size = e - s
             if order is None:
                 X_batch, Y_batch = X[s:e], Y[s:e]
+                if self.in_place:
+                    X_batch = CSRRows(X, self.all_rows[s:e])
                 w_batch = None if w is None else w[s:e]
             else:
                 idx = order[s:e]
@@ -230,6 +238,8 @@ class MiniBatchEpochs:
                     X_batch, Y_batch = ws.rows(size)
                     np.take(X, idx, axis=0, out=X_batch, mode="clip")   # unbuffered
                     np.take(Y, idx, axis=0, out=Y_batch, mode="clip")
+                elif self.in_place:
+                    X_batch, Y_batch = CSRRows(X, idx), Y[idx]
                 else:
                     X_batch, Y_batch = X[idx], Y[idx]
                 w_batch = None if w is None else w[idx]
