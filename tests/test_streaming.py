@@ -3,6 +3,8 @@ bits as ordinary stores: every op, both dtypes, outputs at every alignment, in p
 
 The streaming size is forced down to a few lines here; in use it is the last-level
 cache's size, so only arrays larger than it take that path."""
+import time
+
 import numpy as np
 import pytest
 
@@ -44,18 +46,21 @@ def _inputs(n, dtype, rng):
 
 def _both(stream_from, fn, name=None):
     """fn() with streaming off, then forced on; with ``name``, also that the forced call
-    streamed exactly when the op is memory-bound (a few tries: the team backs off to one
-    thread after late starts, and one thread streams only copies)."""
+    streamed exactly when the op is memory-bound (tries for up to 2 s: the team backs off
+    to one thread after late starts, e.g. while a larger team of an earlier test still
+    spins on the cores, and one thread streams only copies)."""
     stream_from(2**31 - 1)
     plain = fn()
     stream_from(256)
     expect = name is not None and name not in COMPUTE_BOUND and _ew.openmp_enabled()
-    for _ in range(20):
+    deadline = time.monotonic() + 2.0
+    while True:
         before = _ew.stream_count()
         streamed = fn()
         took = _ew.stream_count() > before
-        if name is None or took == expect:
+        if name is None or took == expect or time.monotonic() > deadline:
             break
+        time.sleep(0.01)
     if name is not None:
         assert took == expect, f"{name}: streamed {took}, expected {expect}"
     return plain, streamed
