@@ -426,7 +426,6 @@ int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t
 /* run every product on tile `which`, or on fdnn_gemm_pick's (-1); for tests */
 void fdnn_gemm_force_tile(int which);
 
-/* One optimizer step in place over n contiguous parameters (single-threaded). */
 /* Z (m, units) = X[rows] W and gW (n_features, units) = scale X[rows]^T dZ for the CSR
    arrays of X (nnz: the rows' entries, for the thread count); every row of gW written. */
 void fdnn_csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
@@ -441,6 +440,8 @@ void fdnn_csr_mtm_f32(int idx64, const void *indptr, const void *indices, const 
 void fdnn_csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
                       const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *dZ,
                       ptrdiff_t units, double scale, double *gW, ptrdiff_t n_features);
+/* One optimizer step in place over n contiguous parameters, split over the team when
+   long (from a thread of a parallel region: on that thread). */
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,
                     const float *c);
 void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,

@@ -725,3 +725,14 @@ def test_very_sparse_X_trains_as_dense(fmt, solver, dtype, monkeypatch):
         np.testing.assert_allclose(a, b, **tol)
     np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, **tol)
     np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X), **tol)
+
+
+def test_a_malformed_sparse_X_is_refused_not_read_out_of_bounds():
+    """A CSR matrix whose stored column indices point past its width (built by hand) is
+    refused with a ValueError before any kernel reads through it."""
+    rng = np.random.default_rng(6)
+    X = sp.random(60, 300, density=0.01, random_state=6, format="csr")
+    y = rng.integers(0, 2, 60)
+    X.indices[3] = 10**6
+    with pytest.raises(ValueError):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)

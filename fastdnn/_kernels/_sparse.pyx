@@ -4,8 +4,11 @@
 ``gW (n_features, units) = scale * X[rows]^T @ dZ``, where ``W`` and ``gW`` hold one row
 per input feature (the transposed weights the estimators train on sparse input) and
 ``rows`` picks the mini-batch's rows of ``X`` from its CSR arrays directly: no batch
-matrix is gathered, nothing is allocated. Each example's row costs ``nnz * units``
-multiply-adds, each along a whole contiguous row of ``W`` or ``gW``.
+matrix is gathered, and nothing is allocated when ``X.data`` has the weights' dtype and
+its index arrays one integer type (else they are converted on every call: the estimators
+convert ``X`` once per fit). Each example's row costs ``nnz * units`` multiply-adds, each
+along a whole contiguous row of ``W`` or ``gW``. The kernels trust ``X``'s arrays (every
+index below ``X.shape[1]``; scipy's ``check_format(full_check=True)`` verifies it).
 
 The C kernels (``csrc/fdnn_sparse_type.h``, on the SIMD path chosen at run time) share the
 batch's rows out over the threads for the forward product, and the features for the

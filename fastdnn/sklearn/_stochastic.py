@@ -203,6 +203,7 @@ class MiniBatchEpochs:
         if self.in_place:
             if X.format != "csr" or X.dtype != net.dtype:
                 self.X = X = sp.csr_matrix(X, dtype=net.dtype)
+            X.check_format(full_check=True)     # the kernels trust every index
             self.all_rows = np.arange(X.shape[0], dtype=np.int64)
 
     def run(self, order: np.ndarray | None) -> float:
