@@ -193,13 +193,13 @@ class MiniBatchEpochs:
         self.gather = isinstance(X, np.ndarray) and X.dtype == net.dtype
         # the L2 term in the optimizer's step (adam, rmsprop) rather than in the gradient
         self.fused_l2 = bool(alpha) and getattr(optimizer, "fuses_l2", False)
-        # scipy.sparse rows through the first layer as sparse products: with adam/rmsprop
-        # the epoch trains a transposed copy of its weights, (n_features, units) C-ordered,
-        # which those products read and write without copying them (written back after)
-        self.transposed = (getattr(optimizer, "fuses_l2", False) and sp.issparse(X)
-                           and net.sparse_first(X))
-        # such rows are read in place from the CSR arrays (CSRRows), in the network's dtype
+        # scipy.sparse rows through the first layer as sparse products, each mini-batch's
+        # rows read in place from the CSR arrays (CSRRows) in the network's dtype; with
+        # adam/rmsprop the epoch trains a transposed copy of its weights, (n_features,
+        # units) C-ordered, which those products read and write without copying them
+        # (written back after)
         self.in_place = sp.issparse(X) and net.sparse_first(X)
+        self.transposed = getattr(optimizer, "fuses_l2", False) and self.in_place
         if self.in_place:
             if X.format != "csr" or X.dtype != net.dtype:
                 self.X = X = sp.csr_matrix(X, dtype=net.dtype)
@@ -229,9 +229,8 @@ class MiniBatchEpochs:
             e = min(n, s + B)
             size = e - s
             if order is None:
-                X_batch, Y_batch = X[s:e], Y[s:e]
-                if self.in_place:
-                    X_batch = CSRRows(X, self.all_rows[s:e])
+                X_batch = CSRRows(X, self.all_rows[s:e]) if self.in_place else X[s:e]
+                Y_batch = Y[s:e]
                 w_batch = None if w is None else w[s:e]
             else:
                 idx = order[s:e]
