@@ -146,8 +146,12 @@ class Sequential:
                 return layer.units
         return self.n_features
 
-    def build(self, n_features: int | None = None, rng: Any = None) -> None:
+    def build(self, n_features: int | tuple[int | None, ...] | None = None,
+              rng: Any = None) -> None:
         """Create every layer's parameters for inputs of ``n_features`` columns.
+
+        ``n_features`` may also be a Keras input shape, ``(None, n_features)`` or
+        ``(n_features,)`` (the batch size is not fixed by the model).
 
         Examples
         --------
@@ -156,6 +160,7 @@ class Sequential:
         >>> model.build(3)
         >>> model.layers[0].W.shape
         (2, 3)
+        >>> model.build((None, 3))
         """
         if not self._compute_layers:
             raise ValueError("the model has no layers; add some before building it")
@@ -164,6 +169,11 @@ class Sequential:
         if n_features is None:
             raise ValueError("the number of input features is unknown: pass n_features, start "
                              "with Input(n) or call fit")
+        if isinstance(n_features, (tuple, list)):
+            if len(n_features) not in (1, 2):
+                raise ValueError("n_features as an input shape must be (batch, n_features) or "
+                                 f"(n_features,), got {tuple(n_features)!r}")
+            n_features = n_features[-1]
         n_features = _check_int(n_features, "n_features", 1)
         if self.n_features is not None and n_features != self.n_features:
             raise ValueError(f"the model was declared with {self.n_features} input features, "

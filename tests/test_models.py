@@ -694,3 +694,20 @@ def test_a_calm_fit_does_not_warn(compiled):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         calm.fit(X, y, epochs=2, batch_size=50, verbose=0)
+
+
+@pytest.mark.parametrize("shape", [(None, 5), (7, 5), (5,), [None, 5]])
+def test_build_takes_a_keras_input_shape(shape):
+    """model.build((None, n)) builds as model.build(n) does, the same weights."""
+    a, b = Sequential([Dense(3)], seed=2), Sequential([Dense(3)], seed=2)
+    a.build(shape)
+    b.build(5)
+    np.testing.assert_array_equal(a.layers[0].W, b.layers[0].W)
+    assert a.n_features == 5
+
+
+@pytest.mark.parametrize("shape, error", [((None, 4, 5), ValueError), ((), ValueError),
+                                          ((None, None), TypeError), ((None, 0), ValueError)])
+def test_build_refuses_other_input_shapes(shape, error):
+    with pytest.raises(error, match="n_features"):
+        Sequential([Dense(3)]).build(shape)
