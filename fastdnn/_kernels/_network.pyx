@@ -312,14 +312,20 @@ cdef inline void _gather(Net *net, const char *X, Py_ssize_t rs, Py_ssize_t cs, 
     cdef const real *inv_std = <const real *>net.inv_std
     cdef Py_ssize_t j, i, row, n_x = net.n_x, n_y = net.n_y
     cdef const char *xr
+    cdef const real *xs
+    cdef real *xb
     cdef real v
-    cdef bint rows = (mean == NULL and cs == sizeof(real)
-                      and (x_f32 != 0) == (sizeof(real) == 4))
+    cdef bint rows = cs == sizeof(real) and (x_f32 != 0) == (sizeof(real) == 4)
     for j in range(k):
         row = perm[start + j] if perm != NULL else start + j
         xr = X + row * rs
-        if rows:   # the example is a contiguous row of the model's dtype: copy it whole
+        if rows and mean == NULL:   # a contiguous row of the model's dtype: copied whole
             memcpy(Xb + j * n_x, xr, n_x * sizeof(real))
+        elif rows:   # normalized in one loop the compiler vectorizes
+            xs = <const real *>xr
+            xb = Xb + j * n_x
+            for i in range(n_x):
+                xb[i] = (xs[i] - mean[i]) * inv_std[i]
         else:
             for i in range(n_x):
                 if x_f32:
