@@ -123,3 +123,22 @@ def test_matrix_times_vector(simd, dtype, a_order):
             # the standard bound of a length-K dot product: K eps sum |a_i b_i|
             bound = K * np.finfo(dtype).eps * abs(alpha) * (np.abs(A64) @ np.abs(b64))
             assert np.all(np.abs(C - alpha * (A64 @ b64)) <= bound), (M, K)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K", [17, 64, 128])
+def test_a_value_does_not_depend_on_the_columns_beside_it(simd, dtype, K):
+    """The direct product's vector tiles (whole vectors, then a vector and a half vector,
+    or vectors overlapping the last ones: a 10-class output layer is one of these) give
+    each element of C the same chain of multiply-adds whatever the width of C: the first
+    vector's columns of a wider product equal, bit for bit, a product of those alone."""
+    VL = {"avx512": 64, "avx2": 32}.get(simd, 16) // np.dtype(dtype).itemsize
+    rng = np.random.default_rng(K)
+    for M in (6, 13, 100):
+        for order in ("CC", "FC"):
+            A, B = _operands(rng, M, 2 * VL + VL // 2 + 1, K, dtype, order)
+            alone = _dense.matmul(A, np.ascontiguousarray(B[:, :VL]), 1.0, True)
+            for N in range(VL + 1, B.shape[1] + 1):
+                C = _dense.matmul(A, np.ascontiguousarray(B[:, :N]), 1.0, True)
+                _check(C, A, B[:, :N], 1.0, dtype)
+                np.testing.assert_array_equal(C[:, :VL], alone)
