@@ -69,30 +69,6 @@ FDNN_INLINE V FDNN_CAT(splat_, TS)(T x)
     return x - (V){0}; /* x - 0 == x exactly (also -0, NaN): only the broadcast remains */
 }
 
-/* C[0:mr, 0:nv*VL] = alpha A[0:mr, :] B[:, 0:nv*VL] */
-FDNN_INLINE void FDNN_CAT(nn_tile_, TS)(const int mr, const int nv, ptrdiff_t K, T alpha,
-                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
-{
-    V acc[NN_MR][2];
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = (V){0};
-    for (ptrdiff_t k = 0; k < K; k++) {
-        V bv[2];
-        for (int v = 0; v < nv; v++)
-            bv[v] = VLOAD(b + k * ldb + v * VL);
-        for (int r = 0; r < mr; r++) {
-            const V ar = FDNN_CAT(splat_, TS)(a[r * rs_a + k * cs_a]);
-            for (int v = 0; v < nv; v++)
-                acc[r][v] += ar * bv[v];
-        }
-    }
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++)
-            VSTORE(c + r * ldc + v * VL, acc[r][v] * alpha);
-}
-
 #if FDNN_VBYTES >= 32
 /* half vectors: with VL < N - j <= 1.5 VL columns left, a tile of one vector and one half
    vector (the last VL / 2 columns, overlapping the vector's) instead of two overlapping
@@ -103,80 +79,81 @@ FDNN_INLINE void FDNN_CAT(nn_tile_, TS)(const int mr, const int nv, ptrdiff_t K,
 #define UHV FDNN_CAT(fdnn_uhvec_, TS)
 typedef T HV __attribute__((vector_size(FDNN_VBYTES / 2)));
 typedef T UHV __attribute__((vector_size(FDNN_VBYTES / 2), aligned(sizeof(T)), may_alias));
-
-/* C[0:mr, 0:VL] and C[0:mr, h:h+VL/2] = alpha A[0:mr, :] B[:, those columns] */
-FDNN_INLINE void FDNN_CAT(nn_tile_vh_, TS)(const int mr, ptrdiff_t K, T alpha, const T *a,
-                                           ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b,
-                                           ptrdiff_t ldb, T *c, ptrdiff_t ldc, ptrdiff_t h)
-{
-    V acc[NN_MR];
-    HV acch[NN_MR];
-    for (int r = 0; r < mr; r++) {
-        acc[r] = (V){0};
-        acch[r] = (HV){0};
-    }
-    for (ptrdiff_t k = 0; k < K; k++) {
-        const V bv = VLOAD(b + k * ldb);
-        const HV bh = *(const UHV *)(b + k * ldb + h);
-        for (int r = 0; r < mr; r++) {
-            const T x = a[r * rs_a + k * cs_a];
-            acc[r] += FDNN_CAT(splat_, TS)(x) * bv;
-            acch[r] += (x - (HV){0}) * bh;
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        VSTORE(c + r * ldc, acc[r] * alpha);
-        *(UHV *)(c + r * ldc + h) = acch[r] * alpha;
-    }
-}
-
-FDNN_INLINE void FDNN_CAT(nn_cols_vh_, TS)(ptrdiff_t M, ptrdiff_t K, T alpha, const T *a,
-                                           ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b,
-                                           ptrdiff_t ldb, T *c, ptrdiff_t ldc, ptrdiff_t h)
-{
-    if (M >= NN_MR) {
-        for (ptrdiff_t i = 0;; i += NN_MR) {
-            if (i > M - NN_MR)
-                i = M - NN_MR; /* last block overlaps the one before */
-            FDNN_CAT(nn_tile_vh_, TS)(NN_MR, K, alpha, a + i * rs_a, rs_a, cs_a, b, ldb,
-                                      c + i * ldc, ldc, h);
-            if (i == M - NN_MR)
-                break;
-        }
-        return;
-    }
-    switch (M) {
-    case 5: FDNN_CAT(nn_tile_vh_, TS)(5, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, h); break;
-    case 4: FDNN_CAT(nn_tile_vh_, TS)(4, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, h); break;
-    case 3: FDNN_CAT(nn_tile_vh_, TS)(3, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, h); break;
-    case 2: FDNN_CAT(nn_tile_vh_, TS)(2, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, h); break;
-    default: FDNN_CAT(nn_tile_vh_, TS)(1, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, h); break;
-    }
-}
 #endif
 
-/* all row blocks of one column block of width nv*VL starting at column j */
+/* C[0:mr, 0:nv*VL] = alpha A[0:mr, :] B[:, 0:nv*VL], and with nh = 1 (and vectors of 32
+   bytes or more) also C[0:mr, h:h+VL/2] */
+FDNN_INLINE void FDNN_CAT(nn_tile_, TS)(const int mr, const int nv, ptrdiff_t K, T alpha,
+                                        const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,
+                                        const int nh, ptrdiff_t h)
+{
+    V acc[NN_MR][2];
+#if FDNN_VBYTES >= 32
+    HV acch[NN_MR];
+#endif
+    for (int r = 0; r < mr; r++) {
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = (V){0};
+#if FDNN_VBYTES >= 32
+        if (nh)
+            acch[r] = (HV){0};
+#endif
+    }
+    for (ptrdiff_t k = 0; k < K; k++) {
+        V bv[2];
+        for (int v = 0; v < nv; v++)
+            bv[v] = VLOAD(b + k * ldb + v * VL);
+#if FDNN_VBYTES >= 32
+        HV bh = (HV){0};
+        if (nh)
+            bh = *(const UHV *)(b + k * ldb + h);
+#endif
+        for (int r = 0; r < mr; r++) {
+            const T x = a[r * rs_a + k * cs_a];
+            const V ar = FDNN_CAT(splat_, TS)(x);
+            for (int v = 0; v < nv; v++)
+                acc[r][v] += ar * bv[v];
+#if FDNN_VBYTES >= 32
+            if (nh)
+                acch[r] += (x - (HV){0}) * bh;
+#endif
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        for (int v = 0; v < nv; v++)
+            VSTORE(c + r * ldc + v * VL, acc[r][v] * alpha);
+#if FDNN_VBYTES >= 32
+        if (nh)
+            *(UHV *)(c + r * ldc + h) = acch[r] * alpha;
+#endif
+    }
+}
+
+/* all row blocks of one column block of width nv*VL starting at column j (and with nh = 1
+   the half vector at column j + h) */
 FDNN_INLINE void FDNN_CAT(nn_cols_, TS)(const int nv, ptrdiff_t M, ptrdiff_t K, T alpha,
                                         const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+                                        const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,
+                                        const int nh, ptrdiff_t h)
 {
     if (M >= NN_MR) {
         for (ptrdiff_t i = 0;; i += NN_MR) {
             if (i > M - NN_MR)
                 i = M - NN_MR; /* last block overlaps the one before */
             FDNN_CAT(nn_tile_, TS)(NN_MR, nv, K, alpha, a + i * rs_a, rs_a, cs_a, b, ldb,
-                                   c + i * ldc, ldc);
+                                   c + i * ldc, ldc, nh, h);
             if (i == M - NN_MR)
                 break;
         }
         return;
     }
     switch (M) {
-    case 5: FDNN_CAT(nn_tile_, TS)(5, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
-    case 4: FDNN_CAT(nn_tile_, TS)(4, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
-    case 3: FDNN_CAT(nn_tile_, TS)(3, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
-    case 2: FDNN_CAT(nn_tile_, TS)(2, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
-    default: FDNN_CAT(nn_tile_, TS)(1, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc); break;
+    case 5: FDNN_CAT(nn_tile_, TS)(5, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, nh, h); break;
+    case 4: FDNN_CAT(nn_tile_, TS)(4, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, nh, h); break;
+    case 3: FDNN_CAT(nn_tile_, TS)(3, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, nh, h); break;
+    case 2: FDNN_CAT(nn_tile_, TS)(2, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, nh, h); break;
+    default: FDNN_CAT(nn_tile_, TS)(1, nv, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, nh, h); break;
     }
 }
 
@@ -187,15 +164,15 @@ FDNN_INLINE void FDNN_CAT(nn_rows_, TS)(const int mr, ptrdiff_t N, ptrdiff_t K, 
 {
     ptrdiff_t j = 0;
     for (; j + 2 * VL <= N; j += 2 * VL)
-        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
     if (N - j > VL && j > 0) {
         j = N - 2 * VL;
-        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_tile_, TS)(mr, 2, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
     } else if (N - j > 0) {
         if (N - j > VL)
-            FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+            FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, 0, 0);
         j = N - VL;
-        FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_tile_, TS)(mr, 1, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
     }
 }
 
@@ -551,22 +528,22 @@ FDNN_INLINE void FDNN_CAT(nn_wide_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T
 {
     ptrdiff_t j = 0;
     for (; j + 2 * VL <= N; j += 2 * VL)
-        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
 #if FDNN_VBYTES >= 32
     if (N - j > VL && N - j <= VL + HVL) {
-        FDNN_CAT(nn_cols_vh_, TS)(M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc,
-                                  N - j - HVL);
+        FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 1,
+                               N - j - HVL);
         return;
     }
 #endif
     if (N - j > VL && j > 0) {
         j = N - 2 * VL;
-        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_cols_, TS)(2, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
     } else if (N - j > 0) {
         if (N - j > VL) /* VL < N < 2 VL: the first VL columns, then the last VL */
-            FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc);
+            FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b, ldb, c, ldc, 0, 0);
         j = N - VL;
-        FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc);
+        FDNN_CAT(nn_cols_, TS)(1, M, K, alpha, a, rs_a, cs_a, b + j, ldb, c + j, ldc, 0, 0);
     }
 }
 

@@ -107,6 +107,14 @@ cdef inline double bce_term(double a, double y, double lo, double hi) noexcept n
     return y * log(a) + (1.0 - y) * log1p(-a)
 
 
+cdef inline double cce_term(double a, double y, double lo) noexcept nogil:
+    """-y log a, a clipped below at lo; 0 for y = 0 (one-hot targets: one log per example)
+    unless a is NaN."""
+    if y == 0 and a == a:
+        return 0.0
+    return -y * log(a if not a < lo else lo)
+
+
 cdef inline double loss_term(const LossArgs *f, double a, double y,
                              Py_ssize_t n_y) noexcept nogil:
     """The loss of one element (every loss but categorical cross-entropy from logits)."""
@@ -118,10 +126,7 @@ cdef inline double loss_term(const LossArgs *f, double a, double y,
             return softplus(a) - a * y
         return -bce_term(a, y, f.lo, f.hi)
     if code == FDNN_LOSS_CCE:
-        y = smoothed(f, y, n_y)
-        if y == 0 and a == a:
-            return 0.0  # one-hot targets: one log per example
-        return -y * log(a if not a < f.lo else f.lo)
+        return cce_term(a, smoothed(f, y, n_y), f.lo)
     d = a - y
     if code == FDNN_LOSS_MSE:
         return 0.5 * d * d
@@ -229,14 +234,9 @@ cdef inline double loss_sum(const LossArgs *f, const a_real *A, const y_real *Y,
                 if compensated:
                     _neumaier(v, &s, &c)
     elif f.code == FDNN_LOSS_CCE and f.param == 0:
-        # one-hot targets: one log per example, no call per element (a zero target's
-        # term is 0, and adding 0 changes neither sum)
+        # without label smoothing: the term inline, not a call per element
         for i in range(n):
-            y = <double>Y[i]
-            v = <double>A[i]
-            if y == 0 and v == v:
-                continue
-            v = -y * log(v if not v < f.lo else f.lo)
+            v = cce_term(A[i], Y[i], f.lo)
             plain += v
             if compensated:
                 _neumaier(v, &s, &c)
