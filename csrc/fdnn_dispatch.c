@@ -1216,6 +1216,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         mr = (int)g->M;                                                                \
         nr = FDNN_DOT_SPLIT;                                                           \
         a_packed = 0;                                                                  \
+    } else if (fdnn_gemm_narrow(g->M, g->N, g->K, g->cs_a, g->rs_b, sizeof(*g->c),     \
+                                g_cur->gemm_narrow_##TS)) {                            \
+        /* C's rows split, all its columns on each share; cut into pieces of rows */   \
+        f = g_cur->gemm_dots_##TS;                                                     \
+        mr = FDNN_NARROW_ROWS;                                                         \
+        nr = (int)g->N;                                                                \
+        a_packed = 1;                                                                  \
     } else if (fdnn_gemm_swapped(g->M, g->N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) { \
         /* C^T's tiles: NR of C's rows by MR of its columns */                         \
         const int t_ = mr;                                                             \

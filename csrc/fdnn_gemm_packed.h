@@ -220,29 +220,51 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
                                    ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
 {
     T strip[FDNN_DOT_ROWS * PK_DOT_COLS];
-    const ptrdiff_t rows = i1 - i0;
-    const T *a = g->a + i0 * g->rs_a;
-    for (ptrdiff_t j = j0; j < j1; j += PK_DOT_COLS) {
-        const ptrdiff_t cols = j1 - j < PK_DOT_COLS ? j1 - j : PK_DOT_COLS;
-        T *c = g->c + i0 * g->ldc + j;
-        if (g->beta == 0) {
-            KFN(gemm_nt)(rows, cols, g->K, g->alpha, a, g->rs_a, g->b + j * g->cs_b, g->cs_b,
-                         c, g->ldc);
-        } else {
-            KFN(gemm_nt)(rows, cols, g->K, g->alpha, a, g->rs_a, g->b + j * g->cs_b, g->cs_b,
-                         strip, PK_DOT_COLS);
-            for (ptrdiff_t r = 0; r < rows; r++)
-                for (ptrdiff_t s = 0; s < cols; s++)
-                    c[r * g->ldc + s] = strip[r * PK_DOT_COLS + s] + g->beta * c[r * g->ldc + s];
+    /* chosen for the whole product, so that each element of C is the same on any share */
+    const int as_nn = FDNN_CAT(nt_as_nn_, TS)(g->M, g->N, g->K);
+    /* with beta, the rows in blocks that fit the strip (a narrow C has many) */
+    const ptrdiff_t block = g->beta == 0 ? i1 - i0 : FDNN_DOT_ROWS;
+    for (ptrdiff_t i = i0; i < i1; i += block) {
+        const ptrdiff_t rows = i1 - i < block ? i1 - i : block;
+        const T *a = g->a + i * g->rs_a;
+        for (ptrdiff_t j = j0; j < j1; j += PK_DOT_COLS) {
+            const ptrdiff_t cols = j1 - j < PK_DOT_COLS ? j1 - j : PK_DOT_COLS;
+            T *c = g->c + i * g->ldc + j;
+            if (g->beta == 0) {
+                FDNN_CAT(gemm_nt_as_, TS)(as_nn, rows, cols, g->K, g->alpha, a, g->rs_a,
+                                          g->b + j * g->cs_b, g->cs_b, c, g->ldc);
+            } else {
+                FDNN_CAT(gemm_nt_as_, TS)(as_nn, rows, cols, g->K, g->alpha, a, g->rs_a,
+                                          g->b + j * g->cs_b, g->cs_b, strip, PK_DOT_COLS);
+                for (ptrdiff_t r = 0; r < rows; r++)
+                    for (ptrdiff_t s = 0; s < cols; s++)
+                        c[r * g->ldc + s] = strip[r * PK_DOT_COLS + s]
+                                            + g->beta * c[r * g->ldc + s];
+            }
+            FDNN_CAT(pk_finish_, TS)(g, i, j, rows, cols);
         }
-        FDNN_CAT(pk_finish_, TS)(g, i0, j, rows, cols);
     }
 }
 #undef PK_DOT_COLS
 
+/* C narrower than this many columns (fdnn_gemm_narrow) runs on pk_dots_, its rows split
+   over the team: the packed tiles pad C's rows to NR columns, where the direct loops take
+   dot products along K (N < VL) or pack B^T to exactly N columns with a half-vector tile.
+   One core, Zen 4, 1024 rows, K = 64, 128 and 784, packed / direct time: AVX-512 float32
+   N = 2-8 3.0-7.9, 10-16 1.8-2.7, 24 1.26-1.35, 32 1.03-1.04; float64 N = 2-8 3.4-6.8,
+   10-16 2.1-2.4, 24 1.30-1.38, 32 1.01-1.03. AVX2 float32 N = 2-8 1.35-5.3 but 10-12
+   0.72-0.79; float64 N = 2 1.9-2.6, 4 1.45-1.63 but 6 0.54-0.60: there only below a
+   vector. */
+#if FDNN_VBYTES >= 64
+#define PK_NARROW 32
+#else
+#define PK_NARROW PK_VL
+#endif
+
 static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 {
     t->FDNN_CAT(gemm_dots_, TS) = FDNN_CAT(pk_dots_, TS);
+    t->FDNN_CAT(gemm_narrow_, TS) = PK_NARROW;
     FDNN_CAT(FDNN_CAT(pk_fill_, TS), _0)(t);
 #if PK_TILES == 1
     t->FDNN_CAT(gemm_, TS)[1] = t->FDNN_CAT(gemm_, TS)[0];
@@ -253,6 +275,7 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #endif
 }
 
+#undef PK_NARROW
 #undef PK_TILES
 #undef PK_VL
 #undef PK_VECTOR

@@ -180,6 +180,18 @@ static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdi
            && bytes >= 64.0 * (double)((M + 3) / 4 * 4);
 }
 
+/* Many rows of a narrow C (fewer columns than the path's gemm_narrow_*: a layer of a
+   few units, e.g. a classifier's outputs, for a batch) with A's rows and B's columns
+   contiguous along k: the dot products' kernel (pk_dots_) too, C's rows split across the
+   team in blocks of FDNN_NARROW_ROWS. */
+#define FDNN_NARROW_ROWS 24
+static inline int fdnn_gemm_narrow(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t cs_a,
+                                   ptrdiff_t rs_b, size_t tbytes, int narrow)
+{
+    return cs_a == 1 && rs_b == 1 && M > FDNN_DOT_ROWS && N < narrow
+           && (double)K * (double)tbytes >= 256;
+}
+
 /* A's rows contiguous along k: the micro-kernel reads its whole MR-row panels in place
    instead of packing them (+2-10 % on one core; AVX-512, Ice Lake-SP). Rows a multiple of
    4 KiB apart put a panel's lines in the same L1 sets: with 12 rows (8-way L1s of other
@@ -300,6 +312,9 @@ typedef struct {
     /* the product as dot products along K (fdnn_gemm_dots) */
     fdnn_gemm_f32_t gemm_dots_f32;
     fdnn_gemm_f64_t gemm_dots_f64;
+    /* C's columns below which many rows run on gemm_dots_* too (fdnn_gemm_narrow) */
+    int gemm_narrow_f32;
+    int gemm_narrow_f64;
     int gemm_tile_f32[FDNN_GEMM_TILES][2];
     int gemm_tile_f64[FDNN_GEMM_TILES][2];
     fdnn_optim_f32_t optim_f32;

@@ -482,6 +482,58 @@ def test_few_rows_as_dot_products(simd, dtype):
              integers=True)
 
 
+# ------------------------------------------------------------------ many rows of a narrow C
+
+# A batch through a narrow layer (x W^T with fewer outputs than the path's narrow bound,
+# gemm_narrow_*: 32 with AVX-512, a vector below) runs on the dot products' kernel too, its
+# rows split over the team in blocks of 24 (fdnn_gemm_narrow, csrc/fdnn_kernels.h). Rows
+# around the block and the thread shares (a share of one partial block), columns around
+# each path's vector and the bound, K around its 256 bytes.
+def _narrow_shapes(dtype):
+    k_min = 256 // np.dtype(dtype).itemsize
+    return [(M, N, K) for M, N, K in itertools.product(
+        (21, 25, 47, 49, 97, 300), (1, 2, 3, 4, 7, 8, 9, 10, 15, 16, 17, 24, 31, 32, 33),
+        (k_min - 1, k_min, 3 * k_min + 5))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_narrow_products_against_the_reference(simd, dtype):
+    rng = np.random.default_rng(15)
+    for M, N, K in _narrow_shapes(dtype):
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5)
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=1.0, beta=-0.75,
+             integers=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_narrow_products_epilogue_and_threads(simd, dtype):
+    """Bias and activation equal the unfused sequence; 2 and 3 threads give the single
+    thread's result bit for bit (each share takes the whole product's choice of kernel)."""
+    act = UNARY.index("sigmoid")
+    rng = np.random.default_rng(16)
+    eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
+    for M, N, K in [(25, 10, 128), (49, 10, 784), (1024, 10, 128), (300, 3, 200),
+                    (97, 24, 64), (1000, 31, 100), (26, 16, 300)]:
+        A = _operand(rng, (M, K), dtype, "C")
+        B = _operand(rng, (N, K), dtype, "C").T
+        bias = rng.standard_normal(M).astype(dtype)
+        fastdnn.set_num_threads(1)
+        C0 = _dense.matmul(A, B, 1.0, False)
+        _assert_product(C0, A, B, what=f"M, N, K = {M}, {N}, {K}")
+        want = _unfused(C0, bias, act, 0.0)
+        results = []
+        for threads in (1, 2, 3):
+            fastdnn.set_num_threads(threads)
+            buf, out = _guarded_out((M, N), dtype, "C", np.nan)
+            C = _dense.matmul(A, B, 1.0, False, out, 0.0, act, 0.0, bias)
+            _check_guards(buf, f"{threads} threads")
+            np.testing.assert_allclose(C, want, rtol=4 * eps, atol=tiny)
+            results.append(C.copy())
+        for threads, C in zip((2, 3), results[1:]):
+            np.testing.assert_array_equal(C, results[0],
+                                          err_msg=f"M, N, K = {M}, {N}, {K}: {threads} threads vs 1")
+
+
 # ------------------------------------------------------------------ 5. threads
 
 @pytest.mark.parametrize("dtype", DTYPES)
