@@ -73,17 +73,17 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
    its own strides). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
    (+ beta c; beta = 0: c is not read, as in BLAS); otherwise it goes to `tile`
    (PK_MR x PK_NR) for the caller to place. */
-FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
-                                        ptrdiff_t ars, const T *restrict bp, T *restrict c,
-                                        ptrdiff_t ldc, int store, T alpha, T beta,
-                                        T *restrict tile)
+FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
+                              ptrdiff_t aks, ptrdiff_t ars, const T *restrict bp,
+                              T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
+                              T *restrict tile)
 {
 #ifdef PK_VECTOR
     PK_V acc[PK_MR][PK_NV];
     PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
         PK_UNROLL
-        for (int v = 0; v < PK_NV; v++)
+        for (int v = 0; v < nv; v++)
             acc[r][v] = (PK_V){0};
     /* rows in threes from a few base pointers, so that a matrix read in place needs
        no register per row (x86 addresses base + index * 1, 2, 4 or 8) */
@@ -94,7 +94,7 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_V bv[PK_NV];
         PK_UNROLL
-        for (int v = 0; v < PK_NV; v++)
+        for (int v = 0; v < nv; v++)
             bv[v] = *(const PK_V *)(bp + v * PK_VL);
 #if defined(__GNUC__) || defined(__clang__)
         /* B's panel streams from L2: the two lines PK_PREFETCH steps ahead (+4 % at 384^3) */
@@ -105,7 +105,7 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
         for (int r = 0; r < PK_MR; r++) {
             const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
             PK_UNROLL
-            for (int v = 0; v < PK_NV; v++)
+            for (int v = 0; v < nv; v++)
                 acc[r][v] += ar * bv[v];
         }
         PK_UNROLL
@@ -118,7 +118,7 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
         PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
             PK_UNROLL
-            for (int v = 0; v < PK_NV; v++)
+            for (int v = 0; v < nv; v++)
                 PK_STORE(c + r * ldc + v * PK_VL, va * acc[r][v]);
         return;
     }
@@ -127,7 +127,7 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
         PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
             PK_UNROLL
-            for (int v = 0; v < PK_NV; v++) {
+            for (int v = 0; v < nv; v++) {
                 T *cp = c + r * ldc + v * PK_VL;
                 PK_STORE(cp, va * acc[r][v] + vb * PK_LOAD(cp));
             }
@@ -136,11 +136,11 @@ FDNN_INLINE void PKT(pk_tile)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
     PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
         PK_UNROLL
-        for (int v = 0; v < PK_NV; v++)
+        for (int v = 0; v < nv; v++)
             *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
 #else
     T acc[PK_MR][PK_NR] = {{0}};
-    (void)c; (void)ldc; (void)store; (void)beta;
+    (void)nv; (void)c; (void)ldc; (void)store; (void)beta;
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
@@ -164,13 +164,44 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
 {
 #ifdef PK_VECTOR
     const int store = mr == PK_MR && nr == PK_NR;
+    /* the last columns' tile on as many vectors as they fill (N = 784 on a 64-wide tile:
+       16 columns, a quarter of the multiply-adds; each element the same chain over k) */
+    const int nv = (int)((nr + PK_VL - 1) / PK_VL);
 #else
-    const int store = 0;
+    const int store = 0, nv = PK_NV;
 #endif
-    if (aks == 1)
-        PKT(pk_tile)(kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);
-    else
-        PKT(pk_tile)(kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+    switch (nv) {
+#if PK_NV > 3
+    case 3:
+        if (aks == 1)
+            PKT(pk_tile)(3, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+        else
+            PKT(pk_tile)(3, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
+        break;
+#endif
+#if PK_NV > 2
+    case 2:
+        if (aks == 1)
+            PKT(pk_tile)(2, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+        else
+            PKT(pk_tile)(2, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
+        break;
+#endif
+#if PK_NV > 1
+    case 1:
+        if (aks == 1)
+            PKT(pk_tile)(1, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+        else
+            PKT(pk_tile)(1, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
+        break;
+#endif
+    default:
+        if (aks == 1)
+            PKT(pk_tile)(PK_NV, kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);
+        else
+            PKT(pk_tile)(PK_NV, kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+        break;
+    }
     if (store)
         return;
     for (ptrdiff_t r = 0; r < mr; r++)
@@ -187,9 +218,9 @@ static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        T beta, T *restrict tile)
 {
     if (aks == 1)
-        PKT(pk_tile)(kc, a, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
+        PKT(pk_tile)(PK_NV, kc, a, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
     else
-        PKT(pk_tile)(kc, a, aks, 1, bp, c, ldc, 0, alpha, beta, tile);
+        PKT(pk_tile)(PK_NV, kc, a, aks, 1, bp, c, ldc, 0, alpha, beta, tile);
     for (ptrdiff_t s = 0; s < cols; s++) {
         T *cs = c + s * ldc;
         if (beta == 0)

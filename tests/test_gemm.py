@@ -482,6 +482,22 @@ def test_few_rows_as_dot_products(simd, dtype):
              integers=True)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_last_columns_tile_matches_a_whole_tile(simd, tile, dtype):
+    """The last column tile runs on as many vectors as its columns fill: each of its
+    columns equals, bit for bit, the same column computed inside a whole tile."""
+    mr, nr = _tile(dtype)
+    rng = np.random.default_rng(17)
+    M, K = 11 * mr + 1, KC[dtype] + 9   # two K blocks, a partial row tile, not run as C^T
+    A = _operand(rng, (M, K), dtype)
+    for b_order in "CF":
+        B = _operand(rng, (K, 2 * nr), dtype, b_order)
+        whole = _dense.matmul(A, B, 0.75, False)
+        for N in range(nr + 1, 2 * nr):
+            C = _dense.matmul(A, np.array(B[:, :N], order=b_order), 0.75, False)
+            np.testing.assert_array_equal(C, whole[:, :N], err_msg=f"N = {N}, B {b_order}")
+
+
 # ------------------------------------------------------------------ many rows of a narrow C
 
 # A batch through a narrow layer (x W^T with fewer outputs than the path's narrow bound,
