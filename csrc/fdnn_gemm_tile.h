@@ -155,6 +155,35 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
 #endif
 }
 
+/* pk_tile on nv of the tile's vectors (the others' columns are not wanted; each element
+   the same chain over k): the last columns' tile on as many vectors as they fill (N = 784
+   on a 64-wide tile: 16 columns, a quarter of the multiply-adds; one core, float32,
+   1024 x 256 by 256 x 784 NN 211 -> 222-225 GF/s, 256 x 1024 by 1024 x 784 NT 195 -> 209).
+   A's panel is read in place (aks = 1) or packed (aks = PK_MR). */
+FDNN_INLINE void PKT(pk_tile_nv)(int nv, ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                                 ptrdiff_t ars, const T *restrict bp, T *restrict c, ptrdiff_t ldc,
+                            int store, T alpha, T beta, T *restrict tile)
+{
+#define PK_NV_CASE(n)                                                                   \
+    if (aks == 1)                                                                       \
+        PKT(pk_tile)(n, kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);          \
+    else                                                                                \
+        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+    switch (nv) {
+#if PK_NV > 3
+    case 3: PK_NV_CASE(3) break;
+#endif
+#if PK_NV > 2
+    case 2: PK_NV_CASE(2) break;
+#endif
+#if PK_NV > 1
+    case 1: PK_NV_CASE(1) break;
+#endif
+    default: PK_NV_CASE(PK_NV) break;
+    }
+#undef PK_NV_CASE
+}
+
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
    ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
 static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
@@ -164,44 +193,11 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
 {
 #ifdef PK_VECTOR
     const int store = mr == PK_MR && nr == PK_NR;
-    /* the last columns' tile on as many vectors as they fill (N = 784 on a 64-wide tile:
-       16 columns, a quarter of the multiply-adds; each element the same chain over k) */
-    const int nv = (int)((nr + PK_VL - 1) / PK_VL);
 #else
-    const int store = 0, nv = PK_NV;
+    const int store = 0;
 #endif
-    switch (nv) {
-#if PK_NV > 3
-    case 3:
-        if (aks == 1)
-            PKT(pk_tile)(3, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
-        else
-            PKT(pk_tile)(3, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
-        break;
-#endif
-#if PK_NV > 2
-    case 2:
-        if (aks == 1)
-            PKT(pk_tile)(2, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
-        else
-            PKT(pk_tile)(2, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
-        break;
-#endif
-#if PK_NV > 1
-    case 1:
-        if (aks == 1)
-            PKT(pk_tile)(1, kc, ap, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
-        else
-            PKT(pk_tile)(1, kc, ap, PK_MR, 1, bp, c, ldc, 0, alpha, beta, tile);
-        break;
-#endif
-    default:
-        if (aks == 1)
-            PKT(pk_tile)(PK_NV, kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);
-        else
-            PKT(pk_tile)(PK_NV, kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
-        break;
-    }
+    PKT(pk_tile_nv)((int)((nr + PK_VL - 1) / PK_VL), kc, ap, aks, ars, bp, c, ldc, store,
+                    alpha, beta, tile);
     if (store)
         return;
     for (ptrdiff_t r = 0; r < mr; r++)
@@ -217,10 +213,8 @@ static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, T alpha,
                                        T beta, T *restrict tile)
 {
-    if (aks == 1)
-        PKT(pk_tile)(PK_NV, kc, a, 1, ars, bp, c, ldc, 0, alpha, beta, tile);
-    else
-        PKT(pk_tile)(PK_NV, kc, a, aks, 1, bp, c, ldc, 0, alpha, beta, tile);
+    PKT(pk_tile_nv)((int)((cols + PK_VL - 1) / PK_VL), kc, a, aks, ars, bp, c, ldc, 0, alpha,
+                    beta, tile);
     for (ptrdiff_t s = 0; s < cols; s++) {
         T *cs = c + s * ldc;
         if (beta == 0)
