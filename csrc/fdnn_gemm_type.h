@@ -425,9 +425,9 @@ static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict
 #if FDNN_VBYTES >= 32
 #define NT_NA (NT_MR * NT_NR)
 #if defined(__clang__)
-#define PK_NT_UNROLL _Pragma("clang loop unroll(full)")
+#define NT_UNROLL _Pragma("clang loop unroll(full)")
 #else
-#define PK_NT_UNROLL _Pragma("GCC unroll 16")
+#define NT_UNROLL _Pragma("GCC unroll 16")
 #endif
 #define NTM FDNN_CAT(fdnn_ntmask_, TS)
 #if FDNN_TBYTES == 4
@@ -465,13 +465,13 @@ typedef long long NTM __attribute__((vector_size(FDNN_VBYTES)));
 FDNN_INLINE void FDNN_CAT(nt_sums_, TS)(V *x, V *s)
 {
     int n = NT_NA;
-    PK_NT_UNROLL
+    NT_UNROLL
     for (int i = 0; i < n / 2; i++)
         x[i] = NT_SHUF(x[2 * i], x[2 * i + 1], NT_HALF1_LO)
                + NT_SHUF(x[2 * i], x[2 * i + 1], NT_HALF1_HI);
     n /= 2;
 #ifdef NT_HALF2_LO
-    PK_NT_UNROLL
+    NT_UNROLL
     for (int i = 0; i < n / 2; i++)
         x[i] = NT_SHUF(x[2 * i], x[2 * i + 1], NT_HALF2_LO)
                + NT_SHUF(x[2 * i], x[2 * i + 1], NT_HALF2_HI);
@@ -479,7 +479,7 @@ FDNN_INLINE void FDNN_CAT(nt_sums_, TS)(V *x, V *s)
 #endif
 #if FDNN_TBYTES == 4
     /* four partial sums each: lanes 0 and 2, then 1 and 3, of four vectors at a time */
-    PK_NT_UNROLL
+    NT_UNROLL
     for (int i = 0; i < n / 4; i++) {
         const V e01 = NT_SHUF(x[4 * i], x[4 * i + 1], NT_EVEN);
         const V o01 = NT_SHUF(x[4 * i], x[4 * i + 1], NT_ODD);
@@ -489,7 +489,7 @@ FDNN_INLINE void FDNN_CAT(nt_sums_, TS)(V *x, V *s)
                 + NT_SHUF(e01, e23, NT_ODD)) + NT_SHUF(o01, o23, NT_ODD);
     }
 #else
-    PK_NT_UNROLL
+    NT_UNROLL
     for (int i = 0; i < n / 2; i++)
         s[i] = NT_SHUF(x[2 * i], x[2 * i + 1], NT_EVEN) + NT_SHUF(x[2 * i], x[2 * i + 1], NT_ODD);
 #endif
@@ -531,22 +531,22 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
         T sums[NT_NA];
         V sv[NT_NA / VL];
         FDNN_CAT(nt_sums_, TS)(acc, sv);
-        if (k == K) {
+        if (k == K) /* no tail over K: alpha on the vectors, rows stored whole */
             for (int q = 0; q < NT_NA / VL; q++)
                 sv[q] *= alpha - (V){0};
-            memcpy(sums, sv, sizeof sums);
-            for (int r = 0; r < mr; r++)
-                memcpy(c + r * ldc, sums + r * nr, (size_t)nr * sizeof(T));
-            return;
-        }
         memcpy(sums, sv, sizeof sums);
-        for (int r = 0; r < mr; r++)
+        for (int r = 0; r < mr; r++) {
+            if (k == K) {
+                memcpy(c + r * ldc, sums + r * nr, (size_t)nr * sizeof(T));
+                continue;
+            }
             for (int s = 0; s < nr; s++) {
                 T t = sums[r * nr + s];
                 for (ptrdiff_t q = k; q < K; q++)
                     t += a[r * lda + q] * b[s * ldb + q];
                 c[r * ldc + s] = alpha * t;
             }
+        }
         return;
     }
 #endif
@@ -852,7 +852,7 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #ifdef FDNN_GEMM_VECTOR
 #undef FDNN_GEMM_VECTOR
 #undef NT_NA
-#undef PK_NT_UNROLL
+#undef NT_UNROLL
 #undef VL
 #undef V
 #undef UV

@@ -172,12 +172,18 @@ static inline int fdnn_gemm_swapped(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
 #define FDNN_DOT_ROWS 20
 /* C's columns per share of the thread grid */
 #define FDNN_DOT_SPLIT 8
+/* A's rows and B's columns contiguous along k, and at least 256 bytes of it (4 vectors
+   of K on every path): what the dot products need */
+static inline int fdnn_gemm_along_k(ptrdiff_t K, ptrdiff_t cs_a, ptrdiff_t rs_b, size_t tbytes)
+{
+    return cs_a == 1 && rs_b == 1 && (double)K * (double)tbytes >= 256;
+}
+
 static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdiff_t rs_b,
                                  size_t tbytes)
 {
-    const double bytes = (double)K * (double)tbytes;
-    return cs_a == 1 && rs_b == 1 && M >= 1 && M <= FDNN_DOT_ROWS && bytes >= 256
-           && bytes >= 64.0 * (double)((M + 3) / 4 * 4);
+    return fdnn_gemm_along_k(K, cs_a, rs_b, tbytes) && M >= 1 && M <= FDNN_DOT_ROWS
+           && (double)K * (double)tbytes >= 64.0 * (double)((M + 3) / 4 * 4);
 }
 
 /* Many rows of a narrow C (fewer columns than the path's gemm_narrow_*: a layer of a
@@ -188,8 +194,7 @@ static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdi
 static inline int fdnn_gemm_narrow(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t cs_a,
                                    ptrdiff_t rs_b, size_t tbytes, int narrow)
 {
-    return cs_a == 1 && rs_b == 1 && M > FDNN_DOT_ROWS && N < narrow
-           && (double)K * (double)tbytes >= 256;
+    return fdnn_gemm_along_k(K, cs_a, rs_b, tbytes) && M > FDNN_DOT_ROWS && N < narrow;
 }
 
 /* A's rows contiguous along k: the micro-kernel reads its whole MR-row panels in place

@@ -419,6 +419,27 @@ def test_few_rows_against_transposed_weights(simd, tile, dtype):
              integers=True)
 
 
+def _check_epilogue_on_threads(A, B, bias, act, act_alpha):
+    """g(A B + bias) fused equals the unfused sequence on 1, 2 and 3 threads (within
+    4 ulp), and 2 and 3 threads give the single thread's result bit for bit."""
+    (M, K), N, dtype = A.shape, B.shape[1], A.dtype.type
+    what = f"M, N, K = {M}, {N}, {K}"
+    eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
+    C0 = _dense.matmul(A, B, 1.0, False)
+    _assert_product(C0, A, B, what=what)
+    want = _unfused(C0, bias, act, act_alpha)
+    results = []
+    for threads in (1, 2, 3):
+        fastdnn.set_num_threads(threads)
+        buf, out = _guarded_out((M, N), dtype, "C", np.nan)
+        C = _dense.matmul(A, B, 1.0, False, out, 0.0, act, act_alpha, bias)
+        _check_guards(buf, f"{what}: {threads} threads")
+        np.testing.assert_allclose(C, want, rtol=4 * eps, atol=tiny, err_msg=what)
+        results.append(C.copy())
+    for threads, C in zip((2, 3), results[1:]):
+        np.testing.assert_array_equal(C, results[0], err_msg=f"{what}: {threads} threads vs 1")
+
+
 @pytest.mark.parametrize("act_name", ["relu", "sigmoid", "leaky_relu"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
@@ -434,19 +455,7 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
         A = _operand(rng, (M, K), dtype, "C")
         B = _operand(rng, (N, K), dtype, "C").T           # W^T: columns contiguous
         bias = rng.standard_normal(M).astype(dtype)
-        C0 = _dense.matmul(A, B, 1.0, False)
-        _assert_product(C0, A, B, what=f"M, N, K = {M}, {N}, {K}")
-        want = _unfused(C0, bias, act, 0.25)
-        results = []
-        for threads in (1, 2, 3):
-            fastdnn.set_num_threads(threads)
-            buf, out = _guarded_out((M, N), dtype, "C", np.nan)
-            C = _dense.matmul(A, B, 1.0, False, out, 0.0, act, 0.25, bias)
-            _check_guards(buf, f"{threads} threads")
-            np.testing.assert_allclose(C, want, rtol=4 * eps, atol=tiny)
-            results.append(C.copy())
-        for threads, C in zip((2, 3), results[1:]):
-            np.testing.assert_array_equal(C, results[0], err_msg=f"{threads} threads vs 1")
+        _check_epilogue_on_threads(A, B, bias, act, 0.25)
         # C^T = B^T A^T into a column-major out: the bias then runs along C's columns
         bias_t = rng.standard_normal(N).astype(dtype)
         Ct = _dense.matmul(B.T, A.T, 1.0, False, np.empty((N, M), dtype, order="F"), 0.0,
@@ -527,27 +536,13 @@ def test_narrow_products_epilogue_and_threads(simd, dtype):
     thread's result bit for bit (each share takes the whole product's choice of kernel)."""
     act = UNARY.index("sigmoid")
     rng = np.random.default_rng(16)
-    eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
     for M, N, K in [(25, 10, 128), (49, 10, 784), (1024, 10, 128), (300, 3, 200),
                     (97, 24, 64), (1000, 31, 100), (26, 16, 300)]:
         A = _operand(rng, (M, K), dtype, "C")
         B = _operand(rng, (N, K), dtype, "C").T
         bias = rng.standard_normal(M).astype(dtype)
         fastdnn.set_num_threads(1)
-        C0 = _dense.matmul(A, B, 1.0, False)
-        _assert_product(C0, A, B, what=f"M, N, K = {M}, {N}, {K}")
-        want = _unfused(C0, bias, act, 0.0)
-        results = []
-        for threads in (1, 2, 3):
-            fastdnn.set_num_threads(threads)
-            buf, out = _guarded_out((M, N), dtype, "C", np.nan)
-            C = _dense.matmul(A, B, 1.0, False, out, 0.0, act, 0.0, bias)
-            _check_guards(buf, f"{threads} threads")
-            np.testing.assert_allclose(C, want, rtol=4 * eps, atol=tiny)
-            results.append(C.copy())
-        for threads, C in zip((2, 3), results[1:]):
-            np.testing.assert_array_equal(C, results[0],
-                                          err_msg=f"M, N, K = {M}, {N}, {K}: {threads} threads vs 1")
+        _check_epilogue_on_threads(A, B, bias, act, 0.0)
 
 
 # ------------------------------------------------------------------ 5. threads
