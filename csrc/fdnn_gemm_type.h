@@ -531,22 +531,24 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
         T sums[NT_NA];
         V sv[NT_NA / VL];
         FDNN_CAT(nt_sums_, TS)(acc, sv);
-        if (k == K) /* no tail over K: alpha on the vectors, rows stored whole */
+        /* no tail over K (kept as its own branch: merged with the tail's loop, the
+           stores went through the stack, 1024 x 128 x 10 33 -> 39 us) */
+        if (k == K) {
             for (int q = 0; q < NT_NA / VL; q++)
                 sv[q] *= alpha - (V){0};
-        memcpy(sums, sv, sizeof sums);
-        for (int r = 0; r < mr; r++) {
-            if (k == K) {
+            memcpy(sums, sv, sizeof sums);
+            for (int r = 0; r < mr; r++)
                 memcpy(c + r * ldc, sums + r * nr, (size_t)nr * sizeof(T));
-                continue;
-            }
+            return;
+        }
+        memcpy(sums, sv, sizeof sums);
+        for (int r = 0; r < mr; r++)
             for (int s = 0; s < nr; s++) {
                 T t = sums[r * nr + s];
                 for (ptrdiff_t q = k; q < K; q++)
                     t += a[r * lda + q] * b[s * ldb + q];
                 c[r * ldc + s] = alpha * t;
             }
-        }
         return;
     }
 #endif
