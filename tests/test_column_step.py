@@ -60,6 +60,11 @@ CASES = {
     # into its dW product's tiles)
     "wide adam": (lambda: _net([(96, "relu")], 4, "softmax"), "categorical_crossentropy",
                   lambda: Adam(0.01), ["accuracy"], False, {}),
+    # pieces whose dW products pass the packed engine's threshold (run on the direct
+    # loops on the piece's thread: 64 x 256 x 64 float64, 256 x 12 x 128 float32)
+    "two wide layers adam": (lambda: _net([(256, "relu"), (64, "relu")], 4, "softmax"),
+                             "categorical_crossentropy", lambda: Adam(0.005), ["accuracy"],
+                             False, {}),
     "normalizer, auc": (lambda: _net([(16, "relu")], 1, "sigmoid", normalize=True),
                         "binary_crossentropy", lambda: Adam(0.01), ["auc", "accuracy"], False,
                         {}),

@@ -78,6 +78,13 @@ cdef enum:
     MAX_METRICS = 8
     NORM_BATCH = 1           # DenseL.norm: batch normalization between product and activation
     NORM_LAYER = 2           # layer normalization there
+    # examples up to which a dW product on one thread (a piece of a column-split step) runs
+    # on the direct loops whatever its size: dZ (F) is read as packed A panels and X^T's
+    # rows as B's, so packing saves nothing. One core, packed time / direct time, dW
+    # (n_out, n_in) from m examples: float64 m = 64-256 1.04-1.14 (64x128 .. 256x128,
+    # 784x256 0.98-1.03), m = 512-1024 1.02-4.5, m = 2048 0.89-4.6; float32 1.02-1.19,
+    # 1.07-3.8 and 0.94-3.9
+    PIECE_DW_DIRECT = 1024
 
 # the kinds of Plan's normalizations, for Python
 BATCH_NORM = NORM_BATCH
@@ -227,11 +234,12 @@ cdef inline bint _small_dW(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m) noex
 
 
 cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t n_out, Py_ssize_t n_in,
-                          Py_ssize_t m, real scale) noexcept nogil:
-    """dW (n_out, n_in) C = scale * dZ (n_out, m) F @ X (n_in, m) F ^T."""
+                          Py_ssize_t m, real scale, bint one_thread=False) noexcept nogil:
+    """dW (n_out, n_in) C = scale * dZ (n_out, m) F @ X (n_in, m) F ^T; one_thread: the
+    caller runs it on one thread (the direct loops up to PIECE_DW_DIRECT examples)."""
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
     cdef real zero = 0
-    if _small_dW(n_out, n_in, m):
+    if _small_dW(n_out, n_in, m) or (one_thread and m <= PIECE_DW_DIRECT):
         if real is float:
             gemm_nn_f32(n_out, n_in, m, scale, dZ, 1, n_out, X, n_in, dW, n_in)
         else:
@@ -950,7 +958,7 @@ cdef void _piece_grads(DenseL *d, real *dZ, real *X, Py_ssize_t kc, int piece,
     scale * dZ's sums over the columns (in order)."""
     cdef Py_ssize_t i, j, n = d.n_out
     cdef real *db
-    _gemm_dW(dZ, X, <real *>d.dWp + piece * n * d.n_in, n, d.n_in, kc, scale)
+    _gemm_dW(dZ, X, <real *>d.dWp + piece * n * d.n_in, n, d.n_in, kc, scale, True)
     if d.dbp == NULL:
         return
     db = <real *>d.dbp + piece * n
