@@ -1360,6 +1360,46 @@ static ptrdiff_t optim_from(int f64) { return f64 ? 8192 : 32768; }
 FDNN_DEF_OPTIM_DISPATCH(f32, float)
 FDNN_DEF_OPTIM_DISPATCH(f64, double)
 
+/* A sum of squares: blocks of FDNN_SQ_BLOCK values, up to FDNN_SQ_ROUND blocks' sums at a
+   time, then added in block order. Split over the team from sq_sum_from() values: 2
+   threads against 1, best of 7, float64 65,536 5.9 / 5.4 us, 131,072 9.3 / 12.8,
+   10^6 48 / 91; float32 65,536 5.8 / 5.5, 131,072 8.6 / 10.7. */
+#define FDNN_SQ_BLOCK 8192
+#define FDNN_SQ_ROUND 256
+static ptrdiff_t sq_sum_from(void) { return (ptrdiff_t)1 << 17; }
+
+#define FDNN_DEF_SQ_SUM_DISPATCH(TS, T)                                                \
+    double fdnn_sq_sum_##TS(const T *x, ptrdiff_t n)                                   \
+    {                                                                                  \
+        fdnn_sq_sum_##TS##_t f = g_cur->sq_sum_##TS;                                   \
+        const int nt = ew_threads(n, sq_sum_from());                                   \
+        double part[FDNN_SQ_ROUND];                                                    \
+        double total = 0;                                                              \
+        for (ptrdiff_t at = 0; at < n; at += FDNN_SQ_BLOCK * FDNN_SQ_ROUND) {           \
+            const ptrdiff_t len = n - at < FDNN_SQ_BLOCK * FDNN_SQ_ROUND                \
+                                      ? n - at : FDNN_SQ_BLOCK * FDNN_SQ_ROUND;         \
+            const ptrdiff_t blocks = (len + FDNN_SQ_BLOCK - 1) / FDNN_SQ_BLOCK;         \
+            if (nt <= 1 || blocks < 2) {                                               \
+                for (ptrdiff_t b = 0; b < blocks; b++) {                               \
+                    const ptrdiff_t i = at + b * FDNN_SQ_BLOCK;                        \
+                    part[b] = f(x + i, n - i < FDNN_SQ_BLOCK ? n - i : FDNN_SQ_BLOCK);  \
+                }                                                                      \
+            } else {                                                                   \
+                FDNN_PARALLEL_CHUNKS(nt < blocks ? nt : (int)blocks, blocks, 1,        \
+                    for (ptrdiff_t b = lo; b < hi; b++) {                              \
+                        const ptrdiff_t i = at + b * FDNN_SQ_BLOCK;                    \
+                        part[b] = f(x + i, n - i < FDNN_SQ_BLOCK ? n - i : FDNN_SQ_BLOCK); \
+                    })                                                                 \
+            }                                                                          \
+            for (ptrdiff_t b = 0; b < blocks; b++)                                     \
+                total += part[b];                                                      \
+        }                                                                              \
+        return total;                                                                  \
+    }
+
+FDNN_DEF_SQ_SUM_DISPATCH(f32, float)
+FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
+
 /* Sparse rows by a dense matrix: the batch's rows shared out over the threads; the
    transposed product by ranges of features, each thread zeroing its rows of gW and adding
    every entry that falls in them (it reads all the entries, writes only its own rows:

@@ -1438,6 +1438,29 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
 }
 #undef FDNN_OPT_LOOP
 
+/* sum of x[i]^2 in double: 32 running sums (the FMA's latency times its ports, in the
+   widest vectors), then added pairwise */
+static double KFN(sq_sum)(const T *x, ptrdiff_t n)
+{
+    enum { S = 32 };
+    double s[S] = {0};
+    double t = 0;
+    ptrdiff_t i = 0;
+    for (; i + S <= n; i += S)
+        for (int q = 0; q < S; q++) {
+            const double v = (double)x[i + q];
+            s[q] += v * v;
+        }
+    for (; i < n; i++) {
+        const double v = (double)x[i];
+        t += v * v;
+    }
+    for (int w = S / 2; w > 0; w /= 2)
+        for (int q = 0; q < w; q++)
+            s[q] += s[q + w];
+    return s[0] + t;
+}
+
 static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 {
     FDNN_CAT(fdnn_unary_, FDNN_CAT(TS, _t)) *u = t->FDNN_CAT(unary_, TS);
@@ -1463,6 +1486,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(gemm_nt_, TS) = KFN(gemm_nt);
     FDNN_CAT(pk_fill_, TS)(t);
     t->FDNN_CAT(optim_, TS) = KFN(optim);
+    t->FDNN_CAT(sq_sum_, TS) = KFN(sq_sum);
     t->FDNN_CAT(csr_mm_, TS) = KFN(csr_mm);
     t->FDNN_CAT(csr_mtm_, TS) = KFN(csr_mtm);
 }

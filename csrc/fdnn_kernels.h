@@ -269,6 +269,10 @@ typedef void (*fdnn_optim_f32_t)(int op, float *p, const float *g, float *s1, fl
 typedef void (*fdnn_optim_f64_t)(int op, double *p, const double *g, double *s1, double *s2,
                                  ptrdiff_t n, const double *c);
 
+/* The sum of x[i]^2 over n contiguous values, in double (fdnn_sq_sum_*). */
+typedef double (*fdnn_sq_sum_f32_t)(const float *x, ptrdiff_t n);
+typedef double (*fdnn_sq_sum_f64_t)(const double *x, ptrdiff_t n);
+
 /* Rows of a CSR matrix (indices int32, or int64 with idx64) by a dense matrix of one
    row per feature, and the transposed product (fdnn_sparse_type.h). */
 #define FDNN_DEF_CSR_TYPES(TS, T)                                                       \
@@ -324,6 +328,8 @@ typedef struct {
     int gemm_tile_f64[FDNN_GEMM_TILES][2];
     fdnn_optim_f32_t optim_f32;
     fdnn_optim_f64_t optim_f64;
+    fdnn_sq_sum_f32_t sq_sum_f32;
+    fdnn_sq_sum_f64_t sq_sum_f64;
     fdnn_csr_mm_f32_t csr_mm_f32;
     fdnn_csr_mm_f64_t csr_mm_f64;
     fdnn_csr_mtm_f32_t csr_mtm_f32;
@@ -466,6 +472,11 @@ void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrd
                     const float *c);
 void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, ptrdiff_t n,
                     const double *c);
+/* The sum of x[i]^2 over n contiguous values, in double: blocks of FDNN_SQ_BLOCK values
+   summed apart (split over the team when long) and their sums added in order, so the
+   result does not depend on the thread count. NaN and infinities propagate. */
+double fdnn_sq_sum_f32(const float *x, ptrdiff_t n);
+double fdnn_sq_sum_f64(const double *x, ptrdiff_t n);
 
 #ifdef __cplusplus
 }

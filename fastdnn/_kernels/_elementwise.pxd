@@ -76,6 +76,9 @@ cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_s
                     const float *c) noexcept nogil
 cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
                     const double *c) noexcept nogil
+# the sum of x[i]^2 over n contiguous values, in double (the same whatever the thread count)
+cdef double sq_sum_f32(const float *x, Py_ssize_t n) noexcept nogil
+cdef double sq_sum_f64(const double *x, Py_ssize_t n) noexcept nogil
 # Z (m, units) = X[rows] W and gW = scale X[rows]^T dZ for CSR arrays (int32 indices, or
 # int64 with idx64), W and gW one row per feature (csrc/fdnn_sparse_type.h)
 cdef void csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,

@@ -123,6 +123,8 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_gemm_tile_for(int f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b)
     void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n, const float *c)
     void fdnn_optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n, const double *c)
+    double fdnn_sq_sum_f32(const float *x, Py_ssize_t n)
+    double fdnn_sq_sum_f64(const double *x, Py_ssize_t n)
     void fdnn_csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
                          const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *W,
                          Py_ssize_t units, float *Z)
@@ -242,6 +244,14 @@ cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_s
 cdef void optim_f64(int op, double *p, const double *g, double *s1, double *s2, Py_ssize_t n,
                     const double *c) noexcept nogil:
     fdnn_optim_f64(op, p, g, s1, s2, n, c)
+
+
+cdef double sq_sum_f32(const float *x, Py_ssize_t n) noexcept nogil:
+    return fdnn_sq_sum_f32(x, n)
+
+
+cdef double sq_sum_f64(const double *x, Py_ssize_t n) noexcept nogil:
+    return fdnn_sq_sum_f64(x, n)
 
 
 cdef void csr_mm_f32(int idx64, const void *indptr, const void *indices, const float *data,
@@ -737,6 +747,25 @@ cdef object _softmax_common(cnp.ndarray g, cnp.ndarray x, object axis, object ou
         _call_softmax(g, x, tmp, blocks)
         np.copyto(y, tmp)
     return _result(y, out)
+
+
+def sum_of_squares(x):
+    """sum(x**2) in double of a contiguous (C or F) float32/float64 ndarray of any shape:
+    the same whatever the thread count (blocks summed apart, added in order)."""
+    if not (isinstance(x, np.ndarray) and (x.dtype == np.float32 or x.dtype == np.float64)
+            and x.dtype.isnative and (x.flags.c_contiguous or x.flags.f_contiguous)):
+        raise TypeError("x must be a contiguous native float32 or float64 ndarray")
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    cdef void *p = cnp.PyArray_DATA(a)
+    cdef double s
+    if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32:
+        with nogil:
+            s = fdnn_sq_sum_f32(<const float *>p, n)
+    else:
+        with nogil:
+            s = fdnn_sq_sum_f64(<const double *>p, n)
+    return s
 
 
 def softmax(z, axis=0, out=None):

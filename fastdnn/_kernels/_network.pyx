@@ -34,7 +34,8 @@ from fastdnn._kernels._norm cimport (bn_backward, bn_forward, bn_moving_update,
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, bias_act_f32,
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
                                             gemm_nt_f64, softmax_columns_f32,
-                                            softmax_columns_f64, team_clock, team_note,
+                                            softmax_columns_f64, sq_sum_f32, sq_sum_f64,
+                                            team_clock, team_note,
                                             team_threads, unary_f32, unary_f64,
                                             interrupt_set, interrupt_arm, interrupt_poll,
                                             interrupted)
@@ -582,11 +583,14 @@ cdef double _l2_cost(Net *net, double K, real dummy) noexcept nogil:
     """The L2 penalty, sum over layers of lam/(2K) sum(W^2), of the weights as they are."""
     cdef int l
     cdef double reg = 0
+    cdef Py_ssize_t n
     for l in range(net.L):
         if net.layer[l].lam != 0:
-            reg += net.layer[l].lam / (2.0 * K) * _sq_norm(
-                <const real *>net.layer[l].W, <const real *>net.layer[l].W,
-                net.layer[l].n_out * net.layer[l].n_in, <real>0)
+            n = net.layer[l].n_out * net.layer[l].n_in
+            if real is float:
+                reg += net.layer[l].lam / (2.0 * K) * sq_sum_f32(<const float *>net.layer[l].W, n)
+            else:
+                reg += net.layer[l].lam / (2.0 * K) * sq_sum_f64(<const double *>net.layer[l].W, n)
     return reg
 
 

@@ -292,11 +292,10 @@ class Network:
         value /= total_weight
         if alpha:
             if first is None:
-                Wflat = params[:self.n_coef]
-                squares = float(np.dot(Wflat, Wflat))
+                squares = _ew.sum_of_squares(params[:self.n_coef])
             else:
-                W0, rest = first[0].ravel(), params[first[0].size:self.n_coef]
-                squares = float(np.dot(W0, W0)) + float(np.dot(rest, rest))
+                squares = (_ew.sum_of_squares(first[0])
+                           + _ew.sum_of_squares(params[first[0].size:self.n_coef]))
             value += 0.5 * float(alpha) * squares / total_weight
         return value
 
