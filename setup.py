@@ -80,7 +80,8 @@ extensions = [
     Extension("fastdnn._kernels._metrics", sources=["fastdnn/_kernels/_metrics.pyx"],
               depends=["fastdnn/_kernels/_metric.pxd"], **COMMON),
     Extension("fastdnn._kernels._optim", sources=["fastdnn/_kernels/_optim.pyx"],
-              depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi"], **COMMON),
+              depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
+                                 "fastdnn/_kernels/_sparse.pxd"], **COMMON),
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
                                  "fastdnn/_kernels/_elementwise.pxd",
@@ -92,7 +93,8 @@ extensions = [
               depends=HEADERS + ["fastdnn/_kernels/_elementwise.pxd",
                                  "fastdnn/_kernels/_norm.pxd"], **COMMON),
     Extension("fastdnn._kernels._sparse", sources=["fastdnn/_kernels/_sparse.pyx"],
-              depends=["fastdnn/_kernels/_elementwise.pxd"], **COMMON),
+              depends=["fastdnn/_kernels/_elementwise.pxd", "fastdnn/_kernels/_sparse.pxd"],
+              **COMMON),
 ]
 
 setup(

@@ -1437,6 +1437,88 @@ FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
             f(idx64, indptr, indices, data, rows, m, dZ, units, scale, gW, lo, hi))    \
     }
 
+/* The batch's entries grouped by feature: a counting sort, stable (each feature's entries
+   in the order of the batch's rows); first[j] the first of feature j's, then the nnz
+   batch rows in `first + n_features + 1` and the values in `value`. */
+#define FDNN_DEF_CSR_GROUP(TS, T)                                                      \
+    static void csr_group_##TS(int idx64, const void *indptr, const void *indices,     \
+                               const T *data, const int64_t *rows, ptrdiff_t m,        \
+                               ptrdiff_t n_features, ptrdiff_t *first, T *value)       \
+    {                                                                                  \
+        ptrdiff_t *row = first + n_features + 1;                                       \
+        memset(first, 0, ((size_t)n_features + 1) * sizeof(ptrdiff_t));               \
+        for (ptrdiff_t r = 0; r < m; r++)                                              \
+            for (ptrdiff_t k = CSR_AT_(indptr, rows[r]); k < CSR_AT_(indptr, rows[r] + 1); k++) \
+                first[CSR_AT_(indices, k) + 1]++;                                      \
+        for (ptrdiff_t j = 0; j < n_features; j++)                                     \
+            first[j + 1] += first[j];                                                  \
+        for (ptrdiff_t r = 0; r < m; r++)                                              \
+            for (ptrdiff_t k = CSR_AT_(indptr, rows[r]); k < CSR_AT_(indptr, rows[r] + 1); k++) { \
+                const ptrdiff_t at = first[CSR_AT_(indices, k)]++;                     \
+                row[at] = r;                                                           \
+                value[at] = data[k];                                                   \
+            }                                                                          \
+        for (ptrdiff_t j = n_features; j > 0; j--) /* each moved past its feature's */ \
+            first[j] = first[j - 1];                                                   \
+        first[0] = 0;                                                                  \
+    }
+
+/* values of the gradient block the sparse step forms at a time (16 KB in float64) */
+#define FDNN_CSR_OPT_BLOCK 2048
+#define FDNN_DEF_CSR_OPTIM(TS, T)                                                      \
+    static void csr_optim_blocks_##TS(int op, const T *c, T *p, T *s1, T *s2,          \
+                                      const ptrdiff_t *first, const T *value,         \
+                                      const T *dZ, ptrdiff_t units, T scale,           \
+                                      ptrdiff_t n_features, ptrdiff_t per, ptrdiff_t w, \
+                                      ptrdiff_t b0, ptrdiff_t b1)                      \
+    {                                                                                  \
+        T g[FDNN_CSR_OPT_BLOCK];                                                       \
+        const ptrdiff_t *row = first + n_features + 1;                                 \
+        for (ptrdiff_t b = b0; b < b1; b++) {                                          \
+            const ptrdiff_t j0 = b * per, j1 = j0 + per < n_features ? j0 + per : n_features; \
+            for (ptrdiff_t u0 = 0; u0 < units; u0 += w) {                              \
+                const ptrdiff_t wu = units - u0 < w ? units - u0 : w;                  \
+                /* per > 1 only when w == units: the block is contiguous in p */       \
+                const ptrdiff_t at = j0 * units + u0;                                  \
+                g_cur->csr_grouped_##TS(first, row, value, dZ, units, scale, j0, j1, u0, wu, g); \
+                g_cur->optim_##TS(op, p + at, g, s1 ? s1 + at : NULL, s2 ? s2 + at : NULL, \
+                                  (j1 - j0) * wu, c);                                  \
+            }                                                                          \
+        }                                                                              \
+    }                                                                                  \
+    void fdnn_csr_optim_##TS(int op, const T *c, T *p, T *s1, T *s2, int idx64,        \
+                             const void *indptr, const void *indices, const T *data,   \
+                             const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const T *dZ, \
+                             ptrdiff_t units, T scale, ptrdiff_t n_features, ptrdiff_t *first, \
+                             T *value)                                                 \
+    {                                                                                  \
+        (void)nnz;                                                                     \
+        if (units <= 0 || n_features <= 0)                                             \
+            return;                                                                    \
+        csr_group_##TS(idx64, indptr, indices, data, rows, m, n_features, first, value); \
+        const ptrdiff_t w = units < FDNN_CSR_OPT_BLOCK ? units : FDNN_CSR_OPT_BLOCK;   \
+        const ptrdiff_t per = units < FDNN_CSR_OPT_BLOCK ? FDNN_CSR_OPT_BLOCK / units : 1; \
+        const ptrdiff_t blocks = (n_features + per - 1) / per;                         \
+        const int nt = ew_threads(n_features * units, optim_from(sizeof(T) == 8));     \
+        if (nt <= 1 || blocks < 2) {                                                   \
+            csr_optim_blocks_##TS(op, c, p, s1, s2, first, value, dZ, units, scale,    \
+                                  n_features, per, w, 0, blocks);                      \
+            return;                                                                    \
+        }                                                                              \
+        FDNN_PARALLEL_CHUNKS(nt < blocks ? nt : (int)blocks, blocks,                   \
+                             blocks / (4 * nt) > 1 ? blocks / (4 * nt) : 1,            \
+            csr_optim_blocks_##TS(op, c, p, s1, s2, first, value, dZ, units, scale,    \
+                                  n_features, per, w, lo, hi))                         \
+    }
+
+#define CSR_AT_(p, k) (idx64 ? (ptrdiff_t)((const int64_t *)(p))[k] \
+                             : (ptrdiff_t)((const int32_t *)(p))[k])
+FDNN_DEF_CSR_GROUP(f32, float)
+FDNN_DEF_CSR_GROUP(f64, double)
+#undef CSR_AT_
+FDNN_DEF_CSR_OPTIM(f32, float)
+FDNN_DEF_CSR_OPTIM(f64, double)
+
 FDNN_DEF_CSR_DISPATCH(f32, float)
 FDNN_DEF_CSR_DISPATCH(f64, double)
 

@@ -1489,6 +1489,7 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
     t->FDNN_CAT(sq_sum_, TS) = KFN(sq_sum);
     t->FDNN_CAT(csr_mm_, TS) = KFN(csr_mm);
     t->FDNN_CAT(csr_mtm_, TS) = KFN(csr_mtm);
+    t->FDNN_CAT(csr_grouped_, TS) = KFN(csr_grouped);
 }
 
 #undef FDNN_DEF_UNARY

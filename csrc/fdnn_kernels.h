@@ -283,7 +283,11 @@ typedef double (*fdnn_sq_sum_f64_t)(const double *x, ptrdiff_t n);
                                           const void *indices, const T *data,           \
                                           const int64_t *rows, ptrdiff_t m, const T *dZ, \
                                           ptrdiff_t units, T scale, T *gW, ptrdiff_t j0, \
-                                          ptrdiff_t j1);
+                                          ptrdiff_t j1);                                \
+    typedef void (*fdnn_csr_grouped_##TS##_t)(const ptrdiff_t *first, const ptrdiff_t *row, \
+                                              const T *value, const T *dZ, ptrdiff_t units, \
+                                              T scale, ptrdiff_t j0, ptrdiff_t j1,       \
+                                              ptrdiff_t u0, ptrdiff_t w, T *g);
 FDNN_DEF_CSR_TYPES(f32, float)
 FDNN_DEF_CSR_TYPES(f64, double)
 #undef FDNN_DEF_CSR_TYPES
@@ -334,6 +338,8 @@ typedef struct {
     fdnn_csr_mm_f64_t csr_mm_f64;
     fdnn_csr_mtm_f32_t csr_mtm_f32;
     fdnn_csr_mtm_f64_t csr_mtm_f64;
+    fdnn_csr_grouped_f32_t csr_grouped_f32;
+    fdnn_csr_grouped_f64_t csr_grouped_f64;
 } fdnn_kernel_table;
 
 /* One per instruction set; return 0 when that variant was not compiled. */
@@ -466,6 +472,22 @@ void fdnn_csr_mtm_f32(int idx64, const void *indptr, const void *indices, const 
 void fdnn_csr_mtm_f64(int idx64, const void *indptr, const void *indices, const double *data,
                       const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *dZ,
                       ptrdiff_t units, double scale, double *gW, ptrdiff_t n_features);
+/* The optimizer step op (coefficients c) on p (n_features, units) and its state from the
+   gradient scale X[rows]^T dZ, never formed whole: a block of rows at a time in the
+   thread's cache, from the batch's entries grouped by feature (a counting sort into
+   `first`, n_features + 1 + nnz values, and `value`, nnz); each row's sum as csr_mtm makes
+   it, then the update as fdnn_optim_* makes it (s1, s2 NULL when the optimizer keeps
+   fewer state arrays). Split over the team by blocks of rows. */
+void fdnn_csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
+                        const void *indptr, const void *indices, const float *data,
+                        const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const float *dZ,
+                        ptrdiff_t units, float scale, ptrdiff_t n_features, ptrdiff_t *first,
+                        float *value);
+void fdnn_csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2, int idx64,
+                        const void *indptr, const void *indices, const double *data,
+                        const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *dZ,
+                        ptrdiff_t units, double scale, ptrdiff_t n_features, ptrdiff_t *first,
+                        double *value);
 /* One optimizer step in place over n contiguous parameters, split over the team when
    long (from a thread of a parallel region: on that thread). */
 void fdnn_optim_f32(int op, float *p, const float *g, float *s1, float *s2, ptrdiff_t n,

@@ -110,5 +110,26 @@ static void KFN(csr_mtm)(int idx64, const void *indptr, const void *indices, con
     }
 }
 
+/* g ((j1 - j0) x w, rows of w values) = columns u0..u0+w-1 of rows j0..j1-1 of
+   scale X[rows]^T dZ, from the batch's entries grouped by feature (feature j's are
+   first[j]..first[j+1]-1: a row of dZ, row[e], and its value, in the order of the batch's
+   rows): the multiply-adds of csr_mtm in its order, into a block that stays in L1 */
+static void KFN(csr_grouped)(const ptrdiff_t *first, const ptrdiff_t *row, const T *value,
+                             const T *dZ, ptrdiff_t units, T scale, ptrdiff_t j0, ptrdiff_t j1,
+                             ptrdiff_t u0, ptrdiff_t w, T *g)
+{
+    for (ptrdiff_t j = j0; j < j1; j++) {
+        T *restrict out = g + (j - j0) * w;
+        for (ptrdiff_t u = 0; u < w; u++)
+            out[u] = 0;
+        for (ptrdiff_t e = first[j]; e < first[j + 1]; e++) {
+            const T v = scale * value[e];
+            const T *restrict d = dZ + row[e] * units + u0;
+            FDNN_IVDEP
+            for (ptrdiff_t u = 0; u < w; u++)
+                out[u] += v * d[u];
+        }
+    }
+}
 #undef FDNN_CSR_AT
 #undef FDNN_CSR_FETCH_AHEAD

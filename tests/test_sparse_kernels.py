@@ -86,3 +86,80 @@ def test_bad_arguments_raise():
         _sparse.csr_grad(X, np.array([0]), np.empty((2, 2)), 1.0, np.empty((4, 2)))
     with pytest.raises(TypeError, match="CSR"):
         _sparse.csr_forward(X.tocsc(), np.array([0]), W, np.empty((1, 2)))
+
+
+# (code, state arrays): gd, momentum, rmsprop, adam, nadam, sgd with Nesterov momentum
+_STEPS = [(0, 0), (1, 1), (2, 1), (3, 2), (5, 2), (8, 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units", [1, 7, 64, 2500])
+@pytest.mark.parametrize("op, nslots", _STEPS)
+def test_rows_gradient_step_is_the_step_over_the_formed_gradient(op, nslots, units, dtype,
+                                                                  simd):
+    """An optimizer's step from a RowsGradient (the gradient formed a block of rows at a
+    time inside the step) equals csr_grad followed by the step over the whole gradient:
+    bit for bit but for plain gradient descent (another loop: to rounding), the same bits
+    on 1, 2 and 3 threads; its L2 term and the rows no entry falls in included."""
+    from fastdnn._kernels import _optim
+    rng = np.random.default_rng(op * 100 + units)
+    features = 300 if units > 100 else 1500   # blocks of several rows, and of part of a row
+    X = _csr(rng, 80, features, 0.02, dtype, np.int32)
+    rows = rng.integers(0, 80, size=40)
+    rows[:2] = [3, 9]
+    dZ = rng.standard_normal((40, units)).astype(dtype)
+    W0 = rng.standard_normal((features, units)).astype(dtype)
+    names = ("m", "v")[:nslots]
+    start = [np.full_like(W0.T, 0.01) for _ in range(nslots)]
+    kw = dict(beta1=0.9, beta2=0.999, epsilon=1e-7, momentum_decay=0.004, nesterov=True)
+    W = W0.copy()
+    slots = tuple([s.copy()] for s in start)
+    for t in (1, 2):
+        gW = np.empty_like(W)
+        _sparse.csr_grad(X, rows, dZ, 0.05, gW)
+        _optim.update(op, [W.T], [gW.T], slots, names, [1e-3], 0.01, t=t, **kw)
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            fastdnn.set_num_threads(threads)
+            W2, slots2 = W0.copy(), tuple([s.copy()] for s in start)
+            g = _sparse.RowsGradient()
+            for t in (1, 2):
+                g.set(X, rows, dZ, 0.05)
+                _optim.update(op, [W2.T], [g], slots2, names, [1e-3], 0.01, t=t, **kw)
+            results.append((W2, slots2))
+    finally:
+        fastdnn.set_num_threads(None)
+    for W2, slots2 in results:
+        np.testing.assert_array_equal(W2, results[0][0])
+        if op == 0:
+            eps = np.finfo(dtype).eps     # (p - lr g cancels on some elements)
+            np.testing.assert_allclose(W2, W, rtol=4 * eps, atol=4 * eps * np.abs(W).max())
+        else:
+            np.testing.assert_array_equal(W2, W)
+        for a, b in zip(slots2, slots):
+            np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(results[0][0], W0)
+
+
+def test_rows_gradient_refusals():
+    from fastdnn._kernels import _optim
+    X = sp.csr_matrix(np.eye(4))
+    W = np.zeros((4, 3))
+    g = _sparse.RowsGradient()
+    with pytest.raises(ValueError, match="not set"):
+        _optim.update(0, [W], [g], (), (), None, 0.1)
+    g.set(X, np.array([0, 2]), np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match=r"C-ordered \(4, 3\) array .* shape \(3, 4\)"):
+        _optim.update(0, [np.zeros((3, 4))], [g], (), (), None, 0.1)
+    with pytest.raises(TypeError, match="dtype"):
+        _optim.update(0, [W.astype(np.float32)], [g], (), (), None, 0.1)
+    with pytest.raises(ValueError, match="cannot clip its norm"):
+        _optim.update(0, [W], [g], (), (), None, 0.1, clipnorm=1.0)
+    assert not W.any()                    # nothing updated by a refused step
+    with pytest.raises(ValueError, match="rows"):
+        g.set(X, np.array([0, 2]), np.ones((3, 3)), 1.0)
+    with pytest.raises(TypeError, match="C-contiguous"):
+        g.set(X, np.array([0, 2]), np.ones((3, 2)).T, 1.0)
+    _optim.update(0, [W], [g], (), (), None, 0.1)   # rows 0 and 2 of X: features 0 and 2
+    np.testing.assert_array_equal(W, -0.1 * np.array([[1.0] * 3, [0] * 3, [1.0] * 3, [0] * 3]))

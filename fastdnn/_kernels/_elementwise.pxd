@@ -95,6 +95,19 @@ cdef void csr_mtm_f64(int idx64, const void *indptr, const void *indices, const 
                       const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
                       Py_ssize_t units, double scale, double *gW,
                       Py_ssize_t n_features) noexcept nogil
+# the optimizer step op (coefficients c) on p (n_features, units) and its state from the
+# gradient scale X[rows]^T dZ, formed a block of rows at a time (first: n_features + 1 +
+# nnz, value: nnz, scratch)
+cdef void csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
+                        const void *indptr, const void *indices, const float *data,
+                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                        Py_ssize_t units, float scale, Py_ssize_t n_features,
+                        Py_ssize_t *first, float *value) noexcept nogil
+cdef void csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2, int idx64,
+                        const void *indptr, const void *indices, const double *data,
+                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                        Py_ssize_t units, double scale, Py_ssize_t n_features,
+                        Py_ssize_t *first, double *value) noexcept nogil
 # softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))
 cdef void softmax_columns_f32(float *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil
 cdef void softmax_columns_f64(double *A, Py_ssize_t n, Py_ssize_t m) noexcept nogil

@@ -21,6 +21,7 @@ cimport numpy as cnp
 cnp.import_array()
 
 include "_optim_kernels.pxi"
+from fastdnn._kernels._sparse cimport RowsGradient
 
 from fastdnn._kernels import _elementwise as _ew
 
@@ -123,17 +124,21 @@ cdef bint _check(list params, list grads, tuple slots, tuple names, object decay
         _check_param(params[i], i)
         p = <cnp.ndarray>params[i]
         go = grads[i]
-        if not isinstance(go, np.ndarray):
+        if isinstance(go, RowsGradient):
+            _check_rows_gradient(<RowsGradient>go, p, i)
+        elif not isinstance(go, np.ndarray):
             raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(go).__name__}")
-        g = <cnp.ndarray>go
-        if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(p):
-            raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype "
-                            f"{p.dtype}; they must match")
-        if not _same_shape(g, p):
-            raise ValueError(f"grads[{i}] has shape {_shape(g)} but params[{i}] has shape "
-                             f"{_shape(p)}; they must match")
-        if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p) and _overlaps(g, p)):
-            fixes = True
+        else:
+            g = <cnp.ndarray>go
+            if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(p):
+                raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype "
+                                f"{p.dtype}; they must match")
+            if not _same_shape(g, p):
+                raise ValueError(f"grads[{i}] has shape {_shape(g)} but params[{i}] has shape "
+                                 f"{_shape(p)}; they must match")
+            if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p)
+                                        and _overlaps(g, p)):
+                fixes = True
         for k in range(len(slots)):
             s = <cnp.ndarray>(<list>slots[k])[i]
             if cnp.PyArray_TYPE(s) != cnp.PyArray_TYPE(p) or not _same_shape(s, p):
@@ -147,6 +152,23 @@ cdef bint _check(list params, list grads, tuple slots, tuple names, object decay
     return fixes
 
 
+cdef int _check_rows_gradient(RowsGradient g, cnp.ndarray p, Py_ssize_t i) except -1:
+    """A rows gradient fits params[i]: its dtype, and one row of `units` values per
+    feature in p's memory ((n_features, units) C-ordered, or its transpose F-ordered)."""
+    if g.dtype is None:
+        raise ValueError(f"grads[{i}] is a rows gradient that was not set")
+    if g.dtype != p.dtype:
+        raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype "
+                        f"{p.dtype}; they must match")
+    shape = _shape(p)
+    if not ((shape == (g.n_features, g.units) and cnp.PyArray_IS_C_CONTIGUOUS(p))
+            or (shape == (g.units, g.n_features) and cnp.PyArray_IS_F_CONTIGUOUS(p))):
+        raise ValueError(f"grads[{i}] is the gradient of a C-ordered ({g.n_features}, "
+                         f"{g.units}) array (or its transpose) but params[{i}] has shape "
+                         f"{shape}")
+    return 0
+
+
 cdef list _fix(list params, list grads, tuple slots):
     """Copy gradients (and re-lay out state arrays) that the flat loops cannot
     read as they are; return the gradient list to use."""
@@ -155,9 +177,11 @@ cdef list _fix(list params, list grads, tuple slots):
     cdef list out = list(grads)
     for i in range(len(params)):
         p = <cnp.ndarray>params[i]
-        g = <cnp.ndarray>grads[i]
-        if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p) and _overlaps(g, p)):
-            out[i] = np.array(g, dtype=p.dtype, order=_order(p), copy=True)
+        if not isinstance(grads[i], RowsGradient):
+            g = <cnp.ndarray>grads[i]
+            if not _flat_like(g, p) or (cnp.PyArray_DATA(g) != cnp.PyArray_DATA(p)
+                                        and _overlaps(g, p)):
+                out[i] = np.array(g, dtype=p.dtype, order=_order(p), copy=True)
         for k in range(len(slots)):
             if not _flat_like(<cnp.ndarray>(<list>slots[k])[i], p):
                 (<list>slots[k])[i] = np.array((<list>slots[k])[i], dtype=p.dtype,
@@ -240,12 +264,27 @@ def update(int op, list params, list grads, tuple slots, tuple slot_names, objec
     cdef void *s1
     cdef void *s2
     cdef const void *pg
+    cdef double c[FDNN_N_OC]
+    if clipnorm > 0 or global_clipnorm > 0:
+        for i in range(len(grads)):
+            if isinstance(grads[i], RowsGradient):
+                raise ValueError(f"grads[{i}] is a rows gradient: the step cannot clip its "
+                                 f"norm (clipnorm, global_clipnorm)")
     if global_clipnorm > 0:   # the norm over every array before any update
         for i in range(len(params)):
             sq += _array_sq_norm(<cnp.ndarray>params[i], <cnp.ndarray>grads[i],
                                  _decay(decays, i))
         gscale = _clip_scale(sq, global_clipnorm)
     for i in range(len(params)):
+        if isinstance(grads[i], RowsGradient):
+            p = <cnp.ndarray>params[i]
+            _coefficients(base, _decay(decays, i), 1.0, c)
+            (<RowsGradient>grads[i]).apply(
+                op, cnp.PyArray_DATA(p),
+                cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[0])[i]) if len(slots) > 0 else NULL,
+                cnp.PyArray_DATA(<cnp.ndarray>(<list>slots[1])[i]) if len(slots) > 1 else NULL,
+                c)
+            continue
         p, g = <cnp.ndarray>params[i], <cnp.ndarray>grads[i]
         d = _decay(decays, i)
         if clipnorm > 0:

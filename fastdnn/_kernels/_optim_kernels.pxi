@@ -122,19 +122,26 @@ cdef inline double _clip_scale(double sq, double max_norm) noexcept nogil:
     return 1.0 if norm <= max_norm else max_norm / norm
 
 
+cdef inline void _coefficients(const double *base, double decay, double gscale,
+                               real *c) noexcept nogil:
+    """One array's coefficients (FDNN_OC_*): the step's (base), its L2 decay and its norm
+    clip's scale."""
+    cdef int k
+    for k in range(FDNN_N_OC):
+        c[k] = <real>base[k]
+    c[FDNN_OC_DECAY] = <real>(gscale * decay)
+    c[FDNN_OC_GSCALE] = <real>gscale
+
+
 cdef void _apply(int op, real *p, const real *g, real *s1, real *s2, Py_ssize_t n,
                  const double *base, double decay, double gscale) noexcept nogil:
     """One array's update with step coefficients base (_step_scalars), its L2 decay and
     its norm clip's scale: the gradient used is clip(gscale (g + decay p))."""
     cdef real c[FDNN_N_OC]
-    cdef int k
     if op == FDNN_OPT_GD and gscale == 1.0 and not base[FDNN_OC_CLIP] > 0:
         _gd(p, g, n, <real>base[FDNN_OC_LR], <real>decay)
         return
-    for k in range(FDNN_N_OC):
-        c[k] = <real>base[k]
-    c[FDNN_OC_DECAY] = <real>(gscale * decay)
-    c[FDNN_OC_GSCALE] = <real>gscale
+    _coefficients(base, decay, gscale, c)
     if real is float:
         optim_f32(op, p, g, s1, s2, n, c)
     else:

@@ -8,3 +8,10 @@ def csr_forward(X: Any, rows: NDArray[np.integer], W: NDArray[np.floating],
                 Z: NDArray[np.floating]) -> None: ...
 def csr_grad(X: Any, rows: NDArray[np.integer], dZ: NDArray[np.floating], scale: float,
              gW: NDArray[np.floating]) -> None: ...
+
+class RowsGradient:
+    n_features: int
+    units: int
+    dtype: np.dtype[Any] | None
+    def set(self, X: Any, rows: NDArray[np.integer], dZ: NDArray[np.floating],
+            scale: float) -> None: ...

@@ -1,4 +1,6 @@
 """The first layer's products for rows of a scipy.sparse CSR matrix, read in place.
+``RowsGradient`` hands an optimizer the gradient of such a layer without forming it
+(the step forms it a block of rows at a time, ``fdnn_csr_optim_*``).
 
 ``csr_forward`` computes ``Z (m, units) = X[rows] @ W`` and ``csr_grad``
 ``gW (n_features, units) = scale * X[rows]^T @ dZ``, where ``W`` and ``gW`` hold one row
@@ -20,7 +22,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-from fastdnn._kernels._elementwise cimport csr_mm_f32, csr_mm_f64, csr_mtm_f32, csr_mtm_f64
+from fastdnn._kernels._elementwise cimport (csr_mm_f32, csr_mm_f64, csr_mtm_f32, csr_mtm_f64,
+                                            csr_optim_f32, csr_optim_f64)
 
 cnp.import_array()
 
@@ -35,7 +38,14 @@ cdef object _check(object X, object rows, object M, str name, Py_ssize_t feature
         raise TypeError(f"{name} must be a C-contiguous 2-D float32 or float64 array")
     if M.shape[0] != features or M.shape[1] != units:
         raise ValueError(f"{name} has shape {M.shape}, expected ({features}, {units})")
-    data = np.ascontiguousarray(X.data, dtype=M.dtype)
+    return _csr_arrays(X, rows, M.dtype)
+
+
+cdef object _csr_arrays(object X, object rows, object dtype):
+    """X's CSR arrays (values in dtype, one integer type) and rows as int64, checked."""
+    if getattr(X, "format", None) != "csr":
+        raise TypeError(f"X must be a scipy.sparse CSR matrix, got {type(X).__name__}")
+    data = np.ascontiguousarray(X.data, dtype=dtype)
     indptr, indices = np.ascontiguousarray(X.indptr), np.ascontiguousarray(X.indices)
     if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
         indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
@@ -138,3 +148,79 @@ cdef void _run_grad(cnp.ndarray indptr, cnp.ndarray indices, cnp.ndarray data,
             csr_mtm_f64(idx64, p, j, <const double *>cnp.PyArray_DATA(data), r, m, nnz,
                         <const double *>cnp.PyArray_DATA(dZ), units, scale,
                         <double *>cnp.PyArray_DATA(gW), n_features)
+
+
+cdef extern from "fdnn_kernels.h" nogil:
+    enum:
+        FDNN_N_OC
+
+
+cdef class RowsGradient:
+    """The gradient ``scale * X[rows]^T @ dZ`` of a first layer's transposed weights
+    (``n_features`` rows of ``units``) for CSR rows, given to an optimizer in place of
+    the gradient array: ``fastdnn._kernels._optim.update`` then forms it a block of rows
+    at a time in the thread's cache and applies the step to each block (the same values
+    as ``csr_grad`` followed by the step, without writing or reading the whole gradient).
+    ``set`` points it at a mini-batch; the arrays are read when the step is applied.
+
+    >>> import scipy.sparse as sp
+    >>> g = RowsGradient()
+    >>> X = sp.csr_matrix(np.array([[0., 2.], [1., 0.]]))
+    >>> g.set(X, np.array([1, 0]), np.array([[3.], [5.]]), 0.5)
+    >>> (g.n_features, g.units, g.dtype.name)
+    (2, 1, 'float64')
+    """
+
+    def __init__(self):
+        self.n_features = self.units = -1
+        self.dtype = None
+
+    def set(self, X: object, rows: object, dZ: np.ndarray, scale: float) -> None:
+        """The gradient scale * X[rows]^T dZ: X a CSR matrix (n, n_features), rows the
+        batch's indices into it, dZ (len(rows), units) C-contiguous float32/float64 (X's
+        values are read in its dtype)."""
+        if not (isinstance(dZ, np.ndarray) and dZ.ndim == 2 and dZ.flags.c_contiguous
+                and dZ.dtype in (np.float32, np.float64)):
+            raise TypeError("dZ must be a C-contiguous 2-D float32 or float64 array")
+        indptr, indices, data, rows = _csr_arrays(X, rows, dZ.dtype)
+        if dZ.shape[0] != rows.shape[0]:
+            raise ValueError(f"dZ has {dZ.shape[0]} rows for {rows.shape[0]} rows of X")
+        self._indptr, self._indices, self._data, self._rows = indptr, indices, data, rows
+        self._dZ, self._scale = dZ, scale
+        self.n_features, self.units, self.dtype = X.shape[1], dZ.shape[1], dZ.dtype
+
+    cdef int apply(self, int op, void *p, void *s1, void *s2, const double *c) except -1:
+        """The optimizer step op with coefficients c (FDNN_OC_*, in double) on p's
+        n_features * units values and their state s1, s2 (NULL: none)."""
+        cdef Py_ssize_t m = self._rows.shape[0], nnz, k
+        cdef const int64_t *r = <const int64_t *>cnp.PyArray_DATA(self._rows)
+        cdef int idx64 = cnp.PyArray_TYPE(self._indptr) == cnp.NPY_INT64
+        cdef const void *ip = cnp.PyArray_DATA(self._indptr)
+        cdef const void *ix = cnp.PyArray_DATA(self._indices)
+        cdef float cf[FDNN_N_OC]
+        if self.dtype is None:
+            raise ValueError("the rows gradient was not set")
+        nnz = _entries(self._indptr, r, m)
+        if self._first is None or self._first.shape[0] < self.n_features + 1 + nnz:
+            self._first = np.empty(self.n_features + 1 + nnz + nnz // 2, dtype=np.intp)
+        if self._value is None or self._value.shape[0] < nnz or self._value.dtype != self.dtype:
+            self._value = np.empty(max(1, nnz + nnz // 2), dtype=self.dtype)
+        cdef Py_ssize_t *first = <Py_ssize_t *>cnp.PyArray_DATA(self._first)
+        cdef void *value = cnp.PyArray_DATA(self._value)
+        cdef void *dZ = cnp.PyArray_DATA(self._dZ)
+        cdef const void *data = cnp.PyArray_DATA(self._data)
+        cdef Py_ssize_t units = self.units, n_features = self.n_features
+        cdef double scale = self._scale
+        if self.dtype == np.float32:
+            for k in range(FDNN_N_OC):
+                cf[k] = <float>c[k]
+            with nogil:
+                csr_optim_f32(op, cf, <float *>p, <float *>s1, <float *>s2, idx64, ip, ix,
+                              <const float *>data, r, m, nnz, <const float *>dZ, units,
+                              <float>scale, n_features, first, <float *>value)
+        else:
+            with nogil:
+                csr_optim_f64(op, c, <double *>p, <double *>s1, <double *>s2, idx64, ip, ix,
+                              <const double *>data, r, m, nnz, <const double *>dZ, units,
+                              scale, n_features, first, <double *>value)
+        return 0

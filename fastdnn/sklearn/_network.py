@@ -252,7 +252,9 @@ class Network:
         ``first``: the first layer's weights and gradient held outside the buffer as
         ``(n_features, units)`` C-ordered arrays, the layout scipy.sparse's products read
         and write without a copy (``X`` must then be scipy.sparse, taken as sparse
-        products).
+        products); the gradient may be a ``RowsGradient`` (``X`` as ``CSRRows``, no L2 term
+        in the gradient), which is then set to this batch's gradient for the optimizer
+        to form a block of rows at a time.
 
         Examples
         --------
@@ -273,7 +275,8 @@ class Network:
         else:
             gWs, gbs = self.views(grad)
         if first is not None:
-            Ws, gWs = [first[0].T, *Ws[1:]], [first[1].T, *gWs[1:]]
+            g0 = first[1] if isinstance(first[1], _sparse.RowsGradient) else first[1].T
+            Ws, gWs = [first[0].T, *Ws[1:]], [g0, *gWs[1:]]
         m = X.shape[0]
         sparse_in = first is not None or self.sparse_first(X)
         rows = max(1, DENSE_CHUNK_ELEMENTS // max(1, X.shape[1])) \
@@ -344,6 +347,8 @@ class Network:
                 _dense.backward_into(G, As[l - 1] if l else X0, Ws[l], As[l], bwd, act_alpha,
                                      softmax, dZ, gW, gb, dAs[l - 1] if l else None)
             if first:
+                if decay and isinstance(gW, _sparse.RowsGradient):
+                    raise ValueError("a rows gradient takes its L2 term in the step")
                 if decay:
                     F.sgd_update(gW, Ws[l], -decay, out=gW)     # gW + decay W in one pass
             else:
@@ -509,7 +514,7 @@ def _sparse_backward(G: np.ndarray, X: Any, A: np.ndarray, bwd: int, alpha: floa
                      dZ: np.ndarray, gW: np.ndarray, gb: np.ndarray) -> None:
     """The first layer's gradients for CSR rows ``X``: ``dZ`` from ``G`` (``dA``, or
     ``A - Y`` fused), ``gb = mean(dZ)``, ``gW = dZ X / m`` sparse (as the forward
-    product)."""
+    product), or ``gW`` a ``RowsGradient`` set to it (``X`` as ``CSRRows``)."""
     m = X.shape[0]
     if bwd == _ew.BW_OUTPUT_SUB:
         np.subtract(A, G, out=dZ)
@@ -517,6 +522,9 @@ def _sparse_backward(G: np.ndarray, X: Any, A: np.ndarray, bwd: int, alpha: floa
         _ew.binary(bwd, G, A, dZ, alpha)
     np.sum(dZ, axis=1, out=gb)
     gb *= 1.0 / m
+    if isinstance(gW, _sparse.RowsGradient):
+        gW.set(X.matrix, X.rows, dZ.T, 1.0 / m)
+        return
     if isinstance(X, CSRRows) and gW.T.flags.c_contiguous:
         _sparse.csr_grad(X.matrix, X.rows, dZ.T, 1.0 / m, gW.T)
         return

