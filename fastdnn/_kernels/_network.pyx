@@ -86,6 +86,9 @@ cdef enum:
     # 784x256 0.98-1.03), m = 512-1024 1.02-4.5, m = 2048 0.89-4.6; float32 1.02-1.19,
     # 1.07-3.8 and 0.94-3.9
     PIECE_DW_DIRECT = 1024
+    # values of dW a thread sums over the pieces and steps the optimizer on at a time
+    # (a multiple of a cache line: the sums read back from L1)
+    SUM_BLOCK = 1024
 
 # the kinds of Plan's normalizations, for Python
 BATCH_NORM = NORM_BATCH
@@ -1000,7 +1003,7 @@ cdef void _piece_sums(Net *net, real dummy, int pieces, int id, int nt,
     cdef real *s1
     cdef real *s2
     cdef const real *part
-    cdef real acc
+    cdef Py_ssize_t b0, b1
     for l in range(net.L):
         d = &net.layer[l]
         for q in range(2):
@@ -1011,17 +1014,22 @@ cdef void _piece_sums(Net *net, real dummy, int pieces, int id, int nt,
             else:
                 break
             _share(n, id, nt, line, &i0, &i1)
-            for i in range(i0, i1):
-                acc = part[i]
+            s1 = <real *>d.slot[q][0]
+            s2 = <real *>d.slot[q][1]
+            # a block at a time, whose sums the step then reads from L1
+            b0 = i0
+            while b0 < i1:
+                b1 = b0 + SUM_BLOCK if b0 + SUM_BLOCK < i1 else i1
+                for i in range(b0, b1):
+                    out[i] = part[i]
                 for c in range(1, pieces):
-                    acc = acc + part[c * n + i]
-                out[i] = acc
-            if base != NULL and i1 > i0:
-                s1 = <real *>d.slot[q][0]
-                s2 = <real *>d.slot[q][1]
-                _apply(net.opt, p + i0, <const real *>out + i0, s1 + i0 if s1 != NULL else NULL,
-                       s2 + i0 if s2 != NULL else NULL, i1 - i0, base,
-                       d.lam / K if q == 0 else 0, 1.0)
+                    for i in range(b0, b1):
+                        out[i] = out[i] + part[c * n + i]
+                if base != NULL:
+                    _apply(net.opt, p + b0, <const real *>out + b0,
+                           s1 + b0 if s1 != NULL else NULL, s2 + b0 if s2 != NULL else NULL,
+                           b1 - b0, base, d.lam / K if q == 0 else 0, 1.0)
+                b0 = b1
 
 
 cdef int _step_columns(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
