@@ -1440,6 +1440,25 @@ FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
 /* The batch's entries grouped by feature: a counting sort, stable (each feature's entries
    in the order of the batch's rows); first[j] the first of feature j's, then the nnz
    batch rows in `first + n_features + 1` and the values in `value`. */
+#define FDNN_CSR_GROUP_BODY(I)                                                         \
+    {                                                                                  \
+        const I *ip_ = (const I *)indptr, *ix_ = (const I *)indices;                   \
+        for (ptrdiff_t r = 0; r < m; r++) {                                            \
+            const ptrdiff_t s_ = (ptrdiff_t)ip_[rows[r]], e_ = (ptrdiff_t)ip_[rows[r] + 1]; \
+            for (ptrdiff_t k = s_; k < e_; k++)                                        \
+                first[(ptrdiff_t)ix_[k] + 1]++;                                        \
+        }                                                                              \
+        for (ptrdiff_t j = 0; j < n_features; j++)                                     \
+            first[j + 1] += first[j];                                                  \
+        for (ptrdiff_t r = 0; r < m; r++) {                                            \
+            const ptrdiff_t s_ = (ptrdiff_t)ip_[rows[r]], e_ = (ptrdiff_t)ip_[rows[r] + 1]; \
+            for (ptrdiff_t k = s_; k < e_; k++) {                                      \
+                const ptrdiff_t at = first[(ptrdiff_t)ix_[k]]++;                       \
+                row[at] = r;                                                           \
+                value[at] = data[k];                                                   \
+            }                                                                          \
+        }                                                                              \
+    }
 #define FDNN_DEF_CSR_GROUP(TS, T)                                                      \
     static void csr_group_##TS(int idx64, const void *indptr, const void *indices,     \
                                const T *data, const int64_t *rows, ptrdiff_t m,        \
@@ -1447,17 +1466,10 @@ FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
     {                                                                                  \
         ptrdiff_t *row = first + n_features + 1;                                       \
         memset(first, 0, ((size_t)n_features + 1) * sizeof(ptrdiff_t));               \
-        for (ptrdiff_t r = 0; r < m; r++)                                              \
-            for (ptrdiff_t k = CSR_AT_(indptr, rows[r]); k < CSR_AT_(indptr, rows[r] + 1); k++) \
-                first[CSR_AT_(indices, k) + 1]++;                                      \
-        for (ptrdiff_t j = 0; j < n_features; j++)                                     \
-            first[j + 1] += first[j];                                                  \
-        for (ptrdiff_t r = 0; r < m; r++)                                              \
-            for (ptrdiff_t k = CSR_AT_(indptr, rows[r]); k < CSR_AT_(indptr, rows[r] + 1); k++) { \
-                const ptrdiff_t at = first[CSR_AT_(indices, k)]++;                     \
-                row[at] = r;                                                           \
-                value[at] = data[k];                                                   \
-            }                                                                          \
+        if (idx64)                                                                     \
+            FDNN_CSR_GROUP_BODY(int64_t)                                               \
+        else                                                                           \
+            FDNN_CSR_GROUP_BODY(int32_t)                                               \
         for (ptrdiff_t j = n_features; j > 0; j--) /* each moved past its feature's */ \
             first[j] = first[j - 1];                                                   \
         first[0] = 0;                                                                  \
@@ -1511,11 +1523,9 @@ FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
                                   n_features, per, w, lo, hi))                         \
     }
 
-#define CSR_AT_(p, k) (idx64 ? (ptrdiff_t)((const int64_t *)(p))[k] \
-                             : (ptrdiff_t)((const int32_t *)(p))[k])
 FDNN_DEF_CSR_GROUP(f32, float)
 FDNN_DEF_CSR_GROUP(f64, double)
-#undef CSR_AT_
+#undef FDNN_CSR_GROUP_BODY
 FDNN_DEF_CSR_OPTIM(f32, float)
 FDNN_DEF_CSR_OPTIM(f64, double)
 

@@ -118,10 +118,9 @@ static void KFN(csr_grouped)(const ptrdiff_t *first, const ptrdiff_t *row, const
                              const T *dZ, ptrdiff_t units, T scale, ptrdiff_t j0, ptrdiff_t j1,
                              ptrdiff_t u0, ptrdiff_t w, T *g)
 {
+    memset(g, 0, (size_t)(j1 - j0) * (size_t)w * sizeof(T));
     for (ptrdiff_t j = j0; j < j1; j++) {
         T *restrict out = g + (j - j0) * w;
-        for (ptrdiff_t u = 0; u < w; u++)
-            out[u] = 0;
         for (ptrdiff_t e = first[j]; e < first[j + 1]; e++) {
             const T v = scale * value[e];
             const T *restrict d = dZ + row[e] * units + u0;
