@@ -1500,11 +1500,10 @@ FDNN_DEF_SQ_SUM_DISPATCH(f64, double)
     }                                                                                  \
     void fdnn_csr_optim_##TS(int op, const T *c, T *p, T *s1, T *s2, int idx64,        \
                              const void *indptr, const void *indices, const T *data,   \
-                             const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const T *dZ, \
+                             const int64_t *rows, ptrdiff_t m, const T *dZ,             \
                              ptrdiff_t units, T scale, ptrdiff_t n_features, ptrdiff_t *first, \
                              T *value)                                                 \
     {                                                                                  \
-        (void)nnz;                                                                     \
         if (units <= 0 || n_features <= 0)                                             \
             return;                                                                    \
         csr_group_##TS(idx64, indptr, indices, data, rows, m, n_features, first, value); \

@@ -480,12 +480,12 @@ void fdnn_csr_mtm_f64(int idx64, const void *indptr, const void *indices, const 
    fewer state arrays). Split over the team by blocks of rows. */
 void fdnn_csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
                         const void *indptr, const void *indices, const float *data,
-                        const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const float *dZ,
+                        const int64_t *rows, ptrdiff_t m, const float *dZ,
                         ptrdiff_t units, float scale, ptrdiff_t n_features, ptrdiff_t *first,
                         float *value);
 void fdnn_csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2, int idx64,
                         const void *indptr, const void *indices, const double *data,
-                        const int64_t *rows, ptrdiff_t m, ptrdiff_t nnz, const double *dZ,
+                        const int64_t *rows, ptrdiff_t m, const double *dZ,
                         ptrdiff_t units, double scale, ptrdiff_t n_features, ptrdiff_t *first,
                         double *value);
 /* One optimizer step in place over n contiguous parameters, split over the team when

@@ -100,12 +100,12 @@ cdef void csr_mtm_f64(int idx64, const void *indptr, const void *indices, const 
 # nnz, value: nnz, scratch)
 cdef void csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
                         const void *indptr, const void *indices, const float *data,
-                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                        const int64_t *rows, Py_ssize_t m, const float *dZ,
                         Py_ssize_t units, float scale, Py_ssize_t n_features,
                         Py_ssize_t *first, float *value) noexcept nogil
 cdef void csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2, int idx64,
                         const void *indptr, const void *indices, const double *data,
-                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                        const int64_t *rows, Py_ssize_t m, const double *dZ,
                         Py_ssize_t units, double scale, Py_ssize_t n_features,
                         Py_ssize_t *first, double *value) noexcept nogil
 # softmax in place over each of the m contiguous columns of n values (F-ordered (n, m))

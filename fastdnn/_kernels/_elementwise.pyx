@@ -139,13 +139,13 @@ cdef extern from "fdnn_kernels.h" nogil:
                           Py_ssize_t units, double scale, double *gW, Py_ssize_t n_features)
     void fdnn_csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
                             const void *indptr, const void *indices, const float *data,
-                            const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                            const int64_t *rows, Py_ssize_t m, const float *dZ,
                             Py_ssize_t units, float scale, Py_ssize_t n_features,
                             Py_ssize_t *first, float *value)
     void fdnn_csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2,
                             int idx64, const void *indptr, const void *indices,
                             const double *data, const int64_t *rows, Py_ssize_t m,
-                            Py_ssize_t nnz, const double *dZ, Py_ssize_t units, double scale,
+                            const double *dZ, Py_ssize_t units, double scale,
                             Py_ssize_t n_features, Py_ssize_t *first, double *value)
 
 fdnn_init()
@@ -294,19 +294,19 @@ cdef void csr_mtm_f64(int idx64, const void *indptr, const void *indices, const 
 
 cdef void csr_optim_f32(int op, const float *c, float *p, float *s1, float *s2, int idx64,
                         const void *indptr, const void *indices, const float *data,
-                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const float *dZ,
+                        const int64_t *rows, Py_ssize_t m, const float *dZ,
                         Py_ssize_t units, float scale, Py_ssize_t n_features,
                         Py_ssize_t *first, float *value) noexcept nogil:
-    fdnn_csr_optim_f32(op, c, p, s1, s2, idx64, indptr, indices, data, rows, m, nnz, dZ, units,
+    fdnn_csr_optim_f32(op, c, p, s1, s2, idx64, indptr, indices, data, rows, m, dZ, units,
                        scale, n_features, first, value)
 
 
 cdef void csr_optim_f64(int op, const double *c, double *p, double *s1, double *s2, int idx64,
                         const void *indptr, const void *indices, const double *data,
-                        const int64_t *rows, Py_ssize_t m, Py_ssize_t nnz, const double *dZ,
+                        const int64_t *rows, Py_ssize_t m, const double *dZ,
                         Py_ssize_t units, double scale, Py_ssize_t n_features,
                         Py_ssize_t *first, double *value) noexcept nogil:
-    fdnn_csr_optim_f64(op, c, p, s1, s2, idx64, indptr, indices, data, rows, m, nnz, dZ, units,
+    fdnn_csr_optim_f64(op, c, p, s1, s2, idx64, indptr, indices, data, rows, m, dZ, units,
                        scale, n_features, first, value)
 
 

@@ -586,14 +586,15 @@ cdef double _l2_cost(Net *net, double K, real dummy) noexcept nogil:
     """The L2 penalty, sum over layers of lam/(2K) sum(W^2), of the weights as they are."""
     cdef int l
     cdef double reg = 0
-    cdef Py_ssize_t n
+    cdef DenseL *d
     for l in range(net.L):
-        if net.layer[l].lam != 0:
-            n = net.layer[l].n_out * net.layer[l].n_in
-            if real is float:
-                reg += net.layer[l].lam / (2.0 * K) * sq_sum_f32(<const float *>net.layer[l].W, n)
-            else:
-                reg += net.layer[l].lam / (2.0 * K) * sq_sum_f64(<const double *>net.layer[l].W, n)
+        d = &net.layer[l]
+        if d.lam == 0:
+            continue
+        if real is float:
+            reg += d.lam / (2.0 * K) * sq_sum_f32(<const float *>d.W, d.n_out * d.n_in)
+        else:
+            reg += d.lam / (2.0 * K) * sq_sum_f64(<const double *>d.W, d.n_out * d.n_in)
     return reg
 
 

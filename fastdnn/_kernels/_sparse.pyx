@@ -216,11 +216,11 @@ cdef class RowsGradient:
                 cf[k] = <float>c[k]
             with nogil:
                 csr_optim_f32(op, cf, <float *>p, <float *>s1, <float *>s2, idx64, ip, ix,
-                              <const float *>data, r, m, nnz, <const float *>dZ, units,
+                              <const float *>data, r, m, <const float *>dZ, units,
                               <float>scale, n_features, first, <float *>value)
         else:
             with nogil:
                 csr_optim_f64(op, c, <double *>p, <double *>s1, <double *>s2, idx64, ip, ix,
-                              <const double *>data, r, m, nnz, <const double *>dZ, units,
+                              <const double *>data, r, m, <const double *>dZ, units,
                               scale, n_features, first, <double *>value)
         return 0
