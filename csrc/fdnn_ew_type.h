@@ -292,13 +292,14 @@ FDNN_INLINE T OP(silu)(T z, T alpha)
     const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
     float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
     const float m = (1.0f + q) * s, t = 1.0f + m * FDNN_F32_2M40; /* m = e 2^40 */
-    const float r = z > 0 ? z / t : ((a * m) / t) * -FDNN_F32_2M40;
-    return NAN_OR(z, r);
+    /* one quotient for both signs: the vector loop computes every branch */
+    const float num = z > 0 ? z : a * m, scale = z > 0 ? 1.0f : -FDNN_F32_2M40;
+    return NAN_OR(z, (num / t) * scale);
 #else
     W x = z < -800 ? -800.0 : (W)z, s;
     W m = fdnn_expneg_split_f64(-fabs(x), &s), e = m * s;
-    W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * s;
-    return NAN_OR(z, (T)r);
+    W num = x > 0 ? x : x * m, scale = x > 0 ? 1.0 : s;
+    return NAN_OR(z, (T)((num / (1.0 + e)) * scale));
 #endif
 }
 
