@@ -70,12 +70,13 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
 
 /* The MR x NR tile alpha Ap Bp over kc, with A's panel element (r, k) at
    ap[k * aks + r * ars] (a packed panel: aks = MR, ars = 1; a matrix read in place:
-   its own strides). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
+   its own strides) and B's row k at bp + k * bks (a packed panel: bks = NR; B's rows
+   read in place: its row stride). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
    (+ beta c; beta = 0: c is not read, as in BLAS); otherwise it goes to `tile`
    (PK_MR x PK_NR) for the caller to place. */
 FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
                               ptrdiff_t aks, ptrdiff_t ars, const T *restrict bp,
-                              T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
+                              ptrdiff_t bks, T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
                               T *restrict tile)
 {
 #ifdef PK_VECTOR
@@ -91,15 +92,16 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
     PK_UNROLL
     for (int q = 0; q < (PK_MR + 2) / 3; q++)
         base[q] = ap + 3 * q * ars;
+    const ptrdiff_t ahead = PK_PREFETCH * bks;
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_V bv[PK_NV];
         PK_UNROLL
         for (int v = 0; v < nv; v++)
-            bv[v] = *(const PK_V *)(bp + v * PK_VL);
+            bv[v] = PK_LOAD(bp + v * PK_VL); /* B read in place is not aligned */
 #if defined(__GNUC__) || defined(__clang__)
         /* B's panel streams from L2: the two lines PK_PREFETCH steps ahead (+4 % at 384^3) */
-        __builtin_prefetch(bp + PK_PREFETCH * PK_NR, 0, 3);
-        __builtin_prefetch((const char *)(bp + PK_PREFETCH * PK_NR) + 64, 0, 3);
+        __builtin_prefetch(bp + ahead, 0, 3);
+        __builtin_prefetch((const char *)(bp + ahead) + 64, 0, 3);
 #endif
         PK_UNROLL
         for (int r = 0; r < PK_MR; r++) {
@@ -111,7 +113,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
         PK_UNROLL
         for (int q = 0; q < (PK_MR + 2) / 3; q++)
             base[q] += aks;
-        bp += PK_NR;
+        bp += bks;
     }
     const PK_V va = alpha - (PK_V){0};
     if (store && beta == 0) {
@@ -146,7 +148,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
         for (int r = 0; r < PK_MR; r++)
             for (int s = 0; s < PK_NR; s++)
                 acc[r][s] += ap[k * aks + r * ars] * bp[s];
-        bp += PK_NR;
+        bp += bks;
     }
     PK_UNROLL
     for (int r = 0; r < PK_MR; r++)
@@ -161,14 +163,15 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
    1024 x 256 by 256 x 784 NN 211 -> 222-225 GF/s, 256 x 1024 by 1024 x 784 NT 195 -> 209).
    A's panel is read in place (aks = 1) or packed (aks = PK_MR). */
 FDNN_INLINE void PKT(pk_tile_nv)(int nv, ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
-                                 ptrdiff_t ars, const T *restrict bp, T *restrict c, ptrdiff_t ldc,
-                            int store, T alpha, T beta, T *restrict tile)
+                                 ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
+                                 T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
+                                 T *restrict tile)
 {
 #define PK_NV_CASE(n)                                                                   \
     if (aks == 1)                                                                       \
-        PKT(pk_tile)(n, kc, ap, 1, ars, bp, c, ldc, store, alpha, beta, tile);          \
+        PKT(pk_tile)(n, kc, ap, 1, ars, bp, bks, c, ldc, store, alpha, beta, tile);     \
     else                                                                                \
-        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, c, ldc, store, alpha, beta, tile);
+        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, tile);
     switch (nv) {
 #if PK_NV > 3
     case 3: PK_NV_CASE(3) break;
@@ -187,7 +190,7 @@ FDNN_INLINE void PKT(pk_tile_nv)(int nv, ptrdiff_t kc, const T *restrict ap, ptr
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
    ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
 static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
-                                     ptrdiff_t ars, const T *restrict bp,
+                                     ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
                                      T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
                                      T alpha, T beta, T *restrict tile)
 {
@@ -196,8 +199,8 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
 #else
     const int store = 0;
 #endif
-    PKT(pk_tile_nv)((int)((nr + PK_VL - 1) / PK_VL), kc, ap, aks, ars, bp, c, ldc, store,
-                    alpha, beta, tile);
+    PKT(pk_tile_nv)((int)((nr + PK_VL - 1) / PK_VL), kc, ap, aks, ars, bp, bks, c, ldc,
+                    store, alpha, beta, tile);
     if (store)
         return;
     for (ptrdiff_t r = 0; r < mr; r++)
@@ -213,8 +216,8 @@ static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, T alpha,
                                        T beta, T *restrict tile)
 {
-    PKT(pk_tile_nv)((int)((cols + PK_VL - 1) / PK_VL), kc, a, aks, ars, bp, c, ldc, 0, alpha,
-                    beta, tile);
+    PKT(pk_tile_nv)((int)((cols + PK_VL - 1) / PK_VL), kc, a, aks, ars, bp, PK_NR, c, ldc, 0,
+                    alpha, beta, tile);
     for (ptrdiff_t s = 0; s < cols; s++) {
         T *cs = c + s * ldc;
         if (beta == 0)
@@ -299,6 +302,13 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
     T *tile = bp + b_size;
     /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place) */
     const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR);
+    /* B's rows read in place, not packed (fdnn_gemm_b_in_place) but for a last panel
+       narrower than whole vectors */
+#ifdef PK_VECTOR
+    const int b_in_place = fdnn_gemm_b_in_place(g->M, g->cs_b, PK_MR);
+#else
+    const int b_in_place = 0; /* the scalar tile reads all NR columns */
+#endif
     /* the optimizer's step runs once per MR x NB strip, not per tile: a call per tile row
        of NR elements cost more than the whole step in a separate pass (AVX2, NR = 16) */
     const int strip = g->opt > FDNN_OPT_GD;
@@ -317,8 +327,13 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                                        g->rs_a, g->cs_a, ap + mc / PK_MR * PK_MR * kc);
             for (ptrdiff_t j = j0; j < j1; j += nb) {
                 const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
-                PKT(pk_pack)(PK_NR, nc, kc, g->b + p * g->rs_b + j * g->cs_b,
-                                       g->cs_b, g->rs_b, bp);
+                const ptrdiff_t tail = nc / PK_NR * PK_NR; /* the last panel's first column */
+                if (!b_in_place)
+                    PKT(pk_pack)(PK_NR, nc, kc, g->b + p * g->rs_b + j * g->cs_b,
+                                 g->cs_b, g->rs_b, bp);
+                else if ((nc - tail) % PK_VL != 0)
+                    PKT(pk_pack)(PK_NR, nc - tail, kc, g->b + p * g->rs_b + (j + tail) * g->cs_b,
+                                 g->cs_b, g->rs_b, bp + tail * kc);
                 for (ptrdiff_t ii = 0; ii < mc; ii += PK_MR) {
                     const ptrdiff_t mr = mc - ii < PK_MR ? mc - ii : PK_MR;
                     const int whole = in_place && mr == PK_MR;
@@ -327,8 +342,10 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                     for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
                         const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
                         T *c = g->c + (i + ii) * g->ldc + (j + jj);
-                        PKT(pk_kernel)(kc, api, aks, ars, bp + jj * kc, c, g->ldc, mr, nr,
-                                                 g->alpha, beta, tile);
+                        const int b_row = b_in_place && nr % PK_VL == 0;
+                        const T *bpj = b_row ? g->b + p * g->rs_b + (j + jj) : bp + jj * kc;
+                        PKT(pk_kernel)(kc, api, aks, ars, bpj, b_row ? g->rs_b : PK_NR, c,
+                                       g->ldc, mr, nr, g->alpha, beta, tile);
                         if (last && !strip)
                             FDNN_CAT(pk_finish_, TS)(g, i + ii, j + jj, mr, nr);
                     }

@@ -207,6 +207,19 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
     return cs_a == 1 && (mr <= 8 || ((size_t)rs_a * tbytes) % 4096 != 0);
 }
 
+/* B's rows contiguous and C at most FDNN_B_IN_PLACE_PANELS of the tile's row panels high:
+   the micro-kernel reads B's rows in place (a stride per k) instead of packing B, which
+   for so few panels costs about as much as the products that read it. One core, AVX-512
+   (Sapphire Rapids-class Xeon), K = 128, us packed -> in place: float32 10 x 1024 31.9 ->
+   20.0, 12 x 1000 30.6 -> 21.4, 24 x 1000 48.3 -> 41.0, 10 rows by K = 784, N = 256
+   48.5 -> 31.8; float64 10 x 1024 72.7 -> 59.9, 24 x 1000 100.5 -> 77.7. Up to 8 panels
+   was even or worse (32 x 1024 float32 71 -> 82: rows 4 KiB apart share L1 sets). */
+#define FDNN_B_IN_PLACE_PANELS 4
+static inline int fdnn_gemm_b_in_place(ptrdiff_t M, ptrdiff_t cs_b, int mr)
+{
+    return cs_b == 1 && M <= (ptrdiff_t)FDNN_B_IN_PLACE_PANELS * mr;
+}
+
 /* Rows of C (examples), or columns of a product with a transposed A, up to which the
    direct loops stream the long operand at any size (fdnn_gemm_type.h's gemm_few, split
    over the team by the dispatch): the packed engine pads such a C to whole tiles. */
