@@ -167,8 +167,13 @@ FDNN_INLINE void PKT(pk_tile_nv)(int nv, ptrdiff_t kc, const T *restrict ap, ptr
                                  T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
                                  T *restrict tile)
 {
+/* a packed B panel's step a constant: the loop keeps one register fewer (1-5 %) */
 #define PK_NV_CASE(n)                                                                   \
-    if (aks == 1)                                                                       \
+    if (aks == 1 && bks == PK_NR)                                                       \
+        PKT(pk_tile)(n, kc, ap, 1, ars, bp, PK_NR, c, ldc, store, alpha, beta, tile);   \
+    else if (bks == PK_NR)                                                              \
+        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
+    else if (aks == 1)                                                                  \
         PKT(pk_tile)(n, kc, ap, 1, ars, bp, bks, c, ldc, store, alpha, beta, tile);     \
     else                                                                                \
         PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, tile);
