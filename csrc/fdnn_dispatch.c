@@ -1005,8 +1005,8 @@ void fdnn_gemm_force_tile(int which)
     g_forced_tile = which >= 0 && which < FDNN_GEMM_TILES ? which : -1;
 }
 
-/* Multiply-adds per thread below which another thread costs more than it saves in a
-   packed product: about 2.3 us on one core of the AMD Zen 4 VM, float64 taking twice as
+/* Multiply-adds per thread (with the memory moved, FDNN_GEMM_MOVE_COST) below which
+   another thread costs more than it saves in a packed product: about 2.3 us on one core of the AMD Zen 4 VM, float64 taking twice as
    long per multiply-add. From 2^19 for both (the grain of the earlier hosts): float64
    128x128x32 21 -> 12 us, 100x64x128 34 -> 21, 64^3 11.7 -> 8.4, float32 10x784x128 35 ->
    20, 128x64x64 11 -> 7-8, 2 threads, a 4 us float32 product taking 3.6-4.2; the

@@ -99,7 +99,8 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
         for (int v = 0; v < nv; v++)
             bv[v] = PK_LOAD(bp + v * PK_VL); /* B read in place is not aligned */
 #if defined(__GNUC__) || defined(__clang__)
-        /* B's panel streams from L2: the two lines PK_PREFETCH steps ahead (+4 % at 384^3) */
+        /* B's panel (or its rows read in place) streams from L2: the two lines PK_PREFETCH
+           steps ahead (+4 % at 384^3) */
         __builtin_prefetch(bp + ahead, 0, 3);
         __builtin_prefetch((const char *)(bp + ahead) + 64, 0, 3);
 #endif
@@ -332,7 +333,8 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                                        g->rs_a, g->cs_a, ap + mc / PK_MR * PK_MR * kc);
             for (ptrdiff_t j = j0; j < j1; j += nb) {
                 const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
-                const ptrdiff_t tail = nc / PK_NR * PK_NR; /* the last panel's first column */
+                /* the last panel's first column (nc when the columns fill whole panels) */
+                const ptrdiff_t tail = nc / PK_NR * PK_NR;
                 if (!b_in_place)
                     PKT(pk_pack)(PK_NR, nc, kc, g->b + p * g->rs_b + j * g->cs_b,
                                  g->cs_b, g->rs_b, bp);

@@ -213,7 +213,8 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
    (Sapphire Rapids-class Xeon), K = 128, us packed -> in place: float32 10 x 1024 31.9 ->
    20.0, 12 x 1000 30.6 -> 21.4, 24 x 1000 48.3 -> 41.0, 10 rows by K = 784, N = 256
    48.5 -> 31.8; float64 10 x 1024 72.7 -> 59.9, 24 x 1000 100.5 -> 77.7. Up to 8 panels
-   was even or worse (32 x 1024 float32 71 -> 82: rows 4 KiB apart share L1 sets). */
+   was even or worse (32 x 1024 float32 71 -> 82: rows 4 KiB apart share L1 sets).
+   fdnn_gemm_cost still counts B's packing there (the tile and grid choices are as before). */
 #define FDNN_B_IN_PLACE_PANELS 4
 static inline int fdnn_gemm_b_in_place(ptrdiff_t M, ptrdiff_t cs_b, int mr)
 {
