@@ -34,6 +34,10 @@ typedef T UV __attribute__((vector_size(FDNN_VBYTES), aligned(sizeof(T)), may_al
 /* rows of B per tile when A has one row (one example): as many accumulators as the
    4 x 2 tile, so the dot products are not bound by the adds' latency */
 #define GEMV_NR 8
+/* vectors ahead that a matrix-vector product prefetches each row of B */
+#define GEMV_AHEAD 8
+/* bytes of B from which a matrix-vector product prefetches its rows */
+#define GEMV_PREFETCH_BYTES (256 * 1024)
 /* Up to this depth C is written row after row (blocks of NN_MR rows, all their columns),
    deeper in column blocks whose B panel stays in L1. A short product is bound by writing
    C, and sequential lines are what the prefetchers follow: K = 1, 128 x 256, one core,
@@ -507,7 +511,7 @@ FDNN_INLINE void FDNN_CAT(nt_sums_, TS)(V *x, V *s)
 /* C[0:mr, 0:nr] = alpha A[0:mr, :] B[0:nr, :]^T, dot products along K */
 FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K, T alpha,
                                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
-                                        T *c, ptrdiff_t ldc)
+                                        T *c, ptrdiff_t ldc, const int ahead)
 {
     /* mr x nr <= NT_MR x NT_NR = GEMV_NR accumulators; each one's sum runs in the
        same order whatever the tile's shape, so C does not depend on the tiling */
@@ -518,6 +522,11 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
     ptrdiff_t k = 0;
     for (; k + VL <= K; k += VL) {
         V av[NT_MR], bv[GEMV_NR];
+#if defined(__GNUC__) || defined(__clang__)
+        if (ahead) /* B's rows stream from L2: each one's vector GEMV_AHEAD steps ahead */
+            for (int s = 0; s < nr; s++)
+                __builtin_prefetch(b + s * ldb + k + GEMV_AHEAD * VL, 0, 3);
+#endif
         for (int r = 0; r < mr; r++)
             av[r] = VLOAD(a + r * lda + k);
         for (int s = 0; s < nr; s++)
@@ -571,10 +580,10 @@ FDNN_INLINE void FDNN_CAT(nt_cols_, TS)(const int nr, ptrdiff_t M, ptrdiff_t K, 
         const T *ai = a + i * lda;
         T *ci = c + i * ldc;
         switch (M - i >= NT_MR ? NT_MR : M - i) {
-        case NT_MR: FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
-        case 3: FDNN_CAT(nt_tile_, TS)(3, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
-        case 2: FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
-        default: FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, ai, lda, b, ldb, ci, ldc); break;
+        case NT_MR: FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
+        case 3: FDNN_CAT(nt_tile_, TS)(3, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
+        case 2: FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
+        default: FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
         }
     }
 }
@@ -781,10 +790,18 @@ static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t M, ptrdiff_t N, ptrdi
     }
     if (K >= VL && N > 0 && M > 0) {
         if (M == 1 && N >= GEMV_NR) {
+            /* B in L2 or further: prefetched (float32 256 x 784 on one core 9.9-10.2 ->
+               8.6-9.7 us, float64 20.7-21.4 -> 17.6-19.9); in L1 it only costs */
+            const int far = (double)N * (double)K * sizeof(T) >= GEMV_PREFETCH_BYTES;
             for (ptrdiff_t j = 0;; j += GEMV_NR) {
                 if (j > N - GEMV_NR)
                     j = N - GEMV_NR; /* last block overlaps the one before */
-                FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+                if (far)
+                    FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb,
+                                           c + j, ldc, 1);
+                else
+                    FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb,
+                                           c + j, ldc, 0);
                 if (j == N - GEMV_NR)
                     break;
             }
@@ -868,6 +885,8 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef NT_MR
 #undef NT_NR
 #undef GEMV_NR
+#undef GEMV_AHEAD
+#undef GEMV_PREFETCH_BYTES
 #undef FDNN_SHORT_K
 #undef FDNN_PACK_KEEP
 #undef FDNN_FEW_K
