@@ -559,6 +559,16 @@ def test_tanh_keeps_sign_of_zero(dtype):
     assert np.signbit(F.tanh(dtype(-0.0)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_silu_keeps_sign_of_zero(simd, dtype):
+    """silu(z) = z sigma(z): +0 and -0 come back as they are, on every SIMD path (the
+    vector loop and its scalar tail)."""
+    got = F.silu(np.array([-0.0, 0.0] * 9, dtype=dtype))
+    np.testing.assert_array_equal(np.signbit(got), [True, False] * 9)
+    np.testing.assert_array_equal(got, 0.0)
+    assert np.signbit(F.silu(dtype(-0.0))) and not np.signbit(F.silu(dtype(0.0)))
+
+
 def test_sigmoid_float32_underflows_gradually():
     got = F.sigmoid(np.float32(-100.0))
     want = np.float32(np.exp(-100.0))
