@@ -251,8 +251,10 @@ def test_ctrl_c_stops_inside_one_long_mini_batch_before_its_update():
 def test_ctrl_c_in_a_long_gradient_descent_step_leaves_a_whole_step_or_none():
     """Plain gradient descent is folded into each layer's dW product, so a long step stops
     for a signal only until its first W changes; from there it runs to its end and the
-    fit stops after it. Either way the model is consistent: untouched, or exactly one
-    whole step on (a signal early in the step, and one late in it)."""
+    fit stops after it. Either way the model is consistent: untouched, or exactly a whole
+    number of steps on (a signal early in the first step, and one late in it; on a VM
+    whose speed drifts the late one can land in the second step, which then ends whole
+    or is abandoned as well)."""
     rng = np.random.default_rng(5)
     X = rng.standard_normal((32768, 256)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.float32)
@@ -270,9 +272,19 @@ def test_ctrl_c_in_a_long_gradient_descent_step_leaves_a_whole_step_or_none():
         model.set_weights(start)
         _interrupted_batch_fit(model, X, y, delay, epochs=3)
         steps.append(model.optimizer.iterations)
-        assert steps[-1] in (0, 1), steps
+        assert steps[-1] in (0, 1, 2), steps
         assert model.history.batch_loss.size == steps[-1]
-        for a, b in zip(model.get_weights(), after if steps[-1] else start):
+        want = start
+        if steps[-1] == 1:
+            want = after
+        elif steps[-1] == 2:
+            twice = _wide("sgd")
+            twice.build(256)
+            twice.set_weights(start)
+            twice.fit(X, y, epochs=2, batch_size=None, shuffle=False, verbose=0,
+                      engine="compiled")
+            want = twice.get_weights()
+        for a, b in zip(model.get_weights(), want):
             np.testing.assert_array_equal(a, b)
     assert steps[0] == 0, steps
 
