@@ -84,6 +84,7 @@ extensions = [
                                  "fastdnn/_kernels/_sparse.pxd"], **COMMON),
     Extension("fastdnn._kernels._network", sources=["fastdnn/_kernels/_network.pyx"],
               depends=HEADERS + ["fastdnn/_kernels/_optim_kernels.pxi",
+                                 "fastdnn/_kernels/_unit_step.pxi",
                                  "fastdnn/_kernels/_elementwise.pxd",
                                  "fastdnn/_kernels/_loss.pxd",
                                  "fastdnn/_kernels/_metric.pxd",

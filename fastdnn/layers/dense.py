@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _aligned
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
@@ -119,18 +120,18 @@ class Dense(Layer):
     def _build(self, rng: np.random.Generator) -> None:
         units = self.units
         # (building: n_in and dtype are set)
-        self.W = np.ascontiguousarray(
+        self.W = _aligned.copy(
             self.kernel_initializer((units, self.n_in), dtype=self.dtype,  # type: ignore[arg-type]
                                     rng=rng),
-            dtype=self.dtype)
+            self.dtype)
         self.b = self.db = None
         if self.use_bias:
-            self.b = np.ascontiguousarray(
+            self.b = _aligned.copy(
                 self.bias_initializer((units, 1), dtype=self.dtype,  # type: ignore[arg-type]
                                       rng=rng),
-                dtype=self.dtype)
-            self.db = np.zeros_like(self.b)
-        self.dW = np.zeros_like(self.W)
+                self.dtype)
+            self.db = _aligned.zeros_like(self.b)
+        self.dW = _aligned.zeros_like(self.W)
         self._buffers.clear()
 
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _aligned
+
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
@@ -46,7 +48,7 @@ class _Buffers:
 
 
 def _f_empty(n: int, m: int, dtype: Any) -> np.ndarray:
-    return np.empty((n, m), dtype=dtype, order="F")
+    return _aligned.empty((n, m), dtype, order="F")
 
 
 def _check_name(name: Any) -> str | None:

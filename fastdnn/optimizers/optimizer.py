@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence, TypedDict
 
 import numpy as np
 
+from .. import _aligned
 from .. import schedules as _schedules
 from .._kernels import _optim
 from .._compiled import NotCompilable, OptimizerKernel
@@ -201,7 +202,7 @@ class Optimizer:
 
     def _new_slots(self, params: list[np.ndarray]) -> tuple[list[np.ndarray], ...]:
         _optim.check_params(params)
-        return tuple([np.zeros_like(p, subok=False) for p in params] for _ in self._slot_names)
+        return tuple([_aligned.zeros_like(p) for p in params] for _ in self._slot_names)
 
     def build(self, params: Sequence[np.ndarray]) -> None:
         """Allocate the state arrays (zeros like each parameter array).
@@ -449,7 +450,7 @@ class Optimizer:
                             f"optimizer state {name + '/' + str(i)!r} has shape {a.shape} and "
                             f"dtype {a.dtype}, expected shape {p.shape} and dtype {p.dtype} "
                             f"to match params[{i}]")
-                    s = np.zeros_like(p, subok=False)
+                    s = _aligned.zeros_like(p)
                     np.copyto(s, a)
                     slots[k].append(s)
         self._slots = slots

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _aligned
 from .._training import CompiledTrainer
 from ..layers import Dense
 from ..optimizers import GD, SGD
@@ -121,7 +122,7 @@ class CompiledEpochs:
         opt = self.est_optimizer.compiled()
         self.buffer = None
         if isinstance(opt, SGD) and opt.momentum:
-            self.buffer = np.zeros(net.size, dtype=net.dtype)
+            self.buffer = _aligned.zeros(net.size, net.dtype)
             W, b = net.views(self.buffer)
             opt._slots = ([p for Wl, bl in zip(W, b) for p in (Wl, bl.reshape(-1, 1))],)
             return opt

@@ -19,8 +19,8 @@ Examples
 >>> net = Network([3, 4, 2], "relu", "softmax", np.float64)
 >>> net.size, [W.shape for W in net.W], net.coefs[0].shape
 (26, [(4, 3), (2, 4)], (3, 4))
->>> net.W[0].base is net.flat or net.W[0].base.base is net.flat
-True
+>>> np.shares_memory(net.W[0], net.flat), net.flat.ctypes.data % 64
+(True, 0)
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _aligned
 from .. import functional as F
 from .._kernels import _dense
 from .._kernels import _elementwise as _ew
@@ -114,8 +115,8 @@ class Network:
             start += fan_out
         self.size = start
         self._spans = spans
-        self.flat = np.zeros(self.size, dtype=self.dtype)
-        self.grad = np.zeros(self.size, dtype=self.dtype)
+        self.flat = _aligned.zeros(self.size, self.dtype)
+        self.grad = _aligned.zeros(self.size, self.dtype)
         self.W, self.b = self.views(self.flat)
         self._gW, self._gb = self.views(self.grad)
         self.coefs = tuple(W.T for W in self.W)       # (fan_in, fan_out) views
