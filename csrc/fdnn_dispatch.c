@@ -202,12 +202,19 @@ static void note_lateness(const double *start, int nt)
 }
 
 int fdnn_team_threads(void) { return team_usable() ? team_size() : 1; }
+void fdnn_team_barrier(void)
+{
+#pragma omp barrier
+}
+int fdnn_region_threads(void) { return omp_get_num_threads(); }
 void fdnn_team_note(const double *start, int nt) { note_lateness(start, nt); }
 double fdnn_team_clock(void) { return omp_get_wtime(); }
 long fdnn_team_backoffs(void) { return g_team_backoffs; }
 #else
 static int team_usable(void) { return 1; }
 int fdnn_team_threads(void) { return 1; }
+void fdnn_team_barrier(void) {}
+int fdnn_region_threads(void) { return 1; }
 void fdnn_team_note(const double *start, int nt) { (void)start; (void)nt; }
 long fdnn_team_backoffs(void) { return 0; }
 double fdnn_team_clock(void)

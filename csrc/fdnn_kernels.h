@@ -393,6 +393,12 @@ int fdnn_interrupted(void);
 int fdnn_team_threads(void);
 void fdnn_team_note(const double *start, int nt);
 double fdnn_team_clock(void);
+/* Every thread of the enclosing parallel region waits here for the others (an OpenMP
+   barrier; nothing outside a region or without OpenMP). Called by all of the region's
+   threads, outside any worksharing loop. fdnn_region_threads: the threads the enclosing
+   region got (1 outside one), which may be fewer than it asked for. */
+void fdnn_team_barrier(void);
+int fdnn_region_threads(void);
 /* how many times the team has backed off since the library was loaded */
 long fdnn_team_backoffs(void);
 

@@ -118,6 +118,10 @@ cdef int kernel_threads() noexcept nogil
 cdef int team_threads() noexcept nogil
 cdef void team_note(const double *start, int nt) noexcept nogil
 cdef double team_clock() noexcept nogil
+# every thread of the enclosing parallel region waits for the others (outside a prange);
+# the threads that region got (1 outside one)
+cdef void team_barrier() noexcept nogil
+cdef int region_threads() noexcept nogil
 # the calling thread's interrupt poll (csrc/fdnn_kernels.h, fdnn_interrupt_*): fn(ctx) is
 # called at most every `interval` s by interrupt_poll() and, while armed, between the
 # pieces long products are cut into; once it returned nonzero, interrupted() is True and

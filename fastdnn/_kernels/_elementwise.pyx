@@ -43,6 +43,8 @@ cdef extern from "fdnn_kernels.h" nogil:
     int fdnn_team_threads()
     void fdnn_team_note(const double *start, int nt)
     double fdnn_team_clock()
+    void fdnn_team_barrier()
+    int fdnn_region_threads()
     long fdnn_team_backoffs()
     void fdnn_interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx, double interval)
     void fdnn_interrupt_arm(int armed)
@@ -190,6 +192,14 @@ cdef void team_note(const double *start, int nt) noexcept nogil:
 
 cdef double team_clock() noexcept nogil:
     return fdnn_team_clock()
+
+
+cdef void team_barrier() noexcept nogil:
+    fdnn_team_barrier()
+
+
+cdef int region_threads() noexcept nogil:
+    return fdnn_region_threads()
 
 
 cdef void interrupt_set(int (*fn)(void *) noexcept nogil, void *ctx,

@@ -35,11 +35,12 @@ from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, 
                                             bias_act_f64, gemm_nn_f32, gemm_nn_f64, gemm_nt_f32,
                                             gemm_nt_f64, softmax_columns_f32,
                                             softmax_columns_f64, sq_sum_f32, sq_sum_f64,
-                                            team_clock, team_note,
+                                            region_threads, team_barrier, team_clock,
+                                            team_note,
                                             team_threads, unary_f32, unary_f64,
                                             interrupt_set, interrupt_arm, interrupt_poll,
                                             interrupted)
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
 
 from fastdnn import _aligned
 from fastdnn._kernels import _elementwise as _ew
@@ -162,6 +163,7 @@ cdef struct Net:
     char *Xu                       # (unit pieces - 1, n_x, B): the other pieces' batches
     char *Zu                       # (unit pieces, n_y, B) F: the pieces' output products
     char *dbu                      # (n_hidden): the pieces' db, on lines of their own
+    char *dbo                      # (unit pieces, UNIT_OUT_LD): each share's sums of dZ2
     char *Xb                       # (n_x, B) F
     char *Yb                       # (n_y, B) F
     bint stats_fresh               # the normalizations' batch statistics are this step's
@@ -1364,6 +1366,7 @@ cdef class Plan(_Buffers):
         net.Xu = _ptr(self._buffer((p - 1) * net.n_x * B, dt))
         net.Zu = _ptr(self._buffer(p * net.n_y * B, dt))
         net.dbu = _ptr(self._buffer(net.layer[0].n_out, dt))
+        net.dbo = _ptr(self._buffer(p * _unit_out_ld(net.n_y), dt))
         net.unit_pieces_kept = p
 
     cdef const char *_weights(self, object sample_weight, Py_ssize_t m) except? NULL:

@@ -133,34 +133,74 @@ cdef void _unit_forward(Net *net, int c, int pieces, const char *X, Py_ssize_t r
         sq[2 * c + 1] = s
 
 
-cdef void _unit_output(Net *net, int pieces, Py_ssize_t k, real dummy) noexcept nogil:
-    """The output layer's A (and its g's input, on_z) from the pieces' products summed in
-    piece order, plus the bias, through the activation."""
+cdef inline Py_ssize_t _unit_out_ld(Py_ssize_t n_y) noexcept nogil:
+    """The stride of the shares' sums of dZ2 in dbo: n_y values rounded up to whole lines
+    of either type (16 values)."""
+    return (n_y + 15) // 16 * 16
+
+
+cdef double _unit_output(Net *net, int c, int pieces, Py_ssize_t k, real *Yb,
+                         const real *w, real scale) noexcept nogil:
+    """Share c of the output's columns (examples): its pieces' products summed in piece
+    order, plus the bias, through the activation; the gradient dZ2 of those columns and
+    (with a bias) scale times their sums in row c of dbo. Returns the loss summed over
+    them."""
     cdef DenseL *o = &net.layer[1]
-    cdef Py_ssize_t i, n = net.n_y * k, ld = net.n_y * net.B
-    cdef int c
-    cdef real *out = <real *>o.A
-    cdef real *Z = <real *>o.act_in if o.on_z else out
-    cdef const real *P = <const real *>net.Zu
-    for i in range(n):
+    cdef Py_ssize_t j0, j1, kc, i, n_y = net.n_y, ld = net.n_y * net.B
+    cdef int p, out_op
+    cdef real *out
+    cdef real *Z
+    cdef real *G
+    cdef real *db = NULL
+    cdef const real *P
+    cdef const real *cached
+    cdef const real *wc = NULL
+    cdef double loss
+    _share(k, c, pieces, 1, &j0, &j1)
+    kc = j1 - j0
+    if o.b != NULL:
+        db = <real *>net.dbo + c * _unit_out_ld(n_y)
+        for i in range(n_y):
+            db[i] = 0
+    if kc <= 0:
+        return 0
+    out = <real *>o.A + j0 * n_y
+    Z = (<real *>o.act_in + j0 * n_y) if o.on_z else out
+    P = <const real *>net.Zu + j0 * n_y
+    for i in range(kc * n_y):
         Z[i] = P[i]
-    for c in range(1, pieces):
-        for i in range(n):
-            Z[i] = Z[i] + P[c * ld + i]
+    for p in range(1, pieces):
+        for i in range(kc * n_y):
+            Z[i] = Z[i] + P[p * ld + i]
     if real is float:
-        bias_act_f32(FDNN_LINEAR if (o.on_z or o.softmax) else o.act, <float *>Z, k, net.n_y,
+        bias_act_f32(FDNN_LINEAR if (o.on_z or o.softmax) else o.act, <float *>Z, kc, n_y,
                      <const float *>o.b, False, <float>o.alpha)
         if o.on_z:
-            unary_f32(o.act, <const float *>Z, <float *>out, n, <float>o.alpha)
+            unary_f32(o.act, <const float *>Z, <float *>out, kc * n_y, <float>o.alpha)
         if o.softmax:
-            softmax_columns_f32(<float *>out, net.n_y, k)
+            softmax_columns_f32(<float *>out, n_y, kc)
     else:
-        bias_act_f64(FDNN_LINEAR if (o.on_z or o.softmax) else o.act, <double *>Z, k,
-                     net.n_y, <const double *>o.b, False, o.alpha)
+        bias_act_f64(FDNN_LINEAR if (o.on_z or o.softmax) else o.act, <double *>Z, kc, n_y,
+                     <const double *>o.b, False, o.alpha)
         if o.on_z:
-            unary_f64(o.act, <const double *>Z, <double *>out, n, o.alpha)
+            unary_f64(o.act, <const double *>Z, <double *>out, kc * n_y, o.alpha)
         if o.softmax:
-            softmax_columns_f64(<double *>out, net.n_y, k)
+            softmax_columns_f64(<double *>out, n_y, kc)
+    if w != NULL:
+        wc = w + j0
+    loss = _loss_sum(net, <const real *>out, <const real *>Yb + j0 * n_y, wc, kc)
+    G = _output_gradient(net, <const real *>out, Yb + j0 * n_y, wc, <real *>net.G + j0 * n_y,
+                         kc, &out_op)
+    cached = (<const real *>(o.act_in if (o.on_z and not net.fused) else o.A)) + j0 * n_y
+    if real is float:
+        act_backward_f32(out_op, <const float *>G, <const float *>cached,
+                         <float *>o.dZ + j0 * n_y, kc, n_y, <float *>db, False, scale,
+                         <float>o.alpha)
+    else:
+        act_backward_f64(out_op, <const double *>G, <const double *>cached,
+                         <double *>o.dZ + j0 * n_y, kc, n_y, <double *>db, False, scale,
+                         o.alpha)
+    return loss
 
 
 cdef void _unit_backward(Net *net, int c, int pieces, const char *X, Py_ssize_t rs,
@@ -168,7 +208,8 @@ cdef void _unit_backward(Net *net, int c, int pieces, const char *X, Py_ssize_t 
                          const double *base, double K) noexcept nogil:
     """Piece c's backward and update: dA[U] = W2[:, U]^T dZ2 (W2 before its step), dZ[U]
     and db1[U], dW1[U] and dW2[:, U], then the optimizer's step on W1's rows, b1's
-    values and W2's columns of its units (piece 0 also on b2). db1[U] is summed on lines
+    values and W2's columns of its units (piece 0 also on b2, from the output shares' sums
+    of dZ2, in share order). db1[U] is summed on lines
     of the piece's own (dbu) and copied to b1's gradient once: a db array that does not
     start on a cache line would have its two pieces add into a shared line per example."""
     cdef DenseL *h = &net.layer[0]
@@ -210,8 +251,64 @@ cdef void _unit_backward(Net *net, int c, int pieces, const char *X, Py_ssize_t 
                _at(o.slot[0][0], at, scale), _at(o.slot[0][1], at, scale), n, base,
                o.lam / K, 1.0)
     if c == 0 and o.b != NULL:
+        # db2: the shares' sums, in share order
+        db = <real *>o.db
+        for r in range(n_y):
+            db[r] = (<const real *>net.dbo)[r]
+        for at in range(1, pieces):
+            for r in range(n_y):
+                db[r] = db[r] + (<const real *>net.dbo)[at * _unit_out_ld(n_y) + r]
         _apply(net.opt, <real *>o.b, <const real *>o.db, _at(o.slot[1][0], 0, scale),
                _at(o.slot[1][1], 0, scale), n_y, base, 0, 1.0)
+
+
+cdef int _unit_team(Net *net, int tid, int nt, int pieces, const char *X, Py_ssize_t rs,
+                    Py_ssize_t cs, int x_f32, const real *Y, const long long *perm,
+                    Py_ssize_t start, Py_ssize_t k, const real *SW, bint in_place, real *Yb,
+                    const real *w, double *cost, double *metric_sums, double K,
+                    const double *base, double *sq, double *losses) noexcept nogil:
+    """Thread tid's part of a unit-split step on a team of nt (pieces tid, tid + nt, ...),
+    in three phases with a barrier between them: the pieces' forward, the output's shares
+    of columns, then the pieces' backward and update. Every thread sums the cost over the
+    shares (in order) and takes the same decision on a non-finite one; thread 0 records
+    it and the metrics."""
+    cdef DenseL *h = &net.layer[0]
+    cdef DenseL *o = &net.layer[1]
+    cdef int c
+    cdef real scale = <real>(1.0 / K)
+    cdef double loss = 0, reg = 0, s0 = 0, s1 = 0
+    cdef bint diverged
+    c = tid
+    while c < pieces:
+        _unit_forward(net, c, pieces, X, rs, cs, x_f32, Y, perm, start, k, SW, in_place, sq)
+        c += nt
+    if nt > 1:
+        team_barrier()
+    c = tid
+    while c < pieces:
+        losses[c] = _unit_output(net, c, pieces, k, Yb, w, scale)
+        c += nt
+    if nt > 1:
+        team_barrier()
+    for c in range(pieces):
+        loss += losses[c]
+        s0 += sq[2 * c]
+        s1 += sq[2 * c + 1]
+    if h.lam != 0:
+        reg += h.lam / (2.0 * K) * s0
+    if o.lam != 0:
+        reg += o.lam / (2.0 * K) * s1
+    diverged = net.stop_on_nan and not isfinite(loss / K + reg)
+    if tid == 0:
+        _cost_and_metrics(net, loss, reg, K, cost, metric_sums, <const real *>o.A,
+                          <const real *>Yb, w, k)
+    if diverged:
+        return STEP_DIVERGED
+    c = tid
+    while c < pieces:
+        _unit_backward(net, c, pieces, X, rs, start, k, in_place, scale, base, K)
+        c += nt
+    return STEP_DONE
 
 
 cdef int _step_units(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssize_t cs,
@@ -220,63 +317,37 @@ cdef int _step_units(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssiz
                      double *metric_sums, const real *SW, double K,
                      int pieces) noexcept nogil:
     """_step's work for a one-hidden-layer network cut into `pieces` pieces of hidden
-    units (see above)."""
-    cdef int c, l, out_op, nt = team_threads()
-    cdef DenseL *h = &net.layer[0]
-    cdef DenseL *o = &net.layer[1]
-    cdef real scale = <real>(1.0 / K)
+    units (see above), in one parallel region."""
+    cdef int l, tid, nt = team_threads()
     cdef double base[FDNN_N_OC]
     cdef double sq[2 * UNIT_PIECES]
-    cdef double reg = 0, s0 = 0, s1 = 0
+    cdef double losses[UNIT_PIECES]
+    cdef int status[1]
     cdef bint in_place = (perm == NULL and net.mean == NULL
                           and (x_f32 != 0) == (sizeof(real) == 4)
                           and cs == sizeof(real) and rs == cs * net.n_x)
     cdef real *Yb = (<real *>Y + start * net.n_y) if in_place else <real *>net.Yb
     cdef const real *w = NULL
-    cdef real *G
-    cdef const real *cached
     net.steps_by_units += 1
     if in_place:
         net.batches_in_place += 1
     if SW != NULL:
         w = SW + start if in_place else <const real *>net.wb
-    if nt > pieces:
-        nt = pieces
-    # static: piece c runs on thread c % nt in both regions, next to its batch's copy
-    if nt > 1:
-        for c in prange(pieces, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            _unit_forward(net, c, pieces, X, rs, cs, x_f32, Y, perm, start, k, SW, in_place,
-                          sq)
-    else:
-        for c in range(pieces):
-            _unit_forward(net, c, pieces, X, rs, cs, x_f32, Y, perm, start, k, SW, in_place,
-                          sq)
-    _unit_output(net, pieces, k, dummy)
-    for c in range(pieces):
-        s0 += sq[2 * c]
-        s1 += sq[2 * c + 1]
-    if h.lam != 0:
-        reg += h.lam / (2.0 * K) * s0
-    if o.lam != 0:
-        reg += o.lam / (2.0 * K) * s1
-    if _cost_and_metrics(net, _loss_sum(net, <const real *>o.A, <const real *>Yb, w, k), reg,
-                         K, cost, metric_sums, <const real *>o.A, <const real *>Yb, w, k):
-        return STEP_DIVERGED
-    G = _output_gradient(net, <const real *>o.A, Yb, w, <real *>net.G, k, &out_op)
-    cached = <const real *>(o.act_in if (o.on_z and not net.fused) else o.A)
-    if real is float:
-        act_backward_f32(out_op, <const float *>G, <const float *>cached, <float *>o.dZ, k,
-                         net.n_y, <float *>o.db, False, scale, <float>o.alpha)
-    else:
-        act_backward_f64(out_op, <const double *>G, <const double *>cached, <double *>o.dZ, k,
-                         net.n_y, <double *>o.db, False, scale, o.alpha)
     _step_scalars(&net.hyper, lr, t, base)
     for l in range(net.L):
         net.layer[l].w_done = False
+    if nt > pieces:
+        nt = pieces
     if nt > 1:
-        for c in prange(pieces, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            _unit_backward(net, c, pieces, X, rs, start, k, in_place, scale, base, K)
-    else:
-        for c in range(pieces):
-            _unit_backward(net, c, pieces, X, rs, start, k, in_place, scale, base, K)
-    return STEP_DONE
+        # piece c runs on thread c % nt in every phase, next to its batch's copy
+        # the team the region got, which may be smaller than asked for
+        with parallel(num_threads=nt):
+            tid = threadid()
+            l = _unit_team(net, tid, region_threads(), pieces, X, rs, cs, x_f32, Y, perm,
+                           start, k, SW, in_place, Yb, w, cost, metric_sums, K, base, sq,
+                           losses)
+            if tid == 0:
+                status[0] = l
+        return status[0]
+    return _unit_team(net, 0, 1, pieces, X, rs, cs, x_f32, Y, perm, start, k, SW, in_place,
+                      Yb, w, cost, metric_sums, K, base, sq, losses)
