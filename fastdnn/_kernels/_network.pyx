@@ -599,6 +599,71 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k, Py_ssize_t at=0
         X_l = A
 
 
+cdef void _forward_one_part(Net *net, int tid, int nt, real *X, real *out,
+                            double *start) noexcept nogil:
+    """Thread tid's part of one example through every layer on a team of nt (an
+    inference plan: no normalization, g applied in place): its share of whole cache lines
+    of each large layer's outputs (a small layer's all on thread 0), with a barrier after
+    every layer whose outputs the next one reads, and before a softmax (thread 0's)."""
+    cdef int l
+    cdef DenseL *d
+    cdef real *A
+    cdef real *X_l = X
+    cdef Py_ssize_t r0, r1
+    start[tid] = team_clock()
+    for l in range(net.L):
+        d = &net.layer[l]
+        A = out if l == net.L - 1 else <real *>d.A
+        if d.n_out * d.n_in >= PARALLEL_GEMV:
+            _share(d.n_out, tid, nt, 64 // sizeof(real), &r0, &r1)
+        else:
+            r0, r1 = 0, (d.n_out if tid == 0 else 0)
+        if r1 > r0:
+            if real is float:
+                gemm_nt_f32(1, r1 - r0, d.n_in, 1, X_l, d.n_in,
+                            <const float *>d.W + r0 * d.n_in, d.n_in, A + r0, d.n_out)
+                bias_act_f32(FDNN_LINEAR if d.softmax else d.act, A + r0, 1, r1 - r0,
+                             <const float *>d.b + r0 if d.b != NULL else NULL, False,
+                             <float>d.alpha)
+            else:
+                gemm_nt_f64(1, r1 - r0, d.n_in, 1, X_l, d.n_in,
+                            <const double *>d.W + r0 * d.n_in, d.n_in, A + r0, d.n_out)
+                bias_act_f64(FDNN_LINEAR if d.softmax else d.act, A + r0, 1, r1 - r0,
+                             <const double *>d.b + r0 if d.b != NULL else NULL, False,
+                             d.alpha)
+        if d.softmax:
+            team_barrier()
+            if tid == 0:
+                if real is float:
+                    softmax_columns_f32(A, d.n_out, 1)
+                else:
+                    softmax_columns_f64(A, d.n_out, 1)
+        if l < net.L - 1:
+            team_barrier()
+        X_l = A
+
+
+cdef void _forward_one(Net *net, real *X, real *out) noexcept nogil:
+    """One example through an inference plan's layers: in one parallel region, with a
+    barrier between layers (a fork and a join per large layer otherwise), when a layer is
+    large enough to be split; else _forward."""
+    cdef int l, tid, nt = team_threads()
+    cdef bint large = False
+    cdef double start[MAX_TEAM]
+    for l in range(net.L):
+        large = large or net.layer[l].n_out * net.layer[l].n_in >= PARALLEL_GEMV
+    nt = nt if nt < MAX_TEAM else MAX_TEAM
+    if nt < 2 or not large:
+        _forward(net, X, out, 1)
+        return
+    for l in range(nt):
+        start[l] = -1
+    with parallel(num_threads=nt):
+        tid = threadid()
+        _forward_one_part(net, tid, region_threads(), X, out, start)
+    team_note(start, nt)
+
+
 cdef double _l2_cost(Net *net, double K, real dummy) noexcept nogil:
     """The L2 penalty, sum over layers of lam/(2K) sum(W^2), of the weights as they are."""
     cdef int l
@@ -1575,9 +1640,9 @@ cdef class Forward(_Buffers):
             d.norm = 0         # inference plans hold no normalization layer
             d.on_z, d.Z, d.act_in = False, NULL, NULL  # inference applies g in the epilogue
             d.W, d.b = _ptr(W), _ptr_or_null(b)
-            a = np.empty(d.n_out * capacity, dtype=dt) if l < L - 1 else None
-            self.keep += [W, b, a]
-            d.A = _ptr(a) if a is not None else NULL
+            self.keep += [W, b]
+            # on lines of their own: threads write neighbouring shares (_forward_one)
+            d.A = _ptr(self._buffer(d.n_out * capacity, dt)) if l < L - 1 else NULL
 
     cdef bint _takes(self, cnp.ndarray x):
         """x is a native float32/float64 (k, n_x) array with k <= capacity."""
@@ -1606,12 +1671,18 @@ cdef class Forward(_Buffers):
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const float *>NULL, NULL, 0, k,
                             <const float *>NULL)
-                _forward(net, <float *>(px if direct else net.Xb), <float *>po, k)
+                if k == 1:
+                    _forward_one(net, <float *>(px if direct else net.Xb), <float *>po)
+                else:
+                    _forward(net, <float *>(px if direct else net.Xb), <float *>po, k)
             else:
                 if not direct:
                     _gather(net, px, rs, cs, x_f32, <const double *>NULL, NULL, 0, k,
                             <const double *>NULL)
-                _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
+                if k == 1:
+                    _forward_one(net, <double *>(px if direct else net.Xb), <double *>po)
+                else:
+                    _forward(net, <double *>(px if direct else net.Xb), <double *>po, k)
             interrupt_set(NULL, NULL, 0)
             PyThread_release_lock(self.lock)
         if self._raised is not None:
