@@ -10,6 +10,7 @@
 #define FDNN_ISA avx512
 #define FDNN_ISA_NAME "avx512"
 #define FDNN_VBYTES 64
+#include "fdnn_recip_avx512.h"
 #include "fdnn_ew_impl.h"
 #if defined(__clang__)
 #pragma clang attribute pop

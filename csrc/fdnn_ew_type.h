@@ -1351,6 +1351,8 @@ static void KFN(bn_backward)(const T *dy, const T *x, ptrdiff_t n, ptrdiff_t m, 
 /* BODY updates p[i] (and the state) from the gradient gi; one loop without the L2 term,
    one with it, so the vectorizer sees a plain loop in each; and the same two with a norm
    clip's scale and a value clip (NaN passes the clip unchanged) */
+/* values of a block of Adam's step (three arrays of it stay in L1) */
+#define FDNN_ADAM_BLOCK 512
 #define FDNN_OPT_LOOP(BODY)                                                             \
     do {                                                                                \
         if (gscale == 1 && !(clip > 0)) {                                               \
@@ -1400,6 +1402,26 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
         FDNN_OPT_LOOP(const T si = beta1 * s1[i] + omb1 * gi * gi; s1[i] = si;
                       p[i] = p[i] - lr * gi / (FDNN_SQRT(si) + eps));
         break;
+#if defined(FDNN_HAVE_ADAM_APPLY) && FDNN_TBYTES == 8
+    case FDNN_OPT_ADAM:
+    case FDNN_OPT_ADAMW: {
+        /* the moments a block at a time, then the step on the block from L1 without the
+           divider (fdnn_recip_avx512.h) */
+        const T keep = op == FDNN_OPT_ADAMW ? c[FDNN_OC_KEEP] : (T)1;
+        T *const p_ = p, *const s1_ = s1, *const s2_ = s2;
+        const T *const g_ = g;
+        const ptrdiff_t n_ = n;
+        for (ptrdiff_t at = 0; at < n_; at += FDNN_ADAM_BLOCK) {
+            T *p = p_ + at, *s1 = s1_ + at, *s2 = s2_ + at;
+            const T *g = g_ + at;
+            const ptrdiff_t n = n_ - at < FDNN_ADAM_BLOCK ? n_ - at : FDNN_ADAM_BLOCK;
+            FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
+                          const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi);
+            FDNN_CAT(fdnn_adam_apply_, TS)(p, s1, s2, n, lr, inv_c2, eps, keep);
+        }
+        break;
+    }
+#else
     case FDNN_OPT_ADAM:
         FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
                       const T vi = beta2 * s2[i] + omb2 * gi * gi; s1[i] = mi; s2[i] = vi;
@@ -1412,6 +1434,7 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
                       p[i] = keep * p[i] - lr * mi / (FDNN_SQRT(vi * inv_c2) + eps));
         break;
     }
+#endif
     case FDNN_OPT_NADAM: {
         const T lr_m = c[FDNN_OC_LR_M];
         FDNN_OPT_LOOP(const T mi = beta1 * s1[i] + omb1 * gi;
@@ -1443,6 +1466,7 @@ static void KFN(optim)(int op, T *p, const T *g, T *s1, T *s2, ptrdiff_t n, cons
     }
 }
 #undef FDNN_OPT_LOOP
+#undef FDNN_ADAM_BLOCK
 
 /* sum of x[i]^2 in double: 32 running sums (the FMA's latency times its ports, in the
    widest vectors), then added pairwise */

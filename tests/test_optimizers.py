@@ -919,3 +919,28 @@ def test_a_long_update_is_the_same_on_any_thread_count(name, dtype):
     ok = np.ones(W.shape, bool)
     ok[77_777] = False
     assert_close(W[ok], run.ref[0][ok], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_adam_step_at_the_edges_of_its_quotient(simd, cls, dtype):
+    """m / (sqrt(v) + eps) as the division gives it where the AVX-512 path estimates the
+    quotient: a zero gradient, a gradient whose square overflows (v = inf: no step) or
+    underflows (v = 0), a NaN gradient, and ordinary values, in a block and a tail."""
+    big = np.finfo(dtype).max ** 0.5 * 64         # 0.001 times its square overflows
+    g = np.array([0.0, big, np.nan, 1e-3, -2.0, 0.5, 3e-30, 7.0] * 3 + [1.0], dtype)
+    kw = {"weight_decay": 0.0} if cls is AdamW else {}
+    eps = 1e-7
+    p = np.linspace(-1, 1, g.size).astype(dtype)
+    p0 = p.astype(np.float64)
+    cls(learning_rate=0.1, epsilon=eps, **kw).apply_gradients([p], [g.copy()])
+    g64 = g.astype(np.float64)
+    m, v = 0.1 * g64, (0.001 * g64 * g64).astype(dtype).astype(np.float64)
+    with np.errstate(all="ignore"):
+        expected = p0 - 0.1 * (m / 0.1) / (np.sqrt(v / 0.001) + eps)
+    np.testing.assert_array_equal(np.isnan(p), np.isnan(expected))
+    ok = ~np.isnan(expected)
+    np.testing.assert_allclose(p[ok], expected[ok], rtol=4 * np.finfo(dtype).eps,
+                               atol=4 * np.finfo(dtype).eps)
+    assert p[1] == dtype(p0[1])                   # v = inf: no step
+    assert p[0] == dtype(p0[0])                   # a zero gradient: no step
