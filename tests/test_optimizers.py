@@ -944,3 +944,18 @@ def test_adam_step_at_the_edges_of_its_quotient(simd, cls, dtype):
                                atol=4 * np.finfo(dtype).eps)
     assert p[1] == dtype(p0[1])                   # v = inf: no step
     assert p[0] == dtype(p0[0])                   # a zero gradient: no step
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_adam_step_on_a_subnormal_second_moment(simd, cls):
+    """float64: a gradient of 1e-160 makes v subnormal; with a tiny epsilon the step is
+    still about the learning rate (the AVX-512 path's square root estimate overflows
+    there and takes the square root itself)."""
+    kw = {"weight_decay": 0.0} if cls is AdamW else {}
+    g = np.array([1e-160, -3e-161, 1e-155, 2.0] * 5, np.float64)
+    p = np.zeros_like(g)
+    cls(learning_rate=0.1, epsilon=1e-300, **kw).apply_gradients([p], [g.copy()])
+    v = 0.001 * g * g
+    expected = -0.1 * g / (np.sqrt(v / 0.001) + 1e-300)
+    assert np.all(np.abs(v[:2]) < np.finfo(np.float64).tiny)     # subnormal second moments
+    np.testing.assert_allclose(p, expected, rtol=1e-13)

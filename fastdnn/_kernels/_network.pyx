@@ -1423,7 +1423,12 @@ cdef class Plan(_Buffers):
         the network has one hidden layer wide enough for two pieces or more."""
         cdef Net *net = &self.net
         cdef int p
+        cdef double weights = 0
         if net.L != 2 or net.layer[0].norm or net.layer[1].norm:
+            return
+        for p in range(2):
+            weights += <double>net.layer[p].n_out * net.layer[p].n_in
+        if weights * UNIT_COLUMNS > COLUMN_STEP:   # no batch of this plan is split by units
             return
         p = _unit_count(net.layer[0].n_out)
         if p < 2:
