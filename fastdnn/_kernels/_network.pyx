@@ -647,7 +647,7 @@ cdef void _forward_one(Net *net, real *X, real *out) noexcept nogil:
     """One example through an inference plan's layers: in one parallel region, with a
     barrier between layers (a fork and a join per large layer otherwise), when a layer is
     large enough to be split; else _forward."""
-    cdef int l, tid, nt = team_threads()
+    cdef int l, tid = 0, nt = team_threads()
     cdef bint large = False
     cdef double start[MAX_TEAM]
     for l in range(net.L):

@@ -318,7 +318,7 @@ cdef int _step_units(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssiz
                      int pieces) noexcept nogil:
     """_step's work for a one-hidden-layer network cut into `pieces` pieces of hidden
     units (see above), in one parallel region."""
-    cdef int l, tid, nt = team_threads()
+    cdef int l, st = 0, tid = 0, nt = team_threads()
     cdef double base[FDNN_N_OC]
     cdef double sq[2 * UNIT_PIECES]
     cdef double losses[UNIT_PIECES]
@@ -343,11 +343,11 @@ cdef int _step_units(Net *net, real dummy, const char *X, Py_ssize_t rs, Py_ssiz
         # the team the region got, which may be smaller than asked for
         with parallel(num_threads=nt):
             tid = threadid()
-            l = _unit_team(net, tid, region_threads(), pieces, X, rs, cs, x_f32, Y, perm,
-                           start, k, SW, in_place, Yb, w, cost, metric_sums, K, base, sq,
-                           losses)
+            st = _unit_team(net, tid, region_threads(), pieces, X, rs, cs, x_f32, Y, perm,
+                            start, k, SW, in_place, Yb, w, cost, metric_sums, K, base, sq,
+                            losses)
             if tid == 0:
-                status[0] = l
+                status[0] = st
         return status[0]
     return _unit_team(net, 0, 1, pieces, X, rs, cs, x_f32, Y, perm, start, k, SW, in_place,
                       Yb, w, cost, metric_sums, K, base, sq, losses)
