@@ -175,7 +175,7 @@ NOT_SPLIT = {
 @pytest.mark.parametrize("case", list(NOT_SPLIT))
 def test_networks_the_unit_step_does_not_take(case, monkeypatch):
     """A norm clip needs every gradient before any update; a second hidden layer would need
-    every piece's activations; a hidden layer narrower than two pieces of 64 units or an
+    every piece's activations; a hidden layer narrower than two pieces of 48 units or an
     output as wide as the input pass more between the threads than they save."""
     plan = _fit(case, np.float64, 2, monkeypatch, epochs=1, case_table=NOT_SPLIT)[3]
     assert plan.steps_split_by_units == 0
@@ -198,3 +198,13 @@ def test_unit_step_least_switches_it_off(monkeypatch):
         _network.unit_step_least(before)
     assert plan.steps_split_by_units == 0
     assert plan.steps_split_by_columns == 2     # the column split takes it instead
+
+
+@pytest.mark.parametrize("dtype, split", [(np.float64, True), (np.float32, False)])
+def test_pieces_of_whole_lines_must_be_even(dtype, split, monkeypatch):
+    """100 units: float64 pieces of 56 and 44 units (lines of 8) are split by units;
+    float32 pieces would be 64 and 36 (lines of 16), too uneven: the column split takes it."""
+    table = {"hundred": (lambda: _net(100, "relu", 4, "softmax"), "categorical_crossentropy",
+                         lambda: Adam(0.01), [], False, {})}
+    plan = _fit("hundred", dtype, 2, monkeypatch, epochs=1, case_table=table)[3]
+    assert plan.steps_split_by_units == (2 if split else 0)
