@@ -10,8 +10,6 @@ metrics: to rounding against the unsplit step, bit for bit across thread counts.
 import numpy as np
 import pytest
 
-import fastdnn
-from fastdnn import _training
 from fastdnn.callbacks import LambdaCallback
 from fastdnn._kernels import _network
 from fastdnn.layers import Dense, Input, Normalizer
@@ -19,6 +17,7 @@ from fastdnn.losses import CategoricalCrossentropy, Huber
 from fastdnn.models import Sequential
 from fastdnn.optimizers import GD, SGD, Adam, AdamW, Nadam, RMSprop
 from fastdnn.regularizers import L2
+from split_fit import capture_plans, fit_case, make_data
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -72,43 +71,13 @@ CASES = {
 
 
 def _data(loss, n_out, m=512, dtype=np.float64):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(m, 12)).astype(dtype)
-    if n_out == 1:
-        y = (X[:, 0] + X[:, 1] > 0).astype(dtype)
-    elif loss == "mse" or isinstance(loss, Huber):
-        y = np.tanh(X[:, :n_out]).astype(dtype)
-    else:
-        y = rng.integers(0, n_out, size=m)
-    w = rng.uniform(0.2, 2.0, size=m).astype(dtype)
-    return X, y, w
+    return make_data(loss, n_out, 12, m, dtype)
 
 
 def _fit(case, dtype, limit, threads, monkeypatch):
-    layers, loss, optimizer, metrics, weighted, options = CASES[case]
-    plans = []
-    select = _training.select
-
-    def capture(*args, **kwargs):
-        trainer, why = select(*args, **kwargs)
-        plans.append(getattr(trainer, "plan", None))
-        return trainer, why
-    monkeypatch.setattr(_training, "select", capture)
-    model = Sequential(layers(), dtype=np.dtype(dtype).name, seed=0)
-    n_out = model.layers[-1].units
-    X, y, w = _data(loss, n_out, dtype=dtype)
-    model.compile(optimizer(), loss, metrics)
-    before = _network.column_step_limit(limit)
-    fastdnn.set_num_threads(threads)
-    try:
-        h = model.fit(X, y, epochs=3, batch_size=256, seed=0, verbose=0,
-                      sample_weight=w if weighted else None, **options)
-    finally:
-        fastdnn.set_num_threads(None)
-        _network.column_step_limit(before)
-    assert h.engine == "compiled"
-    split = plans[-1].steps_split_by_columns
-    return model.get_weights(), h.batch_loss, h.history, split
+    weights, batch_loss, history, plan = fit_case(CASES[case], 12, dtype, limit, threads,
+                                                  monkeypatch)
+    return weights, batch_loss, history, plan.steps_split_by_columns
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -155,14 +124,7 @@ def test_a_limit_raised_after_the_plan_leaves_the_step_unsplit(monkeypatch):
     model = Sequential(layers(), dtype="float64", seed=0)
     X, y, _ = _data(loss, 4)
     model.compile(optimizer(), loss, metrics)
-    plans = []
-    select = _training.select
-
-    def capture(*args, **kwargs):
-        trainer, why = select(*args, **kwargs)
-        plans.append(getattr(trainer, "plan", None))
-        return trainer, why
-    monkeypatch.setattr(_training, "select", capture)
+    plans = capture_plans(monkeypatch)
     before = _network.column_step_limit(0)
     raise_limit = LambdaCallback(on_epoch_end=lambda epoch, logs: _network.column_step_limit(
         before))

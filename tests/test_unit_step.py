@@ -11,14 +11,13 @@ and metrics: to rounding against the unsplit step, bit for bit across thread cou
 import numpy as np
 import pytest
 
-import fastdnn
-from fastdnn import _training
 from fastdnn._kernels import _network
 from fastdnn.layers import Dense, Input, Normalizer
 from fastdnn.losses import CategoricalCrossentropy, Huber
 from fastdnn.models import Sequential
 from fastdnn.optimizers import GD, SGD, Adam, AdamW, RMSprop
 from fastdnn.regularizers import L2
+from split_fit import fit_case, make_data
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -72,42 +71,12 @@ CASES = {
 
 
 def _data(loss, n_out, m=512, dtype=np.float64):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(m, N_X)).astype(dtype)
-    if n_out == 1:
-        y = (X[:, 0] + X[:, 1] > 0).astype(dtype)
-    elif loss == "mse" or isinstance(loss, Huber):
-        y = np.tanh(X[:, :n_out]).astype(dtype)
-    else:
-        y = rng.integers(0, n_out, size=m)
-    w = rng.uniform(0.2, 2.0, size=m).astype(dtype)
-    return X, y, w
+    return make_data(loss, n_out, N_X, m, dtype)
 
 
 def _fit(case, dtype, threads, monkeypatch, split=True, epochs=3, case_table=CASES):
-    layers, loss, optimizer, metrics, weighted, options = case_table[case]
-    plans = []
-    select = _training.select
-
-    def capture(*args, **kwargs):
-        trainer, why = select(*args, **kwargs)
-        plans.append(getattr(trainer, "plan", None))
-        return trainer, why
-    monkeypatch.setattr(_training, "select", capture)
-    model = Sequential(layers(), dtype=np.dtype(dtype).name, seed=0)
-    n_out = model.layers[-1].units
-    X, y, w = _data(loss, n_out, dtype=dtype)
-    model.compile(optimizer(), loss, metrics)
-    before = _network.column_step_limit(None if split else 0)
-    fastdnn.set_num_threads(threads)
-    try:
-        h = model.fit(X, y, epochs=epochs, batch_size=256, seed=0, verbose=0,
-                      sample_weight=w if weighted else None, **options)
-    finally:
-        fastdnn.set_num_threads(None)
-        _network.column_step_limit(before)
-    assert h.engine == "compiled"
-    return model.get_weights(), h.batch_loss, h.history, plans[-1]
+    return fit_case(case_table[case], N_X, dtype, None if split else 0, threads, monkeypatch,
+                    epochs)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
