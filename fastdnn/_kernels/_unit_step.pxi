@@ -174,9 +174,10 @@ cdef double _unit_output(Net *net, int c, int pieces, Py_ssize_t k, real *Yb,
     kc = j1 - j0
     if o.b != NULL:
         db = <real *>net.dbo + c * _unit_out_ld(n_y)
-        for i in range(n_y):
-            db[i] = 0
-    if kc <= 0:
+    if kc <= 0:   # an empty share's sums (act_backward sets them otherwise)
+        if db != NULL:
+            for i in range(n_y):
+                db[i] = 0
         return 0
     out = <real *>o.A + j0 * n_y
     Z = (<real *>o.act_in + j0 * n_y) if o.on_z else out
