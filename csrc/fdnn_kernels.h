@@ -129,8 +129,19 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    padding of C's rows costs (they then fill vector lanes, NR at a time, instead of
    MR rows). K-long panels of A stay in L2 (FDNN_GEMM_SWAP_BYTES). One rule for the
    dispatch's thread grid and the kernels; it depends only on the shapes, strides and
-   register tile, so results do not depend on the thread count. */
+   register tile, so results do not depend on the thread count. Up to FDNN_GEMM_SWAP_M
+   rows at any depth; up to FDNN_GEMM_SWAP_LONG_M rows where K has at least
+   FDNN_GEMM_SWAP_LONG_K bytes: there each tile's chain over the whole of K outweighs its
+   transposed store, and the engine packs the examples instead of W^T (Sapphire
+   Rapids-class Xeon, NT, us straight -> swapped, two threads: float32 128x784x256
+   185-192 -> 160-169, 128x512x512 233-256 -> 216-228, 256x1024x1024 1818-1956 ->
+   1622-1811, 256x784x256 317-352 -> 307-327; float64 128x784x256 361-372 -> 305-327,
+   256x784x256 661-692 -> 603-629, 128x256x128 61-65 -> 58; one thread, float32
+   128x784x256 345-348 -> 314-321. But float32 K = 256: 128x256x128 32.4 -> 33.8,
+   256x256x128 54-60 -> 63-66; from 512 rows even). */
 #define FDNN_GEMM_SWAP_M 64
+#define FDNN_GEMM_SWAP_LONG_M 256
+#define FDNN_GEMM_SWAP_LONG_K 2048
 #define FDNN_GEMM_SWAP_BYTES (256 * 1024)
 /* multiply-adds per k of the product on an mr x nr tile, padding and packing included,
    in the order fdnn_gemm_swapped takes; *swapped says which */
@@ -141,7 +152,8 @@ static inline double fdnn_gemm_cost(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdi
     const double straight = (double)((M + mr - 1) / mr * mr) * (double)((N + nr - 1) / nr * nr)
                             + FDNN_PACK_COST * (m + n);
     *swapped = 0;
-    if (K <= 0 || rs_b != 1 || M > FDNN_GEMM_SWAP_M
+    const int long_k = (double)K * (double)tbytes >= FDNN_GEMM_SWAP_LONG_K;
+    if (K <= 0 || rs_b != 1 || M > (long_k ? FDNN_GEMM_SWAP_LONG_M : FDNN_GEMM_SWAP_M)
         || (size_t)K * tbytes * (size_t)nr > FDNN_GEMM_SWAP_BYTES)
         return straight;
     const double swapped_cost = (double)((M + nr - 1) / nr * nr) * (double)((N + mr - 1) / mr * mr)

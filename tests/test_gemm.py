@@ -408,6 +408,9 @@ def test_leaky_relu_zero_slope_epilogue_propagates_nan(direct):
 # transposed (fdnn_gemm_swapped, csrc/fdnn_kernels.h). The shapes straddle that rule's
 # bounds (C's rows 64, the register tile's sides) so both orders are checked side by side.
 FEW_ROWS = [1, 5, 11, 12, 13, 24, 31, 32, 33, 48, 64, 65]
+# Where K has at least 2048 bytes the rule reaches up to 256 rows (FDNN_GEMM_SWAP_LONG_M,
+# FDNN_GEMM_SWAP_LONG_K): K just under and at that bound, and C's rows around 256.
+LONG_K_BYTES, LONG_ROWS = 2048, [65, 128, 130, 255, 256, 257]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -417,6 +420,16 @@ def test_few_rows_against_transposed_weights(simd, tile, dtype):
         _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5 if K > 1 else 1.0)
         _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=1.0, beta=-0.75,
              integers=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rows_against_transposed_weights_of_a_long_k(simd, tile, dtype):
+    rng = np.random.default_rng(14)
+    k_long = LONG_K_BYTES // np.dtype(dtype).itemsize
+    for M, N, K in itertools.product(LONG_ROWS, (13, 100), (k_long - 1, k_long)):
+        _run(rng, M, N, K, dtype, False, "C", "F", "C", alpha=0.5)
+    _run(rng, 200, 70, 3 * k_long // 2, dtype, False, "C", "F", "C", alpha=1.0, beta=-0.75,
+         integers=True)
 
 
 def _check_epilogue_on_threads(A, B, bias, act, act_alpha):
@@ -451,7 +464,7 @@ def test_few_rows_epilogue_and_threads(simd, dtype, act_name):
     eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
     # (dot products along K: the last three)
     for M, N, K in [(32, 256, 784), (24, 1030, 70), (64, 13, 200), (5, 300, 33),
-                    (10, 128, 1024), (16, 300, 784), (3, 1000, 200)]:
+                    (128, 100, 600), (10, 128, 1024), (16, 300, 784), (3, 1000, 200)]:
         A = _operand(rng, (M, K), dtype, "C")
         B = _operand(rng, (N, K), dtype, "C").T           # W^T: columns contiguous
         bias = rng.standard_normal(M).astype(dtype)
@@ -497,7 +510,8 @@ def test_last_columns_tile_matches_a_whole_tile(simd, tile, dtype):
     columns equals, bit for bit, the same column computed inside a whole tile."""
     mr, nr = _tile(dtype)
     rng = np.random.default_rng(17)
-    M, K = 11 * mr + 1, KC[dtype] + 9   # two K blocks, a partial row tile, not run as C^T
+    # two K blocks, a partial row tile, too many rows to run as C^T
+    M, K = (256 // mr + 1) * mr + 1, KC[dtype] + 9
     A = _operand(rng, (M, K), dtype)
     for b_order in "CF":
         B = _operand(rng, (K, 2 * nr), dtype, b_order)
