@@ -216,14 +216,25 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
 }
 
 /* the tile of rows x cols of C^T with A's panel read in place (element (r, k) at
-   a[k * aks + r * ars]), placed transposed: c[s * ldc + r] (+ beta c) */
+   a[k * aks + r * ars]), placed transposed: c[s * ldc + r] (+ beta c). With `epi`, the
+   forward epilogue of g goes on the tile first, along its rows of NR of C's rows (on the
+   stored rows it ran along MR elements at a time: float32 128x784x256 NT, two threads,
+   relu 19 us over the product alone, sigmoid 89); C's element (ci + s, cj + r). */
 static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        ptrdiff_t ars, const T *restrict bp, T *restrict c,
                                        ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, T alpha,
-                                       T beta, T *restrict tile)
+                                       T beta, T *restrict tile, int epi,
+                                       const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t ci,
+                                       ptrdiff_t cj)
 {
     PKT(pk_tile_nv)((int)((cols + PK_VL - 1) / PK_VL), kc, a, aks, ars, bp, PK_NR, c, ldc, 0,
                     alpha, beta, tile);
+    if (epi)
+        /* a bias per row of C runs along the tile's rows, one per column along its columns */
+        FDNN_CAT(pk_epilogue_, TS)(g->act, tile, PK_NR, rows, cols,
+                                   g->bias == NULL ? NULL
+                                   : g->bias_per_row ? g->bias + ci : g->bias + cj,
+                                   !g->bias_per_row, g->act_alpha);
     for (ptrdiff_t s = 0; s < cols; s++) {
         T *cs = c + s * ldc;
         if (beta == 0)
@@ -258,6 +269,8 @@ static void PKT(gemm_block_t)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t 
         return;
     }
     T *tile = bp + b_size;
+    /* the forward epilogue on the tiles (beta = 0: nothing is added after it) */
+    const int epi = g->act >= 0 && g->bwd < 0 && g->opt <= FDNN_OPT_GD && g->beta == 0;
     for (ptrdiff_t i = i0; i < i1; i += ib) {
         const ptrdiff_t ic = i1 - i < ib ? i1 - i : ib;
         PKT(pk_pack)(PK_NR, ic, K, g->a + i * g->rs_a, g->rs_a, g->cs_a, bp);
@@ -276,8 +289,9 @@ static void PKT(gemm_block_t)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t 
                 const ptrdiff_t nr = ic - ii < PK_NR ? ic - ii : PK_NR;
                 PKT(pk_kernel_t)(K, a, aks, ars, bp + ii * K,
                                            g->c + (i + ii) * g->ldc + j, g->ldc, mr, nr,
-                                           g->alpha, g->beta, tile);
-                FDNN_CAT(pk_finish_, TS)(g, i + ii, j, nr, mr);
+                                           g->alpha, g->beta, tile, epi, g, i + ii, j);
+                if (!epi)
+                    FDNN_CAT(pk_finish_, TS)(g, i + ii, j, nr, mr);
             }
         }
     }
