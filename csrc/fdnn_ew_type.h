@@ -583,7 +583,12 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
 #define FDNN_RL 32          /* lanes of the row reductions: 2 AVX-512 vectors of float32 */
 #define FDNN_SHORT_ROW 32
 #define FDNN_ROW_BLOCK 32
-#define FDNN_SOFTMAX_COLS 4096
+/* softmax_cols' column blocks: the block's e stays in L1 for the scale pass. C-ordered,
+   over axis 0, two threads, ms, 4096 -> 512 columns: float32 (10, 10^6) 5.9-7.7 ->
+   4.3-4.6 (PyTorch 4.4), (3, 10^6) 1.57 -> 1.20; float64 (10, 10^6) 15.9-17.3 -> 9.7-12.1
+   (PyTorch 11.9), (100, 10^5) 16.7-16.9 -> 11.6-12.1; (1000, 1000) float64 1.17-1.37 ->
+   1.40-1.45 (its blocks of 1000 rows fit no cache either way) */
+#define FDNN_SOFTMAX_COLS 512
 /* softmax_backward's column blocks: float32 (10, 10^5) over axis 0, 1 / 2 threads: 4096
    columns 448-482 / 224-229 us, 1024 409-415 / 206-208, 512 448-474 / 209, 256 443-453 /
    214 (the block's sums, A and dA stay in L1 and L2 for the second pass) */
