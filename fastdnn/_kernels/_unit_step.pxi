@@ -52,6 +52,12 @@ cdef inline int _unit_count(Py_ssize_t n_hidden) noexcept nogil:
     return p
 
 
+cdef inline void _unit_piece(Net *net, int c, int pieces, Py_ssize_t *u0,
+                             Py_ssize_t *u1) noexcept nogil:
+    """Piece c's hidden units [u0, u1): whole cache lines of the hidden layer's rows."""
+    _share(net.layer[0].n_out, c, pieces, 64 // (4 if net.f32 else 8), u0, u1)
+
+
 cdef inline int _unit_pieces(Net *net, Py_ssize_t k, double weights) noexcept nogil:
     """The pieces the unit-split step cuts the hidden layer into for a batch of k
     examples, or 0 when the step is not split by units: not one hidden layer, a
@@ -72,7 +78,7 @@ cdef inline int _unit_pieces(Net *net, Py_ssize_t k, double weights) noexcept no
     if not 1 < p <= net.unit_pieces_kept:
         return 0
     for c in range(p):
-        _share(h.n_out, c, p, 64 // (4 if net.f32 else 8), &u0, &u1)
+        _unit_piece(net, c, p, &u0, &u1)
         if (u1 - u0) * p > UNIT_UNEVEN * h.n_out:
             return 0
     return p
@@ -110,7 +116,7 @@ cdef void _unit_forward(Net *net, int c, int pieces, const char *X, Py_ssize_t r
     cdef real *Z
     cdef const real *b1
     cdef double s
-    _share(H, c, pieces, 64 // sizeof(real), &u0, &u1)
+    _unit_piece(net, c, pieces, &u0, &u1)
     n = u1 - u0
     if not in_place and c == 0:   # the targets and weights too
         _gather(net, X, rs, cs, x_f32, Y, perm, start, k, SW, 0, Xb)
@@ -236,7 +242,7 @@ cdef void _unit_backward(Net *net, int c, int pieces, const char *X, Py_ssize_t 
     cdef real *dZ
     cdef const real *cached
     cdef real *db = NULL
-    _share(H, c, pieces, 64 // sizeof(real), &u0, &u1)
+    _unit_piece(net, c, pieces, &u0, &u1)
     n = u1 - u0
     if h.b != NULL:
         db = <real *>net.dbu + u0
