@@ -57,12 +57,11 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
                 for (int r = 0; r < w; r++)
                     p[k * w + r] = xi[r * step + k * kstep];
         } else {
-            for (ptrdiff_t k = 0; k < kc; k++) {
-                for (ptrdiff_t r = 0; r < nl; r++)
-                    p[k * w + r] = xi[r * step + k * kstep];
-                for (ptrdiff_t r = nl; r < w; r++)
-                    p[k * w + r] = 0;
-            }
+            /* w stores per k of constant count (the zeros in a loop of their own became a
+               `rep stos` per k: 18 % of a 7 x 128 x 128 float64 product) */
+            for (ptrdiff_t k = 0; k < kc; k++)
+                for (int r = 0; r < w; r++)
+                    p[k * w + r] = r < nl ? xi[r * step + k * kstep] : (T)0;
         }
         p += kc * w;
     }
@@ -74,7 +73,7 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
    read in place: its row stride). With `store`, a full tile goes from the registers to c[0:MR, 0:NR]
    (+ beta c; beta = 0: c is not read, as in BLAS); otherwise it goes to `tile`
    (PK_MR x PK_NR) for the caller to place. */
-FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
+FDNN_INLINE void PKT(pk_tile)(const int nv, const int mv, ptrdiff_t kc, const T *restrict ap,
                               ptrdiff_t aks, ptrdiff_t ars, const T *restrict bp,
                               ptrdiff_t bks, T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
                               T *restrict tile)
@@ -82,7 +81,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
 #ifdef PK_VECTOR
     PK_V acc[PK_MR][PK_NV];
     PK_UNROLL
-    for (int r = 0; r < PK_MR; r++)
+    for (int r = 0; r < mv; r++)
         PK_UNROLL
         for (int v = 0; v < nv; v++)
             acc[r][v] = (PK_V){0};
@@ -90,7 +89,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
        no register per row (x86 addresses base + index * 1, 2, 4 or 8) */
     const T *base[(PK_MR + 2) / 3];
     PK_UNROLL
-    for (int q = 0; q < (PK_MR + 2) / 3; q++)
+    for (int q = 0; q < (mv + 2) / 3; q++)
         base[q] = ap + 3 * q * ars;
     const ptrdiff_t ahead = PK_PREFETCH * bks;
     for (ptrdiff_t k = 0; k < kc; k++) {
@@ -105,21 +104,21 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
         __builtin_prefetch((const char *)(bp + ahead) + 64, 0, 3);
 #endif
         PK_UNROLL
-        for (int r = 0; r < PK_MR; r++) {
+        for (int r = 0; r < mv; r++) {
             const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
             PK_UNROLL
             for (int v = 0; v < nv; v++)
                 acc[r][v] += ar * bv[v];
         }
         PK_UNROLL
-        for (int q = 0; q < (PK_MR + 2) / 3; q++)
+        for (int q = 0; q < (mv + 2) / 3; q++)
             base[q] += aks;
         bp += bks;
     }
     const PK_V va = alpha - (PK_V){0};
     if (store && beta == 0) {
         PK_UNROLL
-        for (int r = 0; r < PK_MR; r++)
+        for (int r = 0; r < mv; r++)
             PK_UNROLL
             for (int v = 0; v < nv; v++)
                 PK_STORE(c + r * ldc + v * PK_VL, va * acc[r][v]);
@@ -128,7 +127,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
     if (store) {
         const PK_V vb = beta - (PK_V){0};
         PK_UNROLL
-        for (int r = 0; r < PK_MR; r++)
+        for (int r = 0; r < mv; r++)
             PK_UNROLL
             for (int v = 0; v < nv; v++) {
                 T *cp = c + r * ldc + v * PK_VL;
@@ -137,13 +136,13 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
         return;
     }
     PK_UNROLL
-    for (int r = 0; r < PK_MR; r++)
+    for (int r = 0; r < mv; r++)
         PK_UNROLL
         for (int v = 0; v < nv; v++)
             *(PK_V *)(tile + r * PK_NR + v * PK_VL) = va * acc[r][v];
 #else
     T acc[PK_MR][PK_NR] = {{0}};
-    (void)nv; (void)c; (void)ldc; (void)store; (void)beta;
+    (void)nv; (void)mv; (void)c; (void)ldc; (void)store; (void)beta;
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_UNROLL
         for (int r = 0; r < PK_MR; r++)
@@ -162,22 +161,58 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, ptrdiff_t kc, const T *restrict ap,
    the same chain over k): the last columns' tile on as many vectors as they fill (N = 784
    on a 64-wide tile: 16 columns, a quarter of the multiply-adds; one core, float32,
    1024 x 256 by 256 x 784 NN 211 -> 222-225 GF/s, 256 x 1024 by 1024 x 784 NT 195 -> 209).
-   A's panel is read in place (aks = 1) or packed (aks = PK_MR). */
-FDNN_INLINE void PKT(pk_tile_nv)(int nv, ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
-                                 ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
-                                 T *restrict c, ptrdiff_t ldc, int store, T alpha, T beta,
-                                 T *restrict tile)
+   A's panel is read in place (aks = 1) or packed (aks = PK_MR).
+   The last rows' panel (packed, zero-padded) on its first mv rows, mv = rows rounded up to
+   even, when it fills all the vectors (C of 10 rows on a 6-row tile: 40 multiply-adds per
+   k where 48 ran; one core, us: float64 10 x 128 by 128 x 1024 NN 55.5-58.0 -> 48.8-50.2,
+   32 x 128 by 128 x 1024 148-151 -> 142-146; float32 10 x 128 by 128 x 1024 27.6 -> 24.7). */
+FDNN_INLINE void PKT(pk_tile_nv)(int nv, int mv, ptrdiff_t kc, const T *restrict ap,
+                                 ptrdiff_t aks, ptrdiff_t ars, const T *restrict bp,
+                                 ptrdiff_t bks, T *restrict c, ptrdiff_t ldc, int store,
+                                 T alpha, T beta, T *restrict tile)
 {
 /* a packed B panel's step a constant: the loop keeps one register fewer (1-5 %) */
 #define PK_NV_CASE(n)                                                                   \
     if (aks == 1 && bks == PK_NR)                                                       \
-        PKT(pk_tile)(n, kc, ap, 1, ars, bp, PK_NR, c, ldc, store, alpha, beta, tile);   \
+        PKT(pk_tile)(n, PK_MR, kc, ap, 1, ars, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
     else if (bks == PK_NR)                                                              \
-        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
+        PKT(pk_tile)(n, PK_MR, kc, ap, PK_MR, 1, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
     else if (aks == 1)                                                                  \
-        PKT(pk_tile)(n, kc, ap, 1, ars, bp, bks, c, ldc, store, alpha, beta, tile);     \
+        PKT(pk_tile)(n, PK_MR, kc, ap, 1, ars, bp, bks, c, ldc, store, alpha, beta, tile); \
     else                                                                                \
-        PKT(pk_tile)(n, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, tile);
+        PKT(pk_tile)(n, PK_MR, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, tile);
+#define PK_MV_CASE(m)                                                                   \
+    case m:                                                                             \
+        if (bks == PK_NR)                                                               \
+            PKT(pk_tile)(PK_NV, m, kc, ap, PK_MR, 1, bp, PK_NR, c, ldc, store, alpha, beta, \
+                         tile);                                                         \
+        else                                                                            \
+            PKT(pk_tile)(PK_NV, m, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, \
+                         tile);                                                         \
+        return;
+#ifdef PK_VECTOR
+    if (mv < PK_MR && nv == PK_NV && aks == PK_MR) {
+        switch (mv) {
+        PK_MV_CASE(2)
+#if PK_MR > 4
+        PK_MV_CASE(4)
+#endif
+#if PK_MR > 6
+        PK_MV_CASE(6)
+#endif
+#if PK_MR > 8
+        PK_MV_CASE(8)
+#endif
+#if PK_MR > 10
+        PK_MV_CASE(10)
+#endif
+        default: break;
+        }
+    }
+#else
+    (void)mv;
+#endif
+#undef PK_MV_CASE
     switch (nv) {
 #if PK_NV > 3
     case 3: PK_NV_CASE(3) break;
@@ -200,13 +235,15 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
                                      T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
                                      T alpha, T beta, T *restrict tile)
 {
+    const int nv = (int)((nr + PK_VL - 1) / PK_VL);
+    const int mv = mr < PK_MR && nv == PK_NV ? (int)(mr + 1) / 2 * 2 : PK_MR;
 #ifdef PK_VECTOR
-    const int store = mr == PK_MR && nr == PK_NR;
+    /* whole rows of whole vectors straight from the registers */
+    const int store = mr == mv && nr == PK_NR;
 #else
     const int store = 0;
 #endif
-    PKT(pk_tile_nv)((int)((nr + PK_VL - 1) / PK_VL), kc, ap, aks, ars, bp, bks, c, ldc,
-                    store, alpha, beta, tile);
+    PKT(pk_tile_nv)(nv, mv, kc, ap, aks, ars, bp, bks, c, ldc, store, alpha, beta, tile);
     if (store)
         return;
     for (ptrdiff_t r = 0; r < mr; r++)
@@ -227,8 +264,9 @@ static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t ci,
                                        ptrdiff_t cj)
 {
-    PKT(pk_tile_nv)((int)((cols + PK_VL - 1) / PK_VL), kc, a, aks, ars, bp, PK_NR, c, ldc, 0,
-                    alpha, beta, tile);
+    const int nv = (int)((cols + PK_VL - 1) / PK_VL);
+    PKT(pk_tile_nv)(nv, rows < PK_MR && nv == PK_NV ? (int)(rows + 1) / 2 * 2 : PK_MR, kc, a,
+                    aks, ars, bp, PK_NR, c, ldc, 0, alpha, beta, tile);
     if (epi)
         /* a bias per row of C runs along the tile's rows, one per column along its columns */
         FDNN_CAT(pk_epilogue_, TS)(g->act, tile, PK_NR, rows, cols,
