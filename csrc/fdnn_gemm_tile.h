@@ -230,10 +230,10 @@ FDNN_INLINE void PKT(pk_tile_nv)(int nv, int mv, ptrdiff_t kc, const T *restrict
 
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
    ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
-static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
-                                     ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
-                                     T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
-                                     T alpha, T beta, T *restrict tile)
+FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                                ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
+                                T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,
+                                T alpha, T beta, T *restrict tile)
 {
     const int nv = (int)((nr + PK_VL - 1) / PK_VL);
     const int mv = mr < PK_MR && nv == PK_NV ? (int)(mr + 1) / 2 * 2 : PK_MR;
@@ -250,6 +250,27 @@ static void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
         for (ptrdiff_t s = 0; s < nr; s++)
             c[r * ldc + s] = beta == 0 ? tile[r * PK_NR + s]
                                        : tile[r * PK_NR + s] + beta * c[r * ldc + s];
+}
+
+/* C[i:i+mr, j:j+nc] += over one K block: a row panel's tiles along its columns, B's packed
+   panels at bp or its rows read in place from b_rows (C's column j; NULL: packed), each
+   tile finished by pk_finish when `finish`, while it is in L1. One call per row panel: a
+   call per tile cost a quarter of the time of a K = 1 product (one core, float32
+   256 x 1 by 1 x 784 ... us). */
+static void PKT(pk_strip)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t kc,
+                          const T *restrict ap, ptrdiff_t aks, ptrdiff_t ars,
+                          const T *restrict bp, const T *b_rows, ptrdiff_t i, ptrdiff_t j,
+                          ptrdiff_t mr, ptrdiff_t nc, T beta, int finish, T *restrict tile)
+{
+    for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
+        const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
+        const int b_row = b_rows != NULL && nr % PK_VL == 0;
+        PKT(pk_kernel)(kc, ap, aks, ars, b_row ? b_rows + jj : bp + jj * kc,
+                       b_row ? g->rs_b : PK_NR, g->c + i * g->ldc + (j + jj), g->ldc, mr, nr,
+                       g->alpha, beta, tile);
+        if (finish)
+            FDNN_CAT(pk_finish_, TS)(g, i, j + jj, mr, nr);
+    }
 }
 
 /* the tile of rows x cols of C^T with A's panel read in place (element (r, k) at
@@ -370,6 +391,18 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
     /* the optimizer's step runs once per MR x NB strip, not per tile: a call per tile row
        of NR elements cost more than the whole step in a separate pass (AVX2, NR = 16) */
     const int strip = g->opt > FDNN_OPT_GD;
+    const int epilogue = g->bwd >= 0 || g->act >= 0;
+    /* C's first columns up to a line boundary as a block of their own where the stores
+       dominate, so that every whole tile stores whole lines (rows a multiple of a line
+       apart; NumPy aligns to 16 bytes) */
+    ptrdiff_t peel = 0;
+    if (K <= FDNN_GEMM_ALIGN_K && ((size_t)g->ldc * sizeof(T)) % 64 == 0) {
+        const size_t off = (size_t)((uintptr_t)(g->c + i0 * g->ldc + j0) % 64);
+        if (off != 0 && off % sizeof(T) == 0)
+            peel = (ptrdiff_t)((64 - off) / sizeof(T));
+        if (peel > j1 - j0)
+            peel = j1 - j0;
+    }
     for (ptrdiff_t i = i0; i < i1; i += mb) {
         const ptrdiff_t mc = i1 - i < mb ? i1 - i : mb;
         for (ptrdiff_t p = 0; p < K || p == 0; p += kcb) {
@@ -383,8 +416,8 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                 PKT(pk_pack)(PK_MR, mc % PK_MR, kc,
                                        g->a + (i + mc / PK_MR * PK_MR) * g->rs_a + p * g->cs_a,
                                        g->rs_a, g->cs_a, ap + mc / PK_MR * PK_MR * kc);
-            for (ptrdiff_t j = j0; j < j1; j += nb) {
-                const ptrdiff_t nc = j1 - j < nb ? j1 - j : nb;
+            for (ptrdiff_t j = j0, nc; j < j1; j += nc) {
+                nc = j == j0 && peel > 0 ? peel : (j1 - j < nb ? j1 - j : nb);
                 /* the last panel's first column (nc when the columns fill whole panels) */
                 const ptrdiff_t tail = nc / PK_NR * PK_NR;
                 if (!b_in_place)
@@ -398,16 +431,9 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                     const int whole = in_place && mr == PK_MR;
                     const T *api = whole ? g->a + (i + ii) * g->rs_a + p : ap + ii * kc;
                     const ptrdiff_t aks = whole ? 1 : PK_MR, ars = whole ? g->rs_a : 1;
-                    for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
-                        const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
-                        T *c = g->c + (i + ii) * g->ldc + (j + jj);
-                        const int b_row = b_in_place && nr % PK_VL == 0;
-                        const T *bpj = b_row ? g->b + p * g->rs_b + (j + jj) : bp + jj * kc;
-                        PKT(pk_kernel)(kc, api, aks, ars, bpj, b_row ? g->rs_b : PK_NR, c,
-                                       g->ldc, mr, nr, g->alpha, beta, tile);
-                        if (last && !strip)
-                            FDNN_CAT(pk_finish_, TS)(g, i + ii, j + jj, mr, nr);
-                    }
+                    PKT(pk_strip)(g, kc, api, aks, ars, bp,
+                                  b_in_place ? g->b + p * g->rs_b + j : NULL, i + ii, j, mr,
+                                  nc, beta, last && !strip && epilogue, tile);
                     if (last && strip)
                         FDNN_CAT(pk_finish_, TS)(g, i + ii, j, mr, nc);
                 }

@@ -228,6 +228,14 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
    was even or worse (32 x 1024 float32 71 -> 82: rows 4 KiB apart share L1 sets).
    fdnn_gemm_cost still counts B's packing there (the tile and grid choices are as before). */
 #define FDNN_B_IN_PLACE_PANELS 4
+
+/* Depth up to which the stores of C dominate a product: there the packed engine starts
+   each share's columns with the few up to a 64-byte line, so that its whole tiles store
+   whole lines (fdnn_gemm_tile.h). A store that straddles two lines cost 40 % on one core
+   (Sapphire Rapids-class Xeon, C 16 or 32 bytes past a line, us: float32 256x1x784 NT
+   22.7-24.4 -> 19.0-19.9, aligned 18.1; float64 50-53 -> 39-44, K = 4 56-60 -> 43-49);
+   from K = 8 the multiply-adds hide them (no difference). */
+#define FDNN_GEMM_ALIGN_K 4
 static inline int fdnn_gemm_b_in_place(ptrdiff_t M, ptrdiff_t cs_b, int mr)
 {
     return cs_b == 1 && M <= (ptrdiff_t)FDNN_B_IN_PLACE_PANELS * mr;

@@ -542,6 +542,49 @@ def test_few_row_panels_read_b_in_place(simd, tile, dtype):
             _assert_product(C, A[:M], B, alpha=0.5, what=f"M = {M}, N = {N}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_short_k_into_an_unaligned_out(simd, tile, dtype):
+    """Up to a depth of 4 (FDNN_GEMM_ALIGN_K) each share of C starts with its columns up
+    to a 64-byte line as a block of their own: at every offset of out from a line, with
+    its rows a multiple of a line apart or not, on 1, 2 and 3 threads, with and without a
+    fused bias and activation, C equals, bit for bit, the product into an aligned out, and
+    stays within the error bound; nothing is stored outside C."""
+    mr, nr = _tile(dtype)
+    size = np.dtype(dtype).itemsize
+    line = 64 // size
+    rng = np.random.default_rng(41)
+    act = UNARY.index("relu")
+    for K, M, N in [(1, 3 * mr + 1, 4 * nr), (2, 2 * mr, 3 * nr + line), (4, 5 * mr + 2, 2 * nr),
+                    (5, 2 * mr + 1, 2 * nr), (1, mr + 1, 3 * nr + 3), (3, 7 * mr, line - 1)]:
+        A = _operand(rng, (M, K), dtype)
+        for b_order in "CF":
+            B = _operand(rng, (K, N), dtype, b_order)
+            bias = rng.standard_normal(M).astype(dtype)
+            aligned = np.empty(M * N + line, dtype)
+            start = (-aligned.ctypes.data % 64) // size
+            ref = aligned[start:start + M * N].reshape(M, N)
+            _dense.matmul(A, B, 0.5, False, ref)
+            _assert_product(ref, A, B, alpha=0.5, what=f"M, N, K = {M}, {N}, {K}")
+            ref_act = _dense.matmul(A, B, 0.5, False, np.empty((M, N), dtype), 0.0, act, 0.0,
+                                    bias)
+            for offset in range(line):
+                for threads in (1, 2, 3):
+                    fastdnn.set_num_threads(threads)
+                    what = (f"M, N, K = {M}, {N}, {K}, B {b_order}, out {offset} elements "
+                            f"past a line, {threads} threads")
+                    buf = np.full(M * N + 3 * line, SENTINEL, dtype)
+                    base = (-buf.ctypes.data % 64) // size + line
+                    out = buf[base + offset:base + offset + M * N].reshape(M, N)
+                    C = _dense.matmul(A, B, 0.5, False, out)
+                    np.testing.assert_array_equal(C, ref, err_msg=what)
+                    out[...] = np.nan
+                    C = _dense.matmul(A, B, 0.5, False, out, 0.0, act, 0.0, bias)
+                    np.testing.assert_array_equal(C, ref_act, err_msg=what + ", relu")
+                    outside = np.ones(buf.shape, bool)
+                    outside[base + offset:base + offset + M * N] = False
+                    assert np.all(buf[outside] == SENTINEL), what + ": a store outside C"
+
+
 # ------------------------------------------------------------------ many rows of a narrow C
 
 # A batch through a narrow layer (x W^T with fewer outputs than the path's narrow bound,
