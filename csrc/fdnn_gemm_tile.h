@@ -252,11 +252,9 @@ FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t ak
                                        : tile[r * PK_NR + s] + beta * c[r * ldc + s];
 }
 
-/* C[i:i+mr, j:j+nc] += over one K block: a row panel's tiles along its columns, B's packed
+/* C[i:i+mr, j:j+nc] over one K block: a row panel's tiles along its columns, B's packed
    panels at bp or its rows read in place from b_rows (C's column j; NULL: packed), each
-   tile finished by pk_finish when `finish`, while it is in L1. One call per row panel: a
-   call per tile cost a quarter of the time of a K = 1 product (one core, float32
-   256 x 1 by 1 x 784 ... us). */
+   tile finished by pk_finish when `finish`, while it is in L1 */
 static void PKT(pk_strip)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t kc,
                           const T *restrict ap, ptrdiff_t aks, ptrdiff_t ars,
                           const T *restrict bp, const T *b_rows, ptrdiff_t i, ptrdiff_t j,
