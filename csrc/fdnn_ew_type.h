@@ -442,9 +442,9 @@ FDNN_INLINE T OP(d_gelu_z)(T z, T alpha)
     W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), y = fabs(x), es;
     W g = fdnn_exp_half_sq_f64(y, &es);
     W tx = 0.5 * fdnn_gauss_tailx_f64(y < 0.6 ? 0.6 : y);
-    W small = 0.5 + x * (fdnn_gauss_series_f64(x * x) + FDNN_INV_SQRT_2PI * g);
-    W left = g * (tx + FDNN_INV_SQRT_2PI * x) * es;
-    W right = 1.0 + g * (FDNN_INV_SQRT_2PI * x - tx) * es;
+    W small = FDNN_FMA_F64(x, FDNN_FMA_F64(FDNN_INV_SQRT_2PI, g, fdnn_gauss_series_f64(x * x)), 0.5);
+    W left = g * FDNN_FMA_F64(FDNN_INV_SQRT_2PI, x, tx) * es;
+    W right = FDNN_FMA_F64(g * FDNN_FMA_F64(FDNN_INV_SQRT_2PI, x, -tx), es, 1.0);
     return NAN_OR(z, (T)(y < 0.6 ? small : (x < 0 ? left : right)));
 #endif
 }

@@ -1,0 +1,103 @@
+"""Element-wise passes split their arrays before a 64-byte line of the output (or, in a
+binary pass, of its two inputs when they share their place in a line and the output does
+not), so that the vectors store whole lines. Where the split falls must not change a
+result: at every offset of the output and of the inputs from a line, on one and two
+threads, each element equals, bit for bit, the element computed with every array on a
+line, and nothing is written outside the output."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastdnn
+from fastdnn._kernels import _elementwise as _ew
+
+DTYPES = [np.float32, np.float64]
+UNARY = _ew.code_names("unary")
+BINARY = [name for name in _ew.code_names("binary") if name != "bw_output_sub"]
+ALPHA = 0.05
+SENTINEL = -12345.5
+# around the bound from which a pass is split (4096 bytes) and a few lines past it
+SIZES_BYTES = (4032, 4096, 4160, 20_000)
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    try:
+        yield
+    finally:
+        fastdnn.set_num_threads(None)
+
+
+def _placed(values: np.ndarray, offset: int, fill: float | None = None):
+    """(buffer, view): ``values`` (or ``fill``) ``offset`` elements past a 64-byte line
+    inside a buffer of sentinels."""
+    line = 64 // values.itemsize
+    buf = np.full(values.size + 3 * line, SENTINEL, values.dtype)
+    start = (-buf.ctypes.data % 64) // values.itemsize + line + offset
+    view = buf[start:start + values.size]
+    view[...] = values if fill is None else fill
+    return buf, view
+
+
+def _check_outside(buf: np.ndarray, view: np.ndarray, what: str) -> None:
+    start = (view.ctypes.data - buf.ctypes.data) // buf.itemsize
+    outside = np.ones(buf.size, bool)
+    outside[start:start + view.size] = False
+    assert np.all(buf[outside] == SENTINEL), f"{what}: a store outside out"
+
+
+def _inputs(rng: np.random.Generator, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    z = rng.uniform(-6.0, 6.0, n).astype(dtype)
+    z[::97] = 0.0
+    dA = rng.standard_normal(n).astype(dtype)
+    return z, dA
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_pass_at_every_offset(simd, name, dtype):
+    op = UNARY.index(name)
+    size = np.dtype(dtype).itemsize
+    line = 64 // size
+    rng = np.random.default_rng(3)
+    for nbytes in SIZES_BYTES:
+        n = nbytes // size
+        z, _ = _inputs(rng, n, dtype)
+        _, z0 = _placed(z, 0)
+        want = _ew.unary(op, z0, _placed(z, 0, 0.0)[1], ALPHA).copy()
+        for threads in (1, 2):
+            fastdnn.set_num_threads(threads)
+            for z_off, out_off in [(k, k) for k in range(line)] + [(0, 3 % line), (1, 0)]:
+                what = f"{name} {np.dtype(dtype).name} n={n} z+{z_off} out+{out_off} {threads}t"
+                _, zv = _placed(z, z_off)
+                buf, out = _placed(z, out_off, np.nan)
+                got = _ew.unary(op, zv, out, ALPHA)
+                np.testing.assert_array_equal(got, want, err_msg=what)
+                _check_outside(buf, out, what)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_pass_at_every_offset(simd, name, dtype):
+    op = _ew.code_names("binary").index(name)
+    size = np.dtype(dtype).itemsize
+    line = 64 // size
+    rng = np.random.default_rng(5)
+    for nbytes in SIZES_BYTES:
+        n = nbytes // size
+        z, dA = _inputs(rng, n, dtype)
+        a = 0.5 * np.tanh(z).astype(dtype) + 0.5   # in (0, 1): a valid output of every form
+        want = _ew.binary(op, _placed(dA, 0)[1], _placed(a, 0)[1], _placed(a, 0, 0.0)[1],
+                          ALPHA).copy()
+        cases = [(k, k, k) for k in range(line)] + [(0, 0, 1 % line), (2 % line, 2 % line, 0),
+                                                    (1 % line, 0, 0)]
+        for threads in (1, 2):
+            fastdnn.set_num_threads(threads)
+            for d_off, a_off, out_off in cases:
+                what = (f"{name} {np.dtype(dtype).name} n={n} dA+{d_off} a+{a_off} "
+                        f"out+{out_off} {threads}t")
+                buf, out = _placed(a, out_off, np.nan)
+                got = _ew.binary(op, _placed(dA, d_off)[1], _placed(a, a_off)[1], out, ALPHA)
+                np.testing.assert_array_equal(got, want, err_msg=what)
+                _check_outside(buf, out, what)
