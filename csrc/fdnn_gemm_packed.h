@@ -21,10 +21,13 @@
    every tile */
 #if defined(__clang__)
 #define PK_UNROLL _Pragma("clang loop unroll(full)")
+#define PK_UNROLL_K _Pragma("clang loop unroll_count(4)")
 #elif defined(__GNUC__)
 #define PK_UNROLL _Pragma("GCC unroll 32")
+#define PK_UNROLL_K _Pragma("GCC unroll 4")
 #else
 #define PK_UNROLL
+#define PK_UNROLL_K
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define PK_VECTOR 1
@@ -280,6 +283,7 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #undef PK_VL
 #undef PK_VECTOR
 #undef PK_UNROLL
+#undef PK_UNROLL_K
 #undef PK_V
 #undef PK_LOAD
 #undef PK_STORE

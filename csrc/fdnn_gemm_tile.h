@@ -96,7 +96,7 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, const int mv, ptrdiff_t kc, const T 
        take ports the FMAs need (one core, GFLOP/s: float64 512^3 74.7-75.7 -> 76.6-78.8,
        384^3 70.6-75.2 -> 74.5-77.6; float32 512^3 144-162 -> 152-166, 128x256 by 256x784
        NT 132-150 -> 139-153; K = 1 products lose 3-5 %) */
-    _Pragma("GCC unroll 4")
+    PK_UNROLL_K
     for (ptrdiff_t k = 0; k < kc; k++) {
         PK_V bv[PK_NV];
         PK_UNROLL
