@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastdnn
+from fastdnn import functional as F
 from fastdnn._kernels import _elementwise as _ew
 
 DTYPES = [np.float32, np.float64]
@@ -101,3 +102,37 @@ def test_binary_pass_at_every_offset(simd, name, dtype):
                 got = _ew.binary(op, _placed(dA, d_off)[1], _placed(a, a_off)[1], out, ALPHA)
                 np.testing.assert_array_equal(got, want, err_msg=what)
                 _check_outside(buf, out, what)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_rows_at_every_offset(simd, dtype):
+    """softmax and softmax_backward along contiguous rows store each row's elements before
+    a 64-byte line apart: at every offset of the arrays the results equal, bit for bit,
+    those of arrays on a line."""
+    size = np.dtype(dtype).itemsize
+    line = 64 // size
+    rng = np.random.default_rng(7)
+    for units, n in [(3, 4096 // size + 5), (2, 20_000 // size)]:
+        z = rng.uniform(-8.0, 8.0, units * n).astype(dtype)
+        dA = rng.standard_normal(units * n).astype(dtype)
+        shape = (units, n)
+        want = F.softmax(_placed(z, 0)[1].reshape(shape), axis=1,
+                         out=_placed(z, 0, 0.0)[1].reshape(shape)).copy()
+        want_bw = F.softmax_backward(_placed(dA, 0)[1].reshape(shape),
+                                     _placed(want.ravel(), 0)[1].reshape(shape), axis=1,
+                                     out=_placed(z, 0, 0.0)[1].reshape(shape)).copy()
+        for threads in (1, 2):
+            fastdnn.set_num_threads(threads)
+            for off in range(line):
+                what = f"{np.dtype(dtype).name} {shape} arrays +{off} {threads}t"
+                buf, out = _placed(z, off, np.nan)
+                got = F.softmax(_placed(z, off)[1].reshape(shape), axis=1,
+                                out=out.reshape(shape))
+                np.testing.assert_array_equal(got, want, err_msg=what)
+                _check_outside(buf, out, what)
+                buf, out = _placed(z, off, np.nan)
+                got = F.softmax_backward(_placed(dA, off)[1].reshape(shape),
+                                         _placed(want.ravel(), off)[1].reshape(shape), axis=1,
+                                         out=out.reshape(shape))
+                np.testing.assert_array_equal(got, want_bw, err_msg=what + ", backward")
+                _check_outside(buf, out, what + ", backward")
