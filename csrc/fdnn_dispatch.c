@@ -1209,8 +1209,11 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
    out within 2 % and the columns ran faster (Sapphire Rapids-class Xeon, two threads,
    float32, us, rows -> columns: 128x256 by 256x1024 262-276 -> 240-247, 256x256 by
    256x1024 469-485 -> 442-443, 512x512 by 512x2048 3,724-3,849 -> 3,561-3,644, 64x784 by
-   784x256 111-117 -> 106-107). */
+   784x256 111-117 -> 106-107), from a depth of FDNN_GRID_MARGIN_K. Shallower, where
+   writing C is most of the work, rows ran faster (128x10 by 10x1024 14.5 against 36 us,
+   128x32 by 32x1024 32-34 against 43-44; even at K = 64 and 128). */
 #define FDNN_GRID_MARGIN 0.98
+#define FDNN_GRID_MARGIN_K 256
 /* tm x tn = nt: the grid whose busiest thread has the least work, counting its tiles
    whole (a partial tile costs a full one) and the operands it reads: its columns of B,
    which it packs, and its rows of A (FDNN_GRID_A_ROWS) */
@@ -1226,7 +1229,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         const int tn = nt / tm;
         const double rows = (double)((rt + tm - 1) / tm * mr), cols = (double)((ct + tn - 1) / tn * nr);
         const double cost = rows * cols * k + FDNN_PACK_COST * (FDNN_GRID_A_ROWS * rows + cols) * k;
-        if (best_cost < 0 || cost < FDNN_GRID_MARGIN * best_cost) {
+        if (best_cost < 0 || cost < (K >= FDNN_GRID_MARGIN_K ? FDNN_GRID_MARGIN : 1.0) * best_cost) {
             best_cost = cost;
             best = tm;
         }
