@@ -19,6 +19,15 @@
    accumulators live: unrolled later (GCC's complete unrolling stops at 16 iterations),
    the 24 of a 6 x 4 tile were kept in an array on the stack, stored and reloaded around
    every tile */
+#if defined(__GNUC__) || defined(__clang__)
+#define PK_PREFETCH_B(p)                                                                \
+    {                                                                                   \
+        __builtin_prefetch((p), 0, 3);                                                  \
+        __builtin_prefetch((const char *)(p) + 64, 0, 3);                               \
+    }
+#else
+#define PK_PREFETCH_B(p) {}
+#endif
 #if defined(__clang__)
 #define PK_UNROLL _Pragma("clang loop unroll(full)")
 #define PK_UNROLL_K _Pragma("clang loop unroll_count(4)")
@@ -284,6 +293,7 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #undef PK_VECTOR
 #undef PK_UNROLL
 #undef PK_UNROLL_K
+#undef PK_PREFETCH_B
 #undef PK_V
 #undef PK_LOAD
 #undef PK_STORE

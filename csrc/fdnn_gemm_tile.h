@@ -92,34 +92,43 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, const int mv, ptrdiff_t kc, const T 
     for (int q = 0; q < (mv + 2) / 3; q++)
         base[q] = ap + 3 * q * ars;
     const ptrdiff_t ahead = PK_PREFETCH * bks;
+/* one step of k: B's row into registers, MR broadcasts of A, MR x nv multiply-adds; B's
+   panel (or its rows read in place) streams from L2: the two lines PK_PREFETCH steps
+   ahead are prefetched (+4 % at 384^3) */
+#define PK_K_STEP                                                                       \
+    {                                                                                   \
+        PK_V bv[PK_NV];                                                                 \
+        PK_UNROLL                                                                       \
+        for (int v = 0; v < nv; v++)                                                    \
+            bv[v] = PK_LOAD(bp + v * PK_VL); /* B read in place is not aligned */       \
+        PK_PREFETCH_B(bp + ahead);                                                      \
+        PK_UNROLL                                                                       \
+        for (int r = 0; r < mv; r++) {                                                  \
+            const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};                     \
+            PK_UNROLL                                                                   \
+            for (int v = 0; v < nv; v++)                                                \
+                acc[r][v] += ar * bv[v];                                                \
+        }                                                                               \
+        PK_UNROLL                                                                       \
+        for (int q = 0; q < (mv + 2) / 3; q++)                                          \
+            base[q] += aks;                                                             \
+        bp += bks;                                                                      \
+    }
     /* four steps of k per trip: a quarter of the loop's own instructions, which otherwise
        take ports the FMAs need (one core, GFLOP/s: float64 512^3 74.7-75.7 -> 76.6-78.8,
        384^3 70.6-75.2 -> 74.5-77.6; float32 512^3 144-162 -> 152-166, 128x256 by 256x784
-       NT 132-150 -> 139-153; K = 1 products lose 3-5 %) */
-    PK_UNROLL_K
-    for (ptrdiff_t k = 0; k < kc; k++) {
-        PK_V bv[PK_NV];
-        PK_UNROLL
-        for (int v = 0; v < nv; v++)
-            bv[v] = PK_LOAD(bp + v * PK_VL); /* B read in place is not aligned */
-#if defined(__GNUC__) || defined(__clang__)
-        /* B's panel (or its rows read in place) streams from L2: the two lines PK_PREFETCH
-           steps ahead (+4 % at 384^3) */
-        __builtin_prefetch(bp + ahead, 0, 3);
-        __builtin_prefetch((const char *)(bp + ahead) + 64, 0, 3);
-#endif
-        PK_UNROLL
-        for (int r = 0; r < mv; r++) {
-            const PK_V ar = base[r / 3][(r % 3) * ars] - (PK_V){0};
-            PK_UNROLL
-            for (int v = 0; v < nv; v++)
-                acc[r][v] += ar * bv[v];
-        }
-        PK_UNROLL
-        for (int q = 0; q < (mv + 2) / 3; q++)
-            base[q] += aks;
-        bp += bks;
+       NT 132-150 -> 139-153); fewer than four steps (K <= 4 products, which write C more
+       than they multiply) take a plain loop: through the unrolled one's remainder handling
+       they lost 3-5 % */
+    if (kc < 4) {
+        for (ptrdiff_t k = 0; k < kc; k++)
+            PK_K_STEP
+    } else {
+        PK_UNROLL_K
+        for (ptrdiff_t k = 0; k < kc; k++)
+            PK_K_STEP
     }
+#undef PK_K_STEP
     const PK_V va = alpha - (PK_V){0};
     if (store && beta == 0) {
         PK_UNROLL
