@@ -527,24 +527,6 @@ static ptrdiff_t stream_head(const void *y, ptrdiff_t n, size_t size)
     return head < n ? head : n;
 }
 
-/* Elements of y before its first 64-byte line, when the pass runs them apart so that
-   its vectors store whole lines (NumPy aligns arrays to 16 bytes): a store that
-   straddles two lines cost up to 40 % of a memory-bound pass that stays in the caches
-   (Sapphire Rapids-class Xeon, 10^5 elements, in and out 16 bytes past a line, us,
-   whole -> split; all on a line: one thread, float32 relu 12.9 -> 9.0 (9.2), leaky_relu
-   14.2 -> 9.7 (10.3), sigmoid_backward 16.1 -> 12.4 (11.6), float64 relu 30.1 -> 20.8
-   (21.8); two threads, float32 relu 7.4 -> 5.8, sigmoid_backward 9.2 -> 7.1); 0 below
-   FDNN_EW_ALIGN_FROM bytes (10^3 elements: even). A kernel's loop tail gives each
-   element the same bits as its vector body, so results do not depend on the split. */
-#define FDNN_EW_ALIGN_FROM 4096
-static ptrdiff_t ew_head(const void *y, ptrdiff_t n, size_t size)
-{
-    if ((size_t)n * size < FDNN_EW_ALIGN_FROM)
-        return 0;
-    const ptrdiff_t h = stream_head(y, n, size);
-    return h < n ? h : 0;
-}
-
 /* The array of a binary pass to align: its two inputs where they share their place in a
    line and y does not (two streams of loads split rather than one of stores: float32
    sigmoid_backward 10^5, two threads, 7.2-7.5 against 9.2-9.4 us), y otherwise */
@@ -599,7 +581,7 @@ static const void *ew_lead(const void *dA, const void *a, const void *y)
     static void unary_aligned_##TS(fdnn_unary_##TS##_t f, const T *x, T *y, ptrdiff_t n, \
                                    T alpha)                                            \
     {                                                                                  \
-        const ptrdiff_t h = ew_head(y, n, sizeof(T));                                  \
+        const ptrdiff_t h = fdnn_line_head(y, n, sizeof(T));                           \
         if (h > 0)                                                                     \
             f(x, y, h, alpha);                                                         \
         f(x + h, y + h, n - h, alpha);                                                 \
@@ -607,7 +589,7 @@ static const void *ew_lead(const void *dA, const void *a, const void *y)
     static void binary_aligned_##TS(fdnn_binary_##TS##_t f, const T *dA, const T *a,   \
                                     T *y, ptrdiff_t n, T alpha)                        \
     {                                                                                  \
-        const ptrdiff_t h = ew_head(ew_lead(dA, a, y), n, sizeof(T));                  \
+        const ptrdiff_t h = fdnn_line_head(ew_lead(dA, a, y), n, sizeof(T));           \
         if (h > 0)                                                                     \
             f(dA, a, y, h, alpha);                                                     \
         f(dA + h, a + h, y + h, n - h, alpha);                                         \

@@ -672,25 +672,14 @@ static double KFN(row_exp_sum)(const T *x, T *y, ptrdiff_t n, T m)
     return FDNN_KVAL(s, c);
 }
 
-/* Elements of a row before y's first 64-byte line, from 4 KiB (the element-wise
-   dispatch's split, fdnn_dispatch.c's ew_head): the row's element-wise store passes run
-   them apart, so that their vectors store whole lines; each element is the same either
-   way. float32 (10, 10^4) over axis 1 with the arrays 16 bytes past a line, one thread,
-   us: softmax_backward 31.5-32.3 -> 26.3-28.4 (23-24 on a line), softmax 55.9-57.4 ->
-   53.9-55.6 (52-53). */
-FDNN_INLINE ptrdiff_t OP(line_head)(const T *y, ptrdiff_t n)
-{
-    const uintptr_t at = (uintptr_t)y;
-    if ((size_t)n * sizeof(T) < 4096 || at % sizeof(T) != 0)
-        return 0;
-    const ptrdiff_t h = (ptrdiff_t)((64 - at % 64) % 64 / sizeof(T));
-    return h < n ? h : 0;
-}
-
+/* The row's element-wise store passes run the elements before y's first line apart
+   (fdnn_line_head): float32 (10, 10^4) over axis 1 with the arrays 16 bytes past a line,
+   one thread, us: softmax_backward 31.5-32.3 -> 26.3-28.4 (23-24 on a line), softmax
+   55.9-57.4 -> 53.9-55.6 (52-53). Sums and maxima run over the whole row as before. */
 static void KFN(row_scale)(T *y, ptrdiff_t n, double s)
 {
     const double r = 1.0 / s;
-    const ptrdiff_t h = OP(line_head)(y, n);
+    const ptrdiff_t h = fdnn_line_head(y, n, sizeof(T));
     for (ptrdiff_t i = 0; i < h; i++)
         y[i] = FDNN_SCALE(y[i], r);
     FDNN_IVDEP
@@ -1022,7 +1011,7 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
         T *yo = y + o * n * ld;
         if (ld == 1) {
             const T st = (T)KFN(row_dot)(go, ao, n);
-            const ptrdiff_t h = OP(line_head)(yo, n);
+            const ptrdiff_t h = fdnn_line_head(yo, n, sizeof(T));
             for (ptrdiff_t i = 0; i < h; i++)
                 yo[i] = ao[i] * (go[i] - st);
             FDNN_IVDEP
