@@ -242,6 +242,13 @@ FDNN_INLINE void PKT(pk_tile_nv)(int nv, int mv, ptrdiff_t kc, const T *restrict
 #undef PK_NV_CASE
 }
 
+/* the rows pk_tile_nv computes for a panel of mr rows on nv vectors: mr rounded up to
+   even where a short panel fills every vector, the whole tile otherwise */
+FDNN_INLINE int PKT(pk_rows)(ptrdiff_t mr, int nv)
+{
+    return mr < PK_MR && nv == PK_NV ? (int)(mr + 1) / 2 * 2 : PK_MR;
+}
+
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
    ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
 FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
@@ -250,7 +257,7 @@ FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t ak
                                 T alpha, T beta, T *restrict tile)
 {
     const int nv = (int)((nr + PK_VL - 1) / PK_VL);
-    const int mv = mr < PK_MR && nv == PK_NV ? (int)(mr + 1) / 2 * 2 : PK_MR;
+    const int mv = PKT(pk_rows)(mr, nv);
 #ifdef PK_VECTOR
     /* whole rows of whole vectors straight from the registers */
     const int store = mr == mv && nr == PK_NR;
@@ -298,8 +305,8 @@ static void PKT(pk_kernel_t)(ptrdiff_t kc, const T *restrict a, ptrdiff_t aks,
                                        ptrdiff_t cj)
 {
     const int nv = (int)((cols + PK_VL - 1) / PK_VL);
-    PKT(pk_tile_nv)(nv, rows < PK_MR && nv == PK_NV ? (int)(rows + 1) / 2 * 2 : PK_MR, kc, a,
-                    aks, ars, bp, PK_NR, c, ldc, 0, alpha, beta, tile);
+    PKT(pk_tile_nv)(nv, PKT(pk_rows)(rows, nv), kc, a, aks, ars, bp, PK_NR, c, ldc, 0, alpha,
+                    beta, tile);
     if (epi)
         /* a bias per row of C runs along the tile's rows, one per column along its columns */
         FDNN_CAT(pk_epilogue_, TS)(g->act, tile, PK_NR, rows, cols,
