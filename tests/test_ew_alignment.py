@@ -55,53 +55,52 @@ def _inputs(rng: np.random.Generator, n: int, dtype) -> tuple[np.ndarray, np.nda
     return z, dA
 
 
+def _at_every_offset(run, want: np.ndarray, like: np.ndarray, cases, what: str) -> None:
+    """On 1 and 2 threads, for each tuple of offsets in ``cases`` (the inputs', then the
+    output's, in elements past a line), ``run(*input_offsets, out)`` into an output placed
+    among sentinels equals ``want`` bit for bit and writes nothing outside it."""
+    for threads in (1, 2):
+        fastdnn.set_num_threads(threads)
+        for offsets in cases:
+            label = f"{what} offsets {offsets} {threads}t"
+            buf, out = _placed(like, offsets[-1], np.nan)
+            got = run(*offsets[:-1], out)
+            np.testing.assert_array_equal(got, want, err_msg=label)
+            _check_outside(buf, out, label)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", UNARY)
 def test_unary_pass_at_every_offset(simd, name, dtype):
     op = UNARY.index(name)
-    size = np.dtype(dtype).itemsize
-    line = 64 // size
+    line = 64 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(3)
     for nbytes in SIZES_BYTES:
-        n = nbytes // size
+        n = nbytes // np.dtype(dtype).itemsize
         z, _ = _inputs(rng, n, dtype)
-        _, z0 = _placed(z, 0)
-        want = _ew.unary(op, z0, _placed(z, 0, 0.0)[1], ALPHA).copy()
-        for threads in (1, 2):
-            fastdnn.set_num_threads(threads)
-            for z_off, out_off in [(k, k) for k in range(line)] + [(0, 3 % line), (1, 0)]:
-                what = f"{name} {np.dtype(dtype).name} n={n} z+{z_off} out+{out_off} {threads}t"
-                _, zv = _placed(z, z_off)
-                buf, out = _placed(z, out_off, np.nan)
-                got = _ew.unary(op, zv, out, ALPHA)
-                np.testing.assert_array_equal(got, want, err_msg=what)
-                _check_outside(buf, out, what)
+        want = _ew.unary(op, _placed(z, 0)[1], _placed(z, 0, 0.0)[1], ALPHA).copy()
+        cases = [(k, k) for k in range(line)] + [(0, 3 % line), (1, 0)]
+        _at_every_offset(lambda z_off, out: _ew.unary(op, _placed(z, z_off)[1], out, ALPHA),
+                         want, z, cases, f"{name} {np.dtype(dtype).name} n={n} z, out")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", BINARY)
 def test_binary_pass_at_every_offset(simd, name, dtype):
     op = _ew.code_names("binary").index(name)
-    size = np.dtype(dtype).itemsize
-    line = 64 // size
+    line = 64 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(5)
     for nbytes in SIZES_BYTES:
-        n = nbytes // size
+        n = nbytes // np.dtype(dtype).itemsize
         z, dA = _inputs(rng, n, dtype)
         a = 0.5 * np.tanh(z).astype(dtype) + 0.5   # in (0, 1): a valid output of every form
         want = _ew.binary(op, _placed(dA, 0)[1], _placed(a, 0)[1], _placed(a, 0, 0.0)[1],
                           ALPHA).copy()
         cases = [(k, k, k) for k in range(line)] + [(0, 0, 1 % line), (2 % line, 2 % line, 0),
                                                     (1 % line, 0, 0)]
-        for threads in (1, 2):
-            fastdnn.set_num_threads(threads)
-            for d_off, a_off, out_off in cases:
-                what = (f"{name} {np.dtype(dtype).name} n={n} dA+{d_off} a+{a_off} "
-                        f"out+{out_off} {threads}t")
-                buf, out = _placed(a, out_off, np.nan)
-                got = _ew.binary(op, _placed(dA, d_off)[1], _placed(a, a_off)[1], out, ALPHA)
-                np.testing.assert_array_equal(got, want, err_msg=what)
-                _check_outside(buf, out, what)
+        _at_every_offset(lambda d_off, a_off, out: _ew.binary(op, _placed(dA, d_off)[1],
+                                                              _placed(a, a_off)[1], out, ALPHA),
+                         want, a, cases, f"{name} {np.dtype(dtype).name} n={n} dA, a, out")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -109,30 +108,25 @@ def test_softmax_rows_at_every_offset(simd, dtype):
     """softmax and softmax_backward along contiguous rows store each row's elements before
     a 64-byte line apart: at every offset of the arrays the results equal, bit for bit,
     those of arrays on a line."""
-    size = np.dtype(dtype).itemsize
-    line = 64 // size
+    line = 64 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(7)
-    for units, n in [(3, 4096 // size + 5), (2, 20_000 // size)]:
+    for units, n in [(3, 4096 // np.dtype(dtype).itemsize + 5),
+                     (2, 20_000 // np.dtype(dtype).itemsize)]:
         z = rng.uniform(-8.0, 8.0, units * n).astype(dtype)
         dA = rng.standard_normal(units * n).astype(dtype)
         shape = (units, n)
-        want = F.softmax(_placed(z, 0)[1].reshape(shape), axis=1,
-                         out=_placed(z, 0, 0.0)[1].reshape(shape)).copy()
-        want_bw = F.softmax_backward(_placed(dA, 0)[1].reshape(shape),
-                                     _placed(want.ravel(), 0)[1].reshape(shape), axis=1,
-                                     out=_placed(z, 0, 0.0)[1].reshape(shape)).copy()
-        for threads in (1, 2):
-            fastdnn.set_num_threads(threads)
-            for off in range(line):
-                what = f"{np.dtype(dtype).name} {shape} arrays +{off} {threads}t"
-                buf, out = _placed(z, off, np.nan)
-                got = F.softmax(_placed(z, off)[1].reshape(shape), axis=1,
-                                out=out.reshape(shape))
-                np.testing.assert_array_equal(got, want, err_msg=what)
-                _check_outside(buf, out, what)
-                buf, out = _placed(z, off, np.nan)
-                got = F.softmax_backward(_placed(dA, off)[1].reshape(shape),
-                                         _placed(want.ravel(), off)[1].reshape(shape), axis=1,
-                                         out=out.reshape(shape))
-                np.testing.assert_array_equal(got, want_bw, err_msg=what + ", backward")
-                _check_outside(buf, out, what + ", backward")
+
+        def forward(off, out):
+            return F.softmax(_placed(z, off)[1].reshape(shape), axis=1, out=out.reshape(shape))
+
+        def backward(off, out):
+            return F.softmax_backward(_placed(dA, off)[1].reshape(shape),
+                                      _placed(want.ravel(), off)[1].reshape(shape), axis=1,
+                                      out=out.reshape(shape))
+
+        want = forward(0, _placed(z, 0, 0.0)[1]).copy()
+        want_bw = backward(0, _placed(z, 0, 0.0)[1]).copy()
+        cases = [(k, k) for k in range(line)]
+        what = f"{np.dtype(dtype).name} {shape}"
+        _at_every_offset(forward, want, z, cases, what)
+        _at_every_offset(backward, want_bw, z, cases, what + ", backward")
