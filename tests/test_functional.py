@@ -1076,6 +1076,37 @@ def test_softmax_of_one_seven_among_zeros(dtype, layout):
 
 @pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended long double")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["row", "C axis 0", "F axis 0", "C axis 1", "F axis 1"])
+def test_softmax_down_to_the_subnormals_and_below(simd, dtype, layout):
+    """Slices of k zeros and one z - max from where exp(z - max) / k leaves the normal range
+    to where it rounds to 0: each result within 2 ulp of the long double value, one where
+    it is subnormal, and 0 below, in every layout and slice length, on every SIMD path."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    lo = -108.0 if dtype == np.float32 else -750.0
+    hi = np.log(np.finfo(dtype).tiny) + 1
+    d = np.linspace(lo, hi, 3001).astype(dtype)
+    for k in (1, 2, 3, 7, 40):
+        z = np.zeros((k + 1, d.size), dtype)
+        z[k] = d
+        want = np.exp(d.astype(np.longdouble)) / (k + np.exp(d.astype(np.longdouble)))
+        axis = 0
+        if layout.endswith("axis 1"):
+            z, axis = z.T.copy(), 1
+        z = np.asfortranarray(z) if layout.startswith("F") else np.ascontiguousarray(z)
+        if layout == "row":
+            got = np.array([F.softmax(z[:, j].copy(), axis=0)[k] for j in range(0, d.size, 7)])
+            w = want[::7]
+        else:
+            got = F.softmax(z, axis=axis)
+            got, w = (got[k] if axis == 0 else got[:, k]), want
+        ulps = np.abs(got.astype(np.longdouble) - w) / np.spacing(w.astype(dtype))
+        assert float(ulps.max()) <= 2.0, (k, float(ulps.max()))
+        assert float(ulps[w < np.finfo(dtype).tiny].max()) <= 1.0, k
+        assert np.all(got[w < tiny / 2 * 0.99] == 0)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended long double")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["row", "C axis 1", "F axis 1", "C axis 0"])
 def test_softmax_backward_of_a_million_long_axis_against_long_double(dtype, layout):
     """s = sum(dA * a) over a 10**6-long axis: each product rounded at most once (float32:
