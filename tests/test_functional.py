@@ -560,6 +560,25 @@ def test_tanh_keeps_sign_of_zero(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_tanh_keeps_a_quiet_nan_as_it_is(simd, dtype):
+    """tanh passes a quiet NaN through its arithmetic: sign and payload come back, in the
+    vector loop and its scalar tail, between finite values and infinities."""
+    uint = np.uint32 if dtype == np.float32 else np.uint64
+    top = 0x7FC00000 if dtype == np.float32 else 0x7FF8000000000000
+    sign = 0x80000000 if dtype == np.float32 else 0x8000000000000000
+    nans = np.array([top, top | sign, top | 0x12345, top | sign | 0x1], dtype=uint)
+    z = np.linspace(-30, 30, 37).astype(dtype)
+    z[[0, 9, 18]] = [np.inf, -np.inf, 0.5]
+    for at in (1, 5, 17, 33, 36):
+        x = z.copy()
+        x[at] = nans[at % 4].view(dtype)
+        got = F.tanh(x)
+        assert got.view(uint)[at] == nans[at % 4]
+        keep = np.arange(x.size) != at
+        np.testing.assert_array_equal(got[keep], F.tanh(z)[keep])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_silu_keeps_sign_of_zero(simd, dtype):
     """silu(z) = z sigma(z): +0 and -0 come back as they are, on every SIMD path (the
     vector loop and its scalar tail)."""
