@@ -28,7 +28,7 @@ FDNN_INLINE T OP(exp_negabs)(T z)
 {
 #if FDNN_TBYTES == 4
     const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
-    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    float s, q = fdnn_expm1neg_scaled_f32(-a, &s);
     return ((1.0f + q) * s) * FDNN_F32_2M40;
 #else
     const double a = fdnn_abs_min_f64(z, FDNN_F64_SCALED_MAX_BITS);
@@ -294,7 +294,7 @@ FDNN_INLINE T OP(silu)(T z, T alpha)
     (void)alpha;
 #if FDNN_TBYTES == 4
     const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
-    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    float s, q = fdnn_expm1neg_scaled_f32(-a, &s);
     const float m = (1.0f + q) * s, t = 1.0f + m * FDNN_F32_2M40; /* m = e 2^40 */
     /* one quotient for both signs: the vector loop computes every branch */
     const float num = z > 0 ? z : a * m, scale = z > 0 ? 1.0f : -FDNN_F32_2M40;
@@ -336,7 +336,7 @@ FDNN_INLINE T OP(d_silu_z)(T z, T alpha)
     (void)alpha;
 #if FDNN_TBYTES == 4
     const float a = fdnn_abs_min_f32(z, FDNN_F32_SCALED_MAX_BITS);
-    float s, q = fdnn_expm1neg_scaled_f32(-a, 0.0f, &s);
+    float s, q = fdnn_expm1neg_scaled_f32(-a, &s);
     const float m = (1.0f + q) * s, e = m * FDNN_F32_2M40; /* m = e 2^40 */
     const float den = e * (2.0f + e) + 1.0f;
     const float bs = ((1.0f - a) + e) * s;
@@ -471,7 +471,7 @@ FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
 #if FDNN_TBYTES == 4
     const float x = copysignf(fdnn_abs_min_f32(z, 0x41300000u), z); /* |x| <= 11 */
     float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
-    float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
+    float s, q = fdnn_expm1neg_scaled_lo_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
     const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
     const float num = x < 0 ? (x + x * q) * s : x * FDNN_F32_2P40;
     const float v = (num / (1.0f + e)) * FDNN_F32_2M40;
@@ -494,7 +494,7 @@ FDNN_INLINE T OP(d_gelu_tanh_z)(T z, T alpha)
 #if FDNN_TBYTES == 4
     const float x = copysignf(fdnn_abs_min_f32(z, 0x41300000u), z); /* |x| <= 11 */
     float lo, q2, q2l, a = fdnn_gelu_tanh_arg_f32(x, &lo, &q2, &q2l);
-    float s, q = fdnn_expm1neg_scaled_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
+    float s, q = fdnn_expm1neg_scaled_lo_f32(-fabsf(a), a > 0 ? -lo : lo, &s);
     const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
     float tl, t = fdnn_two_prod_f32(FDNN_GELU_B3_HI_F32, q2, &tl);
     const float ds = FDNN_GELU_A_HI_F32 + t;
@@ -595,7 +595,7 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
 FDNN_INLINE T OP(softmax_term)(T d)
 {
 #if FDNN_TBYTES == 4
-    float s, q = fdnn_expm1neg_scaled_f32(d < -104.0f ? -104.0f : d, 0.0f, &s);
+    float s, q = fdnn_expm1neg_scaled_f32(d < -104.0f ? -104.0f : d, &s);
     return (1.0f + q) * s;
 #else
     double s, q = fdnn_expm1neg_scaled_f64(d < -746.0 ? -746.0 : d, &s);

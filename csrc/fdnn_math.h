@@ -150,20 +150,36 @@ FDNN_INLINE float fdnn_d_silu_near_zero_f32(float z)
  * for the Gaussian's tail, the tanh form's cubic 2u and, near the derivative's zero, its
  * z (2u)'. Polynomial fits: scripts/fit_gelu_f32.py. */
 
-/* exp(x + lo) = (1 + q) *s 2^-40 for x in [-115, 0] and |lo| < 2^-10 (a float-float
-   argument), q the returned expm1 of the reduced argument and *s = 2^(k + 40) normal: a
-   product with (1 + q) *s stays normal, and a subnormal result is rounded once, by the
-   final product with 2^-40 */
+/* exp(x) = (1 + q) *s 2^-40 for x in [-115, 0], q the returned expm1 of the reduced
+   argument and *s = 2^(k + 40) normal: a product with (1 + q) *s stays normal, and a
+   subnormal result is rounded once, by the final product with 2^-40 */
 #define FDNN_F32_2M40 9.094947017729282e-13f /* 2^-40 */
 #define FDNN_F32_SCALED_MAX_BITS 0x42E60000u /* 115, the bits of the domain's end, for
                                                 fdnn_abs_min_f32 */
 #define FDNN_F32_2P40 1099511627776.0f
-FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float lo, float *s)
+/* x = k ln2 + r: returns x - k ln2_hi, with *k and *s = 2^(k + 40) */
+FDNN_INLINE float fdnn_exp_reduce_scaled_f32(float x, float *k, float *s)
 {
-    const float kt = x * FDNN_F32_LOG2E + FDNN_F32_SHIFT, k = kt - FDNN_F32_SHIFT;
-    float r = x - k * FDNN_F32_LN2_HI;
-    r = (r - k * FDNN_F32_LN2_LO) + lo;
+    const float kt = x * FDNN_F32_LOG2E + FDNN_F32_SHIFT;
+    *k = kt - FDNN_F32_SHIFT;
     *s = fdnn_from_bits_f32((fdnn_bits_f32(kt) - FDNN_F32_SHIFT_BITS + 167u) << 23);
+    return x - *k * FDNN_F32_LN2_HI;
+}
+
+FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float *s)
+{
+    float k, r = fdnn_exp_reduce_scaled_f32(x, &k, s);
+    r = r - k * FDNN_F32_LN2_LO;
+    return r + (r * r) * fdnn_exp_tail_f32(r);
+}
+
+/* the same for exp(x + lo), a float-float argument with |lo| < 2^-10 (a form of its own:
+   an added lo = 0 stays in the code, x + 0 not being x at x = -0, one instruction per
+   vector of every kernel on this exponential) */
+FDNN_INLINE float fdnn_expm1neg_scaled_lo_f32(float x, float lo, float *s)
+{
+    float k, r = fdnn_exp_reduce_scaled_f32(x, &k, s);
+    r = (r - k * FDNN_F32_LN2_LO) + lo;
     return r + (r * r) * fdnn_exp_tail_f32(r);
 }
 
@@ -171,7 +187,7 @@ FDNN_INLINE float fdnn_expm1neg_scaled_f32(float x, float lo, float *s)
 FDNN_INLINE float fdnn_expm1_half_sq_f32(float y, float *s)
 {
     float l, h = fdnn_two_prod_f32(y, y, &l);
-    return fdnn_expm1neg_scaled_f32(-0.5f * h, -0.5f * l, s);
+    return fdnn_expm1neg_scaled_lo_f32(-0.5f * h, -0.5f * l, s);
 }
 
 /* 14.75: beyond, z Phi(z) and Phi(z) + z phi(z) round to 0 at -z */
