@@ -420,8 +420,8 @@ FDNN_INLINE T OP(gelu)(T z, T alpha)
     const float p = fdnn_gauss_ytailx_f32(y);
     const float u = ((p + p * q) * s) * FDNN_F32_2M40; /* y Phi(-y) */
     const float near = z * (0.5f + z * fdnn_gauss_series_f32(z * z));
-    const float r = y < 0.75f ? near : (z > 0 ? z : 0.0f) - u;
-    return NAN_OR(z, r);
+    /* a NaN z (y clamped to 14.75) comes out of z - u, sign and payload kept */
+    return y < 0.75f ? near : (z <= 0 ? 0.0f : z) - u;
 #else
     W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
