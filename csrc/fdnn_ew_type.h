@@ -167,7 +167,7 @@ FDNN_INLINE T OP(d_leaky_relu_a)(T a, T alpha)
 FDNN_INLINE T OP(elu)(T z, T alpha)
 {
     T q = EXPM1NEG(z < 0 ? z : (T)0);
-    return NAN_OR(z, z > 0 ? z : alpha * q);
+    return z <= 0 ? alpha * q : z; /* a NaN z: itself */
 }
 
 FDNN_INLINE T OP(d_elu_z)(T z, T alpha)
@@ -178,14 +178,14 @@ FDNN_INLINE T OP(d_elu_z)(T z, T alpha)
 
 FDNN_INLINE T OP(d_elu_a)(T a, T alpha)
 {
-    return NAN_OR(a, a > 0 ? (T)1 : a + alpha); /* alpha exp(z) = a + alpha */
+    return a > 0 ? (T)1 : a + alpha; /* alpha exp(z) = a + alpha; a NaN a: itself */
 }
 
 FDNN_INLINE T OP(selu)(T z, T alpha)
 {
     (void)alpha;
     T q = EXPM1NEG(z < 0 ? z : (T)0);
-    return NAN_OR(z, z > 0 ? (T)SELU_SCALE * z : (T)SELU_SA * q);
+    return z <= 0 ? (T)SELU_SA * q : (T)SELU_SCALE * z; /* a NaN z: itself */
 }
 
 FDNN_INLINE T OP(d_selu_z)(T z, T alpha)
@@ -198,7 +198,7 @@ FDNN_INLINE T OP(d_selu_z)(T z, T alpha)
 FDNN_INLINE T OP(d_selu_a)(T a, T alpha)
 {
     (void)alpha;
-    return NAN_OR(a, a > 0 ? (T)SELU_SCALE : a + (T)SELU_SA);
+    return a > 0 ? (T)SELU_SCALE : a + (T)SELU_SA; /* a NaN a: itself */
 }
 
 /* softplus log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)) */
@@ -425,8 +425,7 @@ FDNN_INLINE T OP(gelu)(T z, T alpha)
 #else
     W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), cdf, zpdf, sc;
     OP(gauss)(x, &cdf, &zpdf, &sc);
-    W r = z > 40 ? (W)z : (x * cdf) * sc;
-    return NAN_OR(z, (T)r);
+    return z <= 40 ? (T)((x * cdf) * sc) : z; /* a NaN z: itself */
 #endif
 }
 
@@ -475,12 +474,12 @@ FDNN_INLINE T OP(gelu_tanh)(T z, T alpha)
     const float e = ((1.0f + q) * s) * FDNN_F32_2M40;
     const float num = x < 0 ? (x + x * q) * s : x * FDNN_F32_2P40;
     const float v = (num / (1.0f + e)) * FDNN_F32_2M40;
-    return NAN_OR(z, z > 11.0f ? z : v);
+    return z <= 11.0f ? v : z; /* a NaN z: itself */
 #else
     W x = copysign(fdnn_abs_min_f64((W)z, 0x4044000000000000ull), (W)z), s2u, m, sc;
     W e = OP(gelu_tanh_e)(x, &s2u, &m, &sc);
     W r = x > 0 ? x / (1.0 + e) : (x * m / (1.0 + e)) * sc;
-    return NAN_OR(z, (T)(z > 40 ? (W)z : r));
+    return z <= 40 ? (T)r : z; /* a NaN z: itself */
 #endif
 }
 
