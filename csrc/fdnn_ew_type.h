@@ -11,7 +11,6 @@
 
 #define OP(name) FDNN_CAT(op_##name##_, TS)
 #define KFN(name) FDNN_CAT(k_##name##_, TS)
-#define EXPNEG FDNN_CAT(fdnn_expneg_, TS)
 #define EXPM1NEG FDNN_CAT(fdnn_expm1neg_, TS)
 #define NAN_OR(x, value) ((x) != (x) ? (x) : (value))
 /* x itself where it is NaN or a zero of either sign (one unordered-or-equal compare) */
@@ -21,7 +20,7 @@
 
 /* exp(-|z|) = (1 + q) s 2^-C (fdnn_expm1neg_scaled_*) with |z| clamped on the bits
    (fdnn_abs_min_*) where it and 4 times it round to 0: for the activations, which put the input's
-   NaN back themselves (NAN_OR). Against EXPNEG's float compares, which GCC turned into
+   NaN back themselves (NAN_OR). Against fdnn_expneg_*'s float compares, which GCC turned into
    blends of every intermediate result, sigmoid went from 37 to 28 instructions per vector
    (float32, AVX2), 0.71 -> 0.555 ns per element on one core (float64 1.85 -> 1.61). */
 FDNN_INLINE T OP(exp_negabs)(T z)
@@ -585,12 +584,13 @@ FDNN_INLINE T OP(nanmax)(T v, T m)
 /* A term e = exp(d) 2^C of a slice's sum, d = x - max <= 0 (or NaN), C = 40 for float32
    and 200 for float64 (fdnn_expm1neg_scaled_*): every term is then normal, and the sum's
    reciprocal, 2^-C / sum, takes the scale back exactly, so that a result is rounded once,
-   by its product with the reciprocal, even where it is subnormal (EXPNEG rounded such a
-   term to the subnormal grid, then the product again). Below the clamp, exp(d) / sum
-   rounds to 0 either way. Normal results keep their bits; the two factors of 2^k that
-   EXPNEG applies go: 40 -> 31 instructions per vector of the float32 exp pass (AVX-512).
-   One core, us: float32 (10, 10^5) over axis 1 594-622 -> 553-561, (10, 10^4) 45 -> 40-41,
-   over axis 0 621-637 -> 567-587; float64 (10, 10^5) over axis 1 1234-1263 -> 1032-1073. */
+   by its product with the reciprocal, even where it is subnormal (fdnn_expneg_* rounded
+   such a term to the subnormal grid, then the product again). Below the clamp, exp(d) /
+   sum rounds to 0 either way. Normal results keep their bits; the second factor of 2^k
+   that fdnn_expneg_* applies goes: 40 -> 31 instructions per vector of the float32 exp
+   pass (AVX-512). One core, us: float32 (10, 10^5) over axis 1 594-622 -> 553-561,
+   (10, 10^4) 45 -> 40-41, over axis 0 621-637 -> 567-587; float64 (10, 10^5) over axis 1
+   1234-1263 -> 1032-1073. */
 FDNN_INLINE T OP(softmax_term)(T d)
 {
 #if FDNN_TBYTES == 4
@@ -1564,7 +1564,6 @@ static void FDNN_CAT(fill_, TS)(fdnn_kernel_table *t)
 #undef NAN_OR
 #undef ZERO_NAN_OR
 #undef EXPM1NEG
-#undef EXPNEG
 #undef FDNN_BN_BLOCK
 #undef KFN
 #undef OP
