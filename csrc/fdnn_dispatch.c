@@ -301,35 +301,6 @@ int fdnn_interrupted(void) { return t_interrupted; }
    a load of ~4 from other processes no size gains below 512k for the memory-bound ops: the
    second core is then mostly taken, and the team's back-off keeps such calls on one thread
    anyway.) */
-/* The activations with an exponential, a logarithm or erfc: their forward, derivative
-   (from z) and backward steps are the costly element-wise kernels. */
-#define FDNN_COSTLY_ACTS(X) X(SIGMOID) X(TANH) X(ELU) X(SELU) X(GELU) X(GELU_TANH) X(SILU) \
-    X(SOFTPLUS) X(MISH)
-#define FDNN_CASE_FORWARD_(A) case FDNN_##A:
-#define FDNN_CASE_D_Z_(A) case FDNN_D_##A##_Z:
-#define FDNN_CASE_BW_(A) case FDNN_BW_##A:
-
-static int unary_costly(int op)
-{
-    switch (op) {
-    FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
-    FDNN_COSTLY_ACTS(FDNN_CASE_D_Z_)
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static int bw_costly(int op)
-{
-    switch (op) {
-    FDNN_COSTLY_ACTS(FDNN_CASE_BW_)
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* the backward steps that take z (their derivative cannot be written in a) */
 #define FDNN_TAKES_a 0
 #define FDNN_TAKES_z 1
@@ -360,9 +331,9 @@ static int unary_heavy(int op)
 
 static ptrdiff_t unary_from(int op, int f64)
 {
-    if (unary_heavy(op) || (f64 && unary_costly(op)))
+    if (unary_heavy(op) || (f64 && fdnn_unary_costly(op)))
         return 8192;
-    if (unary_costly(op))
+    if (fdnn_unary_costly(op))
         return 16384;
     return op == FDNN_LINEAR ? 65536 : 49152;
 }
@@ -758,7 +729,7 @@ FDNN_DEF_PERIOD_DISPATCH(f64, double)
             return;                                                                    \
         const int nt = ew_threads(n, unary_from(op, sizeof(T) == 8));                  \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
-        FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, unary_costly(op)),            \
+        FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, fdnn_unary_costly(op)),            \
                        FDNN_SLOT_UNARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {  \
             if (copy)                                                                  \
                 f = stream ? linear_stream_##TS : linear_copy_##TS;                    \
@@ -897,7 +868,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
         fdnn_bias_act_##TS##_t f = g_cur->bias_act_##TS;                               \
         ptrdiff_t per = len > 0 ? (1 << 15) / len + 1 : lines;                         \
         int nt = threads_for(lines, per);                                              \
-        if (unary_costly(act) && len > 0) { /* act: an activation's forward code */    \
+        if (fdnn_unary_costly(act) && len > 0) { /* act: an activation's forward code */    \
             /* the costly activations split from their unary_from size */              \
             nt = ew_threads(lines * len, unary_from(act, sizeof(T) == 8));            \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
@@ -917,7 +888,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
         const int sums = db != NULL && !db_per_line; /* db sums across lines */         \
         ptrdiff_t per = len > 0 ? (1 << 16) / len + 1 : lines;                         \
         int nt;                                                                        \
-        if (bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                              \
+        if (fdnn_bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                              \
             nt = ew_threads(lines * len, unary_from(FDNN_SIGMOID, sizeof(T) == 8));       \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
         } else {                                                                       \

@@ -7,6 +7,36 @@
 
 #include "fdnn_codes.h"
 
+/* The activations with an exponential, a logarithm or erfc: their forward, derivative
+   (from z) and backward steps are the costly element-wise kernels (the dispatch's thread
+   thresholds; the kernels' prefetching, fdnn_ew_type.h). */
+#define FDNN_COSTLY_ACTS(X) X(SIGMOID) X(TANH) X(ELU) X(SELU) X(GELU) X(GELU_TANH) X(SILU) \
+    X(SOFTPLUS) X(MISH)
+#define FDNN_CASE_FORWARD_(A) case FDNN_##A:
+#define FDNN_CASE_D_Z_(A) case FDNN_D_##A##_Z:
+#define FDNN_CASE_BW_(A) case FDNN_BW_##A:
+
+static inline int fdnn_unary_costly(int op)
+{
+    switch (op) {
+    FDNN_COSTLY_ACTS(FDNN_CASE_FORWARD_)
+    FDNN_COSTLY_ACTS(FDNN_CASE_D_Z_)
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static inline int fdnn_bw_costly(int op)
+{
+    switch (op) {
+    FDNN_COSTLY_ACTS(FDNN_CASE_BW_)
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif
