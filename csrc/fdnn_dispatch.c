@@ -491,10 +491,9 @@ static ptrdiff_t chunk_next(uint64_t *runs, int owners, int me)
    element: such an output is never streamed). */
 static ptrdiff_t stream_head(const void *y, ptrdiff_t n, size_t size)
 {
-    uintptr_t at = (uintptr_t)y;
-    if (at % size != 0)
+    if ((uintptr_t)y % size != 0)
         return n;
-    ptrdiff_t head = (ptrdiff_t)((64 - at % 64) % 64 / size);
+    const ptrdiff_t head = fdnn_to_line(y, size);
     return head < n ? head : n;
 }
 
@@ -729,7 +728,7 @@ FDNN_DEF_PERIOD_DISPATCH(f64, double)
             return;                                                                    \
         const int nt = ew_threads(n, unary_from(op, sizeof(T) == 8));                  \
         const ptrdiff_t grain = ew_chunk(n, nt);                                       \
-        FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, fdnn_unary_costly(op)),            \
+        FDNN_STORE_WAY(streamed(n, sizeof(T), copy, nt, fdnn_unary_costly(op)),        \
                        FDNN_SLOT_UNARY(op, sizeof(T) == 8), (size_t)n * sizeof(T), {  \
             if (copy)                                                                  \
                 f = stream ? linear_stream_##TS : linear_copy_##TS;                    \
@@ -868,7 +867,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
         fdnn_bias_act_##TS##_t f = g_cur->bias_act_##TS;                               \
         ptrdiff_t per = len > 0 ? (1 << 15) / len + 1 : lines;                         \
         int nt = threads_for(lines, per);                                              \
-        if (fdnn_unary_costly(act) && len > 0) { /* act: an activation's forward code */    \
+        if (fdnn_unary_costly(act) && len > 0) { /* act: an activation's forward op */ \
             /* the costly activations split from their unary_from size */              \
             nt = ew_threads(lines * len, unary_from(act, sizeof(T) == 8));            \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
@@ -888,7 +887,7 @@ FDNN_DEF_UNARY_DISPATCH(f64, double)
         const int sums = db != NULL && !db_per_line; /* db sums across lines */         \
         ptrdiff_t per = len > 0 ? (1 << 16) / len + 1 : lines;                         \
         int nt;                                                                        \
-        if (fdnn_bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                              \
+        if (fdnn_bw_costly(op) && len >= FDNN_BW_SUMS_AFTER) {                         \
             nt = ew_threads(lines * len, unary_from(FDNN_SIGMOID, sizeof(T) == 8));       \
             per = (lines + 2 * nt - 1) / (2 * nt);                                     \
         } else {                                                                       \
