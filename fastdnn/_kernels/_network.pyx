@@ -604,17 +604,20 @@ cdef void _forward_one_part(Net *net, int tid, int nt, real *X, real *out,
     """Thread tid's part of one example through every layer on a team of nt (an
     inference plan: no normalization, g applied in place): its share of whole cache lines
     of each large layer's outputs (a small layer's all on thread 0), with a barrier after
-    every layer whose outputs the next one reads, and before a softmax (thread 0's)."""
+    every layer whose outputs the next one reads, and before a softmax (thread 0's) over
+    outputs the threads shared."""
     cdef int l
     cdef DenseL *d
     cdef real *A
     cdef real *X_l = X
     cdef Py_ssize_t r0, r1
+    cdef bint split
     start[tid] = team_clock()
     for l in range(net.L):
         d = &net.layer[l]
         A = out if l == net.L - 1 else <real *>d.A
-        if d.n_out * d.n_in >= PARALLEL_GEMV:
+        split = d.n_out * d.n_in >= PARALLEL_GEMV
+        if split:
             _share(d.n_out, tid, nt, 64 // sizeof(real), &r0, &r1)
         else:
             r0, r1 = 0, (d.n_out if tid == 0 else 0)
@@ -632,7 +635,8 @@ cdef void _forward_one_part(Net *net, int tid, int nt, real *X, real *out,
                              <const double *>d.b + r0 if d.b != NULL else NULL, False,
                              d.alpha)
         if d.softmax:
-            team_barrier()
+            if split:
+                team_barrier()
             if tid == 0:
                 if real is float:
                     softmax_columns_f32(A, d.n_out, 1)
