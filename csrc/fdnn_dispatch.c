@@ -1236,7 +1236,13 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                    \
     int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];    \
     int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);         \
-    if (fdnn_gemm_dots(g->M, g->K, g->cs_a, g->rs_b, sizeof(*g->c))) {                 \
+    if (fdnn_gemm_outer(g->K)) {                                                       \
+        /* rows swept whole, in shares of a few rows by many columns */                \
+        f = g_cur->gemm_outer_##TS;                                                    \
+        mr = FDNN_OUTER_ROWS;                                                          \
+        nr = FDNN_OUTER_COLS;                                                          \
+        a_packed = 1;                                                                  \
+    } else if (fdnn_gemm_dots(g->M, g->K, g->cs_a, g->rs_b, sizeof(*g->c))) {          \
         /* all of C's rows on each share, its columns split */                         \
         f = g_cur->gemm_dots_##TS;                                                     \
         mr = (int)g->M;                                                                \

@@ -228,6 +228,13 @@ static inline int fdnn_gemm_dots(ptrdiff_t M, ptrdiff_t K, ptrdiff_t cs_a, ptrdi
            && (double)K * (double)tbytes >= 64.0 * (double)((M + 3) / 4 * 4);
 }
 
+/* K = 1: C = alpha a b^T (+ beta C), an outer product (a layer of one input, or the dW of
+   a batch of one example), written row after row (fdnn_gemm_packed.h's pk_outer_) in
+   shares of FDNN_OUTER_ROWS rows by FDNN_OUTER_COLS columns. */
+#define FDNN_OUTER_ROWS 8
+#define FDNN_OUTER_COLS 256
+static inline int fdnn_gemm_outer(ptrdiff_t K) { return K == 1; }
+
 /* Many rows of a narrow C (fewer columns than the path's gemm_narrow_*: a layer of a
    few units, e.g. a classifier's outputs, for a batch) with A's rows and B's columns
    contiguous along k: the dot products' kernel (pk_dots_) too, C's rows split across the
@@ -415,6 +422,9 @@ typedef struct {
     /* the product as dot products along K (fdnn_gemm_dots) */
     fdnn_gemm_f32_t gemm_dots_f32;
     fdnn_gemm_f64_t gemm_dots_f64;
+    /* the product over K = 1, an outer product (fdnn_gemm_outer) */
+    fdnn_gemm_f32_t gemm_outer_f32;
+    fdnn_gemm_f64_t gemm_outer_f64;
     /* C's columns below which many rows run on gemm_dots_* too (fdnn_gemm_narrow) */
     int gemm_narrow_f32;
     int gemm_narrow_f64;

@@ -623,6 +623,37 @@ def test_narrow_products_epilogue_and_threads(simd, dtype):
         _check_epilogue_on_threads(A, B, bias, act, 0.0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_outer_products_against_the_reference(simd, dtype):
+    """K = 1 (an outer product, swept row by row): every layout of A, B and out, alpha and
+    beta, strided columns of B, sizes up to and past the threading grain."""
+    rng = np.random.default_rng(17)
+    shapes = [(1, 1, 1), (3, 700, 1), (9, 257, 1), (256, 784, 1), (700, 5, 1), (33, 1000, 1)]
+    for (M, N, K), (a_order, b_order, out_order) in itertools.product(
+            shapes, [("C", "C", "C"), ("F", "F", "C"), ("C", "F", "F"), ("F", "C", "F")]):
+        _run(rng, M, N, K, dtype, False, a_order, b_order, out_order, alpha=-0.75)
+        _run(rng, M, N, K, dtype, False, a_order, b_order, out_order, alpha=0.5, beta=1.5,
+             offset=1, integers=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_outer_products_epilogue_and_threads(simd, dtype):
+    """K = 1 with bias and activation equals the unfused sequence; 2 and 3 threads give
+    the single thread's result bit for bit; a NaN of A stays in its row."""
+    rng = np.random.default_rng(18)
+    for act_name in ("relu", "sigmoid"):
+        act = UNARY.index(act_name)
+        for M, N in [(256, 784), (1000, 37), (8, 4000)]:
+            A = _operand(rng, (M, 1), dtype, "C")
+            B = _operand(rng, (N, 1), dtype, "C").T
+            bias = rng.standard_normal(M).astype(dtype)
+            fastdnn.set_num_threads(1)
+            _check_epilogue_on_threads(A, B, bias, act, 0.0)
+            A[M // 2, 0] = np.nan
+            C = _dense.matmul(A, B, 1.0, False, np.empty((M, N), dtype), 0.0, act, 0.0, bias)
+            assert np.isnan(C[M // 2]).all() and not np.isnan(np.delete(C, M // 2, 0)).any()
+
+
 # ------------------------------------------------------------------ 5. threads
 
 @pytest.mark.parametrize("dtype", DTYPES)
