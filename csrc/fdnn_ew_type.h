@@ -1041,6 +1041,14 @@ static double KFN(row_dot)(const T *g, const T *a, ptrdiff_t n)
             FDNN_KSUM(s, c, acc[k] - cc[k]);
         for (; i < n; i++)
             FDNN_KSUM(s, c, FDNN_DOTP(g[i], a[i]));
+#if FDNN_TBYTES == 4
+        /* four products past the float range (an a that is no softmax): each widened */
+        if (!isfinite(s - c) && n >= 4 * FDNN_RL) {
+            s = 0;
+            for (i = 0; i < n; i++)
+                s += FDNN_DOTP(g[i], a[i]);
+        }
+#endif
         return s - c;
     }
     for (; i < n; i++)
@@ -1135,6 +1143,7 @@ static void KFN(softmax_bw)(const T *dA, const T *a, T *y, ptrdiff_t outer, ptrd
 #undef FDNN_KSUM
 #undef FDNN_KVAL
 #undef FDNN_DOTP
+#undef FDNN_DOTP4
 
 /* ---- dense-layer passes over a contiguous block of `lines` x `len` ----
  * Lecture layout (n_l, m): C order has one line per unit (bias per line),

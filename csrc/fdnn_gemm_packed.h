@@ -259,38 +259,43 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
 }
 #undef PK_DOT_COLS
 
-/* C[i0:i1, j0:j1] of a product over K = 1 (fdnn_gemm_outer): each row alpha a_i b in one
-   sweep along it, FDNN_OUTER_ROWS rows finished at a time while they are in L1. The packed
-   tiles wrote 6 or 12 rows 256 bytes at a time: float32 256x1 by 1x784 NT, C on a line,
-   us, one / two threads: 16.4-16.8 / 9.9-10.1 -> 15.9-16.5 / 9.3-9.6 (PyTorch 14.4-15.4 /
-   8.9-9.6; a store-bound pass, NumPy's fill of the same C 19 us on one thread). Each
-   element is alpha (a_i b_j), as the tiles round it. */
+/* C[i0:i1, j0:j1] of a product over K = 1 (fdnn_gemm_outer): each row alpha a_i b swept
+   along, in blocks of FDNN_OUTER_ROWS rows by 4 KiB of columns finished while they are in
+   L1. The packed tiles wrote 6 or 12 rows 256 bytes at a time: float32 256x1 by 1x784 NT,
+   C on a line, us, one / two threads: 16.4-16.8 / 9.9-10.1 -> 15.9-16.5 / 9.3-9.6
+   (PyTorch 14.4-15.4 / 8.9-9.6; a store-bound pass, NumPy's fill of the same C 19 us on
+   one thread). Each element is alpha (a_i b_j), as the tiles round it. */
+#define PK_OUTER_COLS (4096 / (ptrdiff_t)sizeof(T))
 static void FDNN_CAT(pk_outer_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
                                     ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
 {
     const T alpha = g->alpha, beta = g->beta;
-    const ptrdiff_t n = j1 - j0, cs = g->cs_b;
-    const T *b = g->b + j0 * cs;
+    const ptrdiff_t cs = g->cs_b;
     for (ptrdiff_t i = i0; i < i1; i += FDNN_OUTER_ROWS) {
         const ptrdiff_t rows = i1 - i < FDNN_OUTER_ROWS ? i1 - i : FDNN_OUTER_ROWS;
-        for (ptrdiff_t r = i; r < i + rows; r++) {
-            const T a = g->a[r * g->rs_a];
-            T *c = g->c + r * g->ldc + j0;
-            if (beta == 0 && cs == 1) {
-                FDNN_IVDEP
-                for (ptrdiff_t j = 0; j < n; j++)
-                    c[j] = alpha * (a * b[j]);
-            } else if (beta == 0) {
-                for (ptrdiff_t j = 0; j < n; j++)
-                    c[j] = alpha * (a * b[j * cs]);
-            } else {
-                for (ptrdiff_t j = 0; j < n; j++)
-                    c[j] = alpha * (a * b[j * cs]) + beta * c[j];
+        for (ptrdiff_t jb = j0; jb < j1; jb += PK_OUTER_COLS) {
+            const ptrdiff_t n = j1 - jb < PK_OUTER_COLS ? j1 - jb : PK_OUTER_COLS;
+            const T *b = g->b + jb * cs;
+            for (ptrdiff_t r = i; r < i + rows; r++) {
+                const T a = g->a[r * g->rs_a];
+                T *c = g->c + r * g->ldc + jb;
+                if (beta == 0 && cs == 1) {
+                    FDNN_IVDEP
+                    for (ptrdiff_t j = 0; j < n; j++)
+                        c[j] = alpha * (a * b[j]);
+                } else if (beta == 0) {
+                    for (ptrdiff_t j = 0; j < n; j++)
+                        c[j] = alpha * (a * b[j * cs]);
+                } else {
+                    for (ptrdiff_t j = 0; j < n; j++)
+                        c[j] = alpha * (a * b[j * cs]) + beta * c[j];
+                }
             }
+            FDNN_CAT(pk_finish_, TS)(g, i, jb, rows, n);
         }
-        FDNN_CAT(pk_finish_, TS)(g, i, j0, rows, n);
     }
 }
+#undef PK_OUTER_COLS
 
 /* C narrower than this many columns (fdnn_gemm_narrow) runs on pk_dots_, its rows split
    over the team: the packed tiles pad C's rows to NR columns, where the direct loops take

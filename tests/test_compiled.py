@@ -632,3 +632,67 @@ def test_leaky_relu_slope_is_fixed_at_construction():
     with pytest.raises(AttributeError, match="fixed at construction"):
         act.alpha = 0.5
     assert act.alpha == 0.2
+
+
+def _gd_reference(weights, X, y, lr, batch_size, acts, beta=0.0):
+    """Plain NumPy float64 gradient descent on binary cross-entropy (a sigmoid output), the
+    batches in order: the lecture's forward and backward passes; with beta, momentum
+    (v = beta v + (1 - beta) g, p -= lr v)."""
+    g = {"tanh": (np.tanh, lambda A: 1 - A * A), "relu": (lambda Z: np.maximum(Z, 0),
+                                                      lambda A: (A > 0).astype(float))}
+    Ws = [np.array(w, dtype=np.float64) for w in weights]
+    Vs = [np.zeros_like(w) for w in Ws]
+    for s in range(0, len(X), batch_size):
+        A, Y = [X[s:s + batch_size].T.astype(np.float64)], y[s:s + batch_size][None, :]
+        m = A[0].shape[1]
+        for l, act in enumerate(acts):
+            Z = Ws[2 * l] @ A[-1] + Ws[2 * l + 1]
+            A.append(1 / (1 + np.exp(-Z)) if act == "sigmoid" else g[act][0](Z))
+        dZ = (A[-1] - Y) / m
+        for l in reversed(range(len(acts))):
+            dW, db = dZ @ A[l].T, dZ.sum(axis=1, keepdims=True)
+            if l > 0:
+                dZ = (Ws[2 * l].T @ dZ) * g[acts[l - 1]][1](A[l])
+            for k, grad in ((2 * l, dW), (2 * l + 1, db)):
+                Vs[k] = beta * Vs[k] + (1 - beta) * grad
+                Ws[k] -= lr * Vs[k]
+    return Ws
+
+
+@pytest.mark.parametrize("layers, n_x, batch_size, m, beta", [
+    # one input feature (the first layer's forward product over K = 1) and one output
+    # unit (the last dA product over K = 1, its epilogue forming dZ and db)
+    ([(600, "tanh"), (600, "relu"), (1, "sigmoid")], 1, 512, 1024, 0.0),
+    # a one-unit bottleneck (the next layer's forward over K = 1), with momentum (a batch of
+    # one example, dW over K = 1, takes the direct loops: no fused step over K = 1)
+    ([(1, "tanh"), (700, "relu"), (1, "sigmoid")], 300, 512, 1024, 0.9),
+])
+def test_products_over_one_index_train_as_numpy_does(layers, n_x, batch_size, m, beta,
+                                                      which_path):
+    """Products over K = 1 (the engine's outer-product route, with each of its epilogues)
+    give NumPy's float64 gradient descent, and the same weights on 1 and 2 threads."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(m, n_x))
+    y = (rng.random(m) < 0.5).astype(np.float64)
+    biases = [rng.normal(size=(n, 1)) * 0.1 for n, _ in layers]
+    results = []
+    try:
+        for threads in (1, 2):
+            fastdnn.set_num_threads(threads)
+            model = Sequential([Input(n_x)] + [Dense(n, activation=a) for n, a in layers],
+                               dtype="float64", seed=2)
+            model.build()
+            model.set_weights([w if i % 2 == 0 else biases[i // 2]
+                               for i, w in enumerate(model.get_weights())])
+            start = model.get_weights()
+            model.compile(Momentum(0.1, beta=beta) if beta else GD(0.1), "binary_crossentropy")
+            model.fit(X, y, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+            results.append(model.get_weights())
+    finally:
+        fastdnn.set_num_threads(None)
+    assert which_path == [True, True]
+    want = _gd_reference(start, X, y, 0.1, batch_size, [a for _, a in layers], beta)
+    for got, w in zip(results[0], want):
+        np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-12)
+    for a, b in zip(results[0], results[1]):
+        np.testing.assert_array_equal(a, b)

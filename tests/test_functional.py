@@ -1163,6 +1163,21 @@ def test_softmax_backward_of_a_million_long_axis_against_long_double(dtype, layo
     assert float(np.max(err / (1.01 * bound + np.finfo(dtype).tiny))) <= 1.0
 
 
+def test_softmax_backward_of_products_near_the_float_range():
+    """float32 rows sum four products in float first: where an a that is no softmax makes
+    those overflow (runs of +2e38 and -2e38 that cancel exactly), the row is summed again
+    with each product widened, and the result is the exact one, not NaN."""
+    n = 1024
+    a = np.full((3, n), 2.0, np.float32)
+    dA = np.where((np.arange(n) // 128) % 2 == 0, 1e38, -1e38).astype(np.float32)
+    dA = np.broadcast_to(dA, a.shape).copy()
+    got = F.softmax_backward(dA, a, axis=1)
+    np.testing.assert_array_equal(got, a * dA)     # sum(dA * a) = 0 exactly
+    dA[1, 5] = np.nan
+    got = F.softmax_backward(dA, a, axis=1)
+    assert np.isnan(got[1]).all() and not np.isnan(got[[0, 2]]).any()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("p", [1, 2, 3, 7, 10, 16, 17])
 @pytest.mark.parametrize("n", [15, 16, 17, 50])
