@@ -491,3 +491,17 @@ def test_gelu_tail_probe_prints_every_range(tmp_path):
     for row in rows:
         fastdnn_max, fastdnn_over = row.split(")")[1].split()[:2]
         assert float(fastdnn_max) <= 4.0 and fastdnn_over == "0.00%", row
+
+
+def test_silu_zero_probe_prints_every_range(tmp_path):
+    """bench/silu_zero.py prints one row per range of z, the window around the
+    derivative's zero included, and fastdnn's column keeps float32 silu_derivative within
+    4 ULP on each."""
+    proc = subprocess.run([sys.executable, str(BENCH / "silu_zero.py"), "--points", "40001"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert len(rows) == 8
+    for row in rows:
+        fastdnn_max, fastdnn_over = row.split(")")[1].split()[:2]
+        assert float(fastdnn_max) <= 4.0 and fastdnn_over == "0.00%", row
