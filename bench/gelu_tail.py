@@ -25,6 +25,8 @@ from scipy.special import erfc
 import fastdnn
 from fastdnn import functional as F
 
+from _ulp_probe import print_table
+
 RANGES = ((-14.75, -10.0), (-10.0, -5.0), (-5.0, -2.0), (-2.0, -0.75), (-0.75, 0.0),
           (0.0, 0.75), (0.75, 5.0), (5.0, 14.75))
 
@@ -33,12 +35,6 @@ def reference(z: np.ndarray) -> np.ndarray:
     """z Phi(z) in float64 for float32 z (erfc keeps the tail's relative accuracy)."""
     x = z.astype(np.float64)
     return 0.5 * x * erfc(-x / np.sqrt(2.0))
-
-
-def ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """|got - want| in units of the float32 spacing at want (0 where both are 0)."""
-    spacing = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
-    return np.abs(got.astype(np.float64) - want) / spacing
 
 
 def main() -> None:
@@ -54,17 +50,9 @@ def main() -> None:
             torch.from_numpy(z)).numpy()
     except ImportError:
         pass
-    print(f"float32 gelu against z Phi(z) in float64, {args.points} points, "
-          f"fastdnn {fastdnn.__version__}")
-    print(f"{'z':>18s}" + "".join(f"{name:>30s}" for name in impls))
-    print(f"{'':>18s}" + "".join(f"{'max ULP':>18s}{'> 4 ULP':>12s}" for _ in impls))
-    for lo, hi in RANGES:
-        part = (z >= lo) & (z < hi)
-        row = f"[{lo:6.2f}, {hi:6.2f})  "
-        for got in impls.values():
-            err = ulps(got[part], want[part])
-            row += f"{err.max():18.3g}{np.mean(err > 4):12.2%}"
-        print(row)
+    title = (f"float32 gelu against z Phi(z) in float64, {args.points} points, "
+             f"fastdnn {fastdnn.__version__}")
+    print_table(title, z, want, impls, RANGES)
 
 
 if __name__ == "__main__":

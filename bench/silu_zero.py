@@ -27,6 +27,8 @@ import numpy as np
 import fastdnn
 from fastdnn import functional as F
 
+from _ulp_probe import print_table
+
 Z0 = -1.2784645427610738
 RANGES = ((-20.0, -5.0), (-5.0, -1.42), (-1.42, -1.30), (-1.30, -1.26), (-1.26, -1.14),
           (-1.14, 0.0), (0.0, 5.0), (5.0, 20.0))
@@ -41,12 +43,6 @@ def reference(z: np.ndarray) -> np.ndarray:
     neg = s * (((1 + x) + e) / (1 + e))
     pos = s * (1 + x * (e / (1 + e)))
     return np.where(x < 0, neg, pos)
-
-
-def ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """|got - want| in units of the float32 spacing at want."""
-    spacing = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
-    return np.abs(got.astype(np.float64) - want) / spacing
 
 
 def points(n: int) -> np.ndarray:
@@ -71,17 +67,9 @@ def main() -> None:
             torch.ones_like(t), t).numpy()
     except ImportError:
         pass
-    print(f"float32 silu_derivative against float64, {z.size} points, "
-          f"fastdnn {fastdnn.__version__}")
-    print(f"{'z':>18s}" + "".join(f"{name:>30s}" for name in impls))
-    print(f"{'':>18s}" + "".join(f"{'max ULP':>18s}{'> 4 ULP':>12s}" for _ in impls))
-    for lo, hi in RANGES:
-        part = (z >= lo) & (z < hi)
-        row = f"[{lo:6.2f}, {hi:6.2f})  "
-        for got in impls.values():
-            err = ulps(got[part], want[part])
-            row += f"{err.max():18.3g}{np.mean(err > 4):12.2%}"
-        print(row)
+    title = (f"float32 silu_derivative against float64, {z.size} points, "
+             f"fastdnn {fastdnn.__version__}")
+    print_table(title, z, want, impls, RANGES)
 
 
 if __name__ == "__main__":

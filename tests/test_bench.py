@@ -477,27 +477,15 @@ def test_mpi_overlap_probe_without_mpi4py(tmp_path):
     assert "mpi4py or mpiexec missing" in proc.stdout
 
 
-# ------------------------------------------------------------- the GELU tail probe
+# ------------------------------------------------------------- the accuracy probes
 
-def test_gelu_tail_probe_prints_every_range(tmp_path):
-    """bench/gelu_tail.py prints one row per range of z, and fastdnn's column keeps its
-    float32 GELU within 4 ULP on each (no result more than 4 ULP off)."""
+@pytest.mark.parametrize("probe", ["gelu_tail.py", "silu_zero.py"])
+def test_accuracy_probe_prints_every_range(tmp_path, probe):
+    """bench/gelu_tail.py (GELU's tail) and bench/silu_zero.py (SiLU's derivative around
+    its zero) print one row per range of z, and fastdnn's column keeps its float32 function
+    within 4 ULP on each (no result more than 4 ULP off)."""
     pytest.importorskip("scipy")
-    proc = subprocess.run([sys.executable, str(BENCH / "gelu_tail.py"), "--points", "40001"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    rows = [line for line in proc.stdout.splitlines() if line.startswith("[")]
-    assert len(rows) == 8
-    for row in rows:
-        fastdnn_max, fastdnn_over = row.split(")")[1].split()[:2]
-        assert float(fastdnn_max) <= 4.0 and fastdnn_over == "0.00%", row
-
-
-def test_silu_zero_probe_prints_every_range(tmp_path):
-    """bench/silu_zero.py prints one row per range of z, the window around the
-    derivative's zero included, and fastdnn's column keeps float32 silu_derivative within
-    4 ULP on each."""
-    proc = subprocess.run([sys.executable, str(BENCH / "silu_zero.py"), "--points", "40001"],
+    proc = subprocess.run([sys.executable, str(BENCH / probe), "--points", "40001"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("[")]
