@@ -234,6 +234,7 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
     T strip[FDNN_DOT_ROWS * PK_DOT_COLS];
     /* chosen for the whole product, so that each element of C is the same on any share */
     const int as_nn = FDNN_CAT(nt_as_nn_, TS)(g->M, g->N, g->K);
+    const ptrdiff_t head = FDNN_CAT(nt_head_, TS)(g->M, g->N, g->a, g->rs_a, g->b, g->cs_b);
     /* with beta, the rows in blocks that fit the strip (a narrow C has many) */
     const ptrdiff_t block = g->beta == 0 ? i1 - i0 : FDNN_DOT_ROWS;
     for (ptrdiff_t i = i0; i < i1; i += block) {
@@ -243,10 +244,10 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
             const ptrdiff_t cols = j1 - j < PK_DOT_COLS ? j1 - j : PK_DOT_COLS;
             T *c = g->c + i * g->ldc + j;
             if (g->beta == 0) {
-                FDNN_CAT(gemm_nt_as_, TS)(as_nn, rows, cols, g->K, g->alpha, a, g->rs_a,
+                FDNN_CAT(gemm_nt_as_, TS)(as_nn, head, rows, cols, g->K, g->alpha, a, g->rs_a,
                                           g->b + j * g->cs_b, g->cs_b, c, g->ldc);
             } else {
-                FDNN_CAT(gemm_nt_as_, TS)(as_nn, rows, cols, g->K, g->alpha, a, g->rs_a,
+                FDNN_CAT(gemm_nt_as_, TS)(as_nn, head, rows, cols, g->K, g->alpha, a, g->rs_a,
                                           g->b + j * g->cs_b, g->cs_b, strip, PK_DOT_COLS);
                 for (ptrdiff_t r = 0; r < rows; r++)
                     for (ptrdiff_t s = 0; s < cols; s++)

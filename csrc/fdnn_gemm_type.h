@@ -574,10 +574,13 @@ FDNN_INLINE void FDNN_CAT(nt_sums_, TS)(V *x, V *s)
 #undef NTM
 #endif
 
-/* C[0:mr, 0:nr] = alpha A[0:mr, :] B[0:nr, :]^T, dot products along K */
+/* C[0:mr, 0:nr] = alpha A[0:mr, :] B[0:nr, :]^T, dot products along K: the first `head`
+   terms (nt_head_) and those past the last whole vector added one by one after the
+   vectors' sum */
 FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K, T alpha,
                                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
-                                        T *c, ptrdiff_t ldc, const int ahead)
+                                        T *c, ptrdiff_t ldc, const int ahead,
+                                        const ptrdiff_t head)
 {
     /* mr x nr <= NT_MR x NT_NR = GEMV_NR accumulators; each one's sum runs in the
        same order whatever the tile's shape, so C does not depend on the tiling */
@@ -585,7 +588,7 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
     for (int r = 0; r < mr; r++)
         for (int s = 0; s < nr; s++)
             acc[r * nr + s] = (V){0};
-    ptrdiff_t k = 0;
+    ptrdiff_t k = head;
     for (; k + VL <= K; k += VL) {
         V av[NT_MR], bv[GEMV_NR];
 #if defined(__GNUC__) || defined(__clang__)
@@ -608,7 +611,7 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
         FDNN_CAT(nt_sums_, TS)(acc, sv);
         /* no tail over K (kept as its own branch: merged with the tail's loop, the
            stores went through the stack, 1024 x 128 x 10 33 -> 39 us) */
-        if (k == K) {
+        if (k == K && head == 0) {
             for (int q = 0; q < NT_NA / VL; q++)
                 sv[q] *= alpha - (V){0};
             memcpy(sums, sv, sizeof sums);
@@ -620,6 +623,8 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
         for (int r = 0; r < mr; r++)
             for (int s = 0; s < nr; s++) {
                 T t = sums[r * nr + s];
+                for (ptrdiff_t q = 0; q < head; q++)
+                    t += a[r * lda + q] * b[s * ldb + q];
                 for (ptrdiff_t q = k; q < K; q++)
                     t += a[r * lda + q] * b[s * ldb + q];
                 c[r * ldc + s] = alpha * t;
@@ -630,6 +635,8 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
     for (int r = 0; r < mr; r++)
         for (int s = 0; s < nr; s++) {
             T t = FDNN_CAT(hsum_, TS)(acc[r * nr + s]);
+            for (ptrdiff_t q = 0; q < head; q++)
+                t += a[r * lda + q] * b[s * ldb + q];
             for (ptrdiff_t q = k; q < K; q++)
                 t += a[r * lda + q] * b[s * ldb + q];
             c[r * ldc + s] = alpha * t;
@@ -640,16 +647,18 @@ FDNN_INLINE void FDNN_CAT(nt_tile_, TS)(const int mr, const int nr, ptrdiff_t K,
    nr rows stay in L1 while A streams past them once */
 FDNN_INLINE void FDNN_CAT(nt_cols_, TS)(const int nr, ptrdiff_t M, ptrdiff_t K, T alpha,
                                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb,
-                                        T *c, ptrdiff_t ldc)
+                                        T *c, ptrdiff_t ldc, ptrdiff_t head)
 {
     for (ptrdiff_t i = 0; i < M; i += NT_MR) {
         const T *ai = a + i * lda;
         T *ci = c + i * ldc;
         switch (M - i >= NT_MR ? NT_MR : M - i) {
-        case NT_MR: FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
-        case 3: FDNN_CAT(nt_tile_, TS)(3, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
-        case 2: FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
-        default: FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0); break;
+        case NT_MR:
+            FDNN_CAT(nt_tile_, TS)(NT_MR, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0, head);
+            break;
+        case 3: FDNN_CAT(nt_tile_, TS)(3, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0, head); break;
+        case 2: FDNN_CAT(nt_tile_, TS)(2, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0, head); break;
+        default: FDNN_CAT(nt_tile_, TS)(1, nr, K, alpha, ai, lda, b, ldb, ci, ldc, 0, head); break;
         }
     }
 }
@@ -836,11 +845,36 @@ FDNN_INLINE int FDNN_CAT(nt_as_nn_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
 #endif
 }
 
-/* gemm_nt with the choice of nt_as_nn_ made (as_nn) for a whole product of which these
-   are some rows: each element of C is then the same whatever rows come with it. */
-static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                                      T alpha, const T *a, ptrdiff_t lda, const T *b,
-                                      ptrdiff_t ldb, T *c, ptrdiff_t ldc)
+/* The terms of each dot product that nt_tile_ adds one by one before its vectors, so that
+   the vectors of the longer operand's rows (A's if C has at least as many rows as columns,
+   else B's), the ones that stream from L2 or further, are aligned loads: a load across two
+   cache lines costs two, which made the float64 matrix-vector product 256 x 784 by 784 x 1
+   from L2 1.6x slower when NumPy put A 16 bytes past a line. Only where all those rows have
+   the same alignment (a row stride of whole vectors), and chosen for the whole product (M,
+   N, a and b as the dispatch sees them, like nt_as_nn_), so that every share of it splits
+   the sums alike: results depend on where the arrays start (as with any BLAS that
+   aligns), not on the threads. */
+FDNN_INLINE ptrdiff_t FDNN_CAT(nt_head_, TS)(ptrdiff_t M, ptrdiff_t N, const T *a,
+                                             ptrdiff_t lda, const T *b, ptrdiff_t ldb)
+{
+#ifdef FDNN_GEMM_VECTOR
+    const uintptr_t at = (uintptr_t)(M < N ? b : a);
+    const size_t row = (size_t)(M < N ? ldb : lda) * sizeof(T);
+    if (at % sizeof(T) != 0 || row % FDNN_VBYTES != 0)
+        return 0;
+    return (ptrdiff_t)((FDNN_VBYTES - at % FDNN_VBYTES) % FDNN_VBYTES / sizeof(T));
+#else
+    (void)M; (void)N; (void)a; (void)lda; (void)b; (void)ldb;
+    return 0;
+#endif
+}
+
+/* gemm_nt with the choices of nt_as_nn_ (as_nn) and nt_head_ (head) made for a whole
+   product of which these are some rows or columns: each element of C is then the same
+   whatever rows or columns come with it. */
+static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t head, ptrdiff_t M, ptrdiff_t N,
+                                      ptrdiff_t K, T alpha, const T *a, ptrdiff_t lda,
+                                      const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
 {
 #ifdef FDNN_GEMM_VECTOR
     if (as_nn) {
@@ -864,24 +898,45 @@ static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t M, ptrdiff_t N, ptrdi
                     j = N - GEMV_NR; /* last block overlaps the one before */
                 if (far)
                     FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb,
-                                           c + j, ldc, 1);
+                                           c + j, ldc, 1, head);
                 else
                     FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, a, lda, b + j * ldb, ldb,
-                                           c + j, ldc, 0);
+                                           c + j, ldc, 0, head);
                 if (j == N - GEMV_NR)
                     break;
             }
             return;
         }
+        if (N < NT_NR && M >= GEMV_NR) {
+            /* A x for a few columns x of B: the matrix-vector product above with A and B's
+               roles swapped (the same sums, as multiplication commutes), GEMV_NR rows of A
+               per tile. (Prefetching A's rows made no difference here: float64 256 x 784
+               and 2048 x 2048, one and two threads.) */
+            for (ptrdiff_t j = 0; j < N; j++)
+                for (ptrdiff_t i = 0;; i += GEMV_NR) {
+                    T t[GEMV_NR];
+                    if (i > M - GEMV_NR)
+                        i = M - GEMV_NR; /* last block overlaps the one before */
+                    FDNN_CAT(nt_tile_, TS)(1, GEMV_NR, K, alpha, b + j * ldb, ldb, a + i * lda,
+                                           lda, t, GEMV_NR, 0, head);
+                    for (int s = 0; s < GEMV_NR; s++)
+                        c[(i + s) * ldc + j] = t[s];
+                    if (i == M - GEMV_NR)
+                        break;
+                }
+            return;
+        }
         if (N < NT_NR) {   /* a row of B at a time */
             for (ptrdiff_t j = 0; j < N; j++)
-                FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+                FDNN_CAT(nt_cols_, TS)(1, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc,
+                                       head);
             return;
         }
         for (ptrdiff_t j = 0;; j += NT_NR) {
             if (j > N - NT_NR)
                 j = N - NT_NR; /* last block overlaps the one before */
-            FDNN_CAT(nt_cols_, TS)(NT_NR, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc);
+            FDNN_CAT(nt_cols_, TS)(NT_NR, M, K, alpha, a, lda, b + j * ldb, ldb, c + j, ldc,
+                                   head);
             if (j == N - NT_NR)
                 break;
         }
@@ -930,8 +985,9 @@ static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t M, ptrdiff_t N, ptrdi
 static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T *a,
                          ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc)
 {
-    FDNN_CAT(gemm_nt_as_, TS)(FDNN_CAT(nt_as_nn_, TS)(M, N, K), M, N, K, alpha, a, lda, b,
-                              ldb, c, ldc);
+    FDNN_CAT(gemm_nt_as_, TS)(FDNN_CAT(nt_as_nn_, TS)(M, N, K),
+                              FDNN_CAT(nt_head_, TS)(M, N, a, lda, b, ldb), M, N, K, alpha, a, lda,
+                              b, ldb, c, ldc);
 }
 
 #ifdef FDNN_GEMM_VECTOR

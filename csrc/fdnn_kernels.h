@@ -239,7 +239,7 @@ static inline int fdnn_gemm_outer(ptrdiff_t K) { return K == 1; }
    few units, e.g. a classifier's outputs, for a batch) with A's rows and B's columns
    contiguous along k: the dot products' kernel (pk_dots_) too, C's rows split across the
    team in blocks of FDNN_NARROW_ROWS. */
-#define FDNN_NARROW_ROWS 24
+#define FDNN_NARROW_ROWS 16
 static inline int fdnn_gemm_narrow(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t cs_a,
                                    ptrdiff_t rs_b, size_t tbytes, int narrow)
 {

@@ -589,7 +589,7 @@ def test_short_k_into_an_unaligned_out(simd, tile, dtype):
 
 # A batch through a narrow layer (x W^T with fewer outputs than the path's narrow bound,
 # gemm_narrow_*: 32 with AVX-512, a vector below) runs on the dot products' kernel too, its
-# rows split over the team in blocks of 24 (fdnn_gemm_narrow, csrc/fdnn_kernels.h). Rows
+# rows split over the team in blocks of 16 (fdnn_gemm_narrow, csrc/fdnn_kernels.h). Rows
 # around the block and the thread shares (a share of one partial block), columns around
 # each path's vector and the bound, K around its 256 bytes.
 def _narrow_shapes(dtype):
@@ -621,6 +621,33 @@ def test_narrow_products_epilogue_and_threads(simd, dtype):
         bias = rng.standard_normal(M).astype(dtype)
         fastdnn.set_num_threads(1)
         _check_epilogue_on_threads(A, B, bias, act, 0.0)
+
+
+# Dot products along K align the loads of the longer operand's rows (A's, or B's when C
+# has fewer rows than columns): the terms before the first vector boundary are added one
+# by one (nt_head_, csrc/fdnn_gemm_type.h), for the whole product at once. Every start
+# within a vector, on each route that takes dot products: one row against many (the
+# matrix-vector product), a few rows, a narrow C and C of one column.
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dot_products_from_every_start_within_a_vector(simd, dtype):
+    """Against the reference, and 2 and 3 threads give one thread's result bit for bit."""
+    rng = np.random.default_rng(19)
+    vl = 64 // np.dtype(dtype).itemsize
+    for M, N, K in [(1, 40, 256), (1, 9, 2 * vl + 64), (6, 37, 256), (20, 70, 128),
+                    (300, 1, 784), (256, 1, 784), (49, 3, 96), (97, 10, 320), (25, 2, 64)]:
+        for offset in range(vl):
+            A = _operand(rng, (M, K), dtype, "C", offset)
+            B = _operand(rng, (N, K), dtype, "C", (offset * 5) % vl).T
+            what = f"M, N, K = {M}, {N}, {K}, offset {offset}"
+            results = []
+            for threads in (1, 2, 3):
+                fastdnn.set_num_threads(threads)
+                C = _dense.matmul(A, B, 0.5, False, np.full((M, N), np.nan, dtype))
+                _assert_product(C, A, B, alpha=0.5, what=f"{what}, {threads} threads")
+                results.append(C)
+            for threads, C in zip((2, 3), results[1:]):
+                np.testing.assert_array_equal(C, results[0],
+                                              err_msg=f"{what}: {threads} threads vs 1")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
