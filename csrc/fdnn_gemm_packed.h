@@ -265,24 +265,40 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
    L1. The packed tiles wrote 6 or 12 rows 256 bytes at a time: float32 256x1 by 1x784 NT,
    C on a line, us, one / two threads: 16.4-16.8 / 9.9-10.1 -> 15.9-16.5 / 9.3-9.6
    (PyTorch 14.4-15.4 / 8.9-9.6; a store-bound pass, NumPy's fill of the same C 19 us on
-   one thread). Each element is alpha (a_i b_j), as the tiles round it. */
+   one thread). Without an epilogue or optimizer step to run on the blocks, rows are swept
+   whole (float64, C on a line, two threads 16.7-17.1 -> 16.2-16.5 us), and each row is
+   stored from its first vector boundary on, as a store across two lines costs two: C 16
+   bytes past a line, float64 two threads 21.6-22.3 -> 16.6-17.0 us (PyTorch 19.3-20.6),
+   one thread 44-45 -> 33-34 (PyTorch 38); float32 two threads 12.3 -> 9.0-9.5 (PyTorch
+   10.9). Each element is alpha (a_i b_j), as the tiles round it. */
 #define PK_OUTER_COLS (4096 / (ptrdiff_t)sizeof(T))
 static void FDNN_CAT(pk_outer_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0,
                                     ptrdiff_t i1, ptrdiff_t j0, ptrdiff_t j1)
 {
     const T alpha = g->alpha, beta = g->beta;
     const ptrdiff_t cs = g->cs_b;
+    const int finish = g->opt > FDNN_OPT_GD || g->bwd >= 0 || g->act >= 0;
+    const ptrdiff_t width = finish ? PK_OUTER_COLS : j1 - j0;
     for (ptrdiff_t i = i0; i < i1; i += FDNN_OUTER_ROWS) {
         const ptrdiff_t rows = i1 - i < FDNN_OUTER_ROWS ? i1 - i : FDNN_OUTER_ROWS;
-        for (ptrdiff_t jb = j0; jb < j1; jb += PK_OUTER_COLS) {
-            const ptrdiff_t n = j1 - jb < PK_OUTER_COLS ? j1 - jb : PK_OUTER_COLS;
+        for (ptrdiff_t jb = j0; jb < j1; jb += width) {
+            const ptrdiff_t n = j1 - jb < width ? j1 - jb : width;
             const T *b = g->b + jb * cs;
             for (ptrdiff_t r = i; r < i + rows; r++) {
                 const T a = g->a[r * g->rs_a];
                 T *c = g->c + r * g->ldc + jb;
                 if (beta == 0 && cs == 1) {
+                    /* up to the first vector boundary of C's row: stores across two
+                       cache lines cost two */
+                    const uintptr_t at = (uintptr_t)c;
+                    ptrdiff_t h = at % sizeof(T) != 0 ? 0
+                                  : (ptrdiff_t)((FDNN_VBYTES - at % FDNN_VBYTES) % FDNN_VBYTES
+                                                / sizeof(T));
+                    h = h < n ? h : n;
+                    for (ptrdiff_t j = 0; j < h; j++)
+                        c[j] = alpha * (a * b[j]);
                     FDNN_IVDEP
-                    for (ptrdiff_t j = 0; j < n; j++)
+                    for (ptrdiff_t j = h; j < n; j++)
                         c[j] = alpha * (a * b[j]);
                 } else if (beta == 0) {
                     for (ptrdiff_t j = 0; j < n; j++)
