@@ -234,7 +234,8 @@ static void FDNN_CAT(pk_dots_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdi
     T strip[FDNN_DOT_ROWS * PK_DOT_COLS];
     /* chosen for the whole product, so that each element of C is the same on any share */
     const int as_nn = FDNN_CAT(nt_as_nn_, TS)(g->M, g->N, g->K);
-    const ptrdiff_t head = FDNN_CAT(nt_head_, TS)(g->M, g->N, g->a, g->rs_a, g->b, g->cs_b);
+    const ptrdiff_t head = FDNN_CAT(nt_head_, TS)(g->M, g->N, g->K, g->a, g->rs_a,
+                                                   g->b, g->cs_b);
     /* with beta, the rows in blocks that fit the strip (a narrow C has many) */
     const ptrdiff_t block = g->beta == 0 ? i1 - i0 : FDNN_DOT_ROWS;
     for (ptrdiff_t i = i0; i < i1; i += block) {

@@ -623,18 +623,20 @@ def test_narrow_products_epilogue_and_threads(simd, dtype):
         _check_epilogue_on_threads(A, B, bias, act, 0.0)
 
 
-# Dot products along K align the loads of the longer operand's rows (A's, or B's when C
-# has fewer rows than columns): the terms before the first vector boundary are added one
-# by one (nt_head_, csrc/fdnn_gemm_type.h), for the whole product at once. Every start
-# within a vector, on each route that takes dot products: one row against many (the
-# matrix-vector product), a few rows, a narrow C and C of one column.
+# Matrix-vector products along K (one row of A, or fewer columns of B than the nt tile's)
+# align the loads of the matrix's rows when they are long: the terms before the first
+# vector boundary are added one by one (nt_head_, csrc/fdnn_gemm_type.h), for the whole
+# product at once. Every start within a vector, on each route that takes dot products:
+# one row against many, C of one to three columns (rows past and under a tile), and
+# products that keep the plain sums (a few rows, a narrow C, short rows).
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dot_products_from_every_start_within_a_vector(simd, dtype):
     """Against the reference, and 2 and 3 threads give one thread's result bit for bit."""
     rng = np.random.default_rng(19)
     vl = 64 // np.dtype(dtype).itemsize
-    for M, N, K in [(1, 40, 256), (1, 9, 2 * vl + 64), (6, 37, 256), (20, 70, 128),
-                    (300, 1, 784), (256, 1, 784), (49, 3, 96), (97, 10, 320), (25, 2, 64)]:
+    for M, N, K in [(1, 40, 256), (1, 9, 512), (300, 1, 784), (256, 1, 784), (49, 3, 512),
+                    (25, 2, 1024), (5, 1, 640), (6, 37, 256), (20, 70, 128), (97, 10, 320),
+                    (49, 3, 96), (1, 9, 2 * vl + 64)]:
         for offset in range(vl):
             A = _operand(rng, (M, K), dtype, "C", offset)
             B = _operand(rng, (N, K), dtype, "C", (offset * 5) % vl).T
