@@ -1021,14 +1021,22 @@ void fdnn_gemm_force_tile(int which)
    thread: split there too, a [64, 128, 10] step at m = 32 lost 10-25 %, the halves of
    each product's output being in the other core's cache for the next pass.) */
 #define FDNN_GEMM_GRAIN(size) ((double)((size) == 8 ? 1 << 16 : 1 << 17))
-/* Multiply-adds each element of A, B and C moved counts for in that measure: a product
-   with K = 1 (an outer product) or N = 1 (a matrix-vector product) is as long as the
-   memory it moves, which one multiply-add per element undercounts. Two threads (Sapphire
-   Rapids-class Xeon VM), us before -> after: float32 256x784 @ 784x1 10.9 -> 7.2,
-   256x1 @ 1x784 22.5 -> 13.4, 128x2 @ 2x784 11.9 -> 7.6; float64 256x1 @ 1x256 13.5 -> 8.6,
-   128x1 @ 1x784 22.2 -> 12.7; products with K of 24 to 64 near the grain even. */
+/* Multiply-adds each element of C (written) and of A and B (read) moved counts for in
+   that measure: a product with K = 1 (an outer product) or N = 1 (a matrix-vector
+   product) is as long as the memory it moves, which one multiply-add per element
+   undercounts. Two threads (Sapphire Rapids-class Xeon VM), us before -> after: float32
+   256x784 @ 784x1 10.9 -> 7.2, 256x1 @ 1x784 22.5 -> 13.4, 128x2 @ 2x784 11.9 -> 7.6;
+   float64 256x1 @ 1x256 13.5 -> 8.6, 128x1 @ 1x784 22.2 -> 12.7; products with K of 24 to
+   64 near the grain even. Reading A for a matrix-vector product costs less since its rows
+   load aligned (nt_head_): one / two threads, us, float32 128x256 @ 256x1 2.7 / 3.4-3.5,
+   256x256 4.2-4.3 / 4.2-4.4, 256x512 5.9-6.0 / 5.1-5.4; float64 64x256 2.0 / 2.9-3.0,
+   128x256 3.2 / 3.6-3.7, 256x256 5.3-5.4 / 4.7: 2 per element of A and B puts the line
+   between those (8 sent the float32 128x256 and float64 128x256 to two threads). */
 #ifndef FDNN_GEMM_MOVE_COST
 #define FDNN_GEMM_MOVE_COST 8.0
+#endif
+#ifndef FDNN_GEMM_READ_COST
+#define FDNN_GEMM_READ_COST 2.0
 #endif
 /* multiply-adds from which a product always uses the team (~0.5 ms on one core: a late
    thread costs it little) */
@@ -1273,8 +1281,9 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         if (g->bwd >= 0 && g->db != NULL)                                              \
             memset(g->db, 0, (size_t)N * sizeof(*g->db));                              \
         const double work = (double)M * (double)N * (double)(g->K > 0 ? g->K : 1);     \
-        const double moved_ = work + FDNN_GEMM_MOVE_COST * ((double)M * (double)N      \
-                              + (double)(M + N) * (double)(g->K > 0 ? g->K : 0));      \
+        const double moved_ = work + FDNN_GEMM_MOVE_COST * (double)M * (double)N       \
+                              + FDNN_GEMM_READ_COST * (double)(M + N)                  \
+                                * (double)(g->K > 0 ? g->K : 0);                       \
         int nt = 1;                                                                    \
         const double grain_ = FDNN_GEMM_GRAIN(sizeof(*g->c));                          \
         if (moved_ >= 2 * grain_ && (work >= FDNN_LONG_GEMM || team_usable())) {       \
