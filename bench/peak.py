@@ -43,6 +43,7 @@ ITERATIONS = 2_000_000     # of the FMA loop per call: ~3 ms per thread at 4 GHz
 PEAK_C = r"""
 #include <immintrin.h>
 #include <time.h>
+#include <string.h>
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
                           return t.tv_sec + 1e-9 * t.tv_nsec; }
 __attribute__((target("avx2,fma"))) static float chains(long n) {
@@ -81,6 +82,62 @@ __attribute__((target("avx512f"))) static float chains512(long n) {
         s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
 }
+/* The same FMAs as a matrix product's register tile makes them, its operands fed from L1:
+   per step of k, the vectors of one row of a packed B panel, a broadcast of each of the
+   tile's rows of a packed A panel and a multiply-add of every pair into the tile's
+   accumulators (12 x 32 floats with AVX-512: 2 loads and 12 broadcasts per 24 FMAs; 6 x 16
+   with AVX2: 2 and 6 per 12). TILE_K steps of both panels (3 + 8 KiB with AVX-512) stay in
+   L1: no cache misses, no packing, no C; what a product's inner loop can reach at most.
+   (The panels live on the stack: as thread-locals, GCC kept the accumulators there too.) */
+#define TILE_K 64
+#define TILE_DECL(r) VT c##r##_0 = ZERO, c##r##_1 = ZERO;
+#define TILE_STEP(r) { VT x = SET1(ap[r]); c##r##_0 = FMA(x, b0, c##r##_0);                \
+                       c##r##_1 = FMA(x, b1, c##r##_1); }
+#define TILE_SUM(r) s = ADD(s, ADD(c##r##_0, c##r##_1));
+#define TILE_FN(name, isa, ROWS, MR, VL)                                                 \
+__attribute__((target(isa))) static float name(long n) {                                \
+    float a[TILE_K * MR] __attribute__((aligned(64)));                                  \
+    float b[TILE_K * 2 * VL] __attribute__((aligned(64)));                              \
+    for (int i = 0; i < TILE_K * MR; i++) a[i] = 1e-3f * (i % 7);                       \
+    for (int i = 0; i < TILE_K * 2 * VL; i++) b[i] = 1e-3f * (i % 5);                   \
+    ROWS(TILE_DECL)                                                                     \
+    for (long t = 0; t < n; t++) {                                                      \
+        const float *ap = a, *bp = b;                                                   \
+        for (int k = 0; k < TILE_K; k++, ap += MR, bp += 2 * VL) {                      \
+            VT b0 = LOAD(bp), b1 = LOAD(bp + VL);                                       \
+            ROWS(TILE_STEP)                                                             \
+        }                                                                               \
+    }                                                                                   \
+    VT s = ZERO;                                                                        \
+    ROWS(TILE_SUM)                                                                      \
+    float out[VL];                                                                      \
+    memcpy(out, &s, sizeof out);                                                        \
+    float r = 0;                                                                        \
+    for (int i = 0; i < VL; i++) r += out[i];                                           \
+    return r;                                                                           \
+}
+#define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define VT __m512
+#define ZERO _mm512_setzero_ps()
+#define LOAD _mm512_load_ps
+#define SET1 _mm512_set1_ps
+#define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+TILE_FN(tile512, "avx512f", ROWS12, 12, 16)
+#undef VT
+#undef ZERO
+#undef LOAD
+#undef SET1
+#undef FMA
+#undef ADD
+#define VT __m256
+#define ZERO _mm256_setzero_ps()
+#define LOAD _mm256_load_ps
+#define SET1 _mm256_set1_ps
+#define FMA _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+TILE_FN(tile256, "avx2,fma", ROWS6, 6, 8)
 /* bits of the widest FMA vectors this CPU runs: 512 (AVX-512F) or 256 (AVX2 + FMA) */
 int width(void) {
     __builtin_cpu_init();
@@ -95,6 +152,16 @@ double peak(int threads, long n) {
     sink += wide ? chains512(n) : chains(n);
     double t = now() - t0;
     return threads * (double)n * 12 * (wide ? 32 : 16) / t / 1e9 + 0 * sink;
+}
+/* GFLOP/s of `threads` threads each running n passes of the L1-fed register tile */
+double tile_peak(int threads, long n) {
+    float sink = 0;
+    int wide = width() == 512;
+    double t0 = now();
+    #pragma omp parallel num_threads(threads) reduction(+:sink)
+    sink += wide ? tile512(n) : tile256(n);
+    double t = now() - t0;
+    return threads * (double)n * TILE_K * (wide ? 24 * 32 : 12 * 16) / t / 1e9 + 0 * sink;
 }
 """
 
@@ -111,6 +178,8 @@ def build_peak() -> ctypes.CDLL:
     dll.peak.restype = ctypes.c_double
     dll.peak.argtypes = [ctypes.c_int, ctypes.c_long]
     dll.width.restype = ctypes.c_int
+    dll.tile_peak.restype = ctypes.c_double
+    dll.tile_peak.argtypes = [ctypes.c_int, ctypes.c_long]
     return dll
 
 
@@ -132,6 +201,12 @@ def fma_peak(dll: ctypes.CDLL, threads: int, iterations: int = ITERATIONS) -> fl
     return dll.peak(threads, iterations)
 
 
+def tile_peak(dll: ctypes.CDLL, threads: int, iterations: int = ITERATIONS) -> float:
+    """One run of the L1-fed register tile on ``threads`` threads, as many FMAs per thread
+    as :func:`fma_peak`'s: their float32 GFLOP/s."""
+    return dll.tile_peak(threads, max(1, iterations // 64))
+
+
 def measure_peak(threads: int | None = None, repeats: int = 9,
                  iterations: int = ITERATIONS, pause: float = 0.0) -> dict | None:
     """This machine's float32 FMA peak in GFLOP/s, the best of ``repeats`` runs of the
@@ -141,9 +216,11 @@ def measure_peak(threads: int | None = None, repeats: int = 9,
     OpenMP).
 
     Returns ``{"threads", "gflops", "median_gflops", "single_thread_gflops", "samples",
-    "bits"}`` (bits: 512 for AVX-512 chains, 256 for AVX2); the best run is the peak (a
-    busy or throttled machine only makes runs slower). The float64 peak is half of it
-    (half as many lanes per vector).
+    "bits", "tile_gflops", "single_thread_tile_gflops"}`` (bits: 512 for AVX-512 chains,
+    256 for AVX2); the best run is the peak (a busy or throttled machine only makes runs
+    slower). The float64 peak is half of it (half as many lanes per vector). ``tile_*``:
+    the best runs of a matrix product's register tile fed from L1 (``tile_peak`` in the
+    C source), the most a product's inner loop reaches on this machine.
     """
     if platform.machine().lower() not in ("x86_64", "amd64") or not _has_avx2_fma():
         return None
@@ -152,14 +229,17 @@ def measure_peak(threads: int | None = None, repeats: int = 9,
     except (OSError, subprocess.CalledProcessError):
         return None
     threads = threads or os.cpu_count() or 1
-    samples, single = [], []
+    samples, single, tile, single_tile = [], [], [], []
     for _ in range(repeats):
         samples.append(fma_peak(dll, threads, iterations))
         single.append(fma_peak(dll, 1, iterations))
+        tile.append(tile_peak(dll, threads, iterations))
+        single_tile.append(tile_peak(dll, 1, iterations))
         time.sleep(pause)
     return {"threads": threads, "gflops": max(samples),
             "median_gflops": statistics.median(samples),
-            "single_thread_gflops": max(single), "samples": samples, "bits": dll.width()}
+            "single_thread_gflops": max(single), "samples": samples, "bits": dll.width(),
+            "tile_gflops": max(tile), "single_thread_tile_gflops": max(single_tile)}
 
 
 def step_products(m: int = 128) -> tuple[callable, float]:
@@ -253,6 +333,10 @@ def main() -> int:
     single = fma_peak(dll, 1)
     print(f"FMA peak ({dll.width()}-bit vectors): {single:.0f} GF/s on 1 thread, {np.median(peaks):.0f} GF/s "
           f"(min {min(peaks):.0f}, max {max(peaks):.0f}) on {threads}")
+    tiles = [tile_peak(dll, 1) for _ in range(5)]
+    print(f"a product's register tile fed from L1: {max(tiles):.0f} GF/s on 1 thread, "
+          f"{max(tiles) / single:.0%} of the FMA peak: the most a matrix product's inner "
+          "loop reaches here")
     print(f"NumPy's BLAS on the step's products: {np.median(rates):.0f} GF/s, "
           f"{np.median(effs):.0%} of peak (per round: {min(effs):.0%} to {max(effs):.0%})")
     if threads > 1:

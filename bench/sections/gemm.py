@@ -69,7 +69,10 @@ AVX-512 when it has avx512f, else AVX2; the best of 9 runs 50 ms apart), on
 the run's thread count (``fastdnn.get_num_threads()``), measured once per
 run before the first product (after a pause for the threads of earlier
 sections to fall asleep) and reported as the section's first table (``FMA
-peak``, with the vectors it ran; also in the JSON's ``measurements``); a
+peak``, with the vectors it ran, and beside it the same machine's ceiling for
+a product's inner loop: ``L1 tile``, the FMAs of a 12 x 32 register tile with
+its loads and broadcasts from panels held in L1; also in the JSON's
+``measurements``); a
 note says when it is well below the thread count times the 1-thread figure
 (the machine was busy: % peak is then overstated). float32 products are
 compared with it, float64 products with half of it (half as many lanes per
@@ -163,7 +166,10 @@ LEGEND = (
 PEAK_LEGEND = (
     "FMA peak: bench/peak.py's loop of 12 independent FMA chains per thread of the widest "
     "vectors the CPU runs (vectors: AVX-512 or AVX2; float32, best of 9 runs), on the run's "
-    "threads; float64's is half.")
+    "threads; float64's is half. L1 tile: the same FMAs as a product's 12 x 32 (AVX2: 6 x "
+    "16) register tile makes them, per k 2 vector loads of B and a broadcast of each row of "
+    "A, both panels in L1 (best of 9 runs): the most a product's inner loop reaches; tile % "
+    "peak: its share of the FMA peak.")
 VECTORS = {512: "AVX-512", 256: "AVX2"}   # peak.measure_peak's "bits"
 
 
@@ -321,7 +327,12 @@ class PeakRecord:
                   "float64 GFLOP/s": None if p is None else round(p["gflops"] / 2, 1),
                   "median of runs": None if p is None else round(p["median_gflops"], 1),
                   "1 thread float32 GFLOP/s":
-                      None if p is None else round(p["single_thread_gflops"], 1)}
+                      None if p is None else round(p["single_thread_gflops"], 1),
+                  "L1 tile float32 GFLOP/s": None if p is None else round(p["tile_gflops"], 1),
+                  "tile % peak":
+                      None if p is None else round(100 * p["tile_gflops"] / p["gflops"], 1),
+                  "1 thread L1 tile GFLOP/s":
+                      None if p is None else round(p["single_thread_tile_gflops"], 1)}
         notes = list(self.notes)
         if p is not None and p["gflops"] < BUSY_PEAK * self.threads * p["single_thread_gflops"]:
             notes.append(f"the FMA peak on {self.threads} threads ({p['gflops']:.0f} GFLOP/s) is "
