@@ -856,9 +856,7 @@ FDNN_INLINE int FDNN_CAT(nt_as_nn_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
    us). Chosen for the whole product (M, N, a and b as the dispatch sees them, like
    nt_as_nn_), so that every share of it splits the sums alike: results depend on where
    the arrays start (as with any BLAS that aligns), not on the threads. */
-#ifndef NT_HEAD_FROM
 #define NT_HEAD_FROM 1024
-#endif
 FDNN_INLINE ptrdiff_t FDNN_CAT(nt_head_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                                              const T *a, ptrdiff_t lda, const T *b,
                                              ptrdiff_t ldb)
@@ -1024,3 +1022,4 @@ static void KFN(gemm_nt)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, T alpha, const T
 #undef FDNN_FEW_FROM
 #endif
 #undef FDNN_NARROW_CASES
+#undef NT_HEAD_FROM
