@@ -143,25 +143,24 @@ int width(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 512 : 256;
 }
-/* GFLOP/s of `threads` threads each running n iterations of 12 FMAs of the widest vectors */
-double peak(int threads, long n) {
+/* GFLOP/s of `threads` threads each running f(n), which makes `flops` per unit of n */
+static double rate(int threads, float (*f)(long), long n, double flops) {
     float sink = 0;
-    int wide = width() == 512;
     double t0 = now();
     #pragma omp parallel num_threads(threads) reduction(+:sink)
-    sink += wide ? chains512(n) : chains(n);
+    sink += f(n);
     double t = now() - t0;
-    return threads * (double)n * 12 * (wide ? 32 : 16) / t / 1e9 + 0 * sink;
+    return threads * (double)n * flops / t / 1e9 + 0 * sink;
+}
+/* GFLOP/s of `threads` threads each running n iterations of 12 FMAs of the widest vectors */
+double peak(int threads, long n) {
+    int wide = width() == 512;
+    return rate(threads, wide ? chains512 : chains, n, 12.0 * (wide ? 32 : 16));
 }
 /* GFLOP/s of `threads` threads each running n passes of the L1-fed register tile */
 double tile_peak(int threads, long n) {
-    float sink = 0;
     int wide = width() == 512;
-    double t0 = now();
-    #pragma omp parallel num_threads(threads) reduction(+:sink)
-    sink += wide ? tile512(n) : tile256(n);
-    double t = now() - t0;
-    return threads * (double)n * TILE_K * (wide ? 24 * 32 : 12 * 16) / t / 1e9 + 0 * sink;
+    return rate(threads, wide ? tile512 : tile256, n, (double)TILE_K * (wide ? 24 * 32 : 12 * 16));
 }
 """
 
