@@ -291,10 +291,7 @@ static void FDNN_CAT(pk_outer_, TS)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrd
                 if (beta == 0 && cs == 1) {
                     /* up to the first vector boundary of C's row: stores across two
                        cache lines cost two */
-                    const uintptr_t at = (uintptr_t)c;
-                    ptrdiff_t h = at % sizeof(T) != 0 ? 0
-                                  : (ptrdiff_t)((FDNN_VBYTES - at % FDNN_VBYTES) % FDNN_VBYTES
-                                                / sizeof(T));
+                    ptrdiff_t h = fdnn_to_boundary(c, sizeof(T), FDNN_VBYTES);
                     h = h < n ? h : n;
                     for (ptrdiff_t j = 0; j < h; j++)
                         c[j] = alpha * (a * b[j]);

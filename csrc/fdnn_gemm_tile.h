@@ -416,9 +416,7 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
        apart; NumPy aligns to 16 bytes) */
     ptrdiff_t peel = 0;
     if (K <= FDNN_GEMM_ALIGN_K && ((size_t)g->ldc * sizeof(T)) % 64 == 0) {
-        const T *c0 = g->c + i0 * g->ldc + j0;
-        if ((uintptr_t)c0 % sizeof(T) == 0)
-            peel = fdnn_to_line(c0, sizeof(T));
+        peel = fdnn_to_line(g->c + i0 * g->ldc + j0, sizeof(T));
         if (peel > j1 - j0)
             peel = j1 - j0;
     }

@@ -847,15 +847,17 @@ FDNN_INLINE int FDNN_CAT(nt_as_nn_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
 
 /* The terms of each dot product that nt_tile_ adds one by one before its vectors, so that
    the vectors of the rows streamed from L2 or further, the matrix's in a matrix-vector
-   product (B's for one row of A, A's for fewer columns of B than NT_NR), are aligned loads:
-   a load across two cache lines costs two, which made the float64 256 x 784 by 784 x 1
-   from L2 1.6x slower when NumPy put A 16 bytes past a line. Only where all those rows
-   have the same alignment (a row stride of whole vectors) and are long enough
+   product (A's for fewer columns of B than NT_NR, B's for one row of A against more), are
+   aligned loads: a load across two cache lines costs two, which made the float64 256 x 784
+   by 784 x 1 from L2 1.6x slower when NumPy put A 16 bytes past a line. Only where all
+   those rows have the same alignment (a row stride of whole vectors) and are long enough
    (NT_HEAD_FROM bytes) to pay for up to VL - 1 terms one by one; elsewhere the tiles read
    both operands from L1 or L2 and lost to it (float32 1000 x 128 by 128 x 10 NT 33 -> 84
-   us). Chosen for the whole product (M, N, a and b as the dispatch sees them, like
-   nt_as_nn_), so that every share of it splits the sums alike: results depend on where
-   the arrays start (as with any BLAS that aligns), not on the threads. */
+   us). A narrow C takes its head from A whatever its number of rows, so that a row of A
+   gets the same sums alone as among others. Chosen for the whole product (M, N, a and b as
+   the dispatch sees them, like nt_as_nn_), so that every share of it splits the sums
+   alike: results depend on where the arrays start (as with any BLAS that aligns), not on
+   the threads. */
 #define NT_HEAD_FROM 1024
 FDNN_INLINE ptrdiff_t FDNN_CAT(nt_head_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                                              const T *a, ptrdiff_t lda, const T *b,
@@ -864,11 +866,10 @@ FDNN_INLINE ptrdiff_t FDNN_CAT(nt_head_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t
 #ifdef FDNN_GEMM_VECTOR
     if ((M != 1 && N >= NT_NR) || (double)K * sizeof(T) < NT_HEAD_FROM)
         return 0;
-    const uintptr_t at = (uintptr_t)(M == 1 ? b : a);
-    const size_t row = (size_t)(M == 1 ? ldb : lda) * sizeof(T);
-    if (at % sizeof(T) != 0 || row % FDNN_VBYTES != 0)
+    const int from_a = N < NT_NR;
+    if (((size_t)(from_a ? lda : ldb) * sizeof(T)) % FDNN_VBYTES != 0)
         return 0;
-    return (ptrdiff_t)((FDNN_VBYTES - at % FDNN_VBYTES) % FDNN_VBYTES / sizeof(T));
+    return fdnn_to_boundary(from_a ? a : b, sizeof(T), FDNN_VBYTES);
 #else
     (void)M; (void)N; (void)K; (void)a; (void)lda; (void)b; (void)ldb;
     return 0;

@@ -278,15 +278,23 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
    when the head would be all of it. A kernel's loop tail gives each element the same bits
    as its vector body, so results do not depend on the split. */
 #define FDNN_EW_ALIGN_FROM 4096
-/* elements of `size` bytes from y, aligned to its element, up to its next 64-byte line */
+/* Elements of `size` bytes from y up to its next multiple of `bytes` (a power of two:
+   a vector's width, a cache line); 0 when y is not aligned to its element, which no
+   number of elements would align. */
+static inline ptrdiff_t fdnn_to_boundary(const void *y, size_t size, size_t bytes)
+{
+    const uintptr_t at = (uintptr_t)y;
+    return at % size != 0 ? 0 : (ptrdiff_t)((bytes - at % bytes) % bytes / size);
+}
+
 static inline ptrdiff_t fdnn_to_line(const void *y, size_t size)
 {
-    return (ptrdiff_t)((64 - (uintptr_t)y % 64) % 64 / size);
+    return fdnn_to_boundary(y, size, 64);
 }
 
 static inline ptrdiff_t fdnn_line_head(const void *y, ptrdiff_t n, size_t size)
 {
-    if ((size_t)n * size < FDNN_EW_ALIGN_FROM || (uintptr_t)y % size != 0)
+    if ((size_t)n * size < FDNN_EW_ALIGN_FROM)
         return 0;
     const ptrdiff_t h = fdnn_to_line(y, size);
     return h < n ? h : 0;

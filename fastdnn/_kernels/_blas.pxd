@@ -134,11 +134,13 @@ cdef inline bint _few(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C) noexcept:
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
                      double beta, bint direct=True, int act=-1, double act_alpha=0,
-                     const void *bias=NULL) except -1:
+                     const void *bias=NULL, int shares=0) except -1:
     """C = alpha * A @ B + beta * C; A (M, K), B (K, N), C (M, N), each C- or F-contiguous,
     all of one float dtype; C must not overlap A or B. direct=False: the packed engine
     whatever the size. act >= 0: then C = g(C + bias) with bias (M contiguous values of
-    C's dtype, one per row, or NULL), on each tile of the packed product."""
+    C's dtype, one per row, or NULL), on each tile of the packed product. shares > 0: the
+    engine's product as that many threads would split it, one share after another on the
+    calling thread."""
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef Py_ssize_t K = cnp.PyArray_DIM(A, 1)
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
@@ -173,15 +175,17 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
         ldc = cnp.PyArray_STRIDE(C, 1) // s
     cdef void *p1 = cnp.PyArray_DATA(first)
     cdef void *p2 = cnp.PyArray_DATA(second)
+    cdef int share
     with nogil:
-        if f32:
-            gemm_f32(M, N, K, <float>alpha, <const float *>p1, rs_a, cs_a, <const float *>p2,
-                     rs_b, cs_b, <float>beta, <float *>pc, ldc, act, <float>act_alpha,
-                     <const float *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL, NULL,
-                     NULL, -1, 0)
-        else:
-            gemm_f64(M, N, K, alpha, <const double *>p1, rs_a, cs_a, <const double *>p2,
-                     rs_b, cs_b, beta, <double *>pc, ldc, act, act_alpha,
-                     <const double *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL,
-                     NULL, NULL, -1, 0)
+        for share in range(shares if shares > 0 else 1):
+            if f32:
+                gemm_f32(M, N, K, <float>alpha, <const float *>p1, rs_a, cs_a,
+                         <const float *>p2, rs_b, cs_b, <float>beta, <float *>pc, ldc, act,
+                         <float>act_alpha, <const float *>bias, rows, -1, NULL, 0, NULL, 0,
+                         -1, NULL, NULL, NULL, NULL, share if shares > 0 else -1, shares)
+            else:
+                gemm_f64(M, N, K, alpha, <const double *>p1, rs_a, cs_a, <const double *>p2,
+                         rs_b, cs_b, beta, <double *>pc, ldc, act, act_alpha,
+                         <const double *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL,
+                         NULL, NULL, share if shares > 0 else -1, shares)
     return 0

@@ -277,7 +277,7 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
 
 
 def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
-           int act=-1, double act_alpha=0.0, bias=None):
+           int act=-1, double act_alpha=0.0, bias=None, int shares=0):
     """alpha * A @ B + beta * out for 2-D float arrays of one dtype (tests and benchmarks),
     then g(C + bias) when act >= 0 (an activation code; bias: M values, one per row of C,
     or None).
@@ -286,6 +286,8 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
     them (whatever the size); direct=False always packs (csrc/fdnn_gemm_packed.h).
     out: a writeable C- or F-contiguous (M, N) array of the dtype, not overlapping
     A or B, written and returned (default: a new C-ordered array; beta needs out).
+    shares > 0 (packed engine): the product cut as that many threads would cut it, the
+    shares made one after another on the calling thread, whatever the team's size.
     """
     cdef cnp.ndarray a = _matrix(A, "A", None), b = _matrix(B, "B", None)
     cdef cnp.ndarray bv = None
@@ -308,7 +310,11 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
         bv = np.ascontiguousarray(bias, dtype=a.dtype).reshape(-1)
         if cnp.PyArray_DIM(bv, 0) != cnp.PyArray_DIM(a, 0):
             raise ValueError(f"bias must have {cnp.PyArray_DIM(a, 0)} values, got {bv.size}")
+    if shares < 0:
+        raise ValueError(f"shares must be >= 0, got {shares}")
+    if shares > 0 and direct:
+        raise ValueError("shares needs direct=False (the packed engine)")
     if not (direct and beta == 0 and act < 0 and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, beta, direct, act, act_alpha,
-             cnp.PyArray_DATA(bv) if bv is not None else NULL)
+             cnp.PyArray_DATA(bv) if bv is not None else NULL, shares)
     return C
