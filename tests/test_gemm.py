@@ -262,6 +262,15 @@ def test_default_out_is_c_ordered_and_beta_needs_out():
         _dense.matmul(A, B, 1.0, False, None, 0.5)
 
 
+def test_shares_need_the_packed_engine_and_a_count():
+    A, B = np.ones((3, 4)), np.ones((4, 5))
+    with pytest.raises(ValueError, match="shares must be >= 0, got -1"):
+        _dense.matmul(A, B, 1.0, False, shares=-1)
+    with pytest.raises(ValueError, match="shares needs direct=False"):
+        _dense.matmul(A, B, 1.0, True, shares=2)
+    np.testing.assert_array_equal(_dense.matmul(A, B, 1.0, False, shares=4), A @ B)
+
+
 # ------------------------------------------------------------------ 3. aliasing
 
 @pytest.mark.parametrize("direct", [False, True], ids=["packed", "direct"])
@@ -434,7 +443,9 @@ def test_rows_against_transposed_weights_of_a_long_k(simd, tile, dtype):
 
 def _check_epilogue_on_threads(A, B, bias, act, act_alpha):
     """g(A B + bias) fused equals the unfused sequence on 1, 2 and 3 threads (within
-    4 ulp), and 2 and 3 threads give the single thread's result bit for bit."""
+    4 ulp), and 2 and 3 threads give the single thread's result bit for bit, as does the
+    product cut in 2 and 3 shares (the split those threads make where the thread rule
+    gives a product that small one thread)."""
     (M, K), N, dtype = A.shape, B.shape[1], A.dtype.type
     what = f"M, N, K = {M}, {N}, {K}"
     eps, tiny = _eps(dtype), float(np.finfo(dtype).tiny)
@@ -451,6 +462,10 @@ def _check_epilogue_on_threads(A, B, bias, act, act_alpha):
         results.append(C.copy())
     for threads, C in zip((2, 3), results[1:]):
         np.testing.assert_array_equal(C, results[0], err_msg=f"{what}: {threads} threads vs 1")
+    for shares in (2, 3):
+        C = _dense.matmul(A, B, 1.0, False, np.full((M, N), np.nan, dtype), 0.0, act,
+                          act_alpha, bias, shares=shares)
+        np.testing.assert_array_equal(C, results[0], err_msg=f"{what}: {shares} shares vs 1")
 
 
 @pytest.mark.parametrize("act_name", ["relu", "sigmoid", "leaky_relu"])
