@@ -493,3 +493,36 @@ def test_accuracy_probe_prints_every_range(tmp_path, probe):
     for row in rows:
         fastdnn_max, fastdnn_over = row.split(")")[1].split()[:2]
         assert float(fastdnn_max) <= 4.0 and fastdnn_over == "0.00%", row
+
+
+# ------------------------------------------------------------- the step's limit
+
+def test_step_limit_adds_up(tmp_path):
+    """bench/step_limit.py prints the large step's eight products for each library and
+    their sum, and its rates are the step's and each product's work over their times."""
+    proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--rounds", "1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.splitlines()
+    gflop = float(lines[0].split(": ")[1].split()[0])
+    assert gflop == pytest.approx(2 * 512 * (2 * (2 * 1024 * 2048 + 2048 * 2048)
+                                             + 2048 * 2048 + 2048 * 1024) / 1e9, abs=0.01)
+
+    def cells(line: str) -> list[tuple[float, float]]:
+        """(ms, GF/s) of each library's column."""
+        parts = line.replace("(", " ").replace(")", " ").split()
+        numbers = [float(p) for p in parts if p.replace(".", "", 1).isdigit()]
+        return list(zip(numbers[0::2], numbers[1::2]))
+
+    products = lines[2:10]
+    assert [line.split()[0] for line in products] == [
+        "Z1", "Z2", "Z3", "W3", "dA2", "W2", "dA1", "W1"], proc.stdout
+    summed = next(line for line in lines if "the products, summed" in line)
+    step = next(line for line in lines if line.startswith("  the step "))
+    columns = len(cells(summed))
+    assert columns in (1, 2), proc.stdout       # fastdnn, and PyTorch when installed
+    for c in range(columns):
+        total = sum(cells(line)[c][0] for line in products)
+        assert cells(summed)[c][0] == pytest.approx(total, abs=0.01 * len(products))
+        ms, rate = cells(step)[c]
+        assert rate == pytest.approx(gflop / ms * 1e3, rel=0.01)
