@@ -11,10 +11,11 @@ and update), then prints the time a ratio over PyTorch's step asks of fastdnn's 
 GFLOP/s, against ``bench/peak.py``'s FMA peak and L1 tile ceiling and against the
 products' own rates:
 
-    python bench/step_limit.py [--rounds 15] [--ratio 1.2]
+    python bench/step_limit.py [--rounds 15] [--repeat 3] [--ratio 1.2]
 
-Times are the best and the median of ``--rounds`` calls. Without PyTorch installed,
-fastdnn's column alone.
+Each library runs ``--repeat`` times, by turns, ``--rounds`` calls of each thing a time;
+printed are the best of all and the median of the runs' medians. Without PyTorch
+installed, fastdnn's column alone.
 """
 from __future__ import annotations
 
@@ -114,6 +115,17 @@ def _run_worker(library: str, rounds: int) -> dict | None:
     return json.loads(out.stdout.splitlines()[-1])
 
 
+def _merged(records: list[dict]) -> dict:
+    """One record of a library's runs: the best of their bests, the median of their
+    medians."""
+    def both(times: list) -> tuple[float, float]:
+        return min(t[0] for t in times), statistics.median(t[1] for t in times)
+    first = records[0]["products"]
+    return {"step": both([r["step"] for r in records]),
+            "products": [(name, flop, both([r["products"][i][2] for r in records]))
+                         for i, (name, flop, _) in enumerate(first)]}
+
+
 def _product_flop(name: str) -> float:
     """2 m n_l n_(l-1) for the product named after layer l's Z, W or dA (dA_(l-1))."""
     l = int(name[2] if name.startswith("dA") else name[1]) + name.startswith("dA")
@@ -130,25 +142,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--ratio", type=float, default=1.2)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each library's process, by turns")
     parser.add_argument("--worker", choices=("fastdnn", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.rounds < 1 or not args.ratio > 0:
-        parser.error("--rounds must be >= 1 and --ratio > 0")
+    if args.rounds < 1 or args.repeat < 1 or not args.ratio > 0:
+        parser.error("--rounds and --repeat must be >= 1, --ratio > 0")
     if args.worker:
         worker(args.worker, args.rounds)
         return
     sys.path.insert(0, HERE)
     from peak import measure_peak
-    runs = {"fastdnn": _run_worker("fastdnn", args.rounds),
-            "PyTorch": _run_worker("torch", args.rounds)}
-    runs = {k: v for k, v in runs.items() if v is not None}
+    records: dict[str, list[dict]] = {"fastdnn": [], "PyTorch": []}
+    for _ in range(args.repeat):     # the libraries by turns: the machine drifts
+        for lib, worker_name in (("fastdnn", "fastdnn"), ("PyTorch", "torch")):
+            record = _run_worker(worker_name, args.rounds)
+            if record is not None:
+                records[lib].append(record)
+    runs = {lib: _merged(r) for lib, r in records.items() if r}
     peak = measure_peak(repeats=9, pause=0.05)
     flop = _flop()
     names = [n for n, _, _ in runs["fastdnn"]["products"]]
     product_flop = {n: f for n, f, _ in runs["fastdnn"]["products"]}
     print(f"{'-'.join(map(str, LAYERS))} at m = {M}, float32: {flop / 1e9:.2f} GFLOP per step")
     head = "".join(f"{lib + ' ms (GF/s)':>24s}" for lib in runs)
-    print(f"{'best of ' + str(args.rounds):34s}{head}")
+    print(f"{'best of ' + str(args.rounds * args.repeat):34s}{head}")
 
     def cell(seconds: float, f: float) -> str:
         return f"{seconds * 1e3:9.2f} ({f / seconds / 1e9:5.1f})".rjust(24)

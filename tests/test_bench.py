@@ -500,7 +500,7 @@ def test_accuracy_probe_prints_every_range(tmp_path, probe):
 def test_step_limit_adds_up(tmp_path):
     """bench/step_limit.py prints the large step's eight products for each library and
     their sum, and its rates are the step's and each product's work over their times."""
-    proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--rounds", "1"],
+    proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--rounds", "1", "--repeat", "1"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = proc.stdout.splitlines()
