@@ -867,7 +867,9 @@ FDNN_INLINE ptrdiff_t FDNN_CAT(nt_head_, TS)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t
     if ((M != 1 && N >= NT_NR) || (double)K * sizeof(T) < NT_HEAD_FROM)
         return 0;
     const int from_a = N < NT_NR;
-    if (((size_t)(from_a ? lda : ldb) * sizeof(T)) % FDNN_VBYTES != 0)
+    /* one row's stride is whatever its array had (0 for x[None, :]): as if contiguous */
+    const ptrdiff_t stride = (from_a ? M : N) == 1 ? K : (from_a ? lda : ldb);
+    if (((size_t)stride * sizeof(T)) % FDNN_VBYTES != 0)
         return 0;
     return fdnn_to_boundary(from_a ? a : b, sizeof(T), FDNN_VBYTES);
 #else

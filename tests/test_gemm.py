@@ -646,15 +646,16 @@ def test_narrow_products_epilogue_and_threads(simd, dtype):
 # products that keep the plain sums (a few rows, a narrow C, short rows).
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dot_products_from_every_start_within_a_vector(simd, dtype):
-    """Against the reference; the product cut as 2 and 3 threads cut it gives the whole
-    product's result bit for bit; with C narrower than a tile each row of A gets, bit for
-    bit, the result it gets alone."""
+    """Against the reference; the product cut as 2 and 3 threads cut it, and made on 2
+    threads, gives the single thread's result bit for bit; with C narrower than a tile
+    each row of A gets, bit for bit, the result it gets alone (whatever its row stride)."""
     rng = np.random.default_rng(19)
     vl = 64 // np.dtype(dtype).itemsize
     narrow = 4 if simd == "avx512" else 2   # columns of the dot-product tile (NT_NR)
+    fastdnn.set_num_threads(1)
     for M, N, K in [(1, 40, 256), (1, 9, 512), (300, 1, 784), (256, 1, 784), (49, 3, 512),
                     (25, 2, 1024), (5, 1, 640), (6, 37, 256), (20, 70, 128), (97, 10, 320),
-                    (49, 3, 96), (1, 9, 2 * vl + 64)]:
+                    (49, 3, 96), (1, 9, 2 * vl + 64), (40, 2, 1004)]:
         for offset in range(vl):
             A = _operand(rng, (M, K), dtype, "C", offset)
             B = _operand(rng, (N, K), dtype, "C", (offset * 5) % vl).T
@@ -665,11 +666,16 @@ def test_dot_products_from_every_start_within_a_vector(simd, dtype):
                 C = _dense.matmul(A, B, 0.5, False, np.full((M, N), np.nan, dtype),
                                   shares=shares)
                 np.testing.assert_array_equal(C, whole, err_msg=f"{what}: {shares} shares")
+            fastdnn.set_num_threads(2)
+            C = _dense.matmul(A, B, 0.5, False, np.full((M, N), np.nan, dtype))
+            fastdnn.set_num_threads(1)
+            np.testing.assert_array_equal(C, whole, err_msg=f"{what}: 2 threads")
             if N < narrow:
                 for i in sorted({0, M // 2, M - 1}):
-                    alone = _dense.matmul(A[i:i + 1], B, 0.5, False)
-                    np.testing.assert_array_equal(alone[0], whole[i],
-                                                  err_msg=f"{what}: row {i} alone")
+                    for row in (A[i:i + 1], A[i][None, :]):   # row strides lda and 0
+                        alone = _dense.matmul(row, B, 0.5, False)
+                        np.testing.assert_array_equal(alone[0], whole[i],
+                                                      err_msg=f"{what}: row {i} alone")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -151,7 +151,7 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
     cdef void *pc = cnp.PyArray_DATA(C)
     if M == 0 or N == 0:
         return 0
-    if (direct and beta == 0 and (M * N * K <= SMALL_GEMM or _few(A, B, C))
+    if (direct and beta == 0 and shares == 0 and (M * N * K <= SMALL_GEMM or _few(A, B, C))
             and _small_gemm(A, B, C, alpha)):
         if act >= 0:
             with nogil:

@@ -63,4 +63,5 @@ def matmul(
     act: int = -1,
     act_alpha: float = 0.0,
     bias: ArrayLike | None = None,
+    shares: int = 0,
 ) -> _Array: ...
