@@ -127,7 +127,7 @@ from _case import Case, Config, check_outputs, paired_ratio
 from _timing import Stats, measure
 from targets import for_case
 
-from ._anchor_worker import AnchorWorker, RemoteCall, gemm_inputs
+from ._anchor_worker import AnchorWorker, RemoteCall, gemm_inputs, gemm_output
 
 SECTION = "gemm"
 DTYPES = ("float32", "float64")
@@ -387,7 +387,7 @@ class GemmCase:
 
     def nan_output(self) -> np.ndarray:
         """A C-ordered (M, N) array of the dtype, all NaN."""
-        return np.full((self.shape.M, self.shape.N), np.nan, dtype=self.dtype)
+        return gemm_output(self.shape.M, self.shape.N, self.dtype)
 
     def implementations(self, A: np.ndarray, B: np.ndarray) -> dict[str, Callable[[], Any]]:
         """Every implementation's call, each writing its own NaN-filled output."""
