@@ -526,3 +526,22 @@ def test_step_limit_adds_up(tmp_path):
         assert cells(summed)[c][0] == pytest.approx(total, abs=0.01 * len(products))
         ms, rate = cells(step)[c]
         assert rate == pytest.approx(gflop / ms * 1e3, rel=0.01)
+
+
+# ------------------------------------------------------------- where products' arrays start
+
+def test_gemm_operands_start_alike_in_every_process(run):
+    """The gemm section's operands and outputs (fastdnn's and each anchor worker's) start
+    GEMM_OFFSET bytes past a 64-byte line, in each layout, and hold the seeded values."""
+    worker = importlib.import_module("sections._anchor_worker")
+    for layout in ("NN", "NT", "TN"):
+        A, B = worker.gemm_inputs(5, 7, 3, layout, "float32", 11)
+        rng = np.random.default_rng(11)
+        want_A = rng.uniform(-1, 1, (7, 5) if layout == "TN" else (5, 7)).astype(np.float32)
+        want_B = rng.uniform(-1, 1, (3, 7) if layout == "NT" else (7, 3)).astype(np.float32)
+        np.testing.assert_array_equal(A, want_A.T if layout == "TN" else want_A)
+        np.testing.assert_array_equal(B, want_B.T if layout == "NT" else want_B)
+        for x in (A, B, worker.gemm_output(5, 3, np.float64)):
+            assert x.ctypes.data % 64 == worker.GEMM_OFFSET, layout
+    C = worker.gemm_output(4, 6, np.float32)
+    assert C.shape == (4, 6) and C.flags.c_contiguous and np.isnan(C).all()
