@@ -54,6 +54,19 @@ def _time_loop(fn: Thunk, number: int) -> int:
     return time.perf_counter_ns() - start
 
 
+def call_times(fn: Thunk, count: int, warmup: int = 3) -> list[float]:
+    """Seconds of each of ``count`` single calls of ``fn``, after ``warmup`` untimed ones
+    (for calls long enough to time one by one)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def calibrate(fn: Thunk, target_ns: int) -> int:
     """Warm ``fn`` up and return the call count that makes a sample last ``>= target_ns``.
 

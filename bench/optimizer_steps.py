@@ -11,12 +11,13 @@ few calls does not hide. A norm clip reads the gradient once more (a norm pass b
 the update pass); a value clip is folded into the update pass.
 """
 import argparse
-import time
 
 import numpy as np
 
 import fastdnn
 from fastdnn.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam
+
+from _timing import call_times
 
 try:
     import torch
@@ -41,14 +42,7 @@ CLIPS = [{}, {"clipnorm": 1.0}, {"global_clipnorm": 1.0}, {"clipvalue": 1e-3}]
 
 
 def timed(step, reps):
-    for _ in range(5):
-        step()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return float(np.percentile(times, 10)) * 1e3
+    return float(np.percentile(call_times(step, reps, warmup=5), 10)) * 1e3
 
 
 def main():

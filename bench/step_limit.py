@@ -25,10 +25,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from typing import Callable
 
 import numpy as np
+
+from _timing import call_times
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAYERS, M = (1024, 2048, 2048, 1024), 512
@@ -36,13 +37,7 @@ LAYERS, M = (1024, 2048, 2048, 1024), 512
 
 def _timed(f: Callable[[], object], rounds: int) -> tuple[float, float]:
     """Best and median seconds of ``rounds`` calls of f, after three untimed ones."""
-    for _ in range(3):
-        f()
-    ts = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
+    ts = call_times(f, rounds)
     return min(ts), statistics.median(ts)
 
 
