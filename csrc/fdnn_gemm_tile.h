@@ -48,9 +48,18 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
                 for (int r = 0; r < w; r++)
                     p[k * w + r] = xi[k * kstep + r];
 #ifdef PK_VECTOR
-        } else if (nl == w && kstep == 1) {
-            /* each line contiguous along k: a transpose through registers */
-            FDNN_CAT(transpose_, TS)(w, kc, xi, step, p);
+        } else if (kstep == 1) {
+            /* each line contiguous along k: a transpose through registers, then the
+               lanes of a last panel past its nl lines zero: of B's panel up to a whole
+               vector (the tiles read no further), of A's the whole panel. One by one,
+               the 16 columns past 768 of a float32 256x128 by 128x784 NT product cost
+               1.7 % of it on one core. */
+            FDNN_CAT(transpose_, TS)(nl, kc, xi, step, p, w);
+            const ptrdiff_t end = w == PK_NR ? (nl + PK_VL - 1) / PK_VL * PK_VL : w;
+            if (end > nl)
+                for (ptrdiff_t k = 0; k < kc; k++)
+                    for (ptrdiff_t r = nl; r < end; r++)
+                        p[k * w + r] = 0;
 #endif
         } else if (nl == w) {
             for (ptrdiff_t k = 0; k < kc; k++)

@@ -432,11 +432,11 @@ typedef long long FDNN_CAT(fdnn_tm16_, TS) __attribute__((vector_size(64)));
                 memcpy(&r[i], b + (j + i) * ldb + k, sizeof(VT));                       \
             TRANSPOSE(r);                                                               \
             for (int i = 0; i < QL; i++)                                                \
-                memcpy(bt + (k + i) * N + j, &r[i], sizeof(VT));                        \
+                memcpy(bt + (k + i) * ldt + j, &r[i], sizeof(VT));                      \
         }                                                                               \
         for (; k < K; k++)                                                              \
             for (int i = 0; i < QL; i++)                                                \
-                bt[k * N + j + i] = b[(j + i) * ldb + k];                               \
+                bt[k * ldt + j + i] = b[(j + i) * ldb + k];                             \
     } while (0)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noipa)) /* no clone for a constant N, whose dead tail loop gcc warns about */
@@ -444,7 +444,7 @@ __attribute__((noipa)) /* no clone for a constant N, whose dead tail loop gcc wa
 __attribute__((noinline))
 #endif
 static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict b,
-                                     ptrdiff_t ldb, T *restrict bt)
+                                     ptrdiff_t ldb, T *restrict bt, ptrdiff_t ldt)
 {
     ptrdiff_t j = 0;
 #if FDNN_VBYTES >= 64
@@ -459,7 +459,7 @@ static void FDNN_CAT(transpose_, TS)(ptrdiff_t N, ptrdiff_t K, const T *restrict
         TRANSPOSE_LINES(QL4, TQ4, TRANSPOSE4);
     for (; j < N; j++)
         for (ptrdiff_t k = 0; k < K; k++)
-            bt[k * N + j] = b[j * ldb + k];
+            bt[k * ldt + j] = b[j * ldb + k];
 }
 #undef TRANSPOSE_LINES
 #undef TRANSPOSE4
@@ -890,7 +890,7 @@ static void FDNN_CAT(gemm_nt_as_, TS)(int as_nn, ptrdiff_t head, ptrdiff_t M, pt
         int heap;
         T *bt = FDNN_CAT(pack_space_, TS)((size_t)K * (size_t)N, &heap);
         if (bt != NULL) {
-            FDNN_CAT(transpose_, TS)(N, K, b, ldb, bt);
+            FDNN_CAT(transpose_, TS)(N, K, b, ldb, bt, N);
             KFN(gemm_nn)(M, N, K, alpha, a, lda, 1, bt, N, c, ldc);
             if (heap)
                 free(bt);
