@@ -56,10 +56,11 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
                1.7 % of it on one core. */
             FDNN_CAT(transpose_, TS)(nl, kc, xi, step, p, w);
             const ptrdiff_t end = w == PK_NR ? (nl + PK_VL - 1) / PK_VL * PK_VL : w;
-            if (end > nl)
+            /* lane by lane along k: a loop along the lanes became a memset call per k
+               (10x128 by 128x128 float64 4.3 -> 5.8 us) */
+            for (ptrdiff_t r = nl; r < end; r++)
                 for (ptrdiff_t k = 0; k < kc; k++)
-                    for (ptrdiff_t r = nl; r < end; r++)
-                        p[k * w + r] = 0;
+                    p[k * w + r] = 0;
 #endif
         } else if (nl == w) {
             for (ptrdiff_t k = 0; k < kc; k++)
