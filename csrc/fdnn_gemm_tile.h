@@ -185,7 +185,8 @@ FDNN_INLINE void PKT(pk_tile)(const int nv, const int mv, ptrdiff_t kc, const T 
    the same chain over k): the last columns' tile on as many vectors as they fill (N = 784
    on a 64-wide tile: 16 columns, a quarter of the multiply-adds; one core, float32,
    1024 x 256 by 256 x 784 NN 211 -> 222-225 GF/s, 256 x 1024 by 1024 x 784 NT 195 -> 209).
-   A's panel is read in place (aks = 1) or packed (aks = PK_MR).
+   A's panel is read in place along its rows (aks = 1) or its columns (ars = 1), or packed
+   (aks = PK_MR, ars = 1).
    The last rows' panel (packed, zero-padded) on its first mv rows, mv = rows rounded up to
    even, when it fills all the vectors (C of 10 rows on a 6-row tile: 40 multiply-adds per
    k where 48 ran; one core, us: float64 10 x 128 by 128 x 1024 NN 55.5-58.0 -> 48.8-50.2,
@@ -199,12 +200,14 @@ FDNN_INLINE void PKT(pk_tile_nv)(int nv, int mv, ptrdiff_t kc, const T *restrict
 #define PK_NV_CASE(n)                                                                   \
     if (aks == 1 && bks == PK_NR)                                                       \
         PKT(pk_tile)(n, PK_MR, kc, ap, 1, ars, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
-    else if (bks == PK_NR)                                                              \
+    else if (aks == PK_MR && ars == 1 && bks == PK_NR)                                  \
         PKT(pk_tile)(n, PK_MR, kc, ap, PK_MR, 1, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
+    else if (ars == 1 && bks == PK_NR)                                                  \
+        PKT(pk_tile)(n, PK_MR, kc, ap, aks, 1, bp, PK_NR, c, ldc, store, alpha, beta, tile); \
     else if (aks == 1)                                                                  \
         PKT(pk_tile)(n, PK_MR, kc, ap, 1, ars, bp, bks, c, ldc, store, alpha, beta, tile); \
     else                                                                                \
-        PKT(pk_tile)(n, PK_MR, kc, ap, PK_MR, 1, bp, bks, c, ldc, store, alpha, beta, tile);
+        PKT(pk_tile)(n, PK_MR, kc, ap, aks, ars, bp, bks, c, ldc, store, alpha, beta, tile);
 #define PK_MV_CASE(m)                                                                   \
     case m:                                                                             \
         if (bks == PK_NR)                                                               \
@@ -408,8 +411,10 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
         return;
     }
     T *tile = bp + b_size;
-    /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place) */
-    const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR);
+    /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place,
+       fdnn_gemm_at_in_place) */
+    const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR)
+                         || fdnn_gemm_at_in_place(j1 - j0, nb, g->rs_a, g->cs_a, sizeof(T));
     /* B's rows read in place, not packed (fdnn_gemm_b_in_place) but for a last panel
        narrower than whole vectors */
 #ifdef PK_VECTOR
@@ -456,8 +461,8 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
                 for (ptrdiff_t ii = 0; ii < mc; ii += PK_MR) {
                     const ptrdiff_t mr = mc - ii < PK_MR ? mc - ii : PK_MR;
                     const int whole = in_place && mr == PK_MR;
-                    const T *api = whole ? g->a + (i + ii) * g->rs_a + p : ap + ii * kc;
-                    const ptrdiff_t aks = whole ? 1 : PK_MR, ars = whole ? g->rs_a : 1;
+                    const T *api = whole ? g->a + (i + ii) * g->rs_a + p * g->cs_a : ap + ii * kc;
+                    const ptrdiff_t aks = whole ? g->cs_a : PK_MR, ars = whole ? g->rs_a : 1;
                     PKT(pk_strip)(g, kc, api, aks, ars, bp,
                                   b_in_place ? g->b + p * g->rs_b + j : NULL, i + ii, j, mr,
                                   nc, beta, last && !strip && epilogue, tile);
