@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def _merged(records: list[dict]) -> dict:
 
 def _product_flop(name: str) -> float:
     """2 m n_l n_(l-1) for the product named after layer l's Z, W or dA (dA_(l-1))."""
-    l = int(name[2] if name.startswith("dA") else name[1]) + name.startswith("dA")
+    number = re.match(r"d?[ZWA](\d+)", name)
+    l = int(number.group(1)) + name.startswith("dA")
     return 2.0 * M * LAYERS[l] * LAYERS[l - 1]
 
 
