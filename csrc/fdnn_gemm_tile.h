@@ -414,7 +414,7 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
     /* A's whole panels read in place, not packed (fdnn_gemm_a_in_place,
        fdnn_gemm_at_in_place) */
     const int in_place = fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(T), PK_MR)
-                         || fdnn_gemm_at_in_place(j1 - j0, nb, g->rs_a, g->cs_a, sizeof(T));
+                         || fdnn_gemm_at_in_place(j1 - j0, PK_NB, g->rs_a, g->cs_a, sizeof(T));
     /* B's rows read in place, not packed (fdnn_gemm_b_in_place) but for a last panel
        narrower than whole vectors */
 #ifdef PK_VECTOR

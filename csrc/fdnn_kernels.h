@@ -257,9 +257,10 @@ static inline int fdnn_gemm_a_in_place(ptrdiff_t rs_a, ptrdiff_t cs_a, size_t tb
 }
 
 /* A's columns contiguous along i (a transposed view, TN), read in place too when its
-   panels are read once (C's columns, `cols`, in one block of B, `nb`) and the k are at
-   most FDNN_AT_STRIDE bytes apart: each k gives the tile its MR elements side by side,
-   and a stride the hardware's prefetchers follow (Intel's up to 2 KiB) brings them ahead.
+   panels are read once (C's `cols` columns in one block of B, at most `nb` wide) and
+   its k are at most FDNN_AT_STRIDE bytes apart: each k gives the tile its MR elements
+   side by side, and a stride the hardware's prefetchers follow (Intel's up to 2 KiB)
+   brings them ahead.
    Sapphire Rapids-class Xeon, us, packed -> in place, two threads: float32 256x128 by
    128x32 9.4 -> 7.9, 256x128 by 128x128 24.8 -> 23.2, 256^3 85 -> 83; float64 256x128 by
    128x32 16.0 -> 12.8, 128x1024 by 1024x10 44 -> 32.5. Read again for each block of B it
