@@ -4,6 +4,9 @@
  * defined; its functions are named with the type and the tile (PKT). */
 
 #define PK_NR (PK_NV * PK_VL)
+#if PK_NR == PK_MR
+#error "pk_pack tells A's panels from B's by their width: a tile's MR and NR must differ"
+#endif
 #define PKT(name) FDNN_CAT(FDNN_CAT(name##_, TS), FDNN_CAT(_, PK_T))
 
 /* Lines [0, n) of x (line i at x + i * step, its k-th element k * kstep further) ->
@@ -263,7 +266,8 @@ FDNN_INLINE int PKT(pk_rows)(ptrdiff_t mr, int nv)
 }
 
 /* c[0:mr, 0:nr] = alpha Ap Bp + beta c over kc, A's panel element (r, k) at
-   ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1) */
+   ap[k * aks + r * ars] (packed: aks = MR, ars = 1; rows read in place: aks = 1; columns
+   read in place: ars = 1) */
 FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
                                 ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
                                 T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, ptrdiff_t nr,

@@ -262,6 +262,22 @@ def test_default_out_is_c_ordered_and_beta_needs_out():
         _dense.matmul(A, B, 1.0, False, None, 0.5)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transposed_a_in_place_and_packed_give_the_same_bits(simd, tile, dtype):
+    """A transposed A (TN) is read in place where a share's columns fit in one block of B
+    and packed where they do not: the product cut into column shares (A in place) equals
+    the uncut one (A packed) bit for bit, and both the reference."""
+    rng = np.random.default_rng(29)
+    for M, N, K in [(24, 600, 389), (13, 1000, 97), (30, 700, 64)]:
+        A = rng.standard_normal((K, M)).astype(dtype).T
+        B = rng.standard_normal((K, N)).astype(dtype)
+        whole = _dense.matmul(A, B, 0.5, False)
+        _assert_product(whole, A, B, alpha=0.5, what=f"{M}x{K} by {K}x{N} TN")
+        for shares in (2, 3):
+            np.testing.assert_array_equal(_dense.matmul(A, B, 0.5, False, shares=shares),
+                                          whole, err_msg=f"{M}x{K} by {K}x{N}, {shares} shares")
+
+
 def test_shares_need_the_packed_engine_and_a_count():
     A, B = np.ones((3, 4)), np.ones((4, 5))
     with pytest.raises(ValueError, match="shares must be >= 0, got -1"):
