@@ -1237,8 +1237,9 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 
 /* The product's register tile (tile_), its kernel f, the tile's rows and columns as the
    thread grid counts them (C^T's when the kernel runs C^T; all rows by a few columns for
-   dot products) and whether A is packed: what the dispatch and each share of it
-   (fdnn_gemm_share_*) agree on. */
+   dot products) and whether A is packed (a transposed A counts as packed: whether its
+   panels are read in place, fdnn_gemm_at_in_place, depends on each piece's columns):
+   what the dispatch and each share of it (fdnn_gemm_share_*) agree on. */
 #define FDNN_GEMM_PLAN(TS)                                                             \
     const int tile_ = fdnn_gemm_tile_for(sizeof(*g->c) == 8, g->M, g->N, g->K, g->rs_b); \
     fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                    \
