@@ -401,8 +401,10 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
         PKT(gemm_block_t)(g, i0, i1, j0, j1);
         return;
     }
-    /* equal K blocks of at most PK_KC (a multiple of 8 when there are several) */
-    const ptrdiff_t nkb = K > 0 ? (K + PK_KC - 1) / PK_KC : 1;
+    /* equal K blocks of at most PK_KC, or PK_KC_LONG from PK_LONG_M rows (a multiple of 8
+       when there are several) */
+    const ptrdiff_t kc_max = g->M >= PK_LONG_M ? PK_KC_LONG : PK_KC;
+    const ptrdiff_t nkb = K > 0 ? (K + kc_max - 1) / kc_max : 1;
     const ptrdiff_t kcb = nkb > 1 ? ((K + nkb - 1) / nkb + 7) / 8 * 8 : (K > 0 ? K : 1);
     const ptrdiff_t mb = i1 - i0 < PK_MB ? i1 - i0 : PK_MB;
     const ptrdiff_t nb = j1 - j0 < PK_NB ? j1 - j0 : PK_NB;

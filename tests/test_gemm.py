@@ -729,9 +729,14 @@ def test_outer_products_epilogue_and_threads(simd, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_result_does_not_depend_on_thread_count(simd, tile, dtype):
-    """A product split over threads in 2-D gives bit for bit the single-thread result."""
-    rng = np.random.default_rng(7)
-    M, N, K = 301, 503, 701          # ~1e8 multiply-adds: far above the threading grain
+    """A product split over threads in 2-D gives bit for bit the single-thread result;
+    also from 1024 rows of C, where the K blocks are longer."""
+    for M, N, K in [(301, 503, 701),     # ~1e8 multiply-adds: far above the threading grain
+                    (1031, 67, 1000)]:
+        _check_thread_count(np.random.default_rng(7), M, N, K, dtype)
+
+
+def _check_thread_count(rng, M, N, K, dtype):
     A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
     C0 = rng.standard_normal((M, N)).astype(dtype)
     bias = rng.standard_normal(M).astype(dtype)
