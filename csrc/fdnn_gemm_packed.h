@@ -364,10 +364,7 @@ static void FDNN_CAT(pk_fill_, TS)(fdnn_kernel_table *t)
 #undef PK_V
 #undef PK_LOAD
 #undef PK_STORE
-#undef PK_KC
-#undef PK_KC_LONG
-#undef PK_LONG_M
-#undef PK_NB
 #undef PK_MB
 #undef PK_PREFETCH
-#undef PK_KSTRIP
+/* (PK_KC, PK_NB, PK_KC_LONG, PK_LONG_M and PK_KSTRIP stay: the same for both types, so
+   that one set on the command line, e.g. by bench/engine_ab.py, holds for both) */

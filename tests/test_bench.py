@@ -545,3 +545,96 @@ def test_gemm_operands_start_alike_in_every_process(run):
             assert x.ctypes.data % 64 == worker.GEMM_OFFSET, layout
     C = worker.gemm_output(4, 6, np.float32)
     assert C.shape == (4, 6) and C.flags.c_contiguous and np.isnan(C).all()
+
+
+# ------------------------------------------------------------- builds of the engine side by side
+
+FAKE_KERNELS = r"""
+#include "fdnn_kernels.h"
+#ifndef WRONG
+#define WRONG
+#endif
+void fdnn_init(void) {}
+void fdnn_set_num_threads(int n) { (void)n; }
+#define NAIVE(G, T)                                                                   \
+    for (ptrdiff_t i = 0; i < (G)->M; i++)                                              \
+        for (ptrdiff_t j = 0; j < (G)->N; j++) {                                        \
+            T s = 0;                                                                    \
+            for (ptrdiff_t p = 0; p < (G)->K; p++)                                      \
+                s += (G)->a[i * (G)->rs_a + p * (G)->cs_a] * (G)->b[p * (G)->rs_b + j * (G)->cs_b]; \
+            (G)->c[i * (G)->ldc + j] = (G)->alpha * s WRONG;                            \
+        }
+void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g) { NAIVE(g, float) }
+void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g) { NAIVE(g, double) }
+"""
+
+
+def _engine_ab_module() -> types.ModuleType:
+    """bench/engine_ab.py as a module (registered first: its dataclass looks itself up)."""
+    spec = importlib.util.spec_from_file_location("fastdnn_engine_ab", BENCH / "engine_ab.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def engine_ab(tmp_path, monkeypatch):
+    """bench/engine_ab.py building a naive fdnn_gemm (FAKE_KERNELS) instead of csrc/, into
+    a cache of its own: the tool's whole way, in a second."""
+    import shutil
+    if not sys.platform.startswith("linux") or shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("engine_ab builds with a C compiler on Linux")
+    module = _engine_ab_module()
+    fake = tmp_path / "src"
+    fake.mkdir()
+    (fake / "fake.c").write_text(FAKE_KERNELS)
+    for h in module.CSRC.glob("*.h"):
+        (fake / h.name).write_bytes(h.read_bytes())
+    monkeypatch.setattr(module, "_sources", lambda variant, into: fake)
+    monkeypatch.setattr(module, "CACHE", tmp_path / "cache")
+    return module
+
+
+def test_engine_ab_times_variants_side_by_side(engine_ab, capsys):
+    """Two builds (one with an extra flag) of the same source: both checked, timed by
+    turns, each line with its times and a ratio to the first near 1; the builds cached."""
+    code = engine_ab.main(["-v", "same=-DWRONG= -DUNUSED=1", "--shapes", "7,5,3,TN",
+                           "9,4,6", "--dtypes", "f32", "f64", "--threads", "1",
+                           "--seconds", "0.1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert len(rows) == 2 * 2 * 2, out           # shapes x dtypes x variants
+    names = [r[-7] for r in rows]
+    assert names == ["base", "same"] * 4, out
+    for r in rows:
+        ratio, q1, q3 = float(r[-3]), float(r[-2].strip("[,")), float(r[-1].strip("]"))
+        assert 0 < q1 <= ratio <= q3 and float(r[-5]) > 0, r
+        if r[-7] == "base":
+            assert ratio == 1.0
+    assert rows[0][:4] == ["7x3", "@", "3x5", "TN"]
+    libs = sorted((engine_ab.CACHE).glob("kernels-*.so"))
+    assert len(libs) == 2, libs                   # one per flag set, reused below
+    mtimes = [lib.stat().st_mtime_ns for lib in libs]
+    assert engine_ab.main(["-v", "same=-DWRONG= -DUNUSED=1", "--shapes", "4,4,4",
+                           "--threads", "1", "--seconds", "0.05"]) == 0
+    assert [lib.stat().st_mtime_ns for lib in libs] == mtimes
+
+
+def test_engine_ab_stops_at_a_wrong_build(engine_ab, capsys):
+    """A build whose product is off by one in every element is caught by the check before
+    it is timed: exit 2, naming it."""
+    code = engine_ab.main(["-v", "base=-DWRONG=", "-v", "off=-DWRONG=+1", "--shapes",
+                           "6,5,4,NT", "--threads", "1", "--seconds", "0.05"])
+    err = capsys.readouterr().err
+    assert code == 2 and "wrong" in err and "C[0, 0]" in err, err
+
+
+@pytest.mark.parametrize("text", ["1,2", "1,2,3,XY", "0,2,3", "a,b,c"])
+def test_engine_ab_refuses_a_bad_shape(text):
+    module = _engine_ab_module()
+    with pytest.raises(ValueError, match="shape"):
+        module.parse_shape(text)
+    with pytest.raises(ValueError, match="NAME=SPEC"):
+        module.parse_variant("no-equals-sign")
