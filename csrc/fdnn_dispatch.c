@@ -1163,7 +1163,9 @@ static void gemm_share(int id, int tm, int tn, ptrdiff_t M, ptrdiff_t N, int mr,
    2.5x, 256x1x784 NT 5.9x; the other way float64 10x128x1024 NN 1.2x, where C has two
    tile rows. At 8 the grid picks rows from about 1.8 (float64 256^3) up to about 85 (C
    of two tile rows). */
+#ifndef FDNN_GRID_A_ROWS
 #define FDNN_GRID_A_ROWS 8
+#endif
 /* A grid that splits C's rows more replaces one that splits them less only when it costs
    this much less: where C has about 8 times more columns than rows, the two splits come
    out within 2 % and the columns ran faster (Sapphire Rapids-class Xeon, two threads,
