@@ -59,11 +59,12 @@ typedef T FDNN_CAT(fdnn_puvec_, TS) __attribute__((vector_size(FDNN_VBYTES), ali
 #endif
 /* K blocks of up to PK_KC_LONG from PK_LONG_M rows of C (the whole product's, so that the
    blocks, and the results, do not depend on the thread count): C read and written fewer
-   times, B's block up to 768 KiB (float32) or 1 MiB. Sapphire Rapids-class Xeon (2 MiB of
-   L2), two threads, PK_KC -> PK_KC_LONG: float32 2048x512 by 512x2048 NT +5.1 %, 1024x512
-   by 512x2048 NT +4.8 %, 2048x2048 by 2048x512 NN +2.3 %; float64 the same +4.1, +4.0,
-   +4.2 %, 1024^3 +2.4 %. With fewer rows it lost (one thread, float32, 512 x 1024 B: 64
-   rows -10 %, 128 rows -4 %, 256 rows -1 %; 512 rows +1.7 % but two threads within 2 %). */
+   times, B's block up to 768 KiB (float32) or 1 MiB, A's micro-panel 12 or 24 KiB.
+   Sapphire Rapids-class Xeon (2 MiB of L2), two threads, PK_KC -> PK_KC_LONG: float32
+   2048x512 by 512x2048 NT +5.1 %, 1024x512 by 512x2048 NT +4.8 %, 2048x2048 by 2048x512
+   NN +2.3 %; float64 the same +4.1, +4.0, +4.2 %, 1024^3 +2.4 %. With fewer rows it lost
+   (one thread, float32, 512 x 1024 B: 64 rows -10 %, 128 rows -4 %, 256 rows -1 %; 512
+   rows +1.7 % but two threads within 2 %). */
 #ifndef PK_KC_LONG
 #define PK_KC_LONG 512
 #endif
