@@ -582,9 +582,14 @@ def _engine_ab_module() -> types.ModuleType:
 def engine_ab(tmp_path, monkeypatch):
     """bench/engine_ab.py building a naive fdnn_gemm (FAKE_KERNELS) instead of csrc/, into
     a cache of its own: the tool's whole way, in a second."""
+    cc = os.environ.get("CC", "cc")
+    probe = tmp_path / "omp.c"
+    probe.write_text("int main(void) { return 0; }\n")
     import shutil
-    if not sys.platform.startswith("linux") or shutil.which(os.environ.get("CC", "cc")) is None:
-        pytest.skip("engine_ab builds with a C compiler on Linux")
+    if not sys.platform.startswith("linux") or shutil.which(cc) is None or subprocess.run(
+            [cc, "-fopenmp", str(probe), "-o", str(tmp_path / "omp")],
+            capture_output=True).returncode != 0:
+        pytest.skip("engine_ab builds with a C compiler with OpenMP, on Linux")
     module = _engine_ab_module()
     fake = tmp_path / "src"
     fake.mkdir()
