@@ -67,6 +67,10 @@ def test_section_smoke(section, tmp_path):
     records = [r for r in meta["results"] + meta["measurements"] if r["section"] == section]
     assert records, f"no measurements of {section}"
     assert {r["section"] for r in meta["results"] + meta["measurements"]} == {section}
+    if section == "gemm":        # each product says whether the team backed off meanwhile
+        products = [r for r in records if r.get("table") == "products"]
+        assert products and all(isinstance(r["params"]["team_backoffs"], int)
+                                and r["params"]["team_backoffs"] >= 0 for r in products)
 
 
 # --------------------------------------------------------- target evaluation

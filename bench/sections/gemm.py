@@ -97,6 +97,10 @@ implementation per turn). A sample
 lasts at least ``--min-sample-ms``; products of 2^29 multiply-adds or more
 (milliseconds each) get at most 6 samples.
 
+A note names each shape during whose samples fastdnn's thread team backed off to one
+thread (``team_backoffs``: its threads started late twice in a row, on this VM when the
+host stalls a virtual CPU), also in the record's ``params``.
+
 Checks (failures of the run, ``--check``): every implementation's output has
 the case's dtype and shape and ``max |C - C64| / max |C64| <= 10 K eps`` where
 ``C64`` is the float64 NumPy product of the same inputs and eps that of the
@@ -123,6 +127,7 @@ import numpy as np
 
 import fastdnn
 from fastdnn._kernels._dense import matmul
+from fastdnn._kernels._elementwise import team_backoffs
 from _case import Case, Config, check_outputs, paired_ratio
 from _timing import Stats, measure
 from targets import for_case
@@ -440,12 +445,22 @@ class GemmCase:
         try:
             _, failures = check_outputs(case)
             samples = min(cfg.samples, LONG_SAMPLES) if shape.macs >= LONG_MACS else cfg.samples
+            backoffs = team_backoffs()
             stats = measure(case.impls, samples, cfg.target_ns, case.warmup_ns, case.rounds)
+            backoffs = team_backoffs() - backoffs
         finally:
             for impl in impls.values():
                 if isinstance(impl, RemoteCall):
                     impl.drop()
-        return [self.record(stats, check_record, case, samples)], [], failures
+        record = self.record(stats, check_record, case, samples)
+        record["params"]["team_backoffs"] = backoffs
+        notes = []
+        if backoffs:
+            notes.append(f"{shape.name} {dtype}: fastdnn's thread team backed off {backoffs} "
+                         "times during its samples (its threads started late twice in a "
+                         "row: products on one thread for 0.25-20 ms); those samples are "
+                         "partly one thread's")
+        return [record], notes, failures
 
     def record(self, stats: dict[str, Stats], check_record: dict, case: Case,
                samples: int) -> dict:
