@@ -456,10 +456,10 @@ class GemmCase:
         record["params"]["team_backoffs"] = backoffs
         notes = []
         if backoffs:
-            notes.append(f"{shape.name} {dtype}: fastdnn's thread team backed off {backoffs} "
-                         "times during its samples (its threads started late twice in a "
-                         "row: products on one thread for 0.25-20 ms); those samples are "
-                         "partly one thread's")
+            notes.append(f"{dtype}: fastdnn's thread team backed off {backoffs} "
+                         f"time{'s' if backoffs > 1 else ''} during its samples (its threads "
+                         "started late twice in a row: products on one thread for 0.25-20 "
+                         "ms); those samples are partly one thread's")
         return [record], notes, failures
 
     def record(self, stats: dict[str, Stats], check_record: dict, case: Case,
