@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
 DRIVER = Path(__file__).resolve().parent / "engine_ab.c"
 CACHE = Path(__file__).resolve().parent / "results" / "engine_ab"
+# setup.py's BuildExt flags (its -O3 line) plus what a shared library of them needs
 CFLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno", "-g0", "-fopenmp", "-fPIC"]
 LAYOUTS = ("NN", "NT", "TN")
 DTYPES = ("f32", "f64")
@@ -128,7 +129,6 @@ def build(variant: Variant, cc: str, jobs: int = 2) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         print(f"building {variant.name} ({' '.join(variant.flags) or 'no flags'}"
               f"{', ' + variant.rev if variant.rev else ''})...", file=sys.stderr, flush=True)
-        objs = []
 
         def compile_one(c: Path) -> Path:
             o = Path(tmp) / (c.stem + ".o")
