@@ -55,6 +55,8 @@ typedef T FDNN_CAT(fdnn_puvec_, TS) __attribute__((vector_size(FDNN_VBYTES), ali
    NR), A's block MB x KC in L3. */
 #ifndef PK_KC
 #define PK_KC (FDNN_TBYTES == 4 ? 384 : 256)
+#endif
+#ifndef PK_NB
 #define PK_NB (FDNN_TBYTES == 4 ? 384 : 256)
 #endif
 /* K blocks of up to PK_KC_LONG from PK_LONG_M rows of C (the whole product's, so that the
@@ -65,6 +67,12 @@ typedef T FDNN_CAT(fdnn_puvec_, TS) __attribute__((vector_size(FDNN_VBYTES), ali
    NN +2.3 %; float64 the same +4.1, +4.0, +4.2 %, 1024^3 +2.4 %. With fewer rows it lost
    (one thread, float32, 512 x 1024 B: 64 rows -10 %, 128 rows -4 %, 256 rows -1 %; 512
    rows +1.7 % but two threads within 2 %). */
+/* K = 784 in two blocks of 392 instead of three of 264 (float32; float64 three of 264
+   instead of four of 200): AMD Zen 2, two threads, 256x784 by 784x1024 NN float32 +9 %,
+   float64 +2 %; the products of other depths unchanged */
+#ifndef PK_KC_SLACK
+#define PK_KC_SLACK 32
+#endif
 #ifndef PK_KC_LONG
 #define PK_KC_LONG 512
 #endif

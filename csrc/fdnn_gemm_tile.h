@@ -9,27 +9,37 @@
 #endif
 #define PKT(name) FDNN_CAT(FDNN_CAT(name##_, TS), FDNN_CAT(_, PK_T))
 
+/* Whole panels of w lines from lines contiguous in x (line i at x + i, its k-th element
+   k * kstep further): PK_KSTRIP steps of k at a time across all the panels, so that the
+   stored rows are read in order, a few at a time. Panel by panel, each of kc rows was
+   fetched again for every panel, from L2 or L3: A's transposed view, 22 % of a 256 x 128
+   x 32 float64 product; B's rows, 1-4 % of the products on AMD Zen 2 (512 KiB of L2,
+   two threads: float32 1024^3 +3 %, float64 128x256 by 256x1024 +2.6 %). Per k a copy
+   of constant size, which the compiler makes a few moves (with w variable, GCC assembled
+   each vector from single loads: 23 % of a 256 x 128 x 784 product). */
+FDNN_INLINE void PKT(pk_pack_rows)(const int w, ptrdiff_t panels, ptrdiff_t kc, const T *x,
+                                   ptrdiff_t kstep, T *restrict p)
+{
+    for (ptrdiff_t k0 = 0; k0 < kc; k0 += PK_KSTRIP) {
+        const ptrdiff_t k1 = kc - k0 < PK_KSTRIP ? kc : k0 + PK_KSTRIP;
+        for (ptrdiff_t q = 0; q < panels; q++)
+            for (ptrdiff_t k = k0; k < k1; k++)
+                memcpy(p + q * kc * w + k * w, x + q * w + k * kstep, (size_t)w * sizeof(T));
+    }
+}
+
 /* Lines [0, n) of x (line i at x + i * step, its k-th element k * kstep further) ->
    micro-panels of w lines, k-major: p[k * w + r]; lines past n are zero. A's rows make
    panels of PK_MR lines, B's columns panels of PK_NR. */
 FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x,
                                         ptrdiff_t step, ptrdiff_t kstep, T *restrict p)
 {
-    if (step == 1 && w == PK_MR && n >= w) {
-        /* A's rows contiguous (a transposed view): PK_KSTRIP steps of k at a time across
-           all whole panels, so that the stored rows are read in order, a few at a time
-           (a panel at a time, each of kc rows was fetched again for every panel, from L2
-           or L3: 22 % of a 256 x 128 x 32 float64 product); per k a copy of constant
-           size, which the compiler makes a few moves (with w variable, GCC assembled each
-           vector from single loads: 23 % of a 256 x 128 x 784 product) */
+    if (step == 1 && n >= w) {
         const ptrdiff_t whole = n / w;
-        for (ptrdiff_t k0 = 0; k0 < kc; k0 += PK_KSTRIP) {
-            const ptrdiff_t k1 = kc - k0 < PK_KSTRIP ? kc : k0 + PK_KSTRIP;
-            for (ptrdiff_t q = 0; q < whole; q++)
-                for (ptrdiff_t k = k0; k < k1; k++)
-                    memcpy(p + q * kc * PK_MR + k * PK_MR, x + q * PK_MR + k * kstep,
-                           PK_MR * sizeof(T));
-        }
+        if (w == PK_MR)
+            PKT(pk_pack_rows)(PK_MR, whole, kc, x, kstep, p);
+        else
+            PKT(pk_pack_rows)(PK_NR, whole, kc, x, kstep, p);
         x += whole * w;
         p += whole * kc * w;
         n -= whole * w;
@@ -38,20 +48,7 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
         const ptrdiff_t nl = n - i < w ? n - i : w;
         const T *xi = x + i * step;
 #ifdef PK_VECTOR
-        if (nl == w && step == 1 && w == PK_NR) {
-            /* B's columns contiguous: whole vectors (GCC makes the generic copy below a
-               memmove call per k) */
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (int v = 0; v < PK_NV; v++)
-                    *(PK_V *)(p + k * PK_NR + v * PK_VL) = PK_LOAD(xi + k * kstep + v * PK_VL);
-        } else
-#endif
-        if (nl == w && step == 1) {
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (int r = 0; r < w; r++)
-                    p[k * w + r] = xi[k * kstep + r];
-#ifdef PK_VECTOR
-        } else if (kstep == 1) {
+        if (kstep == 1) {
             /* each line contiguous along k: a transpose through registers, then the
                lanes of a last panel past its nl lines zero: of B's panel up to a whole
                vector (the tiles read no further), of A's the whole panel. One by one,
@@ -64,8 +61,9 @@ FDNN_INLINE void PKT(pk_pack)(const int w, ptrdiff_t n, ptrdiff_t kc, const T *x
             for (ptrdiff_t r = nl; r < end; r++)
                 for (ptrdiff_t k = 0; k < kc; k++)
                     p[k * w + r] = 0;
+        } else
 #endif
-        } else if (nl == w) {
+        if (nl == w) {
             for (ptrdiff_t k = 0; k < kc; k++)
                 for (int r = 0; r < w; r++)
                     p[k * w + r] = xi[r * step + k * kstep];
@@ -401,9 +399,11 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
         PKT(gemm_block_t)(g, i0, i1, j0, j1);
         return;
     }
-    /* equal K blocks of at most PK_KC, or PK_KC_LONG from PK_LONG_M rows (a multiple of 8
-       when there are several) */
-    const ptrdiff_t kc_max = g->M >= PK_LONG_M ? PK_KC_LONG : PK_KC;
+    /* equal K blocks of at most PK_KC, or PK_KC_LONG from PK_LONG_M rows, either up to
+       1/PK_KC_SLACK longer where that makes one block fewer (a multiple of 8 when there
+       are several) */
+    const ptrdiff_t kc_base = g->M >= PK_LONG_M ? PK_KC_LONG : PK_KC;
+    const ptrdiff_t kc_max = kc_base + kc_base / PK_KC_SLACK;
     const ptrdiff_t nkb = K > 0 ? (K + kc_max - 1) / kc_max : 1;
     const ptrdiff_t kcb = nkb > 1 ? ((K + nkb - 1) / nkb + 7) / 8 * 8 : (K > 0 ? K : 1);
     const ptrdiff_t mb = i1 - i0 < PK_MB ? i1 - i0 : PK_MB;
