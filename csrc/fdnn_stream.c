@@ -37,7 +37,6 @@ typedef struct {
 } stream_slot;
 static stream_slot g_slots[FDNN_STREAM_SLOTS];
 
-#ifdef FDNN_HAVE_STREAM
 #if defined(__linux__)
 /* an unsigned number from a sysfs file, with its K/M/G suffix; 0 when unreadable */
 static size_t sysfs_size(int index, const char *name)
@@ -56,6 +55,36 @@ static size_t sysfs_size(int index, const char *name)
     return (size_t)value << (unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : 0);
 }
 #endif
+
+/* the second-level cache when neither sysfs nor the C library can say */
+#define FDNN_L2_GUESS ((size_t)1 << 20)
+static size_t g_l2 = 0; /* set once by fdnn_stream_init */
+
+/* One core's L2 (data or unified): Linux's sysfs, else sysconf, else a guess. */
+static size_t l2_bytes(void)
+{
+#if defined(__linux__)
+    for (int index = 0; index < 8; index++)
+        if (sysfs_size(index, "level") == 2) {
+            const size_t size = sysfs_size(index, "size");
+            if (size > 0)
+                return size;
+        }
+#endif
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 > 0)
+        return (size_t)l2;
+#endif
+    return FDNN_L2_GUESS;
+}
+
+size_t fdnn_l2_bytes(void)
+{
+    return g_l2 != 0 ? g_l2 : FDNN_L2_GUESS;
+}
+
+#ifdef FDNN_HAVE_STREAM
 
 /* The largest cache's size: Linux's sysfs, the cache of the highest level (on this VM the
    C library's sysconf says 256 MiB for a 32 MiB L3), else sysconf, else a guess. */
@@ -85,6 +114,8 @@ static size_t llc_bytes(void)
 
 void fdnn_stream_init(void)
 {
+    if (g_l2 == 0)
+        g_l2 = l2_bytes();
 #ifdef FDNN_HAVE_STREAM
     if (g_llc == 0)
         g_llc = llc_bytes();

@@ -8,8 +8,10 @@
 extern "C" {
 #endif
 
-/* Reads the last-level cache's size (fdnn_init, once). */
+/* Reads the sizes of the last-level cache and of one core's L2 (fdnn_init, once). */
 void fdnn_stream_init(void);
+/* One core's L2 in bytes (the product engine's thread grid weighs it). */
+size_t fdnn_l2_bytes(void);
 /* Output bytes from which the element-wise passes stream their results to memory
    (0: never, as on CPUs without the stores). */
 size_t fdnn_stream_from(void);
