@@ -424,7 +424,7 @@ static void PKT(gemm_block)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t i0
     /* B's rows read in place, not packed (fdnn_gemm_b_in_place) but for a last panel
        narrower than whole vectors */
 #ifdef PK_VECTOR
-    const int b_in_place = fdnn_gemm_b_in_place(g->M, g->cs_b, PK_MR);
+    const int b_in_place = fdnn_gemm_b_in_place(g->M, g->rs_b, g->cs_b, sizeof(T), PK_MR);
 #else
     const int b_in_place = 0; /* the scalar tile reads all NR columns */
 #endif

@@ -280,7 +280,11 @@ static inline int fdnn_gemm_at_in_place(ptrdiff_t cols, ptrdiff_t nb, ptrdiff_t 
    20.0, 12 x 1000 30.6 -> 21.4, 24 x 1000 48.3 -> 41.0, 10 rows by K = 784, N = 256
    48.5 -> 31.8; float64 10 x 1024 72.7 -> 59.9, 24 x 1000 100.5 -> 77.7. Up to 8 panels
    was even or worse (32 x 1024 float32 71 -> 82: rows 4 KiB apart share L1 sets).
-   fdnn_gemm_cost still counts B's packing there (the tile and grid choices are as before). */
+   fdnn_gemm_cost still counts B's packing there (the tile and grid choices are as before).
+   Rows a multiple of 4 KiB apart are packed as A's are (fdnn_gemm_a_in_place): a panel's
+   k rows then share one set of an 8-way L1 (AMD Zen 2, us in place -> packed, one thread:
+   float32 10x128 by 128x1024 63 -> 46, 24x128 by 128x1024 127 -> 83, 10x784 by 784x1024
+   416 -> 281; float64 10x128 by 128x1024 132 -> 91; two threads 1.3-1.45x). */
 #define FDNN_B_IN_PLACE_PANELS 4
 
 /* Elements of y before its first 64-byte line, which an element-wise pass (the
@@ -324,9 +328,11 @@ static inline ptrdiff_t fdnn_line_head(const void *y, ptrdiff_t n, size_t size)
    22.7-24.4 -> 19.0-19.9, aligned 18.1; float64 50-53 -> 39-44, K = 4 56-60 -> 43-49);
    from K = 8 the multiply-adds hide them (no difference). */
 #define FDNN_GEMM_ALIGN_K 4
-static inline int fdnn_gemm_b_in_place(ptrdiff_t M, ptrdiff_t cs_b, int mr)
+static inline int fdnn_gemm_b_in_place(ptrdiff_t M, ptrdiff_t rs_b, ptrdiff_t cs_b,
+                                       size_t tbytes, int mr)
 {
-    return cs_b == 1 && M <= (ptrdiff_t)FDNN_B_IN_PLACE_PANELS * mr;
+    return cs_b == 1 && M <= (ptrdiff_t)FDNN_B_IN_PLACE_PANELS * mr
+           && ((size_t)rs_b * tbytes) % 4096 != 0;
 }
 
 /* Rows of C (examples), or columns of a product with a transposed A, up to which the

@@ -556,15 +556,17 @@ def test_last_columns_tile_matches_a_whole_tile(simd, tile, dtype):
 def test_few_row_panels_read_b_in_place(simd, tile, dtype):
     """With C at most four of the tile's row panels high (FDNN_B_IN_PLACE_PANELS) and B's
     rows contiguous, the micro-kernel reads B's rows where they are instead of packing B
-    (a last panel narrower than whole vectors is still packed). Each row of C equals, bit for bit, the same row
+    (a last panel narrower than whole vectors is still packed, and so is B whose rows are
+    a multiple of 4 KiB apart). Each row of C equals, bit for bit, the same row
     of a product tall enough for B to be packed, and stays within the error bound; B
     unaligned, several K blocks, columns around the tile's width and its vectors."""
     mr, nr = _tile(dtype)
+    four_k = 4096 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(29)
     K = 2 * KC[dtype] + 5
     tall = 8 * mr + 3
     A = _operand(rng, (tall, K), dtype)
-    for N in (1, nr // 2, nr - 1, nr, nr + 3, 2 * nr + nr // 2, NB[dtype] + nr + 1):
+    for N in (1, nr // 2, nr - 1, nr, nr + 3, 2 * nr + nr // 2, NB[dtype] + nr + 1, four_k):
         B = _operand(rng, (K, N), dtype, offset=1)
         packed = _dense.matmul(A, B, 0.5, False)
         for M in (1, mr - 1, mr, mr + 1, 2 * mr + 1, 4 * mr):
