@@ -60,23 +60,37 @@ static size_t sysfs_size(int index, const char *name)
 #define FDNN_L2_GUESS ((size_t)1 << 20)
 static size_t g_l2 = 0; /* set once by fdnn_stream_init */
 
-/* One core's L2 (data or unified): Linux's sysfs, else sysconf, else a guess. */
-static size_t l2_bytes(void)
+/* what the C library says of a cache (0: nothing) */
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+#define FDNN_SYSCONF_L2 sysconf(_SC_LEVEL2_CACHE_SIZE)
+#else
+#define FDNN_SYSCONF_L2 0L
+#endif
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+#define FDNN_SYSCONF_L3 sysconf(_SC_LEVEL3_CACHE_SIZE)
+#else
+#define FDNN_SYSCONF_L3 0L
+#endif
+
+/* A cache's size: Linux's sysfs, the largest of `level` (0: of the highest level from 2;
+   on this VM the C library's sysconf says 256 MiB for a 32 MiB L3), else `said` (the C
+   library's, 0: unknown), else `guess`. */
+static size_t cache_bytes(size_t level, long said, size_t guess)
 {
 #if defined(__linux__)
-    for (int index = 0; index < 8; index++)
-        if (sysfs_size(index, "level") == 2) {
-            const size_t size = sysfs_size(index, "size");
-            if (size > 0)
-                return size;
+    size_t best = 0, best_level = 0;
+    for (int index = 0; index < 8; index++) {
+        size_t at = sysfs_size(index, "level"), size = sysfs_size(index, "size");
+        if (size > 0 && at >= 2 && (level == 0 || at == level) &&
+            (at > best_level || (at == best_level && size > best))) {
+            best_level = at;
+            best = size;
         }
+    }
+    if (best > 0)
+        return best;
 #endif
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (l2 > 0)
-        return (size_t)l2;
-#endif
-    return FDNN_L2_GUESS;
+    return said > 0 ? (size_t)said : guess;
 }
 
 size_t fdnn_l2_bytes(void)
@@ -84,41 +98,13 @@ size_t fdnn_l2_bytes(void)
     return g_l2 != 0 ? g_l2 : FDNN_L2_GUESS;
 }
 
-#ifdef FDNN_HAVE_STREAM
-
-/* The largest cache's size: Linux's sysfs, the cache of the highest level (on this VM the
-   C library's sysconf says 256 MiB for a 32 MiB L3), else sysconf, else a guess. */
-static size_t llc_bytes(void)
-{
-#if defined(__linux__)
-    size_t best = 0, best_level = 0;
-    for (int index = 0; index < 8; index++) {
-        size_t level = sysfs_size(index, "level"), size = sysfs_size(index, "size");
-        if (size > 0 && level >= 2 &&
-            (level > best_level || (level == best_level && size > best))) {
-            best_level = level;
-            best = size;
-        }
-    }
-    if (best > 0)
-        return best;
-#endif
-#if defined(_SC_LEVEL3_CACHE_SIZE)
-    long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (l3 > 0)
-        return (size_t)l3;
-#endif
-    return FDNN_LLC_GUESS;
-}
-#endif
-
 void fdnn_stream_init(void)
 {
     if (g_l2 == 0)
-        g_l2 = l2_bytes();
+        g_l2 = cache_bytes(2, FDNN_SYSCONF_L2, FDNN_L2_GUESS);
 #ifdef FDNN_HAVE_STREAM
     if (g_llc == 0)
-        g_llc = llc_bytes();
+        g_llc = cache_bytes(0, FDNN_SYSCONF_L3, FDNN_LLC_GUESS);
 #endif
 }
 
