@@ -12,6 +12,7 @@ GFLOP/s, against ``bench/peak.py``'s FMA peak and L1 tile ceiling and against th
 products' own rates:
 
     python bench/step_limit.py [--rounds 15] [--repeat 3] [--ratio 1.2]
+    python bench/step_limit.py --layers 784,256,128,10 --m 128 --ratio 2
 
 Each library runs ``--repeat`` times, by turns, ``--rounds`` calls of each thing a time;
 printed are the best of all and the median of the runs' medians. Without PyTorch
@@ -33,7 +34,7 @@ import numpy as np
 from _timing import call_times
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LAYERS, M = (1024, 2048, 2048, 1024), 512
+LAYERS, M = (1024, 2048, 2048, 1024), 512     # the defaults of --layers and --m
 
 
 def _timed(f: Callable[[], object], rounds: int) -> tuple[float, float]:
@@ -51,11 +52,11 @@ def fastdnn_calls(net, start) -> tuple[Callable[[], object], list[tuple[str, Cal
     A, W, dZ, dA = p.A, p.W, p.dZ, p.dA
     calls = [(f"Z{l + 1} = W{l + 1} A{l}",
               lambda l=l: matmul(W[l], A[l], direct=False, out=A[l + 1], act=p.acts[l],
-                                 bias=p.b[l])) for l in range(len(W))]
+                                 bias=p.b[l], split=p.split[l])) for l in range(len(W))]
     for l in reversed(range(len(W))):
         calls.append((f"W{l + 1} -= (lr/m) dZ{l + 1} A{l}^T",
                       lambda l=l: matmul(dZ[l], A[l].T, alpha=p.step_lr, direct=False,
-                                         out=W[l], beta=1.0)))
+                                         out=W[l], beta=1.0, split=p.split[l])))
         if l > 0:
             calls.append((f"dA{l} = W{l + 1}^T dZ{l + 1}",
                           lambda l=l: matmul(dZ[l].T, W[l], direct=False, out=dA[l - 1].T)))
@@ -103,7 +104,8 @@ def worker(library: str, rounds: int) -> None:
 
 def _run_worker(library: str, rounds: int) -> dict | None:
     out = subprocess.run([sys.executable, __file__, "--worker", library, "--rounds",
-                          str(rounds)], capture_output=True, text=True)
+                          str(rounds), "--layers", ",".join(map(str, LAYERS)), "--m", str(M)],
+                         capture_output=True, text=True)
     if out.returncode != 0:
         if library == "torch" and "No module named 'torch'" in out.stderr:
             return None
@@ -136,15 +138,26 @@ def _flop() -> float:
 
 
 def main() -> None:
+    global LAYERS, M
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--ratio", type=float, default=1.2)
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each library's process, by turns")
+    parser.add_argument("--layers", default=",".join(map(str, LAYERS)),
+                        help="the network's layer sizes, comma-separated")
+    parser.add_argument("--m", type=int, default=M, help="the batch size")
     parser.add_argument("--worker", choices=("fastdnn", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.rounds < 1 or args.repeat < 1 or not args.ratio > 0:
-        parser.error("--rounds and --repeat must be >= 1, --ratio > 0")
+    if args.rounds < 1 or args.repeat < 1 or not args.ratio > 0 or args.m < 1:
+        parser.error("--rounds, --repeat and --m must be >= 1, --ratio > 0")
+    try:
+        LAYERS = tuple(int(n) for n in args.layers.split(","))
+    except ValueError:
+        parser.error(f"--layers must be comma-separated integers, got {args.layers!r}")
+    if len(LAYERS) < 2 or min(LAYERS) < 1:
+        parser.error(f"--layers must be two or more sizes >= 1, got {args.layers!r}")
+    M = args.m
     if args.worker:
         worker(args.worker, args.rounds)
         return

@@ -1205,13 +1205,22 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     return best;
 }
 
+/* Threads across C's rows (tm of a tm x nt/tm grid) for the split a caller asked for
+   (FDNN_SPLIT_*); a column sum (db) stays with one thread per column */
+static int gemm_split_rows(int split, int db, int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                           int mr, int nr)
+{
+    if (db || split == FDNN_SPLIT_COLS)
+        return 1;
+    return split == FDNN_SPLIT_ROWS ? nt : gemm_grid_rows(nt, M, N, K, mr, nr);
+}
+
 #ifdef _OPENMP
 /* a team smaller than asked for (nested, or out of threads): the first thread does it all */
 /* C[I0:I0+M, J0:J0+N] on nt threads */
 #define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                \
     {                                                                                   \
-        /* column sums (db) stay with one thread per column: no split of the rows */   \
-        const int tm = g->db != NULL ? 1 : gemm_grid_rows(nt, M, N, g->K, mr, nr);     \
+        const int tm = gemm_split_rows(split_, g->db != NULL, nt, M, N, g->K, mr, nr); \
         const int tn = nt / tm;                                                         \
         double start_[FDNN_MAX_TEAM];                                                   \
         for (int t_ = 0; t_ < nt; t_++)                                                 \
@@ -1231,7 +1240,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     }
 #else
 #define FDNN_GEMM_THREADS(nt, f, g, I0, M, J0, N, mr, nr)                                \
-    { (void)(mr); (void)(nr); f(g, I0, (I0) + (M), J0, (J0) + (N)); }
+    { (void)(mr); (void)(nr); (void)split_; f(g, I0, (I0) + (M), J0, (J0) + (N)); }
 #endif
 
 /* C[I0:I0+M, J0:J0+N]: on the calling thread, or the team */
@@ -1253,18 +1262,21 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
     fdnn_gemm_##TS##_t f = g_cur->gemm_##TS[tile_];                                    \
     int mr = g_cur->gemm_tile_##TS[tile_][0], nr = g_cur->gemm_tile_##TS[tile_][1];    \
     int a_packed = !fdnn_gemm_a_in_place(g->rs_a, g->cs_a, sizeof(*g->c), mr);         \
+    int split_ = g->split;                                                             \
     if (fdnn_gemm_outer(g->K)) {                                                       \
         /* rows swept whole, in shares of a few rows by many columns */                \
         f = g_cur->gemm_outer_##TS;                                                    \
         mr = FDNN_OUTER_ROWS;                                                          \
         nr = FDNN_OUTER_COLS;                                                          \
         a_packed = 1;                                                                  \
+        split_ = FDNN_SPLIT_COST;                                                      \
     } else if (fdnn_gemm_dots(g->M, g->K, g->cs_a, g->rs_b, sizeof(*g->c))) {          \
         /* all of C's rows on each share, its columns split */                         \
         f = g_cur->gemm_dots_##TS;                                                     \
         mr = (int)g->M;                                                                \
         nr = FDNN_DOT_SPLIT;                                                           \
         a_packed = 0;                                                                  \
+        split_ = FDNN_SPLIT_COST;                                                      \
     } else if (fdnn_gemm_narrow(g->M, g->N, g->K, g->cs_a, g->rs_b, sizeof(*g->c),     \
                                 g_cur->gemm_narrow_##TS)) {                            \
         /* C's rows split, all its columns on each share; cut into pieces of rows */   \
@@ -1272,6 +1284,7 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
         mr = FDNN_NARROW_ROWS;                                                         \
         nr = (int)g->N;                                                                \
         a_packed = 1;                                                                  \
+        split_ = FDNN_SPLIT_COST;                                                      \
     } else if (fdnn_gemm_swapped(g->M, g->N, g->K, g->rs_b, sizeof(*g->c), mr, nr)) { \
         /* C^T's tiles: NR of C's rows by MR of its columns */                         \
         const int t_ = mr;                                                             \
@@ -1357,7 +1370,7 @@ FDNN_DEF_GEMM_DISPATCH(f64)
             f(g, 0, g->M, 0, g->N);                                                    \
             return;                                                                    \
         }                                                                              \
-        const int tm = gemm_grid_rows(nt, g->M, g->N, g->K, mr, nr);                   \
+        const int tm = gemm_split_rows(split_, 0, nt, g->M, g->N, g->K, mr, nr);       \
         ptrdiff_t i0, i1, j0, j1;                                                      \
         gemm_share(id, tm, nt / tm, g->M, g->N, mr, nr, &i0, &i1, &j0, &j1);           \
         if (i0 < i1 && j0 < j1)                                                        \

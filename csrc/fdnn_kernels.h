@@ -123,7 +123,8 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    with act[i * ld_act + j] the activation of C's element (i, j), and db (when not NULL)
    = db_scale * the sums of C's columns. And, when opt > FDNN_OPT_GD, each finished tile of
    C (a gradient) is the optimizer step opt (coefficients opt_c, FDNN_OC_*) of the parameters
-   opt_p and their state opt_s1, opt_s2, laid out like C (row stride ldc). */
+   opt_p and their state opt_s1, opt_s2, laid out like C (row stride ldc). split: how a
+   team cuts C (FDNN_SPLIT_*; 0, by the dispatch's cost model, when zeroed). */
 #define FDNN_GEMM_ARGS(T)                                                       \
     struct {                                                                    \
         ptrdiff_t M, N, K;                                                      \
@@ -148,7 +149,19 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
         T *opt_s1;                                                              \
         T *opt_s2;                                                              \
         const T *opt_c;                                                         \
+        int split;                                                              \
     }
+/* How the thread grid cuts C (fdnn_gemm_args_*.split): by the dispatch's cost model, or
+   C's rows only, or its columns only, for a caller that knows which core holds which
+   operand from the products before (the training step keeps each core on the same rows
+   of a large W from its update to the next forward, fastdnn/_kernels/_network.pyx).
+   Tiled products only (the dot products and outer products keep their own cut); a
+   product with a column sum (db) always splits columns. Results are the same bit for bit
+   under every split. */
+#define FDNN_SPLIT_COST 0
+#define FDNN_SPLIT_ROWS 1
+#define FDNN_SPLIT_COLS 2
+
 /* Cost of packing one element, in multiply-adds: packing reads strided and writes
    once, a multiply-add is 1/32 of a cycle on a 16-lane vector with two FMA units. */
 #define FDNN_PACK_COST 8

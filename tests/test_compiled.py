@@ -493,6 +493,32 @@ def test_training_does_not_depend_on_the_thread_count(activation):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_layer_cut_by_units_trains_as_on_one_thread(optimizer):
+    """A layer larger than a core's L2 (6 MiB here), trained on batches of up to 256
+    examples, has its forward product and its update (folded into the product: gradient
+    descent, or each tile's optimizer step) cut by its units on two threads: the weights
+    and predictions are those of one thread, bit for bit."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(256, 1024))
+    y = rng.integers(0, 3, size=256)
+    results = []
+    try:
+        for threads in (1, 2):
+            fastdnn.set_num_threads(threads)
+            model = Sequential([Input(1024), Dense(768, activation="relu"),
+                                Dense(64, activation="relu"), Dense(3, activation="softmax")],
+                               dtype="float64", seed=0)
+            model.compile(optimizer, "categorical_crossentropy")
+            model.fit(X, y, epochs=1, batch_size=128, seed=0, verbose=0)
+            assert model.history.engine == "compiled"
+            results.append(model.get_weights() + [model.predict(X)])
+    finally:
+        fastdnn.set_num_threads(None)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
 def test_predict_from_several_threads_at_once():
     """The cached compiled plan's buffers are shared: concurrent predicts must not mix."""
     import threading

@@ -738,6 +738,53 @@ def test_result_does_not_depend_on_thread_count(simd, tile, dtype):
         _check_thread_count(np.random.default_rng(7), M, N, K, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_split_asked_for_gives_the_same_bits(simd, dtype):
+    """C cut by its rows only or by its columns only (what the training step asks for a
+    large layer, to keep each core on its own rows of W) gives the engine's own result bit
+    for bit, on a team of 2 or 3 and by shares, with C in either order (a column-major C
+    is the row-major C^T: its rows are C^T's columns); the paths that cut C their own way
+    (C^T's tiles for few rows, dot products, a narrow C, K = 1) give it too."""
+    rng = np.random.default_rng(31)
+    cases = [(128, 256, 784, "F"),    # few rows, W^T: C^T's tiles (swapped) where they pay
+             (256, 784, 128, "C"), (301, 503, 91, "F"), (70, 33, 260, "C"),
+             (10, 300, 200, "F"),     # dot products
+             (200, 5, 300, "F"),      # a narrow C
+             (64, 300, 1, "C")]       # an outer product
+    try:
+        for M, N, K, order_b in cases:
+            A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, order_b)
+            for order_c in "CF":
+                fastdnn.set_num_threads(1)
+                whole = _dense.matmul(A, B, 0.5, False, np.empty((M, N), dtype, order_c))
+                _assert_product(whole, A, B, 0.5, what=f"{M}x{K} by {K}x{N}, C {order_c}")
+                for split in ("rows", "columns"):
+                    for threads in (2, 3):
+                        fastdnn.set_num_threads(threads)
+                        got = _dense.matmul(A, B, 0.5, False, np.empty((M, N), dtype, order_c),
+                                            split=split)
+                        np.testing.assert_array_equal(
+                            got, whole, err_msg=f"{M}x{K} by {K}x{N}, {split}, C {order_c}, "
+                                                f"{threads} threads")
+                    for shares in (2, 3):
+                        got = _dense.matmul(A, B, 0.5, False, np.empty((M, N), dtype, order_c),
+                                            shares=shares, split=split)
+                        np.testing.assert_array_equal(
+                            got, whole, err_msg=f"{M}x{K} by {K}x{N}, {split}, C {order_c}, "
+                                                f"{shares} shares")
+    finally:
+        fastdnn.set_num_threads(None)
+
+
+def test_a_split_must_be_named():
+    A, B = np.ones((3, 4)), np.ones((4, 5))
+    with pytest.raises(ValueError, match="split must be one of 'cost', 'rows', 'columns', "
+                                         "got 'units'"):
+        _dense.matmul(A, B, 1.0, False, split="units")
+    with pytest.raises(TypeError, match="split must be a str, got int"):
+        _dense.matmul(A, B, 1.0, False, split=1)
+
+
 def _check_thread_count(rng, M, N, K, dtype):
     A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
     C0 = rng.standard_normal((M, N)).astype(dtype)

@@ -93,6 +93,7 @@ import numpy as np
 from fastdnn import _training, course, models
 from fastdnn._compiled import CODES, NotCompilable
 from fastdnn._kernels._dense import SMALL_GEMM_MACS, matmul
+from fastdnn._kernels._network import cut_by_units
 from fastdnn import functional as F
 from fastdnn.layers import Dense, Input
 from fastdnn.optimizers import GD
@@ -454,7 +455,9 @@ class PlanGemms:
       of ``lr`` alternates from step to step so that ``W``, updated with the
       same ``dZ`` every time, stays near its start); direct layers:
       ``dW = (1/m) dZ X^T`` (``_gemm_dW``; the plan's separate update is not
-      a product).
+      a product);
+    * a packed layer the plan cuts by units (``cut_by_units``) has its forward
+      and update cut by the rows of ``Z`` and ``W`` (``split="rows"``).
     """
 
     def __init__(self, net: Net, start: Start, lr: float):
@@ -470,6 +473,8 @@ class PlanGemms:
         self.dW = [np.empty_like(W) for W in self.W]
         self.dA = [np.empty((n, m), DTYPE, order="F") for n in net.dims[1:-1]]
         self.scale, self.step_lr = 1.0 / m, -lr / m
+        self.split = ["rows" if cut_by_units(*W.shape, m, DTYPE == np.float64) else "cost"
+                      for W in self.W]
         self.step()
 
     def step(self) -> None:
@@ -479,7 +484,7 @@ class PlanGemms:
                 matmul(A[l].T, W[l].T, out=A[l + 1].T)
             else:
                 matmul(W[l], A[l], direct=False, out=A[l + 1], act=self.acts[l],
-                       bias=self.b[l])
+                       bias=self.b[l], split=self.split[l])
         self.step_lr = -self.step_lr
         for l in reversed(range(len(W))):
             if l > 0:
@@ -487,7 +492,8 @@ class PlanGemms:
             if direct[l]:
                 matmul(dZ[l], A[l].T, alpha=self.scale, out=dW[l])
             else:
-                matmul(dZ[l], A[l].T, alpha=self.step_lr, direct=False, out=W[l], beta=1.0)
+                matmul(dZ[l], A[l].T, alpha=self.step_lr, direct=False, out=W[l], beta=1.0,
+                       split=self.split[l])
 
 
 class CompiledTrainer(Trainer):

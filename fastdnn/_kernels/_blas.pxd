@@ -18,6 +18,10 @@ cdef extern from "fdnn_kernels.h":
         # rows of C (examples), or columns with a transposed A, that the direct loops
         # stream at any size (csrc/fdnn_kernels.h)
         FDNN_FEW_ROWS
+        # how a team cuts C: by the engine's cost model, its rows only, its columns only
+        FDNN_SPLIT_COST
+        FDNN_SPLIT_ROWS
+        FDNN_SPLIT_COLS
 
 cdef extern from *:
     """
@@ -30,6 +34,13 @@ ctypedef fused blas_real:
     double
 
 
+cdef inline int _transposed_split(int split) noexcept nogil:
+    """The split of C^T that cuts C as `split` does (rows for columns)."""
+    if split == FDNN_SPLIT_ROWS:
+        return FDNN_SPLIT_COLS
+    return FDNN_SPLIT_ROWS if split == FDNN_SPLIT_COLS else split
+
+
 cdef inline void colmajor_gemm(char ta, char tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                                blas_real alpha, const blas_real *A, Py_ssize_t lda,
                                const blas_real *B, Py_ssize_t ldb, blas_real beta, blas_real *C,
@@ -40,7 +51,7 @@ cdef inline void colmajor_gemm(char ta, char tb, Py_ssize_t M, Py_ssize_t N, Py_
                                blas_real *opt_p=NULL, blas_real *opt_s1=NULL,
                                blas_real *opt_s2=NULL,
                                const blas_real *opt_c=NULL, int share=-1,
-                               int of=0) noexcept nogil:
+                               int of=0, int split=0) noexcept nogil:
     """Column-major C = alpha op(A) op(B) + beta C with BLAS's arguments, on the packed
     engine as the row-major C^T = op(B)^T op(A)^T; then, when act >= 0, C = g(C + bias)
     on each tile (bias[i] for row i of C, or none when NULL); or, when bwd >= 0 (a
@@ -49,18 +60,21 @@ cdef inline void colmajor_gemm(char ta, char tb, Py_ssize_t M, Py_ssize_t N, Py_
     an optimizer other than GD, its step on opt_p (and state opt_s1, opt_s2, column-major
     like C) from each finished tile of C, with the coefficients opt_c (FDNN_OC_*).
     share >= 0: only share `share` of `of` of the product, on the calling thread (no db):
-    `of` callers, one share each, make it whole, bit for bit."""
+    `of` callers, one share each, make it whole, bit for bit. split: how a team cuts C
+    (0 = FDNN_SPLIT_COST, FDNN_SPLIT_ROWS: C's rows only, FDNN_SPLIT_COLS: its columns
+    only; the same result)."""
     # C^T's A is op(B)^T: element (j, k) is op(B)[k, j]; its B is op(A)^T: (k, i) is op(A)[i, k]
     cdef Py_ssize_t rs_a = ldb if tb == b'N' else 1, cs_a = 1 if tb == b'N' else ldb
     cdef Py_ssize_t rs_b = lda if ta == b'N' else 1, cs_b = 1 if ta == b'N' else lda
+    split = _transposed_split(split)
     if blas_real is float:
         gemm_f32(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
                  bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c,
-                 share, of)
+                 split, share, of)
     else:
         gemm_f64(N, M, K, alpha, B, rs_a, cs_a, A, rs_b, cs_b, beta, C, ldc, act, act_alpha,
                  bias, 0, bwd, act_a, ld_act, db, db_scale, opt, opt_p, opt_s1, opt_s2, opt_c,
-                 share, of)
+                 split, share, of)
 
 
 cdef inline bint _small_gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha) noexcept:
@@ -134,13 +148,13 @@ cdef inline bint _few(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C) noexcept:
 
 cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
                      double beta, bint direct=True, int act=-1, double act_alpha=0,
-                     const void *bias=NULL, int shares=0) except -1:
+                     const void *bias=NULL, int shares=0, int split=0) except -1:
     """C = alpha * A @ B + beta * C; A (M, K), B (K, N), C (M, N), each C- or F-contiguous,
     all of one float dtype; C must not overlap A or B. direct=False: the packed engine
     whatever the size. act >= 0: then C = g(C + bias) with bias (M contiguous values of
     C's dtype, one per row, or NULL), on each tile of the packed product. shares > 0: the
     engine's product as that many threads would split it, one share after another on the
-    calling thread."""
+    calling thread. split: how a team cuts C (FDNN_SPLIT_*)."""
     cdef Py_ssize_t M = cnp.PyArray_DIM(C, 0), N = cnp.PyArray_DIM(C, 1)
     cdef Py_ssize_t K = cnp.PyArray_DIM(A, 1)
     cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(C)
@@ -173,6 +187,7 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
         rs_a, cs_a = cnp.PyArray_STRIDE(B, 1) // s, cnp.PyArray_STRIDE(B, 0) // s
         rs_b, cs_b = cnp.PyArray_STRIDE(A, 1) // s, cnp.PyArray_STRIDE(A, 0) // s
         ldc = cnp.PyArray_STRIDE(C, 1) // s
+        split = _transposed_split(split)
     cdef void *p1 = cnp.PyArray_DATA(first)
     cdef void *p2 = cnp.PyArray_DATA(second)
     cdef int share
@@ -182,10 +197,10 @@ cdef inline int gemm(cnp.ndarray A, cnp.ndarray B, cnp.ndarray C, double alpha,
                 gemm_f32(M, N, K, <float>alpha, <const float *>p1, rs_a, cs_a,
                          <const float *>p2, rs_b, cs_b, <float>beta, <float *>pc, ldc, act,
                          <float>act_alpha, <const float *>bias, rows, -1, NULL, 0, NULL, 0,
-                         -1, NULL, NULL, NULL, NULL, share if shares > 0 else -1, shares)
+                         -1, NULL, NULL, NULL, NULL, split, share if shares > 0 else -1, shares)
             else:
                 gemm_f64(M, N, K, alpha, <const double *>p1, rs_a, cs_a, <const double *>p2,
                          rs_b, cs_b, beta, <double *>pc, ldc, act, act_alpha,
                          <const double *>bias, rows, -1, NULL, 0, NULL, 0, -1, NULL, NULL,
-                         NULL, NULL, share if shares > 0 else -1, shares)
+                         NULL, NULL, split, share if shares > 0 else -1, shares)
     return 0

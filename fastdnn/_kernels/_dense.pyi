@@ -1,5 +1,5 @@
 # Stub for the compiled module _dense.pyx: the names the Python code uses.
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -64,4 +64,5 @@ def matmul(
     act_alpha: float = 0.0,
     bias: ArrayLike | None = None,
     shares: int = 0,
+    split: Literal["cost", "rows", "columns"] = "cost",
 ) -> _Array: ...

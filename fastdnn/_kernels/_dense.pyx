@@ -9,7 +9,8 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdnn._kernels._blas cimport SMALL_GEMM, _small_gemm, gemm
+from fastdnn._kernels._blas cimport (FDNN_SPLIT_COLS, FDNN_SPLIT_COST, FDNN_SPLIT_ROWS,
+                                     SMALL_GEMM, _small_gemm, gemm)
 from fastdnn._kernels._elementwise cimport (act_backward_f32, act_backward_f64, as_float_array,
                                             bias_act_f32, bias_act_f64)
 
@@ -276,8 +277,12 @@ def backward_into(cnp.ndarray G, cnp.ndarray X, cnp.ndarray W, cnp.ndarray A, in
     _backward_into(G, X, W, A, op, alpha, softmax, dZ, dW, db, dA_prev)
 
 
+# matmul's split: how the packed engine's threads cut C
+_SPLITS = {"cost": FDNN_SPLIT_COST, "rows": FDNN_SPLIT_ROWS, "columns": FDNN_SPLIT_COLS}
+
+
 def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
-           int act=-1, double act_alpha=0.0, bias=None, int shares=0):
+           int act=-1, double act_alpha=0.0, bias=None, int shares=0, split="cost"):
     """alpha * A @ B + beta * out for 2-D float arrays of one dtype (tests and benchmarks),
     then g(C + bias) when act >= 0 (an activation code; bias: M values, one per row of C,
     or None).
@@ -288,6 +293,8 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
     A or B, written and returned (default: a new C-ordered array; beta needs out).
     shares > 0 (packed engine): the product cut as that many threads would cut it, the
     shares made one after another on the calling thread, whatever the team's size.
+    split (packed engine): how the threads cut C, "cost" (the engine's choice), "rows"
+    or "columns"; the result is the same bit for bit.
     """
     cdef cnp.ndarray a = _matrix(A, "A", None), b = _matrix(B, "B", None)
     cdef cnp.ndarray bv = None
@@ -314,7 +321,11 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
         raise ValueError(f"shares must be >= 0, got {shares}")
     if shares > 0 and direct:
         raise ValueError("shares needs direct=False (the packed engine)")
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a str, got {type(split).__name__}")
+    if split not in _SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, _SPLITS))}, got {split!r}")
     if not (direct and beta == 0 and act < 0 and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, beta, direct, act, act_alpha,
-             cnp.PyArray_DATA(bv) if bv is not None else NULL, shares)
+             cnp.PyArray_DATA(bv) if bv is not None else NULL, shares, _SPLITS[split])
     return C

@@ -55,22 +55,23 @@ cdef void gemm_nt_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, co
 # the packed product C = alpha A B + beta C (A[i, k] = a[i rs_a + k cs_a], ..., C row-major),
 # then C = g(C + bias) when act >= 0, or the backward epilogue C = C * g'(act_a) and
 # db = db_scale * C's column sums when bwd >= 0; or, opt > 0 (not GD), the optimizer step
-# of opt_p from each tile of C (fdnn_kernels.h, fdnn_gemm_args_*). share >= 0: only share
-# `share` of `of` of the product, on the calling thread (fdnn_gemm_share_*; no db)
+# of opt_p from each tile of C (fdnn_kernels.h, fdnn_gemm_args_*). split: how a team cuts C
+# (FDNN_SPLIT_*: 0 by cost, 1 rows, 2 columns). share >= 0: only share `share` of `of` of
+# the product, on the calling thread (fdnn_gemm_share_*; no db)
 cdef void gemm_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const float *a,
                    Py_ssize_t rs_a, Py_ssize_t cs_a, const float *b, Py_ssize_t rs_b,
                    Py_ssize_t cs_b, float beta, float *c, Py_ssize_t ldc, int act,
                    float act_alpha, const float *bias, int bias_per_row, int bwd,
                    const float *act_a, Py_ssize_t ld_act, float *db,
                    float db_scale, int opt, float *opt_p, float *opt_s1, float *opt_s2,
-                   const float *opt_c, int share, int of) noexcept nogil
+                   const float *opt_c, int split, int share, int of) noexcept nogil
 cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const double *a,
                    Py_ssize_t rs_a, Py_ssize_t cs_a, const double *b, Py_ssize_t rs_b,
                    Py_ssize_t cs_b, double beta, double *c, Py_ssize_t ldc, int act,
                    double act_alpha, const double *bias, int bias_per_row, int bwd,
                    const double *act_a, Py_ssize_t ld_act, double *db,
                    double db_scale, int opt, double *opt_p, double *opt_s1, double *opt_s2,
-                   const double *opt_c, int share, int of) noexcept nogil
+                   const double *opt_c, int split, int share, int of) noexcept nogil
 # one optimizer step in place (op, coefficients: fdnn_kernels.h's FDNN_OPT_*, FDNN_OC_*)
 cdef void optim_f32(int op, float *p, const float *g, float *s1, float *s2, Py_ssize_t n,
                     const float *c) noexcept nogil
@@ -116,6 +117,8 @@ cdef int kernel_threads() noexcept nogil
 # threads a short region may use now (1 while the team backs off after late starts in two regions in a row), and
 # the report of a region's threads' start times (team_clock(), -1: not started)
 cdef int team_threads() noexcept nogil
+# a core's level-2 cache, in bytes (csrc/fdnn_stream.c)
+cdef size_t l2_bytes() noexcept nogil
 cdef void team_note(const double *start, int nt) noexcept nogil
 cdef double team_clock() noexcept nogil
 # every thread of the enclosing parallel region waits for the others (outside a prange);

@@ -23,6 +23,7 @@ cdef extern from "fdnn_stream.h" nogil:
     void fdnn_set_stream_from(size_t nbytes)
     long fdnn_stream_count()
     void fdnn_stream_relearn()
+    size_t fdnn_l2_bytes()
 
 cdef extern from "fdnn_kernels.h" nogil:
     enum:
@@ -93,6 +94,7 @@ cdef extern from "fdnn_kernels.h" nogil:
         float *opt_s1
         float *opt_s2
         const float *opt_c
+        int split
     ctypedef struct fdnn_gemm_args_f64:
         Py_ssize_t M, N, K
         double alpha, beta
@@ -116,6 +118,7 @@ cdef extern from "fdnn_kernels.h" nogil:
         double *opt_s1
         double *opt_s2
         const double *opt_c
+        int split
     void fdnn_gemm_f32(const fdnn_gemm_args_f32 *g)
     void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
     void fdnn_gemm_share_f32(const fdnn_gemm_args_f32 *g, int id, int nt)
@@ -184,6 +187,10 @@ cdef int kernel_threads() noexcept nogil:
 
 cdef int team_threads() noexcept nogil:
     return fdnn_team_threads()
+
+
+cdef size_t l2_bytes() noexcept nogil:
+    return fdnn_l2_bytes()
 
 
 cdef void team_note(const double *start, int nt) noexcept nogil:
@@ -350,13 +357,14 @@ cdef void gemm_f32(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, float alpha, const 
                    float act_alpha, const float *bias, int bias_per_row, int bwd,
                    const float *act_a, Py_ssize_t ld_act, float *db,
                    float db_scale, int opt, float *opt_p, float *opt_s1, float *opt_s2,
-                   const float *opt_c, int share, int of) noexcept nogil:
+                   const float *opt_c, int split, int share, int of) noexcept nogil:
     cdef fdnn_gemm_args_f32 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
     g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     g.opt, g.opt_p, g.opt_s1, g.opt_s2, g.opt_c = opt, opt_p, opt_s1, opt_s2, opt_c
+    g.split = split
     if share >= 0:
         fdnn_gemm_share_f32(&g, share, of)
     else:
@@ -369,13 +377,14 @@ cdef void gemm_f64(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, double alpha, const
                    double act_alpha, const double *bias, int bias_per_row, int bwd,
                    const double *act_a, Py_ssize_t ld_act, double *db,
                    double db_scale, int opt, double *opt_p, double *opt_s1, double *opt_s2,
-                   const double *opt_c, int share, int of) noexcept nogil:
+                   const double *opt_c, int split, int share, int of) noexcept nogil:
     cdef fdnn_gemm_args_f64 g
     g.M, g.N, g.K, g.alpha, g.beta = M, N, K, alpha, beta
     g.a, g.rs_a, g.cs_a, g.b, g.rs_b, g.cs_b, g.c, g.ldc = a, rs_a, cs_a, b, rs_b, cs_b, c, ldc
     g.act, g.act_alpha, g.bias, g.bias_per_row = act, act_alpha, bias, bias_per_row
     g.bwd, g.act_a, g.ld_act, g.db, g.db_scale = bwd, act_a, ld_act, db, db_scale
     g.opt, g.opt_p, g.opt_s1, g.opt_s2, g.opt_c = opt, opt_p, opt_s1, opt_s2, opt_c
+    g.split = split
     if share >= 0:
         fdnn_gemm_share_f64(&g, share, of)
     else:

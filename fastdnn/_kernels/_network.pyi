@@ -8,6 +8,7 @@ from numpy.typing import DTypeLike, NDArray
 BATCH_NORM: int
 LAYER_NORM: int
 
+def cut_by_units(n_out: int, n_in: int, m: int, f64: bool) -> bool: ...
 def column_step_limit(limit: float | None = None) -> float: ...
 
 class Plan:
