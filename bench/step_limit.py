@@ -1,22 +1,23 @@
-"""What bounds a large training step's speed against PyTorch's: the step beside its
+"""What bounds a training step's speed against PyTorch's and NumPy's: the step beside its
 products, each timed alone, and beside the machine's peak.
 
-The step of ``bench/run.py``'s dense section, 1024-2048-2048-1024 (ReLU, softmax,
-categorical cross-entropy, plain GD) at m = 512 in float32, is eight products (three
-forward, three weight gradients, two input gradients) and little else. For fastdnn and for
-PyTorch, each in a process of its own with its default threads, this times the whole step
-(``fit``'s compiled loop; ``optim.SGD`` with autograd) and each of its eight products alone
-in the layout the library's own step makes it (fastdnn's with their fused bias, activation
-and update), then prints the time a ratio over PyTorch's step asks of fastdnn's as
-GFLOP/s, against ``bench/peak.py``'s FMA peak and L1 tile ceiling and against the
-products' own rates:
+A step of ``bench/run.py``'s dense section (ReLU, softmax, categorical cross-entropy,
+plain GD; by default 1024-2048-2048-1024 at m = 512, float32) is eight products (three
+forward, three weight gradients, two input gradients) and little else. For fastdnn,
+PyTorch and NumPy, each in a process of its own with its default threads, this times the
+whole step (``fit``'s compiled loop; ``optim.SGD`` with autograd; the course's NumPy code)
+and each of its eight products alone in the layout the library's own step makes it
+(fastdnn's with their fused bias, activation and update and the plan's cut of large
+layers; NumPy's by ``np.matmul``), then prints the time a ratio over each other library's
+step asks of fastdnn's as GFLOP/s, against ``bench/peak.py``'s FMA peak and L1 tile
+ceiling and against the products' own rates:
 
     python bench/step_limit.py [--rounds 15] [--repeat 3] [--ratio 1.2]
     python bench/step_limit.py --layers 784,256,128,10 --m 128 --ratio 2
 
 Each library runs ``--repeat`` times, by turns, ``--rounds`` calls of each thing a time;
 printed are the best of all and the median of the runs' medians. Without PyTorch
-installed, fastdnn's column alone.
+installed, its column is left out.
 """
 from __future__ import annotations
 
@@ -87,6 +88,28 @@ def torch_calls(net, start) -> tuple[Callable[[], object], list[tuple[str, Calla
     return step, calls
 
 
+def numpy_calls(net, start) -> tuple[Callable[[], object], list[tuple[str, Callable]]]:
+    """NumPy's step (the course's code) and its products by ``np.matmul(out=)`` (its own
+    BLAS), in the course's layout: examples in columns, ``dW`` apart from ``W``."""
+    from sections import dense
+    step = dense.NumpyTrainer(net, start, dense.LR).step
+    g = dense.NumpyGemms(net, start)
+    A, W, dZ, dW, dA = g.A, g.W, g.dZ, g.dW, g.dA
+    calls = [(f"Z{l + 1} = W{l + 1} A{l}",
+              lambda l=l: np.matmul(W[l], A[l], out=A[l + 1])) for l in range(len(W))]
+    for l in reversed(range(len(W))):
+        calls.append((f"W{l + 1} -= (lr/m) dZ{l + 1} A{l}^T",
+                      lambda l=l: np.matmul(dZ[l], A[l].T, out=dW[l])))
+        if l > 0:
+            calls.append((f"dA{l} = W{l + 1}^T dZ{l + 1}",
+                          lambda l=l: np.matmul(W[l].T, dZ[l], out=dA[l - 1])))
+    return step, calls
+
+
+WORKERS = {"fastdnn": fastdnn_calls, "torch": torch_calls, "numpy": numpy_calls}
+LIBRARIES = (("fastdnn", "fastdnn"), ("PyTorch", "torch"), ("NumPy", "numpy"))
+
+
 def worker(library: str, rounds: int) -> None:
     """Prints one JSON record: the step's and each product's best and median seconds."""
     sys.path.insert(0, HERE)
@@ -95,7 +118,7 @@ def worker(library: str, rounds: int) -> None:
     from sections import dense
     net = dense.Net(LAYERS, M, gemm_only=True)
     start = dense.make_start(net)
-    step, calls = (torch_calls if library == "torch" else fastdnn_calls)(net, start)
+    step, calls = WORKERS[library](net, start)
     record = {"step": _timed(step, rounds),
               "products": [(name, _product_flop(name), _timed(f, rounds))
                            for name, f in calls]}
@@ -147,7 +170,7 @@ def main() -> None:
     parser.add_argument("--layers", default=",".join(map(str, LAYERS)),
                         help="the network's layer sizes, comma-separated")
     parser.add_argument("--m", type=int, default=M, help="the batch size")
-    parser.add_argument("--worker", choices=("fastdnn", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < 1 or args.repeat < 1 or not args.ratio > 0 or args.m < 1:
         parser.error("--rounds, --repeat and --m must be >= 1, --ratio > 0")
@@ -163,9 +186,9 @@ def main() -> None:
         return
     sys.path.insert(0, HERE)
     from peak import measure_peak
-    records: dict[str, list[dict]] = {"fastdnn": [], "PyTorch": []}
+    records: dict[str, list[dict]] = {lib: [] for lib, _ in LIBRARIES}
     for _ in range(args.repeat):     # the libraries by turns: the machine drifts
-        for lib, worker_name in (("fastdnn", "fastdnn"), ("PyTorch", "torch")):
+        for lib, worker_name in LIBRARIES:
             record = _run_worker(worker_name, args.rounds)
             if record is not None:
                 records[lib].append(record)
@@ -198,14 +221,16 @@ def main() -> None:
     if peak:
         print(f"peak ({peak['threads']} threads): FMA chains {peak['gflops']:.0f} GF/s, "
               f"L1-fed register tile {peak['tile_gflops']:.0f} GF/s (bench/peak.py)")
-    if "PyTorch" in runs:
-        fastest = max(product_flop[n] / r["products"][i][2][0]
-                      for r in runs.values() for i, n in enumerate(names)) / 1e9
+    fastest = max(product_flop[n] / r["products"][i][2][0]
+                  for r in runs.values() for i, n in enumerate(names)) / 1e9
+    for lib in runs:
+        if lib == "fastdnn":
+            continue
         for what, k in (("best", 0), ("median", 1)):
-            need = runs["PyTorch"]["step"][k] / args.ratio
+            need = runs[lib]["step"][k] / args.ratio
             rate = flop / need / 1e9
-            line = (f"{args.ratio:g}x PyTorch's {what} step ({runs['PyTorch']['step'][k] * 1e3:.1f}"
-                    f" ms) asks {need * 1e3:.1f} ms = {rate:.0f} GF/s")
+            line = (f"{args.ratio:g}x {lib}'s {what} step ({runs[lib]['step'][k] * 1e3:.2f}"
+                    f" ms) asks {need * 1e3:.2f} ms = {rate:.0f} GF/s")
             if peak:
                 line += (f" = {100 * rate / peak['gflops']:.0f} % of the FMA peak, "
                          f"{100 * rate / peak['tile_gflops']:.0f} % of the L1 tile")
