@@ -133,10 +133,10 @@ def main() -> None:
           f"per forward pass")
 
     def cell(t: tuple[float, float], f: float) -> str:
-        return (f"{t[0] * 1e3:8.3f} ({f / t[0] / 1e9:5.1f}) "
-                f"{t[1] * 1e3:8.3f} ({f / t[1] / 1e9:5.1f})")
+        return (f"{t[0] * 1e6:9.1f} ({f / t[0] / 1e9:5.1f}) "
+                f"{t[1] * 1e6:9.1f} ({f / t[1] / 1e9:5.1f})")
 
-    print(f"{'ms (GF/s)':40s}{'best':>17s}{'median':>17s}")
+    print(f"{'us (GF/s)':40s}{'best':>18s}{'median':>18s}")
     for l, f in enumerate(flops):
         print(f"  Z{l + 1} = g(W{l + 1} A{l} + b{l + 1}), fused".ljust(40)
               + cell(fd["fused"][l], f))
@@ -157,8 +157,8 @@ def main() -> None:
     for what, k in (("best", 0), ("median", 1)):
         need = ort["session"][k] / args.ratio
         rate = flop / need / 1e9
-        line = (f"{args.ratio:g}x the session's {what} ({ort['session'][k] * 1e3:.3f} ms) asks "
-                f"{need * 1e3:.3f} ms = {rate:.0f} GF/s")
+        line = (f"{args.ratio:g}x the session's {what} ({ort['session'][k] * 1e6:.1f} us) asks "
+                f"{need * 1e6:.1f} us = {rate:.0f} GF/s")
         if peak:
             line += (f" = {100 * rate / peak['gflops']:.0f} % of the FMA peak, "
                      f"{100 * rate / peak['tile_gflops']:.0f} % of the L1 tile")

@@ -197,12 +197,12 @@ def main() -> None:
     flop = _flop()
     names = [n for n, _, _ in runs["fastdnn"]["products"]]
     product_flop = {n: f for n, f, _ in runs["fastdnn"]["products"]}
-    print(f"{'-'.join(map(str, LAYERS))} at m = {M}, float32: {flop / 1e9:.2f} GFLOP per step")
+    print(f"{'-'.join(map(str, LAYERS))} at m = {M}, float32: {flop / 1e6:.3f} MFLOP per step")
     head = "".join(f"{lib + ' ms (GF/s)':>24s}" for lib in runs)
     print(f"{'best of ' + str(args.rounds * args.repeat):34s}{head}")
 
     def cell(seconds: float, f: float) -> str:
-        return f"{seconds * 1e3:9.2f} ({f / seconds / 1e9:5.1f})".rjust(24)
+        return f"{seconds * 1e3:9.3f} ({f / seconds / 1e9:5.1f})".rjust(24)
 
     sums = {lib: 0.0 for lib in runs}
     for i, name in enumerate(names):

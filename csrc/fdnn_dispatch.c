@@ -1206,13 +1206,16 @@ static int gemm_grid_rows(int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr,
 }
 
 /* Threads across C's rows (tm of a tm x nt/tm grid) for the split a caller asked for
-   (FDNN_SPLIT_*); a column sum (db) stays with one thread per column */
+   (FDNN_SPLIT_*), where C has a tile row (column) for each thread, else by cost; a column
+   sum (db) stays with one thread per column */
 static int gemm_split_rows(int split, int db, int nt, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                            int mr, int nr)
 {
-    if (db || split == FDNN_SPLIT_COLS)
+    if (db || (split == FDNN_SPLIT_COLS && (N + nr - 1) / nr >= nt))
         return 1;
-    return split == FDNN_SPLIT_ROWS ? nt : gemm_grid_rows(nt, M, N, K, mr, nr);
+    if (split == FDNN_SPLIT_ROWS && (M + mr - 1) / mr >= nt)
+        return nt;
+    return gemm_grid_rows(nt, M, N, K, mr, nr);
 }
 
 #ifdef _OPENMP
@@ -1379,6 +1382,21 @@ FDNN_DEF_GEMM_DISPATCH(f64)
 
 FDNN_DEF_GEMM_SHARE(f32)
 FDNN_DEF_GEMM_SHARE(f64)
+
+/* the team's tm (threads across C's rows) of the thread grid for g on nt threads */
+#define FDNN_DEF_GEMM_GRID_ROWS(TS)                                                    \
+    int fdnn_gemm_grid_rows_##TS(const fdnn_gemm_args_##TS *g, int nt)                \
+    {                                                                                  \
+        FDNN_GEMM_PLAN(TS)                                                             \
+        (void)tile_;                                                                   \
+        (void)a_packed;                                                                \
+        (void)f;                                                                       \
+        return nt <= 1 ? 1 : gemm_split_rows(split_, g->db != NULL, nt, g->M, g->N, g->K, \
+                                             mr, nr);                                  \
+    }
+
+FDNN_DEF_GEMM_GRID_ROWS(f32)
+FDNN_DEF_GEMM_GRID_ROWS(f64)
 
 int fdnn_gemm_tile_for(int f64, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, ptrdiff_t rs_b)
 {

@@ -155,9 +155,9 @@ typedef void (*fdnn_gemm_nt_f64_t)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, double
    C's rows only, or its columns only, for a caller that knows which core holds which
    operand from the products before (the training step keeps each core on the same rows
    of a large W from its update to the next forward, fastdnn/_kernels/_network.pyx).
-   Tiled products only (the dot products and outer products keep their own cut); a
-   product with a column sum (db) always splits columns. Results are the same bit for bit
-   under every split. */
+   Tiled products only (dot products, a narrow C and outer products keep their own cut),
+   and only where C has a tile row (column) for each thread; a product with a column sum
+   (db) always splits columns. Results are the same bit for bit under every split. */
 #define FDNN_SPLIT_COST 0
 #define FDNN_SPLIT_ROWS 1
 #define FDNN_SPLIT_COLS 2
@@ -601,6 +601,9 @@ void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g);
    make the whole product, bit for bit as fdnn_gemm_* does */
 void fdnn_gemm_share_f32(const fdnn_gemm_args_f32 *g, int id, int nt);
 void fdnn_gemm_share_f64(const fdnn_gemm_args_f64 *g, int id, int nt);
+/* threads across C's rows of the grid a team of nt would cut g's product into (tests) */
+int fdnn_gemm_grid_rows_f32(const fdnn_gemm_args_f32 *g, int nt);
+int fdnn_gemm_grid_rows_f64(const fdnn_gemm_args_f64 *g, int nt);
 /* rows and columns of register tile `which` (fdnn_gemm_pick) on the current path */
 void fdnn_gemm_tile(int f64, int which, int *rows, int *cols);
 /* the tile a product of these shapes runs on (fdnn_gemm_pick, or the forced one) */

@@ -501,16 +501,23 @@ def test_accuracy_probe_prints_every_range(tmp_path, probe):
 
 # ------------------------------------------------------------- the step's limit
 
-def test_step_limit_adds_up(tmp_path):
-    """bench/step_limit.py prints the large step's eight products for each library and
-    their sum, and its rates are the step's and each product's work over their times."""
-    proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--rounds", "1", "--repeat", "1"],
+@pytest.mark.parametrize("args, layers, m", [
+    ([], (1024, 2048, 2048, 1024), 512),
+    (["--layers", "256,128,64,10", "--m", "64", "--ratio", "2"], (256, 128, 64, 10), 64)])
+def test_step_limit_adds_up(tmp_path, args, layers, m):
+    """bench/step_limit.py prints a step's eight products for each library and their sum,
+    its rates are the step's and each product's work over their times, and what a ratio
+    over another library's step asks is that step over the ratio."""
+    proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--rounds", "1",
+                           "--repeat", "1", *args],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = proc.stdout.splitlines()
-    gflop = float(lines[0].split(": ")[1].split()[0])
-    assert gflop == pytest.approx(2 * 512 * (2 * (2 * 1024 * 2048 + 2048 * 2048)
-                                             + 2048 * 2048 + 2048 * 1024) / 1e9, abs=0.01)
+    assert lines[0].startswith(f"{'-'.join(map(str, layers))} at m = {m}, float32: ")
+    pairs = list(zip(layers[:-1], layers[1:]))
+    mflop = 2 * m * (2 * sum(a * b for a, b in pairs) + sum(a * b for a, b in pairs[1:])) / 1e6
+    gflop = float(lines[0].split(": ")[1].split()[0]) / 1e3
+    assert gflop * 1e3 == pytest.approx(mflop, abs=1e-3)
 
     def cells(line: str) -> list[tuple[float, float]]:
         """(ms, GF/s) of each library's column."""
@@ -524,12 +531,64 @@ def test_step_limit_adds_up(tmp_path):
     summed = next(line for line in lines if "the products, summed" in line)
     step = next(line for line in lines if line.startswith("  the step "))
     columns = len(cells(summed))
-    assert columns in (1, 2), proc.stdout       # fastdnn, and PyTorch when installed
+    assert columns in (2, 3), proc.stdout       # fastdnn, NumPy, and PyTorch when installed
     for c in range(columns):
         total = sum(cells(line)[c][0] for line in products)
         assert cells(summed)[c][0] == pytest.approx(total, abs=0.01 * len(products))
         ms, rate = cells(step)[c]
-        assert rate == pytest.approx(gflop / ms * 1e3, rel=0.01)
+        assert rate == pytest.approx(gflop / ms * 1e3, rel=0.01, abs=0.1)
+    ratio = float(args[args.index("--ratio") + 1]) if "--ratio" in args else 1.2
+    asks = [line for line in lines if " step (" in line and " asks " in line]
+    assert len(asks) == 2 * (columns - 1), proc.stdout     # best and median per other library
+    for line in asks:
+        theirs = float(line.split(" step (")[1].split(" ms")[0])
+        need = float(line.split(" asks ")[1].split(" ms")[0])
+        assert need == pytest.approx(theirs / ratio, abs=0.01)
+
+
+def test_step_limit_refuses_bad_layers(tmp_path):
+    for bad in ("a,b", "784", "10,0,3"):
+        proc = subprocess.run([sys.executable, str(BENCH / "step_limit.py"), "--layers", bad],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert proc.returncode == 2 and "--layers must be" in proc.stderr, (bad, proc.stderr)
+
+
+def test_predict_limit_adds_up(tmp_path):
+    """bench/predict_limit.py prints predict's three products (fused and bare) and their
+    sums, rates that are the pass's work over the times, and, with onnxruntime, what a ratio
+    over the session asks."""
+    m = 16
+    proc = subprocess.run([sys.executable, str(BENCH / "predict_limit.py"), "--m", str(m),
+                           "--rounds", "2", "--repeat", "1", "--ratio", "1.25"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.splitlines()
+    flops = [2 * m * a * b for a, b in zip((784, 256, 128), (256, 128, 10))]
+    assert float(lines[0].split(": ")[1].split()[0]) == pytest.approx(sum(flops) / 1e6, abs=0.05)
+
+    def cells(line: str) -> list[float]:
+        """best us, its GF/s, median us, its GF/s"""
+        return [float(p) for p in line.split(",")[-1].replace("(", " ").replace(")", " ")
+                .split() if p.replace(".", "", 1).isdigit()][-4:]
+
+    for what in ("fused", "bare"):
+        rows = [line for line in lines if line.strip().startswith("Z") and f", {what}" in line]
+        assert len(rows) == 3, proc.stdout
+        summed = next(line for line in lines if f"the products, {what}, summed" in line)
+        best = sum(cells(line)[0] for line in rows)
+        assert cells(summed)[0] == pytest.approx(best, abs=0.2)
+        for line, f in zip(rows, flops):
+            us, rate = cells(line)[:2]
+            assert rate == pytest.approx(f / us / 1e3, rel=0.03, abs=0.1)
+    asks = [line for line in lines if line.startswith("1.25x the session's")]
+    if any("onnxruntime session" in line for line in lines):
+        assert len(asks) == 2, proc.stdout
+        for line in asks:
+            theirs = float(line.split("(")[1].split(" us")[0])
+            need = float(line.split(" asks ")[1].split(" us")[0])
+            assert need == pytest.approx(theirs / 1.25, abs=0.1)
+    else:
+        assert asks == [], proc.stdout
 
 
 # ------------------------------------------------------------- where products' arrays start

@@ -776,6 +776,26 @@ def test_a_split_asked_for_gives_the_same_bits(simd, dtype):
         fastdnn.set_num_threads(None)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_split_asked_for_is_the_grid(simd, dtype):
+    """The team cuts C as asked (rows: all threads across C's rows; columns: none) where C
+    has a tile row or column for each thread, else as its cost model says; the paths with
+    their own cut (dot products, K = 1) and a column sum keep it."""
+    f64 = np.dtype(dtype) == np.float64
+    mr, nr = _ew.gemm_tile(f64, 0)
+    M, N, K = 40 * mr, 40 * nr, 300                  # a product the cost model cuts 2-D
+    for nt in (2, 3, 4):
+        assert _ew.gemm_grid_rows(f64, M, N, K, K, 1, N, 1, 1, nt) == nt
+        assert _ew.gemm_grid_rows(f64, M, N, K, K, 1, N, 1, 2, nt) == 1
+        by_cost = _ew.gemm_grid_rows(f64, M, N, K, K, 1, N, 1, 0, nt)
+        assert nt % by_cost == 0
+        # one tile row (column) for fewer threads than the team: by cost
+        assert (_ew.gemm_grid_rows(f64, mr * (nt - 1), N, K, K, 1, N, 1, 1, nt)
+                == _ew.gemm_grid_rows(f64, mr * (nt - 1), N, K, K, 1, N, 1, 0, nt))
+    # dot products: all of C's rows on each share, whatever was asked
+    assert _ew.gemm_grid_rows(f64, 10, 300, 200, 200, 1, 1, 200, 1, 2) == 1
+
+
 def test_a_split_must_be_named():
     A, B = np.ones((3, 4)), np.ones((4, 5))
     with pytest.raises(ValueError, match="split must be one of 'cost', 'rows', 'columns', "
@@ -783,6 +803,9 @@ def test_a_split_must_be_named():
         _dense.matmul(A, B, 1.0, False, split="units")
     with pytest.raises(TypeError, match="split must be a str, got int"):
         _dense.matmul(A, B, 1.0, False, split=1)
+    with pytest.raises(ValueError, match="split needs direct=False"):
+        _dense.matmul(A, B, 1.0, True, split="rows")
+    np.testing.assert_array_equal(_dense.matmul(A, B, 1.0, True, split="cost"), A @ B)
 
 
 def _check_thread_count(rng, M, N, K, dtype):

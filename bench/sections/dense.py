@@ -93,7 +93,7 @@ import numpy as np
 from fastdnn import _training, course, models
 from fastdnn._compiled import CODES, NotCompilable
 from fastdnn._kernels._dense import SMALL_GEMM_MACS, matmul
-from fastdnn._kernels._network import cut_by_units
+from fastdnn._kernels._network import cut_by_weight_rows
 from fastdnn import functional as F
 from fastdnn.layers import Dense, Input
 from fastdnn.optimizers import GD
@@ -456,8 +456,8 @@ class PlanGemms:
       same ``dZ`` every time, stays near its start); direct layers:
       ``dW = (1/m) dZ X^T`` (``_gemm_dW``; the plan's separate update is not
       a product);
-    * a packed layer the plan cuts by units (``cut_by_units``) has its forward
-      and update cut by the rows of ``Z`` and ``W`` (``split="rows"``).
+    * a packed layer the plan cuts by its weights' rows (``cut_by_weight_rows``)
+      has its forward and update cut by the rows of ``Z`` and ``W`` (``split="rows"``).
     """
 
     def __init__(self, net: Net, start: Start, lr: float):
@@ -473,7 +473,7 @@ class PlanGemms:
         self.dW = [np.empty_like(W) for W in self.W]
         self.dA = [np.empty((n, m), DTYPE, order="F") for n in net.dims[1:-1]]
         self.scale, self.step_lr = 1.0 / m, -lr / m
-        self.split = ["rows" if cut_by_units(*W.shape, m, DTYPE == np.float64) else "cost"
+        self.split = ["rows" if cut_by_weight_rows(*W.shape, m, DTYPE == np.float64) else "cost"
                       for W in self.W]
         self.step()
 

@@ -325,6 +325,8 @@ def matmul(A, B, double alpha=1.0, bint direct=True, out=None, double beta=0.0,
         raise TypeError(f"split must be a str, got {type(split).__name__}")
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {', '.join(map(repr, _SPLITS))}, got {split!r}")
+    if split != "cost" and direct:
+        raise ValueError("split needs direct=False (the packed engine)")
     if not (direct and beta == 0 and act < 0 and _small_gemm(a, b, C, alpha)):
         gemm(a, b, C, alpha, beta, direct, act, act_alpha,
              cnp.PyArray_DATA(bv) if bv is not None else NULL, shares, _SPLITS[split])

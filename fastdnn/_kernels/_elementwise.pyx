@@ -11,6 +11,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 
 cnp.import_array()
 
@@ -123,6 +124,8 @@ cdef extern from "fdnn_kernels.h" nogil:
     void fdnn_gemm_f64(const fdnn_gemm_args_f64 *g)
     void fdnn_gemm_share_f32(const fdnn_gemm_args_f32 *g, int id, int nt)
     void fdnn_gemm_share_f64(const fdnn_gemm_args_f64 *g, int id, int nt)
+    int fdnn_gemm_grid_rows_f32(const fdnn_gemm_args_f32 *g, int nt)
+    int fdnn_gemm_grid_rows_f64(const fdnn_gemm_args_f64 *g, int nt)
     void fdnn_gemm_tile(int f64, int which, int *rows, int *cols)
     void fdnn_gemm_force_tile(int which)
     int fdnn_gemm_tile_for(int f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_b)
@@ -404,6 +407,24 @@ def gemm_tile_for(bint f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t
     """The register tile (0 or 1) a packed product C (M, N) = A (M, K) B (K, N) runs on,
     B's row stride ``rs_b`` in elements."""
     return fdnn_gemm_tile_for(f64, M, N, K, rs_b)
+
+
+def gemm_grid_rows(bint f64, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t rs_a,
+                   Py_ssize_t cs_a, Py_ssize_t rs_b, Py_ssize_t cs_b, int split, int nt):
+    """The threads across C's rows of the grid a team of ``nt`` cuts a packed product
+    C (M, N) = A (M, K) B (K, N) into (strides in elements; split: 0 by cost, 1 C's rows,
+    2 its columns), for tests."""
+    cdef fdnn_gemm_args_f32 g32
+    cdef fdnn_gemm_args_f64 g64
+    memset(&g32, 0, sizeof(g32))
+    memset(&g64, 0, sizeof(g64))
+    if f64:
+        g64.M, g64.N, g64.K, g64.rs_a, g64.cs_a, g64.rs_b, g64.cs_b = M, N, K, rs_a, cs_a, rs_b, cs_b
+        g64.act, g64.bwd, g64.opt, g64.split = -1, -1, -1, split
+        return fdnn_gemm_grid_rows_f64(&g64, nt)
+    g32.M, g32.N, g32.K, g32.rs_a, g32.cs_a, g32.rs_b, g32.cs_b = M, N, K, rs_a, cs_a, rs_b, cs_b
+    g32.act, g32.bwd, g32.opt, g32.split = -1, -1, -1, split
+    return fdnn_gemm_grid_rows_f32(&g32, nt)
 
 
 def force_gemm_tile(int which):

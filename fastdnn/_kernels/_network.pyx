@@ -200,34 +200,38 @@ cdef inline bint _direct(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in) noexce
 
 
 cdef enum:
-    # examples up to which a training step cuts large layers by units (_by_units)
-    UNITS_SPLIT_M = 256
+    # examples up to which a training step cuts large layers by W's rows (_by_w_rows)
+    W_ROWS_SPLIT_M = 256
 
 
-cdef inline bint _by_units(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m,
-                           size_t size) noexcept nogil:
+cdef inline bint _by_w_rows(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m,
+                            size_t size) noexcept nogil:
     """Whether a training step of m examples has its team cut a layer's forward product
     and W's update by W's rows (the layer's units), so that each core reads in the
     forward the rows of W it wrote in the last update, and writes in the next update rows
-    no other core has read: for a W larger than a core's L2 and up to UNITS_SPLIT_M
+    no other core has read: for a W larger than a core's L2 and up to W_ROWS_SPLIT_M
     examples. Cut by examples, each core read all of W in the forward, and the update's
     writes then took back every line the other core had read (AMD Zen 2, two threads,
     512 KiB of L2, float32 784-256-128-10 at m = 128: the update of W1, 800 KB, 311-401 us
-    in the step against 284 alone; cut by units 284 in the step, its forward 287 -> 320
-    alone but no slower in the step). Steps, us, by examples -> by units: m = 64 520-533 ->
+    in the step against 284 alone; cut by W's rows 284 in the step, its forward 287 -> 320
+    alone but no slower in the step). Steps, us, by examples -> by W's rows: m = 64 520-533 ->
     491-495, m = 128 970-1053 -> 933-960, m = 256 1808-1849 -> 1785-1798; but m = 512
     3436-3483 -> 3486-3502, and 1024-2048-2048-1024 at m = 512 0.2-1.6 % slower; fit of
     4,096 examples in batches of 128, ms per epoch: sgd 38.0-39.0 -> 36.2, adam 42.0-42.6
-    -> 38.0-38.3, float64 sgd 70.9-71.7 -> 69.2-69.3. W2, 128 KB, cut by units: its
+    -> 38.0-38.3, float64 sgd 70.9-71.7 -> 69.2-69.3. W2, 128 KB, cut by its rows: its
     forward 61 -> 69 us alone, 73 -> 88 in the step."""
-    return m <= UNITS_SPLIT_M and <size_t>(n_out * n_in) * size > l2_bytes()
+    return m <= W_ROWS_SPLIT_M and <size_t>(n_out * n_in) * size > l2_bytes()
 
 
-def cut_by_units(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m, bint f64) -> bool:
+def cut_by_weight_rows(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m, bint f64) -> bool:
     """Whether a training step of m examples has its threads cut a layer of n_out x n_in
-    weights by its units, its forward product and its update both (matmul's
-    ``split="rows"``), as the compiled step decides."""
-    return _by_units(n_out, n_in, m, 8 if f64 else 4)
+    weights by W's rows (the layer's units), its forward product and its update both
+    (matmul's ``split="rows"`` of Z and of W), as the compiled step decides.
+
+    >>> cut_by_weight_rows(10, 10, 128, False)    # 400 bytes: within any core's L2
+    False
+    """
+    return _by_w_rows(n_out, n_in, m, 8 if f64 else 4)
 
 
 cdef inline void _dense_forward(real *W, Py_ssize_t ldw, const real *b, int act, real alpha,
@@ -304,11 +308,11 @@ cdef inline void _gemm_dW(real *dZ, real *X, real *dW, Py_ssize_t ldw, Py_ssize_
 cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py_ssize_t n_in,
                                 Py_ssize_t m, real alpha, real beta) noexcept nogil:
     """W (n_out, n_in) C = beta * W + alpha * dZ (n_out, m) F @ X (n_in, m) F ^T, cut by
-    W's rows when _by_units."""
+    W's rows when _by_w_rows."""
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
     colmajor_gemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M, -1, 0, NULL, -1,
                   NULL, 0, NULL, 0, -1, NULL, NULL, NULL, NULL, -1, 0,
-                  FDNN_SPLIT_COLS if _by_units(n_out, n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
+                  FDNN_SPLIT_COLS if _by_w_rows(n_out, n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
 
 
 cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real scale,
@@ -330,7 +334,7 @@ cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real
                   d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL, 0, NULL,
                   <real>0, net.opt, <real *>d.W, <real *>d.slot[0][0], <real *>d.slot[0][1], c,
                   -1, 0,
-                  FDNN_SPLIT_COLS if _by_units(d.n_out, d.n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
+                  FDNN_SPLIT_COLS if _by_w_rows(d.n_out, d.n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
     return True
 
 
@@ -603,7 +607,7 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k, Py_ssize_t at=0
     others into their buffers' columns at..at+k-1. A normalization (training plans only,
     at = 0) normalizes with the batch's statistics. A layer whose backward takes g's input
     (on_z) keeps it (act_in) and then applies g. training: the forward of a step that
-    updates W (cut by W's rows when _by_units)."""
+    updates W (cut by W's rows when _by_w_rows)."""
     cdef int l, split
     cdef DenseL *d
     cdef real *A
@@ -614,7 +618,7 @@ cdef void _forward(Net *net, real *X_l, real *out, Py_ssize_t k, Py_ssize_t at=0
         A = out if l == net.L - 1 else <real *>d.A + at * d.n_out
         Z = <real *>d.Z + at * d.n_out if d.Z != NULL else NULL
         act_in = <real *>d.act_in + at * d.n_out if d.act_in != NULL else NULL
-        split = (FDNN_SPLIT_ROWS if training and _by_units(d.n_out, d.n_in, k, sizeof(real))
+        split = (FDNN_SPLIT_ROWS if training and _by_w_rows(d.n_out, d.n_in, k, sizeof(real))
                  else FDNN_SPLIT_COST)
         if d.norm:
             _dense_forward(<real *>d.W, d.n_in, <const real *>d.b, FDNN_LINEAR, <real>d.alpha, X_l,
