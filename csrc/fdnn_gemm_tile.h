@@ -288,6 +288,36 @@ FDNN_INLINE void PKT(pk_kernel)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t ak
                                        : tile[r * PK_NR + s] + beta * c[r * ldc + s];
 }
 
+#ifdef PK_VECTOR
+/* pk_kernel's whole tile (mr rows) with its epilogue `epi` (pk_epi_, for alpha = 1 and
+   beta 0 or 1: the sums of the plain store): through the tile buffer, in L1, then
+   g(tile (+ c) + bias) to c, which is written once and not read back as pk_finish would
+   (bias + i for a bias per row, bias + j per column). In a function of its own: applied
+   in pk_kernel's registers, its code slowed the plain tile's loop 1-3 %. */
+static void PKT(pk_kernel_epi)(ptrdiff_t kc, const T *restrict ap, ptrdiff_t aks,
+                               ptrdiff_t ars, const T *restrict bp, ptrdiff_t bks,
+                               T *restrict c, ptrdiff_t ldc, ptrdiff_t mr, T beta,
+                               T *restrict tile, int epi, const T *restrict bias)
+{
+    PKT(pk_tile_nv)(PK_NV, (int)mr, kc, ap, aks, ars, bp, bks, c, ldc, 0, (T)1, beta, tile);
+    for (ptrdiff_t r = 0; r < mr; r++)
+        PK_UNROLL
+        for (int v = 0; v < PK_NV; v++) {
+            T *cp = c + r * ldc + v * PK_VL;
+            PK_V z = PK_LOAD(tile + r * PK_NR + v * PK_VL);
+            if (beta != 0)
+                z += PK_LOAD(cp);
+            if (epi & PK_EPI_BIAS_ROW)
+                z += bias[r] - (PK_V){0};
+            else if (epi & PK_EPI_BIAS_COL)
+                z += PK_LOAD(bias + v * PK_VL);
+            if (epi & PK_EPI_RELU)
+                z = PK_RELU(z);
+            PK_STORE(cp, z);
+        }
+}
+#endif
+
 /* C[i:i+mr, j:j+nc] over one K block: a row panel's tiles along its columns, B's packed
    panels at bp or its rows read in place from b_rows (C's column j; NULL: packed), each
    tile finished by pk_finish when `finish`, while it is in L1 */
@@ -296,13 +326,29 @@ static void PKT(pk_strip)(const FDNN_CAT(fdnn_gemm_args_, TS) *g, ptrdiff_t kc,
                           const T *restrict bp, const T *b_rows, ptrdiff_t i, ptrdiff_t j,
                           ptrdiff_t mr, ptrdiff_t nc, T beta, int finish, T *restrict tile)
 {
+#ifdef PK_VECTOR
+    /* the epilogue on the way to C for whole tiles (pk_kernel_epi; rows as pk_kernel's) */
+    const int epi = finish && g->alpha == 1 && (beta == 0 || beta == 1)
+                    && mr == PKT(pk_rows)(mr, PK_NV) ? FDNN_CAT(pk_epi_, TS)(g) : 0;
+#else
+    const int epi = 0;
+#endif
     for (ptrdiff_t jj = 0; jj < nc; jj += PK_NR) {
         const ptrdiff_t nr = nc - jj < PK_NR ? nc - jj : PK_NR;
         const int b_row = b_rows != NULL && nr % PK_VL == 0;
-        PKT(pk_kernel)(kc, ap, aks, ars, b_row ? b_rows + jj : bp + jj * kc,
-                       b_row ? g->rs_b : PK_NR, g->c + i * g->ldc + (j + jj), g->ldc, mr, nr,
-                       g->alpha, beta, tile);
-        if (finish)
+        const T *bpj = b_row ? b_rows + jj : bp + jj * kc;
+        const ptrdiff_t bks = b_row ? g->rs_b : PK_NR;
+        T *cij = g->c + i * g->ldc + (j + jj);
+#ifdef PK_VECTOR
+        if (epi != 0 && nr == PK_NR && !(epi & PK_EPI_NONE)) {
+            PKT(pk_kernel_epi)(kc, ap, aks, ars, bpj, bks, cij, g->ldc, mr, beta, tile, epi,
+                               g->bias == NULL ? NULL
+                               : g->bias_per_row ? g->bias + i : g->bias + (j + jj));
+            continue;
+        }
+#endif
+        PKT(pk_kernel)(kc, ap, aks, ars, bpj, bks, cij, g->ldc, mr, nr, g->alpha, beta, tile);
+        if (finish && !(epi & PK_EPI_NONE && nr == PK_NR))
             FDNN_CAT(pk_finish_, TS)(g, i, j + jj, mr, nr);
     }
 }

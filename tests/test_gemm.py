@@ -391,6 +391,29 @@ def test_epilogue_with_alpha_beta_and_several_k_blocks(dtype):
                                        rtol=4 * _eps(dtype), atol=0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_and_linear_epilogues_are_the_unfused_sums(simd, tile, dtype):
+    """ReLU or linear after a bias (per row, per column of the stored C, or none), alpha =
+    1, over several K blocks: whole tiles take their epilogue on the way to C, edge tiles
+    after it; both give the bare product, then + bias, then g, bit for bit."""
+    mr, nr = _tile(dtype)
+    rng = np.random.default_rng(8)
+    M, N, K = 3 * mr + 1, 2 * nr + 5, 2 * KC[dtype] + 5
+    A, B = _operand(rng, (M, K), dtype), _operand(rng, (K, N), dtype, "F")
+    bias = rng.standard_normal(M).astype(dtype)
+    for out_order in "CF":
+        bare = _dense.matmul(A, B, 1.0, False, np.empty((M, N), dtype, order=out_order))
+        for name in ("relu", "linear"):
+            for b in (bias, None):
+                C = _dense.matmul(A, B, 1.0, False, np.empty((M, N), dtype, order=out_order),
+                                  0.0, UNARY.index(name), 0.0, b)
+                want = bare if b is None else bare + b[:, None]
+                if name == "relu":
+                    want = np.where(want <= 0, dtype(0), want)
+                np.testing.assert_array_equal(C, want, err_msg=f"{name} bias={b is not None} "
+                                                               f"out:{out_order}")
+
+
 def test_direct_epilogue_without_bias():
     """In a child process: reading a NULL bias would kill the interpreter."""
     code = textwrap.dedent("""
