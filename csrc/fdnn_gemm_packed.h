@@ -223,8 +223,8 @@ static void FDNN_CAT(pk_backward_, TS)(int op, T *c, ptrdiff_t ldc, ptrdiff_t ro
    (pk_kernel), instead of pk_finish reading the stored tile back: ReLU or linear after a
    bias (none, per row or per column). The tile's stores go to lines not yet in the cache;
    read back at once, each waited for them (AMD Zen 2, float32 1024 x 784 by 784 x 256,
-   C column-major (a layer's forward), us, over the bare product: one thread, linear +203,
-   ReLU and bias +203 -> +32). */
+   C column-major (a layer's forward), us over the bare product, one thread: linear without
+   a bias +203 -> +0-10, ReLU and bias +203 -> +46-73; two threads +35 -> +20-30). */
 #define PK_EPI_RELU 2
 #define PK_EPI_BIAS_ROW 4
 #define PK_EPI_BIAS_COL 8
