@@ -26,16 +26,10 @@ import sys
 
 import numpy as np
 
-from _timing import call_times
+from step_limit import _timed, print_asks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIMS = (784, 256, 128, 10)
-
-
-def _timed(f, rounds: int) -> tuple[float, float]:
-    """Best and median seconds of ``rounds`` calls of f, after three untimed ones."""
-    ts = call_times(f, rounds)
-    return min(ts), statistics.median(ts)
 
 
 def _net(m: int):
@@ -154,15 +148,8 @@ def main() -> None:
     if ort is None:
         return
     fastest = max(f / t[0] for f, t in zip(flops, fd["bare"])) / 1e9
-    for what, k in (("best", 0), ("median", 1)):
-        need = ort["session"][k] / args.ratio
-        rate = flop / need / 1e9
-        line = (f"{args.ratio:g}x the session's {what} ({ort['session'][k] * 1e6:.1f} us) asks "
-                f"{need * 1e6:.1f} us = {rate:.0f} GF/s")
-        if peak:
-            line += (f" = {100 * rate / peak['gflops']:.0f} % of the FMA peak, "
-                     f"{100 * rate / peak['tile_gflops']:.0f} % of the L1 tile")
-        print(line + f"; the fastest bare product alone ran {fastest:.0f} GF/s")
+    print_asks("the session's", "call", ort["session"], args.ratio, flop, peak,
+               f"the fastest bare product alone ran {fastest:.0f} GF/s", unit="us")
 
 
 if __name__ == "__main__":

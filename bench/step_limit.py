@@ -160,6 +160,22 @@ def _flop() -> float:
     return 2.0 * M * (2 * sum(a * b for a, b in pairs) + sum(a * b for a, b in pairs[1:]))
 
 
+def print_asks(whose: str, what: str, times: tuple[float, float], ratio: float, flop: float,
+               peak: dict | None, fastest: str, unit: str = "ms") -> None:
+    """For the best and the median of ``times`` (seconds), what ``ratio`` times faster asks:
+    the time (in ms or us) and GFLOP/s for ``flop``, against ``peak`` (measure_peak's)."""
+    scale, digits = (1e3, 2) if unit == "ms" else (1e6, 1)
+    for label, t in (("best", times[0]), ("median", times[1])):
+        need = t / ratio
+        rate = flop / need / 1e9
+        line = (f"{ratio:g}x {whose} {label} {what} ({t * scale:.{digits}f} {unit}) asks "
+                f"{need * scale:.{digits}f} {unit} = {rate:.0f} GF/s")
+        if peak:
+            line += (f" = {100 * rate / peak['gflops']:.0f} % of the FMA peak, "
+                     f"{100 * rate / peak['tile_gflops']:.0f} % of the L1 tile")
+        print(f"{line}; {fastest}")
+
+
 def main() -> None:
     global LAYERS, M
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -224,17 +240,9 @@ def main() -> None:
     fastest = max(product_flop[n] / r["products"][i][2][0]
                   for r in runs.values() for i, n in enumerate(names)) / 1e9
     for lib in runs:
-        if lib == "fastdnn":
-            continue
-        for what, k in (("best", 0), ("median", 1)):
-            need = runs[lib]["step"][k] / args.ratio
-            rate = flop / need / 1e9
-            line = (f"{args.ratio:g}x {lib}'s {what} step ({runs[lib]['step'][k] * 1e3:.2f}"
-                    f" ms) asks {need * 1e3:.2f} ms = {rate:.0f} GF/s")
-            if peak:
-                line += (f" = {100 * rate / peak['gflops']:.0f} % of the FMA peak, "
-                         f"{100 * rate / peak['tile_gflops']:.0f} % of the L1 tile")
-            print(line + f"; the fastest product alone ran {fastest:.0f} GF/s")
+        if lib != "fastdnn":
+            print_asks(f"{lib}'s", "step", runs[lib]["step"], args.ratio, flop, peak,
+                       f"the fastest product alone ran {fastest:.0f} GF/s")
 
 
 if __name__ == "__main__":

@@ -475,22 +475,35 @@ def test_training_does_not_depend_on_the_thread_count(activation):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 300))
     y = rng.integers(0, 3, size=600)
-    weights = []
-    try:
-        for threads in (1, 2):
-            fastdnn.set_num_threads(threads)
-            for dtype in ("float32", "float64"):
-                model = Sequential([Input(300), Dense(256, activation=activation),
-                                    Dense(3, activation="softmax")], dtype=dtype, seed=0)
-                model.compile(Adam(0.01), "categorical_crossentropy")
-                model.fit(X, y, epochs=2, batch_size=300, seed=0, verbose=0)
-                assert model.history.engine == "compiled"
-                weights.append(model.get_weights() + [model.predict(X)])
-    finally:
-        fastdnn.set_num_threads(None)
+
+    def fitted(dtype):
+        model = Sequential([Input(300), Dense(256, activation=activation),
+                            Dense(3, activation="softmax")], dtype=dtype, seed=0)
+        model.compile(Adam(0.01), "categorical_crossentropy")
+        model.fit(X, y, epochs=2, batch_size=300, seed=0, verbose=0)
+        return model
+
+    weights = _trained_on_threads((1, 2), [lambda d=d: fitted(d) for d in ("float32", "float64")],
+                                  X)
     for one, two in zip(weights[:2], weights[2:]):
         for a, b in zip(one, two):
             np.testing.assert_array_equal(a, b)
+
+
+def _trained_on_threads(counts, fits, X) -> list:
+    """Each fit (a callable returning a model fitted in the compiled loop) on each thread
+    count in turn: the weights and predictions of X, thread count by thread count."""
+    results = []
+    try:
+        for threads in counts:
+            fastdnn.set_num_threads(threads)
+            for fit in fits:
+                model = fit()
+                assert model.history.engine == "compiled"
+                results.append(model.get_weights() + [model.predict(X)])
+    finally:
+        fastdnn.set_num_threads(None)
+    return results
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -505,19 +518,16 @@ def test_a_layer_cut_by_its_weight_rows_trains_as_on_one_thread(optimizer):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(256, 1024))
     y = rng.integers(0, 3, size=256)
-    results = []
-    try:
-        for threads in (1, 2):
-            fastdnn.set_num_threads(threads)
-            model = Sequential([Input(1024), Dense(768, activation="relu"),
-                                Dense(64, activation="relu"), Dense(3, activation="softmax")],
-                               dtype="float64", seed=0)
-            model.compile(optimizer, "categorical_crossentropy")
-            model.fit(X, y, epochs=1, batch_size=128, seed=0, verbose=0)
-            assert model.history.engine == "compiled"
-            results.append(model.get_weights() + [model.predict(X)])
-    finally:
-        fastdnn.set_num_threads(None)
+
+    def fitted():
+        model = Sequential([Input(1024), Dense(768, activation="relu"),
+                            Dense(64, activation="relu"), Dense(3, activation="softmax")],
+                           dtype="float64", seed=0)
+        model.compile(optimizer, "categorical_crossentropy")
+        model.fit(X, y, epochs=1, batch_size=128, seed=0, verbose=0)
+        return model
+
+    results = _trained_on_threads((1, 2), [fitted], X)
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
 

@@ -223,6 +223,13 @@ cdef inline bint _by_w_rows(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m,
     return m <= W_ROWS_SPLIT_M and <size_t>(n_out * n_in) * size > l2_bytes()
 
 
+cdef inline int _update_split(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m,
+                              size_t size) noexcept nogil:
+    """The split of an update product's column-major W^T (n_in, n_out): W's rows are its
+    columns."""
+    return FDNN_SPLIT_COLS if _by_w_rows(n_out, n_in, m, size) else FDNN_SPLIT_COST
+
+
 def cut_by_weight_rows(Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t m, bint f64) -> bool:
     """Whether a training step of m examples has its threads cut a layer of n_out x n_in
     weights by W's rows (the layer's units), its forward product and its update both
@@ -312,7 +319,7 @@ cdef inline void _gemm_update_W(real *dZ, real *X, real *W, Py_ssize_t n_out, Py
     cdef int M = <int>n_in, N = <int>n_out, K = <int>m
     colmajor_gemm(b'N'[0], b'T'[0], M, N, K, alpha, X, M, dZ, N, beta, W, M, -1, 0, NULL, -1,
                   NULL, 0, NULL, 0, -1, NULL, NULL, NULL, NULL, -1, 0,
-                  FDNN_SPLIT_COLS if _by_w_rows(n_out, n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
+                  _update_split(n_out, n_in, m, sizeof(real)))
 
 
 cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real scale,
@@ -333,8 +340,7 @@ cdef inline bint _dW_step_fused(Net *net, DenseL *d, real *X, Py_ssize_t m, real
     colmajor_gemm(b'N'[0], b'T'[0], d.n_in, d.n_out, m, scale, X, d.n_in, <real *>d.dZ,
                   d.n_out, <real>0, <real *>d.dW, d.n_in, -1, <real>0, NULL, -1, NULL, 0, NULL,
                   <real>0, net.opt, <real *>d.W, <real *>d.slot[0][0], <real *>d.slot[0][1], c,
-                  -1, 0,
-                  FDNN_SPLIT_COLS if _by_w_rows(d.n_out, d.n_in, m, sizeof(real)) else FDNN_SPLIT_COST)
+                  -1, 0, _update_split(d.n_out, d.n_in, m, sizeof(real)))
     return True
 
 
